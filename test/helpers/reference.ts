@@ -1,0 +1,51 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project root (tests run from dist/test/…, sources live in test/…). */
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * `../shared/reference` beside the project: Apache Kafka's message specs and the protocol notes.
+ * They are read at test time and never copied into the project. CI lays shared/ beside the clone.
+ */
+export const referenceDir = resolve(projectRoot, '../shared/reference');
+
+export function requireReference(): string {
+  if (!existsSync(referenceDir)) throw new Error(`reference material not found at ${referenceDir}`);
+  return referenceDir;
+}
+
+export interface SpecField {
+  name: string;
+  type: string;
+  versions: string;
+  nullableVersions?: string;
+  taggedVersions?: string;
+  tag?: number;
+  default?: string;
+  fields?: SpecField[];
+}
+export interface SpecMessage {
+  apiKey: number;
+  type: 'request' | 'response';
+  name: string;
+  validVersions: string;
+  flexibleVersions: string;
+  fields: SpecField[];
+  commonStructs?: { name: string; versions: string; fields: SpecField[] }[];
+}
+
+/** Reads one spec file: JSON with `//` line comments. */
+export function readSpec(name: string): SpecMessage {
+  const text = readFileSync(join(requireReference(), 'kafka-message-specs', `${name}.json`), 'utf8');
+  const json = text
+    .split('\n')
+    .filter((line) => !/^\s*\/\//.test(line))
+    .join('\n');
+  return JSON.parse(json) as SpecMessage;
+}
+
+export function readNotes(): string {
+  return readFileSync(join(requireReference(), 'kafka-protocol-notes.md'), 'utf8');
+}
