@@ -106,14 +106,14 @@ function compileStruct(fields: StructDef, version: number, flexible: boolean): C
     const makeDefault = defaultOf(def);
     all.push({ name, makeDefault });
     if (!inRange(def.versions, version)) continue;
-    const isTagged = flexible && def.tag !== undefined && inRange(def.taggedVersions ?? def.versions, version);
+    const tag = flexible && inRange(def.taggedVersions ?? def.versions, version) ? def.tag : undefined;
     const nullable = inRange(def.nullable, version);
     const codec = compileType(def.type, version, flexible, nullable, name);
     const field: CompiledField = { name, makeDefault, ...codec };
-    if (isTagged) {
+    if (tag !== undefined) {
       const w = new Writer(64);
       field.write(w, makeDefault());
-      tagged.push({ ...field, tag: def.tag as number, defaultBytes: w.toBuffer() });
+      tagged.push({ ...field, tag, defaultBytes: w.toBuffer() });
     } else {
       untagged.push(field);
     }

@@ -1,9 +1,8 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 
-/** The project root (tests run from dist/test/…, sources live in test/…). */
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The project root: tests run from it (`npm test`). */
+export const projectRoot = process.cwd();
 
 /**
  * `../shared/reference` beside the project: Apache Kafka's message specs and the protocol notes.

@@ -198,5 +198,5 @@ export type StructValue<S extends StructDef> = Simplify<
   }
 >;
 
-export type RequestOf<A> = A extends ApiSchema<infer Req, StructDef> ? StructValue<Req> : never;
+export type RequestOf<A> = A extends ApiSchema<infer Req> ? StructValue<Req> : never;
 export type ResponseOf<A> = A extends ApiSchema<StructDef, infer Res> ? StructValue<Res> : never;
