@@ -1,13 +1,23 @@
-import { api, type RequestOf, type ResponseOf } from './schema.js';
+import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
-// TODO(schema): fields not written yet.
+/**
+ * SaslAuthenticate (36): one SASL token exchange after a SaslHandshake v1. Answer
+ * sessionLifetimeMs = 0, or KafkaJS and platformatic re-authenticate (protocol notes §4).
+ */
 export const SaslAuthenticate = api({
   apiKey: 36,
   name: 'SaslAuthenticate',
   versions: '0-2',
   flexible: '2+',
-  request: {},
-  response: {},
+  request: {
+    authBytes: f.bytes('0+'),
+  },
+  response: {
+    errorCode: f.int16('0+'),
+    errorMessage: f.string('0+', { nullable: '0+' }),
+    authBytes: f.bytes('0+'),
+    sessionLifetimeMs: f.int64('1+'),
+  },
 });
 export type SaslAuthenticateRequest = RequestOf<typeof SaslAuthenticate>;
 export type SaslAuthenticateResponse = ResponseOf<typeof SaslAuthenticate>;

@@ -1,13 +1,21 @@
-import { api, type RequestOf, type ResponseOf } from './schema.js';
+import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
-// TODO(schema): fields not written yet.
+/**
+ * SaslHandshake (17): pick a SASL mechanism. After v0 the tokens travel as raw length-prefixed frames
+ * with no Kafka header; after v1 they travel in SaslAuthenticate (protocol notes §4). Never flexible.
+ */
 export const SaslHandshake = api({
   apiKey: 17,
   name: 'SaslHandshake',
   versions: '0-1',
   flexible: 'none',
-  request: {},
-  response: {},
+  request: {
+    mechanism: f.string('0+'),
+  },
+  response: {
+    errorCode: f.int16('0+'),
+    mechanisms: f.array('0+', 'string'),
+  },
 });
 export type SaslHandshakeRequest = RequestOf<typeof SaslHandshake>;
 export type SaslHandshakeResponse = ResponseOf<typeof SaslHandshake>;

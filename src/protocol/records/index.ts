@@ -1,0 +1,46 @@
+/** Record batches v2 (magic 2): framing, validation, offsets, compression and records (notes §2). */
+export {
+  BATCH_HEADER_SIZE,
+  BatchAttributes,
+  BatchOffsets,
+  CRC_START,
+  CURRENT_MAGIC,
+  LOG_OVERHEAD,
+  NO_PRODUCER_ID,
+  TimestampType,
+  applyLogAppendTime,
+  assignOffsets,
+  computeBatchCrc,
+  readBatchHeader,
+  splitBatches,
+  validateBatch,
+  writeBatchCrc,
+  type BatchHeader,
+  type SplitOptions,
+  type TimestampTypeId,
+  type ValidateOptions,
+} from './batch.js';
+export {
+  CompressionCodec,
+  codecName,
+  compress,
+  compressSync,
+  decompress,
+  decompressSync,
+  isKnownCodec,
+  type CompressionCodecId,
+} from './compression.js';
+export { RecordErrorCodes, type RecordErrorCode } from './faults.js';
+export {
+  buildBatch,
+  buildBatchSync,
+  decodeRecords,
+  readRecords,
+  readRecordsSync,
+  type BatchRecord,
+  type BuildBatchOptions,
+  type HeaderInput,
+  type ReadRecordsOptions,
+  type RecordHeader,
+  type RecordInput,
+} from './record.js';
