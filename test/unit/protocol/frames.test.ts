@@ -48,7 +48,7 @@ describe('request headers', () => {
     const decoded = decodeRequest(frame);
     assert.equal(decoded.kind, 'request');
     assert.deepEqual(decoded.header, { apiKey: 18, apiVersion: 3, correlationId: 7, clientId: 'kc' });
-    if (decoded.kind === 'request') assert.deepEqual(decoded.body, { clientSoftwareName: 'a', clientSoftwareVersion: '1' });
+    assert.deepEqual(decoded.body, { clientSoftwareName: 'a', clientSoftwareVersion: '1' });
   });
 
   it('decodes header v1 (non-flexible) with a null client id', () => {
@@ -56,7 +56,7 @@ describe('request headers', () => {
     const decoded = decodeRequest(frame);
     assert.equal(decoded.kind, 'request');
     assert.equal(decoded.header.clientId, null);
-    if (decoded.kind === 'request') assert.equal(decoded.body.topics, null);
+    assert.equal(decoded.body.topics, null);
   });
 
   it('an ApiVersions version above ours asks for the fallback, reading only the header', () => {
@@ -90,7 +90,7 @@ describe('client-side frames', () => {
       const decoded = decodeRequest(frame);
       assert.equal(decoded.kind, 'request');
       assert.equal(decoded.header.apiVersion, apiVersion);
-      if (decoded.kind === 'request') assert.deepEqual(decoded.body.topics, topics);
+      assert.deepEqual(decoded.body.topics, topics);
     }
   });
 
