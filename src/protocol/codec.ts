@@ -34,6 +34,10 @@ interface CompiledStruct {
   readonly tagged: readonly CompiledTagged[];
   readonly flexible: boolean;
   readonly minSize: number;
+  /** Reads the untagged fields into an object holding every declared field (see {@link compileFieldReader}). */
+  readonly readFields: (r: Reader) => Obj;
+  /** Writes the untagged fields: generated code, see {@link compileFieldWriter}. */
+  readonly writeFields: (w: Writer, obj: Obj) => void;
 }
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -120,27 +124,16 @@ function compileStruct(fields: StructDef, version: number, flexible: boolean): C
   }
   tagged.sort((a, b) => a.tag - b.tag);
   const minSize = untagged.reduce((n, fld) => n + fld.minSize, 0) + (flexible ? 1 : 0);
-  const compiled: CompiledStruct = { all, fields: untagged, tagged, flexible, minSize };
+  const readFields = compileFieldReader(all, untagged);
+  const writeFields = compileFieldWriter(untagged);
+  const compiled: CompiledStruct = { all, fields: untagged, tagged, flexible, minSize, readFields, writeFields };
   byVersion.set(key, compiled);
   return compiled;
 }
 
 function readStruct(s: CompiledStruct, r: Reader): Obj {
-  const out: Obj = {};
-  for (const fld of s.all) out[fld.name] = undefined;
-  let current = '';
-  try {
-    for (const fld of s.fields) {
-      current = fld.name;
-      out[fld.name] = fld.read(r);
-    }
-    current = '';
-    for (const { name, makeDefault } of s.all) if (out[name] === undefined) out[name] = makeDefault();
-    if (s.flexible) readTaggedFields(s, r, out);
-  } catch (err) {
-    if (current === '') throw err;
-    prefixPath(err, current);
-  }
+  const out = s.readFields(r);
+  if (s.flexible) readTaggedFields(s, r, out);
   return out;
 }
 
@@ -169,22 +162,79 @@ function readTaggedFields(s: CompiledStruct, r: Reader, out: Obj): void {
   }
 }
 
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Generates the function that writes a struct's untagged fields. Reading `obj[name]` in a loop is a
+ * megamorphic keyed load that V8 cannot cache; a generated `obj.name` per field gets its own inline
+ * cache, which makes encoding large responses (Metadata for thousands of partitions) several times
+ * faster. The generated text contains only field names from our own schemas, checked to be plain
+ * identifiers, and indexes into the closures passed in: no value from the wire reaches it.
+ */
+function compileFieldWriter(fields: readonly CompiledField[]): (w: Writer, obj: Obj) => void {
+  const lines: string[] = [];
+  fields.forEach((fld, i) => {
+    if (!IDENTIFIER.test(fld.name)) throw new Error(`field name ${fld.name} is not an identifier`);
+    lines.push(`c = ${i}; x = obj.${fld.name}; writers[${i}](w, x === undefined ? defaults[${i}]() : x);`);
+  });
+  const body = `return function writeFields(w, obj) {
+    let c = 0, x;
+    try { ${lines.join('\n')} } catch (err) { prefixPath(err, names[c]); }
+  };`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- schema-only text, see the doc comment
+  const factory = new Function('writers', 'defaults', 'names', 'prefixPath', body) as (
+    writers: readonly CompiledField['write'][],
+    defaults: readonly (() => Value)[],
+    names: readonly string[],
+    prefix: typeof prefixPath,
+  ) => (w: Writer, obj: Obj) => void;
+  return factory(
+    fields.map((f) => f.write),
+    fields.map((f) => f.makeDefault),
+    fields.map((f) => f.name),
+    prefixPath,
+  );
+}
+
+/**
+ * Generates the function that reads a struct's untagged fields, for the same reason as
+ * {@link compileFieldWriter}: the result is one object literal with every declared field in
+ * declaration order (wire order), so all decoded objects of a struct share one hidden class. Fields
+ * absent from the version, and tagged ones, start at their default.
+ */
+function compileFieldReader(
+  all: readonly { name: string; makeDefault: () => Value }[],
+  fields: readonly CompiledField[],
+): (r: Reader) => Obj {
+  const entries = all.map(({ name }, i) => {
+    if (!IDENTIFIER.test(name)) throw new Error(`field name ${name} is not an identifier`);
+    const wire = fields.findIndex((f) => f.name === name);
+    return wire < 0 ? `${name}: defaults[${i}]()` : `${name}: (c = ${wire}, readers[${wire}](r))`;
+  });
+  const body = `return function readFields(r) {
+    let c = -1;
+    try { return { ${entries.join(',\n')} }; } catch (err) { if (c < 0) throw err; prefixPath(err, names[c]); }
+  };`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- schema-only text, see the doc comment
+  const factory = new Function('readers', 'defaults', 'names', 'prefixPath', body) as (
+    readers: readonly CompiledField['read'][],
+    defaults: readonly (() => Value)[],
+    names: readonly string[],
+    prefix: typeof prefixPath,
+  ) => (r: Reader) => Obj;
+  return factory(
+    fields.map((f) => f.read),
+    all.map((f) => f.makeDefault),
+    fields.map((f) => f.name),
+    prefixPath,
+  );
+}
+
 function writeStruct(s: CompiledStruct, w: Writer, v: Value): void {
   if (v === null || typeof v !== 'object') throw encodeFault('expected an object');
   const obj = v as Obj;
-  let current = '';
-  try {
-    for (const fld of s.fields) {
-      current = fld.name;
-      const x = obj[fld.name];
-      fld.write(w, x === undefined ? fld.makeDefault() : x);
-    }
-    current = '';
-    if (s.flexible) writeTaggedFields(s, w, obj);
-  } catch (err) {
-    if (current === '') throw err;
-    prefixPath(err, current);
-  }
+  s.writeFields(w, obj);
+  if (s.flexible) writeTaggedFields(s, w, obj);
 }
 
 function writeTaggedFields(s: CompiledStruct, w: Writer, obj: Obj): void {

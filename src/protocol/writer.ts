@@ -64,9 +64,11 @@ export class Writer {
     return this;
   }
   int16(v: number): this {
-    this.#range(v, -0x8000, 0x7fff, 'int16');
+    if ((v << 16) >> 16 !== v) this.#range(v, -0x8000, 0x7fff, 'int16');
     const at = this.#ensure(2);
-    this.#buf.writeInt16BE(v, at);
+    const b = this.#buf;
+    b[at] = v >>> 8;
+    b[at + 1] = v;
     return this;
   }
   uint16(v: number): this {
@@ -76,9 +78,14 @@ export class Writer {
     return this;
   }
   int32(v: number): this {
-    this.#range(v, -0x80000000, 0x7fffffff, 'int32');
+    // `(v | 0) === v` holds exactly for integers in the int32 range: the hot path's only check.
+    if ((v | 0) !== v) this.#range(v, -0x80000000, 0x7fffffff, 'int32');
     const at = this.#ensure(4);
-    this.#buf.writeInt32BE(v, at);
+    const b = this.#buf;
+    b[at] = v >>> 24;
+    b[at + 1] = v >>> 16;
+    b[at + 2] = v >>> 8;
+    b[at + 3] = v;
     return this;
   }
   uint32(v: number): this {
