@@ -4,6 +4,7 @@ import { readRequestHeaderPrefix, readResponseHeader, skipHeaderTags, writeReque
 import { ApiVersions } from './messages/api-versions.js';
 import { apiByKey } from './messages/index.js';
 import type { ApiSchema } from './messages/schema.js';
+import { ErrorCode } from './error-codes.js';
 import { DEFAULT_READ_LIMITS, Reader, type ReadLimits } from './reader.js';
 import { Writer } from './writer.js';
 
@@ -12,7 +13,6 @@ import { Writer } from './writer.js';
  * prefix removed by the connection (which enforces the maximum frame size before buffering).
  */
 
-export const UNSUPPORTED_VERSION = 35;
 
 export type DecodedRequest =
   | { kind: 'request'; header: RequestHeader; api: ApiSchema; body: Record<string, unknown> }
@@ -76,7 +76,7 @@ export function encodeResponse(api: ApiSchema, version: number, correlationId: n
 /** The KIP-511 answer to an ApiVersions request above our maximum: v0 layout, error 35, our range. */
 export function encodeApiVersionsFallback(correlationId: number): Buffer[] {
   return encodeResponse(ApiVersions, 0, correlationId, {
-    errorCode: UNSUPPORTED_VERSION,
+    errorCode: ErrorCode.UNSUPPORTED_VERSION,
     apiKeys: [{ apiKey: ApiVersions.apiKey, minVersion: ApiVersions.minVersion, maxVersion: ApiVersions.maxVersion }],
   });
 }

@@ -1,4 +1,5 @@
 import { ParapetError, type FaultCode, type FaultContext } from '../../errors.js';
+import { ErrorCode } from '../error-codes.js';
 import { DEFAULT_READ_LIMITS, Reader, type ReadLimits } from '../reader.js';
 
 /**
@@ -8,12 +9,12 @@ import { DEFAULT_READ_LIMITS, Reader, type ReadLimits } from '../reader.js';
  * → INVALID_RECORD (KIP-467), magic < 2 → UNSUPPORTED_FOR_MESSAGE_FORMAT, codec → UNSUPPORTED_COMPRESSION_TYPE.
  */
 export const RecordErrorCodes = {
-  CORRUPT_MESSAGE: 2,
+  CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
   /** Used for a payload that decompresses past the configured limit (no Kafka equivalent is closer). */
-  MESSAGE_TOO_LARGE: 10,
-  UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
-  UNSUPPORTED_COMPRESSION_TYPE: 76,
-  INVALID_RECORD: 87,
+  MESSAGE_TOO_LARGE: ErrorCode.MESSAGE_TOO_LARGE,
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+  UNSUPPORTED_COMPRESSION_TYPE: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+  INVALID_RECORD: ErrorCode.INVALID_RECORD,
 } as const;
 export type RecordErrorCode = (typeof RecordErrorCodes)[keyof typeof RecordErrorCodes];
 
