@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { Broker, DEFAULT_BROKER_CONFIG } from '../broker/broker.js';
+import { createLogger } from '../logger.js';
 import { ALL_APIS } from '../protocol/messages/index.js';
 
-/**
- * The `parapet` command. Today it can list the Kafka APIs Parapet speaks; the broker itself
- * (`parapet start`) arrives with the storage engine (see the README's status line).
- */
+/** The `parapet` command. */
 const program = new Command('parapet').description('A secure-by-default, Kafka-compatible event streaming system');
 
 program
@@ -18,13 +17,38 @@ program
     }
   });
 
+function parseListen(value: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m?.[1] || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--listen expects HOST:PORT, got "${value}"`);
+  return { host: m[1], port };
+}
+
 program
   .command('start')
   .description('start a broker')
-  .action(() => {
-    console.error('parapet: the broker is not built yet; this release has the wire protocol layer only.');
-    console.error('Run `npx parapet apis` to see the Kafka APIs it speaks, and `npm test` to check them.');
-    process.exitCode = 1;
+  .option('--listen <host:port>', 'address to listen on', '127.0.0.1:9092')
+  .action(async (opts: { listen: string }) => {
+    const logger = createLogger();
+    const listen = parseListen(opts.listen);
+    const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { ...listen, protocol: 'PLAINTEXT' } }, logger);
+    const address = await broker.start();
+    // Insecure, and said so at every start, until the security layer makes SASL_SSL the default.
+    logger.warn({ listener: `${address.host}:${address.port}`, protocol: 'PLAINTEXT' }, 'listener is unencrypted and unauthenticated (preview)');
+    console.log(`parapet listening on ${address.host}:${address.port} (PLAINTEXT; preview: no storage yet, only ApiVersions and Metadata)`);
+    console.log(`try: kcat -b ${address.host}:${address.port} -L`);
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      void broker.close().then(() => {
+        logger.info({}, 'stopped');
+      });
+    };
+    process.once('SIGINT', () => {
+      stop('SIGINT');
+    });
+    process.once('SIGTERM', () => {
+      stop('SIGTERM');
+    });
   });
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,46 @@
+import { decodeRequest, encodeApiVersionsFallback, encodeResponse } from '../protocol/frames.js';
+import type { ApiSchema } from '../protocol/messages/schema.js';
+import type { RequestHeader } from '../protocol/headers.js';
+import { ParapetError } from '../errors.js';
+import type { ReadLimits } from '../protocol/reader.js';
+import type { FrameHandler } from './connection.js';
+
+/** What a handler knows about the request beyond its body. */
+export interface RequestContext {
+  readonly header: RequestHeader;
+  /** The listener the request came in on: Metadata advertises it (librdkafka#442, kcat#16). */
+  readonly listener: { readonly host: string; readonly port: number };
+  readonly connectionId: number;
+}
+
+/**
+ * A handler receives the decoded body and returns the response body, or null when the API sends no
+ * response (Produce with acks=0). Wire errors go in the response; a throw closes the connection.
+ */
+export type Handler = (body: Record<string, unknown>, ctx: RequestContext) => Promise<object | null> | object | null;
+
+export interface HandlerEntry {
+  readonly api: ApiSchema;
+  readonly handle: Handler;
+}
+
+/**
+ * Routes decoded requests to handlers by API key. Only APIs with a handler are served (and
+ * advertised by ApiVersions); a request for any other closes the connection, as Kafka does.
+ */
+export function createDispatcher(
+  handlers: ReadonlyMap<number, HandlerEntry>,
+  connection: { id: number; listener: RequestContext['listener']; limits?: ReadLimits },
+): FrameHandler {
+  return async (frame) => {
+    const decoded = decodeRequest(frame, connection.limits);
+    if (decoded.kind === 'api-versions-fallback') return encodeApiVersionsFallback(decoded.header.correlationId);
+    const { header, api, body } = decoded;
+    const entry = handlers.get(api.apiKey);
+    if (entry === undefined) {
+      throw new ParapetError('UNSUPPORTED_API', `${api.name} is not served by this broker`, { api: api.name, version: header.apiVersion });
+    }
+    const response = await entry.handle(body, { header, listener: connection.listener, connectionId: connection.id });
+    return response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
+  };
+}

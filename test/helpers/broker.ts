@@ -1,0 +1,30 @@
+import type { TestContext } from 'node:test';
+import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../src/broker/broker.js';
+import type { Logger } from '../../src/logger.js';
+
+export interface LogEntry {
+  level: 'info' | 'warn' | 'error' | 'debug';
+  obj: object;
+  msg: string;
+}
+
+/** A logger that keeps what it is told, for tests that assert on logged close reasons. */
+export function recordingLogger(): Logger & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at = (level: LogEntry['level']) => (obj: object, msg: string) => {
+    entries.push({ level, obj, msg });
+  };
+  return { entries, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
+}
+
+/** Starts a broker on a free loopback port and closes it when the test ends. */
+export async function startBroker(
+  t: TestContext,
+  overrides: Partial<BrokerConfig> = {},
+): Promise<{ broker: Broker; host: string; port: number; bootstrap: string; logger: ReturnType<typeof recordingLogger> }> {
+  const logger = recordingLogger();
+  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, ...overrides }, logger);
+  const { host, port } = await broker.start();
+  t.after(() => broker.close());
+  return { broker, host, port, bootstrap: `${host}:${port}`, logger };
+}

@@ -1,0 +1,26 @@
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { FrameSplitter } from '../../src/server/frame-splitter.js';
+
+/** A bare TCP client that collects response frames (payloads without size prefix) in arrival order. */
+export async function rawClient(port: number): Promise<{ socket: Socket; frames: Buffer[]; waitFrames(n: number): Promise<Buffer[]>; closed: Promise<unknown> }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const frames: Buffer[] = [];
+  const splitter = new FrameSplitter(64 * 1024 * 1024);
+  socket.on('data', (chunk: Buffer) => {
+    splitter.push(chunk);
+    for (let f = splitter.next(); f !== null; f = splitter.next()) frames.push(f);
+  });
+  socket.on('error', () => undefined);
+  const closed = once(socket, 'close');
+  const waitFrames = async (n: number) => {
+    const deadline = Date.now() + 5000;
+    while (frames.length < n) {
+      if (Date.now() > deadline) throw new Error(`got ${frames.length} of ${n} frames`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return frames;
+  };
+  return { socket, frames, waitFrames, closed };
+}
