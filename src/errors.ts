@@ -14,6 +14,8 @@ export const FaultCodes = {
   CORRUPT_RECORDS: 'CORRUPT_RECORDS',
   /** A record batch uses a compression codec that is unknown or fails to (de)compress. */
   COMPRESSION_ERROR: 'COMPRESSION_ERROR',
+  /** The metadata store refused an operation (the Kafka error code to answer with is in the context). */
+  METADATA_ERROR: 'METADATA_ERROR',
 } as const;
 export type FaultCode = (typeof FaultCodes)[keyof typeof FaultCodes];
 
