@@ -1,8 +1,11 @@
 import type { Logger } from '../logger.js';
 import { Listener } from '../server/listener.js';
 import type { HandlerEntry } from '../server/dispatcher.js';
+import { MetadataStore } from '../storage/metadata-store.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { metadataHandler } from './metadata.js';
+import { TopicAdmin } from './topic-admin.js';
+import { topicHandlers } from './topic-handlers.js';
 
 export interface BrokerConfig {
   readonly listener: {
@@ -14,6 +17,12 @@ export interface BrokerConfig {
   readonly nodeId: number;
   readonly clusterId: string;
   readonly maxFrameBytes: number;
+  /** Where topics, configs and (soon) partition logs live. */
+  readonly dataDir: string;
+  /** Create unknown topics named in Metadata requests (off by default, as it hides typos). */
+  readonly autoCreateTopics: boolean;
+  /** Partitions of a topic created without a count. */
+  readonly defaultPartitions: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -21,17 +30,24 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   nodeId: 0,
   clusterId: 'parapet',
   maxFrameBytes: 100 * 1024 * 1024,
+  dataDir: './parapet-data',
+  autoCreateTopics: false,
+  defaultPartitions: 1,
 };
 
 /** The standalone broker: one listener and the handlers of the APIs served so far. */
 export class Broker {
   readonly #listener: Listener;
+  readonly #store: MetadataStore;
 
   constructor(config: BrokerConfig, logger: Logger) {
+    this.#store = new MetadataStore(config.dataDir);
+    const topics = new TopicAdmin(this.#store, { defaultPartitions: config.defaultPartitions });
     const handlers = new Map<number, HandlerEntry>();
     const add = (entry: HandlerEntry) => handlers.set(entry.api.apiKey, entry);
     add(apiVersionsHandler(() => [...handlers.values()]));
-    add(metadataHandler({ nodeId: config.nodeId, clusterId: config.clusterId }));
+    add(metadataHandler({ nodeId: config.nodeId, clusterId: config.clusterId }, topics, config.autoCreateTopics));
+    for (const entry of topicHandlers(topics)) add(entry);
     this.#listener = new Listener({
       host: config.listener.host,
       port: config.listener.port,
@@ -46,7 +62,8 @@ export class Broker {
   }
 
   /** Graceful shutdown: stop accepting, answer requests in flight, close connections. */
-  close(): Promise<void> {
-    return this.#listener.close();
+  async close(): Promise<void> {
+    await this.#listener.close();
+    this.#store.close();
   }
 }

@@ -1,6 +1,8 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Metadata } from '../protocol/messages/metadata.js';
-import type { HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import type { TopicRecord } from '../storage/metadata-store.js';
+import type { TopicAdmin } from './topic-admin.js';
 
 export interface ClusterIdentity {
   readonly nodeId: number;
@@ -8,23 +10,47 @@ export interface ClusterIdentity {
 }
 
 /**
- * Metadata: this broker is the only node and the controller (admin clients send admin requests to
- * the controller). It advertises the host and port of the listener the request arrived on.
- * Topics come with the storage engine; until then every named topic is unknown.
+ * Metadata: this broker is the only node, the leader of every partition and the controller (admin
+ * clients send admin requests to the controller). It advertises the host and port of the listener
+ * the request arrived on. Topic lists: v0 empty = all; v1+ null = all, empty = none (notes §8).
+ * Unknown topics are created only when the broker allows auto-creation and the request does too.
  */
-export function metadataHandler(identity: ClusterIdentity): HandlerEntry {
-  return {
-    api: Metadata,
-    handle: (body, ctx) => {
-      const requested = (body.topics as { name: string }[] | null) ?? [];
-      return {
-        throttleTimeMs: 0,
-        brokers: [{ nodeId: identity.nodeId, host: ctx.listener.host, port: ctx.listener.port, rack: null }],
-        clusterId: identity.clusterId,
-        controllerId: identity.nodeId,
-        topics: requested.map((t) => ({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name: t.name, isInternal: false, partitions: [] })),
-        clusterAuthorizedOperations: -2147483648,
-      };
-    },
-  };
+export function metadataHandler(identity: ClusterIdentity, topics: TopicAdmin, autoCreateTopics: boolean): HandlerEntry {
+  const describe = (t: TopicRecord) => ({
+    errorCode: 0,
+    name: t.name,
+    isInternal: false,
+    partitions: Array.from({ length: t.partitions }, (_, p) => ({
+      errorCode: 0,
+      partitionIndex: p,
+      leaderId: identity.nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [identity.nodeId],
+      isrNodes: [identity.nodeId],
+      offlineReplicas: [],
+    })),
+  });
+  return handler(Metadata, (body, ctx) => {
+    const all = body.topics === null || (ctx.header.apiVersion === 0 && body.topics.length === 0);
+    const mayCreate = autoCreateTopics && (body.allowAutoTopicCreation ?? true);
+    const listed = all
+      ? topics.list().map(describe)
+      : (body.topics ?? []).map(({ name }) => {
+          const found = topics.get(name) ?? (mayCreate ? autoCreate(topics, name) : undefined);
+          return found === undefined
+            ? { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, isInternal: false, partitions: [] }
+            : describe(found);
+        });
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: identity.nodeId, host: ctx.listener.host, port: ctx.listener.port, rack: null }],
+      clusterId: identity.clusterId,
+      controllerId: identity.nodeId,
+      topics: listed,
+    };
+  });
+}
+
+function autoCreate(topics: TopicAdmin, name: string): TopicRecord | undefined {
+  return topics.create({ name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: {} }, false).topic;
 }

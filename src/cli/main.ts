@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { Broker, DEFAULT_BROKER_CONFIG } from '../broker/broker.js';
 import { createLogger } from '../logger.js';
@@ -28,14 +29,17 @@ program
   .command('start')
   .description('start a broker')
   .option('--listen <host:port>', 'address to listen on', '127.0.0.1:9092')
-  .action(async (opts: { listen: string }) => {
+  .option('--data-dir <dir>', 'where topics and data are kept', './parapet-data')
+  .action(async (opts: { listen: string; dataDir: string }) => {
     const logger = createLogger();
     const listen = parseListen(opts.listen);
-    const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { ...listen, protocol: 'PLAINTEXT' } }, logger);
+    const dataDir = resolve(opts.dataDir);
+    const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { ...listen, protocol: 'PLAINTEXT' }, dataDir }, logger);
     const address = await broker.start();
     // Insecure, and said so at every start, until the security layer makes SASL_SSL the default.
     logger.warn({ listener: `${address.host}:${address.port}`, protocol: 'PLAINTEXT' }, 'listener is unencrypted and unauthenticated (preview)');
-    console.log(`parapet listening on ${address.host}:${address.port} (PLAINTEXT; preview: no storage yet, only ApiVersions and Metadata)`);
+    console.log(`parapet listening on ${address.host}:${address.port} (PLAINTEXT; preview: topics but no data path yet)`);
+    console.log(`data directory: ${dataDir}`);
     console.log(`try: kcat -b ${address.host}:${address.port} -L`);
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');

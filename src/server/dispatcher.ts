@@ -1,5 +1,5 @@
 import { decodeRequest, encodeApiVersionsFallback, encodeResponse } from '../protocol/frames.js';
-import type { ApiSchema } from '../protocol/messages/schema.js';
+import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/schema.js';
 import type { RequestHeader } from '../protocol/headers.js';
 import { ParapetError } from '../errors.js';
 import type { ReadLimits } from '../protocol/reader.js';
@@ -43,4 +43,13 @@ export function createDispatcher(
     const response = await entry.handle(body, { header, listener: connection.listener, connectionId: connection.id });
     return response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
   };
+}
+
+/** Declares a handler with the request and response types derived from the API's schema. */
+export function handler<A extends ApiSchema>(
+  api: A,
+  handle: (body: RequestOf<A>, ctx: RequestContext) => Promise<ResponseOf<A> | null> | ResponseOf<A> | null,
+): HandlerEntry {
+  // The codec decoded `body` from this API's request schema, which is what RequestOf<A> describes.
+  return { api, handle: (body, ctx) => handle(body as RequestOf<A>, ctx) };
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../src/broker/broker.js';
 import type { Logger } from '../../src/logger.js';
@@ -23,8 +26,12 @@ export async function startBroker(
   overrides: Partial<BrokerConfig> = {},
 ): Promise<{ broker: Broker; host: string; port: number; bootstrap: string; logger: ReturnType<typeof recordingLogger> }> {
   const logger = recordingLogger();
-  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, ...overrides }, logger);
+  const dataDir = mkdtempSync(join(tmpdir(), 'parapet-test-'));
+  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, dataDir, ...overrides }, logger);
   const { host, port } = await broker.start();
-  t.after(() => broker.close());
+  t.after(async () => {
+    await broker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
   return { broker, host, port, bootstrap: `${host}:${port}`, logger };
 }

@@ -51,7 +51,9 @@ export interface FieldDef extends FieldOptions {
 type Field<T extends FieldType, V extends string, O extends FieldOptions> = { readonly type: T; readonly versions: V } & O;
 
 function scalar<T extends Scalar>(type: T) {
-  return <V extends string, O extends FieldOptions = object>(versions: V, options?: O): Field<T, V, O> =>
+  // NoInfer: the options type must come from the argument only, not from the contextual type of a
+  // schema table (which would widen every field to FieldDef and erase the derived message types).
+  return <V extends string, O extends FieldOptions = object>(versions: V, options?: O): Field<T, V, NoInfer<O>> =>
     ({ type, versions, ...options }) as Field<T, V, O>;
 }
 
@@ -74,7 +76,7 @@ export const f = {
     versions: V,
     of: E,
     options?: O,
-  ): Field<{ readonly array: E extends Scalar ? E : { readonly struct: E } }, V, O> {
+  ): Field<{ readonly array: E extends Scalar ? E : { readonly struct: E } }, V, NoInfer<O>> {
     const element = typeof of === 'string' ? of : { struct: of };
     return { type: { array: element }, versions, ...options } as never;
   },
@@ -83,7 +85,7 @@ export const f = {
     versions: V,
     fields: S,
     options?: O,
-  ): Field<{ readonly struct: S }, V, O> {
+  ): Field<{ readonly struct: S }, V, NoInfer<O>> {
     return { type: { struct: fields }, versions, ...options } as never;
   },
 };

@@ -1,0 +1,45 @@
+/**
+ * The topic configs Parapet understands, with their defaults and validation. Unknown keys are refused
+ * (INVALID_CONFIG) rather than silently stored: a typo in `retention.ms` must not pass as accepted.
+ */
+export interface TopicConfigDef {
+  readonly defaultValue: string;
+  /** Returns why the value is invalid, or null. */
+  readonly validate: (value: string) => string | null;
+}
+
+const longAtLeast = (min: bigint) => (value: string) => {
+  if (!/^-?\d+$/.test(value)) return 'must be an integer';
+  return BigInt(value) < min ? `must be at least ${min}` : null;
+};
+const oneOf = (...allowed: string[]) => (value: string) => (allowed.includes(value) ? null : `must be one of ${allowed.join(', ')}`);
+
+export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
+  'retention.ms': { defaultValue: '604800000', validate: longAtLeast(-1n) },
+  'retention.bytes': { defaultValue: '-1', validate: longAtLeast(-1n) },
+  'segment.bytes': { defaultValue: '1073741824', validate: longAtLeast(14n) },
+  'segment.ms': { defaultValue: '604800000', validate: longAtLeast(1n) },
+  // Compaction is not implemented: only `delete` is accepted.
+  'cleanup.policy': { defaultValue: 'delete', validate: oneOf('delete') },
+  'max.message.bytes': { defaultValue: '1048588', validate: longAtLeast(0n) },
+  'message.timestamp.type': { defaultValue: 'CreateTime', validate: oneOf('CreateTime', 'LogAppendTime') },
+};
+
+/** Checks a set of config changes; returns the first problem as a message, or null. */
+export function validateTopicConfigs(configs: Readonly<Record<string, string>>): string | null {
+  for (const [key, value] of Object.entries(configs)) {
+    const def = TOPIC_CONFIGS[key];
+    if (def === undefined) return `unknown topic config ${key}`;
+    const problem = def.validate(value);
+    if (problem !== null) return `${key} ${problem}`;
+  }
+  return null;
+}
+
+/** Kafka's topic name rule: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
+export function topicNameProblem(name: string): string | null {
+  if (name.length === 0 || name.length > 249) return 'topic names have 1 to 249 characters';
+  if (name === '.' || name === '..') return 'topic name cannot be "." or ".."';
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) return 'topic names may only contain ASCII letters, digits, ".", "_" and "-"';
+  return null;
+}

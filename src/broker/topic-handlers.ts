@@ -1,0 +1,61 @@
+import { ErrorCode } from '../protocol/error-codes.js';
+import { CreatePartitions } from '../protocol/messages/create-partitions.js';
+import { CreateTopics } from '../protocol/messages/create-topics.js';
+import { DeleteTopics } from '../protocol/messages/delete-topics.js';
+import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import type { TopicAdmin } from './topic-admin.js';
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** CreateTopics, DeleteTopics and CreatePartitions over the topic administration service. */
+export function topicHandlers(admin: TopicAdmin): HandlerEntry[] {
+  const createTopics = handler(CreateTopics, (body) => ({
+    throttleTimeMs: 0,
+    topics: body.topics.map((t) => {
+      const configs = Object.fromEntries(t.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value as string]));
+      const outcome = admin.create(
+        { name: t.name, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, assignments: t.assignments, configs },
+        body.validateOnly ?? false,
+      );
+      return {
+        name: t.name,
+        topicId: outcome.topic?.id ?? ZERO_UUID,
+        errorCode: outcome.errorCode,
+        errorMessage: outcome.errorMessage,
+        numPartitions: outcome.topic?.partitions ?? -1,
+        replicationFactor: outcome.topic === undefined ? -1 : 1,
+        configs: [],
+      };
+    }),
+  }));
+
+  const deleteTopics = handler(DeleteTopics, (body) => {
+    // v0–5 name topics in `topicNames`; v6 in `topics` (by name; topic ids are not served yet).
+    const byName = (body.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
+    const v6 = (body.topics ?? []).map((t) => ({ name: t.name ?? null, topicId: t.topicId ?? ZERO_UUID }));
+    const targets: { name: string | null; topicId: string }[] = [...byName, ...v6];
+    return {
+      throttleTimeMs: 0,
+      responses: targets.map(({ name, topicId }) => {
+        if (name === null) {
+          return { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'deleting topics by id is not supported yet' };
+        }
+        const outcome = admin.delete(name);
+        return { name, topicId, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
+      }),
+    };
+  });
+
+  const createPartitions = handler(CreatePartitions, (body) => ({
+    throttleTimeMs: 0,
+    results: body.topics.map((t) => {
+      const outcome =
+        t.assignments !== null && t.assignments.length > 0
+          ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'manual replica assignments are not supported on a single broker' }
+          : admin.addPartitions(t.name, t.count, body.validateOnly);
+      return { name: t.name, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
+    }),
+  }));
+
+  return [createTopics, deleteTopics, createPartitions];
+}
