@@ -3,6 +3,8 @@ import { Listener } from '../server/listener.js';
 import type { HandlerEntry } from '../server/dispatcher.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { apiVersionsHandler } from './api-versions.js';
+import { configHandlers } from './config-handlers.js';
+import { describeClusterHandler } from './describe-cluster.js';
 import { metadataHandler } from './metadata.js';
 import { TopicAdmin } from './topic-admin.js';
 import { topicHandlers } from './topic-handlers.js';
@@ -46,8 +48,10 @@ export class Broker {
     const handlers = new Map<number, HandlerEntry>();
     const add = (entry: HandlerEntry) => handlers.set(entry.api.apiKey, entry);
     add(apiVersionsHandler(() => [...handlers.values()]));
-    add(metadataHandler({ nodeId: config.nodeId, clusterId: config.clusterId }, topics, config.autoCreateTopics));
-    for (const entry of topicHandlers(topics)) add(entry);
+    const identity = { nodeId: config.nodeId, clusterId: config.clusterId };
+    add(metadataHandler(identity, topics, config.autoCreateTopics));
+    add(describeClusterHandler(identity));
+    for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId)]) add(entry);
     this.#listener = new Listener({
       host: config.listener.host,
       port: config.listener.port,

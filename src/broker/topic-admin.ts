@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isFault } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { MetadataStore, TopicRecord } from '../storage/metadata-store.js';
-import { topicNameProblem, validateTopicConfigs } from './topic-configs.js';
+import { TOPIC_CONFIGS, topicNameProblem, validateTopicConfigs } from './topic-configs.js';
 
 /** A per-topic outcome as the admin APIs report it. */
 export interface TopicOutcome {
@@ -69,6 +69,22 @@ export class TopicAdmin {
 
   delete(name: string): TopicOutcome {
     return this.#store.deleteTopic(name) ? ok() : fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
+  }
+
+  /** Changes a topic's configs after validating the result: `replace` (AlterConfigs) or set/remove (incremental). */
+  alterConfigs(
+    name: string,
+    change: { replace?: Record<string, string>; set?: Record<string, string>; remove?: readonly string[] },
+    validateOnly: boolean,
+  ): TopicOutcome {
+    const topic = this.#store.topic(name);
+    if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
+    const unknownRemoval = (change.remove ?? []).find((k) => !(k in TOPIC_CONFIGS));
+    if (unknownRemoval !== undefined) return fail(ErrorCode.INVALID_CONFIG, `unknown topic config ${unknownRemoval}`);
+    const problem = validateTopicConfigs({ ...change.replace, ...change.set });
+    if (problem !== null) return fail(ErrorCode.INVALID_CONFIG, problem);
+    if (!validateOnly) this.#store.alterConfigs(name, change);
+    return ok();
   }
 
   addPartitions(name: string, count: number, validateOnly: boolean): TopicOutcome {

@@ -2,8 +2,12 @@
  * The topic configs Parapet understands, with their defaults and validation. Unknown keys are refused
  * (INVALID_CONFIG) rather than silently stored: a typo in `retention.ms` must not pass as accepted.
  */
+/** Kafka's ConfigType values reported by DescribeConfigs v3+. */
+export const ConfigType = { INT: 3, LONG: 5, STRING: 2, LIST: 7 } as const;
+
 export interface TopicConfigDef {
   readonly defaultValue: string;
+  readonly type: (typeof ConfigType)[keyof typeof ConfigType];
   /** Returns why the value is invalid, or null. */
   readonly validate: (value: string) => string | null;
 }
@@ -15,14 +19,14 @@ const longAtLeast = (min: bigint) => (value: string) => {
 const oneOf = (...allowed: string[]) => (value: string) => (allowed.includes(value) ? null : `must be one of ${allowed.join(', ')}`);
 
 export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
-  'retention.ms': { defaultValue: '604800000', validate: longAtLeast(-1n) },
-  'retention.bytes': { defaultValue: '-1', validate: longAtLeast(-1n) },
-  'segment.bytes': { defaultValue: '1073741824', validate: longAtLeast(14n) },
-  'segment.ms': { defaultValue: '604800000', validate: longAtLeast(1n) },
+  'retention.ms': { defaultValue: '604800000', type: ConfigType.LONG, validate: longAtLeast(-1n) },
+  'retention.bytes': { defaultValue: '-1', type: ConfigType.LONG, validate: longAtLeast(-1n) },
+  'segment.bytes': { defaultValue: '1073741824', type: ConfigType.INT, validate: longAtLeast(14n) },
+  'segment.ms': { defaultValue: '604800000', type: ConfigType.LONG, validate: longAtLeast(1n) },
   // Compaction is not implemented: only `delete` is accepted.
-  'cleanup.policy': { defaultValue: 'delete', validate: oneOf('delete') },
-  'max.message.bytes': { defaultValue: '1048588', validate: longAtLeast(0n) },
-  'message.timestamp.type': { defaultValue: 'CreateTime', validate: oneOf('CreateTime', 'LogAppendTime') },
+  'cleanup.policy': { defaultValue: 'delete', type: ConfigType.LIST, validate: oneOf('delete') },
+  'max.message.bytes': { defaultValue: '1048588', type: ConfigType.INT, validate: longAtLeast(0n) },
+  'message.timestamp.type': { defaultValue: 'CreateTime', type: ConfigType.STRING, validate: oneOf('CreateTime', 'LogAppendTime') },
 };
 
 /** Checks a set of config changes; returns the first problem as a message, or null. */
