@@ -4,8 +4,8 @@ import { Writer } from './writer.js';
 import { inRange, type ApiSchema, type FieldDef, type FieldType, type MessageSchema, type StructDef } from './messages/schema.js';
 
 /**
- * The one generic codec. A schema is compiled once per (struct, version) into a list of closures,
- * so the hot path does no version arithmetic and no schema lookups.
+ * The one generic codec. A schema is compiled once per (struct, version) into closures and a
+ * generated reader/writer per struct, so the hot path does no version arithmetic and no schema lookups.
  */
 
 type Value = unknown;
@@ -26,10 +26,6 @@ interface CompiledTagged extends CompiledField {
 }
 
 interface CompiledStruct {
-  /** Every declared field in declaration order, so decoded objects always have one shape. */
-  readonly all: readonly { name: string; makeDefault: () => Value }[];
-  /** Fields on the wire in this version, untagged, in order. */
-  readonly fields: readonly CompiledField[];
   /** Tagged fields in this version, ascending by tag. */
   readonly tagged: readonly CompiledTagged[];
   readonly flexible: boolean;
@@ -126,7 +122,7 @@ function compileStruct(fields: StructDef, version: number, flexible: boolean): C
   const minSize = untagged.reduce((n, fld) => n + fld.minSize, 0) + (flexible ? 1 : 0);
   const readFields = compileFieldReader(all, untagged);
   const writeFields = compileFieldWriter(untagged);
-  const compiled: CompiledStruct = { all, fields: untagged, tagged, flexible, minSize, readFields, writeFields };
+  const compiled: CompiledStruct = { tagged, flexible, minSize, readFields, writeFields };
   byVersion.set(key, compiled);
   return compiled;
 }
