@@ -16,6 +16,10 @@ export const FaultCodes = {
   COMPRESSION_ERROR: 'COMPRESSION_ERROR',
   /** The metadata store refused an operation (the Kafka error code to answer with is in the context). */
   METADATA_ERROR: 'METADATA_ERROR',
+  /** The log on disk cannot be opened or written (unsupported format version, I/O error, full disk). */
+  STORAGE_ERROR: 'STORAGE_ERROR',
+  /** A produce with acks=0 was refused: there is no response, so the connection is closed instead. */
+  PRODUCE_REJECTED: 'PRODUCE_REJECTED',
 } as const;
 export type FaultCode = (typeof FaultCodes)[keyof typeof FaultCodes];
 

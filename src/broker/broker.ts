@@ -1,10 +1,15 @@
 import type { Logger } from '../logger.js';
 import { Listener } from '../server/listener.js';
 import type { HandlerEntry } from '../server/dispatcher.js';
+import { LogManager } from '../storage/log/log-manager.js';
+import type { LogFs } from '../storage/log/log-fs.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { configHandlers } from './config-handlers.js';
 import { describeClusterHandler } from './describe-cluster.js';
+import { fetchHandler } from './fetch.js';
+import { listOffsetsHandler } from './list-offsets.js';
+import { produceHandler } from './produce.js';
 import { metadataHandler } from './metadata.js';
 import { TopicAdmin } from './topic-admin.js';
 import { topicHandlers } from './topic-handlers.js';
@@ -25,6 +30,16 @@ export interface BrokerConfig {
   readonly autoCreateTopics: boolean;
   /** Partitions of a topic created without a count. */
   readonly defaultPartitions: number;
+  /** How often retention looks for whole segments to delete (Kafka's log.retention.check.interval.ms). */
+  readonly retentionCheckIntervalMs: number;
+  /** Most record bytes in one Fetch response, whatever the client asks for (Kafka's fetch.max.bytes). */
+  readonly maxFetchBytes: number;
+}
+
+/** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
+export interface BrokerDeps {
+  readonly clock?: () => number;
+  readonly fs?: LogFs;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -35,22 +50,45 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   dataDir: './parapet-data',
   autoCreateTopics: false,
   defaultPartitions: 1,
+  retentionCheckIntervalMs: 5 * 60 * 1000,
+  maxFetchBytes: 55 * 1024 * 1024,
 };
 
-/** The standalone broker: one listener and the handlers of the APIs served so far. */
+/** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
 export class Broker {
   readonly #listener: Listener;
   readonly #store: MetadataStore;
+  readonly #logs: LogManager;
+  readonly #logger: Logger;
+  readonly #shutdown = new AbortController();
+  readonly #retentionIntervalMs: number;
+  #retentionTimer: NodeJS.Timeout | undefined;
 
-  constructor(config: BrokerConfig, logger: Logger) {
+  constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
+    const clock = deps.clock ?? Date.now;
+    this.#logger = logger;
+    this.#retentionIntervalMs = config.retentionCheckIntervalMs;
     this.#store = new MetadataStore(config.dataDir);
-    const topics = new TopicAdmin(this.#store, { defaultPartitions: config.defaultPartitions });
+    // The log manager reads topic configs through the topic admin (declared below: the closure runs
+    // later), which creates logs through it.
+    this.#logs = new LogManager({
+      dataDir: config.dataDir,
+      logger,
+      clock,
+      ...(deps.fs === undefined ? {} : { fs: deps.fs }),
+      configFor: (name) => topics.config(name),
+    });
+    const topics = new TopicAdmin(this.#store, this.#logs, { defaultPartitions: config.defaultPartitions });
+    topics.openLogs();
     const handlers = new Map<number, HandlerEntry>();
     const add = (entry: HandlerEntry) => handlers.set(entry.api.apiKey, entry);
     add(apiVersionsHandler(() => [...handlers.values()]));
     const identity = { nodeId: config.nodeId, clusterId: config.clusterId };
     add(metadataHandler(identity, topics, config.autoCreateTopics));
     add(describeClusterHandler(identity));
+    add(produceHandler({ topics, logs: this.#logs, logger, clock }));
+    add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, shutdown: this.#shutdown.signal }));
+    add(listOffsetsHandler(this.#logs));
     for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId)]) add(entry);
     this.#listener = new Listener({
       host: config.listener.host,
@@ -61,13 +99,31 @@ export class Broker {
     });
   }
 
-  start(): Promise<{ host: string; port: number }> {
-    return this.#listener.start();
+  async start(): Promise<{ host: string; port: number }> {
+    const address = await this.#listener.start();
+    this.#retentionTimer = setInterval(() => {
+      this.enforceRetention().catch((err: unknown) => {
+        this.#logger.error({ err: String(err) }, 'retention check failed');
+      });
+    }, this.#retentionIntervalMs);
+    this.#retentionTimer.unref();
+    return address;
   }
 
-  /** Graceful shutdown: stop accepting, answer requests in flight, close connections. */
+  /** Deletes segments past their topic's retention now (also run every retentionCheckIntervalMs). */
+  enforceRetention(): Promise<number> {
+    return this.#logs.enforceRetention();
+  }
+
+  /**
+   * Graceful shutdown: end long polls, stop accepting, answer requests in flight, close connections,
+   * then flush and close the logs and the metadata store.
+   */
   async close(): Promise<void> {
+    clearInterval(this.#retentionTimer);
+    this.#shutdown.abort();
     await this.#listener.close();
+    await this.#logs.close();
     this.#store.close();
   }
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { isFault } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import type { LogManager } from '../storage/log/log-manager.js';
 import type { MetadataStore, TopicRecord } from '../storage/metadata-store.js';
+import { effectiveTopicConfig, type EffectiveTopicConfig } from './log-config.js';
 import { TOPIC_CONFIGS, topicNameProblem, validateTopicConfigs } from './topic-configs.js';
 
 /** A per-topic outcome as the admin APIs report it. */
@@ -26,15 +28,35 @@ export interface CreateTopicSpec {
 
 /**
  * Topic administration shared by the admin APIs (and later the CLI): validation with Kafka's error
- * codes, then the metadata store. Partition logs will be created and deleted here too.
+ * codes, then the metadata store and the partition logs, in that order (a topic exists once it is in
+ * the store; its logs are opened from the store at start-up if a crash came in between).
  */
 export class TopicAdmin {
   readonly #store: MetadataStore;
+  readonly #logs: LogManager;
   readonly #defaultPartitions: number;
+  /** Effective configs by topic: the data path reads them on every append, the store only on a miss. */
+  readonly #configs = new Map<string, EffectiveTopicConfig>();
 
-  constructor(store: MetadataStore, options: { defaultPartitions: number }) {
+  constructor(store: MetadataStore, logs: LogManager, options: { defaultPartitions: number }) {
     this.#store = store;
+    this.#logs = logs;
     this.#defaultPartitions = options.defaultPartitions;
+  }
+
+  /** Opens the logs of every topic in the store (start-up). */
+  openLogs(): void {
+    for (const topic of this.#store.topics()) this.#logs.openTopic(topic);
+  }
+
+  /** The configs the data path obeys for `name` (defaults for an unknown topic). */
+  config(name: string): EffectiveTopicConfig {
+    let config = this.#configs.get(name);
+    if (config === undefined) {
+      config = effectiveTopicConfig(this.#store.topic(name)?.configs ?? {});
+      this.#configs.set(name, config);
+    }
+    return config;
   }
 
   list(): TopicRecord[] {
@@ -60,15 +82,21 @@ export class TopicAdmin {
     const record: TopicRecord = { name: spec.name, id: randomUUID(), partitions, configs: spec.configs };
     if (validateOnly) return ok(record);
     try {
-      return ok(this.#store.createTopic(record.name, record.id, partitions, spec.configs));
+      const created = this.#store.createTopic(record.name, record.id, partitions, spec.configs);
+      this.#configs.delete(spec.name);
+      this.#logs.openTopic(created);
+      return ok(created);
     } catch (err) {
       if (isFault(err, 'METADATA_ERROR') && err.context.kafkaErrorCode !== undefined) return fail(err.context.kafkaErrorCode, err.message);
       throw err;
     }
   }
 
-  delete(name: string): TopicOutcome {
-    return this.#store.deleteTopic(name) ? ok() : fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
+  async delete(name: string): Promise<TopicOutcome> {
+    if (!this.#store.deleteTopic(name)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
+    this.#configs.delete(name);
+    await this.#logs.deleteTopic(name);
+    return ok();
   }
 
   /** Changes a topic's configs after validating the result: `replace` (AlterConfigs) or set/remove (incremental). */
@@ -83,7 +111,10 @@ export class TopicAdmin {
     if (unknownRemoval !== undefined) return fail(ErrorCode.INVALID_CONFIG, `unknown topic config ${unknownRemoval}`);
     const problem = validateTopicConfigs({ ...change.replace, ...change.set });
     if (problem !== null) return fail(ErrorCode.INVALID_CONFIG, problem);
-    if (!validateOnly) this.#store.alterConfigs(name, change);
+    if (!validateOnly) {
+      this.#store.alterConfigs(name, change);
+      this.#configs.delete(name);
+    }
     return ok();
   }
 
@@ -93,7 +124,10 @@ export class TopicAdmin {
     if (count <= topic.partitions) {
       return fail(ErrorCode.INVALID_PARTITIONS, `topic ${name} has ${topic.partitions} partitions; the new count must be higher`);
     }
-    if (!validateOnly) this.#store.setPartitionCount(name, count);
+    if (!validateOnly) {
+      this.#store.setPartitionCount(name, count);
+      this.#logs.openTopic({ ...topic, partitions: count });
+    }
     return ok();
   }
 }

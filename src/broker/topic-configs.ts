@@ -16,16 +16,22 @@ const longAtLeast = (min: bigint) => (value: string) => {
   if (!/^-?\d+$/.test(value)) return 'must be an integer';
   return BigInt(value) < min ? `must be at least ${min}` : null;
 };
+/** INT configs are int32 in Kafka (segment positions are int32 in the offset index). */
+const intAtLeast = (min: bigint) => (value: string) => {
+  const problem = longAtLeast(min)(value);
+  if (problem !== null) return problem;
+  return BigInt(value) > 2147483647n ? 'must be at most 2147483647' : null;
+};
 const oneOf = (...allowed: string[]) => (value: string) => (allowed.includes(value) ? null : `must be one of ${allowed.join(', ')}`);
 
 export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
   'retention.ms': { defaultValue: '604800000', type: ConfigType.LONG, validate: longAtLeast(-1n) },
   'retention.bytes': { defaultValue: '-1', type: ConfigType.LONG, validate: longAtLeast(-1n) },
-  'segment.bytes': { defaultValue: '1073741824', type: ConfigType.INT, validate: longAtLeast(14n) },
+  'segment.bytes': { defaultValue: '1073741824', type: ConfigType.INT, validate: intAtLeast(14n) },
   'segment.ms': { defaultValue: '604800000', type: ConfigType.LONG, validate: longAtLeast(1n) },
   // Compaction is not implemented: only `delete` is accepted.
   'cleanup.policy': { defaultValue: 'delete', type: ConfigType.LIST, validate: oneOf('delete') },
-  'max.message.bytes': { defaultValue: '1048588', type: ConfigType.INT, validate: longAtLeast(0n) },
+  'max.message.bytes': { defaultValue: '1048588', type: ConfigType.INT, validate: intAtLeast(0n) },
   'message.timestamp.type': { defaultValue: 'CreateTime', type: ConfigType.STRING, validate: oneOf('CreateTime', 'LogAppendTime') },
 };
 

@@ -29,21 +29,21 @@ export function topicHandlers(admin: TopicAdmin): HandlerEntry[] {
     }),
   }));
 
-  const deleteTopics = handler(DeleteTopics, (body) => {
+  const deleteTopics = handler(DeleteTopics, async (body) => {
     // v0–5 name topics in `topicNames`; v6 in `topics` (by name; topic ids are not served yet).
     const byName = (body.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
     const v6 = (body.topics ?? []).map((t) => ({ name: t.name ?? null, topicId: t.topicId ?? ZERO_UUID }));
     const targets: { name: string | null; topicId: string }[] = [...byName, ...v6];
-    return {
-      throttleTimeMs: 0,
-      responses: targets.map(({ name, topicId }) => {
-        if (name === null) {
-          return { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'deleting topics by id is not supported yet' };
-        }
-        const outcome = admin.delete(name);
-        return { name, topicId, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
-      }),
-    };
+    const responses = [];
+    for (const { name, topicId } of targets) {
+      if (name === null) {
+        responses.push({ name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'deleting topics by id is not supported yet' });
+        continue;
+      }
+      const outcome = await admin.delete(name);
+      responses.push({ name, topicId, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage });
+    }
+    return { throttleTimeMs: 0, responses };
   });
 
   const createPartitions = handler(CreatePartitions, (body) => ({

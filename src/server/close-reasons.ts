@@ -14,5 +14,7 @@ export const CloseReasons = {
   /** A handler failed unexpectedly; the connection cannot continue in order. */
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   SERVER_SHUTDOWN: 'SERVER_SHUTDOWN',
+  /** An acks=0 produce failed: with no response to carry the error, closing is how the client learns (as in Kafka). */
+  PRODUCE_REJECTED: 'PRODUCE_REJECTED',
 } as const;
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];

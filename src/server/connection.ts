@@ -4,8 +4,12 @@ import type { Logger } from '../logger.js';
 import { CloseReasons, type CloseReason } from './close-reasons.js';
 import { FrameSplitter } from './frame-splitter.js';
 
-/** Handles one request frame; resolves to the response frame chunks, or null for no response (acks=0). */
-export type FrameHandler = (frame: Buffer) => Promise<Buffer[] | null>;
+/**
+ * Handles one request frame; resolves to the response frame chunks, or null for no response (acks=0).
+ * `release` may be called once the request's ordered effects are done (a produce has appended and only
+ * waits for fsync): the connection may then start the next request while this one completes.
+ */
+export type FrameHandler = (frame: Buffer, release: () => void) => Promise<Buffer[] | null>;
 
 export interface ConnectionOptions {
   readonly socket: Socket;
@@ -15,20 +19,32 @@ export interface ConnectionOptions {
   readonly logger: Logger;
   /** Frames received but not yet handled before reading pauses (bounds memory per connection). */
   readonly maxQueuedFrames?: number;
+  /** Released requests still waiting to complete before the next one must wait too. */
+  readonly maxPipelined?: number;
   readonly onClose?: (reason: CloseReason) => void;
 }
 
 /**
  * One client connection. Requests are handled one at a time, in the order they arrived, and answered
  * in that order: clients match responses by order (kafka-python fails on a correlation mismatch), and
- * Kafka itself processes one request per connection at a time. Pipelined frames wait in a bounded
- * queue; when it is full the socket stops reading, so a fast sender cannot grow memory without bound.
+ * Kafka itself processes one request per connection at a time. The one exception is a handler that
+ * releases the connection once its ordered part is done (an acks=all produce waiting for fsync): the
+ * next request starts, so one producer's pipelined requests share a group commit, and responses are
+ * still written strictly in order. Pipelined frames wait in a bounded queue; when it is full the socket
+ * stops reading, so a fast sender cannot grow memory without bound.
  */
 export class Connection {
   readonly #o: ConnectionOptions;
   readonly #splitter: FrameSplitter;
   readonly #queue: Buffer[] = [];
   readonly #maxQueued: number;
+  readonly #maxPipelined: number;
+  /** Writes responses in request order: each request's write waits for the previous one. */
+  #responses: Promise<void> = Promise.resolve();
+  /** Requests started whose response is not written yet. */
+  #outstanding = 0;
+  /** Wakes a pump that waits for responses when a new frame arrives. */
+  #wake: (() => void) | null = null;
   #busy = false;
   #closed = false;
   #draining = false;
@@ -40,6 +56,7 @@ export class Connection {
     this.#o = options;
     this.#splitter = new FrameSplitter(options.maxFrameBytes);
     this.#maxQueued = options.maxQueuedFrames ?? 64;
+    this.#maxPipelined = options.maxPipelined ?? 16;
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -75,6 +92,7 @@ export class Connection {
       return;
     }
     if (this.#queue.length >= this.#maxQueued) this.#o.socket.pause();
+    this.#wake?.();
     void this.#pump();
   }
 
@@ -82,28 +100,53 @@ export class Connection {
     if (this.#busy) return;
     this.#busy = true;
     try {
-      while (!this.#closed) {
-        const frame = this.#queue.shift();
-        if (frame === undefined) break;
-        if (this.#queue.length < this.#maxQueued / 2 && !this.#draining) this.#o.socket.resume();
-        let response: Buffer[] | null;
-        try {
-          response = await this.#o.handle(frame);
-        } catch (err) {
-          const reason = isFault(err, 'UNSUPPORTED_API')
-            ? CloseReasons.UNSUPPORTED_API
-            : isFault(err)
-              ? CloseReasons.DECODE_ERROR
-              : CloseReasons.INTERNAL_ERROR;
-          this.close(reason, err);
-          return;
+      for (;;) {
+        for (let frame = this.#queue.shift(); frame !== undefined && !this.#closed; frame = this.#queue.shift()) {
+          if (this.#queue.length < this.#maxQueued / 2 && !this.#draining) this.#o.socket.resume();
+          const { ready, written } = this.#start(frame);
+          await ready;
+          if (this.#outstanding >= this.#maxPipelined) await written;
         }
-        if (response !== null) await this.#write(response);
+        if (this.#closed || this.#outstanding === 0) break;
+        // Released requests are still completing: wait for them, or for a new frame to start.
+        await Promise.race([this.#responses, new Promise<void>((resolve) => (this.#wake = resolve))]);
+        this.#wake = null;
       }
     } finally {
       this.#busy = false;
     }
     this.#maybeFinish();
+  }
+
+  /**
+   * Starts handling a frame and queues its response behind the previous ones. `ready` resolves when the
+   * next request may start (the handler released the connection, or its response is written);
+   * `written` when its response is written.
+   */
+  #start(frame: Buffer): { ready: Promise<void>; written: Promise<void> } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.#outstanding++;
+    const response = this.#o.handle(frame, release);
+    const previous = this.#responses;
+    const written = (this.#responses = (async () => {
+      let result: Buffer[] | null = null;
+      let failure: { err: unknown } | null = null;
+      try {
+        result = await response;
+      } catch (err) {
+        failure = { err };
+      }
+      await previous;
+      this.#outstanding--;
+      if (this.#closed) return;
+      if (failure !== null) {
+        this.close(closeReasonOf(failure.err), failure.err);
+        return;
+      }
+      if (result !== null) await this.#write(result);
+    })());
+    return { ready: Promise.race([released, written]), written };
   }
 
   async #write(chunks: Buffer[]): Promise<void> {
@@ -127,7 +170,7 @@ export class Connection {
   }
 
   #maybeFinish(): void {
-    if (this.#draining && !this.#busy && this.#queue.length === 0 && !this.#closed) {
+    if (this.#draining && !this.#busy && this.#queue.length === 0 && this.#outstanding === 0 && !this.#closed) {
       this.#closed = true;
       this.#o.socket.end();
       this.#report(this.#drainReason);
@@ -165,4 +208,10 @@ export class Connection {
     this.#o.onClose?.(reason);
     this.#resolveClosed();
   }
+}
+
+function closeReasonOf(err: unknown): CloseReason {
+  if (isFault(err, 'UNSUPPORTED_API')) return CloseReasons.UNSUPPORTED_API;
+  if (isFault(err, 'PRODUCE_REJECTED')) return CloseReasons.PRODUCE_REJECTED;
+  return isFault(err) ? CloseReasons.DECODE_ERROR : CloseReasons.INTERNAL_ERROR;
 }

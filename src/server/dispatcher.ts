@@ -11,6 +11,11 @@ export interface RequestContext {
   /** The listener the request came in on: Metadata advertises it (librdkafka#442, kcat#16). */
   readonly listener: { readonly host: string; readonly port: number };
   readonly connectionId: number;
+  /**
+   * Lets the connection start the next request before this one is answered; call it once the
+   * request's ordered effects are done and it only waits (an acks=all produce waiting for fsync).
+   */
+  readonly release: () => void;
 }
 
 /**
@@ -32,7 +37,7 @@ export function createDispatcher(
   handlers: ReadonlyMap<number, HandlerEntry>,
   connection: { id: number; listener: RequestContext['listener']; limits?: ReadLimits },
 ): FrameHandler {
-  return async (frame) => {
+  return async (frame, release) => {
     const decoded = decodeRequest(frame, connection.limits);
     if (decoded.kind === 'api-versions-fallback') return encodeApiVersionsFallback(decoded.header.correlationId);
     const { header, api, body } = decoded;
@@ -40,7 +45,7 @@ export function createDispatcher(
     if (entry === undefined) {
       throw new ParapetError('UNSUPPORTED_API', `${api.name} is not served by this broker`, { api: api.name, version: header.apiVersion });
     }
-    const response = await entry.handle(body, { header, listener: connection.listener, connectionId: connection.id });
+    const response = await entry.handle(body, { header, listener: connection.listener, connectionId: connection.id, release });
     return response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
   };
 }

@@ -6,6 +6,8 @@ import { FrameSplitter } from '../../src/server/frame-splitter.js';
 export async function rawClient(port: number): Promise<{ socket: Socket; frames: Buffer[]; waitFrames(n: number): Promise<Buffer[]>; closed: Promise<unknown> }> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
+  // As every Kafka client does: pipelined small requests must not wait for Nagle's algorithm.
+  socket.setNoDelay(true);
   const frames: Buffer[] = [];
   const splitter = new FrameSplitter(64 * 1024 * 1024);
   socket.on('data', (chunk: Buffer) => {

@@ -55,7 +55,7 @@ describe('server', () => {
     client.socket.write(request(ApiVersions, 3, 1, {}));
     const [frame] = await client.waitFrames(1);
     const body = decodeResponse(ApiVersions, 3, frame as Buffer).body as { apiKeys: { apiKey: number }[] };
-    assert.deepEqual(body.apiKeys.map((k) => k.apiKey), [3, 18, 19, 20, 32, 33, 37, 44, 60]);
+    assert.deepEqual(body.apiKeys.map((k) => k.apiKey), [0, 1, 2, 3, 18, 19, 20, 32, 33, 37, 44, 60]);
     client.socket.destroy();
   });
 

@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+
+/**
+ * The on-disk layout of a partition (docs/storage-format.md). Version 1 stores Kafka record batches v2
+ * verbatim; readers dispatch on the magic byte of each entry, so a later encrypted batch form can live
+ * next to plain batches in the same segment without a migration.
+ */
+export const LOG_FORMAT_VERSION = 1;
+
+/** Written in every partition directory: the format version and which partition this is. */
+export const PARTITION_META_FILE = 'partition.json';
+
+/** Segment files are named by their base offset, zero-padded to 20 digits (Kafka's convention). */
+export function segmentFileName(baseOffset: bigint, suffix: '.log' | '.index' | '.timeindex'): string {
+  return `${baseOffset.toString().padStart(20, '0')}${suffix}`;
+}
+
+/** The base offset of a `.log` file name, or null for any other file. */
+export function parseSegmentFileName(name: string): bigint | null {
+  const m = /^(\d{20})\.log$/.exec(name);
+  return m?.[1] === undefined ? null : BigInt(m[1]);
+}
+
+export function segmentPaths(dir: string, baseOffset: bigint): { log: string; index: string; timeIndex: string } {
+  return {
+    log: join(dir, segmentFileName(baseOffset, '.log')),
+    index: join(dir, segmentFileName(baseOffset, '.index')),
+    timeIndex: join(dir, segmentFileName(baseOffset, '.timeindex')),
+  };
+}
+
+/** `.index` entry: relative offset (int32) and byte position (int32), as in Kafka's OffsetIndex. */
+export const OFFSET_INDEX_ENTRY = 8;
+/** `.timeindex` entry: max timestamp so far (int64) and relative offset (int32), as in Kafka's TimeIndex. */
+export const TIME_INDEX_ENTRY = 12;
+/** One index entry per this many bytes of log (Kafka's index.interval.bytes default). */
+export const INDEX_INTERVAL_BYTES = 4096;
+/** Relative offsets are int32: a segment rolls before its offsets would overflow. */
+export const MAX_RELATIVE_OFFSET = 0x7fffffff;

@@ -1,0 +1,124 @@
+import { join } from 'node:path';
+import type { Logger } from '../../logger.js';
+import { GroupCommit } from './group-commit.js';
+import { nodeLogFs, type LogFs } from './log-fs.js';
+import { PartitionLog, type BatchToAppend, type LogConfig } from './partition-log.js';
+
+export interface LogManagerOptions {
+  readonly dataDir: string;
+  readonly logger: Logger;
+  /** The effective log configs of a topic (its overrides over the defaults), read at each use. */
+  readonly configFor: (topic: string) => LogConfig;
+  readonly fs?: LogFs;
+  readonly clock?: () => number;
+}
+
+/** A topic as the log manager needs it. */
+export interface TopicLogs {
+  readonly name: string;
+  readonly id: string;
+  readonly partitions: number;
+}
+
+/** Suffix of a partition directory renamed for deletion; leftovers are removed at start-up. */
+const DELETED_SUFFIX = '.deleted';
+
+/**
+ * All partition logs of the broker under `<dataDir>/logs/<topic>-<partition>/`, with one group commit
+ * shared by every partition (acks=all producers on different partitions share fsync rounds) and a
+ * notification when data arrives (for long-polling fetches).
+ */
+export class LogManager {
+  readonly #o: LogManagerOptions;
+  readonly #fs: LogFs;
+  readonly #clock: () => number;
+  readonly #dir: string;
+  readonly #logs = new Map<string, PartitionLog[]>();
+  readonly #groupCommit = new GroupCommit();
+  readonly #appendListeners = new Set<(log: PartitionLog) => void>();
+
+  constructor(options: LogManagerOptions) {
+    this.#o = options;
+    this.#fs = options.fs ?? nodeLogFs;
+    this.#clock = options.clock ?? Date.now;
+    this.#dir = join(options.dataDir, 'logs');
+    if (!this.#fs.existsSync(this.#dir)) {
+      this.#fs.mkdirSync(this.#dir);
+      this.#fs.fsyncDir(options.dataDir);
+    }
+    for (const name of this.#fs.readdirSync(this.#dir)) {
+      if (name.endsWith(DELETED_SUFFIX)) this.#fs.rmSync(join(this.#dir, name));
+    }
+  }
+
+  /** Opens (creating where missing) the logs of every partition of `topic`; returns them. */
+  openTopic(topic: TopicLogs): readonly PartitionLog[] {
+    const logs = this.#logs.get(topic.name) ?? [];
+    for (let partition = logs.length; partition < topic.partitions; partition++) {
+      const deps = { fs: this.#fs, logger: this.#o.logger, clock: this.#clock };
+      logs.push(
+        PartitionLog.open(deps, join(this.#dir, `${topic.name}-${partition}`), { topic: topic.name, partition, topicId: topic.id }, () =>
+          this.#o.configFor(topic.name),
+        ),
+      );
+    }
+    this.#logs.set(topic.name, logs);
+    return logs;
+  }
+
+  get(topic: string, partition: number): PartitionLog | undefined {
+    return this.#logs.get(topic)?.[partition];
+  }
+
+  /** Appends a validated batch; the data is readable at once and durable after {@link sync}. */
+  append(log: PartitionLog, batch: BatchToAppend): bigint {
+    const baseOffset = log.append(batch);
+    this.#groupCommit.markDirty(log);
+    for (const listener of this.#appendListeners) listener(log);
+    return baseOffset;
+  }
+
+  /** Resolves when everything appended before the call is on disk (fsync), sharing rounds with other callers. */
+  sync(): Promise<void> {
+    return this.#groupCommit.sync();
+  }
+
+  /** Calls `listener` after every append; returns the function that stops it. */
+  onAppend(listener: (log: PartitionLog) => void): () => void {
+    this.#appendListeners.add(listener);
+    return () => this.#appendListeners.delete(listener);
+  }
+
+  /**
+   * Removes a topic's logs: the directories are renamed at once (so a topic re-created with the same
+   * name starts empty) and deleted after their files are closed.
+   */
+  async deleteTopic(name: string): Promise<void> {
+    const logs = this.#logs.get(name) ?? [];
+    this.#logs.delete(name);
+    const stamp = `${this.#clock()}-${Math.random().toString(36).slice(2, 8)}`;
+    await Promise.all(
+      logs.map(async (log) => {
+        const doomed = `${log.dir}.${stamp}${DELETED_SUFFIX}`;
+        this.#fs.renameSync(log.dir, doomed);
+        // Removes `doomed`, never `log.dir`: the topic may be re-created there while the files close.
+        await log.delete(doomed);
+      }),
+    );
+    this.#fs.fsyncDir(this.#dir);
+  }
+
+  /** Applies retention to every partition; returns the number of segments deleted. */
+  async enforceRetention(): Promise<number> {
+    let deleted = 0;
+    for (const logs of this.#logs.values()) for (const log of logs) deleted += await log.enforceRetention();
+    return deleted;
+  }
+
+  /** Flushes and closes every log (graceful shutdown). */
+  async close(): Promise<void> {
+    const all = [...this.#logs.values()].flat();
+    this.#logs.clear();
+    await Promise.all(all.map((log) => log.close()));
+  }
+}

@@ -1,0 +1,327 @@
+import { join } from 'node:path';
+import { ParapetError } from '../../errors.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import type { Logger } from '../../logger.js';
+import { assignOffsets } from '../../protocol/records/batch.js';
+import { readRecords } from '../../protocol/records/record.js';
+import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName } from './format.js';
+import type { LogFs } from './log-fs.js';
+import { segmentsToDelete, type RetentionConfig } from './retention.js';
+import { Segment, type SegmentDeps } from './segment.js';
+
+/** A single broker is the only leader a partition ever has: its epoch stays 0. */
+export const LEADER_EPOCH = 0;
+
+/** The topic configs the log obeys; read on every use, so an altered config applies at once. */
+export interface LogConfig extends RetentionConfig {
+  readonly segmentBytes: number;
+  readonly segmentMs: number;
+}
+
+export interface PartitionLogDeps {
+  readonly fs: LogFs;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch; injected so tests can drive segment.ms and retention.ms. */
+  readonly clock: () => number;
+}
+
+export interface PartitionId {
+  readonly topic: string;
+  readonly partition: number;
+  readonly topicId: string;
+}
+
+/** A validated batch to append: offsets are assigned by the log. */
+export interface BatchToAppend {
+  readonly bytes: Buffer;
+  readonly lastOffsetDelta: number;
+  readonly maxTimestamp: number;
+}
+
+export type LogRead =
+  | { readonly kind: 'records'; readonly records: Buffer }
+  | { readonly kind: 'out-of-range' }
+  | { readonly kind: 'corrupt'; readonly reason: string }
+  | { readonly kind: 'offline'; readonly reason: string };
+
+/**
+ * One partition's log: a directory of segments, appended to at the end and read by offset. The last
+ * segment is the active one; older segments are immutable until retention deletes them whole.
+ * Offsets never go back: the active segment (even empty) is never deleted and its name keeps the
+ * log-end offset across restarts.
+ */
+export class PartitionLog {
+  readonly id: PartitionId;
+  readonly dir: string;
+  readonly #deps: PartitionLogDeps;
+  readonly #segmentDeps: SegmentDeps;
+  readonly #config: () => LogConfig;
+  /** Ascending by base offset; never empty. */
+  readonly #segments: Segment[];
+  /** Rolled segments whose index files are written once their data is durable. */
+  readonly #awaitingIndexes = new Set<Segment>();
+  #closed = false;
+  /**
+   * Set when an fsync failed. After a failed fsync the kernel may have dropped the dirty pages while the
+   * page cache still shows them ("fsyncgate"), so what the log holds is unknown: the partition stops
+   * appending and serving until a restart recovers it from disk, as Kafka takes a log directory offline.
+   */
+  #offline: string | null = null;
+  #closing: Promise<void> | null = null;
+
+  private constructor(deps: PartitionLogDeps, dir: string, id: PartitionId, config: () => LogConfig, segments: Segment[], segmentDeps: SegmentDeps) {
+    this.#deps = deps;
+    this.dir = dir;
+    this.id = id;
+    this.#config = config;
+    this.#segments = segments;
+    this.#segmentDeps = segmentDeps;
+  }
+
+  /** Opens (or creates) the partition directory, recovering the active segment. */
+  static open(deps: PartitionLogDeps, dir: string, id: PartitionId, config: () => LogConfig): PartitionLog {
+    const { fs } = deps;
+    const label = `${id.topic}-${id.partition}`;
+    const segmentDeps: SegmentDeps = { fs, logger: deps.logger, label };
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir);
+      fs.fsyncDir(join(dir, '..'));
+    }
+    const metaPath = join(dir, PARTITION_META_FILE);
+    if (fs.existsSync(metaPath)) checkFormat(fs.readFileSync(metaPath), metaPath);
+    else fs.writeFileDurably(metaPath, Buffer.from(`${JSON.stringify({ formatVersion: LOG_FORMAT_VERSION, ...id })}\n`));
+    const bases = fs
+      .readdirSync(dir)
+      .map(parseSegmentFileName)
+      .filter((b): b is bigint => b !== null)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const segments = bases.map((base, i) => Segment.open(segmentDeps, dir, base, i === bases.length - 1));
+    if (segments.length === 0) segments.push(Segment.create(segmentDeps, dir, 0n));
+    return new PartitionLog(deps, dir, id, config, segments, segmentDeps);
+  }
+
+  get #active(): Segment {
+    // The constructor's callers guarantee at least one segment.
+    return this.#segments[this.#segments.length - 1] as Segment;
+  }
+
+  /** The first offset still in the log (retention moves it forward). */
+  get logStartOffset(): bigint {
+    return (this.#segments[0] as Segment).baseOffset;
+  }
+
+  /** One past the last appended offset; also the high watermark of a single-replica partition. */
+  get logEndOffset(): bigint {
+    return this.#active.nextOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.#segments.reduce((sum, s) => sum + s.size, 0);
+  }
+
+  get segmentCount(): number {
+    return this.#segments.length;
+  }
+
+  /**
+   * Appends one batch: assigns its offsets (in place, outside the CRC), rolls first when the active
+   * segment is full or old, and writes it. Returns the base offset. Throws the file system's error
+   * (ENOSPC…) with nothing appended.
+   */
+  append(batch: BatchToAppend): bigint {
+    if (this.#closed) throw new ParapetError('STORAGE_ERROR', `log ${this.id.topic}-${this.id.partition} is closed`);
+    if (this.#offline !== null) {
+      throw new ParapetError('STORAGE_ERROR', `partition ${this.id.topic}-${this.id.partition} is offline: ${this.#offline}`, {
+        kafkaErrorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+      });
+    }
+    const now = this.#deps.clock();
+    this.#maybeRoll(batch.bytes.length, batch.lastOffsetDelta, now);
+    const baseOffset = this.logEndOffset;
+    assignOffsets(batch.bytes, baseOffset, LEADER_EPOCH);
+    const lastOffset = baseOffset + BigInt(batch.lastOffsetDelta);
+    this.#active.append({ bytes: batch.bytes, baseOffset, lastOffset, maxTimestamp: batch.maxTimestamp }, now);
+    return baseOffset;
+  }
+
+  #maybeRoll(incomingBytes: number, lastOffsetDelta: number, now: number): void {
+    const active = this.#active;
+    if (active.isEmpty) return;
+    const config = this.#config();
+    const full = active.size + incomingBytes > config.segmentBytes;
+    const old = now - (active.rollClockStart ?? now) >= config.segmentMs;
+    const offsetsOverflow = Number(this.logEndOffset - active.baseOffset) + lastOffsetDelta > MAX_RELATIVE_OFFSET;
+    if (full || old || offsetsOverflow) this.roll();
+  }
+
+  /** Starts a new active segment at the log-end offset; the old one is synced, then indexed, in the background. */
+  roll(): void {
+    const previous = this.#active;
+    this.#segments.push(Segment.create(this.#segmentDeps, this.dir, this.logEndOffset));
+    this.#awaitingIndexes.add(previous);
+    this.flush().catch((err: unknown) => {
+      this.#deps.logger.error({ partition: `${this.id.topic}-${this.id.partition}`, err: String(err) }, 'flushing a rolled segment failed');
+    });
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `offset`, up to `maxBytes` (at least one batch
+   * when `minOneBatch`, KIP-74). An offset below the log start or above the log end is out of range;
+   * the log-end offset itself reads as empty.
+   */
+  read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead {
+    if (this.#offline !== null) return { kind: 'offline', reason: this.#offline };
+    if (offset < this.logStartOffset || offset > this.logEndOffset) return { kind: 'out-of-range' };
+    for (let i = this.#indexOfSegmentFor(offset); i < this.#segments.length; i++) {
+      const segment = this.#segments[i] as Segment;
+      const position = segment.positionOf(offset);
+      // A segment can end before `offset` (a gap after a recovered torn tail): continue with the next.
+      if (position === null) continue;
+      const read = segment.read(position, maxBytes, minOneBatch);
+      if (read.corrupt !== null) {
+        this.#deps.logger.error(
+          { partition: `${this.id.topic}-${this.id.partition}`, offset: offset.toString(), segment: segment.baseOffset.toString(), ...read.corrupt },
+          'refused to serve a corrupt record batch',
+        );
+        return { kind: 'corrupt', reason: read.corrupt.reason };
+      }
+      return { kind: 'records', records: read.records };
+    }
+    return { kind: 'records', records: Buffer.alloc(0) };
+  }
+
+  #indexOfSegmentFor(offset: bigint): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((this.#segments[mid] as Segment).baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * ListOffsets by timestamp: the first record whose timestamp is ≥ `timestamp` (its offset and own
+   * timestamp), or null when every record is older. Records are decoded only in the one batch found.
+   */
+  async offsetForTimestamp(timestamp: number): Promise<{ offset: bigint; timestamp: bigint } | null> {
+    for (const segment of this.#segments) {
+      const position = segment.positionOfTimestamp(timestamp);
+      if (position === null) continue;
+      const read = segment.read(position, 1, true);
+      if (read.corrupt !== null || read.records.length === 0) return null;
+      for (const record of await readRecords(read.records)) {
+        if (record.timestamp >= BigInt(timestamp)) return { offset: record.offset, timestamp: record.timestamp };
+      }
+    }
+    return null;
+  }
+
+  /** ListOffsets MAX_TIMESTAMP (KIP-734): the record with the largest timestamp, or null when empty. */
+  async offsetOfMaxTimestamp(): Promise<{ offset: bigint; timestamp: bigint } | null> {
+    const max = this.#segments.reduce((m, s) => Math.max(m, s.maxTimestamp), -1);
+    return max < 0 ? null : this.offsetForTimestamp(max);
+  }
+
+  /** Makes everything appended so far durable (group commit calls this), then indexes rolled segments. */
+  async flush(): Promise<void> {
+    const rolled = [...this.#awaitingIndexes];
+    try {
+      await Promise.all(this.#segments.map((s) => s.flush()));
+    } catch (err) {
+      if (this.#offline === null) {
+        const code = (err as { code?: unknown } | null)?.code;
+        this.#offline = `fsync failed (${typeof code === 'string' ? code : String(err)})`;
+        this.#deps.logger.error(
+          { partition: `${this.id.topic}-${this.id.partition}`, reason: this.#offline },
+          'partition taken offline: its data may not be on disk; restart the broker to recover it from the log',
+        );
+      }
+      throw err;
+    }
+    for (const segment of rolled) {
+      if (!this.#awaitingIndexes.delete(segment) || !this.#segments.includes(segment)) continue;
+      this.#writeIndexes(segment);
+    }
+  }
+
+  /**
+   * Index files are an optimisation: failing to write one (a full disk) must not fail the acks=all
+   * sync of data that is already durable, nor stop a close; the next open rebuilds it from the log.
+   */
+  #writeIndexes(segment: Segment): void {
+    try {
+      segment.writeIndexes();
+    } catch (err) {
+      this.#deps.logger.warn(
+        { partition: `${this.id.topic}-${this.id.partition}`, segment: segment.baseOffset.toString(), err: String(err) },
+        'could not write the index files of a segment: they will be rebuilt from the log at the next start',
+      );
+    }
+  }
+
+  get dirty(): boolean {
+    return this.#active.dirty || this.#awaitingIndexes.size > 0;
+  }
+
+  /** Deletes whole segments past retention.ms / retention.bytes, never the active one. Returns how many. */
+  async enforceRetention(): Promise<number> {
+    const doomed = segmentsToDelete(this.#segments, this.#config(), this.#deps.clock());
+    if (doomed === 0) return 0;
+    const removed = this.#segments.splice(0, doomed);
+    for (const segment of removed) {
+      this.#awaitingIndexes.delete(segment);
+      await segment.delete();
+    }
+    this.#deps.fs.fsyncDir(this.dir);
+    this.#deps.logger.info(
+      { partition: `${this.id.topic}-${this.id.partition}`, segments: doomed, logStartOffset: this.logStartOffset.toString() },
+      'retention deleted old segments',
+    );
+    return doomed;
+  }
+
+  /** Flushes, writes every index (the active one too, for a fast reopen) and closes the files. */
+  close(): Promise<void> {
+    // A second call waits for the first: its caller may remove the directory once it resolves.
+    this.#closing ??= this.#closed ? Promise.resolve() : this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Closed before the final flush: an append accepted during it would be closed unsynced, and its
+    // acks=all sync would then find only closed segments and succeed without an fsync.
+    this.#closed = true;
+    await this.flush();
+    for (const segment of this.#segments) {
+      if (!segment.isEmpty) this.#writeIndexes(segment);
+      await segment.close();
+    }
+  }
+
+  /**
+   * Closes the files and removes the partition directory (topic deletion). `dir` is where the directory
+   * is now: the log manager renames it first, and by the time the files are closed `this.dir` may
+   * belong to a topic re-created with the same name, which must be left alone.
+   */
+  async delete(dir: string = this.dir): Promise<void> {
+    this.#closed = true;
+    // Index writes queued by a roll would otherwise land in `this.dir` after the rename.
+    this.#awaitingIndexes.clear();
+    for (const segment of this.#segments) await segment.close();
+    this.#deps.fs.rmSync(dir);
+  }
+}
+
+function checkFormat(meta: Buffer, path: string): void {
+  let version: unknown;
+  try {
+    version = (JSON.parse(meta.toString('utf8')) as { formatVersion?: unknown }).formatVersion;
+  } catch {
+    throw new ParapetError('STORAGE_ERROR', `${path} is not valid JSON`);
+  }
+  if (version !== LOG_FORMAT_VERSION) {
+    throw new ParapetError('STORAGE_ERROR', `${path}: log format version ${String(version)} is not supported (this build reads version ${LOG_FORMAT_VERSION})`);
+  }
+}

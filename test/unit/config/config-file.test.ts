@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { DEFAULT_BROKER_CONFIG } from '../../../src/broker/broker.js';
+import { applyConfigFile, ConfigError, parseConfigFile } from '../../../src/config/config-file.js';
+
+const run = promisify(execFile);
+
+describe('config file', () => {
+  it('layers the file over the defaults, the listener key by key', () => {
+    const file = parseConfigFile('listener:\n  port: 19092\ndataDir: /var/lib/parapet\nautoCreateTopics: true\n', 'test.yaml');
+    const config = applyConfigFile(DEFAULT_BROKER_CONFIG, file);
+    assert.deepEqual(config.listener, { host: '127.0.0.1', port: 19092, protocol: 'PLAINTEXT' });
+    assert.equal(config.dataDir, '/var/lib/parapet');
+    assert.equal(config.autoCreateTopics, true);
+    assert.equal(config.maxFetchBytes, DEFAULT_BROKER_CONFIG.maxFetchBytes);
+  });
+
+  it('reads JSON too, and an empty file means the defaults', () => {
+    assert.deepEqual(applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile('', 'empty.yaml')), DEFAULT_BROKER_CONFIG);
+    assert.equal(parseConfigFile('{"nodeId": 3}', 'c.json').nodeId, 3);
+  });
+
+  it('refuses unknown keys, wrong types and out-of-range values, naming the key', () => {
+    const cases: [string, RegExp][] = [
+      ['listener:\n  prot: 1\n', /listener: .*prot/i],
+      ['retentionMs: 5\n', /retentionMs/],
+      ['listener:\n  port: 70000\n', /listener\.port/],
+      ['defaultPartitions: 0\n', /defaultPartitions/],
+      ['autoCreateTopics: "yes"\n', /autoCreateTopics/],
+      ['listener:\n  protocol: SSL\n', /listener\.protocol/],
+      ['- a\n- b\n', /\(top level\)/],
+      ['a: [unclosed\n', /not valid YAML/],
+    ];
+    for (const [text, expected] of cases) {
+      assert.throws(
+        () => parseConfigFile(text, 'bad.yaml'),
+        (err: unknown) => err instanceof ConfigError && err.message.startsWith('bad.yaml') && expected.test(err.message),
+        text,
+      );
+    }
+  });
+
+  it('parapet check-config prints the effective config, or the problems with exit status 2', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-config-'));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'listener:\n  host: 0.0.0.0\nmaxFetchBytes: 1048576\n');
+    const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', 'check-config', good]);
+    const printed = JSON.parse(stdout) as typeof DEFAULT_BROKER_CONFIG;
+    assert.equal(printed.listener.host, '0.0.0.0');
+    assert.equal(printed.listener.port, 9092);
+    assert.equal(printed.maxFetchBytes, 1048576);
+
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'listenr: {}\n');
+    await assert.rejects(run(process.execPath, ['dist/src/cli/main.js', 'check-config', bad]), (err: { code?: number; stderr?: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr ?? '', /bad\.yaml: invalid configuration/);
+      assert.match(err.stderr ?? '', /listenr/);
+      return true;
+    });
+  });
+
+  it('parapet start --config uses the file and flags override it', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-config-'));
+    const file = join(dir, 'parapet.yaml');
+    writeFileSync(file, `listener:\n  port: 1\ndataDir: ${join(dir, 'from-file')}\n`);
+    const child = spawn(process.execPath, ['dist/src/cli/main.js', 'start', '--config', file, '--listen', '127.0.0.1:0']);
+    t.after(() => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('data directory:')) resolve();
+      });
+      child.once('exit', (code) => {
+        reject(new Error(`exited ${String(code)}: ${out}`));
+      });
+    });
+    // The flag's port 0 (any free port) replaced the file's port 1; the data dir came from the file.
+    assert.match(out, /parapet listening on 127\.0\.0\.1:(\d+)/);
+    assert.doesNotMatch(out, /listening on 127\.0\.0\.1:1 /);
+    assert.match(out, new RegExp(`data directory: ${join(dir, 'from-file').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+});
