@@ -313,10 +313,11 @@ describe('scanSegment', () => {
     assert.equal(result.tornTail, null);
     assert.equal(result.validBytes, statSync(path).size);
     assert.equal(result.corrupt.length, 1);
-    assert.match(result.corrupt[0]?.reason ?? '', /do not follow/);
+    const [bad] = result.corrupt;
+    assert.ok(bad !== undefined);
+    assert.match(bad.reason, /do not follow/);
     // Its offsets are the gap before the next good batch, whatever its own header says.
-    assert.equal(result.corrupt[0]?.firstOffset, 13n);
-    assert.equal(result.corrupt[0]?.lastOffset, 12n);
+    assert.deepEqual([bad.firstOffset, bad.lastOffset], [13n, 12n]);
   });
 
   it('stops at an unreadable magic byte and reports the rest as torn', (t) => {
