@@ -80,7 +80,8 @@ export function produceHandler(deps: ProduceDeps): HandlerEntry {
       return null;
     }
     return { responses, throttleTimeMs: 0 };
-  });
+    // Batches are written to the log synchronously and never kept: the frame can be reused.
+  }, { releasesFrame: true });
 }
 
 function appendOne(deps: ProduceDeps, log: PartitionLog, index: number, records: Buffer | null, version: number): PartitionResponse {

@@ -2,14 +2,16 @@ import type { Socket } from 'node:net';
 import { isFault } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CloseReasons, type CloseReason } from './close-reasons.js';
+import type { BufferPool } from './buffer-pool.js';
 import { FrameSplitter } from './frame-splitter.js';
 
 /**
  * Handles one request frame; resolves to the response frame chunks, or null for no response (acks=0).
  * `release` may be called once the request's ordered effects are done (a produce has appended and only
  * waits for fsync): the connection may then start the next request while this one completes.
+ * `recycleFrame` may be called once nothing holds a view of `frame` any more: its buffer is reused.
  */
-export type FrameHandler = (frame: Buffer, release: () => void) => Promise<Buffer[] | null>;
+export type FrameHandler = (frame: Buffer, release: () => void, recycleFrame: () => void) => Promise<Buffer[] | null>;
 
 export interface ConnectionOptions {
   readonly socket: Socket;
@@ -21,6 +23,8 @@ export interface ConnectionOptions {
   readonly maxQueuedFrames?: number;
   /** Released requests still waiting to complete before the next one must wait too. */
   readonly maxPipelined?: number;
+  /** Where frames that span TCP chunks are assembled; without one each gets a fresh buffer. */
+  readonly framePool?: BufferPool;
   readonly onClose?: (reason: CloseReason) => void;
 }
 
@@ -54,7 +58,8 @@ export class Connection {
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
-    this.#splitter = new FrameSplitter(options.maxFrameBytes);
+    const pool = options.framePool;
+    this.#splitter = new FrameSplitter(options.maxFrameBytes, pool === undefined ? undefined : (size) => pool.acquire(size));
     this.#maxQueued = options.maxQueuedFrames ?? 64;
     this.#maxPipelined = options.maxPipelined ?? 16;
     this.#closedPromise = new Promise((resolve) => {
@@ -127,7 +132,7 @@ export class Connection {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     this.#outstanding++;
-    const response = this.#o.handle(frame, release);
+    const response = this.#o.handle(frame, release, () => this.#o.framePool?.release(frame));
     const previous = this.#responses;
     const written = (this.#responses = (async () => {
       let result: Buffer[] | null = null;

@@ -27,6 +27,11 @@ export type Handler = (body: Record<string, unknown>, ctx: RequestContext) => Pr
 export interface HandlerEntry {
   readonly api: ApiSchema;
   readonly handle: Handler;
+  /**
+   * The handler keeps no view of the request (records, bytes fields) once it has answered, so the
+   * frame's buffer can be reused. Only set it for handlers that copy or finish with what they keep.
+   */
+  readonly releasesFrame?: boolean;
 }
 
 /**
@@ -37,7 +42,7 @@ export function createDispatcher(
   handlers: ReadonlyMap<number, HandlerEntry>,
   connection: { id: number; listener: RequestContext['listener']; limits?: ReadLimits },
 ): FrameHandler {
-  return async (frame, release) => {
+  return async (frame, release, recycleFrame) => {
     const decoded = decodeRequest(frame, connection.limits);
     if (decoded.kind === 'api-versions-fallback') return encodeApiVersionsFallback(decoded.header.correlationId);
     const { header, api, body } = decoded;
@@ -46,7 +51,9 @@ export function createDispatcher(
       throw new ParapetError('UNSUPPORTED_API', `${api.name} is not served by this broker`, { api: api.name, version: header.apiVersion });
     }
     const response = await entry.handle(body, { header, listener: connection.listener, connectionId: connection.id, release });
-    return response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
+    const encoded = response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
+    if (entry.releasesFrame === true) recycleFrame();
+    return encoded;
   };
 }
 
@@ -54,7 +61,8 @@ export function createDispatcher(
 export function handler<A extends ApiSchema>(
   api: A,
   handle: (body: RequestOf<A>, ctx: RequestContext) => Promise<ResponseOf<A> | null> | ResponseOf<A> | null,
+  options: { releasesFrame?: boolean } = {},
 ): HandlerEntry {
   // The codec decoded `body` from this API's request schema, which is what RequestOf<A> describes.
-  return { api, handle: (body, ctx) => handle(body as RequestOf<A>, ctx) };
+  return { api, handle: (body, ctx) => handle(body as RequestOf<A>, ctx), releasesFrame: options.releasesFrame === true };
 }

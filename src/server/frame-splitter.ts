@@ -7,11 +7,14 @@ import { ParapetError } from '../errors.js';
  */
 export class FrameSplitter {
   readonly #maxFrameBytes: number;
+  readonly #allocate: (size: number) => Buffer;
   #chunks: Buffer[] = [];
   #buffered = 0;
 
-  constructor(maxFrameBytes: number) {
+  /** `allocate` gives the buffer a frame spanning several chunks is joined into (a pool, or a fresh one). */
+  constructor(maxFrameBytes: number, allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)) {
     this.#maxFrameBytes = maxFrameBytes;
+    this.#allocate = allocate;
   }
 
   /** Bytes received but not yet returned as frames. */
@@ -37,7 +40,7 @@ export class FrameSplitter {
     }
     if (this.#buffered < 4 + size) return null;
     this.#take(4);
-    return this.#take(size);
+    return this.#take(size, this.#allocate);
   }
 
   #peekSize(): number {
@@ -53,7 +56,7 @@ export class FrameSplitter {
   }
 
   /** Removes and returns `n` bytes from the front: a view when they lie in one chunk. */
-  #take(n: number): Buffer {
+  #take(n: number, allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)): Buffer {
     this.#buffered -= n;
     const first = this.#chunks[0];
     if (first !== undefined && first.length >= n) {
@@ -61,7 +64,7 @@ export class FrameSplitter {
       else this.#chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    const out = Buffer.allocUnsafe(n);
+    const out = allocate(n);
     let filled = 0;
     while (filled < n) {
       const c = this.#chunks[0] as Buffer;

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../logger.js';
+import { BufferPool } from './buffer-pool.js';
 import { Connection } from './connection.js';
 import { createDispatcher, type HandlerEntry } from './dispatcher.js';
 
@@ -21,6 +22,8 @@ export class Listener {
   readonly #o: ListenerOptions;
   readonly #server: Server;
   readonly #connections = new Set<Connection>();
+  /** Shared by the listener's connections: bounded, so idle memory stays small. */
+  readonly #framePool = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
   #nextId = 1;
   #address: { host: string; port: number } | null = null;
 
@@ -59,6 +62,7 @@ export class Listener {
       maxFrameBytes: this.#o.maxFrameBytes,
       handle: createDispatcher(this.#o.handlers, { id, listener }),
       logger: this.#o.logger,
+      framePool: this.#framePool,
       onClose: () => this.#connections.delete(connection),
     });
     this.#connections.add(connection);

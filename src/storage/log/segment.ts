@@ -38,6 +38,12 @@ export class Segment {
   readonly #fd: number;
   #index: SparseIndex;
   #size = 0;
+  /**
+   * Bytes from the start whose batches passed a CRC check in this process: at append (the produce path
+   * validates every batch), in the recovery scan, or at their first read. Reads check only past this
+   * mark, so a batch is verified once, not on every fetch (15% of consume throughput when repeated).
+   */
+  #verifiedUpTo = 0;
   #nextOffset: bigint;
   #maxTimestamp = -1;
   #bytesSinceIndexEntry = 0;
@@ -181,6 +187,7 @@ export class Segment {
       }
     }
     this.#size = result.validBytes;
+    this.#verifiedUpTo = result.validBytes;
     logger.debug({ partition: label, segment: this.baseOffset.toString(), bytes: this.#size, why }, 'segment recovered');
   }
 
@@ -217,6 +224,7 @@ export class Segment {
       throw err;
     }
     this.#rollClockStart ??= nowMs;
+    if (this.#verifiedUpTo === position) this.#verifiedUpTo += batch.bytes.length;
     this.#size += batch.bytes.length;
     this.#dirty = true;
     this.#track({ position, size: batch.bytes.length, baseOffset: batch.baseOffset, lastOffset: batch.lastOffset, maxTimestamp: batch.maxTimestamp });
@@ -281,7 +289,10 @@ export class Segment {
       const size = LOG_OVERHEAD + buf.readInt32BE(at + BatchOffsets.batchLength);
       if (unreadable === undefined && at + size > read) break;
       const knownBad = this.#corrupt.get(position + at)?.reason ?? unreadable;
-      const crcBad = knownBad === undefined && (crc32c(buf.subarray(at + CRC_START, at + size)) >>> 0) !== buf.readUInt32BE(at + BatchOffsets.crc);
+      const verified = position + at + size <= this.#verifiedUpTo;
+      const crcBad =
+        knownBad === undefined && !verified && (crc32c(buf.subarray(at + CRC_START, at + size)) >>> 0) !== buf.readUInt32BE(at + BatchOffsets.crc);
+      if (!crcBad && knownBad === undefined && position + at === this.#verifiedUpTo) this.#verifiedUpTo += size;
       if (knownBad !== undefined || crcBad) {
         const reason = knownBad ?? 'CRC-32C mismatch on read';
         if (crcBad) this.#corrupt.set(position + at, { reason, lastOffset: lastOffsetIn(buf, at) });

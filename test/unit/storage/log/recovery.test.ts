@@ -141,15 +141,23 @@ describe('corruption in rolled segments', () => {
     assert.deepEqual(baseOffsetsOf(log.read(6n, 1 << 20, true)), [6n]);
   });
 
-  it('detects corruption of a rolled segment while the log is open', (t) => {
+  it('checks each batch once per process: appended batches are trusted, unverified ones are checked on first read', async (t) => {
     const h = harness(t);
-    const log = h.open();
     const a = makeBatch(1);
-    log.append(a);
-    log.append(makeBatch(1));
-    log.roll();
-    log.append(makeBatch(1));
-    flipByte(activeLog(h, 0n), a.bytes.length + BATCH_HEADER_SIZE + 1);
+    {
+      const log = h.open();
+      log.append(a);
+      log.append(makeBatch(1));
+      log.roll();
+      log.append(makeBatch(1));
+      // Appended batches passed their CRC on the produce path: a flip under the running log is not
+      // re-checked (the page cache still holds what was verified)...
+      flipByte(activeLog(h, 0n), a.bytes.length + BATCH_HEADER_SIZE + 1);
+      assert.deepEqual(baseOffsetsOf(log.read(0n, 1 << 20, true)), [0n, 1n]);
+      await log.close();
+    }
+    // ...but after a restart the rolled segment is unverified again, and the damage is refused.
+    const log = h.open();
     assert.deepEqual(baseOffsetsOf(log.read(0n, 1 << 20, true)), [0n]);
     assert.equal(log.read(1n, 1 << 20, true).kind, 'corrupt');
     assert.deepEqual(baseOffsetsOf(log.read(2n, 1 << 20, true)), [2n]);
