@@ -18,6 +18,7 @@ import { CreateTopics } from '../src/protocol/messages/create-topics.js';
 import { Fetch } from '../src/protocol/messages/fetch.js';
 import { Produce } from '../src/protocol/messages/produce.js';
 import { buildBatchSync } from '../src/protocol/records/record.js';
+import { diskBaseline, loopbackBaseline } from './baseline.js';
 import { BenchClient } from './kafka-client.js';
 
 const { values: args } = parseArgs({
@@ -196,6 +197,9 @@ const fmt = (n: number, digits = 0) => n.toFixed(digits).padStart(10);
 const dataDir = mkdtempSync(join(tmpdir(), 'parapet-bench-'));
 const broker = args.port === undefined ? await startBroker(dataDir) : { port: Number(args.port), stop: () => Promise.resolve() };
 try {
+  const disk = await diskBaseline(dataDir, PARTITIONS, 256 * 1024, 2);
+  const loopback = await loopbackBaseline(2);
+  console.log(`machine baseline: write+fdatasync ${PARTITIONS} files × 256 KiB rounds ${disk.toFixed(0)} MB/s; loopback TCP ${loopback.toFixed(0)} MB/s`);
   console.log(`produce/consume through the protocol: ${CONNECTIONS} connections × ${IN_FLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS} s per run`);
   console.log(`${'scenario'.padEnd(46)} ${'MB/s'.padStart(10)} ${'records/s'.padStart(10)} ${'p50 ms'.padStart(10)} ${'p99 ms'.padStart(10)}`);
   let topicNo = 0;
