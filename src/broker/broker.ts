@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { BufferPool } from '../server/buffer-pool.js';
 import { Listener } from '../server/listener.js';
 import type { HandlerEntry } from '../server/dispatcher.js';
 import { LogManager } from '../storage/log/log-manager.js';
@@ -69,12 +70,16 @@ export class Broker {
     this.#logger = logger;
     this.#retentionIntervalMs = config.retentionCheckIntervalMs;
     this.#store = new MetadataStore(config.dataDir);
+    // Produce frames and fetch reads come from bounded pools and go back to them once used.
+    const frames = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
+    const reads = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
     // The log manager reads topic configs through the topic admin (declared below: the closure runs
     // later), which creates logs through it.
     this.#logs = new LogManager({
       dataDir: config.dataDir,
       logger,
       clock,
+      allocate: (size) => reads.acquire(size),
       ...(deps.fs === undefined ? {} : { fs: deps.fs }),
       configFor: (name) => topics.config(name),
     });
@@ -96,6 +101,8 @@ export class Broker {
       maxFrameBytes: config.maxFrameBytes,
       handlers,
       logger,
+      framePool: frames,
+      responsePool: reads,
     });
   }
 

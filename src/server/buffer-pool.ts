@@ -1,8 +1,9 @@
 /**
- * Reusable buffers for request frames that span several TCP chunks (produce requests, typically 16 KiB
- * to a few MiB). Allocating a fresh buffer per frame makes V8 run a full mark-compact every few dozen
- * megabytes of external memory, a pause of several milliseconds that shows up as produce latency; a
- * frame whose handler keeps no view of it is given back here instead.
+ * Reusable buffers for the big, short-lived data of the data path: request frames that span several
+ * TCP chunks (produce requests) and log reads sent to consumers (fetch responses). Allocating a fresh
+ * buffer each time makes V8 run a full mark-compact every few dozen megabytes of external memory, a
+ * pause of several milliseconds that shows up as latency; a buffer nothing refers to any more (a frame
+ * whose handler keeps no view of it, a response the socket has sent) is given back here instead.
  *
  * Buffers are kept by power-of-two size class, up to `maxPooledBytes` in total, so the pool's memory is
  * bounded. A buffer is handed out once until it is released; releasing a buffer the pool does not own,

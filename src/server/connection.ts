@@ -23,8 +23,14 @@ export interface ConnectionOptions {
   readonly maxQueuedFrames?: number;
   /** Released requests still waiting to complete before the next one must wait too. */
   readonly maxPipelined?: number;
-  /** Where frames that span TCP chunks are assembled; without one each gets a fresh buffer. */
+  /** Where frames that span TCP chunks are assembled; without one, every frame gets a fresh buffer. */
   readonly framePool?: BufferPool;
+  /**
+   * Where response chunks that came from it (log reads) go back once written. A separate pool from the
+   * frames': a handler may answer with a view of a request frame it kept (a group assignment), which
+   * must never be recycled by writing it.
+   */
+  readonly responsePool?: BufferPool;
   readonly onClose?: (reason: CloseReason) => void;
 }
 
@@ -159,7 +165,18 @@ export class Connection {
     if (socket.destroyed) return;
     socket.cork();
     let ok = true;
-    for (const c of chunks) ok = socket.write(c);
+    const last = chunks.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const c = chunks[i] as Buffer;
+      // Once the last chunk has been handed to the kernel (or the write failed), no chunk is read any
+      // more: pooled ones (log reads) go back to the pool; the pool ignores the others.
+      ok =
+        i < last
+          ? socket.write(c)
+          : socket.write(c, () => {
+              this.#recycle(chunks);
+            });
+    }
     socket.uncork();
     if (!ok && !this.#closed) {
       await new Promise<void>((resolve) => {
@@ -172,6 +189,11 @@ export class Connection {
         socket.on('close', done);
       });
     }
+  }
+
+  #recycle(chunks: Buffer[]): void {
+    const pool = this.#o.responsePool;
+    if (pool !== undefined) for (const c of chunks) pool.release(c);
   }
 
   #maybeFinish(): void {

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../logger.js';
-import { BufferPool } from './buffer-pool.js';
+import type { BufferPool } from './buffer-pool.js';
 import { Connection } from './connection.js';
 import { createDispatcher, type HandlerEntry } from './dispatcher.js';
 
@@ -12,6 +12,10 @@ export interface ListenerOptions {
   readonly maxFrameBytes: number;
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
   readonly logger: Logger;
+  /** Buffers for request frames (see ConnectionOptions.framePool). */
+  readonly framePool?: BufferPool;
+  /** Buffers of responses given back once written: the pool the log's reads come from. */
+  readonly responsePool?: BufferPool;
 }
 
 /**
@@ -22,8 +26,6 @@ export class Listener {
   readonly #o: ListenerOptions;
   readonly #server: Server;
   readonly #connections = new Set<Connection>();
-  /** Shared by the listener's connections: bounded, so idle memory stays small. */
-  readonly #framePool = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
   #nextId = 1;
   #address: { host: string; port: number } | null = null;
 
@@ -62,7 +64,8 @@ export class Listener {
       maxFrameBytes: this.#o.maxFrameBytes,
       handle: createDispatcher(this.#o.handlers, { id, listener }),
       logger: this.#o.logger,
-      framePool: this.#framePool,
+      ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),
+      ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),
       onClose: () => this.#connections.delete(connection),
     });
     this.#connections.add(connection);

@@ -11,6 +11,8 @@ export interface LogManagerOptions {
   readonly configFor: (topic: string) => LogConfig;
   readonly fs?: LogFs;
   readonly clock?: () => number;
+  /** Buffers for reads sent to consumers, e.g. from a pool the connections give them back to. */
+  readonly allocate?: (size: number) => Buffer;
 }
 
 /** A topic as the log manager needs it. */
@@ -55,7 +57,7 @@ export class LogManager {
   openTopic(topic: TopicLogs): readonly PartitionLog[] {
     const logs = this.#logs.get(topic.name) ?? [];
     for (let partition = logs.length; partition < topic.partitions; partition++) {
-      const deps = { fs: this.#fs, logger: this.#o.logger, clock: this.#clock };
+      const deps = { fs: this.#fs, logger: this.#o.logger, clock: this.#clock, ...(this.#o.allocate === undefined ? {} : { allocate: this.#o.allocate }) };
       logs.push(
         PartitionLog.open(deps, join(this.#dir, `${topic.name}-${partition}`), { topic: topic.name, partition, topicId: topic.id }, () =>
           this.#o.configFor(topic.name),

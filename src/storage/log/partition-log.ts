@@ -23,6 +23,8 @@ export interface PartitionLogDeps {
   readonly logger: Logger;
   /** Milliseconds since the epoch; injected so tests can drive segment.ms and retention.ms. */
   readonly clock: () => number;
+  /** Buffers for reads sent to consumers (see SegmentDeps.allocate). */
+  readonly allocate?: (size: number) => Buffer;
 }
 
 export interface PartitionId {
@@ -82,7 +84,7 @@ export class PartitionLog {
   static open(deps: PartitionLogDeps, dir: string, id: PartitionId, config: () => LogConfig): PartitionLog {
     const { fs } = deps;
     const label = `${id.topic}-${id.partition}`;
-    const segmentDeps: SegmentDeps = { fs, logger: deps.logger, label };
+    const segmentDeps: SegmentDeps = { fs, logger: deps.logger, label, ...(deps.allocate === undefined ? {} : { allocate: deps.allocate }) };
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir);
       fs.fsyncDir(join(dir, '..'));

@@ -11,6 +11,8 @@ export interface SegmentDeps {
   readonly logger: Logger;
   /** Where log lines about this segment say it belongs (`topic-partition`). */
   readonly label: string;
+  /** Buffers for reads that are sent to consumers (a pool the connection gives them back to). */
+  readonly allocate?: (size: number) => Buffer;
 }
 
 /** A batch about to be appended: its bytes (offsets already assigned) and what the index needs. */
@@ -281,7 +283,7 @@ export class Segment {
       length = Math.min(available, Math.max(length, BATCH_HEADER_SIZE, LOG_OVERHEAD + prefix.readInt32BE(BatchOffsets.batchLength)));
     }
     if (length < BATCH_HEADER_SIZE) return { records: EMPTY, corrupt: null };
-    const buf = Buffer.allocUnsafe(length);
+    const buf = this.#deps.allocate?.(length) ?? Buffer.allocUnsafe(length);
     const read = fs.readSync(this.#fd, buf, 0, length, position);
     let at = 0;
     while (at + BATCH_HEADER_SIZE <= read) {
