@@ -7,7 +7,10 @@ import type { LogFs } from '../storage/log/log-fs.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { configHandlers } from './config-handlers.js';
+import { GroupCoordinator } from '../groups/coordinator.js';
+import { realScheduler, type Scheduler } from '../groups/scheduler.js';
 import { describeClusterHandler } from './describe-cluster.js';
+import { groupHandlers } from './group-handlers.js';
 import { fetchHandler } from './fetch.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { produceHandler } from './produce.js';
@@ -35,12 +38,19 @@ export interface BrokerConfig {
   readonly retentionCheckIntervalMs: number;
   /** Most record bytes in one Fetch response, whatever the client asks for (Kafka's fetch.max.bytes). */
   readonly maxFetchBytes: number;
+  /** A first join into an empty group waits this long for more members (group.initial.rebalance.delay.ms). */
+  readonly groupInitialRebalanceDelayMs: number;
+  /** Accepted consumer session timeouts (group.min/max.session.timeout.ms). */
+  readonly groupMinSessionTimeoutMs: number;
+  readonly groupMaxSessionTimeoutMs: number;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
 export interface BrokerDeps {
   readonly clock?: () => number;
   readonly fs?: LogFs;
+  /** Timers of the group coordinator (session timeouts, rebalance delays). */
+  readonly scheduler?: Scheduler;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -53,6 +63,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   defaultPartitions: 1,
   retentionCheckIntervalMs: 5 * 60 * 1000,
   maxFetchBytes: 55 * 1024 * 1024,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -60,6 +73,7 @@ export class Broker {
   readonly #listener: Listener;
   readonly #store: MetadataStore;
   readonly #logs: LogManager;
+  readonly #groups: GroupCoordinator;
   readonly #logger: Logger;
   readonly #shutdown = new AbortController();
   readonly #retentionIntervalMs: number;
@@ -94,6 +108,15 @@ export class Broker {
     add(produceHandler({ topics, logs: this.#logs, logger, clock }));
     add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, shutdown: this.#shutdown.signal }));
     add(listOffsetsHandler(this.#logs));
+    this.#groups = new GroupCoordinator(
+      {
+        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+      },
+      { scheduler: deps.scheduler ?? realScheduler, logger, groupsWithOffsets: () => [], deleteOffsets: () => false },
+    );
+    for (const entry of groupHandlers(this.#groups, config.nodeId)) add(entry);
     for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId)]) add(entry);
     this.#listener = new Listener({
       host: config.listener.host,
@@ -129,6 +152,7 @@ export class Broker {
   async close(): Promise<void> {
     clearInterval(this.#retentionTimer);
     this.#shutdown.abort();
+    this.#groups.close();
     await this.#listener.close();
     await this.#logs.close();
     this.#store.close();

@@ -28,6 +28,9 @@ export const ConfigFileSchema = z.strictObject({
   defaultPartitions: positiveInt.optional(),
   retentionCheckIntervalMs: positiveInt.optional(),
   maxFetchBytes: positiveInt.optional(),
+  groupInitialRebalanceDelayMs: z.number().int().min(0).optional(),
+  groupMinSessionTimeoutMs: positiveInt.optional(),
+  groupMaxSessionTimeoutMs: positiveInt.optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 

@@ -11,6 +11,8 @@ export interface RequestContext {
   /** The listener the request came in on: Metadata advertises it (librdkafka#442, kcat#16). */
   readonly listener: { readonly host: string; readonly port: number };
   readonly connectionId: number;
+  /** The client's address, as DescribeGroups reports it (`/127.0.0.1`). */
+  readonly clientHost: string;
   /**
    * Lets the connection start the next request before this one is answered; call it once the
    * request's ordered effects are done and it only waits (an acks=all produce waiting for fsync).
@@ -40,7 +42,7 @@ export interface HandlerEntry {
  */
 export function createDispatcher(
   handlers: ReadonlyMap<number, HandlerEntry>,
-  connection: { id: number; listener: RequestContext['listener']; limits?: ReadLimits },
+  connection: { id: number; listener: RequestContext['listener']; clientHost?: string; limits?: ReadLimits },
 ): FrameHandler {
   return async (frame, release, recycleFrame) => {
     const decoded = decodeRequest(frame, connection.limits);
@@ -50,7 +52,7 @@ export function createDispatcher(
     if (entry === undefined) {
       throw new ParapetError('UNSUPPORTED_API', `${api.name} is not served by this broker`, { api: api.name, version: header.apiVersion });
     }
-    const response = await entry.handle(body, { header, listener: connection.listener, connectionId: connection.id, release });
+    const response = await entry.handle(body, { header, listener: connection.listener, connectionId: connection.id, clientHost: connection.clientHost ?? '', release });
     const encoded = response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
     if (entry.releasesFrame === true) recycleFrame();
     return encoded;

@@ -62,7 +62,7 @@ export class Listener {
       socket,
       id,
       maxFrameBytes: this.#o.maxFrameBytes,
-      handle: createDispatcher(this.#o.handlers, { id, listener }),
+      handle: createDispatcher(this.#o.handlers, { id, listener, clientHost: `/${socket.remoteAddress ?? 'unknown'}` }),
       logger: this.#o.logger,
       ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),
       ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),

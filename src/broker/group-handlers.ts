@@ -1,0 +1,141 @@
+import { ErrorCode } from '../protocol/error-codes.js';
+import { DeleteGroups } from '../protocol/messages/delete-groups.js';
+import { DescribeGroups } from '../protocol/messages/describe-groups.js';
+import { FindCoordinator } from '../protocol/messages/find-coordinator.js';
+import { Heartbeat } from '../protocol/messages/heartbeat.js';
+import { JoinGroup } from '../protocol/messages/join-group.js';
+import { LeaveGroup } from '../protocol/messages/leave-group.js';
+import { ListGroups } from '../protocol/messages/list-groups.js';
+import { SyncGroup } from '../protocol/messages/sync-group.js';
+import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
+
+/** FindCoordinator key types (KIP-98). */
+const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1 } as const;
+
+/**
+ * The group APIs over the coordinator: FindCoordinator (always this broker), JoinGroup, SyncGroup,
+ * Heartbeat, LeaveGroup, DescribeGroups, ListGroups, DeleteGroups.
+ */
+export function groupHandlers(coordinator: GroupCoordinator, nodeId: number): HandlerEntry[] {
+  const findCoordinator = handler(FindCoordinator, (body, ctx) => {
+    const { host, port } = ctx.listener;
+    const answer = (keyType: number) =>
+      keyType === CoordinatorKeyType.GROUP
+        ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port }
+        : // Transactions are not implemented: a clear, non-retriable refusal instead of a coordinator.
+          { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'transactions are not supported by this broker', nodeId: -1, host: '', port: -1 };
+    const keyType = body.keyType ?? CoordinatorKeyType.GROUP;
+    const single = answer(keyType);
+    return {
+      throttleTimeMs: 0,
+      ...single,
+      coordinators: (body.coordinatorKeys ?? []).map((key) => ({ key, ...answer(keyType) })),
+    };
+  });
+
+  const joinGroup = handler(JoinGroup, async (body, ctx) => {
+    const version = ctx.header.apiVersion;
+    const outcome = await coordinator.join({
+      groupId: body.groupId,
+      memberId: body.memberId,
+      groupInstanceId: body.groupInstanceId ?? null,
+      clientId: ctx.header.clientId ?? '',
+      clientHost: ctx.clientHost,
+      sessionTimeoutMs: body.sessionTimeoutMs,
+      rebalanceTimeoutMs: body.rebalanceTimeoutMs ?? -1,
+      protocolType: body.protocolType,
+      protocols: body.protocols,
+      requireKnownMemberId: version >= 4,
+    });
+    return {
+      throttleTimeMs: 0,
+      errorCode: outcome.errorCode,
+      generationId: outcome.generationId,
+      protocolType: outcome.protocolType,
+      // Nullable only from v7; before, an unknown protocol is an empty string.
+      protocolName: outcome.protocolName ?? (version >= 7 ? null : ''),
+      leader: outcome.leader,
+      skipAssignment: false,
+      memberId: outcome.memberId,
+      members: outcome.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadata })),
+    };
+  });
+
+  const syncGroup = handler(SyncGroup, async (body) => {
+    const outcome = await coordinator.sync({
+      groupId: body.groupId,
+      memberId: body.memberId,
+      generationId: body.generationId,
+      groupInstanceId: body.groupInstanceId ?? null,
+      protocolType: body.protocolType ?? null,
+      protocolName: body.protocolName ?? null,
+      assignments: body.assignments,
+    });
+    return { throttleTimeMs: 0, ...outcome };
+  });
+
+  const heartbeat = handler(Heartbeat, (body) => ({
+    throttleTimeMs: 0,
+    errorCode: coordinator.heartbeat(body.groupId, body.memberId, body.generationId, body.groupInstanceId ?? null),
+  }));
+
+  const leaveGroup = handler(LeaveGroup, (body) => {
+    // v0–2 name one member; v3+ a batch with per-member errors (KIP-345).
+    if (body.members === undefined) {
+      return { throttleTimeMs: 0, errorCode: coordinator.leave(body.groupId, body.memberId ?? '', null), members: [] };
+    }
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      members: body.members.map((m) => ({
+        memberId: m.memberId ?? '',
+        groupInstanceId: m.groupInstanceId ?? null,
+        errorCode: coordinator.leave(body.groupId, m.memberId ?? '', m.groupInstanceId ?? null),
+      })),
+    };
+  });
+
+  const describeGroups = handler(DescribeGroups, (body) => ({
+    throttleTimeMs: 0,
+    groups: body.groups.map((groupId) => {
+      const g = coordinator.describe(groupId);
+      return {
+        errorCode: groupId.length === 0 ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE,
+        groupId,
+        groupState: g.state,
+        protocolType: g.protocolType,
+        protocolData: g.protocolName,
+        members: g.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: m.metadata,
+          memberAssignment: m.assignment,
+        })),
+        authorizedOperations: -2147483648,
+      };
+    }),
+  }));
+
+  const listGroups = handler(ListGroups, (body) => {
+    // KIP-518: states are matched case-insensitively; an empty filter lists every group.
+    const filter = new Set((body.statesFilter ?? []).map((s) => s.toLowerCase()));
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      groups: coordinator
+        .list()
+        .filter((g) => filter.size === 0 || filter.has(g.state.toLowerCase()))
+        .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state })),
+    };
+  });
+
+  const deleteGroups = handler(DeleteGroups, (body) => ({
+    throttleTimeMs: 0,
+    results: body.groupsNames.map((groupId) => ({ groupId, errorCode: coordinator.delete(groupId) })),
+  }));
+
+  return [findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, describeGroups, listGroups, deleteGroups];
+}

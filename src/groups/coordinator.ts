@@ -1,0 +1,479 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { Group, GroupState, Member, type GroupStateName, type JoinOutcome, type MemberProtocol, type SyncOutcome } from './group.js';
+import type { GroupMembership } from './membership.js';
+import type { Scheduler } from './scheduler.js';
+
+export interface CoordinatorConfig {
+  /** Kafka's group.min.session.timeout.ms / group.max.session.timeout.ms. */
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  /** Kafka's group.initial.rebalance.delay.ms: a first join into an empty group waits this long for more. */
+  readonly initialRebalanceDelayMs: number;
+}
+
+export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
+  minSessionTimeoutMs: 6000,
+  maxSessionTimeoutMs: 1_800_000,
+  initialRebalanceDelayMs: 3000,
+};
+
+export interface CoordinatorDeps {
+  readonly scheduler: Scheduler;
+  readonly logger: Logger;
+  /** Groups that exist only through committed offsets (after a restart): listed and described as Empty. */
+  readonly groupsWithOffsets: () => readonly string[];
+  /** Deletes a group's committed offsets (DeleteGroups); returns whether it had any. */
+  readonly deleteOffsets: (groupId: string) => boolean;
+}
+
+export interface JoinRequest {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly sessionTimeoutMs: number;
+  /** −1 (JoinGroup v0) means the session timeout. */
+  readonly rebalanceTimeoutMs: number;
+  readonly protocolType: string;
+  readonly protocols: readonly MemberProtocol[];
+  /** JoinGroup v4+: an unknown member must first be given an id (KIP-394); never below v4. */
+  readonly requireKnownMemberId: boolean;
+}
+
+export interface SyncRequest {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly generationId: number;
+  readonly groupInstanceId: string | null;
+  readonly protocolType: string | null;
+  readonly protocolName: string | null;
+  readonly assignments: readonly { memberId: string; assignment: Buffer }[];
+}
+
+export interface GroupSummary {
+  readonly groupId: string;
+  readonly state: GroupStateName;
+  readonly protocolType: string;
+  readonly protocolName: string;
+  readonly members: readonly { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; metadata: Buffer; assignment: Buffer }[];
+}
+
+const joinError = (errorCode: number, memberId = ''): JoinOutcome => ({
+  errorCode,
+  generationId: -1,
+  protocolType: null,
+  protocolName: null,
+  leader: '',
+  memberId,
+  members: [],
+});
+const syncError = (errorCode: number): SyncOutcome => ({ errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+
+/**
+ * The classic consumer group coordinator (protocol notes §3; Kafka's GroupCoordinator): members join,
+ * the join phase ends when every member has rejoined or the rebalance timeout passes, the leader's
+ * assignments are handed out by SyncGroup, heartbeats keep sessions alive, and a member whose session
+ * expires is removed and triggers a rebalance. Groups live in memory; committed offsets are stored
+ * apart (the offset handlers ask this class through {@link GroupMembership}).
+ */
+export class GroupCoordinator implements GroupMembership {
+  readonly #config: CoordinatorConfig;
+  readonly #deps: CoordinatorDeps;
+  readonly #groups = new Map<string, Group>();
+
+  constructor(config: CoordinatorConfig, deps: CoordinatorDeps) {
+    this.#config = config;
+    this.#deps = deps;
+  }
+
+  // ---- JoinGroup ------------------------------------------------------------------------------
+
+  join(req: JoinRequest): Promise<JoinOutcome> {
+    if (req.groupId.length === 0) return Promise.resolve(joinError(ErrorCode.INVALID_GROUP_ID, req.memberId));
+    if (req.sessionTimeoutMs < this.#config.minSessionTimeoutMs || req.sessionTimeoutMs > this.#config.maxSessionTimeoutMs) {
+      return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, req.memberId));
+    }
+    let group = this.#groups.get(req.groupId);
+    if (group === undefined) {
+      if (req.memberId !== '') return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+      group = new Group(req.groupId);
+      this.#groups.set(req.groupId, group);
+    }
+    if (!group.supports(req.protocolType, req.protocols)) {
+      return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
+    }
+    return req.memberId === '' ? this.#joinUnknownMember(group, req) : this.#joinKnownMember(group, req);
+  }
+
+  #joinUnknownMember(group: Group, req: JoinRequest): Promise<JoinOutcome> {
+    const memberId = `${req.clientId}-${randomUUID()}`;
+    if (req.groupInstanceId !== null) return this.#joinStaticMember(group, req, memberId);
+    if (req.requireKnownMemberId) {
+      // KIP-394: the client rejoins with this id; until then it is pending, and counts as a member the
+      // join phase waits for, so that a group does not rebalance twice.
+      group.pendingMembers.set(
+        memberId,
+        this.#deps.scheduler.schedule(() => {
+          group.pendingMembers.delete(memberId);
+          this.#maybeCompleteJoin(group);
+        }, req.sessionTimeoutMs),
+      );
+      return Promise.resolve(joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId));
+    }
+    return this.#addMemberAndRebalance(group, req, memberId);
+  }
+
+  /**
+   * A static member (group.instance.id) joining without a member id: a known instance gets a new id and
+   * takes over its old member's place, fencing the old id; when the group is stable and the protocols
+   * did not change, it gets the current generation back without a rebalance (KIP-345).
+   */
+  #joinStaticMember(group: Group, req: JoinRequest, memberId: string): Promise<JoinOutcome> {
+    const instanceId = req.groupInstanceId as string;
+    const oldId = group.staticMembers.get(instanceId);
+    const old = oldId === undefined ? undefined : group.members.get(oldId);
+    if (old === undefined) return this.#addMemberAndRebalance(group, req, memberId);
+    this.#cancelSession(old);
+    old.answerJoin(joinError(ErrorCode.FENCED_INSTANCE_ID, old.memberId));
+    old.answerSync(syncError(ErrorCode.FENCED_INSTANCE_ID));
+    group.members.delete(old.memberId);
+    const member = this.#newMember(req, memberId);
+    member.assignment = old.assignment;
+    group.members.set(memberId, member);
+    group.staticMembers.set(instanceId, memberId);
+    if (group.leaderId === old.memberId) group.leaderId = memberId;
+    if (group.is(GroupState.Stable) && old.sameProtocols(req.protocols)) {
+      this.#startSession(group, member);
+      return Promise.resolve(group.joinOutcomeFor(member));
+    }
+    return this.#awaitRebalance(group, member, `static member ${instanceId} rejoined`);
+  }
+
+  #joinKnownMember(group: Group, req: JoinRequest): Promise<JoinOutcome> {
+    if (group.pendingMembers.has(req.memberId)) {
+      this.#deps.scheduler.cancel(group.pendingMembers.get(req.memberId));
+      group.pendingMembers.delete(req.memberId);
+      return this.#addMemberAndRebalance(group, req, req.memberId);
+    }
+    if (group.isFenced(req.memberId, req.groupInstanceId)) return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
+    const member = group.members.get(req.memberId);
+    if (member === undefined || group.is(GroupState.Empty) || group.is(GroupState.Dead)) {
+      return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+    }
+    const unchanged = member.sameProtocols(req.protocols);
+    member.sessionTimeoutMs = req.sessionTimeoutMs;
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs < 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs;
+    member.protocolType = req.protocolType;
+    member.protocols = req.protocols;
+    switch (group.state) {
+      case GroupState.PreparingRebalance:
+        return this.#awaitRebalance(group, member, 'member rejoined');
+      case GroupState.CompletingRebalance:
+      case GroupState.Stable:
+        // A follower rejoining with the same metadata gets the current generation; a leader rejoining,
+        // or any member with new metadata (e.g. new subscriptions), starts a rebalance.
+        if (unchanged && (group.is(GroupState.CompletingRebalance) || member.memberId !== group.leaderId)) {
+          this.#startSession(group, member);
+          return Promise.resolve(group.joinOutcomeFor(member));
+        }
+        return this.#awaitRebalance(group, member, 'member changed its metadata or the leader rejoined');
+      default:
+        return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+    }
+  }
+
+  #newMember(req: JoinRequest, memberId: string): Member {
+    return new Member({
+      memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs < 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols,
+    });
+  }
+
+  #addMemberAndRebalance(group: Group, req: JoinRequest, memberId: string): Promise<JoinOutcome> {
+    const member = this.#newMember(req, memberId);
+    if (group.members.size === 0) group.protocolType = req.protocolType;
+    group.members.set(memberId, member);
+    if (req.groupInstanceId !== null) group.staticMembers.set(req.groupInstanceId, memberId);
+    group.leaderId ??= memberId;
+    return this.#awaitRebalance(group, member, `member ${memberId} joined`);
+  }
+
+  /** Parks the member's JoinGroup until the join phase completes, starting a rebalance if none runs. */
+  #awaitRebalance(group: Group, member: Member, reason: string): Promise<JoinOutcome> {
+    const outcome = new Promise<JoinOutcome>((resolve) => {
+      // A second JoinGroup from the same member replaces the first (Kafka answers the old one).
+      member.answerJoin(joinError(ErrorCode.REBALANCE_IN_PROGRESS, member.memberId));
+      member.awaitingJoin = resolve;
+    });
+    // A member waiting in the join phase is not expected to heartbeat; the join deadline governs it.
+    this.#cancelSession(member);
+    if (!group.is(GroupState.PreparingRebalance)) this.#prepareRebalance(group, reason);
+    else this.#maybeCompleteJoin(group);
+    return outcome;
+  }
+
+  #prepareRebalance(group: Group, reason: string): void {
+    if (group.is(GroupState.CompletingRebalance)) {
+      for (const m of group.members.values()) m.answerSync(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    }
+    const fromEmpty = group.is(GroupState.Empty);
+    group.state = GroupState.PreparingRebalance;
+    const now = this.#deps.scheduler.now();
+    group.joinNotBefore = fromEmpty ? now + this.#config.initialRebalanceDelayMs : now;
+    group.joinDeadline = now + Math.max(group.rebalanceTimeoutMs(), fromEmpty ? this.#config.initialRebalanceDelayMs : 0);
+    this.#deps.logger.info({ group: group.groupId, generation: group.generationId, reason }, 'group rebalancing');
+    this.#scheduleJoinCheck(group);
+    this.#maybeCompleteJoin(group);
+  }
+
+  #scheduleJoinCheck(group: Group): void {
+    this.#deps.scheduler.cancel(group.joinTimer);
+    const now = this.#deps.scheduler.now();
+    const at = group.allMembersJoined() ? group.joinNotBefore : group.joinDeadline;
+    group.joinTimer = this.#deps.scheduler.schedule(() => {
+      group.joinTimer = null;
+      const deadlinePassed = this.#deps.scheduler.now() >= group.joinDeadline;
+      if (deadlinePassed) this.#completeJoin(group);
+      else this.#maybeCompleteJoin(group);
+    }, Math.max(0, at - now));
+  }
+
+  #maybeCompleteJoin(group: Group): void {
+    if (!group.is(GroupState.PreparingRebalance)) return;
+    if (group.allMembersJoined() && this.#deps.scheduler.now() >= group.joinNotBefore) this.#completeJoin(group);
+    else this.#scheduleJoinCheck(group);
+  }
+
+  /** Ends the join phase: members that did not rejoin are dropped, the next generation starts. */
+  #completeJoin(group: Group): void {
+    if (!group.is(GroupState.PreparingRebalance)) return;
+    this.#deps.scheduler.cancel(group.joinTimer);
+    group.joinTimer = null;
+    for (const m of [...group.members.values()]) if (m.awaitingJoin === null) this.#removeMember(group, m);
+    for (const timer of group.pendingMembers.values()) this.#deps.scheduler.cancel(timer);
+    group.pendingMembers.clear();
+    group.generationId++;
+    if (group.members.size === 0) {
+      group.state = GroupState.Empty;
+      group.protocolName = null;
+      group.leaderId = null;
+      this.#deps.logger.info({ group: group.groupId, generation: group.generationId }, 'group is empty');
+      return;
+    }
+    group.protocolName = group.selectProtocol();
+    if (group.leaderId === null || !group.members.has(group.leaderId)) group.leaderId = group.members.keys().next().value ?? null;
+    group.state = GroupState.CompletingRebalance;
+    this.#deps.logger.info(
+      { group: group.groupId, generation: group.generationId, members: group.members.size, protocol: group.protocolName },
+      'group rebalanced: waiting for the leader to assign',
+    );
+    for (const m of group.members.values()) {
+      m.assignment = Buffer.alloc(0);
+      this.#startSession(group, m);
+      m.answerJoin(group.joinOutcomeFor(m));
+    }
+  }
+
+  // ---- SyncGroup ------------------------------------------------------------------------------
+
+  sync(req: SyncRequest): Promise<SyncOutcome> {
+    const group = this.#groups.get(req.groupId);
+    if (group === undefined || group.is(GroupState.Dead)) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (group.isFenced(req.memberId, req.groupInstanceId)) return Promise.resolve(syncError(ErrorCode.FENCED_INSTANCE_ID));
+    const member = group.members.get(req.memberId);
+    if (member === undefined) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (req.generationId !== group.generationId) return Promise.resolve(syncError(ErrorCode.ILLEGAL_GENERATION));
+    if ((req.protocolType !== null && req.protocolType !== group.protocolType) || (req.protocolName !== null && req.protocolName !== group.protocolName)) {
+      return Promise.resolve(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
+    switch (group.state) {
+      case GroupState.PreparingRebalance:
+        return Promise.resolve(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      case GroupState.Stable:
+        this.#startSession(group, member);
+        return Promise.resolve(this.#syncOutcome(group, member));
+      case GroupState.CompletingRebalance: {
+        this.#startSession(group, member);
+        const outcome = new Promise<SyncOutcome>((resolve) => {
+          member.answerSync(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+          member.awaitingSync = resolve;
+        });
+        if (member.memberId === group.leaderId) {
+          const given = new Map(req.assignments.map((a) => [a.memberId, a.assignment]));
+          for (const m of group.members.values()) m.assignment = given.get(m.memberId) ?? Buffer.alloc(0);
+          group.state = GroupState.Stable;
+          this.#deps.logger.info({ group: group.groupId, generation: group.generationId }, 'group stable');
+          for (const m of group.members.values()) m.answerSync(this.#syncOutcome(group, m));
+        }
+        return outcome;
+      }
+      default:
+        return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    }
+  }
+
+  #syncOutcome(group: Group, member: Member): SyncOutcome {
+    return { errorCode: ErrorCode.NONE, protocolType: group.protocolType, protocolName: group.protocolName, assignment: member.assignment };
+  }
+
+  // ---- Heartbeat, LeaveGroup, session expiry ---------------------------------------------------
+
+  /** Kafka's handleHeartbeat: the error code, and the session timer restarts for a known member. */
+  heartbeat(groupId: string, memberId: string, generationId: number, groupInstanceId: string | null): number {
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.is(GroupState.Dead)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (group.isFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    const member = group.members.get(memberId);
+    if (member === undefined || group.is(GroupState.Empty)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    this.#startSession(group, member);
+    return group.is(GroupState.PreparingRebalance) ? ErrorCode.REBALANCE_IN_PROGRESS : ErrorCode.NONE;
+  }
+
+  /** LeaveGroup for one member (by member id, or by instance id for a static member); returns its error code. */
+  leave(groupId: string, memberId: string, groupInstanceId: string | null): number {
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.is(GroupState.Dead)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (group.pendingMembers.has(memberId)) {
+      this.#deps.scheduler.cancel(group.pendingMembers.get(memberId));
+      group.pendingMembers.delete(memberId);
+      this.#maybeCompleteJoin(group);
+      return ErrorCode.NONE;
+    }
+    // KIP-345: a static member may leave by instance id alone (member id empty).
+    const id = memberId === '' && groupInstanceId !== null ? (group.staticMembers.get(groupInstanceId) ?? '') : memberId;
+    if (group.isFenced(id, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    const member = group.members.get(id);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    this.#deps.logger.info({ group: groupId, member: id }, 'member left the group');
+    this.#removeMemberAndRebalance(group, member, `member ${id} left`);
+    return ErrorCode.NONE;
+  }
+
+  #removeMemberAndRebalance(group: Group, member: Member, reason: string): void {
+    this.#removeMember(group, member);
+    if (group.is(GroupState.Stable) || group.is(GroupState.CompletingRebalance)) this.#prepareRebalance(group, reason);
+    else if (group.is(GroupState.PreparingRebalance)) this.#maybeCompleteJoin(group);
+  }
+
+  #removeMember(group: Group, member: Member): void {
+    this.#cancelSession(member);
+    member.answerJoin(joinError(ErrorCode.UNKNOWN_MEMBER_ID, member.memberId));
+    member.answerSync(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    group.members.delete(member.memberId);
+    if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) {
+      group.staticMembers.delete(member.groupInstanceId);
+    }
+    if (group.leaderId === member.memberId) group.leaderId = group.members.keys().next().value ?? null;
+  }
+
+  #startSession(group: Group, member: Member): void {
+    this.#cancelSession(member);
+    member.sessionTimer = this.#deps.scheduler.schedule(() => {
+      member.sessionTimer = null;
+      if (group.members.get(member.memberId) !== member) return;
+      this.#deps.logger.info({ group: group.groupId, member: member.memberId, sessionTimeoutMs: member.sessionTimeoutMs }, 'member session expired');
+      this.#removeMemberAndRebalance(group, member, `member ${member.memberId} session expired`);
+    }, member.sessionTimeoutMs);
+  }
+
+  #cancelSession(member: Member): void {
+    if (member.sessionTimer !== null) this.#deps.scheduler.cancel(member.sessionTimer);
+    member.sessionTimer = null;
+  }
+
+  // ---- DescribeGroups, ListGroups, DeleteGroups -------------------------------------------------
+
+  describe(groupId: string): GroupSummary {
+    const group = this.#groups.get(groupId);
+    if (group === undefined) {
+      const state = this.#deps.groupsWithOffsets().includes(groupId) ? GroupState.Empty : GroupState.Dead;
+      return { groupId, state, protocolType: '', protocolName: '', members: [] };
+    }
+    // Like Kafka: member metadata and assignments, and the protocol, only once the group is stable.
+    const stable = group.is(GroupState.Stable);
+    return {
+      groupId,
+      state: group.state,
+      protocolType: group.protocolType ?? '',
+      protocolName: stable ? (group.protocolName ?? '') : '',
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        metadata: stable ? m.metadataFor(group.protocolName ?? '') : Buffer.alloc(0),
+        assignment: stable ? m.assignment : Buffer.alloc(0),
+      })),
+    };
+  }
+
+  list(): { groupId: string; protocolType: string; state: GroupStateName }[] {
+    const listed = [...this.#groups.values()]
+      .filter((g) => !g.is(GroupState.Dead))
+      .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state }));
+    const inMemory = new Set(listed.map((g) => g.groupId));
+    for (const id of this.#deps.groupsWithOffsets()) {
+      if (!inMemory.has(id)) listed.push({ groupId: id, protocolType: 'consumer', state: GroupState.Empty });
+    }
+    return listed.sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  /** DeleteGroups for one group: only an empty group; its committed offsets go too. */
+  delete(groupId: string): number {
+    const group = this.#groups.get(groupId);
+    if (group !== undefined && !group.is(GroupState.Empty) && !group.is(GroupState.Dead)) return ErrorCode.NON_EMPTY_GROUP;
+    const hadOffsets = this.#deps.deleteOffsets(groupId);
+    if (group === undefined && !hadOffsets) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group !== undefined) {
+      group.state = GroupState.Dead;
+      this.#groups.delete(groupId);
+    }
+    return ErrorCode.NONE;
+  }
+
+  // ---- GroupMembership (for OffsetCommit and offset expiry) ------------------------------------
+
+  checkCommit(groupId: string, memberId: string, generationId: number, groupInstanceId: string | null): number {
+    const group = this.#groups.get(groupId);
+    // Kafka's doCommitOffsets: a commit without a generation is a standalone consumer's, allowed
+    // while no group protocol uses the group id.
+    if (group === undefined) return generationId < 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+    if (group.is(GroupState.Dead)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (generationId < 0 && group.is(GroupState.Empty)) return ErrorCode.NONE;
+    if (group.isFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;
+    if (!group.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    // The member has the generation but not yet its assignment: let it retry once the group is stable.
+    if (group.is(GroupState.CompletingRebalance)) return ErrorCode.REBALANCE_IN_PROGRESS;
+    const member = group.members.get(memberId);
+    if (member !== undefined) this.#startSession(group, member);
+    return ErrorCode.NONE;
+  }
+
+  hasMembers(groupId: string): boolean {
+    return (this.#groups.get(groupId)?.members.size ?? 0) > 0;
+  }
+
+  /** Cancels every timer and answers parked requests (broker shutdown). */
+  close(): void {
+    for (const group of this.#groups.values()) {
+      this.#deps.scheduler.cancel(group.joinTimer);
+      for (const timer of group.pendingMembers.values()) this.#deps.scheduler.cancel(timer);
+      for (const m of group.members.values()) {
+        this.#cancelSession(m);
+        m.answerJoin(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, m.memberId));
+        m.answerSync(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      }
+    }
+  }
+}

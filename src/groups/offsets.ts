@@ -1,0 +1,254 @@
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { CommittedOffset, MetadataStore } from '../storage/metadata-store.js';
+import type { GroupMembership } from './membership.js';
+
+/** Kafka's offsets.retention.minutes default (KIP-186): 7 days. */
+export const DEFAULT_OFFSET_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** Kafka's offsets.retention.check.interval.ms default: how often the broker should call {@link OffsetManager.expireOffsets}. */
+export const DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS = 10 * 60 * 1000;
+/**
+ * Kafka's offset.metadata.max.bytes default. Despite the name Kafka compares `String.length()`, i.e.
+ * UTF-16 code units, which is what a JS string's `length` counts too.
+ */
+export const DEFAULT_MAX_METADATA_LENGTH = 4096;
+
+/** The topics the broker hosts (TopicAdmin satisfies it). */
+export interface TopicLookup {
+  get(name: string): { readonly partitions: number } | undefined;
+}
+
+export interface OffsetManagerDeps {
+  readonly store: MetadataStore;
+  readonly membership: GroupMembership;
+  readonly topics: TopicLookup;
+  /** Milliseconds since the epoch. */
+  readonly clock: () => number;
+  /** Kafka's offsets.retention.minutes, in ms; default {@link DEFAULT_OFFSET_RETENTION_MS}. */
+  readonly retentionMs?: number;
+  /** Kafka's offset.metadata.max.bytes; default {@link DEFAULT_MAX_METADATA_LENGTH}. */
+  readonly maxMetadataLength?: number;
+}
+
+export interface CommitRequest {
+  readonly groupId: string;
+  /** '' for a standalone commit (and OffsetCommit v0). */
+  readonly memberId: string;
+  /** −1 for a standalone commit (and OffsetCommit v0). */
+  readonly generationId: number;
+  readonly groupInstanceId: string | null;
+  readonly topics: readonly {
+    readonly name: string;
+    readonly partitions: readonly {
+      readonly partitionIndex: number;
+      readonly offset: bigint;
+      readonly leaderEpoch: number;
+      readonly metadata: string | null;
+    }[];
+  }[];
+}
+
+export interface CommitResult {
+  readonly name: string;
+  readonly partitions: { partitionIndex: number; errorCode: number }[];
+}
+
+export interface FetchedPartition {
+  partitionIndex: number;
+  /** −1 when the group has no commit for the partition. */
+  committedOffset: bigint;
+  /** −1 when unknown. */
+  committedLeaderEpoch: number;
+  /** '' when absent (Kafka's OffsetAndMetadata.NO_METADATA), never null. */
+  metadata: string;
+  errorCode: number;
+}
+
+export interface FetchResult {
+  /** A group-level error; `topics` is then empty. */
+  readonly errorCode: number;
+  readonly topics: { name: string; partitions: FetchedPartition[] }[];
+}
+
+export interface ExpiryReport {
+  /** How many offsets were deleted. */
+  readonly expired: number;
+  /** Groups left without any committed offset by this run (an Empty group with none may be forgotten, as Kafka marks it Dead). */
+  readonly groupsEmptied: readonly string[];
+}
+
+/**
+ * Committed offsets of consumer groups (OffsetCommit/OffsetFetch, protocol notes §3): validation with
+ * Kafka's error codes, durable storage in the metadata store, and offset retention.
+ *
+ * Retention follows Kafka after KIP-211: the offsets of a group that has members never expire; once
+ * the group is empty, an offset expires when both its commit and the group's last sign of activity
+ * are older than the retention period. Counting from the last activity and not only from the commit
+ * matters: a consumer that stays on an idle partition for a week does not recommit it (librdkafka
+ * commits only changed offsets), and must not lose that offset the moment it restarts. Activity is
+ * a member's accepted commit or a sweep that found members; it is kept in memory, so after a broker
+ * restart a group that never comes back expires from its commit times alone.
+ *
+ * Deliberate differences from Kafka, which still honours them for old versions: OffsetCommit v1's
+ * per-partition commitTimestamp and v2-4's retentionTimeMs are ignored. Every client we target sends
+ * the defaults (−1), and letting a client choose when its offsets expire would let it outlive the
+ * operator's retention (a commit timestamp in the future never expires). The commit time is always
+ * the broker's clock.
+ */
+export class OffsetManager {
+  readonly #store: MetadataStore;
+  readonly #membership: GroupMembership;
+  readonly #topics: TopicLookup;
+  readonly #clock: () => number;
+  readonly #retentionMs: number;
+  readonly #maxMetadataLength: number;
+  /** The last time each group was seen with members, for retention. */
+  readonly #lastActive = new Map<string, number>();
+
+  constructor(deps: OffsetManagerDeps) {
+    this.#store = deps.store;
+    this.#membership = deps.membership;
+    this.#topics = deps.topics;
+    this.#clock = deps.clock;
+    this.#retentionMs = deps.retentionMs ?? DEFAULT_OFFSET_RETENTION_MS;
+    this.#maxMetadataLength = deps.maxMetadataLength ?? DEFAULT_MAX_METADATA_LENGTH;
+    if (!(this.#retentionMs > 0)) throw new RangeError('offset retention must be a positive number of ms');
+  }
+
+  /**
+   * Validates and stores a commit; every requested partition gets an error code, in request order.
+   * Precedence, as in Kafka (KafkaApis checks topics before the coordinator sees the rest): an unknown
+   * topic or partition → UNKNOWN_TOPIC_OR_PARTITION; then a group-level error (INVALID_GROUP_ID, or
+   * what the coordinator says about this member and generation) for every other partition; then
+   * OFFSET_METADATA_TOO_LARGE per partition. The accepted partitions are stored in one transaction.
+   */
+  commit(request: CommitRequest): CommitResult[] {
+    const partitionCounts = new Map<string, number>();
+    const known = (topic: string, partition: number): boolean => {
+      let count = partitionCounts.get(topic);
+      if (count === undefined) {
+        count = this.#topics.get(topic)?.partitions ?? 0;
+        partitionCounts.set(topic, count);
+      }
+      return partition >= 0 && partition < count;
+    };
+    const anyKnown = request.topics.some((t) => t.partitions.some((p) => known(t.name, p.partitionIndex)));
+    // The coordinator is asked once per request, and only when something may be stored: a member's
+    // commit also counts as its heartbeat there (Kafka's classic groups).
+    const groupError = !anyKnown
+      ? ErrorCode.NONE
+      : request.groupId === ''
+        ? ErrorCode.INVALID_GROUP_ID
+        : this.#membership.checkCommit(request.groupId, request.memberId, request.generationId, request.groupInstanceId);
+
+    const now = this.#clock();
+    const accepted: CommittedOffset[] = [];
+    const results = request.topics.map((topic) => ({
+      name: topic.name,
+      partitions: topic.partitions.map((p) => {
+        let errorCode: number = ErrorCode.NONE;
+        if (!known(topic.name, p.partitionIndex)) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (groupError !== ErrorCode.NONE) errorCode = groupError;
+        else if (p.metadata !== null && p.metadata.length > this.#maxMetadataLength) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        else {
+          accepted.push({
+            topic: topic.name,
+            partition: p.partitionIndex,
+            offset: p.offset,
+            leaderEpoch: p.leaderEpoch < 0 ? -1 : p.leaderEpoch,
+            // Kafka stores a null metadata as '' (OffsetAndMetadata.NO_METADATA).
+            metadata: p.metadata ?? '',
+            commitTimestamp: now,
+          });
+        }
+        return { partitionIndex: p.partitionIndex, errorCode };
+      }),
+    }));
+    if (accepted.length > 0) {
+      this.#store.commitOffsets(request.groupId, accepted);
+      // A generation ≥ 0 was checked against the group's current one: the group is active now.
+      if (request.generationId >= 0) this.#lastActive.set(request.groupId, now);
+    }
+    return results;
+  }
+
+  /**
+   * A group's committed offsets: of the requested partitions (uncommitted → offset −1, no error), or
+   * of every committed partition when `topics` is null. Unknown topics are not an error (Kafka v1+).
+   */
+  fetch(groupId: string, topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null): FetchResult {
+    if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    if (topics === null) {
+      const byTopic = new Map<string, FetchedPartition[]>();
+      for (const o of this.#store.fetchOffsets(groupId, null)) {
+        let partitions = byTopic.get(o.topic);
+        if (partitions === undefined) {
+          partitions = [];
+          byTopic.set(o.topic, partitions);
+        }
+        partitions.push(fetched(o.partition, o));
+      }
+      return { errorCode: ErrorCode.NONE, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
+    }
+    const wanted = topics.flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
+    const found = new Map(this.#store.fetchOffsets(groupId, wanted).map((o) => [`${o.partition}:${o.topic}`, o]));
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partition) => fetched(partition, found.get(`${partition}:${t.name}`))),
+      })),
+    };
+  }
+
+  /**
+   * Offset retention (Kafka's offsets.retention.minutes): deletes the expired offsets of every group
+   * without members (see the class comment). Synchronous, so no commit interleaves with a group's
+   * check and deletion. The broker calls it every {@link DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS}.
+   */
+  expireOffsets(now: number = this.#clock()): ExpiryReport {
+    const cutoff = now - this.#retentionMs;
+    let expired = 0;
+    const groupsEmptied: string[] = [];
+    const groups = this.#store.groupsWithOffsets();
+    // Forget the activity of groups whose offsets went another way (topic deletion).
+    const stillStored = new Set(groups);
+    for (const groupId of this.#lastActive.keys()) if (!stillStored.has(groupId)) this.#lastActive.delete(groupId);
+    for (const groupId of groups) {
+      if (this.#membership.hasMembers(groupId)) {
+        this.#lastActive.set(groupId, now);
+        continue;
+      }
+      const lastActive = this.#lastActive.get(groupId);
+      if (lastActive !== undefined && lastActive > cutoff) continue;
+      const deleted = this.#store.deleteExpiredOffsets(groupId, cutoff);
+      if (deleted === 0) continue;
+      expired += deleted;
+      if (this.#store.fetchOffsets(groupId, null).length === 0) {
+        groupsEmptied.push(groupId);
+        this.#lastActive.delete(groupId);
+      }
+    }
+    return { expired, groupsEmptied };
+  }
+
+  /** Deletes all of a group's committed offsets (DeleteGroups); returns how many there were. */
+  deleteGroupOffsets(groupId: string): number {
+    this.#lastActive.delete(groupId);
+    return this.#store.deleteGroupOffsets(groupId);
+  }
+
+  /** Every group with a committed offset (the coordinator lists them as Empty groups). */
+  groupsWithOffsets(): string[] {
+    return this.#store.groupsWithOffsets();
+  }
+}
+
+function fetched(partitionIndex: number, offset: CommittedOffset | undefined): FetchedPartition {
+  return {
+    partitionIndex,
+    committedOffset: offset?.offset ?? -1n,
+    committedLeaderEpoch: offset?.leaderEpoch ?? -1,
+    metadata: offset?.metadata ?? '',
+    errorCode: ErrorCode.NONE,
+  };
+}
