@@ -11,6 +11,8 @@ import { GroupCoordinator } from '../groups/coordinator.js';
 import { realScheduler, type Scheduler } from '../groups/scheduler.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { groupHandlers } from './group-handlers.js';
+import { DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS, OffsetManager } from '../groups/offsets.js';
+import { offsetHandlers } from './offset-handlers.js';
 import { fetchHandler } from './fetch.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { produceHandler } from './produce.js';
@@ -78,6 +80,8 @@ export class Broker {
   readonly #shutdown = new AbortController();
   readonly #retentionIntervalMs: number;
   #retentionTimer: NodeJS.Timeout | undefined;
+  readonly #offsets: OffsetManager;
+  #offsetExpiryTimer: NodeJS.Timeout | undefined;
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
     const clock = deps.clock ?? Date.now;
@@ -114,9 +118,16 @@ export class Broker {
         minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
         maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
       },
-      { scheduler: deps.scheduler ?? realScheduler, logger, groupsWithOffsets: () => [], deleteOffsets: () => false },
+      {
+        scheduler: deps.scheduler ?? realScheduler,
+        logger,
+        groupsWithOffsets: () => this.#store.groupsWithOffsets(),
+        deleteOffsets: (groupId) => this.#store.deleteGroupOffsets(groupId) > 0,
+      },
     );
     for (const entry of groupHandlers(this.#groups, config.nodeId)) add(entry);
+    this.#offsets = new OffsetManager({ store: this.#store, membership: this.#groups, topics, clock });
+    for (const entry of offsetHandlers({ offsets: this.#offsets })) add(entry);
     for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId)]) add(entry);
     this.#listener = new Listener({
       host: config.listener.host,
@@ -137,6 +148,13 @@ export class Broker {
       });
     }, this.#retentionIntervalMs);
     this.#retentionTimer.unref();
+    // Offsets of groups without members expire (offset retention); first sweep one interval after
+    // the start, so that consumers can rejoin after a restart before anything expires.
+    this.#offsetExpiryTimer = setInterval(() => {
+      const report = this.#offsets.expireOffsets();
+      if (report.expired > 0) this.#logger.info({ ...report }, 'expired committed offsets of empty groups');
+    }, DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS);
+    this.#offsetExpiryTimer.unref();
     return address;
   }
 
@@ -151,6 +169,7 @@ export class Broker {
    */
   async close(): Promise<void> {
     clearInterval(this.#retentionTimer);
+    clearInterval(this.#offsetExpiryTimer);
     this.#shutdown.abort();
     this.#groups.close();
     await this.#listener.close();

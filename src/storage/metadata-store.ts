@@ -87,7 +87,12 @@ export class MetadataStore {
     // FULL: a topic created and acknowledged survives a power loss, not only a process crash.
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
-    this.#migrate();
+    try {
+      this.#migrate();
+    } catch (err) {
+      this.#db.close();
+      throw err;
+    }
     const db = this.#db;
     this.#stmts = {
       insertTopic: db.prepare('INSERT INTO topics (name, id, partitions) VALUES (?, ?, ?)'),

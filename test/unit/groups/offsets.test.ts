@@ -1,0 +1,486 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { offsetHandlers } from '../../../src/broker/offset-handlers.js';
+import type { GroupMembership } from '../../../src/groups/membership.js';
+import { DEFAULT_OFFSET_RETENTION_MS, OffsetManager } from '../../../src/groups/offsets.js';
+import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/frames.js';
+import { OffsetCommit, type OffsetCommitRequest, type OffsetCommitResponse } from '../../../src/protocol/messages/offset-commit.js';
+import { OffsetFetch, type OffsetFetchRequest, type OffsetFetchResponse } from '../../../src/protocol/messages/offset-fetch.js';
+import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
+import type { HandlerEntry } from '../../../src/server/dispatcher.js';
+import { MetadataStore } from '../../../src/storage/metadata-store.js';
+
+const HOUR = 60 * 60 * 1000;
+
+/** A coordinator stand-in: answers checkCommit with `commitError` and records the calls. */
+class FakeMembership implements GroupMembership {
+  commitError: number = ErrorCode.NONE;
+  readonly withMembers = new Set<string>();
+  readonly calls: [string, string, number, string | null][] = [];
+
+  checkCommit(groupId: string, memberId: string, generationId: number, groupInstanceId: string | null): number {
+    this.calls.push([groupId, memberId, generationId, groupInstanceId]);
+    return this.commitError;
+  }
+
+  hasMembers(groupId: string): boolean {
+    return this.withMembers.has(groupId);
+  }
+}
+
+interface Fixture {
+  dir: string;
+  store: MetadataStore;
+  membership: FakeMembership;
+  clock: { now: number };
+  offsets: OffsetManager;
+  entries: HandlerEntry[];
+  commit: (version: number, body: OffsetCommitRequest) => Promise<OffsetCommitResponse>;
+  fetch: (version: number, body: OffsetFetchRequest) => Promise<OffsetFetchResponse>;
+}
+
+const TOPICS = new Map([
+  ['orders', { partitions: 3 }],
+  ['audit', { partitions: 1 }],
+]);
+
+function fixture(t: TestContext, options: { dir?: string; retentionMs?: number } = {}): Fixture {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'parapet-offsets-'));
+  if (options.dir === undefined) {
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  const store = new MetadataStore(dir);
+  t.after(() => {
+    store.close();
+  });
+  const membership = new FakeMembership();
+  const clock = { now: 1_700_000_000_000 };
+  const offsets = new OffsetManager({
+    store,
+    membership,
+    topics: { get: (name) => TOPICS.get(name) },
+    clock: () => clock.now,
+    ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
+  });
+  const entries = offsetHandlers({ offsets });
+  return {
+    dir,
+    store,
+    membership,
+    clock,
+    offsets,
+    entries,
+    commit: (version, body) => roundTrip(entries, OffsetCommit, version, body) as Promise<OffsetCommitResponse>,
+    fetch: (version, body) => roundTrip(entries, OffsetFetch, version, body),
+  };
+}
+
+/** Encodes the request at `version`, decodes it as the broker does, handles it, and decodes the response. */
+async function roundTrip(entries: readonly HandlerEntry[], api: ApiSchema, version: number, body: object): Promise<Record<string, unknown>> {
+  const entry = entries.find((e) => e.api.apiKey === api.apiKey);
+  assert.ok(entry !== undefined, `no handler for ${api.name}`);
+  const header = { apiVersion: version, correlationId: 41, clientId: 'test' };
+  const decoded = decodeRequest(Buffer.concat(encodeRequest(api, header, body)).subarray(4));
+  assert.equal(decoded.kind, 'request');
+  const response = await entry.handle(decoded.body, {
+    header: decoded.header,
+    listener: { host: '127.0.0.1', port: 9092 },
+    connectionId: 1,
+    clientHost: '127.0.0.1',
+    release: () => {},
+  });
+  assert.ok(response !== null);
+  const frame = Buffer.concat(encodeResponse(api, version, decoded.header.correlationId, response)).subarray(4);
+  const { correlationId, body: out } = decodeResponse(api, version, frame);
+  assert.equal(correlationId, 41);
+  return out;
+}
+
+function commitBody(
+  groupId: string,
+  partitions: { topic?: string; partition: number; offset: bigint; metadata?: string | null; leaderEpoch?: number }[],
+  extra: Partial<OffsetCommitRequest> = {},
+): OffsetCommitRequest {
+  const byTopic = new Map<string, NonNullable<OffsetCommitRequest['topics']>[number]['partitions']>();
+  for (const p of partitions) {
+    const topic = p.topic ?? 'orders';
+    const list = byTopic.get(topic) ?? [];
+    list.push({
+      partitionIndex: p.partition,
+      committedOffset: p.offset,
+      committedLeaderEpoch: p.leaderEpoch ?? -1,
+      committedMetadata: p.metadata === undefined ? '' : p.metadata,
+    });
+    byTopic.set(topic, list);
+  }
+  return { groupId, generationIdOrMemberEpoch: -1, memberId: '', topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps })), ...extra };
+}
+
+/** `topic:partition → errorCode` of a commit response. */
+function commitErrors(response: OffsetCommitResponse): Record<string, number | undefined> {
+  const out: Record<string, number | undefined> = {};
+  for (const t of response.topics) for (const p of t.partitions) out[`${t.name}:${p.partitionIndex}`] = p.errorCode;
+  return out;
+}
+
+/** Fetches one group at `version` (v8 through `groups[]`) and returns `topic:partition → partition` plus the group error. */
+async function fetchGroup(
+  f: Fixture,
+  version: number,
+  groupId: string,
+  topics: { name: string; partitionIndexes: number[] }[] | null,
+): Promise<{ errorCode: number | undefined; partitions: Map<string, { committedOffset?: bigint; committedLeaderEpoch?: number; metadata?: string | null; errorCode?: number }> }> {
+  const response =
+    version >= 8 ? await f.fetch(version, { groups: [{ groupId, topics }], requireStable: false }) : await f.fetch(version, { groupId, topics, requireStable: false });
+  const group = version >= 8 ? response.groups?.[0] : undefined;
+  if (version >= 8) assert.equal(group?.groupId, groupId);
+  const partitions = new Map<string, { committedOffset?: bigint; committedLeaderEpoch?: number; metadata?: string | null; errorCode?: number }>();
+  for (const t of (version >= 8 ? group?.topics : response.topics) ?? []) {
+    for (const p of t.partitions ?? []) partitions.set(`${t.name ?? '?'}:${p.partitionIndex ?? -9}`, p);
+  }
+  const errorCode = version >= 8 ? group?.errorCode : version >= 2 ? response.errorCode : undefined;
+  return { errorCode, partitions };
+}
+
+describe('OffsetCommit and OffsetFetch round trips', () => {
+  for (let commitVersion = 0; commitVersion <= 8; commitVersion++) {
+    it(`a commit at v${commitVersion} is read back by every OffsetFetch version`, async (t) => {
+      const f = fixture(t);
+      const group = `group-v${commitVersion}`;
+      const extra: Partial<OffsetCommitRequest> = commitVersion >= 1 ? { generationIdOrMemberEpoch: 5, memberId: 'member-1' } : {};
+      if (commitVersion >= 7) extra.groupInstanceId = 'static-1';
+      const response = await f.commit(
+        commitVersion,
+        commitBody(
+          group,
+          [
+            { partition: 0, offset: 100n + BigInt(commitVersion), metadata: `m${commitVersion}`, leaderEpoch: 4 },
+            { partition: 2, offset: 2n ** 53n + 1n, metadata: null },
+            { topic: 'audit', partition: 0, offset: 0n },
+          ],
+          extra,
+        ),
+      );
+      assert.deepEqual(commitErrors(response), { 'orders:0': 0, 'orders:2': 0, 'audit:0': 0 });
+      // v0 has no generation or member: a standalone commit.
+      const expectedCall =
+        commitVersion === 0 ? [group, '', -1, null] : [group, 'member-1', 5, commitVersion >= 7 ? 'static-1' : null];
+      assert.deepEqual(f.membership.calls, [expectedCall]);
+
+      for (let fetchVersion = 0; fetchVersion <= 8; fetchVersion++) {
+        const { errorCode, partitions } = await fetchGroup(f, fetchVersion, group, [
+          { name: 'orders', partitionIndexes: [0, 1, 2] },
+          { name: 'audit', partitionIndexes: [0] },
+        ]);
+        const at = `commit v${commitVersion}, fetch v${fetchVersion}`;
+        if (fetchVersion >= 2) assert.equal(errorCode, 0, at);
+        assert.equal(partitions.size, 4, at);
+        const p0 = partitions.get('orders:0');
+        assert.ok(p0 !== undefined, at);
+        assert.equal(p0.committedOffset, 100n + BigInt(commitVersion), at);
+        assert.equal(p0.metadata, `m${commitVersion}`, at);
+        assert.equal(p0.errorCode, 0, at);
+        // The leader epoch travels in commits from v6 and in fetches from v5 (the decoder fills −1 before).
+        assert.equal(p0.committedLeaderEpoch, fetchVersion >= 5 && commitVersion >= 6 ? 4 : -1, at);
+        // Never committed: offset −1, no metadata, no error.
+        assert.deepEqual(
+          { ...partitions.get('orders:1') },
+          { partitionIndex: 1, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: 0 },
+          at,
+        );
+        // A null metadata is stored as '' (Kafka's NO_METADATA).
+        assert.equal(partitions.get('orders:2')?.committedOffset, 2n ** 53n + 1n, at);
+        assert.equal(partitions.get('orders:2')?.metadata, '', at);
+        assert.equal(partitions.get('audit:0')?.committedOffset, 0n, at);
+      }
+    });
+  }
+
+  for (const version of [2, 6, 7, 8]) {
+    it(`OffsetFetch v${version} with a null topic list returns every committed partition`, async (t) => {
+      const f = fixture(t);
+      await f.commit(2, commitBody('g', [{ partition: 2, offset: 7n }, { partition: 0, offset: 5n }, { topic: 'audit', partition: 0, offset: 1n }]));
+      await f.commit(2, commitBody('other', [{ partition: 1, offset: 9n }]));
+      const { errorCode, partitions } = await fetchGroup(f, version, 'g', null);
+      assert.equal(errorCode, 0);
+      assert.deepEqual(
+        [...partitions].map(([key, p]) => [key, p.committedOffset]),
+        [
+          ['audit:0', 1n],
+          ['orders:0', 5n],
+          ['orders:2', 7n],
+        ],
+      );
+      const none = await fetchGroup(f, version, 'never-committed', null);
+      assert.equal(none.errorCode, 0);
+      assert.equal(none.partitions.size, 0);
+    });
+  }
+
+  it('OffsetFetch v8 answers several groups in one request, each with its own error code', async (t) => {
+    const f = fixture(t);
+    await f.commit(8, commitBody('a', [{ partition: 0, offset: 1n }]));
+    await f.commit(8, commitBody('b', [{ partition: 1, offset: 2n }]));
+    const response = await f.fetch(8, {
+      groups: [
+        { groupId: 'a', topics: [{ name: 'orders', partitionIndexes: [0, 1] }] },
+        { groupId: '', topics: null },
+        { groupId: 'b', topics: null },
+      ],
+      requireStable: true,
+    });
+    const groups = response.groups ?? [];
+    assert.deepEqual(
+      groups.map((g) => [g.groupId, g.errorCode, (g.topics ?? []).flatMap((t) => (t.partitions ?? []).map((p) => `${t.name ?? ''}:${p.partitionIndex ?? -1}=${p.committedOffset ?? 0n}`))]),
+      [
+        ['a', 0, ['orders:0=1', 'orders:1=-1']],
+        ['', ErrorCode.INVALID_GROUP_ID, []],
+        ['b', 0, ['orders:1=2']],
+      ],
+    );
+  });
+
+  it('ignores v1 commitTimestamp and v2-4 retentionTimeMs: the broker clock stamps commits', async (t) => {
+    const f = fixture(t);
+    const body = commitBody('g', [{ partition: 0, offset: 1n }], { generationIdOrMemberEpoch: -1, memberId: '' });
+    const first = body.topics[0]?.partitions[0];
+    assert.ok(first !== undefined);
+    first.commitTimestamp = 9_999_999_999_999n;
+    await f.commit(1, body);
+    assert.equal(f.store.fetchOffsets('g', null)[0]?.commitTimestamp, f.clock.now);
+    f.clock.now += 1000;
+    await f.commit(2, commitBody('g', [{ partition: 1, offset: 1n }], { retentionTimeMs: 1n }));
+    assert.equal(f.store.fetchOffsets('g', [{ topic: 'orders', partition: 1 }])[0]?.commitTimestamp, f.clock.now);
+    // A 1 ms retention asked by the client does not expire anything.
+    assert.equal(f.offsets.expireOffsets(f.clock.now + 10).expired, 0);
+  });
+
+  it('offsets survive a reopen of the store', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-offsets-'));
+    t.after(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const before = fixture(t, { dir });
+    await before.commit(5, commitBody('g', [{ partition: 1, offset: 12345n, metadata: 'kept' }]));
+    before.store.close();
+    const after = fixture(t, { dir });
+    const { partitions } = await fetchGroup(after, 3, 'g', [{ name: 'orders', partitionIndexes: [1] }]);
+    assert.equal(partitions.get('orders:1')?.committedOffset, 12345n);
+    assert.equal(partitions.get('orders:1')?.metadata, 'kept');
+  });
+
+  it('a deleted topic’s offsets are gone', async (t) => {
+    const f = fixture(t);
+    f.store.createTopic('orders', 'id-o', 3);
+    await f.commit(3, commitBody('g', [{ partition: 0, offset: 10n }, { topic: 'audit', partition: 0, offset: 3n }]));
+    f.store.deleteTopic('orders');
+    const { partitions } = await fetchGroup(f, 7, 'g', null);
+    assert.deepEqual([...partitions.keys()], ['audit:0']);
+  });
+});
+
+describe('OffsetCommit errors', () => {
+  it('an unknown topic or partition fails only that partition', async (t) => {
+    const f = fixture(t);
+    const response = await f.commit(
+      2,
+      commitBody('g', [
+        { partition: 0, offset: 1n },
+        { partition: 3, offset: 1n },
+        { partition: -1, offset: 1n },
+        { topic: 'nope', partition: 0, offset: 1n },
+      ]),
+    );
+    assert.deepEqual(commitErrors(response), {
+      'orders:0': 0,
+      'orders:3': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      'orders:-1': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      'nope:0': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    });
+    assert.deepEqual(f.store.fetchOffsets('g', null).map((o) => `${o.topic}:${o.partition}`), ['orders:0']);
+  });
+
+  it('metadata longer than 4096 characters → OFFSET_METADATA_TOO_LARGE for that partition', async (t) => {
+    const f = fixture(t);
+    const response = await f.commit(
+      8,
+      commitBody('g', [
+        { partition: 0, offset: 1n, metadata: 'x'.repeat(4096) },
+        { partition: 1, offset: 1n, metadata: 'x'.repeat(4097) },
+      ]),
+    );
+    assert.deepEqual(commitErrors(response), { 'orders:0': 0, 'orders:1': ErrorCode.OFFSET_METADATA_TOO_LARGE });
+    assert.deepEqual(f.store.fetchOffsets('g', null).map((o) => o.partition), [0]);
+  });
+
+  it('an empty group id → INVALID_GROUP_ID, without asking the coordinator', async (t) => {
+    const f = fixture(t);
+    const response = await f.commit(2, commitBody('', [{ partition: 0, offset: 1n }, { topic: 'nope', partition: 0, offset: 1n }]));
+    assert.deepEqual(commitErrors(response), { 'orders:0': ErrorCode.INVALID_GROUP_ID, 'nope:0': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+    assert.deepEqual(f.membership.calls, []);
+    assert.deepEqual(f.store.groupsWithOffsets(), []);
+  });
+
+  for (const code of [
+    ErrorCode.REBALANCE_IN_PROGRESS,
+    ErrorCode.ILLEGAL_GENERATION,
+    ErrorCode.UNKNOWN_MEMBER_ID,
+    ErrorCode.FENCED_INSTANCE_ID,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ]) {
+    it(`the coordinator's ${String(code)} applies to every known partition and nothing is stored`, async (t) => {
+      const f = fixture(t);
+      f.membership.commitError = code;
+      const response = await f.commit(
+        7,
+        commitBody(
+          'g',
+          [
+            { partition: 0, offset: 1n },
+            { partition: 1, offset: 1n, metadata: 'x'.repeat(5000) },
+            { topic: 'audit', partition: 0, offset: 1n },
+            { topic: 'nope', partition: 0, offset: 1n },
+          ],
+          { generationIdOrMemberEpoch: 3, memberId: 'm', groupInstanceId: null },
+        ),
+      );
+      assert.deepEqual(commitErrors(response), { 'orders:0': code, 'orders:1': code, 'audit:0': code, 'nope:0': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+      assert.deepEqual(f.membership.calls, [['g', 'm', 3, null]]);
+      assert.deepEqual(f.store.groupsWithOffsets(), []);
+    });
+  }
+
+  it('does not ask the coordinator when no partition can be stored, nor for an empty request', async (t) => {
+    const f = fixture(t);
+    const response = await f.commit(4, commitBody('g', [{ topic: 'nope', partition: 0, offset: 1n }]));
+    assert.deepEqual(commitErrors(response), { 'nope:0': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+    const empty = await f.commit(4, { groupId: 'g', generationIdOrMemberEpoch: -1, memberId: '', topics: [] });
+    assert.deepEqual(empty.topics, []);
+    assert.deepEqual(f.membership.calls, []);
+  });
+});
+
+describe('OffsetFetch errors', () => {
+  it('an empty group id → INVALID_GROUP_ID: per partition in v0-1, top level in v2-7, per group in v8', async (t) => {
+    const f = fixture(t);
+    const topics = [{ name: 'orders', partitionIndexes: [0, 1] }];
+    for (const version of [0, 1]) {
+      const { errorCode, partitions } = await fetchGroup(f, version, '', topics);
+      assert.equal(errorCode, undefined);
+      assert.deepEqual(
+        [...partitions.values()].map((p) => [p.committedOffset, p.metadata, p.errorCode]),
+        [
+          [-1n, '', ErrorCode.INVALID_GROUP_ID],
+          [-1n, '', ErrorCode.INVALID_GROUP_ID],
+        ],
+      );
+    }
+    for (const version of [2, 5, 7, 8]) {
+      const { errorCode, partitions } = await fetchGroup(f, version, '', topics);
+      assert.equal(errorCode, ErrorCode.INVALID_GROUP_ID, `v${version}`);
+      assert.equal(partitions.size, 0);
+    }
+  });
+
+  it('an unknown topic is not an error: offset −1', async (t) => {
+    const f = fixture(t);
+    const { errorCode, partitions } = await fetchGroup(f, 6, 'g', [{ name: 'nope', partitionIndexes: [0] }]);
+    assert.equal(errorCode, 0);
+    assert.equal(partitions.get('nope:0')?.committedOffset, -1n);
+    assert.equal(partitions.get('nope:0')?.errorCode, 0);
+  });
+});
+
+describe('offset retention', () => {
+  const RETENTION = 24 * HOUR;
+
+  it('defaults to Kafka’s 7 days', (t) => {
+    const f = fixture(t);
+    f.offsets.commit({ groupId: 'g', memberId: '', generationId: -1, groupInstanceId: null, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }] });
+    assert.equal(DEFAULT_OFFSET_RETENTION_MS, 7 * 24 * HOUR);
+    assert.equal(f.offsets.expireOffsets(f.clock.now + DEFAULT_OFFSET_RETENTION_MS - 1).expired, 0);
+    assert.equal(f.offsets.expireOffsets(f.clock.now + DEFAULT_OFFSET_RETENTION_MS).expired, 1);
+  });
+
+  it('expires only old offsets, and only of groups without members', async (t) => {
+    const f = fixture(t, { retentionMs: RETENTION });
+    const start = f.clock.now;
+    await f.commit(2, commitBody('empty', [{ partition: 0, offset: 1n }]));
+    await f.commit(2, commitBody('busy', [{ partition: 0, offset: 1n }]));
+    f.clock.now = start + 20 * HOUR;
+    await f.commit(2, commitBody('empty', [{ partition: 1, offset: 1n }]));
+    f.membership.withMembers.add('busy');
+
+    // Not old enough yet.
+    assert.deepEqual(f.offsets.expireOffsets(start + RETENTION - 1), { expired: 0, groupsEmptied: [] });
+    // 'empty' loses its old offset, keeps the recent one; 'busy' keeps everything.
+    assert.deepEqual(f.offsets.expireOffsets(start + RETENTION), { expired: 1, groupsEmptied: [] });
+    assert.deepEqual(f.store.fetchOffsets('empty', null).map((o) => o.partition), [1]);
+    assert.equal(f.store.fetchOffsets('busy', null).length, 1);
+
+    // Much later, 'empty' has nothing left; 'busy' still has members.
+    f.clock.now = start + 10 * RETENTION;
+    assert.deepEqual(f.offsets.expireOffsets(), { expired: 1, groupsEmptied: ['empty'] });
+    assert.deepEqual(f.store.groupsWithOffsets(), ['busy']);
+  });
+
+  it('counts from the group’s last activity, not only from the commit (KIP-211)', async (t) => {
+    const f = fixture(t, { retentionMs: RETENTION });
+    const start = f.clock.now;
+    // A member commits an offset of an idle partition once, and the group stays up for two days.
+    await f.commit(8, commitBody('g', [{ partition: 0, offset: 1n }], { generationIdOrMemberEpoch: 1, memberId: 'm' }));
+    f.membership.withMembers.add('g');
+    assert.equal(f.offsets.expireOffsets(start + 2 * RETENTION).expired, 0);
+    // The consumer restarts: the group is empty while the commit is two days old. Not yet expired.
+    f.membership.withMembers.delete('g');
+    assert.equal(f.offsets.expireOffsets(start + 2 * RETENTION + HOUR).expired, 0);
+    // The group stays empty for a whole retention period after it was last seen with members.
+    assert.equal(f.offsets.expireOffsets(start + 3 * RETENTION - 1).expired, 0);
+    assert.equal(f.offsets.expireOffsets(start + 3 * RETENTION).expired, 1);
+  });
+
+  it('a member’s commit counts as activity even if no sweep saw the members', async (t) => {
+    const f = fixture(t, { retentionMs: RETENTION });
+    const start = f.clock.now;
+    await f.commit(2, commitBody('g', [{ partition: 0, offset: 1n }], { generationIdOrMemberEpoch: 1, memberId: 'm' }));
+    f.clock.now = start + 2 * RETENTION;
+    // Two days later a member commits another partition; the first one's commit is old but the group was active.
+    await f.commit(2, commitBody('g', [{ partition: 1, offset: 1n }], { generationIdOrMemberEpoch: 4, memberId: 'm' }));
+    assert.equal(f.offsets.expireOffsets(start + 2 * RETENTION + HOUR).expired, 0);
+    assert.equal(f.offsets.expireOffsets(start + 3 * RETENTION).expired, 2);
+  });
+
+  it('deleting a group’s offsets reports how many there were', async (t) => {
+    const f = fixture(t);
+    await f.commit(2, commitBody('g', [{ partition: 0, offset: 1n }, { partition: 1, offset: 1n }]));
+    assert.equal(f.offsets.deleteGroupOffsets('g'), 2);
+    assert.deepEqual(f.offsets.groupsWithOffsets(), []);
+  });
+
+  it('refuses a non-positive retention', (t) => {
+    const f = fixture(t);
+    assert.throws(() => new OffsetManager({ store: f.store, membership: f.membership, topics: { get: () => undefined }, clock: () => 0, retentionMs: 0 }), RangeError);
+  });
+});
+
+describe('offsetHandlers', () => {
+  it('builds its own manager from plain dependencies', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'parapet-offsets-'));
+    const store = new MetadataStore(dir);
+    t.after(() => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const entries = offsetHandlers({ store, membership: new FakeMembership(), topics: { get: (name) => TOPICS.get(name) }, clock: () => 5 });
+    assert.deepEqual(entries.map((e) => e.api.name), ['OffsetCommit', 'OffsetFetch']);
+    const response = (await roundTrip(entries, OffsetCommit, 8, commitBody('g', [{ partition: 0, offset: 3n }]))) as OffsetCommitResponse;
+    assert.deepEqual(commitErrors(response), { 'orders:0': 0 });
+    assert.equal(store.fetchOffsets('g', null)[0]?.commitTimestamp, 5);
+  });
+});

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { ParapetError } from '../../../src/errors.js';
+import { MetadataStore, type CommittedOffset } from '../../../src/storage/metadata-store.js';
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'parapet-meta-offsets-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+function open(t: TestContext, dir = tempDir(t)): MetadataStore {
+  const store = new MetadataStore(dir);
+  t.after(() => {
+    store.close();
+  });
+  return store;
+}
+
+const offset = (topic: string, partition: number, value: bigint, extra: Partial<CommittedOffset> = {}): CommittedOffset => ({
+  topic,
+  partition,
+  offset: value,
+  leaderEpoch: -1,
+  metadata: '',
+  commitTimestamp: 1000,
+  ...extra,
+});
+
+function userVersion(dir: string): number {
+  const db = new Database(join(dir, 'metadata.db'), { readonly: true });
+  try {
+    return db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}
+
+describe('MetadataStore: committed offsets', () => {
+  it('stores and fetches offsets exactly (int64, leader epoch, null metadata, timestamp)', (t) => {
+    const store = open(t);
+    const big = 2n ** 62n + 1n;
+    store.commitOffsets('g', [
+      offset('b', 1, big, { leaderEpoch: 7, metadata: null, commitTimestamp: 1_700_000_000_123 }),
+      offset('a', 0, 5n, { metadata: 'meta' }),
+    ]);
+    assert.deepEqual(store.fetchOffsets('g', null), [
+      offset('a', 0, 5n, { metadata: 'meta' }),
+      offset('b', 1, big, { leaderEpoch: 7, metadata: null, commitTimestamp: 1_700_000_000_123 }),
+    ]);
+    // Only partitions with a commit come back, in the order asked.
+    assert.deepEqual(
+      store.fetchOffsets('g', [
+        { topic: 'b', partition: 1 },
+        { topic: 'b', partition: 0 },
+        { topic: 'a', partition: 0 },
+        { topic: 'zz', partition: 0 },
+      ]).map((o) => [o.topic, o.partition, o.offset]),
+      [
+        ['b', 1, big],
+        ['a', 0, 5n],
+      ],
+    );
+    assert.deepEqual(store.fetchOffsets('other', null), []);
+  });
+
+  it('a later commit replaces an earlier one; the last duplicate of a batch wins', (t) => {
+    const store = open(t);
+    store.commitOffsets('g', [offset('a', 0, 1n)]);
+    store.commitOffsets('g', [offset('a', 0, 2n, { metadata: 'x' }), offset('a', 0, 3n, { metadata: 'y' })]);
+    assert.deepEqual(store.fetchOffsets('g', null), [offset('a', 0, 3n, { metadata: 'y' })]);
+  });
+
+  it('a commit is all or nothing', (t) => {
+    const store = open(t);
+    store.commitOffsets('g', [offset('a', 0, 1n)]);
+    // partition −1 violates the table's CHECK: the whole batch is rolled back.
+    assert.throws(() => {
+      store.commitOffsets('g', [offset('a', 0, 9n), offset('a', -1, 9n)]);
+    });
+    assert.deepEqual(store.fetchOffsets('g', null), [offset('a', 0, 1n)]);
+  });
+
+  it('keeps offsets across reopen', (t) => {
+    const dir = tempDir(t);
+    const first = new MetadataStore(dir);
+    first.commitOffsets('g', [offset('a', 0, 42n, { leaderEpoch: 3, metadata: 'm', commitTimestamp: 77 })]);
+    first.close();
+    const again = open(t, dir);
+    assert.deepEqual(again.fetchOffsets('g', null), [offset('a', 0, 42n, { leaderEpoch: 3, metadata: 'm', commitTimestamp: 77 })]);
+    assert.deepEqual(again.groupsWithOffsets(), ['g']);
+  });
+
+  it('lists groups with offsets and deletes a group’s offsets with a count', (t) => {
+    const store = open(t);
+    store.commitOffsets('g2', [offset('a', 0, 1n)]);
+    store.commitOffsets('g1', [offset('a', 0, 1n), offset('a', 1, 1n)]);
+    assert.deepEqual(store.groupsWithOffsets(), ['g1', 'g2']);
+    assert.equal(store.deleteGroupOffsets('g1'), 2);
+    assert.equal(store.deleteGroupOffsets('g1'), 0);
+    assert.deepEqual(store.groupsWithOffsets(), ['g2']);
+  });
+
+  it('deletes only the expired offsets of the given group (commit time at or before the cutoff)', (t) => {
+    const store = open(t);
+    store.commitOffsets('g', [offset('a', 0, 1n, { commitTimestamp: 100 }), offset('a', 1, 1n, { commitTimestamp: 200 }), offset('a', 2, 1n, { commitTimestamp: 201 })]);
+    store.commitOffsets('h', [offset('a', 0, 1n, { commitTimestamp: 100 })]);
+    assert.equal(store.deleteExpiredOffsets('g', 200), 2);
+    assert.deepEqual(store.fetchOffsets('g', null).map((o) => o.partition), [2]);
+    assert.equal(store.fetchOffsets('h', null).length, 1);
+  });
+
+  it('deleting a topic drops every group’s offsets for it, in the same operation', (t) => {
+    const store = open(t);
+    store.createTopic('a', 'id-a', 2);
+    store.createTopic('b', 'id-b', 1);
+    store.commitOffsets('g', [offset('a', 0, 1n), offset('a', 1, 1n), offset('b', 0, 1n)]);
+    store.commitOffsets('h', [offset('a', 0, 1n)]);
+    assert.equal(store.deleteTopic('a'), true);
+    assert.deepEqual(store.fetchOffsets('g', null).map((o) => o.topic), ['b']);
+    assert.deepEqual(store.groupsWithOffsets(), ['g']);
+    // A topic recreated under the same name starts without offsets.
+    store.createTopic('a', 'id-a2', 2);
+    assert.deepEqual(store.fetchOffsets('h', [{ topic: 'a', partition: 0 }]), []);
+  });
+});
+
+describe('MetadataStore: schema migration', () => {
+  it('creates a new store at schema v2', (t) => {
+    const dir = tempDir(t);
+    new MetadataStore(dir).close();
+    assert.equal(userVersion(dir), 2);
+  });
+
+  it('migrates a v1 store to v2, keeping its topics and configs', (t) => {
+    const dir = tempDir(t);
+    mkdirSync(dir, { recursive: true });
+    // The v1 schema exactly as Parapet v1 created it.
+    const v1 = new Database(join(dir, 'metadata.db'));
+    v1.pragma('journal_mode = WAL');
+    v1.exec(`
+      CREATE TABLE topics (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, partitions INTEGER NOT NULL CHECK (partitions > 0));
+      CREATE TABLE topic_configs (
+        topic TEXT NOT NULL REFERENCES topics(name) ON DELETE CASCADE,
+        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (topic, key));
+      PRAGMA user_version = 1;`);
+    v1.prepare('INSERT INTO topics (name, id, partitions) VALUES (?, ?, ?)').run('orders', 'id-1', 3);
+    v1.prepare('INSERT INTO topic_configs (topic, key, value) VALUES (?, ?, ?)').run('orders', 'retention.ms', '1000');
+    v1.close();
+
+    const store = new MetadataStore(dir);
+    assert.deepEqual(store.topic('orders'), { name: 'orders', id: 'id-1', partitions: 3, configs: { 'retention.ms': '1000' } });
+    assert.deepEqual(store.groupsWithOffsets(), []);
+    store.commitOffsets('g', [offset('orders', 2, 10n)]);
+    store.close();
+    assert.equal(userVersion(dir), 2);
+
+    // Reopening a migrated store migrates nothing again and keeps the offsets.
+    const again = open(t, dir);
+    assert.deepEqual(again.fetchOffsets('g', null), [offset('orders', 2, 10n)]);
+  });
+
+  it('refuses a store from a newer Parapet', (t) => {
+    const dir = tempDir(t);
+    new MetadataStore(dir).close();
+    const db = new Database(join(dir, 'metadata.db'));
+    db.pragma('user_version = 3');
+    db.close();
+    assert.throws(
+      () => new MetadataStore(dir),
+      (err: unknown) => err instanceof ParapetError && err.code === 'METADATA_ERROR',
+    );
+  });
+});
