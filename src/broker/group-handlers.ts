@@ -80,15 +80,16 @@ export function groupHandlers(coordinator: GroupCoordinator, nodeId: number): Ha
     errorCode: coordinator.heartbeat(body.groupId, body.memberId, body.generationId, body.groupInstanceId ?? null),
   }));
 
-  const leaveGroup = handler(LeaveGroup, (body) => {
-    // v0–2 name one member; v3+ a batch with per-member errors (KIP-345).
-    if (body.members === undefined) {
+  const leaveGroup = handler(LeaveGroup, (body, ctx) => {
+    // v0–2 name one member; v3+ a batch with per-member errors (KIP-345). Chosen by version: the
+    // decoder fills a field absent from the version with its default, so v0–2 bodies carry `members: []`.
+    if (ctx.header.apiVersion < 3) {
       return { throttleTimeMs: 0, errorCode: coordinator.leave(body.groupId, body.memberId ?? '', null), members: [] };
     }
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      members: body.members.map((m) => ({
+      members: (body.members ?? []).map((m) => ({
         memberId: m.memberId ?? '',
         groupInstanceId: m.groupInstanceId ?? null,
         errorCode: coordinator.leave(body.groupId, m.memberId ?? '', m.groupInstanceId ?? null),

@@ -103,9 +103,22 @@ export class GroupCoordinator implements GroupMembership {
       this.#groups.set(req.groupId, group);
     }
     if (!group.supports(req.protocolType, req.protocols)) {
+      this.#forgetIfUnused(group);
       return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId));
     }
     return req.memberId === '' ? this.#joinUnknownMember(group, req) : this.#joinKnownMember(group, req);
+  }
+
+  /**
+   * Drops an Empty group that has no members, no pending member ids and no committed offsets (Kafka
+   * marks it Dead), so that joins with ever new group ids cannot grow memory without bound.
+   */
+  #forgetIfUnused(group: Group): void {
+    if (!group.is(GroupState.Empty) || group.members.size > 0 || group.pendingMembers.size > 0) return;
+    if (this.#deps.groupsWithOffsets().includes(group.groupId)) return;
+    this.#deps.scheduler.cancel(group.joinTimer);
+    group.state = GroupState.Dead;
+    this.#groups.delete(group.groupId);
   }
 
   #joinUnknownMember(group: Group, req: JoinRequest): Promise<JoinOutcome> {
@@ -119,6 +132,7 @@ export class GroupCoordinator implements GroupMembership {
         this.#deps.scheduler.schedule(() => {
           group.pendingMembers.delete(memberId);
           this.#maybeCompleteJoin(group);
+          this.#forgetIfUnused(group);
         }, req.sessionTimeoutMs),
       );
       return Promise.resolve(joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId));
@@ -136,6 +150,7 @@ export class GroupCoordinator implements GroupMembership {
     const oldId = group.staticMembers.get(instanceId);
     const old = oldId === undefined ? undefined : group.members.get(oldId);
     if (old === undefined) return this.#addMemberAndRebalance(group, req, memberId);
+    const currentLeader = group.leaderId ?? '';
     this.#cancelSession(old);
     old.answerJoin(joinError(ErrorCode.FENCED_INSTANCE_ID, old.memberId));
     old.answerSync(syncError(ErrorCode.FENCED_INSTANCE_ID));
@@ -147,7 +162,10 @@ export class GroupCoordinator implements GroupMembership {
     if (group.leaderId === old.memberId) group.leaderId = memberId;
     if (group.is(GroupState.Stable) && old.sameProtocols(req.protocols)) {
       this.#startSession(group, member);
-      return Promise.resolve(group.joinOutcomeFor(member));
+      // Like Kafka before JoinGroup v9 (no skip_assignment): the answer names the leader as it was and
+      // carries no members, so a restarted static leader does not run an assignment that a Stable
+      // group would ignore; it leads again from the next rebalance.
+      return Promise.resolve({ ...group.joinOutcomeFor(member), leader: currentLeader, members: [] });
     }
     return this.#awaitRebalance(group, member, `static member ${instanceId} rejoined`);
   }
@@ -267,6 +285,7 @@ export class GroupCoordinator implements GroupMembership {
       group.protocolName = null;
       group.leaderId = null;
       this.#deps.logger.info({ group: group.groupId, generation: group.generationId }, 'group is empty');
+      this.#forgetIfUnused(group);
       return;
     }
     group.protocolName = group.selectProtocol();
@@ -312,7 +331,12 @@ export class GroupCoordinator implements GroupMembership {
           for (const m of group.members.values()) m.assignment = given.get(m.memberId) ?? Buffer.alloc(0);
           group.state = GroupState.Stable;
           this.#deps.logger.info({ group: group.groupId, generation: group.generationId }, 'group stable');
-          for (const m of group.members.values()) m.answerSync(this.#syncOutcome(group, m));
+          for (const m of group.members.values()) {
+            // Kafka's propagateAssignment: a member that waited here could not heartbeat, so its
+            // session starts afresh with the answer.
+            if (m.awaitingSync !== null) this.#startSession(group, m);
+            m.answerSync(this.#syncOutcome(group, m));
+          }
         }
         return outcome;
       }
@@ -347,6 +371,7 @@ export class GroupCoordinator implements GroupMembership {
       this.#deps.scheduler.cancel(group.pendingMembers.get(memberId));
       group.pendingMembers.delete(memberId);
       this.#maybeCompleteJoin(group);
+      this.#forgetIfUnused(group);
       return ErrorCode.NONE;
     }
     // KIP-345: a static member may leave by instance id alone (member id empty).
@@ -381,6 +406,10 @@ export class GroupCoordinator implements GroupMembership {
     member.sessionTimer = this.#deps.scheduler.schedule(() => {
       member.sessionTimer = null;
       if (group.members.get(member.memberId) !== member) return;
+      // A member whose JoinGroup or SyncGroup is parked cannot heartbeat (its connection answers in
+      // order) and counts as alive, as in Kafka (MemberMetadata.hasSatisfiedHeartbeat): the join
+      // deadline or the leader's own session bounds the wait, and the answer restarts its session.
+      if (member.awaitingJoin !== null || member.awaitingSync !== null) return;
       this.#deps.logger.info({ group: group.groupId, member: member.memberId, sessionTimeoutMs: member.sessionTimeoutMs }, 'member session expired');
       this.#removeMemberAndRebalance(group, member, `member ${member.memberId} session expired`);
     }, member.sessionTimeoutMs);
@@ -445,9 +474,10 @@ export class GroupCoordinator implements GroupMembership {
 
   checkCommit(groupId: string, memberId: string, generationId: number, groupInstanceId: string | null): number {
     const group = this.#groups.get(groupId);
-    // Kafka's doCommitOffsets: a commit without a generation is a standalone consumer's, allowed
-    // while no group protocol uses the group id.
-    if (group === undefined) return generationId < 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+    // Kafka's handleCommitOffsets: a commit without a generation is a standalone consumer's, allowed
+    // while no group protocol uses the group id; a generation on an unknown group is an old one (e.g.
+    // from before a restart) → ILLEGAL_GENERATION, and the consumer rejoins.
+    if (group === undefined) return generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
     if (group.is(GroupState.Dead)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (generationId < 0 && group.is(GroupState.Empty)) return ErrorCode.NONE;
     if (group.isFenced(memberId, groupInstanceId)) return ErrorCode.FENCED_INSTANCE_ID;

@@ -4,7 +4,6 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
 import { ApiVersions } from '../../src/protocol/messages/api-versions.js';
-import { Heartbeat } from '../../src/protocol/messages/heartbeat.js';
 import { Metadata } from '../../src/protocol/messages/metadata.js';
 import { startBroker } from '../helpers/broker.js';
 import { rawClient } from '../helpers/raw-client.js';
@@ -55,7 +54,7 @@ describe('server', () => {
     client.socket.write(request(ApiVersions, 3, 1, {}));
     const [frame] = await client.waitFrames(1);
     const body = decodeResponse(ApiVersions, 3, frame as Buffer).body as { apiKeys: { apiKey: number }[] };
-    assert.deepEqual(body.apiKeys.map((k) => k.apiKey), [0, 1, 2, 3, 18, 19, 20, 32, 33, 37, 44, 60]);
+    assert.deepEqual(body.apiKeys.map((k) => k.apiKey), [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 22, 32, 33, 37, 42, 44, 60]);
     client.socket.destroy();
   });
 
@@ -75,8 +74,8 @@ describe('server', () => {
   it('closes on an API it does not serve and on garbage, with typed reasons', async (t) => {
     const { port, logger } = await startBroker(t);
     const unserved = await rawClient(port);
-    // A well-formed Heartbeat request: a known API, but not one this broker serves yet.
-    unserved.socket.write(Buffer.concat(encodeRequest(Heartbeat, { apiVersion: 0, correlationId: 1, clientId: null }, { groupId: 'g', generationId: 1, memberId: 'm' })));
+    // A well-formed request header for API key 1000, which no Kafka version defines.
+    unserved.socket.write(Buffer.from('0000000a03e8000000000001ffff', 'hex'));
     await unserved.closed;
     const garbage = await rawClient(port);
     garbage.socket.write(Buffer.from('000000060003000100000000', 'hex')); // truncated Metadata header
