@@ -16,6 +16,8 @@ import { offsetHandlers } from './offset-handlers.js';
 import { fetchHandler } from './fetch.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { produceHandler } from './produce.js';
+import { initProducerIdHandler } from './init-producer-id.js';
+import { ProducerIdStore } from '../storage/producer-ids.js';
 import { metadataHandler } from './metadata.js';
 import { TopicAdmin } from './topic-admin.js';
 import { topicHandlers } from './topic-handlers.js';
@@ -110,6 +112,7 @@ export class Broker {
     add(metadataHandler(identity, topics, config.autoCreateTopics));
     add(describeClusterHandler(identity));
     add(produceHandler({ topics, logs: this.#logs, logger, clock }));
+    add(initProducerIdHandler({ ids: ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs }), logger }));
     add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, shutdown: this.#shutdown.signal }));
     add(listOffsetsHandler(this.#logs));
     this.#groups = new GroupCoordinator(

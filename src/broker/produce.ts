@@ -104,6 +104,27 @@ function appendOne(deps: ProduceDeps, log: PartitionLog, index: number, records:
     if (header.recordCount < 1 || header.lastOffsetDelta !== header.recordCount - 1) {
       return failed(index, ErrorCode.INVALID_RECORD, `batch of ${header.recordCount} records claims lastOffsetDelta ${header.lastOffsetDelta}`);
     }
+    // Transactions need a transaction coordinator and commit/abort markers, which this broker does not
+    // have: InitProducerId refuses transactional ids, so only a client that skipped it sends such a
+    // batch. INVALID_TXN_STATE is what Kafka itself answers for a transactional batch outside an
+    // ongoing transaction (UnifiedLog: "Record was not part of an ongoing transaction", KIP-890);
+    // TRANSACTIONAL_ID_AUTHORIZATION_FAILED (Redpanda's choice with transactions disabled) would send
+    // users after ACLs and show up as an authorization denial. Produce v8+ carries the message.
+    if (header.isTransactional) {
+      return failed(index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported by this broker: transactional batches are refused (use an idempotent producer without transactional.id)');
+    }
+    // Idempotence: checked and appended in this synchronous step, so no other append comes in between.
+    if (header.producerId >= 0n) {
+      const check = log.checkProducer(header);
+      if (check.kind === 'refused') return failed(index, check.errorCode, check.message);
+      if (check.kind === 'duplicate') {
+        deps.logger.debug(
+          { partition: `${log.id.topic}-${index}`, producerId: String(header.producerId), baseSequence: header.baseSequence, baseOffset: String(check.original.baseOffset) },
+          'duplicate batch answered with the offset it was appended at',
+        );
+        return duplicateOf(index, log, check.original, config.logAppendTime);
+      }
+    }
     const now = deps.clock();
     if (config.logAppendTime) applyLogAppendTime(batch, now);
     const maxTimestamp = config.logAppendTime ? now : Number(header.maxTimestamp);
@@ -123,6 +144,24 @@ function appendOne(deps: ProduceDeps, log: PartitionLog, index: number, records:
     deps.logger.error({ partition: `${log.id.topic}-${index}`, err: describe(err) }, 'append failed');
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `the broker could not write the batch (${errnoCode(err)})`);
   }
+}
+
+/**
+ * A retried batch that was appended before: answered as a success with the original's offsets and not
+ * written again, as Kafka does (UnifiedLog.analyzeAndValidateProducerState returns the duplicate's
+ * metadata rather than DUPLICATE_SEQUENCE_NUMBER); the client takes it as the delivery report. With
+ * acks=all the answer still waits for an fsync round, which covers the original.
+ */
+function duplicateOf(index: number, log: PartitionLog, original: { baseOffset: bigint; timestamp: number }, logAppendTime: boolean): PartitionResponse {
+  return {
+    index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: original.baseOffset,
+    logAppendTimeMs: logAppendTime ? BigInt(original.timestamp) : -1n,
+    logStartOffset: log.logStartOffset,
+    recordErrors: [],
+    errorMessage: null,
+  };
 }
 
 function errnoCode(err: unknown): string {

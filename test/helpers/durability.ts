@@ -137,30 +137,33 @@ export interface ChildBroker extends Child {
   logs(): { level: number; msg: string; [key: string]: unknown }[];
 }
 
-/** `parapet start --listen 127.0.0.1:0 --data-dir <dataDir>` as a child process, once it listens. */
-export async function spawnBroker(t: TestContext, dataDir: string, logLevel = 'info'): Promise<ChildBroker> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+/**
+ * `parapet start --listen 127.0.0.1:<port> --data-dir <dataDir>` as a child process, once it listens.
+ * Port 0 picks a free one; a fixed port lets clients reconnect to a restarted broker.
+ */
+export async function spawnBroker(t: TestContext, dataDir: string, logLevel = 'info', port = 0): Promise<ChildBroker> {
+  const proc = spawn(process.execPath, [CLI, 'start', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     env: { ...process.env, PARAPET_LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const child = track(t, proc);
-  let port = 0;
+  let listening = 0;
   let exited = false;
   void child.exited.then(() => (exited = true));
   await waitFor(
     () => {
       if (exited) throw new Error(`the broker exited before listening: ${child.stderr()}\n${child.lines.join('\n')}`);
       const m = child.lines.map((l) => /^parapet listening on 127\.0\.0\.1:(\d+)/.exec(l)).find((x) => x !== null);
-      if (m?.[1] !== undefined) port = Number(m[1]);
-      return port !== 0;
+      if (m?.[1] !== undefined) listening = Number(m[1]);
+      return listening !== 0;
     },
     'the broker to listen',
     15_000,
   );
   return {
     ...child,
-    port,
-    bootstrap: `127.0.0.1:${port}`,
+    port: listening,
+    bootstrap: `127.0.0.1:${listening}`,
     logs: () =>
       child.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; [key: string]: unknown }),
   };

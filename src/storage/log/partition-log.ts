@@ -2,10 +2,18 @@ import { join } from 'node:path';
 import { ParapetError } from '../../errors.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Logger } from '../../logger.js';
-import { assignOffsets } from '../../protocol/records/batch.js';
+import { assignOffsets, BatchAttributes, BatchOffsets } from '../../protocol/records/batch.js';
 import { readRecords } from '../../protocol/records/record.js';
 import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName } from './format.js';
 import type { LogFs } from './log-fs.js';
+import {
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  ProducerStateManager,
+  parseSnapshotFileName,
+  snapshotFileName,
+  type ProducerBatch,
+  type ProducerCheck,
+} from './producer-state.js';
 import { segmentsToDelete, type RetentionConfig } from './retention.js';
 import { Segment, type SegmentDeps } from './segment.js';
 
@@ -25,6 +33,8 @@ export interface PartitionLogDeps {
   readonly clock: () => number;
   /** Buffers for reads sent to consumers (see SegmentDeps.allocate). */
   readonly allocate?: (size: number) => Buffer;
+  /** How long an idle producer's state is kept (Kafka's producer.id.expiration.ms); default one day. */
+  readonly producerIdExpirationMs?: number;
 }
 
 export interface PartitionId {
@@ -63,6 +73,12 @@ export class PartitionLog {
   /** Rolled segments whose index files are written once their data is durable. */
   readonly #awaitingIndexes = new Set<Segment>();
   #closed = false;
+  /** Idempotent producers' sequences and epochs (see producer-state.ts), rebuilt at open. */
+  readonly #producers = new ProducerStateManager();
+  /** The producer state captured at the last roll, written as a snapshot once that data is durable. */
+  #pendingSnapshot: { offset: bigint; data: Buffer } | null = null;
+  /** Offset of the newest snapshot on disk (written or loaded), to skip rewriting an unchanged one. */
+  #snapshotOffset: bigint | null = null;
   /**
    * Set when an fsync failed. After a failed fsync the kernel may have dropped the dirty pages while the
    * page cache still shows them ("fsyncgate"), so what the log holds is unknown: the partition stops
@@ -99,7 +115,121 @@ export class PartitionLog {
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const segments = bases.map((base, i) => Segment.open(segmentDeps, dir, base, i === bases.length - 1));
     if (segments.length === 0) segments.push(Segment.create(segmentDeps, dir, 0n));
-    return new PartitionLog(deps, dir, id, config, segments, segmentDeps);
+    const log = new PartitionLog(deps, dir, id, config, segments, segmentDeps);
+    log.#loadProducerState();
+    return log;
+  }
+
+  /**
+   * Rebuilds the producer state: the newest usable snapshot, then the batches after its offset. A
+   * snapshot is written when a segment rolls (once its data is durable) and at a clean close, so a
+   * clean restart reads no batch at all and a crash re-reads only the active segment, which recovery
+   * has just read (it is in the page cache). Without a usable snapshot (a damaged file, or a log from
+   * before producer state existed) every segment is scanned once; the next roll or close writes one.
+   * Kafka does the same (ProducerStateManager snapshots, UnifiedLog.rebuildProducerState).
+   */
+  #loadProducerState(): void {
+    const { fs, logger } = this.#deps;
+    const label = `${this.id.topic}-${this.id.partition}`;
+    const started = performance.now();
+    let from = this.logStartOffset;
+    let source = 'log';
+    for (const name of fs.readdirSync(this.dir)) {
+      // Left by a crash inside writeFileDurably: never renamed, so never trusted.
+      if (name.endsWith('.snapshot.tmp')) fs.unlinkSync(join(this.dir, name));
+    }
+    for (const offset of this.#snapshotOffsets().reverse()) {
+      const path = join(this.dir, snapshotFileName(offset));
+      if (offset > this.logEndOffset) {
+        // The log lost data after the snapshot was written (truncated at an unreadable header): the
+        // snapshot describes batches that are gone.
+        fs.unlinkSync(path);
+        continue;
+      }
+      try {
+        from = this.#producers.restoreSnapshot(fs.readFileSync(path));
+        this.#snapshotOffset = offset;
+        source = 'snapshot';
+        break;
+      } catch (err) {
+        logger.warn({ partition: label, snapshot: path, err: String(err) }, 'unreadable producer state snapshot: rebuilding the producer state from the log instead');
+      }
+    }
+    const now = this.#deps.clock();
+    let scanned = 0;
+    for (const segment of this.#segments) {
+      if (segment.nextOffset <= from) continue;
+      segment.scanBatches((batch, header) => {
+        if (batch.baseOffset < from) return;
+        scanned++;
+        const producerId = header.readBigInt64BE(BatchOffsets.producerId);
+        if (producerId < 0n || (header.readInt16BE(BatchOffsets.attributes) & BatchAttributes.control) !== 0) return;
+        this.#producers.update(
+          {
+            producerId,
+            producerEpoch: header.readInt16BE(BatchOffsets.producerEpoch),
+            baseSequence: header.readInt32BE(BatchOffsets.baseSequence),
+            lastOffsetDelta: Number(batch.lastOffset - batch.baseOffset),
+          },
+          batch.baseOffset,
+          batch.maxTimestamp,
+          now,
+        );
+      });
+    }
+    this.#producers.removeBefore(this.logStartOffset);
+    if (this.#producers.producerCount > 0 || scanned > 0) {
+      logger.debug(
+        { partition: label, source, from: from.toString(), batchesScanned: scanned, producers: this.#producers.producerCount, ms: Math.round(performance.now() - started) },
+        'producer state loaded',
+      );
+    }
+  }
+
+  /** Offsets of the producer state snapshots in the directory, ascending. */
+  #snapshotOffsets(): bigint[] {
+    return this.#deps.fs
+      .readdirSync(this.dir)
+      .map(parseSnapshotFileName)
+      .filter((o): o is bigint => o !== null)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /**
+   * Writes a producer state snapshot and keeps the two newest (the older one in case the newer is found
+   * damaged). Like an index, a snapshot is an optimisation: failing to write one costs a longer scan at
+   * the next start, so it is logged, not thrown.
+   */
+  #writeSnapshot(offset: bigint, data: Buffer): void {
+    const { fs } = this.#deps;
+    try {
+      fs.writeFileDurably(join(this.dir, snapshotFileName(offset)), data);
+      this.#snapshotOffset = offset;
+      for (const old of this.#snapshotOffsets().slice(0, -2)) fs.unlinkSync(join(this.dir, snapshotFileName(old)));
+    } catch (err) {
+      this.#deps.logger.warn(
+        { partition: `${this.id.topic}-${this.id.partition}`, offset: offset.toString(), err: String(err) },
+        'could not write the producer state snapshot: the next start rebuilds it from the log',
+      );
+    }
+  }
+
+  /**
+   * Checks an idempotent batch (producer id ≥ 0) against the partition's producer state: append it, or
+   * answer it as a duplicate of a batch already appended, or refuse it (fenced epoch, sequence gap).
+   * The caller appends right after, in the same synchronous step, so that the check still holds.
+   */
+  checkProducer(batch: ProducerBatch): ProducerCheck {
+    if (this.#offline !== null) {
+      // A duplicate's original may not be durable on an offline partition: nothing is acknowledged.
+      return { kind: 'refused', errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `partition ${this.id.topic}-${this.id.partition} is offline: ${this.#offline}` };
+    }
+    return this.#producers.check(batch);
+  }
+
+  /** The partition's state of one producer (epoch and retained batches), for diagnostics and tests. */
+  producerState(producerId: bigint): ReturnType<ProducerStateManager['producer']> {
+    return this.#producers.producer(producerId);
   }
 
   get #active(): Segment {
@@ -143,6 +273,12 @@ export class PartitionLog {
     assignOffsets(batch.bytes, baseOffset, LEADER_EPOCH);
     const lastOffset = baseOffset + BigInt(batch.lastOffsetDelta);
     this.#active.append({ bytes: batch.bytes, baseOffset, lastOffset, maxTimestamp: batch.maxTimestamp }, now);
+    const producerId = batch.bytes.readBigInt64BE(BatchOffsets.producerId);
+    if (producerId >= 0n) {
+      const producerEpoch = batch.bytes.readInt16BE(BatchOffsets.producerEpoch);
+      const baseSequence = batch.bytes.readInt32BE(BatchOffsets.baseSequence);
+      this.#producers.update({ producerId, producerEpoch, baseSequence, lastOffsetDelta: batch.lastOffsetDelta }, baseOffset, batch.maxTimestamp, now);
+    }
     return baseOffset;
   }
 
@@ -159,8 +295,12 @@ export class PartitionLog {
   /** Starts a new active segment at the log-end offset; the old one is synced, then indexed, in the background. */
   roll(): void {
     const previous = this.#active;
-    this.#segments.push(Segment.create(this.#segmentDeps, this.dir, this.logEndOffset));
+    const offset = this.logEndOffset;
+    this.#segments.push(Segment.create(this.#segmentDeps, this.dir, offset));
     this.#awaitingIndexes.add(previous);
+    // The state now covers exactly the offsets below the new segment: a crash after this roll rebuilds
+    // from this snapshot plus the new segment.
+    this.#pendingSnapshot = { offset, data: this.#producers.encodeSnapshot(offset) };
     this.flush().catch((err: unknown) => {
       this.#deps.logger.error({ partition: `${this.id.topic}-${this.id.partition}`, err: String(err) }, 'flushing a rolled segment failed');
     });
@@ -229,6 +369,8 @@ export class PartitionLog {
   /** Makes everything appended so far durable (group commit calls this), then indexes rolled segments. */
   async flush(): Promise<void> {
     const rolled = [...this.#awaitingIndexes];
+    const snapshot = this.#pendingSnapshot;
+    this.#pendingSnapshot = null;
     try {
       await Promise.all(this.#segments.map((s) => s.flush()));
     } catch (err) {
@@ -246,6 +388,8 @@ export class PartitionLog {
       if (!this.#awaitingIndexes.delete(segment) || !this.#segments.includes(segment)) continue;
       this.#writeIndexes(segment);
     }
+    // Once closed (or deleted), the directory may be gone or renamed; a close writes its own snapshot.
+    if (snapshot !== null && !this.#closed) this.#writeSnapshot(snapshot.offset, snapshot.data);
   }
 
   /**
@@ -269,9 +413,12 @@ export class PartitionLog {
 
   /** Deletes whole segments past retention.ms / retention.bytes, never the active one. Returns how many. */
   async enforceRetention(): Promise<number> {
-    const doomed = segmentsToDelete(this.#segments, this.#config(), this.#deps.clock());
+    const now = this.#deps.clock();
+    this.#producers.removeExpired(now - (this.#deps.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS));
+    const doomed = segmentsToDelete(this.#segments, this.#config(), now);
     if (doomed === 0) return 0;
     const removed = this.#segments.splice(0, doomed);
+    this.#producers.removeBefore(this.logStartOffset);
     for (const segment of removed) {
       this.#awaitingIndexes.delete(segment);
       await segment.delete();
@@ -300,6 +447,9 @@ export class PartitionLog {
       if (!segment.isEmpty) this.#writeIndexes(segment);
       await segment.close();
     }
+    // A clean restart then loads the producer state without reading any batch.
+    const end = this.logEndOffset;
+    if (this.#snapshotOffset !== end) this.#writeSnapshot(end, this.#producers.encodeSnapshot(end));
   }
 
   /**
@@ -309,8 +459,9 @@ export class PartitionLog {
    */
   async delete(dir: string = this.dir): Promise<void> {
     this.#closed = true;
-    // Index writes queued by a roll would otherwise land in `this.dir` after the rename.
+    // Index and snapshot writes queued by a roll would otherwise land in `this.dir` after the rename.
     this.#awaitingIndexes.clear();
+    this.#pendingSnapshot = null;
     for (const segment of this.#segments) await segment.close();
     this.#deps.fs.rmSync(dir);
   }

@@ -63,7 +63,11 @@ export function scanSegment(
   fd: number,
   fileSize: number,
   segmentBaseOffset: bigint,
-  options: { verifyCrc: boolean; onBatch: (batch: ScannedBatch) => void },
+  options: {
+    verifyCrc: boolean;
+    /** `header` is a view of the batch's 61 header bytes, valid only during the call. */
+    onBatch: (batch: ScannedBatch, header: Buffer) => void;
+  },
 ): ScanResult {
   const corrupt: CorruptBatch[] = [];
   /** Corrupt batches whose offset range ends where the next good batch starts. */
@@ -117,7 +121,7 @@ export function scanSegment(
     } else {
       for (const bad of pending) corrupt.push({ ...bad, lastOffset: baseOffset - 1n });
       pending = [];
-      options.onBatch({ position, size, baseOffset, lastOffset, maxTimestamp });
+      options.onBatch({ position, size, baseOffset, lastOffset, maxTimestamp }, header);
       nextOffset = lastOffset + 1n;
     }
     position += size;
