@@ -222,6 +222,12 @@ export class GroupCoordinator implements GroupMembership {
     group.members.set(memberId, member);
     if (req.groupInstanceId !== null) group.staticMembers.set(req.groupInstanceId, memberId);
     group.leaderId ??= memberId;
+    // Kafka's InitialDelayedJoin: while a group forms, each new member extends the delay (up to the
+    // rebalance timeout), so consumers starting one after another still form one generation.
+    const now = this.#deps.scheduler.now();
+    if (group.is(GroupState.PreparingRebalance) && group.initialJoin && now < group.joinNotBefore) {
+      group.joinNotBefore = Math.min(now + this.#config.initialRebalanceDelayMs, group.joinDeadline);
+    }
     return this.#awaitRebalance(group, member, `member ${memberId} joined`);
   }
 
@@ -246,6 +252,7 @@ export class GroupCoordinator implements GroupMembership {
     const fromEmpty = group.is(GroupState.Empty);
     group.state = GroupState.PreparingRebalance;
     const now = this.#deps.scheduler.now();
+    group.initialJoin = fromEmpty;
     group.joinNotBefore = fromEmpty ? now + this.#config.initialRebalanceDelayMs : now;
     group.joinDeadline = now + Math.max(group.rebalanceTimeoutMs(), fromEmpty ? this.#config.initialRebalanceDelayMs : 0);
     this.#deps.logger.info({ group: group.groupId, generation: group.generationId, reason }, 'group rebalancing');

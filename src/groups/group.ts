@@ -113,6 +113,8 @@ export class Group {
   joinTimer: unknown = null;
   /** The join phase may not complete before this time (initial rebalance delay). */
   joinNotBefore = 0;
+  /** The current join phase started from Empty: members joining during the delay extend it. */
+  initialJoin = false;
   /** The join phase completes at this time at the latest, without the members that did not rejoin. */
   joinDeadline = 0;
 

@@ -171,13 +171,26 @@ describe('GroupCoordinator JoinGroup: the join phase', () => {
     await advance(h, 1000);
     const b = await join(h, { clientId: 'b' });
     assert.equal(stateOf(h), 'PreparingRebalance');
-    await advance(h, DELAY_MS - 1000 - 1);
+    // b's join extended the delay: it ends DELAY_MS after b joined.
+    await advance(h, DELAY_MS - 1);
     assert.equal(a.settled, false);
     assert.equal(b.settled, false);
     await advance(h, 1);
     assert.equal(a.value.errorCode, ErrorCode.NONE);
     assert.equal(b.value.errorCode, ErrorCode.NONE);
     assert.equal(stateOf(h), 'CompletingRebalance');
+  });
+
+  it('a member joining during the initial delay extends it (up to the rebalance timeout), so both land in one generation', async () => {
+    const h = harness();
+    const a = await join(h, { clientId: 'a' });
+    await advance(h, 2500);
+    const b = await join(h, { clientId: 'b' });
+    await advance(h, 600); // 3100 ms: past the first delay, inside the extended one
+    assert.equal(a.settled, false);
+    await advance(h, 2400); // 5500 ms = b's join + the delay
+    assert.deepEqual([a.value.generationId, b.value.generationId], [1, 1]);
+    assert.equal(a.value.members.length + b.value.members.length, 2, 'the leader sees both members');
   });
 
   it('with no initial delay configured, a first join completes immediately', async () => {
