@@ -205,12 +205,20 @@ export class Connection {
   }
 
   /** Graceful close: stop reading, answer the requests already received, then end the socket. */
-  shutdown(): Promise<void> {
+  shutdown(graceMs = 5000): Promise<void> {
     if (!this.#closed) {
       this.#draining = true;
       this.#drainReason = CloseReasons.SERVER_SHUTDOWN;
       this.#o.socket.pause();
       this.#maybeFinish();
+      // A client that never closes its half of the socket must not hold up the broker's shutdown.
+      const timer = setTimeout(() => {
+        this.#o.socket.destroy();
+      }, graceMs);
+      timer.unref();
+      void this.#closedPromise.then(() => {
+        clearTimeout(timer);
+      });
     }
     return this.#closedPromise;
   }

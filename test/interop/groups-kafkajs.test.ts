@@ -32,7 +32,7 @@ const SESSION_TIMEOUT_MS = 3000;
 describe('KafkaJS consumer group', () => {
   it('three members: one leaves, one is killed, messages flow throughout; all processed, none after its commit', { timeout: 60_000 }, async (t) => {
     // A session timeout below Kafka's 6 s minimum keeps the wait for the killed member short.
-    const { bootstrap, port } = await groupBroker(t, { groupInitialRebalanceDelayMs: 200, groupMinSessionTimeoutMs: 1000 });
+    const { bootstrap, port, logger } = await groupBroker(t, { groupInitialRebalanceDelayMs: 200, groupMinSessionTimeoutMs: 1000 });
     const [topic, groupId, partitions] = ['kjs-groups', 'kjs-group', 6];
     await createTopic(port, topic, partitions);
     const produced: Produced[] = await produceRound(port, topic, partitions, 30, 'before');
@@ -82,6 +82,8 @@ describe('KafkaJS consumer group', () => {
       assert.equal(exit.signal, 'SIGKILL');
       const alone = await waitForStableGroup(port, groupId, topic, partitions, 1, SESSION_TIMEOUT_MS + 10_000);
       assert.equal(alone.members[0]?.clientId, 'kjs-stays');
+      const expired = logger.entries.filter((e) => e.msg === 'member session expired').map((e) => (e.obj as { member?: string }).member ?? '');
+      assert.ok(expired.length === 1 && expired[0]?.startsWith('kjs-killed-'), `the killed member, and only it, expired: ${expired.join(', ')}`);
     } finally {
       producing = false;
       await producer;
