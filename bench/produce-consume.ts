@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { CreateTopics } from '../src/protocol/messages/create-topics.js';
 import { Fetch } from '../src/protocol/messages/fetch.js';
 import { Produce } from '../src/protocol/messages/produce.js';
+import { readBatchHeader, splitBatches } from '../src/protocol/records/batch.js';
 import { buildBatchSync } from '../src/protocol/records/record.js';
 import { diskBaseline, loopbackBaseline } from './baseline.js';
 import { BenchClient } from './kafka-client.js';
@@ -166,13 +167,10 @@ async function consume(port: number, topic: string): Promise<{ mbPerSec: number;
         if (records.length === 0) break;
         bytes += records.length;
         // Next offset: after the last whole batch (baseOffset + lastOffsetDelta + 1).
-        let at = 0;
-        let last = offset;
-        while (at + 61 <= records.length) {
-          last = records.readBigInt64BE(at) + BigInt(records.readInt32BE(at + 23));
-          at += 12 + records.readInt32BE(at + 8);
-        }
-        offset = last + 1n;
+        const last = splitBatches(records, { allowPartialTail: true }).at(-1);
+        if (last === undefined) break;
+        const header = readBatchHeader(last);
+        offset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
         if (offset >= p.highWatermark) break;
       }
       client.close();

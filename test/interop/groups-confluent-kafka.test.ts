@@ -10,6 +10,7 @@ import {
   pollUntil,
   produceRound,
   spawnPythonLines,
+  MEMBER_PRELUDE,
   waitForStableGroup,
   type CommitEvent,
   type LineChild,
@@ -27,16 +28,7 @@ import {
 const MEMBER = String.raw`
 import json, signal, sys, time
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-bootstrap, group, topic, name = sys.argv[1:5]
-running = True
-def stop(*_):
-    global running
-    running = False
-signal.signal(signal.SIGTERM, stop)
-def out(**line):
-    line['member'] = name
-    line['at'] = time.time() * 1000
-    print(json.dumps(line), flush=True)
+${MEMBER_PRELUDE}
 c = Consumer({'bootstrap.servers': bootstrap, 'group.id': group, 'client.id': name, 'auto.offset.reset': 'earliest',
               'enable.auto.commit': False, 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 200, 'fetch.wait.max.ms': 100})
 c.subscribe([topic],

@@ -11,6 +11,7 @@ import {
   produceRound,
   pyAdmin,
   spawnPythonLines,
+  MEMBER_PRELUDE,
   waitForStableGroup,
   type CommitEvent,
   type LineChild,
@@ -36,16 +37,7 @@ import json, signal, sys, time
 from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
-bootstrap, group, topic, name = sys.argv[1:5]
-running = True
-def stop(*_):
-    global running
-    running = False
-signal.signal(signal.SIGTERM, stop)
-def out(**line):
-    line['member'] = name
-    line['at'] = time.time() * 1000
-    print(json.dumps(line), flush=True)
+${MEMBER_PRELUDE}
 c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, client_id=name, auto_offset_reset='earliest',
                   enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=200,
                   fetch_max_wait_ms=100, max_poll_records=40)

@@ -10,6 +10,23 @@ import { onCleanup, openBroker, PYTHON, runPython, tempDataDir, type RecordingLo
 import { rawSession } from './support.js';
 
 /**
+ * The start every Python group member script shares (its own imports come first and must include
+ * json, signal, sys and time): arguments, a SIGTERM handler that ends the poll loop so the client
+ * closes (and leaves the group), and `out(...)`, which prints one JSON event line.
+ */
+export const MEMBER_PRELUDE = String.raw`bootstrap, group, topic, name = sys.argv[1:5]
+running = True
+def stop(*_):
+    global running
+    running = False
+signal.signal(signal.SIGTERM, stop)
+def out(**line):
+    line['member'] = name
+    line['at'] = time.time() * 1000
+    print(json.dumps(line), flush=True)
+`;
+
+/**
  * Plumbing for the consumer group interop tests (groups-*.test.ts): the group as the broker reports it
  * (raw DescribeGroups with the consumer protocol's assignment decoded), committed offsets (raw
  * OffsetFetch), produce through raw requests (so every test knows exactly which offsets exist), child
