@@ -4,7 +4,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'scripts/**/*.mjs', 'eslint.config.js'] },
+  { ignores: ['dist/**', '.build-*/**', 'node_modules/**', 'scripts/**/*.mjs', 'eslint.config.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

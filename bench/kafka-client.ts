@@ -5,7 +5,11 @@
  */
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { connect as connectTls } from 'node:tls';
+import { ScramClient } from '../src/client/scram-client.js';
 import { decodeResponse, encodeRequest } from '../src/protocol/frames.js';
+import { SaslAuthenticate } from '../src/protocol/messages/sasl-authenticate.js';
+import { SaslHandshake } from '../src/protocol/messages/sasl-handshake.js';
 import type { ApiSchema } from '../src/protocol/messages/schema.js';
 import { FrameSplitter } from '../src/server/frame-splitter.js';
 
@@ -43,6 +47,26 @@ export class BenchClient {
     const socket = connect(port, host);
     await once(socket, 'connect');
     return new BenchClient(socket);
+  }
+
+  /**
+   * The full secure path: TLS verified against `ca`, then SCRAM-SHA-512 (SaslHandshake v1 and
+   * SaslAuthenticate), as librdkafka and the Java client connect to a SASL_SSL listener.
+   */
+  static async connectSecure(host: string, port: number, auth: { ca: Buffer; user: string; password: string }): Promise<BenchClient> {
+    const socket = connectTls({ host, port, ca: auth.ca, servername: 'localhost' });
+    await once(socket, 'secureConnect');
+    const client = new BenchClient(socket);
+    const fail = (what: string, code: unknown) => new Error(`${what} failed with error ${String(code)}`);
+    const { body: hs } = await client.request(SaslHandshake, 1, { mechanism: 'SCRAM-SHA-512' });
+    if (hs?.errorCode !== 0) throw fail('SaslHandshake', hs?.errorCode);
+    const scram = new ScramClient('SCRAM-SHA-512', auth.user, auth.password);
+    const { body: first } = await client.request(SaslAuthenticate, 2, { authBytes: scram.clientFirst() });
+    if (first?.errorCode !== 0) throw fail('SCRAM client-first', first?.errorCode);
+    const { body: final } = await client.request(SaslAuthenticate, 2, { authBytes: scram.clientFinal(first.authBytes as Buffer) });
+    if (final?.errorCode !== 0) throw fail('SCRAM client-final', final?.errorCode);
+    scram.verifyServerFinal(final.authBytes as Buffer);
+    return client;
   }
 
   /** Sends a request; resolves with the decoded body (or only the frame when `decode` is false). */

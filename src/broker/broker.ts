@@ -21,14 +21,20 @@ import { ProducerIdStore } from '../storage/producer-ids.js';
 import { metadataHandler } from './metadata.js';
 import { TopicAdmin } from './topic-admin.js';
 import { topicHandlers } from './topic-handlers.js';
+import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from '../security/config.js';
+import { loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
+import type { ListenerProtocol } from '../server/listener.js';
+import { createBrokerSecurity, watchCertificates } from './security-setup.js';
 
 export interface BrokerConfig {
   readonly listener: {
     readonly host: string;
     readonly port: number;
-    /** Only PLAINTEXT exists until the security layer lands; SASL_SSL will become the default. */
-    readonly protocol: 'PLAINTEXT';
+    /** SASL_SSL by default; anything weaker must be allowed by name in `security`. */
+    readonly protocol: ListenerProtocol;
   };
+  /** TLS, SASL, super users and the `allowInsecure…` switches (docs/security/). */
+  readonly security: SecurityConfig;
   readonly nodeId: number;
   readonly clusterId: string;
   readonly maxFrameBytes: number;
@@ -55,10 +61,13 @@ export interface BrokerDeps {
   readonly fs?: LogFs;
   /** Timers of the group coordinator (session timeouts, rebalance delays). */
   readonly scheduler?: Scheduler;
+  /** Where authentications, denials and refused connections are reported (default: the log). */
+  readonly events?: SecurityEvents;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
-  listener: { host: '127.0.0.1', port: 9092, protocol: 'PLAINTEXT' },
+  listener: { host: '127.0.0.1', port: 9092, protocol: 'SASL_SSL' },
+  security: DEFAULT_SECURITY_CONFIG,
   nodeId: 0,
   clusterId: 'parapet',
   maxFrameBytes: 100 * 1024 * 1024,
@@ -84,12 +93,21 @@ export class Broker {
   #retentionTimer: NodeJS.Timeout | undefined;
   readonly #offsets: OffsetManager;
   #offsetExpiryTimer: NodeJS.Timeout | undefined;
+  readonly #startCertificateWatch: (() => { close(): void; reload(): boolean }) | undefined;
+  #certificateWatch: { close(): void; reload(): boolean } | undefined;
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
     const clock = deps.clock ?? Date.now;
     this.#logger = logger;
     this.#retentionIntervalMs = config.retentionCheckIntervalMs;
     this.#store = new MetadataStore(config.dataDir);
+    let security;
+    try {
+      security = createBrokerSecurity(config, { store: this.#store, logger, events: deps.events ?? loggingSecurityEvents(logger) });
+    } catch (err) {
+      this.#store.close();
+      throw err;
+    }
     // Produce frames and fetch reads come from bounded pools and go back to them once used.
     const frames = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
     const reads = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
@@ -131,20 +149,25 @@ export class Broker {
     for (const entry of groupHandlers(this.#groups, config.nodeId)) add(entry);
     this.#offsets = new OffsetManager({ store: this.#store, membership: this.#groups, topics, clock });
     for (const entry of offsetHandlers({ offsets: this.#offsets })) add(entry);
-    for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId)]) add(entry);
+    for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId), ...security.handlers]) add(entry);
     this.#listener = new Listener({
       host: config.listener.host,
       port: config.listener.port,
       maxFrameBytes: config.maxFrameBytes,
       handlers,
+      security: security.listener,
       logger,
       framePool: frames,
       responsePool: reads,
     });
+    const tlsFiles = security.tlsFiles;
+    this.#startCertificateWatch =
+      tlsFiles === undefined ? undefined : () => watchCertificates(this.#listener.server, tlsFiles, config.security, logger);
   }
 
   async start(): Promise<{ host: string; port: number }> {
     const address = await this.#listener.start();
+    this.#certificateWatch = this.#startCertificateWatch?.();
     this.#retentionTimer = setInterval(() => {
       this.enforceRetention().catch((err: unknown) => {
         this.#logger.error({ err: String(err) }, 'retention check failed');
@@ -161,6 +184,11 @@ export class Broker {
     return address;
   }
 
+  /** Reloads the TLS certificate files now (SIGHUP); false when they don't form a valid pair or there is no TLS. */
+  reloadCertificates(): boolean {
+    return this.#certificateWatch?.reload() ?? false;
+  }
+
   /** Deletes segments past their topic's retention now (also run every retentionCheckIntervalMs). */
   enforceRetention(): Promise<number> {
     return this.#logs.enforceRetention();
@@ -173,6 +201,7 @@ export class Broker {
   async close(): Promise<void> {
     clearInterval(this.#retentionTimer);
     clearInterval(this.#offsetExpiryTimer);
+    this.#certificateWatch?.close();
     this.#shutdown.abort();
     this.#groups.close();
     await this.#listener.close();

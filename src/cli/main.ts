@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { Broker, DEFAULT_BROKER_CONFIG } from '../broker/broker.js';
+import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../broker/broker.js';
+import { SecurityConfigError } from '../broker/security-setup.js';
+import { registerAdminCommands } from './admin-commands.js';
+import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
+import { initDataDir, isInitialised, isNewDataDir, updateClientBootstrap, type InitResult } from '../security/init.js';
 import { applyConfigFile, ConfigError, loadConfigFile } from '../config/config-file.js';
 import { createLogger } from '../logger.js';
 import { ALL_APIS } from '../protocol/messages/index.js';
@@ -28,11 +33,15 @@ function parseListen(value: string): { host: string; port: number } {
 
 program
   .command('check-config')
-  .description('validate a config file and print the effective configuration (defaults, then the file)')
+  .description('validate a config file and its security posture, and print the effective configuration')
   .argument('<file>', 'YAML config file')
   .action((file: string) => {
     try {
-      console.log(JSON.stringify(applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file)), null, 2));
+      const config = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file), dirname(resolve(file)));
+      const posture = checkPosture(config.listener, config.security);
+      for (const w of posture.warnings) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
+      if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
+      console.log(JSON.stringify(config, null, 2));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       console.error(`parapet: ${err.message}`);
@@ -41,31 +50,99 @@ program
   });
 
 program
+  .command('init')
+  .description('create a secure data directory: a local CA and server certificate, an admin user, client configs')
+  .option('--data-dir <dir>', 'the data directory to create (default ./parapet-data)')
+  .option('--listen <host:port>', 'where the broker will listen, written into the configs (default 127.0.0.1:9092)')
+  .action(async (opts: { dataDir?: string; listen?: string }) => {
+    const listener = opts.listen === undefined ? DEFAULT_BROKER_CONFIG.listener : { ...DEFAULT_BROKER_CONFIG.listener, ...parseListen(opts.listen) };
+    const dataDir = resolve(opts.dataDir ?? DEFAULT_BROKER_CONFIG.dataDir);
+    if (isInitialised(dataDir)) {
+      console.error(`parapet: ${dataDir} is already initialised`);
+      process.exitCode = 2;
+      return;
+    }
+    printInit(await initDataDir({ dataDir, host: listener.host, port: listener.port }));
+  });
+
+function printInit(result: InitResult): void {
+  console.log(`initialised ${result.dataDir}:`);
+  console.log(`  config:            ${result.configFile}`);
+  console.log(`  CA certificate:    ${result.caFile}`);
+  console.log(`  admin (librdkafka/kcat) config: ${result.adminProperties}  (mode 0600: it holds the password)`);
+  console.log(`  admin KafkaJS client:           ${result.kafkaJsSnippet}`);
+}
+
+interface StartOptions {
+  config?: string;
+  listen?: string;
+  dataDir?: string;
+  insecure?: boolean;
+}
+
+/**
+ * The effective config of `parapet start`: defaults, then the config file (--config, else the data
+ * directory's parapet.yaml when there is one), then the flags. Initialises a new data directory first,
+ * unless --insecure asks for a plaintext broker.
+ */
+async function startConfig(opts: StartOptions): Promise<{ config: BrokerConfig; initialised?: InitResult }> {
+  let config = DEFAULT_BROKER_CONFIG;
+  const listen = opts.listen === undefined ? undefined : parseListen(opts.listen);
+  const load = (file: string) => {
+    config = applyConfigFile(config, loadConfigFile(file), dirname(resolve(file)));
+  };
+  if (opts.config !== undefined) load(opts.config);
+  let dataDir = resolve(opts.dataDir ?? config.dataDir);
+  let initialised: InitResult | undefined;
+  if (opts.insecure !== true && config.listener.protocol !== 'PLAINTEXT' && isNewDataDir(dataDir)) {
+    const at = { ...config.listener, ...listen };
+    initialised = await initDataDir({ dataDir, host: at.host, port: at.port === 0 ? 9092 : at.port });
+  }
+  const own = join(dataDir, 'parapet.yaml');
+  if (opts.config === undefined && existsSync(own)) {
+    load(own);
+    dataDir = resolve(opts.dataDir ?? config.dataDir);
+  }
+  config = { ...config, dataDir, listener: { ...config.listener, ...listen } };
+  if (opts.insecure === true) config = { ...config, listener: { ...config.listener, protocol: 'PLAINTEXT' }, security: { ...config.security, ...INSECURE_DEV_SECURITY, superUsers: config.security.superUsers } };
+  return initialised === undefined ? { config } : { config, initialised };
+}
+
+program
   .command('start')
-  .description('start a broker')
+  .description('start a broker (initialises a new data directory first: TLS, an admin user, client configs)')
   .option('--config <file>', 'YAML config file (flags override it); see docs/configuration.md')
   .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:9092)')
   .option('--data-dir <dir>', 'where topics and data are kept (default ./parapet-data)')
-  .action(async (opts: { config?: string; listen?: string; dataDir?: string }) => {
+  .option('--insecure', 'INSECURE: plaintext listener, no authentication, everyone may do everything (local development only)')
+  .action(async (opts: StartOptions) => {
     const logger = createLogger();
-    let config = DEFAULT_BROKER_CONFIG;
+    let started: Awaited<ReturnType<typeof startConfig>>;
+    let broker: Broker;
     try {
-      if (opts.config !== undefined) config = applyConfigFile(config, loadConfigFile(opts.config));
-      if (opts.listen !== undefined) config = { ...config, listener: { ...config.listener, ...parseListen(opts.listen) } };
+      started = await startConfig(opts);
+      broker = new Broker(started.config, logger);
     } catch (err) {
-      if (!(err instanceof ConfigError) && !(err instanceof Error && err.message.startsWith('--listen'))) throw err;
+      if (!(err instanceof ConfigError || err instanceof SecurityConfigError || (err instanceof Error && err.message.startsWith('--listen')))) throw err;
       console.error(`parapet: ${err.message}`);
       process.exitCode = 2;
       return;
     }
-    const dataDir = resolve(opts.dataDir ?? config.dataDir);
-    const broker = new Broker({ ...config, dataDir }, logger);
+    const { config, initialised } = started;
+    if (initialised !== undefined) printInit(initialised);
     const address = await broker.start();
-    // Insecure, and said so at every start, until the security layer makes SASL_SSL the default.
-    logger.warn({ listener: `${address.host}:${address.port}`, protocol: 'PLAINTEXT' }, 'listener is unencrypted and unauthenticated (preview)');
-    console.log(`parapet listening on ${address.host}:${address.port} (PLAINTEXT; preview: no authentication or TLS yet)`);
-    console.log(`data directory: ${dataDir}`);
-    console.log(`try: kcat -b ${address.host}:${address.port} -L`);
+    if (initialised !== undefined) updateClientBootstrap(initialised, address.host, address.port);
+    const where = `${address.host}:${address.port}`;
+    const protocol = config.listener.protocol;
+    if (config.security.allowInsecurePlaintext || config.security.allowInsecureAnonymous) {
+      console.log(`parapet listening on ${where} (${protocol}; INSECURE: see the warnings above)`);
+    } else {
+      console.log(`parapet listening on ${where} (${protocol}; authentication required, ACLs deny by default)`);
+    }
+    console.log(`data directory: ${config.dataDir}`);
+    const adminProperties = join(config.dataDir, 'client', 'admin.properties');
+    if (protocol === 'PLAINTEXT') console.log(`try: kcat -b ${where} -L`);
+    else if (existsSync(adminProperties)) console.log(`try: kcat -F ${adminProperties} -L`);
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       void broker.close().then(() => {
@@ -78,6 +155,12 @@ program
     process.once('SIGTERM', () => {
       stop('SIGTERM');
     });
+    // Certificate files are also polled; SIGHUP reloads them at once (after a renewal script runs).
+    process.on('SIGHUP', () => {
+      logger.info({ reloaded: broker.reloadCertificates() }, 'SIGHUP: certificate reload');
+    });
   });
+
+registerAdminCommands(program);
 
 await program.parseAsync(process.argv);

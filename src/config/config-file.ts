@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { BrokerConfig } from '../broker/broker.js';
@@ -11,15 +12,57 @@ import type { BrokerConfig } from '../broker/broker.js';
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 
+const path = z.string().min(1);
+const principal = z.templateLiteral(['User:', z.string().min(1)]);
+
+const TlsSchema = z.strictObject({
+  certFile: path.optional(),
+  keyFile: path.optional(),
+  caFile: path.optional(),
+  clientAuth: z.enum(['none', 'requested', 'required']).optional(),
+  principalMapping: z
+    .array(
+      z.strictObject({
+        source: z.enum(['subject', 'san-dns', 'san-email', 'san-uri']),
+        match: z.string().min(1),
+        principal: z.string().min(1),
+        case: z.enum(['lower', 'upper']).optional(),
+      }),
+    )
+    .optional(),
+  reloadIntervalMs: positiveInt.optional(),
+});
+
+const SaslSchema = z.strictObject({
+  mechanisms: z.array(z.enum(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN', 'OAUTHBEARER'])).min(1).optional(),
+  oauthbearer: z
+    .strictObject({
+      jwksUrl: z.url().optional(),
+      jwksFile: path.optional(),
+      issuer: z.string().min(1).optional(),
+      audience: z.array(z.string().min(1)).optional(),
+      clockSkewSeconds: z.number().int().min(0).max(600).optional(),
+      principalClaim: z.string().min(1).optional(),
+    })
+    .optional(),
+  failedAuthenticationDelayMs: z.number().int().min(0).max(60_000).optional(),
+  maxUnauthenticatedFrameBytes: z.number().int().min(1024).max(1024 * 1024).optional(),
+});
+
 export const ConfigFileSchema = z.strictObject({
   listener: z
     .strictObject({
       host: z.string().min(1).optional(),
       port: port.optional(),
-      // Only PLAINTEXT until the security layer lands; SASL_SSL will become the default.
-      protocol: z.literal('PLAINTEXT').optional(),
+      protocol: z.enum(['SASL_SSL', 'SSL', 'SASL_PLAINTEXT', 'PLAINTEXT']).optional(),
     })
     .optional(),
+  tls: TlsSchema.optional(),
+  sasl: SaslSchema.optional(),
+  superUsers: z.array(principal).optional(),
+  allowInsecurePlaintext: z.boolean().optional(),
+  allowInsecureAnonymous: z.boolean().optional(),
+  allowInsecureNonLoopback: z.boolean().optional(),
   dataDir: z.string().min(1).optional(),
   nodeId: z.number().int().min(0).optional(),
   clusterId: z.string().min(1).optional(),
@@ -64,10 +107,42 @@ export function loadConfigFile(path: string): ConfigFile {
   return parseConfigFile(text, path);
 }
 
-/** Layers a config file over the defaults (the listener section key by key). */
-export function applyConfigFile(base: BrokerConfig, file: ConfigFile): BrokerConfig {
-  const { listener, ...rest } = file;
-  const defined = <T extends object>(o: T) =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
-  return { ...base, ...defined(rest), listener: { ...base.listener, ...defined(listener ?? {}) } };
+/**
+ * Layers a config file over the defaults (the listener, tls and sasl sections key by key). Relative
+ * paths in the file (dataDir, certificate files, the JWKS file) are relative to `baseDir`, the
+ * directory of the config file.
+ */
+export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, ...rest } = file;
+  const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
+  const s = base.security;
+  const oauth = sasl?.oauthbearer;
+  return {
+    ...base,
+    ...defined({ ...rest, dataDir: at(rest.dataDir) }),
+    listener: { ...base.listener, ...defined(listener ?? {}) },
+    security: {
+      ...s,
+      ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),
+      tls: {
+        ...s.tls,
+        ...defined({
+          ...tls,
+          certFile: at(tls?.certFile),
+          keyFile: at(tls?.keyFile),
+          caFile: at(tls?.caFile),
+          principalMapping: tls?.principalMapping?.map(({ case: letterCase, ...rule }) => (letterCase === undefined ? rule : { ...rule, case: letterCase })),
+        }),
+      },
+      sasl: {
+        ...s.sasl,
+        ...defined({ ...sasl, oauthbearer: oauth === undefined ? undefined : defined({ ...oauth, jwksFile: at(oauth.jwksFile) }) }),
+      },
+    },
+  };
+}
+
+/** The object without its undefined entries (exactOptionalPropertyTypes: absent, not undefined). */
+function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }

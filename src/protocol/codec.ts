@@ -392,12 +392,19 @@ function compiledMessage(api: ApiSchema, message: MessageSchema, version: number
   return compileStruct(message.fields, version, isFlexible(api, version));
 }
 
-/** Decodes a message body from `r` to its end; trailing bytes are an error (a sign of a wrong schema). */
-export function decodeBody(api: ApiSchema, message: MessageSchema, version: number, r: Reader): Obj {
+/**
+ * Decodes a message body from `r` to its end; trailing bytes are an error (a sign of a wrong schema),
+ * except, with `tolerateTrailingZeros`, zero bytes after a flexible request: @platformatic/kafka 1.35
+ * writes the empty tagged-field section of AlterUserScramCredentials and DescribeTopicPartitions twice,
+ * and Apache Kafka serves it, reading only the fields it knows.
+ */
+export function decodeBody(api: ApiSchema, message: MessageSchema, version: number, r: Reader, options: { tolerateTrailingZeros?: boolean } = {}): Obj {
   const s = compiledMessage(api, message, version);
   try {
     const out = readStruct(s, r);
-    if (r.remaining !== 0) r.fail(`${r.remaining} trailing bytes after the message`);
+    if (r.remaining !== 0 && !(options.tolerateTrailingZeros === true && r.remaining <= 8 && r.peekZeros(r.remaining))) {
+      r.fail(`${r.remaining} trailing bytes after the message`);
+    }
     return out;
   } catch (err) {
     if (isFault(err)) {

@@ -53,8 +53,9 @@ export function decodeRequest(frame: Buffer, limits: ReadLimits = DEFAULT_READ_L
       offset: 0,
     });
   }
-  if (isFlexible(api, header.apiVersion)) skipHeaderTags(r);
-  const body = decodeBody(api, api.request, header.apiVersion, r);
+  const flexible = isFlexible(api, header.apiVersion);
+  if (flexible) skipHeaderTags(r);
+  const body = decodeBody(api, api.request, header.apiVersion, r, { tolerateTrailingZeros: flexible });
   return { kind: 'request', header, api, body };
 }
 

@@ -36,6 +36,13 @@ export class Reader {
     return this.#end - this.offset;
   }
 
+  /** Whether the next `n` bytes (all within the message) are zero, without consuming them. */
+  peekZeros(n: number): boolean {
+    if (n > this.remaining) return false;
+    for (let i = this.offset; i < this.offset + n; i++) if (this.buf[i] !== 0) return false;
+    return true;
+  }
+
   fail(message: string): never {
     throw new ParapetError('DECODE_ERROR', message, { offset: this.offset });
   }

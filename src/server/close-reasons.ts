@@ -16,5 +16,15 @@ export const CloseReasons = {
   SERVER_SHUTDOWN: 'SERVER_SHUTDOWN',
   /** An acks=0 produce failed: with no response to carry the error, closing is how the client learns (as in Kafka). */
   PRODUCE_REJECTED: 'PRODUCE_REJECTED',
+  /** SASL authentication failed (bad credentials, malformed token, invalid JWT): the reason is in the security event. */
+  AUTHENTICATION_FAILED: 'AUTHENTICATION_FAILED',
+  /** A request other than ApiVersions, SaslHandshake or SaslAuthenticate arrived before authentication. */
+  UNAUTHENTICATED_REQUEST: 'UNAUTHENTICATED_REQUEST',
+  /** The client asked for a SASL mechanism this listener does not offer. */
+  UNSUPPORTED_SASL_MECHANISM: 'UNSUPPORTED_SASL_MECHANISM',
+  /** A SASL request out of order (a second handshake, SaslAuthenticate without a handshake). */
+  ILLEGAL_SASL_STATE: 'ILLEGAL_SASL_STATE',
+  /** With `clientAuth: requested`, the client presented a certificate that failed verification. */
+  CLIENT_CERTIFICATE_REJECTED: 'CLIENT_CERTIFICATE_REJECTED',
 } as const;
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];

@@ -7,11 +7,24 @@ import { FrameSplitter } from './frame-splitter.js';
 
 /**
  * Handles one request frame; resolves to the response frame chunks, or null for no response (acks=0).
- * `release` may be called once the request's ordered effects are done (a produce has appended and only
- * waits for fsync): the connection may then start the next request while this one completes.
- * `recycleFrame` may be called once nothing holds a view of `frame` any more: its buffer is reused.
+ * See FrameControl for what the handler may ask of the connection while it works.
  */
-export type FrameHandler = (frame: Buffer, release: () => void, recycleFrame: () => void) => Promise<Buffer[] | null>;
+export type FrameHandler = (frame: Buffer, control: FrameControl) => Promise<Buffer[] | null>;
+
+export interface FrameControl {
+  /**
+   * May be called once the request's ordered effects are done (a produce has appended and only waits
+   * for fsync): the connection may then start the next request while this one completes.
+   */
+  readonly release: () => void;
+  /** May be called once nothing holds a view of the frame any more: its buffer is reused. */
+  readonly recycleFrame: () => void;
+  /**
+   * Closes the connection once this request's response (if any) is written: how a failed
+   * authentication, a request before authentication or a refused SASL mechanism ends (as in Kafka).
+   */
+  readonly closeAfterResponse: (reason: CloseReason, detail?: string) => void;
+}
 
 export interface ConnectionOptions {
   readonly socket: Socket;
@@ -93,6 +106,14 @@ export class Connection {
     return this.#closedPromise;
   }
 
+  /**
+   * Changes the largest frame accepted from now on: small before authentication (a huge size prefix
+   * from an unauthenticated peer must cost nothing, CVE-2022-34917), the configured maximum after.
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.#splitter.maxFrameBytes = maxFrameBytes;
+  }
+
   #onData(chunk: Buffer): void {
     if (this.#closed || this.#draining) return;
     this.#splitter.push(chunk);
@@ -137,8 +158,15 @@ export class Connection {
   #start(frame: Buffer): { ready: Promise<void>; written: Promise<void> } {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
+    let closeAfter: { reason: CloseReason; detail: string | undefined } | null = null;
     this.#outstanding++;
-    const response = this.#o.handle(frame, release, () => this.#o.framePool?.release(frame));
+    const response = this.#o.handle(frame, {
+      release,
+      recycleFrame: () => this.#o.framePool?.release(frame),
+      closeAfterResponse: (reason, detail) => {
+        closeAfter = { reason, detail };
+      },
+    });
     const previous = this.#responses;
     const written = (this.#responses = (async () => {
       let result: Buffer[] | null = null;
@@ -156,8 +184,25 @@ export class Connection {
         return;
       }
       if (result !== null) await this.#write(result);
+      const after = closeAfter as { reason: CloseReason; detail: string | undefined } | null;
+      if (after !== null) this.#endAfterWrite(after.reason, after.detail);
     })());
     return { ready: Promise.race([released, written]), written };
+  }
+
+  /**
+   * Ends the connection after what was written reaches the peer: `destroy()` would discard a response
+   * still queued in the socket (a SASL failure's error 58 must arrive before the close).
+   */
+  #endAfterWrite(reason: CloseReason, detail: string | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    const { socket } = this.#o;
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), 1000);
+    timer.unref();
+    this.#report(reason, detail === undefined ? undefined : new Error(detail));
   }
 
   async #write(chunks: Buffer[]): Promise<void> {

@@ -3,7 +3,14 @@ import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/sche
 import type { RequestHeader } from '../protocol/headers.js';
 import { ParapetError } from '../errors.js';
 import type { ReadLimits } from '../protocol/reader.js';
+import { resourceTypeName, aclOperationName, type AclOperation, type ResourceType } from '../protocol/acl.js';
+import { authorizeRequest } from '../security/authz/policies/index.js';
+import type { AuthzCheck } from '../security/authz/policies/types.js';
+import type { SecurityEvents } from '../security/events.js';
+import type { Authorizer, Principal } from '../security/types.js';
+import { CloseReasons, type CloseReason } from './close-reasons.js';
 import type { FrameHandler } from './connection.js';
+import { PRE_AUTHENTICATION_APIS, type Session } from './session.js';
 
 /** What a handler knows about the request beyond its body. */
 export interface RequestContext {
@@ -13,11 +20,17 @@ export interface RequestContext {
   readonly connectionId: number;
   /** The client's address, as DescribeGroups reports it (`/127.0.0.1`). */
   readonly clientHost: string;
+  /** Who sent the request; null only for the APIs allowed before authentication. */
+  readonly principal: Principal | null;
+  /** The connection's authentication state (the SASL handlers drive it). */
+  readonly session: Session;
   /**
    * Lets the connection start the next request before this one is answered; call it once the
    * request's ordered effects are done and it only waits (an acks=all produce waiting for fsync).
    */
   readonly release: () => void;
+  /** Closes the connection once this request's response is written. */
+  readonly closeAfterResponse: (reason: CloseReason, detail?: string) => void;
 }
 
 /**
@@ -36,26 +49,105 @@ export interface HandlerEntry {
   readonly releasesFrame?: boolean;
 }
 
+export interface DispatcherOptions {
+  readonly handlers: ReadonlyMap<number, HandlerEntry>;
+  readonly connection: {
+    readonly id: number;
+    readonly listener: RequestContext['listener'];
+    /** The peer's IP address: ACL host patterns match it. */
+    readonly clientIp: string;
+    readonly remote: string;
+    readonly limits?: ReadLimits;
+  };
+  readonly session: Session;
+  readonly authorizer: Authorizer;
+  readonly events: SecurityEvents;
+}
+
+/** At most this many denied resources are named in one security event. */
+const MAX_DENIALS_REPORTED = 10;
+
 /**
- * Routes decoded requests to handlers by API key. Only APIs with a handler are served (and
- * advertised by ApiVersions); a request for any other closes the connection, as Kafka does.
+ * Decodes each frame, enforces authentication (before it, only ApiVersions and SASL; after a v0
+ * handshake, frames are raw SASL tokens), authorizes the request through the API's policy, and routes
+ * it to its handler. Authorization lives here and only here: the policy hands the handler what the
+ * principal may act on and merges the denied items, with their error codes, into the response.
+ * Only APIs with a handler are served (and advertised by ApiVersions); any other closes the connection.
  */
-export function createDispatcher(
-  handlers: ReadonlyMap<number, HandlerEntry>,
-  connection: { id: number; listener: RequestContext['listener']; clientHost?: string; limits?: ReadLimits },
-): FrameHandler {
-  return async (frame, release, recycleFrame) => {
+export function createDispatcher(options: DispatcherOptions): FrameHandler {
+  const { handlers, connection, session, authorizer, events } = options;
+  return async (frame, control) => {
+    if (session.expectsRawToken) {
+      const outcome = await session.rawToken(frame);
+      if (outcome.close !== undefined) control.closeAfterResponse(outcome.close);
+      if (outcome.response === null) return null;
+      const size = Buffer.allocUnsafe(4);
+      size.writeInt32BE(outcome.response.length);
+      return [size, outcome.response];
+    }
     const decoded = decodeRequest(frame, connection.limits);
     if (decoded.kind === 'api-versions-fallback') return encodeApiVersionsFallback(decoded.header.correlationId);
     const { header, api, body } = decoded;
+    const principal = session.principal;
+    if (principal === null && !PRE_AUTHENTICATION_APIS.has(api.apiKey)) {
+      const detail = `${api.name} before authentication`;
+      events.emit({ type: 'connection-refused', connection: connection.id, remote: connection.remote, reason: CloseReasons.UNAUTHENTICATED_REQUEST, detail });
+      control.closeAfterResponse(CloseReasons.UNAUTHENTICATED_REQUEST, detail);
+      return null;
+    }
     const entry = handlers.get(api.apiKey);
     if (entry === undefined) {
       throw new ParapetError('UNSUPPORTED_API', `${api.name} is not served by this broker`, { api: api.name, version: header.apiVersion });
     }
-    const response = await entry.handle(body, { header, listener: connection.listener, connectionId: connection.id, clientHost: connection.clientHost ?? '', release });
+    const ctx: RequestContext = {
+      header,
+      listener: connection.listener,
+      connectionId: connection.id,
+      clientHost: `/${connection.clientIp}`,
+      principal,
+      session,
+      release: control.release,
+      closeAfterResponse: control.closeAfterResponse,
+    };
+    let response: object | null;
+    if (principal === null) {
+      response = await entry.handle(body, ctx);
+    } else {
+      const denied: string[] = [];
+      const outcome = authorizeRequest(api.apiKey, body, header.apiVersion, authzCheck(authorizer, principal, connection.clientIp, denied));
+      if (denied.length > 0) {
+        events.emit({ type: 'authorization-denied', connection: connection.id, remote: connection.remote, principal, api: api.name, resources: denied });
+      }
+      if (outcome.kind === 'respond') {
+        response = outcome.response;
+      } else {
+        response = await entry.handle(outcome.body, ctx);
+        if (response !== null && outcome.finish !== undefined) response = outcome.finish(response as never);
+      }
+    }
     const encoded = response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
-    if (entry.releasesFrame === true) recycleFrame();
+    if (entry.releasesFrame === true) control.recycleFrame();
     return encoded;
+  };
+}
+
+/** The authorizer bound to one request's principal and host; denials are collected for the security event. */
+function authzCheck(authorizer: Authorizer, principal: Principal, host: string, denied: string[]): AuthzCheck {
+  const note = (operation: AclOperation, resourceType: ResourceType, name: string) => {
+    if (denied.length < MAX_DENIALS_REPORTED) denied.push(`${aclOperationName(operation) ?? operation} ${resourceTypeName(resourceType) ?? resourceType}:${name}`);
+  };
+  return {
+    allowed(operation, resourceType, resourceName, options) {
+      const ok = authorizer.authorize({ principal, host, operation, resourceType, resourceName });
+      // Filtering a listing or probing for a wider grant is not a denial worth reporting (Kafka's logIfDenied).
+      if (!ok && options?.logIfDenied !== false) note(operation, resourceType, resourceName);
+      return ok;
+    },
+    allowedAny(operation, resourceType) {
+      const ok = authorizer.authorizeAny({ principal, host, operation, resourceType });
+      if (!ok) note(operation, resourceType, '(any)');
+      return ok;
+    },
   };
 }
 

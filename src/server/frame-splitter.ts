@@ -6,14 +6,15 @@ import { ParapetError } from '../errors.js';
  * re-copied on every `data` event, and a frame inside one chunk is a view, not a copy.
  */
 export class FrameSplitter {
-  readonly #maxFrameBytes: number;
+  /** Checked on each frame's size prefix; the connection lowers it before authentication. */
+  maxFrameBytes: number;
   readonly #allocate: (size: number) => Buffer;
   #chunks: Buffer[] = [];
   #buffered = 0;
 
   /** `allocate` gives the buffer a frame spanning several chunks is joined into (a pool, or a fresh one). */
   constructor(maxFrameBytes: number, allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size)) {
-    this.#maxFrameBytes = maxFrameBytes;
+    this.maxFrameBytes = maxFrameBytes;
     this.#allocate = allocate;
   }
 
@@ -35,8 +36,8 @@ export class FrameSplitter {
   next(): Buffer | null {
     if (this.#buffered < 4) return null;
     const size = this.#peekSize();
-    if (size < 0 || size > this.#maxFrameBytes) {
-      throw new ParapetError('DECODE_ERROR', `frame size ${size} is outside 0..${this.#maxFrameBytes}`);
+    if (size < 0 || size > this.maxFrameBytes) {
+      throw new ParapetError('DECODE_ERROR', `frame size ${size} is outside 0..${this.maxFrameBytes}`);
     }
     if (this.#buffered < 4 + size) return null;
     this.#take(4);

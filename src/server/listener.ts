@@ -1,8 +1,37 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, Socket, type Server } from 'node:net';
+import { createServer as createTlsServer, TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../logger.js';
+import type { SecurityEvents } from '../security/events.js';
+import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
 import type { BufferPool } from './buffer-pool.js';
+import { CloseReasons } from './close-reasons.js';
 import { Connection } from './connection.js';
 import { createDispatcher, type HandlerEntry } from './dispatcher.js';
+import { Session } from './session.js';
+
+/** Kafka's security.protocol names: TLS or not, SASL or not. */
+export type ListenerProtocol = 'SASL_SSL' | 'SSL' | 'SASL_PLAINTEXT' | 'PLAINTEXT';
+
+/**
+ * How a TLS connection's certificate becomes a principal: a verified certificate maps through the
+ * rules (undefined when none matches), a presented but unverifiable one is refused.
+ */
+export type CertificatePrincipal = { readonly kind: 'none' } | { readonly kind: 'rejected'; readonly reason: string } | { readonly kind: 'principal'; readonly principal: Principal | undefined };
+
+export interface ListenerSecurity {
+  readonly protocol: ListenerProtocol;
+  /** Server options for SSL and SASL_SSL listeners (certificate, key, versions, ciphers, client auth). */
+  readonly tls?: { readonly options: TlsOptions; readonly principalOf: (socket: TLSSocket) => CertificatePrincipal };
+  /** The SASL mechanisms offered on SASL_* listeners. */
+  readonly mechanisms: ReadonlyMap<SaslMechanismName, SaslMechanism>;
+  /** Whether a connection without any authentication may proceed as User:ANONYMOUS (allowInsecureAnonymous). */
+  readonly allowAnonymous: boolean;
+  readonly failedAuthenticationDelayMs: number;
+  /** Largest frame before authentication: a huge size prefix from an unknown peer costs nothing. */
+  readonly maxUnauthenticatedFrameBytes: number;
+  readonly authorizer: Authorizer;
+  readonly events: SecurityEvents;
+}
 
 export interface ListenerOptions {
   readonly host: string;
@@ -11,6 +40,7 @@ export interface ListenerOptions {
   /** Largest request frame accepted; a larger size prefix closes the connection before buffering. */
   readonly maxFrameBytes: number;
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
+  readonly security: ListenerSecurity;
   readonly logger: Logger;
   /** Buffers for request frames (see ConnectionOptions.framePool). */
   readonly framePool?: BufferPool;
@@ -18,9 +48,12 @@ export interface ListenerOptions {
   readonly responsePool?: BufferPool;
 }
 
+/** A TLS handshake that takes longer than this is dropped (Node's default is 120 s). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /**
- * A plaintext TCP listener for the Kafka protocol. (TLS and SASL arrive with the security issue; the
- * listener's protocol is already a config field so that SASL_SSL can become the default.)
+ * A Kafka protocol listener: plain TCP or TLS, with SASL or without. Each accepted connection gets a
+ * Session (its authentication state) and a dispatcher that enforces it and authorizes every request.
  */
 export class Listener {
   readonly #o: ListenerOptions;
@@ -31,14 +64,41 @@ export class Listener {
 
   constructor(options: ListenerOptions) {
     this.#o = options;
-    this.#server = createServer((socket) => {
-      this.#accept(socket);
-    });
+    const { tls, events } = options.security;
+    if (tls === undefined) {
+      this.#server = createServer((socket) => {
+        this.#accept(socket, false);
+      });
+    } else {
+      const server = createTlsServer({ ...tls.options, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => {
+        this.#accept(socket, true);
+      });
+      // Garbage before the handshake, an old protocol version, a CBC-only client, a truncated
+      // handshake: refused by OpenSSL, reported with a typed reason, and nobody else is affected.
+      server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+        // A client certificate that failed verification surfaces as a reset; its reason is kept here.
+        const verification: unknown = socket.authorizationError;
+        const detail = verification instanceof Error ? verification.message : typeof verification === 'string' ? verification : (err.code ?? err.message);
+        events.emit({ type: 'connection-refused', remote: remoteOf(socket), reason: 'TLS_HANDSHAKE_FAILED', detail });
+        socket.destroy();
+      });
+      // Reading the TCP peer address once caches it in the socket, so a refusal reported after the
+      // handshake failed can still name the client (see remoteOf).
+      server.on('connection', (raw: Socket) => {
+        remoteOf(raw);
+      });
+      this.#server = server;
+    }
   }
 
   get address(): { host: string; port: number } {
     if (this.#address === null) throw new Error('listener not started');
     return this.#address;
+  }
+
+  /** The underlying server: a tls.Server on TLS listeners, whose certificate can be replaced live. */
+  get server(): Server {
+    return this.#server;
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -55,20 +115,69 @@ export class Listener {
     return this.#address;
   }
 
-  #accept(socket: Socket): void {
+  #accept(socket: Socket, tls: boolean): void {
     const id = this.#nextId++;
+    const { security } = this.#o;
+    const remote = remoteOf(socket);
+    const initial = this.#initialPrincipal(socket, tls);
+    if (initial.kind === 'refused') {
+      security.events.emit({ type: 'connection-refused', connection: id, remote, reason: initial.reason, detail: initial.detail });
+      socket.destroy();
+      return;
+    }
+    if (initial.principal !== null && initial.fromCertificate === true) {
+      security.events.emit({ type: 'authentication-succeeded', connection: id, remote, mechanism: 'TLS client certificate', principal: initial.principal });
+    }
     const listener = this.address;
+    const session = new Session({
+      connectionId: id,
+      remote,
+      tls,
+      mechanisms: security.mechanisms,
+      principal: initial.principal,
+      failedAuthenticationDelayMs: security.failedAuthenticationDelayMs,
+      events: security.events,
+      onAuthenticated: () => {
+        connection.setMaxFrameBytes(this.#o.maxFrameBytes);
+      },
+    });
     const connection = new Connection({
       socket,
       id,
-      maxFrameBytes: this.#o.maxFrameBytes,
-      handle: createDispatcher(this.#o.handlers, { id, listener, clientHost: `/${socket.remoteAddress ?? 'unknown'}` }),
+      maxFrameBytes: initial.principal === null ? Math.min(security.maxUnauthenticatedFrameBytes, this.#o.maxFrameBytes) : this.#o.maxFrameBytes,
+      handle: createDispatcher({
+        handlers: this.#o.handlers,
+        connection: { id, listener, clientIp: socket.remoteAddress ?? 'unknown', remote },
+        session,
+        authorizer: security.authorizer,
+        events: security.events,
+      }),
       logger: this.#o.logger,
       ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),
       ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),
       onClose: () => this.#connections.delete(connection),
     });
     this.#connections.add(connection);
+  }
+
+  /**
+   * Who the connection is before SASL: null on SASL listeners (SASL decides), the certificate's
+   * principal on SSL listeners, ANONYMOUS where that is allowed by name.
+   */
+  #initialPrincipal(
+    socket: Socket,
+    tls: boolean,
+  ): { kind: 'ok'; principal: Principal | null; fromCertificate?: boolean } | { kind: 'refused'; reason: typeof CloseReasons.CLIENT_CERTIFICATE_REJECTED | typeof CloseReasons.UNAUTHENTICATED_REQUEST; detail: string } {
+    const { protocol, tls: tlsSecurity, allowAnonymous } = this.#o.security;
+    const certificate: CertificatePrincipal = tls && tlsSecurity !== undefined && socket instanceof TLSSocket ? tlsSecurity.principalOf(socket) : { kind: 'none' };
+    if (certificate.kind === 'rejected') return { kind: 'refused', reason: CloseReasons.CLIENT_CERTIFICATE_REJECTED, detail: certificate.reason };
+    if (protocol === 'SASL_SSL' || protocol === 'SASL_PLAINTEXT') return { kind: 'ok', principal: null };
+    if (certificate.kind === 'principal') {
+      if (certificate.principal !== undefined) return { kind: 'ok', principal: certificate.principal, fromCertificate: true };
+      return { kind: 'refused', reason: CloseReasons.CLIENT_CERTIFICATE_REJECTED, detail: 'no principal mapping rule matched the certificate' };
+    }
+    if (allowAnonymous) return { kind: 'ok', principal: ANONYMOUS };
+    return { kind: 'refused', reason: CloseReasons.UNAUTHENTICATED_REQUEST, detail: 'no client certificate and anonymous access is not allowed' };
   }
 
   /** Stops accepting, lets every connection answer what it already received, then closes them. */
@@ -81,4 +190,12 @@ export class Listener {
     await Promise.all([...this.#connections].map((c) => c.shutdown()));
     await stopped;
   }
+}
+
+function remoteOf(socket: Socket): string {
+  // A TLS socket whose handshake failed has lost its peer address; the TCP socket under it (Node's
+  // `_parent`, not a public API) may still know it.
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  const known = socket.remoteAddress === undefined && parent instanceof Socket ? parent : socket;
+  return `${known.remoteAddress ?? '?'}:${known.remotePort ?? '?'}`;
 }

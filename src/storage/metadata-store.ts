@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { ParapetError } from '../errors.js';
 
 /**
- * The embedded metadata store: topics, partition counts, topic configs and consumer groups' committed
- * offsets in SQLite (WAL mode) inside
- * the data directory. It has no network surface at all (DESIGN.md control 5); the file is created
- * owner-only (0600) because later issues keep credentials and ACLs in it.
+ * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
+ * offsets, ACL bindings and SCRAM credentials in SQLite (WAL mode) inside the data directory. It has
+ * no network surface at all (DESIGN.md control 5); the file is created owner-only (0600) because it
+ * holds the ACLs and the SCRAM keys. It stores what it is given: validating bindings and credentials
+ * is the job of the security layer (src/security), which alone gives the numbers and names meaning.
  */
 
 export interface TopicRecord {
@@ -35,6 +36,80 @@ export interface TopicPartition {
   readonly partition: number;
 }
 
+/**
+ * One ACL binding as stored: the int8 codes of Kafka's ACL enums (src/protocol/acl.ts) and the
+ * strings as the binding was created. The seven fields together are the binding's identity.
+ */
+export interface StoredAclBinding {
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly patternType: number;
+  readonly principal: string;
+  readonly host: string;
+  readonly operation: number;
+  readonly permission: number;
+}
+
+/**
+ * A user's SCRAM credential for one mechanism (RFC 5802 §3): the salt, iteration count and the two
+ * derived keys. The password and the salted password are never stored.
+ */
+export interface StoredScramCredential {
+  readonly user: string;
+  readonly mechanism: string;
+  readonly salt: Buffer;
+  readonly storedKey: Buffer;
+  readonly serverKey: Buffer;
+  readonly iterations: number;
+}
+
+/** A batch of SCRAM credential changes applied in one transaction. */
+export interface ScramCredentialChanges {
+  readonly upsertions: readonly StoredScramCredential[];
+  readonly deletions: readonly { readonly user: string; readonly mechanism: string }[];
+}
+
+interface AclRow {
+  resource_type: number;
+  resource_name: string;
+  pattern_type: number;
+  principal: string;
+  host: string;
+  operation: number;
+  permission: number;
+}
+
+interface ScramRow {
+  user_name: string;
+  mechanism: string;
+  salt: Buffer;
+  stored_key: Buffer;
+  server_key: Buffer;
+  iterations: number;
+}
+
+const aclFromRow = (row: AclRow): StoredAclBinding => ({
+  resourceType: row.resource_type,
+  resourceName: row.resource_name,
+  patternType: row.pattern_type,
+  principal: row.principal,
+  host: row.host,
+  operation: row.operation,
+  permission: row.permission,
+});
+
+const scramFromRow = (row: ScramRow): StoredScramCredential => ({
+  user: row.user_name,
+  mechanism: row.mechanism,
+  salt: row.salt,
+  storedKey: row.stored_key,
+  serverKey: row.server_key,
+  iterations: row.iterations,
+});
+
+type AclParams = [number, string, number, string, string, number, number];
+const aclParams = (b: StoredAclBinding): AclParams => [b.resourceType, b.resourceName, b.patternType, b.principal, b.host, b.operation, b.permission];
+
 interface OffsetRow {
   topic: string;
   partition: bigint;
@@ -54,7 +129,7 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 export class MetadataStore {
   readonly #db: Database.Database;
@@ -75,6 +150,14 @@ export class MetadataStore {
     deleteGroupOffsets: Database.Statement<[string]>;
     deleteExpiredOffsets: Database.Statement<[string, number]>;
     deleteTopicOffsets: Database.Statement<[string]>;
+    aclBindings: Database.Statement<[], AclRow>;
+    insertAcl: Database.Statement<AclParams>;
+    deleteAcl: Database.Statement<AclParams>;
+    scram: Database.Statement<[string, string], ScramRow>;
+    scramAll: Database.Statement<[], ScramRow>;
+    scramOfUser: Database.Statement<[string], ScramRow>;
+    upsertScram: Database.Statement<[string, string, Buffer, Buffer, Buffer, number]>;
+    deleteScram: Database.Statement<[string, string]>;
   };
 
   /** Opens (creating if needed) `<dataDir>/metadata.db`. */
@@ -125,6 +208,33 @@ export class MetadataStore {
       deleteGroupOffsets: db.prepare('DELETE FROM group_offsets WHERE group_id = ?'),
       deleteExpiredOffsets: db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND commit_timestamp <= ?'),
       deleteTopicOffsets: db.prepare('DELETE FROM group_offsets WHERE topic = ?'),
+      aclBindings: db.prepare(
+        `SELECT resource_type, resource_name, pattern_type, principal, host, operation, permission FROM acl_bindings
+         ORDER BY resource_type, resource_name, pattern_type, principal, host, operation, permission`,
+      ),
+      insertAcl: db.prepare(
+        `INSERT OR IGNORE INTO acl_bindings (resource_type, resource_name, pattern_type, principal, host, operation, permission)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteAcl: db.prepare(
+        `DELETE FROM acl_bindings WHERE resource_type = ? AND resource_name = ? AND pattern_type = ? AND principal = ?
+         AND host = ? AND operation = ? AND permission = ?`,
+      ),
+      scram: db.prepare(
+        `SELECT user_name, mechanism, salt, stored_key, server_key, iterations FROM scram_credentials
+         WHERE user_name = ? AND mechanism = ?`,
+      ),
+      scramAll: db.prepare(
+        'SELECT user_name, mechanism, salt, stored_key, server_key, iterations FROM scram_credentials ORDER BY user_name, mechanism',
+      ),
+      scramOfUser: db.prepare(
+        'SELECT user_name, mechanism, salt, stored_key, server_key, iterations FROM scram_credentials WHERE user_name = ? ORDER BY mechanism',
+      ),
+      upsertScram: db.prepare(
+        `INSERT OR REPLACE INTO scram_credentials (user_name, mechanism, salt, stored_key, server_key, iterations)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteScram: db.prepare('DELETE FROM scram_credentials WHERE user_name = ? AND mechanism = ?'),
     };
   }
 
@@ -157,6 +267,32 @@ export class MetadataStore {
             PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;
           CREATE INDEX group_offsets_by_topic ON group_offsets (topic);
           PRAGMA user_version = 2;`);
+      })();
+    }
+    if (version < 3) {
+      // v3: ACL bindings and SCRAM credentials. A binding is its seven fields (the primary key), so
+      // creating one twice stores it once, as Kafka does. Credentials keep only the salt and the keys
+      // derived from the salted password (RFC 5802 §3), never anything a client could log in with.
+      this.#db.transaction(() => {
+        this.#db.exec(`
+          CREATE TABLE acl_bindings (
+            resource_type INTEGER NOT NULL,
+            resource_name TEXT NOT NULL,
+            pattern_type INTEGER NOT NULL,
+            principal TEXT NOT NULL,
+            host TEXT NOT NULL,
+            operation INTEGER NOT NULL,
+            permission INTEGER NOT NULL,
+            PRIMARY KEY (resource_type, resource_name, pattern_type, principal, host, operation, permission)) WITHOUT ROWID;
+          CREATE TABLE scram_credentials (
+            user_name TEXT NOT NULL,
+            mechanism TEXT NOT NULL,
+            salt BLOB NOT NULL,
+            stored_key BLOB NOT NULL,
+            server_key BLOB NOT NULL,
+            iterations INTEGER NOT NULL CHECK (iterations > 0),
+            PRIMARY KEY (user_name, mechanism)) WITHOUT ROWID;
+          PRAGMA user_version = 3;`);
       })();
     }
   }
@@ -273,6 +409,62 @@ export class MetadataStore {
    */
   deleteExpiredOffsets(groupId: string, cutoffMs: number): number {
     return this.#stmts.deleteExpiredOffsets.run(groupId, cutoffMs).changes;
+  }
+
+  /** Every stored ACL binding, in a stable order (by resource type, then name, then the rest). */
+  aclBindings(): StoredAclBinding[] {
+    return this.#stmts.aclBindings.all().map(aclFromRow);
+  }
+
+  /** Stores bindings in one transaction, ignoring those already stored; returns how many were new. */
+  addAclBindings(bindings: readonly StoredAclBinding[]): number {
+    const add = this.#db.transaction(() => {
+      let added = 0;
+      for (const b of bindings) added += this.#stmts.insertAcl.run(...aclParams(b)).changes;
+      return added;
+    });
+    return add();
+  }
+
+  /** Removes bindings in one transaction; returns how many were stored. */
+  removeAclBindings(bindings: readonly StoredAclBinding[]): number {
+    const remove = this.#db.transaction(() => {
+      let removed = 0;
+      for (const b of bindings) removed += this.#stmts.deleteAcl.run(...aclParams(b)).changes;
+      return removed;
+    });
+    return remove();
+  }
+
+  scramCredential(user: string, mechanism: string): StoredScramCredential | undefined {
+    const row = this.#stmts.scram.get(user, mechanism);
+    return row === undefined ? undefined : scramFromRow(row);
+  }
+
+  /**
+   * The credentials of the given users (users without any are left out), or of every user when
+   * `users` is null; ordered by user (in the order given) and mechanism.
+   */
+  scramCredentials(users: readonly string[] | null): StoredScramCredential[] {
+    if (users === null) return this.#stmts.scramAll.all().map(scramFromRow);
+    const read = this.#db.transaction(() => users.flatMap((user) => this.#stmts.scramOfUser.all(user).map(scramFromRow)));
+    return read();
+  }
+
+  /**
+   * Applies credential changes all or none (AlterUserScramCredentials is atomic in Kafka); an
+   * upsertion replaces the user's credential for that mechanism. Returns, per deletion in order,
+   * whether there was a credential to delete.
+   */
+  alterScramCredentials(changes: ScramCredentialChanges): boolean[] {
+    const alter = this.#db.transaction(() => {
+      const deleted = changes.deletions.map((d) => this.#stmts.deleteScram.run(d.user, d.mechanism).changes > 0);
+      for (const c of changes.upsertions) {
+        this.#stmts.upsertScram.run(c.user, c.mechanism, c.salt, c.storedKey, c.serverKey, c.iterations);
+      }
+      return deleted;
+    });
+    return alter();
   }
 
   close(): void {

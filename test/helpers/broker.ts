@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../src/broker/broker.js';
 import type { Logger } from '../../src/logger.js';
+import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
+import type { SecurityEvent } from '../../src/security/events.js';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error' | 'debug';
@@ -20,18 +22,25 @@ export function recordingLogger(): Logger & { entries: LogEntry[] } {
   return { entries, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
 }
 
-/** Starts a broker on a free loopback port and closes it when the test ends. */
+/**
+ * Starts a broker on a free loopback port and closes it when the test ends: plaintext and anonymous
+ * (`--insecure`) unless the overrides say otherwise; the security tests start secure ones.
+ */
 export async function startBroker(
   t: TestContext,
   overrides: Partial<BrokerConfig> = {},
-): Promise<{ broker: Broker; host: string; port: number; bootstrap: string; logger: ReturnType<typeof recordingLogger> }> {
+): Promise<{ broker: Broker; host: string; port: number; bootstrap: string; logger: ReturnType<typeof recordingLogger>; events: SecurityEvent[] }> {
   const logger = recordingLogger();
+  const events: SecurityEvent[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'parapet-test-'));
-  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, dataDir, ...overrides }, logger);
+  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, dataDir, ...overrides }, logger, {
+    // Security events (the insecure-setting warnings of this plaintext broker) are kept apart from the log.
+    events: { emit: (e) => events.push(e) },
+  });
   const { host, port } = await broker.start();
   t.after(async () => {
     await broker.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  return { broker, host, port, bootstrap: `${host}:${port}`, logger };
+  return { broker, host, port, bootstrap: `${host}:${port}`, logger, events };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig, type BrokerDeps } from '../../src/broker/broker.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
 import { CreateTopics, type CreateTopicsResponse } from '../../src/protocol/messages/create-topics.js';
@@ -142,7 +143,7 @@ export interface ChildBroker extends Child {
  * Port 0 picks a free one; a fixed port lets clients reconnect to a restarted broker.
  */
 export async function spawnBroker(t: TestContext, dataDir: string, logLevel = 'info', port = 0): Promise<ChildBroker> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [CLI, 'start', '--insecure', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     env: { ...process.env, PARAPET_LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -276,8 +277,9 @@ export async function openBroker(
   overrides: Partial<BrokerConfig> = {},
 ): Promise<{ broker: Broker; port: number; logger: RecordingLogger; close: () => Promise<void> }> {
   const logger = recordingLogger();
-  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, dataDir, ...overrides };
-  const broker = new Broker(config, logger, deps);
+  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, dataDir, ...overrides };
+  // The insecure-setting warnings of this plaintext broker are not what these tests look at in the log.
+  const broker = new Broker(config, logger, { events: { emit: () => undefined }, ...deps });
   const { port } = await broker.start();
   let closed: Promise<void> | undefined;
   const close = () => (closed ??= broker.close());

@@ -1,11 +1,18 @@
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { once } from 'node:events';
 import { FrameSplitter } from '../../src/server/frame-splitter.js';
 
-/** A bare TCP client that collects response frames (payloads without size prefix) in arrival order. */
-export async function rawClient(port: number): Promise<{ socket: Socket; frames: Buffer[]; waitFrames(n: number): Promise<Buffer[]>; closed: Promise<unknown> }> {
-  const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
+/**
+ * A bare TCP (or, with `tls`, TLS) client that collects response frames (payloads without size
+ * prefix) in arrival order.
+ */
+export async function rawClient(
+  port: number,
+  options: { tls?: ConnectionOptions } = {},
+): Promise<{ socket: Socket; frames: Buffer[]; waitFrames(n: number): Promise<Buffer[]>; closed: Promise<unknown> }> {
+  const socket = options.tls === undefined ? connect(port, '127.0.0.1') : connectTls({ host: '127.0.0.1', port, servername: 'localhost', ...options.tls });
+  await once(socket, options.tls === undefined ? 'connect' : 'secureConnect');
   // As every Kafka client does: pipelined small requests must not wait for Nagle's algorithm.
   socket.setNoDelay(true);
   const frames: Buffer[] = [];
@@ -15,7 +22,8 @@ export async function rawClient(port: number): Promise<{ socket: Socket; frames:
     for (let f = splitter.next(); f !== null; f = splitter.next()) frames.push(f);
   });
   socket.on('error', () => undefined);
-  const closed = once(socket, 'close');
+  // Resolves on close whatever the cause (a reset by the broker is how some refusals end).
+  const closed = new Promise<unknown>((resolve) => socket.once('close', resolve));
   const waitFrames = async (n: number) => {
     const deadline = Date.now() + 5000;
     while (frames.length < n) {

@@ -196,7 +196,7 @@ describe('broker process crash and shutdown', () => {
     const second = await spawnBroker(t, dataDir, 'debug');
     const logs = second.logs();
     assert.deepEqual(
-      logs.filter((l) => l.level >= 40 && l.msg !== 'listener is unencrypted and unauthenticated (preview)').map((l) => l.msg),
+      logs.filter((l) => l.level >= 40 && l.msg !== 'security: insecure-setting').map((l) => l.msg),
       [],
     );
     assert.deepEqual(

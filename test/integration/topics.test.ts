@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { Broker, DEFAULT_BROKER_CONFIG } from '../../src/broker/broker.js';
+import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
 import { CreatePartitions } from '../../src/protocol/messages/create-partitions.js';
 import { CreateTopics } from '../../src/protocol/messages/create-topics.js';
@@ -101,7 +102,7 @@ describe('topic persistence', () => {
     t.after(() => {
       rmSync(dataDir, { recursive: true, force: true });
     });
-    const config = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' as const }, dataDir };
+    const config = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' as const }, security: INSECURE_DEV_SECURITY, dataDir };
     const first = new Broker(config, recordingLogger());
     const a = await first.start();
     await roundTrip(a.port, CreateTopics, 5, { topics: [{ name: 'kept', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }] });

@@ -11,6 +11,7 @@ import type { InitProducerIdResponse } from '../../../src/protocol/messages/init
 import type { RequestContext } from '../../../src/server/dispatcher.js';
 import { nodeLogFs, type LogFs } from '../../../src/storage/log/log-fs.js';
 import { PRODUCER_IDS_FILE, ProducerIdStore } from '../../../src/storage/producer-ids.js';
+import { testRequestContext } from '../../helpers/request-context.js';
 
 function tempDataDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'parapet-pid-'));
@@ -49,13 +50,12 @@ function recorder(): Logger & { lines: { level: string; msg: string }[] } {
 }
 
 function ctx(apiVersion: number): RequestContext {
-  return {
+  return testRequestContext({
     header: { apiKey: 22, apiVersion, correlationId: 1, clientId: 'test' },
     listener: { host: '127.0.0.1', port: 9092 },
     connectionId: 1,
     clientHost: '127.0.0.1',
-    release: () => undefined,
-  };
+  });
 }
 
 async function call(

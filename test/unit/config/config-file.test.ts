@@ -14,7 +14,7 @@ describe('config file', () => {
   it('layers the file over the defaults, the listener key by key', () => {
     const file = parseConfigFile('listener:\n  port: 19092\ndataDir: /var/lib/parapet\nautoCreateTopics: true\n', 'test.yaml');
     const config = applyConfigFile(DEFAULT_BROKER_CONFIG, file);
-    assert.deepEqual(config.listener, { host: '127.0.0.1', port: 19092, protocol: 'PLAINTEXT' });
+    assert.deepEqual(config.listener, { host: '127.0.0.1', port: 19092, protocol: 'SASL_SSL' });
     assert.equal(config.dataDir, '/var/lib/parapet');
     assert.equal(config.autoCreateTopics, true);
     assert.equal(config.maxFetchBytes, DEFAULT_BROKER_CONFIG.maxFetchBytes);
@@ -32,7 +32,11 @@ describe('config file', () => {
       ['listener:\n  port: 70000\n', /listener\.port/],
       ['defaultPartitions: 0\n', /defaultPartitions/],
       ['autoCreateTopics: "yes"\n', /autoCreateTopics/],
-      ['listener:\n  protocol: SSL\n', /listener\.protocol/],
+      ['listener:\n  protocol: TLS\n', /listener\.protocol/],
+      ['superUsers: [alice]\n', /superUsers/],
+      ['sasl:\n  mechanisms: [GSSAPI]\n', /sasl\.mechanisms/],
+      ['tls:\n  clientAuth: maybe\n', /tls\.clientAuth/],
+      ['allowInsecurePlaintext: 1\n', /allowInsecurePlaintext/],
       ['- a\n- b\n', /\(top level\)/],
       ['a: [unclosed\n', /not valid YAML/],
     ];

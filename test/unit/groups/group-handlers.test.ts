@@ -13,6 +13,7 @@ import { ListGroups } from '../../../src/protocol/messages/list-groups.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
 import { SyncGroup } from '../../../src/protocol/messages/sync-group.js';
 import { advance, DELAY_MS, GROUP, harness, settle, track, type Harness } from './harness.js';
+import { testRequestContext } from '../../helpers/request-context.js';
 
 type Body = Record<string, unknown>;
 
@@ -29,13 +30,15 @@ function wire(h: Harness): (api: ApiSchema, version: number, body: Body) => Prom
     const header = { apiVersion: version, correlationId: 5, clientId: 'kcat' };
     const decoded = decodeRequest(Buffer.concat(encodeRequest(api, header, body)).subarray(4));
     assert.equal(decoded.kind, 'request');
-    const response = await entry.handle(decoded.body, {
-      header: decoded.header,
-      listener: { host: 'broker.local', port: 9093 },
-      connectionId: 1,
-      clientHost: '/127.0.0.1',
-      release: () => {},
-    });
+    const response = await entry.handle(
+      decoded.body,
+      testRequestContext({
+        header: decoded.header,
+        listener: { host: 'broker.local', port: 9093 },
+        connectionId: 1,
+        clientHost: '/127.0.0.1',
+      }),
+    );
     assert.ok(response !== null);
     const frame = Buffer.concat(encodeResponse(api, version, 5, response)).subarray(4);
     return decodeResponse(api, version, frame).body;

@@ -13,6 +13,7 @@ import { OffsetFetch, type OffsetFetchRequest, type OffsetFetchResponse } from '
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
 import type { HandlerEntry } from '../../../src/server/dispatcher.js';
 import { MetadataStore } from '../../../src/storage/metadata-store.js';
+import { testRequestContext } from '../../helpers/request-context.js';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -88,13 +89,15 @@ async function roundTrip(entries: readonly HandlerEntry[], api: ApiSchema, versi
   const header = { apiVersion: version, correlationId: 41, clientId: 'test' };
   const decoded = decodeRequest(Buffer.concat(encodeRequest(api, header, body)).subarray(4));
   assert.equal(decoded.kind, 'request');
-  const response = await entry.handle(decoded.body, {
-    header: decoded.header,
-    listener: { host: '127.0.0.1', port: 9092 },
-    connectionId: 1,
-    clientHost: '127.0.0.1',
-    release: () => {},
-  });
+  const response = await entry.handle(
+    decoded.body,
+    testRequestContext({
+      header: decoded.header,
+      listener: { host: '127.0.0.1', port: 9092 },
+      connectionId: 1,
+      clientHost: '127.0.0.1',
+    }),
+  );
   assert.ok(response !== null);
   const frame = Buffer.concat(encodeResponse(api, version, decoded.header.correlationId, response)).subarray(4);
   const { correlationId, body: out } = decodeResponse(api, version, frame);

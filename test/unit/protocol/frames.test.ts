@@ -133,6 +133,15 @@ describe('decode errors say what was wrong and where', () => {
     assert.match(err.message, /trailing/);
   });
 
+  it('a flexible request may end with stray zero bytes (a repeated empty tag section, as platformatic sends), nothing else', () => {
+    // Metadata v9 (flexible): header (client id null, no tags), topics null, three booleans, no tags.
+    const body = '0003 0009 00000001 ffff 00 00 00 00 00 00';
+    const decoded = decodeRequest(hex(`${body} 00`));
+    assert.equal(decoded.kind, 'request');
+    assert.match(decodeFails(hex(`${body} 01`)).message, /trailing/);
+    assert.match(decodeFails(hex(`${body} ${'00'.repeat(9)}`)).message, /trailing/);
+  });
+
   it('null in a field that is not nullable in this version is an error', () => {
     // Metadata v0 topics array is not nullable (null means "all" only from v1).
     const err = decodeFails(hex('0003 0000 00000001 0000 ffffffff'));

@@ -132,13 +132,13 @@ describe('MetadataStore: committed offsets', () => {
 });
 
 describe('MetadataStore: schema migration', () => {
-  it('creates a new store at schema v2', (t) => {
+  it('creates a new store at the current schema (v3)', (t) => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
-    assert.equal(userVersion(dir), 2);
+    assert.equal(userVersion(dir), 3);
   });
 
-  it('migrates a v1 store to v2, keeping its topics and configs', (t) => {
+  it('migrates a v1 store to the current schema, keeping its topics and configs', (t) => {
     const dir = tempDir(t);
     mkdirSync(dir, { recursive: true });
     // The v1 schema exactly as Parapet v1 created it.
@@ -159,7 +159,7 @@ describe('MetadataStore: schema migration', () => {
     assert.deepEqual(store.groupsWithOffsets(), []);
     store.commitOffsets('g', [offset('orders', 2, 10n)]);
     store.close();
-    assert.equal(userVersion(dir), 2);
+    assert.equal(userVersion(dir), 3);
 
     // Reopening a migrated store migrates nothing again and keeps the offsets.
     const again = open(t, dir);
@@ -170,7 +170,7 @@ describe('MetadataStore: schema migration', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 3');
+    db.pragma('user_version = 4');
     db.close();
     assert.throws(
       () => new MetadataStore(dir),

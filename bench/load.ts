@@ -1,0 +1,178 @@
+/**
+ * The load of the produce/consume benchmarks: producers pipelining batches from several connections,
+ * and consumers reading partitions to their end. Connections come from a factory, so the same load
+ * runs over plaintext or over the full secure path (TLS, SCRAM, ACLs).
+ */
+import { spawn } from 'node:child_process';
+import { CreateTopics } from '../src/protocol/messages/create-topics.js';
+import { Fetch } from '../src/protocol/messages/fetch.js';
+import { Produce } from '../src/protocol/messages/produce.js';
+import { readBatchHeader, splitBatches } from '../src/protocol/records/batch.js';
+import { buildBatchSync } from '../src/protocol/records/record.js';
+import type { BenchClient } from './kafka-client.js';
+
+export interface LoadOptions {
+  readonly seconds: number;
+  readonly connections: number;
+  readonly partitions: number;
+  readonly inFlight: number;
+  /** Opens one client connection (plaintext, or TLS + SASL). */
+  readonly connect: () => Promise<BenchClient>;
+}
+
+export interface Shape {
+  readonly name: string;
+  readonly recordBytes: number;
+  readonly recordsPerBatch: number;
+}
+export const SHAPES: Shape[] = [
+  { name: '1 KiB records, 16 KiB batches', recordBytes: 1024, recordsPerBatch: 16 },
+  { name: '64 KiB records, 64 KiB batches', recordBytes: 64 * 1024, recordsPerBatch: 1 },
+];
+
+/** Starts `parapet start <args>` as a child process; resolves once it prints where it listens. */
+export async function startBrokerProcess(args: readonly string[]): Promise<{ port: number; output: () => string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'start', '--listen', '127.0.0.1:0', ...args], {
+    env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on [^:]+:(\d+)/.exec(out);
+      if (m?.[1] !== undefined) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`broker exited with ${String(code)}`));
+    });
+  });
+  return {
+    port,
+    output: () => out,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => {
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0);
+}
+
+export interface ProduceResult {
+  readonly mbPerSec: number;
+  readonly recordsPerSec: number;
+  readonly requestsPerSec: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/**
+ * Produces from CONNECTIONS connections with IN_FLIGHT pipelined requests each, every request carrying
+ * one batch for each partition. With `ratePerSec`, requests are paced to that total rate instead.
+ */
+export async function produce(o: LoadOptions, topic: string, shape: Shape, acks: number, ratePerSec?: number): Promise<ProduceResult> {
+  const { seconds: SECONDS, connections: CONNECTIONS, partitions: PARTITIONS, inFlight: IN_FLIGHT } = o;
+  const value = Buffer.alloc(shape.recordBytes, 0x61);
+  const batch = buildBatchSync({ records: Array.from({ length: shape.recordsPerBatch }, () => ({ value })) });
+  const body = {
+    transactionalId: null,
+    acks,
+    timeoutMs: 30000,
+    topicData: [{ name: topic, partitionData: Array.from({ length: PARTITIONS }, (_, index) => ({ index, records: batch })) }],
+  };
+  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => o.connect()));
+  const latencies: number[] = [];
+  let requests = 0;
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  const interval = ratePerSec === undefined ? 0 : (1000 * CONNECTIONS) / ratePerSec;
+  const worker = async (client: BenchClient, slot: number) => {
+    let next = start + (slot * interval) / IN_FLIGHT;
+    while (performance.now() < end) {
+      if (interval > 0) {
+        const wait = next - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        next += interval * IN_FLIGHT;
+      }
+      const sent = performance.now();
+      const { body: response } = await client.request(Produce, 9, body);
+      latencies.push(performance.now() - sent);
+      requests++;
+      const errors = (response as { responses: { partitionResponses: { errorCode: number }[] }[] }).responses
+        .flatMap((t) => t.partitionResponses)
+        .filter((p) => p.errorCode !== 0);
+      if (errors.length > 0) throw new Error(`produce failed with error ${errors[0]?.errorCode}`);
+    }
+  };
+  await Promise.all(clients.flatMap((c) => Array.from({ length: IN_FLIGHT }, (_, slot) => worker(c, slot))));
+  const seconds = (performance.now() - start) / 1000;
+  for (const c of clients) c.close();
+  const sorted = Float64Array.from(latencies).sort();
+  const records = requests * PARTITIONS * shape.recordsPerBatch;
+  return {
+    mbPerSec: (records * shape.recordBytes) / seconds / 1e6,
+    recordsPerSec: records / seconds,
+    requestsPerSec: requests / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
+}
+
+/** Reads every partition from offset 0 to its end with one connection per partition. */
+export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec: number; bytes: number }> {
+  const PARTITIONS = o.partitions;
+  const start = performance.now();
+  let bytes = 0;
+  await Promise.all(
+    Array.from({ length: PARTITIONS }, async (_, partition) => {
+      const client = await o.connect();
+      let offset = 0n;
+      for (;;) {
+        const { body } = await client.request(Fetch, 12, {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 52428800,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 8388608 }] }],
+          forgottenTopicsData: [],
+          rackId: '',
+        });
+        const p = (body as { responses: { partitions: { records: Buffer | null; highWatermark: bigint; errorCode: number }[] }[] }).responses[0]?.partitions[0];
+        if (p === undefined || p.errorCode !== 0) throw new Error(`fetch failed: ${String(p?.errorCode)}`);
+        const records = p.records ?? Buffer.alloc(0);
+        if (records.length === 0) break;
+        bytes += records.length;
+        // Next offset: after the last whole batch (baseOffset + lastOffsetDelta + 1).
+        const last = splitBatches(records, { allowPartialTail: true }).at(-1);
+        if (last === undefined) break;
+        const header = readBatchHeader(last);
+        offset = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
+        if (offset >= p.highWatermark) break;
+      }
+      client.close();
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  return { mbPerSec: bytes / seconds / 1e6, bytes };
+}
+
+export async function createTopic(admin: BenchClient, name: string, partitions: number): Promise<void> {
+  await admin.request(CreateTopics, 4, {
+    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
+    timeoutMs: 10000,
+    validateOnly: false,
+  });
+}
+
+export const fmt = (n: number, digits = 0): string => n.toFixed(digits).padStart(10);
+
+

@@ -1,0 +1,90 @@
+/**
+ * The cost of the secure path, measured in one run: the same produce/consume load against a plaintext
+ * broker (`--insecure`) and against a default one (TLS 1.3, SCRAM-SHA-512, ACL authorization of every
+ * request by a non-super user), alternating scenario by scenario so that both see the same machine.
+ * Prints MB/s of each and the secure/plaintext ratio; figures compare within the run only.
+ *
+ *   npm run bench:secure [-- --seconds 5 --connections 4 --partitions 4 --in-flight 4 --rounds 2]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AdminClient } from '../src/client/admin.js';
+import { readClientConfig } from '../src/client/client-config.js';
+import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../src/protocol/acl.js';
+import { BenchClient } from './kafka-client.js';
+import { consume, createTopic, fmt, produce, SHAPES, startBrokerProcess, type LoadOptions } from './load.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '4' },
+    partitions: { type: 'string', default: '4' },
+    'in-flight': { type: 'string', default: '4' },
+    // Each scenario runs this many times on each path; the best run of each counts (less noise).
+    rounds: { type: 'string', default: '2' },
+  },
+});
+const common = {
+  seconds: Number(args.seconds),
+  connections: Number(args.connections),
+  partitions: Number(args.partitions),
+  inFlight: Number(args['in-flight']),
+};
+const ROUNDS = Number(args.rounds);
+
+const plainDir = mkdtempSync(join(tmpdir(), 'parapet-bench-plain-'));
+const secureDir = mkdtempSync(join(tmpdir(), 'parapet-bench-secure-'));
+const plain = await startBrokerProcess(['--insecure', '--data-dir', plainDir]);
+// A new data directory: `parapet start` initialises it (CA, certificate, admin), as for a new user.
+const secure = await startBrokerProcess(['--data-dir', secureDir]);
+try {
+  const adminConfig = readClientConfig(join(secureDir, 'client', 'admin.properties'));
+  const admin = await AdminClient.connect({ ...adminConfig, bootstrapServers: [{ host: '127.0.0.1', port: secure.port }] });
+  // The load runs as an ordinary user whose every produce and fetch passes the ACL authorizer.
+  const password = randomBytes(18).toString('base64url');
+  await admin.upsertScramCredential('bench', 'SCRAM-SHA-512', password, 4096);
+  for (const operation of ['WRITE', 'READ'] as const) {
+    await admin.createAcl({ resourceType: ResourceType.TOPIC, resourceName: 'bench-', patternType: PatternType.PREFIXED, principal: 'User:bench', host: '*', operation: AclOperation[operation], permission: AclPermissionType.ALLOW });
+  }
+  admin.close();
+  const ca = readFileSync(join(secureDir, 'tls', 'ca.crt'));
+  const paths: Record<'plaintext' | 'secure', LoadOptions> = {
+    plaintext: { ...common, connect: () => BenchClient.connect('127.0.0.1', plain.port) },
+    secure: { ...common, connect: () => BenchClient.connectSecure('127.0.0.1', secure.port, { ca, user: 'bench', password }) },
+  };
+  const superAdmin = await BenchClient.connectSecure('127.0.0.1', secure.port, { ca, user: 'admin', password: adminConfig.sasl?.password.reveal() ?? '' });
+  const plainAdmin = await paths.plaintext.connect();
+
+  console.log(`secure path (TLS 1.3 + SCRAM-SHA-512 + ACLs) vs plaintext: ${common.connections} connections × ${common.inFlight} in flight, ${common.partitions} partitions, ${common.seconds} s per run, best of ${ROUNDS}`);
+  console.log(`${'scenario'.padEnd(44)} ${'plain MB/s'.padStart(10)} ${'secure MB/s'.padStart(11)} ${'ratio'.padStart(7)}`);
+  let topicNo = 0;
+  for (const shape of SHAPES) {
+    for (const acks of [1, -1]) {
+      const best = { plaintext: { produce: 0, consume: 0 }, secure: { produce: 0, consume: 0 } };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const path of ['plaintext', 'secure'] as const) {
+          const topic = `bench-${topicNo++}`;
+          await createTopic(path === 'secure' ? superAdmin : plainAdmin, topic, common.partitions);
+          const produced = await produce(paths[path], topic, shape, acks);
+          const consumed = await consume(paths[path], topic);
+          best[path].produce = Math.max(best[path].produce, produced.mbPerSec);
+          best[path].consume = Math.max(best[path].consume, consumed.mbPerSec);
+        }
+      }
+      const row = (what: string, p: number, s: number) => {
+        console.log(`${what.padEnd(44)} ${fmt(p)} ${fmt(s).padStart(11)} ${`${((100 * s) / p).toFixed(0)}%`.padStart(7)}`);
+      };
+      row(`produce ${shape.name}, acks=${acks}`, best.plaintext.produce, best.secure.produce);
+      row(`  consume it`, best.plaintext.consume, best.secure.consume);
+    }
+  }
+  superAdmin.close();
+  plainAdmin.close();
+} finally {
+  await Promise.all([plain.stop(), secure.stop()]);
+  rmSync(plainDir, { recursive: true, force: true });
+  rmSync(secureDir, { recursive: true, force: true });
+}

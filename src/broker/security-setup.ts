@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../logger.js';
+import { AclStore } from '../security/authz/acl-store.js';
+import { AclAuthorizer } from '../security/authz/authorizer.js';
+import { checkPosture, usesSasl, usesTls, type SecurityConfig } from '../security/config.js';
+import { CredentialStore } from '../security/credentials/credential-store.js';
+import type { SecurityEvents } from '../security/events.js';
+import { oauthBearerMechanism } from '../security/sasl/oauthbearer.js';
+import { plainMechanism } from '../security/sasl/plain.js';
+import { scramMechanism } from '../security/sasl/scram.js';
+import { CertificateReloader } from '../security/tls/cert-reloader.js';
+import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../security/tls/principal-mapping.js';
+import { buildTlsServerOptions, peerCertificateStatus, type TlsFiles } from '../security/tls/tls-options.js';
+import { ANONYMOUS, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
+import type { HandlerEntry, RequestContext } from '../server/dispatcher.js';
+import type { ListenerProtocol, ListenerSecurity } from '../server/listener.js';
+import { saslHandlers } from '../server/sasl-handlers.js';
+import type { MetadataStore } from '../storage/metadata-store.js';
+import { aclHandlers } from './acl-handlers.js';
+import { scramCredentialHandlers } from './scram-handlers.js';
+
+export class SecurityConfigError extends Error {
+  override name = 'SecurityConfigError';
+}
+
+export interface BrokerSecurity {
+  readonly listener: ListenerSecurity;
+  /** SASL, ACL and SCRAM-credential API handlers. */
+  readonly handlers: HandlerEntry[];
+  readonly tlsFiles: TlsFiles | undefined;
+}
+
+/** The certificate files in use: as configured, else those `parapet init` wrote in `<dataDir>/tls/`. */
+export function tlsFilesOf(security: SecurityConfig, dataDir: string): TlsFiles {
+  const tls = security.tls;
+  return {
+    certFile: tls.certFile ?? join(dataDir, 'tls', 'server.crt'),
+    keyFile: tls.keyFile ?? join(dataDir, 'tls', 'server.key'),
+    ...(tls.clientAuth === 'none' ? {} : { caFile: tls.caFile ?? join(dataDir, 'tls', 'ca.crt') }),
+  };
+}
+
+/**
+ * Builds the listener's security from the config: the posture check (insecure settings refused unless
+ * asked for by name, then reported), TLS options, SASL mechanisms, the ACL authorizer and the
+ * credential store. Throws SecurityConfigError naming every problem.
+ */
+export function createBrokerSecurity(
+  config: { listener: { host: string; protocol: ListenerProtocol }; security: SecurityConfig; dataDir: string },
+  deps: { store: MetadataStore; logger: Logger; events: SecurityEvents },
+): BrokerSecurity {
+  const { security, listener } = config;
+  const posture = checkPosture(listener, security);
+  if (posture.errors.length > 0) throw new SecurityConfigError(posture.errors.join('\n'));
+  for (const w of posture.warnings) deps.events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
+
+  const credentials = new CredentialStore({ store: deps.store });
+  const acls = new AclStore({ store: deps.store });
+  // allowInsecureAnonymous: every client is ANONYMOUS and may do everything, like a stock Kafka broker.
+  const superUsers = security.allowInsecureAnonymous ? [...security.superUsers, ANONYMOUS] : security.superUsers;
+  const authorizer = new AclAuthorizer({ acls, superUsers });
+
+  const tls = usesTls(listener.protocol);
+  const mechanisms = new Map<SaslMechanismName, SaslMechanism>();
+  if (usesSasl(listener.protocol)) {
+    for (const name of security.sasl.mechanisms) {
+      if (name === 'PLAIN' && !tls) continue; // never offered without TLS: the password would travel in the clear
+      mechanisms.set(name, mechanismOf(name, security, credentials));
+    }
+  }
+
+  let tlsFiles: TlsFiles | undefined;
+  let tlsSecurity: ListenerSecurity['tls'];
+  if (tls) {
+    tlsFiles = tlsFilesOf(security, config.dataDir);
+    let options;
+    try {
+      options = buildTlsServerOptions(tlsFiles, security.tls.clientAuth);
+    } catch (err) {
+      throw new SecurityConfigError(
+        `cannot load the TLS certificate (${tlsFiles.certFile}, ${tlsFiles.keyFile}): ${err instanceof Error ? err.message : String(err)}\n` +
+          `run \`parapet init --data-dir ${config.dataDir}\` to create them, or set tls.certFile and tls.keyFile`,
+      );
+    }
+    const rules = compilePrincipalMappingRules(security.tls.principalMapping);
+    tlsSecurity = {
+      options,
+      principalOf: (socket: TLSSocket) => {
+        const status = peerCertificateStatus(socket);
+        if (status.kind === 'none') return { kind: 'none' };
+        if (status.kind === 'rejected') return { kind: 'rejected', reason: status.reason };
+        return { kind: 'principal', principal: mapCertificatePrincipal(status.certificate, rules) };
+      },
+    };
+  }
+
+  // Admin changes name who made them and what changed, never a key or salted password.
+  const adminChange = (action: string, context: RequestContext, detail: object) => {
+    deps.events.emit({ type: 'admin-change', principal: context.principal ?? ANONYMOUS, remote: context.clientHost, action, detail });
+  };
+  return {
+    tlsFiles,
+    listener: {
+      protocol: listener.protocol,
+      ...(tlsSecurity === undefined ? {} : { tls: tlsSecurity }),
+      mechanisms,
+      allowAnonymous: security.allowInsecureAnonymous,
+      failedAuthenticationDelayMs: security.sasl.failedAuthenticationDelayMs,
+      maxUnauthenticatedFrameBytes: security.sasl.maxUnauthenticatedFrameBytes,
+      authorizer,
+      events: deps.events,
+    },
+    handlers: [
+      ...saslHandlers(),
+      ...aclHandlers({
+        acls,
+        onChange: (e) => {
+          adminChange(e.action, e.context, { bindings: e.bindings });
+        },
+      }),
+      ...scramCredentialHandlers({
+        credentials,
+        onChange: (e) => {
+          adminChange(e.action, e.context, { upserted: e.upserted, deleted: e.deleted });
+        },
+      }),
+    ],
+  };
+}
+
+function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credentials: CredentialStore): SaslMechanism {
+  switch (name) {
+    case 'SCRAM-SHA-256':
+    case 'SCRAM-SHA-512':
+      return scramMechanism(name, { credentials });
+    case 'PLAIN':
+      return plainMechanism({ credentials });
+    case 'OAUTHBEARER': {
+      const o = security.sasl.oauthbearer;
+      if (o === undefined) throw new SecurityConfigError('OAUTHBEARER needs sasl.oauthbearer');
+      let jwks: { keys: object[] } | undefined;
+      if (o.jwksFile !== undefined) {
+        try {
+          jwks = JSON.parse(readFileSync(o.jwksFile, 'utf8')) as { keys: object[] };
+        } catch (err) {
+          throw new SecurityConfigError(`cannot read sasl.oauthbearer.jwksFile ${o.jwksFile}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      return oauthBearerMechanism({
+        ...(o.jwksUrl === undefined ? {} : { jwksUrl: o.jwksUrl }),
+        ...(jwks === undefined ? {} : { jwks }),
+        ...(o.issuer === undefined ? {} : { issuer: o.issuer }),
+        ...(o.audience === undefined ? {} : { audience: [...o.audience] }),
+        ...(o.clockSkewSeconds === undefined ? {} : { clockSkewSeconds: o.clockSkewSeconds }),
+        ...(o.principalClaim === undefined ? {} : { principalClaim: o.principalClaim }),
+      });
+    }
+  }
+}
+
+/** Reloads the listener's certificate when its files change, without dropping connections. */
+export function watchCertificates(
+  server: unknown,
+  files: TlsFiles,
+  security: SecurityConfig,
+  logger: Logger,
+): { close(): void; reload(): boolean } {
+  return new CertificateReloader({
+    files,
+    clientAuth: security.tls.clientAuth,
+    server: server as ConstructorParameters<typeof CertificateReloader>[0]['server'],
+    logger,
+    pollIntervalMs: security.tls.reloadIntervalMs,
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * Swaps a listener's certificate when its files change (cert-manager, ACME clients and `mv` rotations)
+ * without a restart: connections already open keep the context they were made with, new ones get the
+ * new certificate. A pair that isn't usable yet (the certificate rewritten before its key, a file cut
+ * short) leaves the current certificate in place and is tried again.
+ */
+import { X509Certificate, createHash } from 'node:crypto';
+import { unwatchFile, watchFile } from 'node:fs';
+import type tls from 'node:tls';
+import type { Logger } from '../../logger.js';
+import { buildTlsServerOptions, type ClientAuth, type TlsFiles } from './tls-options.js';
+
+/** What the reloader needs of a server: `tls.Server` has it. */
+export interface SecureContextTarget {
+  setSecureContext(options: tls.SecureContextOptions): void;
+}
+
+export interface CertificateReloaderOptions {
+  readonly files: TlsFiles;
+  readonly clientAuth: ClientAuth;
+  /** Already serving a context built from `files`. */
+  readonly server: SecureContextTarget;
+  readonly logger: Logger;
+  /** How often the files' metadata is polled. */
+  readonly pollIntervalMs?: number;
+  /**
+   * How long after a change is noticed the files are read, so that a certificate and key replaced one
+   * after the other are loaded together rather than failing once in between.
+   */
+  readonly settleMs?: number;
+  /** Milliseconds since the epoch; a certificate already expired by it is refused. */
+  readonly now?: () => number;
+}
+
+const DEFAULT_POLL_INTERVAL_MS = 2000;
+const DEFAULT_SETTLE_MS = 100;
+
+export class CertificateReloader {
+  readonly #files: TlsFiles;
+  readonly #clientAuth: ClientAuth;
+  readonly #server: SecureContextTarget;
+  readonly #logger: Logger;
+  readonly #pollIntervalMs: number;
+  readonly #settleMs: number;
+  readonly #watched: readonly string[];
+  readonly #now: () => number;
+  /** Digest of what the server is using, to skip a reload that would change nothing (a `touch`). */
+  #loadedDigest: string | undefined;
+  #lastFailure: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  // fs.watchFile polls stat() by path, so it notices a file replaced by rename (the atomic way editors
+  // and cert-manager write), which fs.watch, bound to the old inode, misses.
+  readonly #onChange = (): void => {
+    this.#schedule(this.#settleMs);
+  };
+
+  constructor(options: CertificateReloaderOptions) {
+    this.#files = options.files;
+    this.#clientAuth = options.clientAuth;
+    this.#server = options.server;
+    this.#logger = options.logger;
+    this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.#settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+    this.#now = options.now ?? Date.now;
+    if (!Number.isInteger(this.#pollIntervalMs) || this.#pollIntervalMs < 1) throw new Error('pollIntervalMs must be a positive integer');
+    this.#watched = [options.files.certFile, options.files.keyFile, ...(options.files.caFile === undefined ? [] : [options.files.caFile])];
+    this.#loadedDigest = this.#currentDigest();
+    for (const file of this.#watched) {
+      // Not persistent: watching certificates must not keep a closing broker alive.
+      watchFile(file, { interval: this.#pollIntervalMs, persistent: false }, this.#onChange);
+    }
+  }
+
+  /**
+   * Reads the files now and, when they form a usable context that differs from the current one,
+   * installs it. True when the server uses the files' current contents (newly installed or unchanged);
+   * false when they were refused and the previous certificate stays. For tests and SIGHUP.
+   */
+  reload(): boolean {
+    let options: tls.TlsOptions;
+    try {
+      options = buildTlsServerOptions(this.#files, this.#clientAuth);
+      refuseExpired(options, this.#files.certFile, this.#now());
+    } catch (err) {
+      // Our own messages: file names and error codes, never file contents.
+      this.#failed(err instanceof Error ? err.message : 'unreadable TLS files');
+      return false;
+    }
+    const digest = digestOf(options);
+    if (digest === this.#loadedDigest) {
+      this.#recovered();
+      return true;
+    }
+    try {
+      this.#server.setSecureContext(options);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+      this.#failed(`the server refused the new TLS context: ${code}`);
+      return false;
+    }
+    this.#loadedDigest = digest;
+    this.#recovered();
+    this.#logger.info({ event: 'tls-certificate-reloaded', certFile: this.#files.certFile, ...describeCertificate(options) }, 'TLS certificate reloaded');
+    return true;
+  }
+
+  /** Stops watching the files; the server keeps its current certificate. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const file of this.#watched) unwatchFile(file, this.#onChange);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#closed) return;
+      // A refused pair is retried every poll interval as well as on the next change: a fix that only
+      // changed permissions, or a write racing our read, must not need another edit to be picked up.
+      if (!this.reload()) this.#schedule(this.#pollIntervalMs);
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  #failed(reason: string): void {
+    const fields = { event: 'tls-certificate-reload-failed', certFile: this.#files.certFile, keyFile: this.#files.keyFile, caFile: this.#files.caFile, reason };
+    const message = 'TLS certificate reload failed; keeping the current certificate';
+    // The same failure on every retry is logged once, then quietly.
+    if (reason === this.#lastFailure) this.#logger.debug(fields, message);
+    else this.#logger.error(fields, message);
+    this.#lastFailure = reason;
+  }
+
+  #recovered(): void {
+    this.#lastFailure = undefined;
+  }
+
+  #currentDigest(): string | undefined {
+    try {
+      return digestOf(buildTlsServerOptions(this.#files, this.#clientAuth));
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function digestOf(options: tls.TlsOptions): string {
+  // Held in memory only; it covers the key so a key-only rotation is noticed.
+  return createHash('sha256')
+    .update(JSON.stringify([options.cert, options.key, options.ca ?? null]))
+    .digest('hex');
+}
+
+function leafOf(options: tls.TlsOptions): X509Certificate | undefined {
+  return typeof options.cert === 'string' ? new X509Certificate(options.cert) : undefined;
+}
+
+function refuseExpired(options: tls.TlsOptions, certFile: string, now: number): void {
+  const leaf = leafOf(options);
+  // Serving an expired certificate fails every handshake; the current one may still have days left.
+  if (leaf !== undefined && Date.parse(leaf.validTo) < now) {
+    throw new Error(`the TLS certificate in ${certFile} expired on ${leaf.validTo}`);
+  }
+}
+
+function describeCertificate(options: tls.TlsOptions): object {
+  const leaf = leafOf(options);
+  if (leaf === undefined) return {};
+  return { subject: leaf.subject, serialNumber: leaf.serialNumber, fingerprint256: leaf.fingerprint256, validTo: leaf.validTo };
+}

@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { SaslAuthenticateResponse } from '../protocol/messages/sasl-authenticate.js';
+import type { SaslHandshakeResponse } from '../protocol/messages/sasl-handshake.js';
+import type { SecurityEvents } from '../security/events.js';
+import {
+  AUTHENTICATION_FAILED_MESSAGE,
+  SaslAuthenticationError,
+  SaslFailureReasons,
+  type Principal,
+  type SaslExchange,
+  type SaslMechanism,
+  type SaslMechanismName,
+} from '../security/types.js';
+import { CloseReasons, type CloseReason } from './close-reasons.js';
+
+/** APIs a connection may use before it has authenticated; anything else closes it (DESIGN.md). */
+export const PRE_AUTHENTICATION_APIS: ReadonlySet<number> = new Set([18 /* ApiVersions */, 17 /* SaslHandshake */, 36 /* SaslAuthenticate */]);
+
+export interface SessionOptions {
+  readonly connectionId: number;
+  /** `ip:port` of the peer, for security events. */
+  readonly remote: string;
+  readonly tls: boolean;
+  /** The mechanisms this listener offers, in the order it lists them; null on a listener without SASL. */
+  readonly mechanisms: ReadonlyMap<SaslMechanismName, SaslMechanism> | null;
+  /** The principal the connection has before SASL: from a client certificate, or ANONYMOUS; null on SASL listeners. */
+  readonly principal: Principal | null;
+  /** How long a failure waits before it is answered (Kafka's connection.failed.authentication.delay.ms). */
+  readonly failedAuthenticationDelayMs: number;
+  readonly events: SecurityEvents;
+  /** Called once SASL authentication succeeds (the connection raises its frame size limit). */
+  readonly onAuthenticated?: () => void;
+}
+
+/** A SASL step's outcome: what to answer, and whether to close the connection after it. */
+export interface SaslOutcome<R> {
+  readonly response: R;
+  readonly close?: CloseReason;
+}
+
+type State =
+  | { readonly kind: 'awaiting-handshake' }
+  /** After SaslHandshake v0 the tokens arrive as raw length-prefixed frames, with no Kafka header. */
+  | { readonly kind: 'raw-tokens'; readonly mechanism: SaslMechanismName; readonly exchange: SaslExchange }
+  | { readonly kind: 'authenticate-requests'; readonly mechanism: SaslMechanismName; readonly exchange: SaslExchange }
+  | { readonly kind: 'authenticated'; readonly principal: Principal }
+  | { readonly kind: 'failed' };
+
+/**
+ * A connection's authentication state. On a SASL listener it starts unauthenticated and moves through
+ * SaslHandshake, then either raw tokens (handshake v0, as kafka-python 2.0.2 does) or SaslAuthenticate
+ * requests (v1), to authenticated. A failure is answered with error 58 and the one generic message,
+ * after a delay, and closes the connection; the real reason goes only to the security events.
+ */
+export class Session {
+  readonly #o: SessionOptions;
+  #state: State;
+
+  constructor(options: SessionOptions) {
+    this.#o = options;
+    this.#state = options.principal === null ? { kind: 'awaiting-handshake' } : { kind: 'authenticated', principal: options.principal };
+  }
+
+  /** The authenticated principal, or null while authentication is still to happen. */
+  get principal(): Principal | null {
+    return this.#state.kind === 'authenticated' ? this.#state.principal : null;
+  }
+
+  /** Whether the next frame is a raw SASL token rather than a Kafka request. */
+  get expectsRawToken(): boolean {
+    return this.#state.kind === 'raw-tokens';
+  }
+
+  /** The mechanisms this listener offers, for the handshake response and errors. */
+  get mechanismNames(): string[] {
+    return this.#o.mechanisms === null ? [] : [...this.#o.mechanisms.keys()];
+  }
+
+  handshake(version: number, mechanism: string): SaslOutcome<SaslHandshakeResponse> {
+    const mechanisms = this.mechanismNames;
+    if (this.#state.kind !== 'awaiting-handshake') {
+      this.#refuse(CloseReasons.ILLEGAL_SASL_STATE, `SaslHandshake in state ${this.#state.kind}`);
+      return { response: { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms }, close: CloseReasons.ILLEGAL_SASL_STATE };
+    }
+    const chosen = this.#o.mechanisms?.get(mechanism as SaslMechanismName);
+    if (chosen === undefined) {
+      this.#refuse(CloseReasons.UNSUPPORTED_SASL_MECHANISM, `mechanism ${JSON.stringify(mechanism.slice(0, 64))} not offered`);
+      return { response: { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms }, close: CloseReasons.UNSUPPORTED_SASL_MECHANISM };
+    }
+    const exchange = chosen.start({ tls: this.#o.tls });
+    this.#state = { kind: version === 0 ? 'raw-tokens' : 'authenticate-requests', mechanism: chosen.name, exchange };
+    return { response: { errorCode: ErrorCode.NONE, mechanisms } };
+  }
+
+  async authenticate(token: Buffer): Promise<SaslOutcome<SaslAuthenticateResponse>> {
+    const state = this.#state;
+    if (state.kind !== 'authenticate-requests') {
+      this.#refuse(CloseReasons.ILLEGAL_SASL_STATE, `SaslAuthenticate in state ${state.kind}`);
+      return {
+        response: { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: 'Unexpected SaslAuthenticate request', authBytes: Buffer.alloc(0), sessionLifetimeMs: 0n },
+        close: CloseReasons.ILLEGAL_SASL_STATE,
+      };
+    }
+    const step = await this.#step(state.mechanism, state.exchange, token);
+    if (step === null) {
+      return {
+        response: { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: AUTHENTICATION_FAILED_MESSAGE, authBytes: Buffer.alloc(0), sessionLifetimeMs: 0n },
+        close: CloseReasons.AUTHENTICATION_FAILED,
+      };
+    }
+    // session_lifetime_ms = 0: KafkaJS and platformatic re-authenticate when it is positive (notes §4).
+    return { response: { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step, sessionLifetimeMs: 0n } };
+  }
+
+  /** A raw token after a v0 handshake; a failure has no error to carry, so the connection just closes (as in Kafka). */
+  async rawToken(token: Buffer): Promise<SaslOutcome<Buffer | null>> {
+    const state = this.#state;
+    if (state.kind !== 'raw-tokens') throw new Error('rawToken outside the raw-token state');
+    const step = await this.#step(state.mechanism, state.exchange, token);
+    if (step === null) return { response: null, close: CloseReasons.AUTHENTICATION_FAILED };
+    return { response: step };
+  }
+
+  /** Runs one exchange step: the server's token, or null after a (delayed, reported) failure. */
+  async #step(mechanism: SaslMechanismName, exchange: SaslExchange, token: Buffer): Promise<Buffer | null> {
+    const { connectionId: connection, remote, events } = this.#o;
+    try {
+      const step = await exchange.step(token);
+      if (step.done) {
+        this.#state = { kind: 'authenticated', principal: step.principal };
+        events.emit({ type: 'authentication-succeeded', connection, remote, mechanism, principal: step.principal });
+        this.#o.onAuthenticated?.();
+      }
+      return step.response;
+    } catch (err) {
+      this.#state = { kind: 'failed' };
+      const known = err instanceof SaslAuthenticationError;
+      events.emit({
+        type: 'authentication-failed',
+        connection,
+        remote,
+        mechanism,
+        reason: known ? err.reason : SaslFailureReasons.MALFORMED_TOKEN,
+        ...(known && err.claimedUser !== undefined ? { claimedUser: err.claimedUser } : {}),
+      });
+      // Slows down password guessing: each failed attempt costs the client a connection and this delay.
+      if (this.#o.failedAuthenticationDelayMs > 0) await sleep(this.#o.failedAuthenticationDelayMs);
+      return null;
+    }
+  }
+
+  #refuse(reason: CloseReason, detail: string): void {
+    this.#state = { kind: 'failed' };
+    this.#o.events.emit({ type: 'connection-refused', connection: this.#o.connectionId, remote: this.#o.remote, reason, detail });
+  }
+}

@@ -1,0 +1,111 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../src/broker/broker.js';
+import { applyConfigFile, loadConfigFile } from '../../src/config/config-file.js';
+import { AclStore, type AclBindingInput } from '../../src/security/authz/acl-store.js';
+import type { SecurityConfig } from '../../src/security/config.js';
+import { CredentialStore } from '../../src/security/credentials/credential-store.js';
+import { deriveScramCredential, SCRAM_MECHANISMS } from '../../src/security/credentials/scram-keys.js';
+import type { SecurityEvent } from '../../src/security/events.js';
+import { initDataDir } from '../../src/security/init.js';
+import { MetadataStore } from '../../src/storage/metadata-store.js';
+import { recordingLogger } from './broker.js';
+
+export interface SecureBrokerOptions {
+  /** Users created before the start, with SCRAM-SHA-256 and SCRAM-SHA-512 credentials. */
+  readonly users?: Readonly<Record<string, string>>;
+  /** ACL bindings created before the start. */
+  readonly acls?: readonly AclBindingInput[];
+  /** Layered over the config `parapet init` wrote. */
+  readonly security?: Partial<SecurityConfig>;
+  readonly listener?: Partial<BrokerConfig['listener']>;
+  readonly broker?: Partial<Omit<BrokerConfig, 'security' | 'listener'>>;
+}
+
+export interface SecureBroker {
+  readonly broker: Broker;
+  readonly port: number;
+  readonly bootstrap: string;
+  readonly dataDir: string;
+  readonly caFile: string;
+  readonly adminPassword: string;
+  readonly adminProperties: string;
+  readonly logger: ReturnType<typeof recordingLogger>;
+  /** Every security event the broker reported, in order. */
+  readonly events: SecurityEvent[];
+  /** Writes a librdkafka properties file (mode 0600) for a user, as `parapet user add` does. */
+  clientConfig(user: string, password: string, extra?: Record<string, string>): string;
+}
+
+/**
+ * A broker as a new user gets it: `parapet init` ran on a fresh data directory (local CA, server
+ * certificate, admin user), then the broker started from the parapet.yaml it wrote, on a free port.
+ * Failed authentications are answered without the production delay unless the test sets one.
+ */
+export async function startSecureBroker(t: TestContext, options: SecureBrokerOptions = {}): Promise<SecureBroker> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parapet-secure-'));
+  const init = await initDataDir({ dataDir, host: '127.0.0.1', port: 9092 });
+  const adminPassword = /^sasl\.password=(.*)$/m.exec(readFileSync(init.adminProperties, 'utf8'))?.[1];
+  if (adminPassword === undefined) throw new Error('init wrote no admin password');
+  if (options.users !== undefined || options.acls !== undefined) {
+    const store = new MetadataStore(dataDir);
+    try {
+      const credentials = new CredentialStore({ store });
+      for (const [user, password] of Object.entries(options.users ?? {})) {
+        for (const mechanism of SCRAM_MECHANISMS) credentials.upsert(user, mechanism, deriveScramCredential(mechanism, password));
+      }
+      const errors = new AclStore({ store }).create(options.acls ?? []);
+      const failed = errors.find((e) => e.code !== 0);
+      if (failed !== undefined) throw new Error(`bad test ACL: ${failed.message ?? failed.code}`);
+    } finally {
+      store.close();
+    }
+  }
+  const base = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(init.configFile), dataDir);
+  const config: BrokerConfig = {
+    ...base,
+    ...options.broker,
+    listener: { ...base.listener, port: 0, ...options.listener },
+    security: { ...base.security, sasl: { ...base.security.sasl, failedAuthenticationDelayMs: 0 }, ...options.security },
+  };
+  const logger = recordingLogger();
+  const events: SecurityEvent[] = [];
+  const broker = new Broker(config, logger, { events: { emit: (e) => events.push(e) } });
+  const { port } = await broker.start();
+  t.after(async () => {
+    await broker.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const bootstrap = `127.0.0.1:${port}`;
+  // The admin config init wrote names port 9092; point it at this broker's port.
+  writeFileSync(init.adminProperties, readFileSync(init.adminProperties, 'utf8').replace(/^bootstrap\.servers=.*$/m, `bootstrap.servers=${bootstrap}`));
+  let written = 0;
+  return {
+    broker,
+    port,
+    bootstrap,
+    dataDir,
+    caFile: init.caFile,
+    adminPassword,
+    adminProperties: init.adminProperties,
+    logger,
+    events,
+    clientConfig(user, password, extra = {}) {
+      const path = join(dataDir, 'client', `test-${user}-${written++}.properties`);
+      const lines = {
+        'bootstrap.servers': bootstrap,
+        'security.protocol': 'SASL_SSL',
+        'sasl.mechanisms': 'SCRAM-SHA-512',
+        'sasl.username': user,
+        'sasl.password': password,
+        'ssl.ca.location': init.caFile,
+        ...extra,
+      };
+      writeFileSync(path, Object.entries(lines).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+      chmodSync(path, 0o600);
+      return path;
+    },
+  };
+}

@@ -1,0 +1,323 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { Command } from 'commander';
+import { registerAdminCommands, type AdminIo } from '../../src/cli/admin-commands.js';
+import { startBroker } from '../helpers/broker.js';
+
+/** Thrown by the injected `exit` so that a usage error ends the in-process run like process.exit would. */
+class Exit extends Error {
+  readonly code: number;
+  constructor(code: number) {
+    super(`exit ${code}`);
+    this.code = code;
+  }
+}
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `parapet <args>` in-process with captured output, as `main.ts` would with the real process. */
+async function parapet(args: readonly string[], stdin = ''): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  let code = 0;
+  const io: AdminIo = {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    readStdin: () => Promise.resolve(stdin),
+    exit: (c) => {
+      throw new Exit(c);
+    },
+    setExitCode: (c) => {
+      code = c;
+    },
+    connection: { connectTimeoutMs: 5000, requestTimeoutMs: 10_000 },
+  };
+  const program = new Command('parapet').exitOverride();
+  registerAdminCommands(program, io);
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof Exit)) throw err;
+    code = err.code;
+  }
+  return { code, stdout, stderr };
+}
+
+function ok(run: Run): string {
+  assert.equal(run.code, 0, `exit ${run.code}: ${run.stderr}`);
+  assert.equal(run.stderr, '');
+  return run.stdout;
+}
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'parapet-cli-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** A broker (plaintext and anonymous today) and a client config for it. */
+async function setup(t: TestContext): Promise<{ dir: string; bootstrap: string; flags: string[] }> {
+  const { bootstrap } = await startBroker(t);
+  const dir = tempDir(t);
+  const file = join(dir, 'admin.properties');
+  writeFileSync(file, `# test admin\nbootstrap.servers=${bootstrap}\nsecurity.protocol=PLAINTEXT\n`, { mode: 0o600 });
+  return { dir, bootstrap, flags: ['--client-config', file, '--data-dir', dir] };
+}
+
+describe('parapet topic', () => {
+  it('creates, lists, describes and deletes a topic', async (t) => {
+    const { flags } = await setup(t);
+    assert.equal(ok(await parapet(['topic', 'create', 'orders', '--partitions', '3', '--config', 'retention.ms=60000', ...flags])), 'created topic "orders"\n');
+    ok(await parapet(['topic', 'create', 'audit', ...flags]));
+    assert.equal(ok(await parapet(['topic', 'list', ...flags])), 'audit\norders\n');
+
+    const described = ok(await parapet(['topic', 'describe', 'orders', ...flags]));
+    const lines = described.trimEnd().split('\n');
+    assert.equal(lines[0], 'topic: orders');
+    assert.equal(lines[1], 'partitions: 3');
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('  partition ')).map((l) => /^ {2}partition (\d+): leader=\d+ replicas=\d+ isr=\d+$/.exec(l)?.[1]),
+      ['0', '1', '2'],
+    );
+    // Only the config that was set is shown by default; every one with --all-configs.
+    assert.deepEqual(
+      lines.slice(lines.indexOf('configs:') + 1),
+      ['  retention.ms=60000'],
+    );
+    const all = ok(await parapet(['topic', 'describe', 'orders', '--all-configs', ...flags]));
+    assert.match(all, /^ {2}retention\.ms=60000 {2}\(DYNAMIC_TOPIC_CONFIG\)$/m);
+    assert.match(all, /^ {2}cleanup\.policy=delete {2}\(DEFAULT_CONFIG\)$/m);
+    assert.match(ok(await parapet(['topic', 'describe', 'audit', ...flags])), /^configs: \(all default\)$/m);
+
+    assert.equal(ok(await parapet(['topic', 'delete', 'orders', ...flags])), 'deleted topic "orders"\n');
+    assert.equal(ok(await parapet(['topic', 'list', ...flags])), 'audit\n');
+  });
+
+  it('reports Kafka errors by name on stderr with exit code 1', async (t) => {
+    const { flags } = await setup(t);
+    const missing = await parapet(['topic', 'describe', 'nope', ...flags]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stdout, '');
+    assert.match(missing.stderr, /^parapet: describe topic "nope" failed: UNKNOWN_TOPIC_OR_PARTITION \(3\)/);
+    // Describing must not have auto-created it.
+    assert.equal(ok(await parapet(['topic', 'list', ...flags])), '');
+
+    ok(await parapet(['topic', 'create', 'dup', ...flags]));
+    const again = await parapet(['topic', 'create', 'dup', ...flags]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /^parapet: create topic "dup" failed: TOPIC_ALREADY_EXISTS \(36\)/);
+
+    const badConfig = await parapet(['topic', 'create', 'x', '--config', 'retention.ms=soon', ...flags]);
+    assert.equal(badConfig.code, 1);
+    assert.match(badConfig.stderr, /INVALID_CONFIG \(40\)/);
+
+    const deleteMissing = await parapet(['topic', 'delete', 'nope', ...flags]);
+    assert.equal(deleteMissing.code, 1);
+    assert.match(deleteMissing.stderr, /delete topic "nope" failed: UNKNOWN_TOPIC_OR_PARTITION \(3\)/);
+  });
+
+  it('takes --bootstrap over bootstrap.servers, and the config from <data-dir>/client/admin.properties by default', async (t) => {
+    const { bootstrap, dir } = await setup(t);
+    const dataDir = join(dir, 'data');
+    const noConfig = await parapet(['topic', 'list', '--data-dir', dataDir]);
+    assert.equal(noConfig.code, 1);
+    assert.match(noConfig.stderr, /^parapet: no client config at .*data\/client\/admin\.properties: pass --client-config FILE/);
+
+    const clientDir = join(dataDir, 'client');
+    mkdirSync(clientDir, { recursive: true });
+    // Port 1 is closed: only --bootstrap can make this work.
+    writeFileSync(join(clientDir, 'admin.properties'), 'bootstrap.servers=127.0.0.1:1\nsecurity.protocol=PLAINTEXT\n');
+    const refused = await parapet(['topic', 'list', '--data-dir', dataDir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /cannot connect to 127\.0\.0\.1:1: ECONNREFUSED/);
+    ok(await parapet(['topic', 'create', 'via-default', '--data-dir', dataDir, '--bootstrap', bootstrap]));
+    assert.equal(ok(await parapet(['topic', 'list', '--data-dir', dataDir, '--bootstrap', bootstrap])), 'via-default\n');
+  });
+
+  it('refuses a client config holding a password that others can read, without showing it', { skip: process.platform === 'win32' }, async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'loose.properties');
+    const secret = 'do-not-print-me-0123';
+    writeFileSync(file, `bootstrap.servers=127.0.0.1:1\nsecurity.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\nsasl.username=admin\nsasl.password=${secret}\n`);
+    chmodSync(file, 0o644);
+    const run = await parapet(['topic', 'list', '--client-config', file]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /permissions \(644\) let other users read it; run: chmod 600/);
+    assert.ok(!run.stderr.includes(secret) && !run.stdout.includes(secret));
+  });
+
+  it('exits 2 on bad usage', async () => {
+    for (const args of [
+      ['topic', 'create'],
+      ['topic', 'create', 'x', '--partitions', '0'],
+      ['topic', 'create', 'x', '--partitions', 'many'],
+      ['topic', 'create', 'x', '--config', 'novalue'],
+      ['topic', 'list', '--bogus'],
+      ['topic', 'frobnicate'],
+      ['topic'],
+      ['topic', 'list', '--bootstrap', 'host:99999', '--client-config', '/dev/null'],
+    ]) {
+      const run = await parapet(args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.notEqual(run.stderr, '', args.join(' '));
+      assert.equal(run.stdout, '', args.join(' '));
+    }
+  });
+});
+
+describe('parapet acl', () => {
+  it('exits 2 on bad usage before connecting anywhere', async () => {
+    const none = ['--client-config', '/nonexistent/admin.properties'];
+    for (const [args, message] of [
+      [['acl', 'add', '--principal', 'User:a', '--operation', 'READ', '--topic', 't', ...none], /give --allow or --deny/],
+      [['acl', 'add', '--principal', 'User:a', '--allow', '--deny', '--operation', 'READ', '--topic', 't', ...none], /cannot be used with/],
+      [['acl', 'add', '--principal', 'User:a', '--allow', '--operation', 'READ', '--topic', 't', '--group', 'g', ...none], /cannot be used with/],
+      [['acl', 'add', '--principal', 'User:a', '--allow', '--operation', 'READ', ...none], /give the resource/],
+      [['acl', 'add', '--principal', 'alice', '--allow', '--operation', 'READ', '--topic', 't', ...none], /--principal must be TYPE:NAME/],
+      [['acl', 'add', '--principal', 'User:a', '--allow', '--operation', 'READ,FLY', '--topic', 't', ...none], /unknown ACL operation "FLY"/],
+      [['acl', 'add', '--principal', 'User:a', '--allow', '--operation', 'ANY', '--topic', 't', ...none], /unknown ACL operation "ANY"/],
+      [['acl', 'add', '--principal', 'User:a', '--allow', '--operation', 'ALTER', '--cluster', '--prefixed', ...none], /--prefixed does not apply to --cluster/],
+      [['acl', 'add', '--principal', 'User:a', '--allow', '--operation', 'READ', '--topic', 't', '--host', '10.0.0.0/33', ...none], /--host must be/],
+      [['acl', 'add', '--allow', '--operation', 'READ', '--topic', 't', ...none], /give --principal/],
+      [['acl', 'remove', ...none], /refusing to remove every ACL binding/],
+    ] as const) {
+      const run = await parapet(args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+  });
+
+  it('adds, lists and removes ACL bindings', async (t) => {
+    const { flags } = await setup(t);
+    const added = ok(
+      await parapet(['acl', 'add', '--principal', 'User:alice', '--allow', '--operation', 'READ,WRITE', '--topic', 'orders', ...flags]),
+    );
+    assert.equal(
+      added,
+      [
+        'added principal=User:alice permission=ALLOW operation=READ resource=TOPIC name=orders pattern=LITERAL host=*',
+        'added principal=User:alice permission=ALLOW operation=WRITE resource=TOPIC name=orders pattern=LITERAL host=*',
+        '',
+      ].join('\n'),
+    );
+    ok(await parapet(['acl', 'add', '--principal', 'User:bob', '--deny', '--operation', 'READ', '--group', 'app-', '--prefixed', '--host', '10.0.0.0/8', ...flags]));
+    ok(await parapet(['acl', 'add', '--principal', 'User:ops', '--allow', '--operation', 'ALTER', '--cluster', ...flags]));
+
+    assert.equal(
+      ok(await parapet(['acl', 'list', ...flags])),
+      [
+        'principal=User:alice permission=ALLOW operation=READ resource=TOPIC name=orders pattern=LITERAL host=*',
+        'principal=User:alice permission=ALLOW operation=WRITE resource=TOPIC name=orders pattern=LITERAL host=*',
+        'principal=User:bob permission=DENY operation=READ resource=GROUP name=app- pattern=PREFIXED host=10.0.0.0/8',
+        'principal=User:ops permission=ALLOW operation=ALTER resource=CLUSTER name=kafka-cluster pattern=LITERAL host=*',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(
+      ok(await parapet(['acl', 'list', '--principal', 'User:alice', '--operation', 'WRITE', ...flags])),
+      'principal=User:alice permission=ALLOW operation=WRITE resource=TOPIC name=orders pattern=LITERAL host=*\n',
+    );
+
+    assert.equal(
+      ok(await parapet(['acl', 'remove', '--principal', 'User:alice', '--operation', 'READ', '--topic', 'orders', ...flags])),
+      'removed principal=User:alice permission=ALLOW operation=READ resource=TOPIC name=orders pattern=LITERAL host=*\n',
+    );
+    // A literal filter does not reach the prefixed binding.
+    assert.equal(ok(await parapet(['acl', 'remove', '--group', 'app-', ...flags])), 'no ACL binding matched\n');
+    assert.match(ok(await parapet(['acl', 'remove', '--group', 'app-', '--prefixed', ...flags])), /^removed principal=User:bob /);
+    ok(await parapet(['acl', 'remove', '--all', ...flags]));
+    assert.equal(ok(await parapet(['acl', 'list', ...flags])), '');
+  });
+});
+
+describe('parapet user', () => {
+  it('exits 2 on bad usage before connecting anywhere', async () => {
+    const none = ['--client-config', '/nonexistent/admin.properties'];
+    for (const [args, message] of [
+      [['user', 'add', 'x', '--iterations', '1000', ...none], /--iterations must be an integer from 4096 to 16384/],
+      [['user', 'add', 'x', '--mechanism', 'SCRAM-SHA-1', ...none], /SCRAM-SHA-1/],
+      [['user', 'add', ...none], /missing required argument/],
+    ] as const) {
+      const run = await parapet(args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+  });
+
+  it('refuses a user name that would escape the client directory, before changing anything', async (t) => {
+    const { flags } = await setup(t);
+    const run = await parapet(['user', 'add', '../evil', ...flags]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /user name "\.\.\/evil" cannot be used as a file name: pass --out FILE/);
+    const empty = await parapet(['user', 'add', 'bob', '--password-stdin', ...flags], '\n');
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /standard input holds no password/);
+  });
+
+  it('adds, lists, changes the password of and deletes SCRAM users', async (t) => {
+    const { dir, bootstrap, flags } = await setup(t);
+    const added = await parapet(['user', 'add', 'alice', ...flags]);
+    ok(added);
+    const file = join(dir, 'client', 'alice.properties');
+    assert.equal(
+      added.stdout,
+      `created user "alice": SCRAM-SHA-256 (8192 iterations), SCRAM-SHA-512 (8192 iterations)\nclient config with the password (mode 0600): ${file}\n`,
+    );
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const written = readFileSync(file, 'utf8');
+    const password = /^sasl\.password=(.+)$/m.exec(written)?.[1];
+    assert.ok(password !== undefined && password.length >= 24);
+    assert.ok(!added.stdout.includes(password) && !added.stderr.includes(password));
+    assert.match(written, new RegExp(`^bootstrap\\.servers=${bootstrap.replace(/\./g, '\\.')}$`, 'm'));
+    assert.match(written, /^security\.protocol=SASL_PLAINTEXT$/m);
+    assert.match(written, /^sasl\.mechanisms=SCRAM-SHA-512$/m);
+    assert.match(written, /^sasl\.username=alice$/m);
+
+    const out = join(dir, 'bob.properties');
+    const bob = await parapet(['user', 'add', 'bob', '--mechanism', 'SCRAM-SHA-256', '--iterations', '4096', '--password-stdin', '--out', out, ...flags], 'b0b-secret\n');
+    ok(bob);
+    assert.ok(!bob.stdout.includes('b0b-secret'));
+    assert.match(readFileSync(out, 'utf8'), /^sasl\.password=b0b-secret$/m);
+    assert.match(readFileSync(out, 'utf8'), /^sasl\.mechanisms=SCRAM-SHA-256$/m);
+
+    assert.equal(
+      ok(await parapet(['user', 'list', ...flags])),
+      'alice  SCRAM-SHA-256 (8192 iterations), SCRAM-SHA-512 (8192 iterations)\nbob  SCRAM-SHA-256 (4096 iterations)\n',
+    );
+
+    const again = await parapet(['user', 'add', 'alice', '--password-stdin', ...flags], 'x-password\n');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /user "alice" already exists/);
+
+    const changed = await parapet(['user', 'passwd', 'alice', ...flags]);
+    ok(changed);
+    assert.match(changed.stdout, /^changed the password of "alice": SCRAM-SHA-256 \(8192 iterations\), SCRAM-SHA-512 \(8192 iterations\)\n/);
+    const newPassword = /^sasl\.password=(.+)$/m.exec(readFileSync(file, 'utf8'))?.[1];
+    assert.ok(newPassword !== undefined && newPassword !== password);
+    assert.ok(!changed.stdout.includes(newPassword));
+
+    const viaStdin = await parapet(['user', 'passwd', 'bob', '--password-stdin', ...flags], 'n3w-bob-secret\n');
+    ok(viaStdin);
+    assert.ok(!viaStdin.stdout.includes('n3w-bob-secret'));
+
+    assert.equal(ok(await parapet(['user', 'delete', 'alice', ...flags])), 'deleted user "alice": SCRAM-SHA-256, SCRAM-SHA-512\n');
+    assert.equal(ok(await parapet(['user', 'list', ...flags])), 'bob  SCRAM-SHA-256 (4096 iterations)\n');
+    const gone = await parapet(['user', 'passwd', 'alice', '--password-stdin', ...flags], 'whatever\n');
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no SCRAM user "alice"/);
+    assert.ok(existsSync(out));
+  });
+});

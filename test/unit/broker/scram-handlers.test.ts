@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { scramCredentialHandlers, type ScramCredentialChangeEvent } from '../../../src/broker/scram-handlers.js';
+import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/frames.js';
+import { AlterUserScramCredentials, type AlterUserScramCredentialsResponse } from '../../../src/protocol/messages/alter-user-scram-credentials.js';
+import {
+  DescribeUserScramCredentials,
+  type DescribeUserScramCredentialsResponse,
+} from '../../../src/protocol/messages/describe-user-scram-credentials.js';
+import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
+import { CredentialStore, type CredentialPersistence } from '../../../src/security/credentials/credential-store.js';
+import { saltedPassword } from '../../../src/security/credentials/scram-keys.js';
+import type { RequestContext } from '../../../src/server/dispatcher.js';
+import type { StoredScramCredential } from '../../../src/storage/metadata-store.js';
+
+const SHA256 = 1;
+const SHA512 = 2;
+
+function memoryPersistence(): CredentialPersistence & { rows: Map<string, StoredScramCredential> } {
+  const rows = new Map<string, StoredScramCredential>();
+  const key = (user: string, mechanism: string) => `${user}\u0000${mechanism}`;
+  const sorted = () => [...rows.values()].sort((a, b) => (a.user === b.user ? a.mechanism.localeCompare(b.mechanism) : a.user.localeCompare(b.user)));
+  return {
+    rows,
+    scramCredential: (user, mechanism) => rows.get(key(user, mechanism)),
+    scramCredentials: (users) => (users === null ? sorted() : users.flatMap((u) => sorted().filter((r) => r.user === u))),
+    alterScramCredentials: (changes) => {
+      const existed = changes.deletions.map((d) => rows.delete(key(d.user, d.mechanism)));
+      for (const u of changes.upsertions) rows.set(key(u.user, u.mechanism), u);
+      return existed;
+    },
+  };
+}
+
+type Body = Record<string, unknown>;
+
+function harness() {
+  const persistence = memoryPersistence();
+  const credentials = new CredentialStore({ store: persistence });
+  const events: ScramCredentialChangeEvent[] = [];
+  const entries = scramCredentialHandlers({ credentials, onChange: (e) => events.push(e) });
+  const call = async (api: ApiSchema, body: Body): Promise<Body> => {
+    const entry = entries.find((e) => e.api.apiKey === api.apiKey);
+    assert.ok(entry !== undefined, `no handler for ${api.name}`);
+    const decoded = decodeRequest(Buffer.concat(encodeRequest(api, { apiVersion: 0, correlationId: 4, clientId: 'admin' }, body)).subarray(4));
+    assert.equal(decoded.kind, 'request');
+    const context = { header: decoded.header, listener: { host: '127.0.0.1', port: 9092 }, connectionId: 8, clientHost: '/127.0.0.1', release: () => undefined } satisfies Partial<RequestContext>;
+    const response = await entry.handle(decoded.body, context as RequestContext);
+    assert.ok(response !== null);
+    return decodeResponse(api, 0, Buffer.concat(encodeResponse(api, 0, 4, response)).subarray(4)).body;
+  };
+  const alter = async (body: { deletions?: Body[]; upsertions?: Body[] }) =>
+    (await call(AlterUserScramCredentials, { deletions: body.deletions ?? [], upsertions: body.upsertions ?? [] })) as AlterUserScramCredentialsResponse;
+  const describeUsers = async (users: string[] | null) =>
+    (await call(DescribeUserScramCredentials, { users: users === null ? null : users.map((name) => ({ name })) })) as DescribeUserScramCredentialsResponse;
+  return { persistence, credentials, events, alter, describeUsers };
+}
+
+const SALT = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
+
+/** What a client sends for `password`: Hi(password, salt, i), never the password. */
+const upsertion = (name: string, over: Body = {}): Body => {
+  const mechanism = (over.mechanism as number | undefined) ?? SHA256;
+  const iterations = (over.iterations as number | undefined) ?? 4096;
+  return {
+    name,
+    mechanism,
+    iterations,
+    salt: SALT,
+    saltedPassword: saltedPassword(mechanism === SHA512 ? 'SCRAM-SHA-512' : 'SCRAM-SHA-256', 'pencil', SALT, iterations),
+    ...over,
+  };
+};
+
+const byUser = (results: readonly { user: string; errorCode: number }[]) => Object.fromEntries(results.map((r) => [r.user, r.errorCode]));
+
+describe('AlterUserScramCredentials', () => {
+  it('stores the keys derived from the salted password (RFC 7677 vector) and reports success', async () => {
+    const { credentials, alter } = harness();
+    const response = await alter({ upsertions: [upsertion('user')] });
+    assert.deepEqual(response.results, [{ user: 'user', errorCode: 0, errorMessage: null }]);
+    const stored = credentials.scram('user', 'SCRAM-SHA-256');
+    assert.equal(stored?.storedKey.toString('base64'), 'WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=');
+    assert.equal(stored.serverKey.toString('base64'), 'wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=');
+    assert.deepEqual(stored.salt, SALT);
+    assert.equal(stored.iterations, 4096);
+  });
+
+  it('wipes the salted password in the request once the keys are derived, and keeps no view of the request', async () => {
+    const credentials = new CredentialStore({ store: memoryPersistence() });
+    const entry = scramCredentialHandlers({ credentials }).find((e) => e.api.apiKey === AlterUserScramCredentials.apiKey);
+    assert.ok(entry !== undefined);
+    const salt = Buffer.from(SALT);
+    const salted = saltedPassword('SCRAM-SHA-256', 'pencil', salt, 4096);
+    const context = { connectionId: 1, clientHost: '/127.0.0.1' } satisfies Partial<RequestContext>;
+    const body = { deletions: [], upsertions: [{ name: 'u', mechanism: SHA256, iterations: 4096, salt, saltedPassword: salted }] };
+    await entry.handle(body, context as RequestContext);
+    assert.ok(salted.every((byte) => byte === 0));
+    salt.fill(0);
+    const stored = credentials.scram('u', 'SCRAM-SHA-256');
+    assert.equal(stored?.storedKey.toString('base64'), 'WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=');
+    assert.deepEqual(stored.salt, SALT);
+  });
+
+  it('refuses unknown mechanisms (33) and unacceptable credentials (93), storing nothing for them', async () => {
+    const { persistence, alter } = harness();
+    const response = await alter({
+      deletions: [{ name: 'del-unknown', mechanism: 9 }],
+      upsertions: [
+        upsertion('unknown', { mechanism: 0 }),
+        upsertion('few', { iterations: 4095 }),
+        upsertion('many', { iterations: 16385 }),
+        upsertion('', {}),
+        upsertion('nosalt', { salt: Buffer.alloc(0) }),
+        upsertion('nopass', { saltedPassword: Buffer.alloc(0) }),
+        upsertion('shortpass', { saltedPassword: Buffer.alloc(16, 1) }),
+        upsertion('max', { iterations: 16384, mechanism: SHA512 }),
+      ],
+    });
+    assert.deepEqual(byUser(response.results), {
+      'del-unknown': ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+      unknown: ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+      few: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      many: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      '': ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      nosalt: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      nopass: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      shortpass: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      max: ErrorCode.NONE,
+    });
+    assert.ok(response.results.filter((r) => r.errorCode !== 0).every((r) => (r.errorMessage ?? '').length > 0), 'every refusal says why');
+    assert.deepEqual([...persistence.rows.values()].map((r) => `${r.user}/${r.mechanism}`), ['max/SCRAM-SHA-512']);
+  });
+
+  it('deletes a credential; deleting one that does not exist is RESOURCE_NOT_FOUND', async () => {
+    const { credentials, alter } = harness();
+    await alter({ upsertions: [upsertion('alice'), upsertion('bob', { mechanism: SHA512 })] });
+    const response = await alter({ deletions: [{ name: 'alice', mechanism: SHA256 }, { name: 'bob', mechanism: SHA256 }, { name: 'ghost', mechanism: SHA512 }] });
+    assert.deepEqual(byUser(response.results), { alice: 0, bob: ErrorCode.RESOURCE_NOT_FOUND, ghost: ErrorCode.RESOURCE_NOT_FOUND });
+    assert.equal(credentials.scram('alice', 'SCRAM-SHA-256'), undefined);
+    assert.ok(credentials.scram('bob', 'SCRAM-SHA-512') !== undefined, 'the other mechanism is untouched');
+  });
+
+  it('a user in two operations of one request gets one DUPLICATE_RESOURCE and no change; the others proceed', async () => {
+    const { credentials, alter } = harness();
+    await alter({ upsertions: [upsertion('carol')] });
+    const response = await alter({
+      deletions: [{ name: 'carol', mechanism: SHA256 }],
+      upsertions: [upsertion('carol', { mechanism: SHA512 }), upsertion('dave'), upsertion('dave', { mechanism: SHA512 }), upsertion('erin', { iterations: 8192 }), upsertion('dave')],
+    });
+    assert.deepEqual(response.results.map((r) => [r.user, r.errorCode]), [
+      ['carol', ErrorCode.DUPLICATE_RESOURCE],
+      ['dave', ErrorCode.DUPLICATE_RESOURCE],
+      ['erin', 0],
+    ]);
+    assert.ok(credentials.scram('carol', 'SCRAM-SHA-256') !== undefined, 'not deleted');
+    assert.equal(credentials.scram('carol', 'SCRAM-SHA-512'), undefined, 'not added');
+    assert.equal(credentials.scram('dave', 'SCRAM-SHA-256'), undefined);
+    assert.equal(credentials.scram('erin', 'SCRAM-SHA-256')?.iterations, 8192);
+  });
+
+  it('reports changes to onChange with users, mechanisms and iterations only; nothing when nothing changed', async () => {
+    const { events, alter } = harness();
+    await alter({ deletions: [{ name: 'ghost', mechanism: SHA256 }], upsertions: [upsertion('x', { iterations: 1 })] });
+    assert.equal(events.length, 0);
+    await alter({ upsertions: [upsertion('alice', { iterations: 5000 })] });
+    await alter({ deletions: [{ name: 'alice', mechanism: SHA256 }], upsertions: [upsertion('bob', { mechanism: SHA512 })] });
+    assert.deepEqual(
+      events.map((e) => ({ action: e.action, upserted: e.upserted, deleted: e.deleted, connection: e.context.connectionId })),
+      [
+        { action: 'alter-user-scram-credentials', upserted: [{ user: 'alice', mechanism: 'SCRAM-SHA-256', iterations: 5000 }], deleted: [], connection: 8 },
+        { action: 'alter-user-scram-credentials', upserted: [{ user: 'bob', mechanism: 'SCRAM-SHA-512', iterations: 4096 }], deleted: [{ user: 'alice', mechanism: 'SCRAM-SHA-256' }], connection: 8 },
+      ],
+    );
+  });
+});
+
+describe('DescribeUserScramCredentials', () => {
+  async function seeded() {
+    const h = harness();
+    await h.alter({ upsertions: [upsertion('alice'), upsertion('bob', { mechanism: SHA512, iterations: 10000 })] });
+    await h.alter({ upsertions: [upsertion('alice', { mechanism: SHA512, iterations: 8192 })] });
+    return h;
+  }
+
+  it('null and empty lists describe every user: mechanism codes and iterations, no salts or keys', async () => {
+    const { describeUsers } = await seeded();
+    for (const users of [null, []]) {
+      const response = await describeUsers(users);
+      assert.equal(response.errorCode, 0);
+      assert.deepEqual(response.results, [
+        { user: 'alice', errorCode: 0, errorMessage: null, credentialInfos: [{ mechanism: SHA256, iterations: 4096 }, { mechanism: SHA512, iterations: 8192 }] },
+        { user: 'bob', errorCode: 0, errorMessage: null, credentialInfos: [{ mechanism: SHA512, iterations: 10000 }] },
+      ]);
+    }
+  });
+
+  it('named users: found, RESOURCE_NOT_FOUND when unknown, DUPLICATE_RESOURCE when named twice; one result each', async () => {
+    const { describeUsers } = await seeded();
+    const response = await describeUsers(['bob', 'nobody', 'alice', 'alice']);
+    assert.equal(response.errorCode, 0);
+    assert.deepEqual(response.results.map((r) => [r.user, r.errorCode, r.credentialInfos.length]), [
+      ['bob', 0, 1],
+      ['nobody', ErrorCode.RESOURCE_NOT_FOUND, 0],
+      ['alice', ErrorCode.DUPLICATE_RESOURCE, 0],
+    ]);
+    assert.match(response.results[1]?.errorMessage ?? '', /nobody/);
+  });
+
+  it('a deleted credential is no longer described', async () => {
+    const { alter, describeUsers } = await seeded();
+    await alter({ deletions: [{ name: 'bob', mechanism: SHA512 }] });
+    assert.equal((await describeUsers(['bob'])).results[0]?.errorCode, ErrorCode.RESOURCE_NOT_FOUND);
+    assert.deepEqual((await describeUsers(null)).results.map((r) => r.user), ['alice']);
+  });
+});
