@@ -1,10 +1,12 @@
 /**
  * What the machine itself can do, measured in the same run as the broker so that the broker's figures
  * can be read as ratios: write+fdatasync to a few files (the ceiling for acks=all), and one loopback TCP
- * stream between two sockets of one process (the ceiling for a single client connection).
+ * stream between two sockets of one process (the ceiling for a single client connection), plaintext
+ * or TLS (what Node's TLS stack costs before any broker code runs).
  */
 import { closeSync, fdatasync, openSync, rmSync, writeSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,21 +31,25 @@ export async function diskBaseline(dir: string, files: number, chunkBytes: numbe
   return written / elapsed / 1e6;
 }
 
-/** MB/s of 1 MiB writes through one loopback TCP connection, both ends in this process. */
-export async function loopbackBaseline(seconds: number): Promise<number> {
-  const server = createServer();
+/**
+ * MB/s of 1 MiB writes through one loopback connection, both ends in this process: plain TCP, or TLS
+ * 1.3 when given a certificate, key and the CA to verify them with.
+ */
+export async function loopbackBaseline(seconds: number, tls?: { cert: Buffer; key: Buffer; ca: Buffer }): Promise<number> {
+  const server: Server = tls === undefined ? createServer() : createTlsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3' });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
   let received = 0;
-  server.on('connection', (socket) => {
+  server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
     });
   });
-  const client = connect(address.port, '127.0.0.1');
-  await once(client, 'connect');
+  const client =
+    tls === undefined ? connect(address.port, '127.0.0.1') : connectTls({ port: address.port, host: '127.0.0.1', ca: tls.ca, servername: 'localhost' });
+  await once(client, tls === undefined ? 'connect' : 'secureConnect');
   const chunk = Buffer.alloc(1024 * 1024);
   const start = performance.now();
   while (performance.now() - start < seconds * 1000) {

@@ -16,6 +16,8 @@ export interface LoadOptions {
   readonly connections: number;
   readonly partitions: number;
   readonly inFlight: number;
+  /** Most bytes one fetch asks for per partition (Kafka clients' max.partition.fetch.bytes). */
+  readonly fetchBytes?: number;
   /** Opens one client connection (plaintext, or TLS + SASL). */
   readonly connect: () => Promise<BenchClient>;
 }
@@ -127,11 +129,12 @@ export async function produce(o: LoadOptions, topic: string, shape: Shape, acks:
 /** Reads every partition from offset 0 to its end with one connection per partition. */
 export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec: number; bytes: number }> {
   const PARTITIONS = o.partitions;
+  // Connections (TLS handshake, SASL) are set up before the clock starts, as for produce.
+  const clients = await Promise.all(Array.from({ length: PARTITIONS }, () => o.connect()));
   const start = performance.now();
   let bytes = 0;
   await Promise.all(
-    Array.from({ length: PARTITIONS }, async (_, partition) => {
-      const client = await o.connect();
+    clients.map(async (client, partition) => {
       let offset = 0n;
       for (;;) {
         const { body } = await client.request(Fetch, 12, {
@@ -142,7 +145,7 @@ export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec
           isolationLevel: 0,
           sessionId: 0,
           sessionEpoch: -1,
-          topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 8388608 }] }],
+          topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: o.fetchBytes ?? 8388608 }] }],
           forgottenTopicsData: [],
           rackId: '',
         });

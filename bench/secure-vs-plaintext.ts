@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { AdminClient } from '../src/client/admin.js';
 import { readClientConfig } from '../src/client/client-config.js';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../src/protocol/acl.js';
+import { loopbackBaseline } from './baseline.js';
 import { BenchClient } from './kafka-client.js';
 import { consume, createTopic, fmt, produce, SHAPES, startBrokerProcess, type LoadOptions } from './load.js';
 
@@ -25,6 +26,8 @@ const { values: args } = parseArgs({
     'in-flight': { type: 'string', default: '4' },
     // Each scenario runs this many times on each path; the best run of each counts (less noise).
     rounds: { type: 'string', default: '2' },
+    // Per-partition fetch size; 1 MiB is the Java client's and librdkafka's default.
+    'fetch-bytes': { type: 'string', default: '1048576' },
   },
 });
 const common = {
@@ -32,6 +35,7 @@ const common = {
   connections: Number(args.connections),
   partitions: Number(args.partitions),
   inFlight: Number(args['in-flight']),
+  fetchBytes: Number(args['fetch-bytes']),
 };
 const ROUNDS = Number(args.rounds);
 
@@ -58,6 +62,9 @@ try {
   const superAdmin = await BenchClient.connectSecure('127.0.0.1', secure.port, { ca, user: 'admin', password: adminConfig.sasl?.password.reveal() ?? '' });
   const plainAdmin = await paths.plaintext.connect();
 
+  const tcp = await loopbackBaseline(2);
+  const tls = await loopbackBaseline(2, { cert: readFileSync(join(secureDir, 'tls', 'server.crt')), key: readFileSync(join(secureDir, 'tls', 'server.key')), ca });
+  console.log(`machine baseline, one loopback stream in one process: TCP ${tcp.toFixed(0)} MB/s, TLS 1.3 ${tls.toFixed(0)} MB/s (${((100 * tls) / tcp).toFixed(0)}%)`);
   console.log(`secure path (TLS 1.3 + SCRAM-SHA-512 + ACLs) vs plaintext: ${common.connections} connections × ${common.inFlight} in flight, ${common.partitions} partitions, ${common.seconds} s per run, best of ${ROUNDS}`);
   console.log(`${'scenario'.padEnd(44)} ${'plain MB/s'.padStart(10)} ${'secure MB/s'.padStart(11)} ${'ratio'.padStart(7)}`);
   let topicNo = 0;

@@ -13,7 +13,7 @@ import { scramMechanism } from '../security/sasl/scram.js';
 import { CertificateReloader } from '../security/tls/cert-reloader.js';
 import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../security/tls/principal-mapping.js';
 import { buildTlsServerOptions, peerCertificateStatus, type TlsFiles } from '../security/tls/tls-options.js';
-import { ANONYMOUS, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
+import { ANONYMOUS, type CredentialLookup, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
 import type { HandlerEntry, RequestContext } from '../server/dispatcher.js';
 import type { ListenerProtocol, ListenerSecurity } from '../server/listener.js';
 import { saslHandlers } from '../server/sasl-handlers.js';
@@ -53,7 +53,8 @@ export function createBrokerSecurity(
 ): BrokerSecurity {
   const { security, listener } = config;
   const posture = checkPosture(listener, security);
-  if (posture.errors.length > 0) throw new SecurityConfigError(posture.errors.join('\n'));
+  const problems = [...posture.errors, ...validateSecuritySettings(security)];
+  if (problems.length > 0) throw new SecurityConfigError(problems.join('\n'));
   for (const w of posture.warnings) deps.events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
 
   const credentials = new CredentialStore({ store: deps.store });
@@ -130,7 +131,29 @@ export function createBrokerSecurity(
   };
 }
 
-function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credentials: CredentialStore): SaslMechanism {
+/**
+ * What the posture check cannot see: principal mapping rules that do not compile, an OAUTHBEARER key
+ * set that cannot be read or is refused (a private key in it, say). Returns one message per problem.
+ */
+export function validateSecuritySettings(security: SecurityConfig): string[] {
+  const problems: string[] = [];
+  try {
+    compilePrincipalMappingRules(security.tls.principalMapping);
+  } catch (err) {
+    problems.push(`tls.principalMapping: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const o = security.sasl.oauthbearer;
+  if (security.sasl.mechanisms.includes('OAUTHBEARER') && o !== undefined && (o.jwksUrl === undefined) !== (o.jwksFile === undefined)) {
+    try {
+      mechanismOf('OAUTHBEARER', security, { scram: () => undefined });
+    } catch (err) {
+      problems.push(`sasl.oauthbearer: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return problems;
+}
+
+function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credentials: CredentialLookup): SaslMechanism {
   switch (name) {
     case 'SCRAM-SHA-256':
     case 'SCRAM-SHA-512':

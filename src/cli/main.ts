@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../broker/broker.js';
-import { SecurityConfigError } from '../broker/security-setup.js';
+import { SecurityConfigError, validateSecuritySettings } from '../broker/security-setup.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
 import { initDataDir, isInitialised, isNewDataDir, updateClientBootstrap, type InitResult } from '../security/init.js';
@@ -41,6 +41,8 @@ program
       const posture = checkPosture(config.listener, config.security);
       for (const w of posture.warnings) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
       if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
+      const problems = validateSecuritySettings(config.security);
+      if (problems.length > 0) throw new ConfigError(`${file}: invalid security settings\n  ${problems.join('\n  ')}`);
       console.log(JSON.stringify(config, null, 2));
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
@@ -142,7 +144,7 @@ program
     console.log(`data directory: ${config.dataDir}`);
     const adminProperties = join(config.dataDir, 'client', 'admin.properties');
     if (protocol === 'PLAINTEXT') console.log(`try: kcat -b ${where} -L`);
-    else if (existsSync(adminProperties)) console.log(`try: kcat -F ${adminProperties} -L`);
+    else if (protocol === 'SASL_SSL' && existsSync(adminProperties)) console.log(`try: kcat -F ${adminProperties} -L`);
     const stop = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       void broker.close().then(() => {

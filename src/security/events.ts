@@ -25,6 +25,8 @@ export type SecurityEvent =
       readonly principal: Principal;
       readonly api: string;
       readonly resources: readonly string[];
+      /** How many identical denials on this connection were not reported since the last one. */
+      readonly repeated?: number;
     }
   | { readonly type: 'admin-change'; readonly principal: Principal; readonly remote: string; readonly action: string; readonly detail: object }
   | { readonly type: 'insecure-setting'; readonly setting: string; readonly detail: string };

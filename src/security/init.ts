@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MetadataStore } from '../storage/metadata-store.js';
@@ -53,10 +54,13 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
 
   const host = hostname();
   const ca = await createCertificateAuthority({ commonName: `Parapet local CA (${host})` });
+  // The certificate names the listener's own address too, when it is a specific one: clients verify it.
+  const listen = options.host;
+  const specific = listen !== '0.0.0.0' && listen !== '::';
   const server = await issueServerCertificate(ca, {
     commonName: host,
-    dnsNames: [...new Set(['localhost', host])],
-    ipAddresses: ['127.0.0.1', '::1'],
+    dnsNames: [...new Set(['localhost', host, ...(specific && isIP(listen) === 0 ? [listen] : [])])],
+    ipAddresses: [...new Set(['127.0.0.1', '::1', ...(specific && isIP(listen) !== 0 ? [listen] : [])])],
   });
   const caFile = join(tlsDir, 'ca.crt');
   writePrivate(join(tlsDir, 'ca.key'), ca.keyPem);

@@ -66,6 +66,7 @@ export interface DispatcherOptions {
 
 /** At most this many denied resources are named in one security event. */
 const MAX_DENIALS_REPORTED = 10;
+const DENIAL_REPORT_INTERVAL_MS = 1000;
 
 /**
  * Decodes each frame, enforces authentication (before it, only ApiVersions and SASL; after a v0
@@ -76,6 +77,20 @@ const MAX_DENIALS_REPORTED = 10;
  */
 export function createDispatcher(options: DispatcherOptions): FrameHandler {
   const { handlers, connection, session, authorizer, events } = options;
+  // A client retrying a denied request in a loop must not flood the log: the same denial on this
+  // connection is reported at most once a second, with how often it repeated in between.
+  let lastDenial = { key: '', at: -Infinity, repeated: 0 };
+  const reportDenial = (principal: Principal, api: string, resources: string[]) => {
+    const key = `${api} ${resources.join(' ')}`;
+    const now = performance.now();
+    if (key === lastDenial.key && now - lastDenial.at < DENIAL_REPORT_INTERVAL_MS) {
+      lastDenial.repeated++;
+      return;
+    }
+    const repeated = key === lastDenial.key ? lastDenial.repeated : 0;
+    lastDenial = { key, at: now, repeated: 0 };
+    events.emit({ type: 'authorization-denied', connection: connection.id, remote: connection.remote, principal, api, resources, ...(repeated > 0 ? { repeated } : {}) });
+  };
   return async (frame, control) => {
     if (session.expectsRawToken) {
       const outcome = await session.rawToken(frame);
@@ -115,9 +130,7 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
     } else {
       const denied: string[] = [];
       const outcome = authorizeRequest(api.apiKey, body, header.apiVersion, authzCheck(authorizer, principal, connection.clientIp, denied));
-      if (denied.length > 0) {
-        events.emit({ type: 'authorization-denied', connection: connection.id, remote: connection.remote, principal, api: api.name, resources: denied });
-      }
+      if (denied.length > 0) reportDenial(principal, api.name, denied);
       if (outcome.kind === 'respond') {
         response = outcome.response;
       } else {

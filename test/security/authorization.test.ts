@@ -87,6 +87,19 @@ describe('authorization with Kafka ACL semantics (default deny)', () => {
     assert.ok(denied.some((e) => e.principal === 'User:alice' && e.api === 'Produce' && e.resources.includes('WRITE TOPIC:payments')));
   });
 
+  it('a client retrying a denied request in a loop is reported once a second, not once a request', async (t) => {
+    const b = await startSecureBroker(t, { users: USERS });
+    await createTopics(t, b, ['locked']);
+    const alice = await login(t, b, 'alice', USERS.alice);
+    for (let i = 0; i < 20; i++) assert.equal(await produce(alice, 'locked'), 29);
+    const denials = () => b.events.filter((e) => e.type === 'authorization-denied' && e.api === 'Produce');
+    assert.equal(denials().length, 1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal(await produce(alice, 'locked'), 29);
+    assert.equal(denials().length, 2);
+    assert.equal((denials()[1] as { repeated?: number }).repeated, 19);
+  });
+
   it('DENY beats ALLOW, and READ implies DESCRIBE', async (t) => {
     const b = await startSecureBroker(t, {
       users: USERS,

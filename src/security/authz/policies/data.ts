@@ -78,7 +78,9 @@ function deniedFetchTopic(topic: FetchTopic, isolationLevel: number): FetchTopic
       // As the handler answers: KafkaJS (read_committed) expects a list, not null.
       abortedTransactions: isolationLevel === 0 ? null : [],
       preferredReadReplica: -1,
-      records: null,
+      // An empty record set, as Kafka sends: librdkafka 2.0 cannot parse a null one (MessageSetSize -1)
+      // and retries in a tight loop.
+      records: Buffer.alloc(0),
     })),
   };
 }
