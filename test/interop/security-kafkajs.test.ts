@@ -11,6 +11,7 @@ import type { AclBindingInput } from '../../src/security/authz/acl-store.js';
 import { DEFAULT_SECURITY_CONFIG } from '../../src/security/config.js';
 import type { SecurityEvent } from '../../src/security/events.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
+import { errorChain } from './security-support.js';
 
 /**
  * KafkaJS 2.2.4 against the broker as `parapet init` sets it up: SASL_SSL, the server certificate
@@ -24,23 +25,6 @@ const GROUP_TIMING = { groupInitialRebalanceDelayMs: 100, groupMinSessionTimeout
 
 function allow(principal: string, resourceType: number, resourceName: string, operation: number): AclBindingInput {
   return { resourceType, resourceName, patternType: PatternType.LITERAL, principal, host: '*', operation, permission: AclPermissionType.ALLOW };
-}
-
-/** Everything an error wraps: KafkaJS's retrier puts the first error in `originalError` or `cause`. */
-function errorChain(error: unknown): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  const seen = new Set<unknown>();
-  const visit = (e: unknown): void => {
-    if (typeof e !== 'object' || e === null || seen.has(e)) return;
-    seen.add(e);
-    out.push(e as Record<string, unknown>);
-    const { cause, originalError, errors } = e as { cause?: unknown; originalError?: unknown; errors?: unknown };
-    visit(cause);
-    visit(originalError);
-    if (Array.isArray(errors)) for (const inner of errors) visit(inner);
-  };
-  visit(error);
-  return out;
 }
 
 const summary = (chain: Record<string, unknown>[]): string =>

@@ -26,6 +26,7 @@ import {
 } from '@platformatic/kafka';
 import type { SecurityEvent } from '../../src/security/events.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
+import { errorChain } from './security-support.js';
 
 /**
  * @platformatic/kafka 1.35 over SASL_SSL, the server certificate verified against the local CA that
@@ -62,22 +63,6 @@ const alterUserScramCredentials = createAPI<[deletions: Deletion[], upsertions: 
 );
 
 const GROUP_TIMING = { groupInitialRebalanceDelayMs: 100 } as const;
-
-/** Everything an error wraps: platformatic nests ProtocolErrors in MultipleErrors/ResponseErrors. */
-function errorChain(error: unknown): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  const seen = new Set<unknown>();
-  const visit = (e: unknown): void => {
-    if (typeof e !== 'object' || e === null || seen.has(e)) return;
-    seen.add(e);
-    out.push(e as Record<string, unknown>);
-    const { cause, errors } = e as { cause?: unknown; errors?: unknown };
-    visit(cause);
-    if (Array.isArray(errors)) for (const inner of errors) visit(inner);
-  };
-  visit(error);
-  return out;
-}
 
 /** Asserts that `promise` rejects with a protocol error `apiId` (or an error with `code`) somewhere in its chain. */
 async function rejectsWith(promise: Promise<unknown>, expected: { apiId?: string; code?: string }, what: string): Promise<void> {

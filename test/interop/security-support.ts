@@ -139,3 +139,23 @@ export function authenticationFailures(events: readonly SecurityEvent[]): AuthFa
 export function describeEvents(events: readonly SecurityEvent[]): string {
   return events.map((e) => JSON.stringify(e)).join('\n');
 }
+
+/**
+ * Everything an error wraps, outermost first: KafkaJS's retrier puts the first error in
+ * `originalError` or `cause`, platformatic nests protocol errors in `errors`.
+ */
+export function errorChain(error: unknown): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const seen = new Set<unknown>();
+  const visit = (e: unknown): void => {
+    if (typeof e !== 'object' || e === null || seen.has(e)) return;
+    seen.add(e);
+    out.push(e as Record<string, unknown>);
+    const { cause, originalError, errors } = e as { cause?: unknown; originalError?: unknown; errors?: unknown };
+    visit(cause);
+    visit(originalError);
+    if (Array.isArray(errors)) for (const inner of errors) visit(inner);
+  };
+  visit(error);
+  return out;
+}

@@ -8,32 +8,14 @@ import { CreateAcls, type CreateAclsResponse } from '../../../src/protocol/messa
 import { DeleteAcls, type DeleteAclsResponse } from '../../../src/protocol/messages/delete-acls.js';
 import { DescribeAcls, type DescribeAclsResponse } from '../../../src/protocol/messages/describe-acls.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
-import { AclStore, type AclPersistence } from '../../../src/security/authz/acl-store.js';
+import { AclStore } from '../../../src/security/authz/acl-store.js';
 import type { RequestContext } from '../../../src/server/dispatcher.js';
-import type { StoredAclBinding } from '../../../src/storage/metadata-store.js';
+import { memoryAclPersistence } from '../security/authz/acl-fixtures.js';
 
 const { TOPIC, GROUP, CLUSTER } = ResourceType;
 const { LITERAL, PREFIXED } = PatternType;
 const { ALLOW, DENY } = AclPermissionType;
 const { READ, WRITE, ALTER } = AclOperation;
-
-function memoryPersistence(): AclPersistence {
-  let rows: StoredAclBinding[] = [];
-  const key = (b: StoredAclBinding) => JSON.stringify([b.resourceType, b.resourceName, b.patternType, b.principal, b.host, b.operation, b.permission]);
-  return {
-    aclBindings: () => [...rows],
-    addAclBindings: (bs) => {
-      rows.push(...bs);
-      return bs.length;
-    },
-    removeAclBindings: (bs) => {
-      const doomed = new Set(bs.map(key));
-      const before = rows.length;
-      rows = rows.filter((r) => !doomed.has(key(r)));
-      return before - rows.length;
-    },
-  };
-}
 
 type Body = Record<string, unknown>;
 
@@ -42,7 +24,7 @@ type Body = Record<string, unknown>;
  * broker does, handled, and its response encoded and decoded again, as a client would see it.
  */
 function harness() {
-  const acls = new AclStore({ store: memoryPersistence() });
+  const acls = new AclStore({ store: memoryAclPersistence() });
   const events: AclChangeEvent[] = [];
   const entries = aclHandlers({ acls, onChange: (e) => events.push(e) });
   const call = async (api: ApiSchema, version: number, body: Body): Promise<Body> => {
@@ -86,7 +68,7 @@ assert.deepEqual([DescribeAcls.minVersion, DescribeAcls.maxVersion, DeleteAcls.m
 
 describe('CreateAcls', () => {
   it('serves CreateAcls, DescribeAcls and DeleteAcls', () => {
-    const entries = aclHandlers({ acls: new AclStore({ store: memoryPersistence() }) });
+    const entries = aclHandlers({ acls: new AclStore({ store: memoryAclPersistence() }) });
     assert.deepEqual(entries.map((e) => e.api.name).sort(), ['CreateAcls', 'DeleteAcls', 'DescribeAcls']);
   });
 

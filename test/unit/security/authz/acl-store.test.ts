@@ -12,9 +12,9 @@ import {
   type AclBinding,
   type AclBindingFilter,
   type AclBindingInput,
-  type AclPersistence,
 } from '../../../../src/security/authz/acl-store.js';
 import { MetadataStore, type StoredAclBinding } from '../../../../src/storage/metadata-store.js';
+import { aclInput as binding, memoryAclPersistence } from './acl-fixtures.js';
 
 const { TOPIC, GROUP, CLUSTER } = ResourceType;
 const { LITERAL, PREFIXED } = PatternType;
@@ -29,48 +29,6 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
-/** An in-memory persistence that records calls and can be made to fail like a full disk. */
-function memoryPersistence(initial: StoredAclBinding[] = []): AclPersistence & { rows: StoredAclBinding[]; fail: boolean; writes: number } {
-  const key = (b: StoredAclBinding) => JSON.stringify(b, Object.keys(b).sort());
-  const p = {
-    rows: [...initial],
-    fail: false,
-    writes: 0,
-    aclBindings: () => [...p.rows],
-    addAclBindings(bindings: readonly StoredAclBinding[]) {
-      if (p.fail) throw new Error('SQLITE_FULL');
-      p.writes++;
-      let added = 0;
-      for (const b of bindings) {
-        if (!p.rows.some((r) => key(r) === key(b))) {
-          p.rows.push({ ...b });
-          added++;
-        }
-      }
-      return added;
-    },
-    removeAclBindings(bindings: readonly StoredAclBinding[]) {
-      if (p.fail) throw new Error('SQLITE_FULL');
-      p.writes++;
-      const doomed = new Set(bindings.map(key));
-      const before = p.rows.length;
-      p.rows = p.rows.filter((r) => !doomed.has(key(r)));
-      return before - p.rows.length;
-    },
-  };
-  return p;
-}
-
-const binding = (over: Partial<AclBindingInput> = {}): AclBindingInput => ({
-  resourceType: TOPIC,
-  resourceName: 'orders',
-  patternType: LITERAL,
-  principal: 'User:alice',
-  host: '*',
-  operation: READ,
-  permission: ALLOW,
-  ...over,
-});
 
 const filter = (over: Partial<AclBindingFilter> = {}): AclBindingFilter => ({
   resourceType: ResourceType.ANY,
@@ -87,7 +45,7 @@ const names = (bindings: readonly AclBinding[]) => bindings.map((b) => `${b.patt
 
 describe('AclStore.create', () => {
   it('accepts every concrete resource type, both pattern types, User:* and every host form', () => {
-    const store = new AclStore({ store: memoryPersistence() });
+    const store = new AclStore({ store: memoryAclPersistence() });
     const results = store.create([
       binding(),
       binding({ resourceType: GROUP, resourceName: 'billing-', patternType: PREFIXED }),
@@ -106,7 +64,7 @@ describe('AclStore.create', () => {
   });
 
   it("refuses what Kafka's CreateAcls refuses with INVALID_REQUEST and a reason, creating the rest", () => {
-    const persistence = memoryPersistence();
+    const persistence = memoryAclPersistence();
     const store = new AclStore({ store: persistence });
     const cases: [Partial<AclBindingInput>, RegExp][] = [
       [{ resourceType: ResourceType.ANY }, /resource type/],
@@ -143,7 +101,7 @@ describe('AclStore.create', () => {
   });
 
   it('is idempotent: a duplicate, in the same request or later, succeeds and stores nothing new', () => {
-    const persistence = memoryPersistence();
+    const persistence = memoryAclPersistence();
     const store = new AclStore({ store: persistence });
     const first = store.create([binding(), binding()]);
     assert.deepEqual(first.map((r) => [r.code, r.created]), [[0, true], [0, false]]);
@@ -157,7 +115,7 @@ describe('AclStore.create', () => {
   });
 
   it('changes nothing in memory when the store fails to write', () => {
-    const persistence = memoryPersistence();
+    const persistence = memoryAclPersistence();
     const store = new AclStore({ store: persistence });
     persistence.fail = true;
     assert.throws(() => store.create([binding()]), /SQLITE_FULL/);
@@ -167,7 +125,7 @@ describe('AclStore.create', () => {
 });
 
 describe('AclStore.describe (Kafka filter semantics)', () => {
-  const store = new AclStore({ store: memoryPersistence() });
+  const store = new AclStore({ store: memoryAclPersistence() });
   store.create([
     binding({ resourceName: 'orders' }),
     binding({ resourceName: '*' }),
@@ -224,7 +182,7 @@ describe('AclStore.describe (Kafka filter semantics)', () => {
 
 describe('AclStore.delete', () => {
   it('deletes what each filter matched; a binding two filters match is reported by both', () => {
-    const persistence = memoryPersistence();
+    const persistence = memoryAclPersistence();
     const store = new AclStore({ store: persistence });
     store.create([binding({ resourceName: 'a' }), binding({ resourceName: 'b' }), binding({ resourceName: 'c', operation: WRITE })]);
     const generation = store.generation;
@@ -239,7 +197,7 @@ describe('AclStore.delete', () => {
   });
 
   it('a deletion that matches nothing changes nothing', () => {
-    const persistence = memoryPersistence();
+    const persistence = memoryAclPersistence();
     const store = new AclStore({ store: persistence });
     store.create([binding()]);
     const generation = store.generation;
@@ -250,7 +208,7 @@ describe('AclStore.delete', () => {
   });
 
   it('hands out a new snapshot after a change and keeps old ones intact', () => {
-    const store = new AclStore({ store: memoryPersistence() });
+    const store = new AclStore({ store: memoryAclPersistence() });
     store.create([binding({ resourceName: 'a' })]);
     const before = store.bindings();
     assert.equal(store.bindings(), before, 'the same snapshot while nothing changes');
@@ -288,7 +246,7 @@ describe('AclStore over the metadata store', () => {
   it('refuses to open over a stored binding that no longer validates (it could be a DENY)', () => {
     const bad: StoredAclBinding = { ...binding(), host: 'not-a-host' };
     assert.throws(
-      () => new AclStore({ store: memoryPersistence([bad]) }),
+      () => new AclStore({ store: memoryAclPersistence([bad]) }),
       (err: unknown) => isFault(err, 'METADATA_ERROR') && /host/.test(err.message),
     );
   });

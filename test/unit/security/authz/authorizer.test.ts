@@ -2,49 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { AclOperation, AclPermissionType, CONCRETE_ACL_OPERATIONS, PatternType, ResourceType } from '../../../../src/protocol/acl.js';
-import { AclStore, type AclBinding, type AclBindingInput, type AclPersistence } from '../../../../src/security/authz/acl-store.js';
+import { AclStore, type AclBinding, type AclBindingInput } from '../../../../src/security/authz/acl-store.js';
 import { AclAuthorizer } from '../../../../src/security/authz/authorizer.js';
 import type { AuthorizationRequest, Principal } from '../../../../src/security/types.js';
-import type { StoredAclBinding } from '../../../../src/storage/metadata-store.js';
+import { aclInput as acl, memoryAclPersistence } from './acl-fixtures.js';
 
 const { TOPIC, GROUP, CLUSTER } = ResourceType;
 const { LITERAL, PREFIXED } = PatternType;
 const { ALLOW, DENY } = AclPermissionType;
 const { READ, WRITE, DESCRIBE, ALTER, DELETE, ALL, CREATE, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE } = AclOperation;
 
-function memoryPersistence(): AclPersistence {
-  let rows: StoredAclBinding[] = [];
-  const key = (b: StoredAclBinding) => JSON.stringify([b.resourceType, b.resourceName, b.patternType, b.principal, b.host, b.operation, b.permission]);
-  return {
-    aclBindings: () => [...rows],
-    addAclBindings: (bs) => {
-      const before = rows.length;
-      for (const b of bs) if (!rows.some((r) => key(r) === key(b))) rows.push(b);
-      return rows.length - before;
-    },
-    removeAclBindings: (bs) => {
-      const doomed = new Set(bs.map(key));
-      const before = rows.length;
-      rows = rows.filter((r) => !doomed.has(key(r)));
-      return before - rows.length;
-    },
-  };
-}
-
-const acl = (over: Partial<AclBindingInput> = {}): AclBindingInput => ({
-  resourceType: TOPIC,
-  resourceName: 'orders',
-  patternType: LITERAL,
-  principal: 'User:alice',
-  host: '*',
-  operation: READ,
-  permission: ALLOW,
-  ...over,
-});
 
 /** An authorizer over a fresh ACL store holding `bindings` (each must be valid). */
 function setup(bindings: AclBindingInput[], superUsers: Principal[] = []): { acls: AclStore; authz: AclAuthorizer } {
-  const acls = new AclStore({ store: memoryPersistence() });
+  const acls = new AclStore({ store: memoryAclPersistence() });
   const results = acls.create(bindings);
   assert.ok(results.every((r) => r.code === 0), JSON.stringify(results));
   return { acls, authz: new AclAuthorizer({ acls, superUsers }) };
@@ -198,7 +169,7 @@ describe('AclAuthorizer.authorize', () => {
   });
 
   it('stays correct when its bounded cache fills and is cleared', () => {
-    const acls = new AclStore({ store: memoryPersistence() });
+    const acls = new AclStore({ store: memoryAclPersistence() });
     acls.create([acl({ resourceName: 't', patternType: PREFIXED }), acl({ resourceName: 't7', permission: DENY })]);
     const tiny = new AclAuthorizer({ acls, cacheSize: 3 });
     for (let round = 0; round < 3; round++) {
@@ -374,7 +345,7 @@ describe('AclAuthorizer against a reference implementation', () => {
   it('agrees on authorize and authorizeAny over random bindings, requests and changes', () => {
     fc.assert(
       fc.property(fc.array(requestArb, { minLength: 1, maxLength: 6 }), fc.array(stepArb, { maxLength: 20 }), fc.integer({ min: 1, max: 8 }), (pool, steps, cacheSize) => {
-        const acls = new AclStore({ store: memoryPersistence() });
+        const acls = new AclStore({ store: memoryAclPersistence() });
         const authz = new AclAuthorizer({ acls, superUsers: [SUPER], cacheSize });
         let model: AclBindingInput[] = [];
         for (const step of steps) {
