@@ -160,9 +160,10 @@ export class Broker {
       framePool: frames,
       responsePool: reads,
     });
-    const tlsFiles = security.tlsFiles;
+    const { tlsFiles } = security;
+    const tlsServer = this.#listener.tlsServer;
     this.#startCertificateWatch =
-      tlsFiles === undefined ? undefined : () => watchCertificates(this.#listener.server, tlsFiles, config.security, logger);
+      tlsFiles === undefined || tlsServer === undefined ? undefined : () => watchCertificates(tlsServer, tlsFiles, config.security, logger);
   }
 
   async start(): Promise<{ host: string; port: number }> {

@@ -10,7 +10,7 @@ import type { SecurityEvents } from '../security/events.js';
 import { oauthBearerMechanism } from '../security/sasl/oauthbearer.js';
 import { plainMechanism } from '../security/sasl/plain.js';
 import { scramMechanism } from '../security/sasl/scram.js';
-import { CertificateReloader } from '../security/tls/cert-reloader.js';
+import { CertificateReloader, type SecureContextTarget } from '../security/tls/cert-reloader.js';
 import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../security/tls/principal-mapping.js';
 import { buildTlsServerOptions, peerCertificateStatus, type TlsFiles } from '../security/tls/tls-options.js';
 import { ANONYMOUS, type CredentialLookup, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
@@ -185,7 +185,7 @@ function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credenti
 
 /** Reloads the listener's certificate when its files change, without dropping connections. */
 export function watchCertificates(
-  server: unknown,
+  server: SecureContextTarget,
   files: TlsFiles,
   security: SecurityConfig,
   logger: Logger,
@@ -193,7 +193,7 @@ export function watchCertificates(
   return new CertificateReloader({
     files,
     clientAuth: security.tls.clientAuth,
-    server: server as ConstructorParameters<typeof CertificateReloader>[0]['server'],
+    server,
     logger,
     pollIntervalMs: security.tls.reloadIntervalMs,
   });

@@ -1,5 +1,5 @@
 import { createServer, Socket, type Server } from 'node:net';
-import { createServer as createTlsServer, TLSSocket, type TlsOptions } from 'node:tls';
+import { createServer as createTlsServer, Server as TlsServer, TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../logger.js';
 import type { SecurityEvents } from '../security/events.js';
 import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
@@ -96,9 +96,9 @@ export class Listener {
     return this.#address;
   }
 
-  /** The underlying server: a tls.Server on TLS listeners, whose certificate can be replaced live. */
-  get server(): Server {
-    return this.#server;
+  /** The TLS server of a TLS listener, whose certificate can be replaced live; undefined without TLS. */
+  get tlsServer(): TlsServer | undefined {
+    return this.#server instanceof TlsServer ? this.#server : undefined;
   }
 
   async start(): Promise<{ host: string; port: number }> {

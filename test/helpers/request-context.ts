@@ -1,4 +1,7 @@
-import type { RequestContext } from '../../src/server/dispatcher.js';
+import assert from 'node:assert/strict';
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../src/protocol/frames.js';
+import type { ApiSchema } from '../../src/protocol/messages/schema.js';
+import type { HandlerEntry, RequestContext } from '../../src/server/dispatcher.js';
 import { Session } from '../../src/server/session.js';
 
 /**
@@ -22,4 +25,31 @@ export function testRequestContext(fields: Pick<RequestContext, 'header' | 'list
     closeAfterResponse: () => undefined,
     ...fields,
   };
+}
+
+/**
+ * Calls a handler as the broker does: the request is encoded at `version` and decoded again, handled,
+ * and its response encoded and decoded, so version-dependent fields are checked as a client sees them.
+ */
+export async function handleOverWire(
+  entries: readonly HandlerEntry[],
+  api: ApiSchema,
+  version: number,
+  body: object,
+  options: Partial<Pick<RequestContext, 'listener' | 'connectionId' | 'clientHost' | 'principal'>> & { clientId?: string } = {},
+): Promise<Record<string, unknown>> {
+  const { clientId = 'test', ...context } = options;
+  const entry = entries.find((e) => e.api.apiKey === api.apiKey);
+  assert.ok(entry !== undefined, `no handler for ${api.name}`);
+  const correlationId = 41;
+  const decoded = decodeRequest(Buffer.concat(encodeRequest(api, { apiVersion: version, correlationId, clientId }, body)).subarray(4));
+  assert.equal(decoded.kind, 'request');
+  const response = await entry.handle(
+    decoded.body,
+    testRequestContext({ header: decoded.header, listener: { host: '127.0.0.1', port: 9092 }, connectionId: 1, clientHost: '/127.0.0.1', ...context }),
+  );
+  assert.ok(response !== null);
+  const decodedResponse = decodeResponse(api, version, Buffer.concat(encodeResponse(api, version, correlationId, response)).subarray(4));
+  assert.equal(decodedResponse.correlationId, correlationId);
+  return decodedResponse.body;
 }

@@ -3,14 +3,13 @@ import { describe, it } from 'node:test';
 import { aclHandlers, type AclChangeEvent } from '../../../src/broker/acl-handlers.js';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../../src/protocol/acl.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/frames.js';
 import { CreateAcls, type CreateAclsResponse } from '../../../src/protocol/messages/create-acls.js';
 import { DeleteAcls, type DeleteAclsResponse } from '../../../src/protocol/messages/delete-acls.js';
 import { DescribeAcls, type DescribeAclsResponse } from '../../../src/protocol/messages/describe-acls.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
 import { AclStore } from '../../../src/security/authz/acl-store.js';
-import type { RequestContext } from '../../../src/server/dispatcher.js';
 import { memoryAclPersistence } from '../security/authz/acl-fixtures.js';
+import { handleOverWire } from '../../helpers/request-context.js';
 
 const { TOPIC, GROUP, CLUSTER } = ResourceType;
 const { LITERAL, PREFIXED } = PatternType;
@@ -27,16 +26,7 @@ function harness() {
   const acls = new AclStore({ store: memoryAclPersistence() });
   const events: AclChangeEvent[] = [];
   const entries = aclHandlers({ acls, onChange: (e) => events.push(e) });
-  const call = async (api: ApiSchema, version: number, body: Body): Promise<Body> => {
-    const entry = entries.find((e) => e.api.apiKey === api.apiKey);
-    assert.ok(entry !== undefined, `no handler for ${api.name}`);
-    const decoded = decodeRequest(Buffer.concat(encodeRequest(api, { apiVersion: version, correlationId: 9, clientId: 'admin' }, body)).subarray(4));
-    assert.equal(decoded.kind, 'request');
-    const context = { header: decoded.header, listener: { host: '127.0.0.1', port: 9092 }, connectionId: 3, clientHost: '/127.0.0.1', release: () => undefined } satisfies Partial<RequestContext>;
-    const response = await entry.handle(decoded.body, context as RequestContext);
-    assert.ok(response !== null);
-    return decodeResponse(api, version, Buffer.concat(encodeResponse(api, version, 9, response)).subarray(4)).body;
-  };
+  const call = (api: ApiSchema, version: number, body: Body): Promise<Body> => handleOverWire(entries, api, version, body, { connectionId: 3, clientId: 'admin' });
   return { acls, events, call };
 }
 

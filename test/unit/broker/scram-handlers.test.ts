@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { scramCredentialHandlers, type ScramCredentialChangeEvent } from '../../../src/broker/scram-handlers.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/frames.js';
 import { AlterUserScramCredentials, type AlterUserScramCredentialsResponse } from '../../../src/protocol/messages/alter-user-scram-credentials.js';
 import {
   DescribeUserScramCredentials,
@@ -11,8 +10,8 @@ import {
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
 import { CredentialStore, type CredentialPersistence } from '../../../src/security/credentials/credential-store.js';
 import { saltedPassword } from '../../../src/security/credentials/scram-keys.js';
-import type { RequestContext } from '../../../src/server/dispatcher.js';
 import type { StoredScramCredential } from '../../../src/storage/metadata-store.js';
+import { handleOverWire, testRequestContext } from '../../helpers/request-context.js';
 
 const SHA256 = 1;
 const SHA512 = 2;
@@ -40,16 +39,7 @@ function harness() {
   const credentials = new CredentialStore({ store: persistence });
   const events: ScramCredentialChangeEvent[] = [];
   const entries = scramCredentialHandlers({ credentials, onChange: (e) => events.push(e) });
-  const call = async (api: ApiSchema, body: Body): Promise<Body> => {
-    const entry = entries.find((e) => e.api.apiKey === api.apiKey);
-    assert.ok(entry !== undefined, `no handler for ${api.name}`);
-    const decoded = decodeRequest(Buffer.concat(encodeRequest(api, { apiVersion: 0, correlationId: 4, clientId: 'admin' }, body)).subarray(4));
-    assert.equal(decoded.kind, 'request');
-    const context = { header: decoded.header, listener: { host: '127.0.0.1', port: 9092 }, connectionId: 8, clientHost: '/127.0.0.1', release: () => undefined } satisfies Partial<RequestContext>;
-    const response = await entry.handle(decoded.body, context as RequestContext);
-    assert.ok(response !== null);
-    return decodeResponse(api, 0, Buffer.concat(encodeResponse(api, 0, 4, response)).subarray(4)).body;
-  };
+  const call = (api: ApiSchema, body: Body): Promise<Body> => handleOverWire(entries, api, 0, body, { connectionId: 8, clientId: 'admin' });
   const alter = async (body: { deletions?: Body[]; upsertions?: Body[] }) =>
     (await call(AlterUserScramCredentials, { deletions: body.deletions ?? [], upsertions: body.upsertions ?? [] })) as AlterUserScramCredentialsResponse;
   const describeUsers = async (users: string[] | null) =>
@@ -93,9 +83,9 @@ describe('AlterUserScramCredentials', () => {
     assert.ok(entry !== undefined);
     const salt = Buffer.from(SALT);
     const salted = saltedPassword('SCRAM-SHA-256', 'pencil', salt, 4096);
-    const context = { connectionId: 1, clientHost: '/127.0.0.1' } satisfies Partial<RequestContext>;
+    const context = testRequestContext({ header: { apiKey: 51, apiVersion: 0, correlationId: 1, clientId: 'test' }, listener: { host: '127.0.0.1', port: 9092 }, connectionId: 1, clientHost: '/127.0.0.1' });
     const body = { deletions: [], upsertions: [{ name: 'u', mechanism: SHA256, iterations: 4096, salt, saltedPassword: salted }] };
-    await entry.handle(body, context as RequestContext);
+    await entry.handle(body, context);
     assert.ok(salted.every((byte) => byte === 0));
     salt.fill(0);
     const stored = credentials.scram('u', 'SCRAM-SHA-256');

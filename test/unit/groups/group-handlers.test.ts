@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { groupHandlers } from '../../../src/broker/group-handlers.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/frames.js';
 import { DeleteGroups } from '../../../src/protocol/messages/delete-groups.js';
 import { DescribeGroups } from '../../../src/protocol/messages/describe-groups.js';
 import { FindCoordinator } from '../../../src/protocol/messages/find-coordinator.js';
@@ -13,7 +12,7 @@ import { ListGroups } from '../../../src/protocol/messages/list-groups.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
 import { SyncGroup } from '../../../src/protocol/messages/sync-group.js';
 import { advance, DELAY_MS, GROUP, harness, settle, track, type Harness } from './harness.js';
-import { testRequestContext } from '../../helpers/request-context.js';
+import { handleOverWire } from '../../helpers/request-context.js';
 
 type Body = Record<string, unknown>;
 
@@ -24,25 +23,7 @@ type Body = Record<string, unknown>;
  */
 function wire(h: Harness): (api: ApiSchema, version: number, body: Body) => Promise<Body> {
   const entries = groupHandlers(h.coordinator, 7);
-  return async (api, version, body) => {
-    const entry = entries.find((e) => e.api.apiKey === api.apiKey);
-    assert.ok(entry !== undefined, `no handler for ${api.name}`);
-    const header = { apiVersion: version, correlationId: 5, clientId: 'kcat' };
-    const decoded = decodeRequest(Buffer.concat(encodeRequest(api, header, body)).subarray(4));
-    assert.equal(decoded.kind, 'request');
-    const response = await entry.handle(
-      decoded.body,
-      testRequestContext({
-        header: decoded.header,
-        listener: { host: 'broker.local', port: 9093 },
-        connectionId: 1,
-        clientHost: '/127.0.0.1',
-      }),
-    );
-    assert.ok(response !== null);
-    const frame = Buffer.concat(encodeResponse(api, version, 5, response)).subarray(4);
-    return decodeResponse(api, version, frame).body;
-  };
+  return (api, version, body) => handleOverWire(entries, api, version, body, { listener: { host: 'broker.local', port: 9093 }, clientId: 'kcat' });
 }
 
 const joinBody = (memberId = '', extra: Body = {}): Body => ({

@@ -7,13 +7,12 @@ import { offsetHandlers } from '../../../src/broker/offset-handlers.js';
 import type { GroupMembership } from '../../../src/groups/membership.js';
 import { DEFAULT_OFFSET_RETENTION_MS, OffsetManager } from '../../../src/groups/offsets.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/frames.js';
 import { OffsetCommit, type OffsetCommitRequest, type OffsetCommitResponse } from '../../../src/protocol/messages/offset-commit.js';
 import { OffsetFetch, type OffsetFetchRequest, type OffsetFetchResponse } from '../../../src/protocol/messages/offset-fetch.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
 import type { HandlerEntry } from '../../../src/server/dispatcher.js';
 import { MetadataStore } from '../../../src/storage/metadata-store.js';
-import { testRequestContext } from '../../helpers/request-context.js';
+import { handleOverWire } from '../../helpers/request-context.js';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -83,26 +82,8 @@ function fixture(t: TestContext, options: { dir?: string; retentionMs?: number }
 }
 
 /** Encodes the request at `version`, decodes it as the broker does, handles it, and decodes the response. */
-async function roundTrip(entries: readonly HandlerEntry[], api: ApiSchema, version: number, body: object): Promise<Record<string, unknown>> {
-  const entry = entries.find((e) => e.api.apiKey === api.apiKey);
-  assert.ok(entry !== undefined, `no handler for ${api.name}`);
-  const header = { apiVersion: version, correlationId: 41, clientId: 'test' };
-  const decoded = decodeRequest(Buffer.concat(encodeRequest(api, header, body)).subarray(4));
-  assert.equal(decoded.kind, 'request');
-  const response = await entry.handle(
-    decoded.body,
-    testRequestContext({
-      header: decoded.header,
-      listener: { host: '127.0.0.1', port: 9092 },
-      connectionId: 1,
-      clientHost: '127.0.0.1',
-    }),
-  );
-  assert.ok(response !== null);
-  const frame = Buffer.concat(encodeResponse(api, version, decoded.header.correlationId, response)).subarray(4);
-  const { correlationId, body: out } = decodeResponse(api, version, frame);
-  assert.equal(correlationId, 41);
-  return out;
+function roundTrip(entries: readonly HandlerEntry[], api: ApiSchema, version: number, body: object): Promise<Record<string, unknown>> {
+  return handleOverWire(entries, api, version, body);
 }
 
 function commitBody(

@@ -29,7 +29,6 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
-
 const filter = (over: Partial<AclBindingFilter> = {}): AclBindingFilter => ({
   resourceType: ResourceType.ANY,
   resourceName: null,

@@ -1,0 +1,76 @@
+import { Option, type Command } from 'commander';
+import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, integer, collect, UsageError } from './common.js';
+
+function parseConfigs(entries: readonly string[]): Record<string, string> {
+  const configs: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--config expects key=value (got "${entry}")`);
+    const key = entry.slice(0, eq).trim();
+    if (Object.hasOwn(configs, key)) throw new UsageError(`--config ${key} is given twice`);
+    configs[key] = entry.slice(eq + 1);
+  }
+  return configs;
+}
+
+/** `parapet topic create|list|describe|delete`. */
+export function registerTopicCommands(topic: Command, io: AdminIo): void {
+  withConnectionOptions(
+    topic
+      .command('create')
+      .description('create a topic')
+      .argument('<name>', 'topic name')
+      .addOption(new Option('--partitions <n>', "number of partitions (default: the broker's)").argParser(integer('--partitions', 1, 1_000_000)))
+      .addOption(
+        new Option('--replication-factor <n>', "replicas per partition (default: the broker's)").argParser(integer('--replication-factor', 1, 32_767)),
+      )
+      .option('--config <key=value>', 'a topic config; repeat for several', collect, []),
+  ).action(
+    action(io, async (name: string, flags: ConnectionFlags & { partitions?: number; replicationFactor?: number; config: string[] }) => {
+      const configs = parseConfigs(flags.config);
+      const config = loadConfig(flags);
+      await withAdmin(io, config, (admin) => admin.createTopic(name, flags.partitions ?? -1, configs, flags.replicationFactor ?? -1));
+      io.stdout(`created topic "${name}"\n`);
+    }),
+  );
+
+  withConnectionOptions(topic.command('list').description('list topics')).action(
+    action(io, async (flags: ConnectionFlags) => {
+      const config = loadConfig(flags);
+      const topics = await withAdmin(io, config, (admin) => admin.listTopics());
+      for (const t of topics) io.stdout(`${t.name}\n`);
+    }),
+  );
+
+  withConnectionOptions(
+    topic
+      .command('describe')
+      .description("show a topic's partitions and the configs that differ from the defaults")
+      .argument('<name>', 'topic name')
+      .option('--all-configs', 'show every config, defaults included'),
+  ).action(
+    action(io, async (name: string, flags: ConnectionFlags & { allConfigs?: boolean }) => {
+      const config = loadConfig(flags);
+      const d = await withAdmin(io, config, (admin) => admin.describeTopic(name));
+      const lines = [`topic: ${d.name}${d.internal ? ' (internal)' : ''}`, `partitions: ${d.partitions.length}`];
+      for (const p of d.partitions) {
+        lines.push(`  partition ${p.partition}: leader=${p.leader} replicas=${p.replicas.join(',')} isr=${p.isr.join(',')}`);
+      }
+      const shown = flags.allConfigs === true ? d.configs : d.configs.filter((c) => !c.isDefault);
+      lines.push(shown.length === 0 ? 'configs: (all default)' : 'configs:');
+      for (const c of shown) {
+        const value = c.value ?? (c.sensitive ? '<sensitive>' : '<null>');
+        lines.push(`  ${c.name}=${value}${flags.allConfigs === true ? `  (${c.source})` : ''}`);
+      }
+      io.stdout(`${lines.join('\n')}\n`);
+    }),
+  );
+
+  withConnectionOptions(topic.command('delete').description('delete a topic and its data').argument('<name>', 'topic name')).action(
+    action(io, async (name: string, flags: ConnectionFlags) => {
+      const config = loadConfig(flags);
+      await withAdmin(io, config, (admin) => admin.deleteTopic(name));
+      io.stdout(`deleted topic "${name}"\n`);
+    }),
+  );
+}
