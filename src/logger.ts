@@ -8,7 +8,22 @@ export interface Logger {
   debug(obj: object, msg: string): void;
 }
 
-export function createLogger(level = process.env.PARAPET_LOG_LEVEL ?? 'info'): Logger {
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class LogLevelError extends Error {
+  override name = 'LogLevelError';
+}
+
+/** The level named by PARAPET_LOG_LEVEL (default info); an unknown name is refused, not ignored. */
+export function logLevelFrom(value: string | undefined): LogLevel {
+  if (value === undefined || value === '') return 'info';
+  const level = LOG_LEVELS.find((l) => l === value.trim().toLowerCase());
+  if (level === undefined) throw new LogLevelError(`PARAPET_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${value}")`);
+  return level;
+}
+
+export function createLogger(level: LogLevel = logLevelFrom(process.env.PARAPET_LOG_LEVEL)): Logger {
   return pino({ level, base: { service: 'parapet' } });
 }
 

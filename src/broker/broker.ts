@@ -5,6 +5,7 @@ import type { HandlerEntry } from '../server/dispatcher.js';
 import { LogManager } from '../storage/log/log-manager.js';
 import type { LogFs } from '../storage/log/log-fs.js';
 import { MetadataStore } from '../storage/metadata-store.js';
+import { DataDirLock } from '../storage/data-dir-lock.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { configHandlers } from './config-handlers.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
@@ -63,6 +64,11 @@ export interface BrokerDeps {
   readonly scheduler?: Scheduler;
   /** Where authentications, denials and refused connections are reported (default: the log). */
   readonly events?: SecurityEvents;
+  /**
+   * The data directory's lock, when the caller took it before (to initialise the directory under it).
+   * The broker owns it from then on and releases it when it closes or fails to construct.
+   */
+  readonly lock?: DataDirLock;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -84,6 +90,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
 export class Broker {
   readonly #listener: Listener;
+  readonly #lock: DataDirLock;
   readonly #store: MetadataStore;
   readonly #logs: LogManager;
   readonly #groups: GroupCoordinator;
@@ -100,70 +107,74 @@ export class Broker {
     const clock = deps.clock ?? Date.now;
     this.#logger = logger;
     this.#retentionIntervalMs = config.retentionCheckIntervalMs;
-    this.#store = new MetadataStore(config.dataDir);
-    let security;
+    // One owner per data directory, taken before anything in it is opened (docs/operations.md).
+    this.#lock = deps.lock ?? DataDirLock.acquire(config.dataDir, 'a Parapet broker');
+    let store: MetadataStore | undefined;
     try {
-      security = createBrokerSecurity(config, { store: this.#store, logger, events: deps.events ?? loggingSecurityEvents(logger) });
+      store = new MetadataStore(config.dataDir);
+      this.#store = store;
+      const security = createBrokerSecurity(config, { store, logger, events: deps.events ?? loggingSecurityEvents(logger) });
+      // Produce frames and fetch reads come from bounded pools and go back to them once used.
+      const frames = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
+      const reads = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
+      // The log manager reads topic configs through the topic admin (declared below: the closure runs
+      // later), which creates logs through it.
+      this.#logs = new LogManager({
+        dataDir: config.dataDir,
+        logger,
+        clock,
+        allocate: (size) => reads.acquire(size),
+        ...(deps.fs === undefined ? {} : { fs: deps.fs }),
+        configFor: (name) => topics.config(name),
+      });
+      const topics = new TopicAdmin(this.#store, this.#logs, { defaultPartitions: config.defaultPartitions });
+      topics.openLogs();
+      const handlers = new Map<number, HandlerEntry>();
+      const add = (entry: HandlerEntry) => handlers.set(entry.api.apiKey, entry);
+      add(apiVersionsHandler(() => [...handlers.values()]));
+      const identity = { nodeId: config.nodeId, clusterId: config.clusterId };
+      add(metadataHandler(identity, topics, config.autoCreateTopics));
+      add(describeClusterHandler(identity));
+      add(produceHandler({ topics, logs: this.#logs, logger, clock }));
+      add(initProducerIdHandler({ ids: ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs }), logger }));
+      add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, shutdown: this.#shutdown.signal }));
+      add(listOffsetsHandler(this.#logs));
+      this.#groups = new GroupCoordinator(
+        {
+          initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+          minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+          maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+        },
+        {
+          scheduler: deps.scheduler ?? realScheduler,
+          logger,
+          groupsWithOffsets: () => this.#store.groupsWithOffsets(),
+          deleteOffsets: (groupId) => this.#store.deleteGroupOffsets(groupId) > 0,
+        },
+      );
+      for (const entry of groupHandlers(this.#groups, config.nodeId)) add(entry);
+      this.#offsets = new OffsetManager({ store: this.#store, membership: this.#groups, topics, clock });
+      for (const entry of offsetHandlers({ offsets: this.#offsets })) add(entry);
+      for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId), ...security.handlers]) add(entry);
+      this.#listener = new Listener({
+        host: config.listener.host,
+        port: config.listener.port,
+        maxFrameBytes: config.maxFrameBytes,
+        handlers,
+        security: security.listener,
+        logger,
+        framePool: frames,
+        responsePool: reads,
+      });
+      const { tlsFiles } = security;
+      const tlsServer = this.#listener.tlsServer;
+      this.#startCertificateWatch =
+        tlsFiles === undefined || tlsServer === undefined ? undefined : () => watchCertificates(tlsServer, tlsFiles, config.security, logger);
     } catch (err) {
-      this.#store.close();
+      store?.close();
+      this.#lock.release();
       throw err;
     }
-    // Produce frames and fetch reads come from bounded pools and go back to them once used.
-    const frames = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
-    const reads = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
-    // The log manager reads topic configs through the topic admin (declared below: the closure runs
-    // later), which creates logs through it.
-    this.#logs = new LogManager({
-      dataDir: config.dataDir,
-      logger,
-      clock,
-      allocate: (size) => reads.acquire(size),
-      ...(deps.fs === undefined ? {} : { fs: deps.fs }),
-      configFor: (name) => topics.config(name),
-    });
-    const topics = new TopicAdmin(this.#store, this.#logs, { defaultPartitions: config.defaultPartitions });
-    topics.openLogs();
-    const handlers = new Map<number, HandlerEntry>();
-    const add = (entry: HandlerEntry) => handlers.set(entry.api.apiKey, entry);
-    add(apiVersionsHandler(() => [...handlers.values()]));
-    const identity = { nodeId: config.nodeId, clusterId: config.clusterId };
-    add(metadataHandler(identity, topics, config.autoCreateTopics));
-    add(describeClusterHandler(identity));
-    add(produceHandler({ topics, logs: this.#logs, logger, clock }));
-    add(initProducerIdHandler({ ids: ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs }), logger }));
-    add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, shutdown: this.#shutdown.signal }));
-    add(listOffsetsHandler(this.#logs));
-    this.#groups = new GroupCoordinator(
-      {
-        initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
-        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
-        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
-      },
-      {
-        scheduler: deps.scheduler ?? realScheduler,
-        logger,
-        groupsWithOffsets: () => this.#store.groupsWithOffsets(),
-        deleteOffsets: (groupId) => this.#store.deleteGroupOffsets(groupId) > 0,
-      },
-    );
-    for (const entry of groupHandlers(this.#groups, config.nodeId)) add(entry);
-    this.#offsets = new OffsetManager({ store: this.#store, membership: this.#groups, topics, clock });
-    for (const entry of offsetHandlers({ offsets: this.#offsets })) add(entry);
-    for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId), ...security.handlers]) add(entry);
-    this.#listener = new Listener({
-      host: config.listener.host,
-      port: config.listener.port,
-      maxFrameBytes: config.maxFrameBytes,
-      handlers,
-      security: security.listener,
-      logger,
-      framePool: frames,
-      responsePool: reads,
-    });
-    const { tlsFiles } = security;
-    const tlsServer = this.#listener.tlsServer;
-    this.#startCertificateWatch =
-      tlsFiles === undefined || tlsServer === undefined ? undefined : () => watchCertificates(tlsServer, tlsFiles, config.security, logger);
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -208,5 +219,6 @@ export class Broker {
     await this.#listener.close();
     await this.#logs.close();
     this.#store.close();
+    this.#lock.release();
   }
 }

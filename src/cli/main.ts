@@ -1,18 +1,43 @@
 #!/usr/bin/env node
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { stringify } from 'yaml';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../broker/broker.js';
-import { SecurityConfigError, validateSecuritySettings } from '../broker/security-setup.js';
+import { validateSecuritySettings } from '../broker/security-setup.js';
 import { registerAdminCommands } from './admin-commands.js';
+import { CliFailure, ExitCodes, explainFailure } from './failures.js';
 import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
-import { initDataDir, isInitialised, isNewDataDir, updateClientBootstrap, type InitResult } from '../security/init.js';
-import { applyConfigFile, ConfigError, loadConfigFile } from '../config/config-file.js';
-import { createLogger } from '../logger.js';
+import {
+  dataDirState,
+  initDataDir,
+  InitError,
+  isInitialised,
+  removeInitLeftovers,
+  restoreAdminAccess,
+  scramUserCount,
+  updateClientBootstrap,
+  type InitResult,
+} from '../security/init.js';
+import { noWayIn } from '../security/way-in.js';
+import { applyConfigFile, ConfigError, loadConfigFile, toConfigFile } from '../config/config-file.js';
+import { createLogger, logLevelFrom, type Logger } from '../logger.js';
 import { ALL_APIS } from '../protocol/messages/index.js';
+import { DataDirLock } from '../storage/data-dir-lock.js';
 
-/** The `parapet` command. */
-const program = new Command('parapet').description('A secure-by-default, Kafka-compatible event streaming system');
+/** The `parapet` command. Exit codes: src/cli/failures.ts and docs/operations.md. */
+const program = new Command('parapet')
+  .description('A secure-by-default, Kafka-compatible event streaming system')
+  .version(packageVersion(), '-V, --version', 'print the version of Parapet')
+  .option('--debug', 'print the stack trace of a failure')
+  // Usage errors are reported by commander itself; they end with exit code 2 like the admin commands'.
+  .exitOverride();
+
+function packageVersion(): string {
+  // dist/src/cli/main.js → the package root, three levels up.
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 program
   .command('apis')
@@ -26,8 +51,9 @@ program
 
 function parseListen(value: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value);
-  const port = Number(m?.[2]);
-  if (!m?.[1] || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--listen expects HOST:PORT, got "${value}"`);
+  if (!m?.[1] || m[2] === undefined) throw new CliFailure(`--listen expects HOST:PORT (e.g. 127.0.0.1:9092), got "${value}"`, ExitCodes.USAGE);
+  const port = Number(m[2]);
+  if (!Number.isSafeInteger(port) || port > 65535) throw new CliFailure(`--listen: port ${m[2]} is out of range (0-65535; 0 picks a free port)`, ExitCodes.USAGE);
   return { host: m[1], port };
 }
 
@@ -36,20 +62,24 @@ program
   .description('validate a config file and its security posture, and print the effective configuration')
   .argument('<file>', 'YAML config file')
   .action((file: string) => {
-    try {
-      const config = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file), dirname(resolve(file)));
-      const posture = checkPosture(config.listener, config.security);
-      for (const w of posture.warnings) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
-      if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
-      const problems = validateSecuritySettings(config.security);
-      if (problems.length > 0) throw new ConfigError(`${file}: invalid security settings\n  ${problems.join('\n  ')}`);
-      console.log(JSON.stringify(config, null, 2));
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      console.error(`parapet: ${err.message}`);
-      process.exitCode = 2;
-    }
+    const config = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file), dirname(resolve(file)));
+    const posture = checkPosture(config.listener, config.security);
+    for (const w of posture.warnings) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
+    if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
+    const problems = validateSecuritySettings(config.security);
+    if (problems.length > 0) throw new ConfigError(`${file}: invalid security settings\n  ${problems.join('\n  ')}`);
+    // YAML in the file's own layout, so that it can be compared with the file or saved as one; the
+    // verdict is a comment, so the output stays a valid config file.
+    process.stdout.write(`# the effective configuration of ${file}: defaults, then the file (relative paths resolved)\n`);
+    process.stdout.write(stringify(toConfigFile(config)));
+    const warned = posture.warnings.length === 0 ? 'no warnings' : `${posture.warnings.length} warning(s) on stderr`;
+    process.stdout.write(`# OK: ${file} is valid (${warned})\n`);
   });
+
+/** The effective config of an initialised data directory: the defaults, then its parapet.yaml. */
+function dataDirConfig(dataDir: string): BrokerConfig {
+  return applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(join(dataDir, 'parapet.yaml')), dataDir);
+}
 
 program
   .command('init')
@@ -59,15 +89,28 @@ program
   .action(async (opts: { dataDir?: string; listen?: string }) => {
     const listener = opts.listen === undefined ? DEFAULT_BROKER_CONFIG.listener : { ...DEFAULT_BROKER_CONFIG.listener, ...parseListen(opts.listen) };
     const dataDir = resolve(opts.dataDir ?? DEFAULT_BROKER_CONFIG.dataDir);
-    if (isInitialised(dataDir)) {
-      console.error(`parapet: ${dataDir} is already initialised`);
-      process.exitCode = 2;
-      return;
+    const lock = DataDirLock.acquire(dataDir, 'parapet init');
+    try {
+      if (!isInitialised(dataDir)) {
+        printInit(await initDataDir({ dataDir, host: listener.host, port: listener.port, lock }));
+        return;
+      }
+      // Initialised: the one thing init still does is give a way back in when nobody can log in.
+      const config = dataDirConfig(dataDir);
+      if (noWayIn(config.listener.protocol, config.security, scramUserCount(dataDir)) === undefined) {
+        throw new InitError(`${dataDir} is already initialised (to change a password: parapet user passwd NAME --data-dir ${dataDir})`);
+      }
+      const caFile = config.security.tls.caFile ?? join(dataDir, 'tls', 'ca.crt');
+      const restored = restoreAdminAccess({ dataDir, host: config.listener.host, port: config.listener.port, caFile, lock });
+      console.log(`${dataDir} had no user who could log in: created the admin user again`);
+      printInit(restored);
+    } finally {
+      lock.release();
     }
-    printInit(await initDataDir({ dataDir, host: listener.host, port: listener.port }));
   });
 
 function printInit(result: InitResult): void {
+  if (result.resumed) console.log(`resumed an interrupted initialisation of ${result.dataDir}`);
   console.log(`initialised ${result.dataDir}:`);
   console.log(`  config:            ${result.configFile}`);
   console.log(`  CA certificate:    ${result.caFile}`);
@@ -82,12 +125,19 @@ interface StartOptions {
   insecure?: boolean;
 }
 
+interface Prepared {
+  readonly config: BrokerConfig;
+  readonly lock: DataDirLock;
+  readonly initialised?: InitResult;
+}
+
 /**
  * The effective config of `parapet start`: defaults, then the config file (--config, else the data
- * directory's parapet.yaml when there is one), then the flags. Initialises a new data directory first,
- * unless --insecure asks for a plaintext broker.
+ * directory's parapet.yaml when there is one), then the flags. Takes the data directory's lock, and
+ * initialises a new directory (or one whose initialisation was interrupted) unless --insecure asks for
+ * a plaintext broker. Refuses a directory nobody could log in to.
  */
-async function startConfig(opts: StartOptions): Promise<{ config: BrokerConfig; initialised?: InitResult }> {
+async function prepareStart(opts: StartOptions): Promise<Prepared> {
   let config = DEFAULT_BROKER_CONFIG;
   const listen = opts.listen === undefined ? undefined : parseListen(opts.listen);
   const load = (file: string) => {
@@ -95,19 +145,54 @@ async function startConfig(opts: StartOptions): Promise<{ config: BrokerConfig; 
   };
   if (opts.config !== undefined) load(opts.config);
   let dataDir = resolve(opts.dataDir ?? config.dataDir);
-  let initialised: InitResult | undefined;
-  if (opts.insecure !== true && config.listener.protocol !== 'PLAINTEXT' && isNewDataDir(dataDir)) {
-    const at = { ...config.listener, ...listen };
-    initialised = await initDataDir({ dataDir, host: at.host, port: at.port === 0 ? 9092 : at.port });
+  let lock = DataDirLock.acquire(dataDir, 'parapet start');
+  try {
+    let initialised: InitResult | undefined;
+    const secure = opts.insecure !== true && config.listener.protocol !== 'PLAINTEXT';
+    const state = dataDirState(dataDir);
+    if (state === 'initialised') removeInitLeftovers(dataDir);
+    if (secure && (state === 'new' || state === 'interrupted')) {
+      const at = { ...config.listener, ...listen };
+      initialised = await initDataDir({ dataDir, host: at.host, port: at.port === 0 ? 9092 : at.port, lock });
+    } else if (secure && state === 'not-initialised' && opts.config === undefined) {
+      throw new CliFailure(
+        `${dataDir} holds data but was never initialised for security (no parapet.yaml: an --insecure broker used it?); ` +
+          `run \`parapet init --data-dir ${dataDir}\` to secure it (its data is kept), or start it with --insecure`,
+        ExitCodes.DATA_DIR,
+      );
+    }
+    const own = join(dataDir, 'parapet.yaml');
+    if (opts.config === undefined && existsSync(own)) {
+      load(own);
+      const configured = resolve(opts.dataDir ?? config.dataDir);
+      if (configured !== dataDir) {
+        // parapet.yaml names another directory: that one is the broker's and needs the lock.
+        lock.release();
+        dataDir = configured;
+        lock = DataDirLock.acquire(dataDir, 'parapet start');
+      }
+    }
+    config = { ...config, dataDir, listener: { ...config.listener, ...listen } };
+    if (opts.insecure === true) {
+      config = {
+        ...config,
+        listener: { ...config.listener, protocol: 'PLAINTEXT' },
+        security: { ...config.security, ...INSECURE_DEV_SECURITY, superUsers: config.security.superUsers },
+      };
+    }
+    const locked = noWayIn(config.listener.protocol, config.security, scramUserCount(dataDir));
+    if (locked !== undefined) {
+      throw new CliFailure(
+        `${dataDir}: ${locked} (was its initialisation interrupted, or the last user deleted?); ` +
+          `run \`parapet init --data-dir ${dataDir}\` to create the admin user again, then start`,
+        ExitCodes.DATA_DIR,
+      );
+    }
+    return initialised === undefined ? { config, lock } : { config, lock, initialised };
+  } catch (err) {
+    lock.release();
+    throw err;
   }
-  const own = join(dataDir, 'parapet.yaml');
-  if (opts.config === undefined && existsSync(own)) {
-    load(own);
-    dataDir = resolve(opts.dataDir ?? config.dataDir);
-  }
-  config = { ...config, dataDir, listener: { ...config.listener, ...listen } };
-  if (opts.insecure === true) config = { ...config, listener: { ...config.listener, protocol: 'PLAINTEXT' }, security: { ...config.security, ...INSECURE_DEV_SECURITY, superUsers: config.security.superUsers } };
-  return initialised === undefined ? { config } : { config, initialised };
 }
 
 program
@@ -118,51 +203,83 @@ program
   .option('--data-dir <dir>', 'where topics and data are kept (default ./parapet-data)')
   .option('--insecure', 'INSECURE: plaintext listener, no authentication, everyone may do everything (local development only)')
   .action(async (opts: StartOptions) => {
-    const logger = createLogger();
-    let started: Awaited<ReturnType<typeof startConfig>>;
-    let broker: Broker;
-    try {
-      started = await startConfig(opts);
-      broker = new Broker(started.config, logger);
-    } catch (err) {
-      if (!(err instanceof ConfigError || err instanceof SecurityConfigError || (err instanceof Error && err.message.startsWith('--listen')))) throw err;
-      console.error(`parapet: ${err.message}`);
-      process.exitCode = 2;
-      return;
-    }
-    const { config, initialised } = started;
+    const logger = createLogger(logLevelFrom(process.env.PARAPET_LOG_LEVEL));
+    const { config, lock, initialised } = await prepareStart(opts);
     if (initialised !== undefined) printInit(initialised);
-    const address = await broker.start();
-    if (initialised !== undefined) updateClientBootstrap(initialised, address.host, address.port);
-    const where = `${address.host}:${address.port}`;
-    const protocol = config.listener.protocol;
-    if (config.security.allowInsecurePlaintext || config.security.allowInsecureAnonymous) {
-      console.log(`parapet listening on ${where} (${protocol}; INSECURE: see the warnings above)`);
-    } else {
-      console.log(`parapet listening on ${where} (${protocol}; authentication required, ACLs deny by default)`);
+    const broker = new Broker(config, logger, { lock });
+    let address: { host: string; port: number };
+    try {
+      address = await broker.start();
+    } catch (err) {
+      await broker.close();
+      throw err;
     }
-    console.log(`data directory: ${config.dataDir}`);
-    const adminProperties = join(config.dataDir, 'client', 'admin.properties');
-    if (protocol === 'PLAINTEXT') console.log(`try: kcat -b ${where} -L`);
-    else if (protocol === 'SASL_SSL' && existsSync(adminProperties)) console.log(`try: kcat -F ${adminProperties} -L`);
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      void broker.close().then(() => {
-        logger.info({}, 'stopped');
-      });
-    };
-    process.once('SIGINT', () => {
-      stop('SIGINT');
-    });
-    process.once('SIGTERM', () => {
-      stop('SIGTERM');
-    });
-    // Certificate files are also polled; SIGHUP reloads them at once (after a renewal script runs).
-    process.on('SIGHUP', () => {
-      logger.info({ reloaded: broker.reloadCertificates() }, 'SIGHUP: certificate reload');
-    });
+    if (initialised !== undefined) updateClientBootstrap(initialised, address.host, address.port);
+    printListening(config, address);
+    handleSignals(broker, logger);
   });
+
+function printListening(config: BrokerConfig, address: { host: string; port: number }): void {
+  const where = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  const protocol = config.listener.protocol;
+  // The warnings are printed here, with the banner, rather than pointed at: the log's own copies are
+  // written asynchronously and may come after it.
+  const warnings = checkPosture(config.listener, config.security).warnings;
+  if (warnings.length > 0) {
+    console.log(`parapet listening on ${where} (${protocol}; INSECURE)`);
+    for (const w of warnings) console.log(`  warning: ${w.setting}: ${w.detail}`);
+  } else {
+    console.log(`parapet listening on ${where} (${protocol}; authentication required, ACLs deny by default)`);
+  }
+  console.log(`data directory: ${config.dataDir}`);
+  const adminProperties = join(config.dataDir, 'client', 'admin.properties');
+  if (protocol === 'PLAINTEXT') console.log(`try: kcat -b ${where} -L`);
+  else if (protocol === 'SASL_SSL' && existsSync(adminProperties)) console.log(`try: kcat -F ${adminProperties} -L`);
+}
+
+function handleSignals(broker: Broker, logger: Logger): void {
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    void broker.close().then(() => {
+      logger.info({}, 'stopped');
+    });
+  };
+  process.once('SIGINT', () => {
+    stop('SIGINT');
+  });
+  process.once('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  // Certificate files are also polled; SIGHUP reloads them at once (after a renewal script runs).
+  process.on('SIGHUP', () => {
+    logger.info({ reloaded: broker.reloadCertificates() }, 'SIGHUP: certificate reload');
+  });
+}
 
 registerAdminCommands(program);
 
-await program.parseAsync(process.argv);
+/** The data directory a failing command was about, for messages that need one. */
+function dataDirOf(argv: readonly string[]): string {
+  const at = argv.indexOf('--data-dir');
+  const inline = argv.find((a) => a.startsWith('--data-dir='));
+  return resolve(inline?.slice('--data-dir='.length) ?? (at >= 0 ? argv[at + 1] : undefined) ?? DEFAULT_BROKER_CONFIG.dataDir);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and --version end normally; anything else commander refused was bad usage (already printed).
+    process.exitCode = err.exitCode === 0 ? ExitCodes.OK : ExitCodes.USAGE;
+  } else {
+    const failure = explainFailure(err, { dataDir: dataDirOf(process.argv) });
+    const debug = program.opts<{ debug?: boolean }>().debug === true;
+    if (failure === undefined) {
+      console.error(`parapet: unexpected error: ${err instanceof Error ? err.message : String(err)}${debug ? '' : ' (run with --debug for the stack trace)'}`);
+    } else {
+      console.error(`parapet: ${failure.message}`);
+    }
+    if (debug && err instanceof Error) console.error(err.stack);
+    process.exitCode = failure?.exitCode ?? ExitCodes.FAILED;
+  }
+}

@@ -146,3 +146,35 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
 function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
+
+/**
+ * The effective configuration in the config file's own layout (what `check-config` prints): a file
+ * holding exactly this configures the same broker. Security settings sit at the top level, as in the
+ * file, not under the `security` object the broker uses inside.
+ */
+export function toConfigFile(config: BrokerConfig): ConfigFile {
+  const { listener, security, ...rest } = config;
+  const { tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback } = security;
+  const oauthbearer = sasl.oauthbearer;
+  const { audience, ...withoutAudience } = oauthbearer ?? {};
+  return {
+    listener: { ...listener },
+    tls: { ...tls, principalMapping: tls.principalMapping.map((rule) => ({ ...rule })) },
+    sasl: {
+      mechanisms: [...sasl.mechanisms],
+      ...(oauthbearer === undefined ? {} : { oauthbearer: { ...withoutAudience, ...(audience === undefined ? {} : { audience: [...audience] }) } }),
+      failedAuthenticationDelayMs: sasl.failedAuthenticationDelayMs,
+      maxUnauthenticatedFrameBytes: sasl.maxUnauthenticatedFrameBytes,
+    },
+    superUsers: superUsers.map((p) => principalOf(p)),
+    allowInsecurePlaintext,
+    allowInsecureAnonymous,
+    allowInsecureNonLoopback,
+    ...rest,
+  };
+}
+
+function principalOf(p: string): `User:${string}` {
+  if (!p.startsWith('User:')) throw new ConfigError(`superUsers: ${p} is not a User: principal`);
+  return p as `User:${string}`;
+}

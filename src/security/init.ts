@@ -1,12 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { DataDirLock, LOCK_FILE, OWNER_FILE } from '../storage/data-dir-lock.js';
+import { fsyncDirectory, writeFileDurably } from '../storage/durable-files.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { CredentialStore } from './credentials/credential-store.js';
 import { deriveScramCredential, SCRAM_MECHANISMS } from './credentials/scram-keys.js';
 import { createCertificateAuthority, issueServerCertificate } from './tls/certificates.js';
+
+/**
+ * The secure first start (`parapet init`, or `parapet start` on a new data directory): a local CA and
+ * a server certificate, an admin super user with a random password (stored only as SCRAM salted
+ * keys), ready client configs, and `parapet.yaml`, which says all of this.
+ *
+ * Initialisation is all or nothing, so that a Ctrl-C during the first start never leaves a directory
+ * that looks initialised but that nobody can log in to. Everything is built aside, in a private
+ * staging directory inside the data directory, and flushed; then the files are renamed into place,
+ * and `parapet.yaml` last: a directory is initialised exactly when `parapet.yaml` exists. First of all,
+ * `.init-pending` lists what is about to be placed, so an interrupted initialisation is recognised and
+ * started over (the files it placed were never announced to anyone), while files that init did not
+ * place are never overwritten. It all happens under the data directory's lock.
+ */
 
 export interface InitOptions {
   readonly dataDir: string;
@@ -15,7 +31,13 @@ export interface InitOptions {
   readonly port: number;
   /** Name of the super user created with a random password. */
   readonly adminUser?: string;
+  /** The data directory's lock, when the caller holds it already (`parapet start`); else init takes it. */
+  readonly lock?: DataDirLock;
+  /** Called after each step, for tests that interrupt initialisation (a throw stops it there). */
+  readonly afterStep?: (step: InitStep) => void;
 }
+
+export type InitStep = 'pending' | 'staged' | 'credentials' | 'placed-file' | 'config';
 
 export interface InitResult {
   readonly dataDir: string;
@@ -23,115 +45,308 @@ export interface InitResult {
   readonly adminProperties: string;
   readonly kafkaJsSnippet: string;
   readonly caFile: string;
+  /** True when an interrupted initialisation was found and started over. */
+  readonly resumed: boolean;
 }
 
-/** Files written by init; a directory holding any of them is already initialised. */
+/** Files of the data directory that are not data: the lock and its owner note. */
+const BOOKKEEPING = new Set([LOCK_FILE, OWNER_FILE]);
+const CONFIG_FILE = 'parapet.yaml';
+const PENDING_FILE = '.init-pending';
+const STAGING_PREFIX = '.init-';
+
+export class InitError extends Error {
+  override name = 'InitError';
+}
+
+/** A directory is initialised when init finished: `parapet.yaml`, written last, exists. */
 export function isInitialised(dataDir: string): boolean {
-  return existsSync(join(dataDir, 'parapet.yaml')) || existsSync(join(dataDir, 'tls', 'server.key'));
-}
-
-/** A data directory that does not exist yet or holds nothing: `parapet start` initialises it. */
-export function isNewDataDir(dataDir: string): boolean {
-  return !existsSync(dataDir) || readdirSync(dataDir).length === 0;
+  return existsSync(join(dataDir, CONFIG_FILE));
 }
 
 /**
- * The secure first start: a local CA and a server certificate, an admin super user with a random
- * password (stored only as SCRAM salted keys), ready client configs for kcat/librdkafka and KafkaJS,
- * and a config file that says all of this. Keys and files holding the password are mode 0600, their
- * directories 0700. Refuses to touch a directory that is already initialised.
+ * What `parapet start` finds: a directory to initialise (it does not exist, holds nothing but the lock,
+ * or holds an interrupted initialisation), an initialised one, or one with other content and no
+ * `parapet.yaml` (a directory an `--insecure` broker used), which only an explicit `parapet init` secures.
+ */
+export type DataDirState = 'new' | 'interrupted' | 'initialised' | 'not-initialised';
+
+export function dataDirState(dataDir: string): DataDirState {
+  if (!existsSync(dataDir)) return 'new';
+  if (isInitialised(dataDir)) return 'initialised';
+  if (existsSync(join(dataDir, PENDING_FILE))) return 'interrupted';
+  const content = readdirSync(dataDir).filter((name) => !BOOKKEEPING.has(name) && !name.startsWith(STAGING_PREFIX));
+  return content.length === 0 ? 'new' : 'not-initialised';
+}
+
+/**
+ * Initialises `dataDir` (see the module comment). Throws InitError when it is already initialised or
+ * holds, without `parapet.yaml`, a file init would have to replace.
  */
 export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const dataDir = resolve(options.dataDir);
-  if (isInitialised(dataDir)) throw new Error(`${dataDir} is already initialised (parapet.yaml or tls/server.key exists)`);
+  const lock = options.lock ?? DataDirLock.acquire(dataDir, 'parapet init');
+  try {
+    return await initLocked({ ...options, dataDir });
+  } finally {
+    if (options.lock === undefined) lock.release();
+  }
+}
+
+async function initLocked(options: InitOptions): Promise<InitResult> {
+  const { dataDir } = options;
+  const step = options.afterStep ?? (() => {});
+  if (isInitialised(dataDir)) throw new InitError(`${dataDir} is already initialised (${CONFIG_FILE} exists)`);
+  // Owner-only, even when the directory existed before (an empty mount point, say).
+  chmodSync(dataDir, 0o700);
+  const resumed = forgetInterruptedInit(dataDir);
+
   const admin = options.adminUser ?? 'admin';
-  const tlsDir = join(dataDir, 'tls');
-  const clientDir = join(dataDir, 'client');
-  for (const dir of [dataDir, tlsDir, clientDir]) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
+  const targets = [...TLS_FILES.map((f) => join('tls', f)), ...adminClientFiles(admin).map((f) => join('client', f))];
+  const clashes = targets.filter((p) => existsSync(join(dataDir, p)));
+  if (clashes.length > 0) {
+    throw new InitError(
+      `${dataDir} has no ${CONFIG_FILE} but already holds ${clashes.join(', ')}: move them away to initialise it, ` +
+        'or start it with a config file that names its certificates (--config)',
+    );
   }
 
+  // 1. Say what is about to be placed: from here on, an interruption is recognised as one.
+  writeFileDurably(join(dataDir, PENDING_FILE), `${JSON.stringify(targets)}\n`, 0o600);
+  fsyncDirectory(dataDir);
+  step('pending');
+
+  // 2. Build everything aside. The staging directory is private (mkdtemp makes it 0700).
+  const staging = mkdtempSync(join(dataDir, STAGING_PREFIX));
+  const caFile = join(dataDir, 'tls', 'ca.crt');
+  const password = randomBytes(24).toString('base64url');
+  const bootstrap = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+  for (const [file, text, mode] of await tlsFiles(options.host)) stage(staging, join('tls', file), text, mode);
+  for (const [file, text] of adminClientSettings(join(dataDir, 'client'), admin, bootstrap, password, caFile)) stage(staging, join('client', file), text, 0o600);
+  stage(staging, CONFIG_FILE, configText(dataDir, options, admin), 0o600);
+  step('staged');
+
+  // 3. The admin's credentials. Setting them again after an interruption is harmless: the password
+  //    of the interrupted attempt never left its staging directory.
+  setScramPassword(dataDir, admin, password);
+  step('credentials');
+
+  // 4. Place it all; parapet.yaml last.
+  for (const dir of ['tls', 'client']) {
+    mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
+    chmodSync(join(dataDir, dir), 0o700);
+  }
+  for (const target of targets) {
+    renameSync(join(staging, target), join(dataDir, target));
+    step('placed-file');
+  }
+  fsyncDirectory(join(dataDir, 'tls'));
+  fsyncDirectory(join(dataDir, 'client'));
+  renameSync(join(staging, CONFIG_FILE), join(dataDir, CONFIG_FILE));
+  fsyncDirectory(dataDir);
+  step('config');
+  rmSync(join(dataDir, PENDING_FILE), { force: true });
+  rmSync(staging, { recursive: true, force: true });
+
+  const [adminProperties, kafkaJsSnippet] = adminClientFiles(admin).map((f) => join(dataDir, 'client', f)) as [string, string];
+  return { dataDir, configFile: join(dataDir, CONFIG_FILE), adminProperties, kafkaJsSnippet, caFile, resumed };
+}
+
+export interface RestoreAdminOptions {
+  readonly dataDir: string;
+  /** Where clients connect and the CA they verify the broker with, from the directory's config. */
+  readonly host: string;
+  readonly port: number;
+  readonly caFile: string;
+  readonly adminUser?: string;
+  readonly lock?: DataDirLock;
+}
+
+/**
+ * A way back in to an initialised directory in which no SCRAM user is left (the last one deleted, or
+ * a directory initialised by an older Parapet whose first start was interrupted): creates the admin
+ * user with a new password and writes its client configs. Refuses when any SCRAM user exists, since
+ * then someone can log in and `parapet user passwd` is the way. It needs the lock, so the broker must
+ * be stopped, and write access to the data directory: whoever has both owns the broker anyway.
+ */
+export function restoreAdminAccess(options: RestoreAdminOptions): InitResult {
+  const dataDir = resolve(options.dataDir);
+  const lock = options.lock ?? DataDirLock.acquire(dataDir, 'parapet init');
+  try {
+    if (!isInitialised(dataDir)) throw new InitError(`${dataDir} is not initialised: run \`parapet init --data-dir ${dataDir}\``);
+    const users = scramUserCount(dataDir);
+    if (users > 0) {
+      throw new InitError(`${dataDir} is already initialised and has ${users} SCRAM user(s): change a password with \`parapet user passwd NAME\``);
+    }
+    const admin = options.adminUser ?? 'admin';
+    const password = randomBytes(24).toString('base64url');
+    const bootstrap = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+    const clientDir = join(dataDir, 'client');
+    mkdirSync(clientDir, { recursive: true, mode: 0o700 });
+    // Staged first, so that a failure to write them leaves no password nobody can read.
+    const staging = mkdtempSync(join(dataDir, STAGING_PREFIX));
+    try {
+      for (const [file, text] of adminClientSettings(clientDir, admin, bootstrap, password, options.caFile)) stage(staging, file, text, 0o600);
+      setScramPassword(dataDir, admin, password);
+      for (const file of adminClientFiles(admin)) renameSync(join(staging, file), join(clientDir, file));
+      fsyncDirectory(clientDir);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    const [adminProperties, kafkaJsSnippet] = adminClientFiles(admin).map((f) => join(clientDir, f)) as [string, string];
+    return { dataDir, configFile: join(dataDir, CONFIG_FILE), adminProperties, kafkaJsSnippet, caFile: options.caFile, resumed: false };
+  } finally {
+    if (options.lock === undefined) lock.release();
+  }
+}
+
+/** How many users have SCRAM credentials in the directory's metadata store. */
+export function scramUserCount(dataDir: string): number {
+  const store = new MetadataStore(dataDir);
+  try {
+    return new CredentialStore({ store }).describe(null).length;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * In an initialised directory, the bookkeeping an initialisation interrupted after placing
+ * `parapet.yaml` left behind: the pending list and staging directories, never the files they name
+ * (those are placed and in use). Called under the lock by `parapet start`.
+ */
+export function removeInitLeftovers(dataDir: string): void {
+  if (!isInitialised(dataDir)) return;
+  for (const name of readdirSync(dataDir)) {
+    if (name.startsWith(STAGING_PREFIX)) rmSync(join(dataDir, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes what an interrupted initialisation left: the files `.init-pending` lists (placed, never
+ * announced) and staging directories. Returns whether there was anything to forget.
+ */
+function forgetInterruptedInit(dataDir: string): boolean {
+  let found = false;
+  const pendingPath = join(dataDir, PENDING_FILE);
+  if (existsSync(pendingPath)) {
+    found = true;
+    let listed: unknown;
+    try {
+      listed = JSON.parse(readFileSync(pendingPath, 'utf8'));
+    } catch {
+      // Torn before it was flushed: nothing was placed yet (placing starts after the flush).
+      listed = [];
+    }
+    for (const p of Array.isArray(listed) ? listed : []) {
+      // Only the names init itself places, never a path that leaves the directory.
+      if (typeof p === 'string' && /^(tls|client)\/[A-Za-z0-9._@+-]+$/.test(p)) rmSync(join(dataDir, p), { force: true });
+    }
+    rmSync(pendingPath, { force: true });
+  }
+  for (const name of readdirSync(dataDir)) {
+    if (!name.startsWith(STAGING_PREFIX) || name === PENDING_FILE) continue;
+    found = true;
+    rmSync(join(dataDir, name), { recursive: true, force: true });
+  }
+  return found;
+}
+
+function stage(staging: string, relative: string, text: string, mode: number): void {
+  const path = join(staging, relative);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileDurably(path, text, mode);
+}
+
+const TLS_FILES = ['ca.key', 'ca.crt', 'server.key', 'server.crt'] as const;
+
+async function tlsFiles(listen: string): Promise<[string, string, number][]> {
   const host = hostname();
   const ca = await createCertificateAuthority({ commonName: `Parapet local CA (${host})` });
   // The certificate names the listener's own address too, when it is a specific one: clients verify it.
-  const listen = options.host;
   const specific = listen !== '0.0.0.0' && listen !== '::';
   const server = await issueServerCertificate(ca, {
     commonName: host,
     dnsNames: [...new Set(['localhost', host, ...(specific && isIP(listen) === 0 ? [listen] : [])])],
     ipAddresses: [...new Set(['127.0.0.1', '::1', ...(specific && isIP(listen) !== 0 ? [listen] : [])])],
   });
-  const caFile = join(tlsDir, 'ca.crt');
-  writePrivate(join(tlsDir, 'ca.key'), ca.keyPem);
-  writePublic(caFile, ca.certPem);
-  writePrivate(join(tlsDir, 'server.key'), server.keyPem);
-  writePublic(join(tlsDir, 'server.crt'), server.certPem);
+  return [
+    ['ca.key', ca.keyPem, 0o600],
+    ['ca.crt', ca.certPem, 0o644],
+    ['server.key', server.keyPem, 0o600],
+    ['server.crt', server.certPem, 0o644],
+  ];
+}
 
-  const password = randomBytes(24).toString('base64url');
+function setScramPassword(dataDir: string, user: string, password: string): void {
   const store = new MetadataStore(dataDir);
   try {
     const credentials = new CredentialStore({ store });
-    for (const mechanism of SCRAM_MECHANISMS) credentials.upsert(admin, mechanism, deriveScramCredential(mechanism, password));
+    for (const mechanism of SCRAM_MECHANISMS) credentials.upsert(user, mechanism, deriveScramCredential(mechanism, password));
   } finally {
     store.close();
   }
+}
 
-  const bootstrap = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
-  const adminProperties = join(clientDir, `${admin}.properties`);
-  writePrivate(
-    adminProperties,
+function configText(dataDir: string, options: InitOptions, admin: string): string {
+  return [
+    `# Written by \`parapet init\`. Start with: parapet start --data-dir ${dataDir}`,
+    '# Relative paths are relative to this file. See docs/configuration.md and docs/security/.',
+    'dataDir: .',
+    'listener:',
+    `  host: ${JSON.stringify(options.host)}`,
+    `  port: ${options.port}`,
+    '  protocol: SASL_SSL',
+    'tls:',
+    '  certFile: tls/server.crt',
+    '  keyFile: tls/server.key',
+    '  caFile: tls/ca.crt',
+    '  clientAuth: none',
+    'sasl:',
+    '  mechanisms: [SCRAM-SHA-512, SCRAM-SHA-256, PLAIN]',
+    'superUsers:',
+    `  - User:${admin}`,
+    '',
+  ].join('\n');
+}
+
+/** The client config files init writes for the admin, by name within `client/`. */
+function adminClientFiles(admin: string): string[] {
+  return [`${admin}.properties`, `${admin}.kafkajs.mjs`];
+}
+
+function adminClientSettings(clientDir: string, admin: string, bootstrap: string, password: string, caFile: string): [string, string][] {
+  const [properties, snippet] = adminClientFiles(admin) as [string, string];
+  return [
     [
-      `# Parapet client config for ${admin} (librdkafka, kcat, confluent-kafka): kcat -F ${adminProperties} -L`,
-      `bootstrap.servers=${bootstrap}`,
-      'security.protocol=SASL_SSL',
-      'sasl.mechanisms=SCRAM-SHA-512',
-      `sasl.username=${admin}`,
-      `sasl.password=${password}`,
-      `ssl.ca.location=${caFile}`,
-      '',
-    ].join('\n'),
-  );
-  const kafkaJsSnippet = join(clientDir, `${admin}.kafkajs.mjs`);
-  writePrivate(
-    kafkaJsSnippet,
+      properties,
+      [
+        `# Parapet client config for ${admin} (librdkafka, kcat, confluent-kafka): kcat -F ${join(clientDir, properties)} -L`,
+        `bootstrap.servers=${bootstrap}`,
+        'security.protocol=SASL_SSL',
+        'sasl.mechanisms=SCRAM-SHA-512',
+        `sasl.username=${admin}`,
+        `sasl.password=${password}`,
+        `ssl.ca.location=${caFile}`,
+        '',
+      ].join('\n'),
+    ],
     [
-      `// KafkaJS client for ${admin}, written by parapet init. Keep this file private: it holds the password.`,
-      "import { readFileSync } from 'node:fs';",
-      "import { Kafka } from 'kafkajs';",
-      '',
-      'export const kafka = new Kafka({',
-      `  brokers: [${JSON.stringify(bootstrap)}],`,
-      `  ssl: { ca: [readFileSync(${JSON.stringify(caFile)}, 'utf8')] },`,
-      `  sasl: { mechanism: 'scram-sha-512', username: ${JSON.stringify(admin)}, password: ${JSON.stringify(password)} },`,
-      '});',
-      '',
-    ].join('\n'),
-  );
-  const configFile = join(dataDir, 'parapet.yaml');
-  writePrivate(
-    configFile,
-    [
-      '# Written by `parapet init`. Start with: parapet start --config ' + configFile,
-      '# Relative paths are relative to this file. See docs/configuration.md and docs/security/.',
-      'dataDir: .',
-      'listener:',
-      `  host: ${JSON.stringify(options.host)}`,
-      `  port: ${options.port}`,
-      '  protocol: SASL_SSL',
-      'tls:',
-      '  certFile: tls/server.crt',
-      '  keyFile: tls/server.key',
-      '  caFile: tls/ca.crt',
-      '  clientAuth: none',
-      'sasl:',
-      '  mechanisms: [SCRAM-SHA-512, SCRAM-SHA-256, PLAIN]',
-      'superUsers:',
-      `  - User:${admin}`,
-      '',
-    ].join('\n'),
-  );
-  return { dataDir, configFile, adminProperties, kafkaJsSnippet, caFile };
+      snippet,
+      [
+        `// KafkaJS client for ${admin}, written by parapet init. Keep this file private: it holds the password.`,
+        "import { readFileSync } from 'node:fs';",
+        "import { Kafka } from 'kafkajs';",
+        '',
+        'export const kafka = new Kafka({',
+        `  brokers: [${JSON.stringify(bootstrap)}],`,
+        `  ssl: { ca: [readFileSync(${JSON.stringify(caFile)}, 'utf8')] },`,
+        `  sasl: { mechanism: 'scram-sha-512', username: ${JSON.stringify(admin)}, password: ${JSON.stringify(password)} },`,
+        '});',
+        '',
+      ].join('\n'),
+    ],
+  ];
 }
 
 /**
@@ -144,13 +359,4 @@ export function updateClientBootstrap(result: InitResult, host: string, port: nu
   writeFileSync(result.adminProperties, properties, { mode: 0o600 });
   const snippet = readFileSync(result.kafkaJsSnippet, 'utf8').replace(/^ {2}brokers: \[.*\],$/m, `  brokers: [${JSON.stringify(bootstrap)}],`);
   writeFileSync(result.kafkaJsSnippet, snippet, { mode: 0o600 });
-}
-
-function writePrivate(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600);
-}
-
-function writePublic(path: string, text: string): void {
-  writeFileSync(path, text, { mode: 0o644, flag: 'wx' });
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DEFAULT_BROKER_CONFIG } from '../../../src/broker/broker.js';
-import { applyConfigFile, ConfigError, parseConfigFile } from '../../../src/config/config-file.js';
+import { stringify } from 'yaml';
+import { applyConfigFile, ConfigError, loadConfigFile, parseConfigFile, toConfigFile } from '../../../src/config/config-file.js';
 
 const run = promisify(execFile);
 
@@ -49,6 +50,32 @@ describe('config file', () => {
     }
   });
 
+  it('toConfigFile gives the file layout of any effective config: written out and read back, it configures the same broker', () => {
+    const text = [
+      'listener: { host: 10.0.0.1, port: 9093, protocol: SASL_SSL }',
+      'tls:',
+      '  certFile: /etc/parapet/server.crt',
+      '  keyFile: /etc/parapet/server.key',
+      '  caFile: /etc/parapet/ca.crt',
+      '  clientAuth: required',
+      '  principalMapping: [{ source: subject, match: "^CN=(.*)$", principal: "User:$1", case: lower }]',
+      'sasl:',
+      '  mechanisms: [OAUTHBEARER, SCRAM-SHA-256]',
+      '  oauthbearer: { jwksFile: /etc/parapet/jwks.json, issuer: https://issuer, audience: [parapet, other] }',
+      'superUsers: [User:ops, User:admin]',
+      'allowInsecureNonLoopback: true',
+      'maxFetchBytes: 1048576',
+      'groupInitialRebalanceDelayMs: 0',
+      '',
+    ].join('\n');
+    const config = applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile(text, 'rich.yaml'));
+    const layout = toConfigFile(config);
+    assert.equal('security' in layout, false);
+    assert.deepEqual(layout.sasl?.oauthbearer?.audience, ['parapet', 'other']);
+    assert.deepEqual(applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile(stringify(layout), 'printed')), config);
+    assert.deepEqual(applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile(stringify(toConfigFile(DEFAULT_BROKER_CONFIG)), 'd')), DEFAULT_BROKER_CONFIG);
+  });
+
   it('parapet check-config prints the effective config, or the problems with exit status 2', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'parapet-config-'));
     t.after(() => {
@@ -56,11 +83,18 @@ describe('config file', () => {
     });
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'listener:\n  host: 0.0.0.0\nmaxFetchBytes: 1048576\n');
-    const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', 'check-config', good]);
-    const printed = JSON.parse(stdout) as typeof DEFAULT_BROKER_CONFIG;
-    assert.equal(printed.listener.host, '0.0.0.0');
+    const { stdout, stderr } = await run(process.execPath, ['dist/src/cli/main.js', 'check-config', good]);
+    // YAML in the file's own layout (security settings at the top level, not under `security`)...
+    const printed = parseConfigFile(stdout, 'printed');
+    assert.equal(printed.listener?.host, '0.0.0.0');
     assert.equal(printed.listener.port, 9092);
     assert.equal(printed.maxFetchBytes, 1048576);
+    assert.deepEqual(printed.superUsers, ['User:admin']);
+    assert.doesNotMatch(stdout, /^security:/m);
+    // ...that configures the same broker when saved as a file, with the verdict as its last line.
+    assert.deepEqual(applyConfigFile(DEFAULT_BROKER_CONFIG, printed), applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(good), dir));
+    assert.match(stdout.trimEnd().split('\n').at(-1) ?? '', /^# OK: .*good\.yaml is valid \(no warnings\)$/);
+    assert.equal(stderr, '');
 
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'listenr: {}\n');

@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { CredentialStore } from '../../../src/security/credentials/credential-store.js';
-import { initDataDir, isInitialised, isNewDataDir, updateClientBootstrap } from '../../../src/security/init.js';
+import { deriveScramCredential } from '../../../src/security/credentials/scram-keys.js';
+import {
+  dataDirState,
+  initDataDir,
+  InitError,
+  isInitialised,
+  removeInitLeftovers,
+  restoreAdminAccess,
+  scramUserCount,
+  updateClientBootstrap,
+  type InitStep,
+} from '../../../src/security/init.js';
+import { DataDirLock, DataDirLockedError } from '../../../src/storage/data-dir-lock.js';
 import { MetadataStore } from '../../../src/storage/metadata-store.js';
 
 function tempDir(t: TestContext): string {
@@ -19,7 +31,7 @@ function tempDir(t: TestContext): string {
 describe('parapet init', () => {
   it('names a specific listen address in the certificate and the client configs, and stores only salted keys', async (t) => {
     const dataDir = join(tempDir(t), 'data');
-    assert.equal(isNewDataDir(dataDir), true);
+    assert.equal(dataDirState(dataDir), 'new');
     const result = await initDataDir({ dataDir, host: '10.1.2.3', port: 9093 });
     assert.equal(isInitialised(dataDir), true);
     const cert = new X509Certificate(readFileSync(join(dataDir, 'tls', 'server.crt')));
@@ -43,4 +55,131 @@ describe('parapet init', () => {
     assert.match(readFileSync(result.kafkaJsSnippet, 'utf8'), /brokers: \["127\.0\.0\.1:40000"\]/);
     await assert.rejects(initDataDir({ dataDir, host: '127.0.0.1', port: 9092 }), /already initialised/);
   });
+
+  it('refuses to start while another process or command holds the data directory', async (t) => {
+    const dataDir = join(tempDir(t), 'data');
+    const lock = DataDirLock.acquire(dataDir, 'parapet start');
+    t.after(() => {
+      lock.release();
+    });
+    await assert.rejects(initDataDir({ dataDir, host: '127.0.0.1', port: 9092 }), DataDirLockedError);
+    assert.equal(dataDirState(dataDir), 'new');
+    // Under the caller's own lock it works.
+    await initDataDir({ dataDir, host: '127.0.0.1', port: 9092, lock });
+    assert.equal(isInitialised(dataDir), true);
+    assert.equal(lock.held, true, 'a lock the caller gave stays the caller\'s');
+  });
+
+  const steps: InitStep[] = ['pending', 'staged', 'credentials', 'placed-file', 'config'];
+  for (const interruptAt of steps) {
+    it(`an initialisation interrupted after "${interruptAt}" is started over, and the admin can log in with what the files say`, async (t) => {
+      const dataDir = join(tempDir(t), 'data');
+      await assert.rejects(
+        initDataDir({
+          dataDir,
+          host: '127.0.0.1',
+          port: 9092,
+          afterStep: (step) => {
+            if (step === interruptAt) throw new Error('interrupted');
+          },
+        }),
+        /interrupted/,
+      );
+      // Interrupted before parapet.yaml was placed means not initialised: never half-initialised.
+      const state = dataDirState(dataDir);
+      if (interruptAt === 'config') {
+        // Placed and complete: the start tidies the bookkeeping away and keeps every placed file.
+        assert.equal(state, 'initialised');
+        removeInitLeftovers(dataDir);
+        assert.deepEqual(
+          readdirSync(dataDir).filter((n) => n.startsWith('.')),
+          [],
+        );
+        assertAdminPasswordWorks(dataDir, join(dataDir, 'client', 'admin.properties'));
+        assert.ok(existsSync(join(dataDir, 'tls', 'server.key')));
+        return;
+      }
+      assert.ok(state === 'new' || state === 'interrupted', state);
+      assert.equal(isInitialised(dataDir), false);
+      const result = await initDataDir({ dataDir, host: '127.0.0.1', port: 9092 });
+      assert.equal(result.resumed, true);
+      assert.equal(isInitialised(dataDir), true);
+      // No leftovers: no staging directory, no pending list.
+      assert.deepEqual(
+        readdirSync(dataDir).filter((n) => n.startsWith('.')),
+        [],
+      );
+      assertAdminPasswordWorks(dataDir, result.adminProperties);
+    });
+  }
+
+  it('never overwrites files it did not place: a directory holding tls/server.key but no parapet.yaml is refused untouched', async (t) => {
+    const dataDir = join(tempDir(t), 'data');
+    mkdirSync(join(dataDir, 'tls'), { recursive: true });
+    writeFileSync(join(dataDir, 'tls', 'server.key'), 'the operator\'s own key');
+    await assert.rejects(initDataDir({ dataDir, host: '127.0.0.1', port: 9092 }), (err: unknown) => {
+      assert.ok(err instanceof InitError);
+      assert.match(err.message, /no parapet\.yaml but already holds tls\/server\.key: move them away/);
+      return true;
+    });
+    assert.equal(readFileSync(join(dataDir, 'tls', 'server.key'), 'utf8'), 'the operator\'s own key');
+    assert.equal(existsSync(join(dataDir, 'parapet.yaml')), false);
+    assert.equal(dataDirState(dataDir), 'not-initialised');
+  });
+
+  it('secures a directory an --insecure broker used, keeping its data', async (t) => {
+    const dataDir = join(tempDir(t), 'data');
+    mkdirSync(join(dataDir, 'logs', 'orders-0'), { recursive: true });
+    writeFileSync(join(dataDir, 'logs', 'orders-0', '00000000000000000000.log'), 'records');
+    assert.equal(dataDirState(dataDir), 'not-initialised');
+    await initDataDir({ dataDir, host: '127.0.0.1', port: 9092 });
+    assert.equal(readFileSync(join(dataDir, 'logs', 'orders-0', '00000000000000000000.log'), 'utf8'), 'records');
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+  });
+
+  it('gives a way back in to an initialised directory without users, and only then', async (t) => {
+    const dataDir = join(tempDir(t), 'data');
+    const first = await initDataDir({ dataDir, host: '127.0.0.1', port: 9092 });
+    const options = { dataDir, host: '127.0.0.1', port: 9092, caFile: first.caFile };
+    assert.throws(() => restoreAdminAccess(options), /already initialised and has 1 SCRAM user/);
+    const store = new MetadataStore(dataDir);
+    try {
+      const credentials = new CredentialStore({ store });
+      credentials.delete('admin', 'SCRAM-SHA-256');
+      credentials.delete('admin', 'SCRAM-SHA-512');
+    } finally {
+      store.close();
+    }
+    assert.equal(scramUserCount(dataDir), 0);
+    const oldPassword = passwordIn(first.adminProperties);
+    const restored = restoreAdminAccess(options);
+    assert.equal(scramUserCount(dataDir), 1);
+    assert.notEqual(passwordIn(restored.adminProperties), oldPassword);
+    assertAdminPasswordWorks(dataDir, restored.adminProperties);
+    assert.equal(statSync(restored.adminProperties).mode & 0o777, 0o600);
+    assert.deepEqual(
+      readdirSync(dataDir).filter((n) => n.startsWith('.')),
+      [],
+    );
+  });
 });
+
+function passwordIn(properties: string): string {
+  const password = /^sasl\.password=(.+)$/m.exec(readFileSync(properties, 'utf8'))?.[1];
+  assert.ok(password !== undefined);
+  return password;
+}
+
+/** The password in the admin's client config is the one the store's SCRAM-SHA-512 keys were derived from. */
+function assertAdminPasswordWorks(dataDir: string, properties: string): void {
+  const password = passwordIn(properties);
+  const store = new MetadataStore(dataDir);
+  try {
+    const stored = new CredentialStore({ store }).scram('admin', 'SCRAM-SHA-512');
+    assert.ok(stored !== undefined, 'the admin has a SCRAM-SHA-512 credential');
+    const derived = deriveScramCredential('SCRAM-SHA-512', password, { salt: stored.salt, iterations: stored.iterations });
+    assert.deepEqual(derived.storedKey, stored.storedKey, 'the client config holds the password the store knows');
+  } finally {
+    store.close();
+  }
+}
