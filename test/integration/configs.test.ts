@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { encodeRequest, decodeResponse } from '../../src/protocol/frames.js';
 import { IncrementalAlterConfigs, type IncrementalAlterConfigsResponse } from '../../src/protocol/messages/incremental-alter-configs.js';
 import { startBroker } from '../helpers/broker.js';
 import { rawClient } from '../helpers/raw-client.js';
 
 const run = promisify(execFile);
-// Kafka's codes (KafkaJS declares them as enums its CommonJS build does not export to ESM by name).
+// KafkaJS's CommonJS build has these enums on its default export only (not detectable as named exports).
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
 const TOPIC = 2;
-const DEFAULT_CONFIG = 5;
 const SET = 0;
 const DELETE = 1;
 
@@ -39,10 +39,10 @@ describe('topic configs', () => {
     assert.equal(await admin.createTopics({ topics: [{ topic: 'cfg', numPartitions: 1, replicationFactor: 1 }] }), true);
     const describe = async () => {
       const { resources } = await admin.describeConfigs({
-        resources: [{ type: TOPIC, name: 'cfg', configNames: ['retention.ms', 'cleanup.policy'] }],
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'cfg', configNames: ['retention.ms', 'cleanup.policy'] }],
         includeSynonyms: false,
       });
-      return Object.fromEntries((resources[0]?.configEntries ?? []).map((c) => [c.configName, [c.configValue, c.configSource === DEFAULT_CONFIG]]));
+      return Object.fromEntries((resources[0]?.configEntries ?? []).map((c) => [c.configName, [c.configValue, c.configSource === ConfigSource.DEFAULT_CONFIG]]));
     };
     assert.deepEqual(await describe(), { 'retention.ms': ['604800000', true], 'cleanup.policy': ['delete', true] });
     assert.equal((await incrementalAlter(port, 'cfg', SET, '60000')).errorCode, 0);
