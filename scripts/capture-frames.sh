@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Records the request frames real Kafka clients send into test/fixtures/frames/<client>/.
-# Needs kcat, /usr/bin/python3 with python3-kafka, and the npm dev dependencies (`npm ci`).
+# Needs kcat, /usr/bin/python3 with python3-kafka, the npm dev dependencies (`npm ci`) and the
+# interop clients (`npm run install:interop-clients`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ ! -f test/clients/node_modules/@platformatic/kafka/package.json ]; then
+  echo 'capture-frames: @platformatic/kafka is not installed: run `npm run install:interop-clients` first' >&2
+  exit 1
+fi
 npm run build --silent
 port=19092
 bootstrap="127.0.0.1:$port"

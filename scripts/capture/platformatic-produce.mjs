@@ -1,5 +1,6 @@
 // Sends two keyed messages with a header through @platformatic/kafka (frames captured by test/tools/record-frames).
-import { Producer, stringSerializers } from '@platformatic/kafka';
+// The client lives in test/clients/ (npm run install:interop-clients), mapped by package.json "imports".
+import { Producer, stringSerializers } from '#platformatic-kafka';
 
 const producer = new Producer({ clientId: 'capture-platformatic', bootstrapBrokers: [process.argv[2]], serializers: stringSerializers, retries: 0 });
 await producer.send({

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Admin } from '@platformatic/kafka';
+import { Kafka, logLevel } from 'kafkajs';
 import { Broker, DEFAULT_BROKER_CONFIG } from '../../src/broker/broker.js';
 import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
@@ -45,16 +45,19 @@ describe('topic administration', () => {
     assert.deepEqual(stdout.trim().split('\n'), ["['py-orders']", '[]']);
   });
 
-  it('@platformatic/kafka creates topics and adds partitions; kcat sees them', async (t) => {
+  it('KafkaJS creates topics and adds partitions; kcat sees them', async (t) => {
     const { bootstrap } = await startBroker(t);
-    const admin = new Admin({ clientId: 'test', bootstrapBrokers: [bootstrap], retries: 0 });
-    t.after(() => admin.close());
-    const created = await admin.createTopics({ topics: ['pf-events'], partitions: 2, replicas: 1 });
-    assert.equal(created[0]?.partitions, 2);
-    await admin.createPartitions({ topics: [{ name: 'pf-events', count: 5 }] });
-    assert.deepEqual(await admin.listTopics(), ['pf-events']);
-    assert.match(await kcatTopics(bootstrap), /topic "pf-events" with 5 partitions/);
-    await admin.deleteTopics({ topics: ['pf-events'] });
+    const admin = new Kafka({ clientId: 'test', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    await admin.connect();
+    t.after(() => admin.disconnect());
+    assert.equal(await admin.createTopics({ topics: [{ topic: 'js-events', numPartitions: 2, replicationFactor: 1 }] }), true);
+    const partitions = async () => (await admin.fetchTopicMetadata({ topics: ['js-events'] })).topics[0]?.partitions.length;
+    assert.equal(await partitions(), 2);
+    await admin.createPartitions({ topicPartitions: [{ topic: 'js-events', count: 5 }] });
+    assert.equal(await partitions(), 5);
+    assert.deepEqual(await admin.listTopics(), ['js-events']);
+    assert.match(await kcatTopics(bootstrap), /topic "js-events" with 5 partitions/);
+    await admin.deleteTopics({ topics: ['js-events'] });
     assert.deepEqual(await admin.listTopics(), []);
   });
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Admin, Connection, fetchV12, listOffsetsV5, listOffsetsV7, ProduceAcks, Producer, type CompressionAlgorithmValue } from '@platformatic/kafka';
-import { CompressionCodec } from '../../src/protocol/records/compression.js';
-import { startBroker } from '../helpers/broker.js';
-import { mixedMessages, recordsByCodec } from './support.js';
+import { Admin, Connection, fetchV12, listOffsetsV5, listOffsetsV7, ProduceAcks, Producer, type CompressionAlgorithmValue } from '#platformatic-kafka';
+import { CompressionCodec } from '../../../src/protocol/records/compression.js';
+import { startBroker } from '../../helpers/broker.js';
+import { mixedMessages, recordsByCodec } from '../support.js';
 
 /**
  * @platformatic/kafka 1.35 (pinned for Node 20, protocol notes §0.1): Produce v7-9, Fetch v12 and

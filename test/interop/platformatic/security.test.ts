@@ -23,10 +23,10 @@ import {
   type AclFilter,
   type ConnectionOptions,
   type SASLOptions,
-} from '@platformatic/kafka';
-import type { SecurityEvent } from '../../src/security/events.js';
-import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
-import { errorChain } from './security-support.js';
+} from '#platformatic-kafka';
+import type { SecurityEvent } from '../../../src/security/events.js';
+import { startSecureBroker, type SecureBroker } from '../../helpers/secure-broker.js';
+import { errorChain } from '../security-support.js';
 
 /**
  * @platformatic/kafka 1.35 over SASL_SSL, the server certificate verified against the local CA that

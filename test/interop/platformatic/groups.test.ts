@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Consumer, MessagesStreamModes, stringDeserializers } from '@platformatic/kafka';
-import { onCleanup } from '../helpers/durability.js';
-import { createTopic } from './support.js';
-import { committedOffsets, describeGroup, groupBroker, pollUntil, produceRound, waitForStableGroup } from './groups-support.js';
+import { Consumer, MessagesStreamModes, stringDeserializers } from '#platformatic-kafka';
+import { onCleanup } from '../../helpers/durability.js';
+import { createTopic } from '../support.js';
+import { committedOffsets, describeGroup, groupBroker, pollUntil, produceRound, waitForStableGroup } from '../groups-support.js';
 
 /**
  * @platformatic/kafka 1.35's group Consumer, which uses flexible versions throughout (protocol notes
