@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Secret } from '../client/client-config.js';
+import { clientSettingsFilesIn, rewriteClientBootstrap, writeClientSettings, type ClientSettingsFiles } from '../client/client-settings.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { CredentialStore } from './credentials/credential-store.js';
 import { deriveScramCredential, SCRAM_MECHANISMS } from './credentials/scram-keys.js';
@@ -20,8 +22,10 @@ export interface InitOptions {
 export interface InitResult {
   readonly dataDir: string;
   readonly configFile: string;
+  /** The admin's librdkafka properties (`adminClientFiles.properties`). */
   readonly adminProperties: string;
-  readonly kafkaJsSnippet: string;
+  /** The admin's client settings in every format (../client/client-settings.ts). */
+  readonly adminClientFiles: ClientSettingsFiles;
   readonly caFile: string;
 }
 
@@ -37,9 +41,9 @@ export function isNewDataDir(dataDir: string): boolean {
 
 /**
  * The secure first start: a local CA and a server certificate, an admin super user with a random
- * password (stored only as SCRAM salted keys), ready client configs for kcat/librdkafka and KafkaJS,
- * and a config file that says all of this. Keys and files holding the password are mode 0600, their
- * directories 0700. Refuses to touch a directory that is already initialised.
+ * password (stored only as SCRAM salted keys), ready client settings for librdkafka/kcat, Java, Node
+ * and Python clients (../client/client-settings.ts), and a config file that says all of this. Keys
+ * and files holding the password are mode 0600, their directories 0700. Refuses to touch a directory that is already initialised.
  */
 export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const dataDir = resolve(options.dataDir);
@@ -77,37 +81,16 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
     store.close();
   }
 
-  const bootstrap = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
-  const adminProperties = join(clientDir, `${admin}.properties`);
-  writePrivate(
-    adminProperties,
-    [
-      `# Parapet client config for ${admin} (librdkafka, kcat, confluent-kafka): kcat -F ${adminProperties} -L`,
-      `bootstrap.servers=${bootstrap}`,
-      'security.protocol=SASL_SSL',
-      'sasl.mechanisms=SCRAM-SHA-512',
-      `sasl.username=${admin}`,
-      `sasl.password=${password}`,
-      `ssl.ca.location=${caFile}`,
-      '',
-    ].join('\n'),
-  );
-  const kafkaJsSnippet = join(clientDir, `${admin}.kafkajs.mjs`);
-  writePrivate(
-    kafkaJsSnippet,
-    [
-      `// KafkaJS client for ${admin}, written by parapet init. Keep this file private: it holds the password.`,
-      "import { readFileSync } from 'node:fs';",
-      "import { Kafka } from 'kafkajs';",
-      '',
-      'export const kafka = new Kafka({',
-      `  brokers: [${JSON.stringify(bootstrap)}],`,
-      `  ssl: { ca: [readFileSync(${JSON.stringify(caFile)}, 'utf8')] },`,
-      `  sasl: { mechanism: 'scram-sha-512', username: ${JSON.stringify(admin)}, password: ${JSON.stringify(password)} },`,
-      '});',
-      '',
-    ].join('\n'),
-  );
+  const adminClientFiles = clientSettingsFilesIn(clientDir, admin);
+  writeClientSettings(adminClientFiles, {
+    bootstrapServers: [{ host: options.host, port: options.port }],
+    securityProtocol: 'SASL_SSL',
+    mechanism: 'SCRAM-SHA-512',
+    username: admin,
+    password: new Secret(password),
+    caFile,
+  });
+  const adminProperties = adminClientFiles.properties;
   const configFile = join(dataDir, 'parapet.yaml');
   writePrivate(
     configFile,
@@ -131,19 +114,15 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
       '',
     ].join('\n'),
   );
-  return { dataDir, configFile, adminProperties, kafkaJsSnippet, caFile };
+  return { dataDir, configFile, adminProperties, adminClientFiles, caFile };
 }
 
 /**
- * Points the client configs init wrote at the address the broker really listens on (a first start on
- * port 0 picks a free port only once it listens).
+ * Points the admin client settings init wrote (every format) at the address the broker really listens
+ * on (a first start on port 0 picks a free port only once it listens).
  */
 export function updateClientBootstrap(result: InitResult, host: string, port: number): void {
-  const bootstrap = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const properties = readFileSync(result.adminProperties, 'utf8').replace(/^bootstrap\.servers=.*$/m, `bootstrap.servers=${bootstrap}`);
-  writeFileSync(result.adminProperties, properties, { mode: 0o600 });
-  const snippet = readFileSync(result.kafkaJsSnippet, 'utf8').replace(/^ {2}brokers: \[.*\],$/m, `  brokers: [${JSON.stringify(bootstrap)}],`);
-  writeFileSync(result.kafkaJsSnippet, snippet, { mode: 0o600 });
+  rewriteClientBootstrap(result.adminClientFiles, [{ host, port }]);
 }
 
 function writePrivate(path: string, text: string): void {
