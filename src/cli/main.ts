@@ -114,8 +114,10 @@ function printInit(result: InitResult): void {
   console.log(`initialised ${result.dataDir}:`);
   console.log(`  config:            ${result.configFile}`);
   console.log(`  CA certificate:    ${result.caFile}`);
-  console.log(`  admin (librdkafka/kcat) config: ${result.adminProperties}  (mode 0600: it holds the password)`);
-  console.log(`  admin KafkaJS client:           ${result.kafkaJsSnippet}`);
+  console.log('  admin client settings (mode 0600: they hold the password):');
+  console.log(`    librdkafka, kcat -F:          ${result.adminClientFiles.properties}`);
+  console.log(`    Java:                         ${result.adminClientFiles.javaProperties}`);
+  console.log(`    Node and Python clients:      ${result.adminClientFiles.json}`);
 }
 
 interface StartOptions {

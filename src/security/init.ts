@@ -1,8 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Secret } from '../client/client-config.js';
+import {
+  clientSettingsFilesIn,
+  listClientSettingsFiles,
+  renderClientSettings,
+  rewriteClientBootstrap,
+  stageClientSettings,
+  type ClientSettings,
+  type ClientSettingsFiles,
+} from '../client/client-settings.js';
 import { DataDirLock, LOCK_FILE, OWNER_FILE } from '../storage/data-dir-lock.js';
 import { fsyncDirectory, writeFileDurably } from '../storage/durable-files.js';
 import { MetadataStore } from '../storage/metadata-store.js';
@@ -42,8 +52,10 @@ export type InitStep = 'pending' | 'staged' | 'credentials' | 'placed-file' | 'c
 export interface InitResult {
   readonly dataDir: string;
   readonly configFile: string;
+  /** The admin's librdkafka properties (`adminClientFiles.properties`). */
   readonly adminProperties: string;
-  readonly kafkaJsSnippet: string;
+  /** The admin's client settings in every format (../client/client-settings.ts). */
+  readonly adminClientFiles: ClientSettingsFiles;
   readonly caFile: string;
   /** True when an interrupted initialisation was found and started over. */
   readonly resumed: boolean;
@@ -102,7 +114,8 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   const resumed = forgetInterruptedInit(dataDir);
 
   const admin = options.adminUser ?? 'admin';
-  const targets = [...TLS_FILES.map((f) => join('tls', f)), ...adminClientFiles(admin).map((f) => join('client', f))];
+  const clientFiles = clientSettingsFilesIn(join(dataDir, 'client'), admin);
+  const targets = [...TLS_FILES.map((f) => join('tls', f)), ...listClientSettingsFiles(clientFiles).map((f) => join('client', basename(f)))];
   const clashes = targets.filter((p) => existsSync(join(dataDir, p)));
   if (clashes.length > 0) {
     throw new InitError(
@@ -120,9 +133,14 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   const staging = mkdtempSync(join(dataDir, STAGING_PREFIX));
   const caFile = join(dataDir, 'tls', 'ca.crt');
   const password = randomBytes(24).toString('base64url');
-  const bootstrap = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
-  for (const [file, text, mode] of await tlsFiles(options.host)) stage(staging, join('tls', file), text, mode);
-  for (const [file, text] of adminClientSettings(join(dataDir, 'client'), admin, bootstrap, password, caFile)) stage(staging, join('client', file), text, 0o600);
+  const tls = await tlsFiles(options.host);
+  for (const [file, text, mode] of tls) stage(staging, join('tls', file), text, mode);
+  // Rendered with the CA's text at hand: its file is only placed below, with the others.
+  const caPem = tls.find(([file]) => file === 'ca.crt')?.[1];
+  const rendered = renderClientSettings(adminSettings(admin, options.host, options.port, password, caFile), caPem);
+  stage(staging, join('client', basename(clientFiles.properties)), rendered.properties, 0o600);
+  stage(staging, join('client', basename(clientFiles.javaProperties)), rendered.javaProperties, 0o600);
+  stage(staging, join('client', basename(clientFiles.json)), rendered.json, 0o600);
   stage(staging, CONFIG_FILE, configText(dataDir, options, admin), 0o600);
   step('staged');
 
@@ -148,8 +166,7 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   rmSync(join(dataDir, PENDING_FILE), { force: true });
   rmSync(staging, { recursive: true, force: true });
 
-  const [adminProperties, kafkaJsSnippet] = adminClientFiles(admin).map((f) => join(dataDir, 'client', f)) as [string, string];
-  return { dataDir, configFile: join(dataDir, CONFIG_FILE), adminProperties, kafkaJsSnippet, caFile, resumed };
+  return { dataDir, configFile: join(dataDir, CONFIG_FILE), adminProperties: clientFiles.properties, adminClientFiles: clientFiles, caFile, resumed };
 }
 
 export interface RestoreAdminOptions {
@@ -180,21 +197,25 @@ export function restoreAdminAccess(options: RestoreAdminOptions): InitResult {
     }
     const admin = options.adminUser ?? 'admin';
     const password = randomBytes(24).toString('base64url');
-    const bootstrap = `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
-    const clientDir = join(dataDir, 'client');
-    mkdirSync(clientDir, { recursive: true, mode: 0o700 });
+    const clientFiles = clientSettingsFilesIn(join(dataDir, 'client'), admin);
     // Staged first, so that a failure to write them leaves no password nobody can read.
-    const staging = mkdtempSync(join(dataDir, STAGING_PREFIX));
+    const staged = stageClientSettings(clientFiles, adminSettings(admin, options.host, options.port, password, options.caFile));
     try {
-      for (const [file, text] of adminClientSettings(clientDir, admin, bootstrap, password, options.caFile)) stage(staging, file, text, 0o600);
       setScramPassword(dataDir, admin, password);
-      for (const file of adminClientFiles(admin)) renameSync(join(staging, file), join(clientDir, file));
-      fsyncDirectory(clientDir);
-    } finally {
-      rmSync(staging, { recursive: true, force: true });
+    } catch (err) {
+      staged.abort();
+      throw err;
     }
-    const [adminProperties, kafkaJsSnippet] = adminClientFiles(admin).map((f) => join(clientDir, f)) as [string, string];
-    return { dataDir, configFile: join(dataDir, CONFIG_FILE), adminProperties, kafkaJsSnippet, caFile: options.caFile, resumed: false };
+    staged.commit();
+    fsyncDirectory(dirname(clientFiles.properties));
+    return {
+      dataDir,
+      configFile: join(dataDir, CONFIG_FILE),
+      adminProperties: clientFiles.properties,
+      adminClientFiles: clientFiles,
+      caFile: options.caFile,
+      resumed: false,
+    };
   } finally {
     if (options.lock === undefined) lock.release();
   }
@@ -310,53 +331,21 @@ function configText(dataDir: string, options: InitOptions, admin: string): strin
   ].join('\n');
 }
 
-/** The client config files init writes for the admin, by name within `client/`. */
-function adminClientFiles(admin: string): string[] {
-  return [`${admin}.properties`, `${admin}.kafkajs.mjs`];
-}
-
-function adminClientSettings(clientDir: string, admin: string, bootstrap: string, password: string, caFile: string): [string, string][] {
-  const [properties, snippet] = adminClientFiles(admin) as [string, string];
-  return [
-    [
-      properties,
-      [
-        `# Parapet client config for ${admin} (librdkafka, kcat, confluent-kafka): kcat -F ${join(clientDir, properties)} -L`,
-        `bootstrap.servers=${bootstrap}`,
-        'security.protocol=SASL_SSL',
-        'sasl.mechanisms=SCRAM-SHA-512',
-        `sasl.username=${admin}`,
-        `sasl.password=${password}`,
-        `ssl.ca.location=${caFile}`,
-        '',
-      ].join('\n'),
-    ],
-    [
-      snippet,
-      [
-        `// KafkaJS client for ${admin}, written by parapet init. Keep this file private: it holds the password.`,
-        "import { readFileSync } from 'node:fs';",
-        "import { Kafka } from 'kafkajs';",
-        '',
-        'export const kafka = new Kafka({',
-        `  brokers: [${JSON.stringify(bootstrap)}],`,
-        `  ssl: { ca: [readFileSync(${JSON.stringify(caFile)}, 'utf8')] },`,
-        `  sasl: { mechanism: 'scram-sha-512', username: ${JSON.stringify(admin)}, password: ${JSON.stringify(password)} },`,
-        '});',
-        '',
-      ].join('\n'),
-    ],
-  ];
+function adminSettings(admin: string, host: string, port: number, password: string, caFile: string): ClientSettings {
+  return {
+    bootstrapServers: [{ host, port }],
+    securityProtocol: 'SASL_SSL',
+    mechanism: 'SCRAM-SHA-512',
+    username: admin,
+    password: new Secret(password),
+    caFile,
+  };
 }
 
 /**
- * Points the client configs init wrote at the address the broker really listens on (a first start on
- * port 0 picks a free port only once it listens).
+ * Points the admin client settings init wrote (every format) at the address the broker really listens
+ * on (a first start on port 0 picks a free port only once it listens).
  */
 export function updateClientBootstrap(result: InitResult, host: string, port: number): void {
-  const bootstrap = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const properties = readFileSync(result.adminProperties, 'utf8').replace(/^bootstrap\.servers=.*$/m, `bootstrap.servers=${bootstrap}`);
-  writeFileSync(result.adminProperties, properties, { mode: 0o600 });
-  const snippet = readFileSync(result.kafkaJsSnippet, 'utf8').replace(/^ {2}brokers: \[.*\],$/m, `  brokers: [${JSON.stringify(bootstrap)}],`);
-  writeFileSync(result.kafkaJsSnippet, snippet, { mode: 0o600 });
+  rewriteClientBootstrap(result.adminClientFiles, [{ host, port }]);
 }

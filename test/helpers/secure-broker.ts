@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { ClientSettingsFiles } from '../../src/client/client-settings.js';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../src/broker/broker.js';
 import { applyConfigFile, loadConfigFile } from '../../src/config/config-file.js';
 import { AclStore, type AclBindingInput } from '../../src/security/authz/acl-store.js';
@@ -9,7 +10,7 @@ import type { SecurityConfig } from '../../src/security/config.js';
 import { CredentialStore } from '../../src/security/credentials/credential-store.js';
 import { deriveScramCredential, SCRAM_MECHANISMS } from '../../src/security/credentials/scram-keys.js';
 import type { SecurityEvent } from '../../src/security/events.js';
-import { initDataDir } from '../../src/security/init.js';
+import { initDataDir, updateClientBootstrap } from '../../src/security/init.js';
 import { MetadataStore } from '../../src/storage/metadata-store.js';
 import { recordingLogger } from './broker.js';
 
@@ -32,6 +33,8 @@ export interface SecureBroker {
   readonly caFile: string;
   readonly adminPassword: string;
   readonly adminProperties: string;
+  /** Every client settings file init wrote for the admin (properties, Java properties, JSON). */
+  readonly adminClientFiles: ClientSettingsFiles;
   readonly logger: ReturnType<typeof recordingLogger>;
   /** Every security event the broker reported, in order. */
   readonly events: SecurityEvent[];
@@ -79,8 +82,8 @@ export async function startSecureBroker(t: TestContext, options: SecureBrokerOpt
     rmSync(dataDir, { recursive: true, force: true });
   });
   const bootstrap = `127.0.0.1:${port}`;
-  // The admin config init wrote names port 9092; point it at this broker's port.
-  writeFileSync(init.adminProperties, readFileSync(init.adminProperties, 'utf8').replace(/^bootstrap\.servers=.*$/m, `bootstrap.servers=${bootstrap}`));
+  // The admin settings init wrote name port 9092; point them at this broker's port, as `parapet start` does.
+  updateClientBootstrap(init, '127.0.0.1', port);
   let written = 0;
   return {
     broker,
@@ -90,6 +93,7 @@ export async function startSecureBroker(t: TestContext, options: SecureBrokerOpt
     caFile: init.caFile,
     adminPassword,
     adminProperties: init.adminProperties,
+    adminClientFiles: init.adminClientFiles,
     logger,
     events,
     clientConfig(user, password, extra = {}) {

@@ -3,61 +3,26 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { Command } from 'commander';
-import { registerAdminCommands, type AdminIo } from '../../src/cli/admin-commands.js';
+import { jaasQuoted, javaPropertiesValue } from '../../src/client/java-properties.js';
+import { ok, parapet } from '../helpers/admin-cli.js';
 import { startBroker } from '../helpers/broker.js';
 
-/** Thrown by the injected `exit` so that a usage error ends the in-process run like process.exit would. */
-class Exit extends Error {
-  readonly code: number;
-  constructor(code: number) {
-    super(`exit ${code}`);
-    this.code = code;
-  }
-}
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `parapet <args>` in-process with captured output, as `main.ts` would with the real process. */
-async function parapet(args: readonly string[], stdin = ''): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  let code = 0;
-  const io: AdminIo = {
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-    readStdin: () => Promise.resolve(stdin),
-    exit: (c) => {
-      throw new Exit(c);
-    },
-    setExitCode: (c) => {
-      code = c;
-    },
-    connection: { connectTimeoutMs: 5000, requestTimeoutMs: 10_000 },
-  };
-  const program = new Command('parapet').exitOverride();
-  registerAdminCommands(program, io);
-  try {
-    await program.parseAsync([...args], { from: 'user' });
-  } catch (err) {
-    if (!(err instanceof Exit)) throw err;
-    code = err.code;
-  }
-  return { code, stdout, stderr };
-}
-
-function ok(run: Run): string {
-  assert.equal(run.code, 0, `exit ${run.code}: ${run.stderr}`);
-  assert.equal(run.stderr, '');
-  return run.stdout;
+/**
+ * Asserts that every client settings file of `<stem>` (.properties, .java.properties, each section of
+ * .json) holds `password`. The Java line is compared with its escaped form; the unit tests of
+ * client-settings check that form with Java's own parsers.
+ */
+function assertPasswordEverywhere(stem: string, password: string): void {
+  assert.equal(/^sasl\.password=(.*)$/m.exec(readFileSync(`${stem}.properties`, 'utf8'))?.[1], password, `${stem}.properties`);
+  const jaas = /^sasl\.jaas\.config=(.*)$/m.exec(readFileSync(`${stem}.java.properties`, 'utf8'))?.[1] ?? '';
+  assert.ok(jaas.endsWith(` password=${javaPropertiesValue(jaasQuoted(password))};`), `${stem}.java.properties: ${jaas}`);
+  const json = JSON.parse(readFileSync(`${stem}.json`, 'utf8')) as Record<string, Record<string, unknown>>;
+  const sasl = (section: string) => json[section]?.sasl as { password?: string } | undefined;
+  assert.deepEqual(
+    [sasl('kafkajs')?.password, sasl('@platformatic/kafka')?.password, json['kafka-python']?.sasl_plain_password, json['confluent-kafka']?.['sasl.password']],
+    [password, password, password, password],
+    `${stem}.json`,
+  );
 }
 
 function tempDir(t: TestContext): string {
@@ -272,11 +237,20 @@ describe('parapet user', () => {
     const added = await parapet(['user', 'add', 'alice', ...flags]);
     ok(added);
     const file = join(dir, 'client', 'alice.properties');
+    const javaFile = join(dir, 'client', 'alice.java.properties');
+    const jsonFile = join(dir, 'client', 'alice.json');
     assert.equal(
       added.stdout,
-      `created user "alice": SCRAM-SHA-256 (8192 iterations), SCRAM-SHA-512 (8192 iterations)\nclient config with the password (mode 0600): ${file}\n`,
+      [
+        'created user "alice": SCRAM-SHA-256 (8192 iterations), SCRAM-SHA-512 (8192 iterations)',
+        'client settings with the password (mode 0600):',
+        `  ${file}  (librdkafka, kcat -F)`,
+        `  ${javaFile}  (Java clients and tools)`,
+        `  ${jsonFile}  (sections for kafkajs, @platformatic/kafka, kafka-python, confluent-kafka)`,
+        '',
+      ].join('\n'),
     );
-    assert.equal(statSync(file).mode & 0o777, 0o600);
+    for (const f of [file, javaFile, jsonFile]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
     const written = readFileSync(file, 'utf8');
     const password = /^sasl\.password=(.+)$/m.exec(written)?.[1];
     assert.ok(password !== undefined && password.length >= 24);
@@ -285,6 +259,9 @@ describe('parapet user', () => {
     assert.match(written, /^security\.protocol=SASL_PLAINTEXT$/m);
     assert.match(written, /^sasl\.mechanisms=SCRAM-SHA-512$/m);
     assert.match(written, /^sasl\.username=alice$/m);
+    // The other formats carry the same login (the plaintext test broker: SASL_PLAINTEXT, no CA).
+    assertPasswordEverywhere(join(dir, 'client', 'alice'), password);
+    assert.match(readFileSync(javaFile, 'utf8'), /^security\.protocol=SASL_PLAINTEXT$/m);
 
     const out = join(dir, 'bob.properties');
     const bob = await parapet(['user', 'add', 'bob', '--mechanism', 'SCRAM-SHA-256', '--iterations', '4096', '--password-stdin', '--out', out, ...flags], 'b0b-secret\n');
@@ -292,6 +269,10 @@ describe('parapet user', () => {
     assert.ok(!bob.stdout.includes('b0b-secret'));
     assert.match(readFileSync(out, 'utf8'), /^sasl\.password=b0b-secret$/m);
     assert.match(readFileSync(out, 'utf8'), /^sasl\.mechanisms=SCRAM-SHA-256$/m);
+    // --out names the .properties file; the other formats go beside it with the same stem.
+    assert.match(bob.stdout, new RegExp(`^  ${join(dir, 'bob.java.properties')}  \\(Java`, 'm'));
+    assertPasswordEverywhere(join(dir, 'bob'), 'b0b-secret');
+    assert.match(readFileSync(join(dir, 'bob.java.properties'), 'utf8'), /^sasl\.mechanism=SCRAM-SHA-256$/m);
 
     assert.equal(
       ok(await parapet(['user', 'list', ...flags])),
@@ -302,22 +283,66 @@ describe('parapet user', () => {
     assert.equal(again.code, 1);
     assert.match(again.stderr, /user "alice" already exists/);
 
+    // The KafkaJS module an older `parapet init` wrote is no longer rewritten: passwd says so.
+    const legacy = join(dir, 'client', 'alice.kafkajs.mjs');
+    writeFileSync(legacy, '// old\n', { mode: 0o600 });
     const changed = await parapet(['user', 'passwd', 'alice', ...flags]);
     ok(changed);
     assert.match(changed.stdout, /^changed the password of "alice": SCRAM-SHA-256 \(8192 iterations\), SCRAM-SHA-512 \(8192 iterations\)\n/);
+    assert.ok(changed.stdout.endsWith(`${legacy} (written by an older parapet init) keeps the old password: delete it, and use ${jsonFile}\n`), changed.stdout);
     const newPassword = /^sasl\.password=(.+)$/m.exec(readFileSync(file, 'utf8'))?.[1];
     assert.ok(newPassword !== undefined && newPassword !== password);
     assert.ok(!changed.stdout.includes(newPassword));
+    assertPasswordEverywhere(join(dir, 'client', 'alice'), newPassword);
 
+    // A password from stdin rewrites the user's files in <data-dir>/client when they exist, so that they stay in step.
+    const fromStdin = await parapet(['user', 'passwd', 'alice', '--password-stdin', ...flags], 'st\u00efn-pa"ss\\\n');
+    ok(fromStdin);
+    assert.match(fromStdin.stdout, /^client settings with the password/m);
+    assertPasswordEverywhere(join(dir, 'client', 'alice'), 'st\u00efn-pa"ss\\');
+
+    // bob has no files in <data-dir>/client (his went to --out): nothing is written without --out.
     const viaStdin = await parapet(['user', 'passwd', 'bob', '--password-stdin', ...flags], 'n3w-bob-secret\n');
     ok(viaStdin);
     assert.ok(!viaStdin.stdout.includes('n3w-bob-secret'));
+    assert.doesNotMatch(viaStdin.stdout, /client settings/);
+    assert.match(readFileSync(out, 'utf8'), /^sasl\.password=b0b-secret$/m);
 
-    assert.equal(ok(await parapet(['user', 'delete', 'alice', ...flags])), 'deleted user "alice": SCRAM-SHA-256, SCRAM-SHA-512\n');
+    ok(await parapet(['acl', 'add', '--principal', 'User:alice', '--allow', '--operation', 'WRITE,READ', '--topic', 'orders', ...flags]));
+    ok(await parapet(['acl', 'add', '--principal', 'User:alice', '--allow', '--operation', 'READ', '--group', 'app-', '--prefixed', ...flags]));
+    ok(await parapet(['acl', 'add', '--principal', 'User:alice2', '--allow', '--operation', 'READ', '--topic', 'orders', ...flags]));
+    assert.equal(
+      ok(await parapet(['user', 'delete', 'alice', ...flags])),
+      [
+        'deleted user "alice": SCRAM-SHA-256, SCRAM-SHA-512',
+        'ACL bindings that still name User:alice (they apply again to a new user of that name):',
+        '  principal=User:alice permission=ALLOW operation=READ resource=TOPIC name=orders pattern=LITERAL host=*',
+        '  principal=User:alice permission=ALLOW operation=WRITE resource=TOPIC name=orders pattern=LITERAL host=*',
+        '  principal=User:alice permission=ALLOW operation=READ resource=GROUP name=app- pattern=PREFIXED host=*',
+        'remove them with: parapet acl remove --principal User:alice',
+        `client files of "alice" left in place (their password no longer works):`,
+        `  ${file}`,
+        `  ${javaFile}`,
+        `  ${jsonFile}`,
+        `  ${legacy}`,
+        `delete them with: rm ${file} ${javaFile} ${jsonFile} ${legacy}`,
+        '',
+      ].join('\n'),
+    );
     assert.equal(ok(await parapet(['user', 'list', ...flags])), 'bob  SCRAM-SHA-256 (4096 iterations)\n');
+    // The printed command removes exactly alice's bindings, and the printed rm her files.
+    assert.equal(ok(await parapet(['acl', 'remove', '--principal', 'User:alice', ...flags])).split('\n').filter((l) => l !== '').length, 3);
+    assert.equal(ok(await parapet(['acl', 'list', ...flags])), 'principal=User:alice2 permission=ALLOW operation=READ resource=TOPIC name=orders pattern=LITERAL host=*\n');
     const gone = await parapet(['user', 'passwd', 'alice', '--password-stdin', ...flags], 'whatever\n');
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /no SCRAM user "alice"/);
     assert.ok(existsSync(out));
+    // Files written with --out are not in <data-dir>/client: only the bindings are named, quoted for the shell.
+    ok(await parapet(['acl', 'add', '--principal', "User:b'o b", '--allow', '--operation', 'READ', '--topic', 'orders', ...flags]));
+    ok(await parapet(['user', 'add', "b'o b", '--password-stdin', ...flags], 'x-secret-1\n'));
+    const quoted = ok(await parapet(['user', 'delete', "b'o b", ...flags]));
+    assert.match(quoted, /^remove them with: parapet acl remove --principal 'User:b'\\''o b'$/m);
+    assert.doesNotMatch(quoted, /client files/);
+    ok(await parapet(['user', 'delete', 'bob', ...flags]));
   });
 });

@@ -48,7 +48,7 @@ describe('the secure first start', () => {
     assert.ok(kcat?.[2] !== undefined, out);
     assert.equal(kcat[2], join(dataDir, 'client', 'admin.properties'));
     // Keys and the files holding the admin password are private; certificates are not secret.
-    for (const file of ['tls/ca.key', 'tls/server.key', 'client/admin.properties', 'client/admin.kafkajs.mjs', 'parapet.yaml', 'metadata.db']) {
+    for (const file of ['tls/ca.key', 'tls/server.key', 'client/admin.properties', 'client/admin.java.properties', 'client/admin.json', 'parapet.yaml', 'metadata.db']) {
       assert.equal(mode(join(dataDir, file)), 0o600, file);
     }
     for (const dir of ['', 'tls', 'client']) assert.equal(mode(join(dataDir, dir)), 0o700, dir || 'data dir');

@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_SCRAM_ITERATIONS, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, SCRAM_MECHANISMS } from '../../security/credentials/scram-keys.js';
-import type { ScramMechanismName } from '../../security/types.js';
-import { type ScramCredentialInfo } from '../../client/admin.js';
-import { formatBrokerAddress, usesTls, type ClientConfig, type SecurityProtocol } from '../../client/client-config.js';
+import { userPrincipal, type ScramMechanismName } from '../../security/types.js';
+import { formatAclBinding, MATCH_ALL_ACLS, compareAclBindings, type AdminClient, type AclBinding, type ScramCredentialInfo } from '../../client/admin.js';
+import { Secret, usesTls, type ClientConfig } from '../../client/client-config.js';
+import {
+  clientSettingsFiles,
+  clientSettingsFilesIn,
+  listClientSettingsFiles,
+  stageClientSettings,
+  type ClientSettings,
+  type ClientSettingsFiles,
+} from '../../client/client-settings.js';
 import { ClientError } from '../../client/errors.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, integer, UsageError } from './common.js';
 
@@ -38,55 +46,38 @@ function readPasswordText(text: string): string {
   return password;
 }
 
-/** The protocol a SCRAM user connects with: the admin's, with SASL on top of its transport. */
-function userProtocol(admin: SecurityProtocol): SecurityProtocol {
-  return usesTls(admin) ? 'SASL_SSL' : 'SASL_PLAINTEXT';
-}
-
-function userClientConfig(config: ClientConfig, user: string, mechanism: ScramMechanismName, password: string): string {
-  const lines = [
-    `# Client config for SCRAM user ${user}, written by parapet.`,
-    '# It holds the password: keep it private (mode 0600); kcat -F and librdkafka clients read it as is.',
-    `bootstrap.servers=${config.bootstrapServers.map(formatBrokerAddress).join(',')}`,
-    `security.protocol=${userProtocol(config.securityProtocol)}`,
-    `sasl.mechanisms=${mechanism}`,
-    `sasl.username=${user}`,
-    `sasl.password=${password}`,
-  ];
-  // An absolute path, so that the file works from any directory. The admin's own certificate and key
-  // are its identity and are never copied.
-  if (config.tls.caLocation !== undefined) lines.push(`ssl.ca.location=${resolve(config.tls.caLocation)}`);
-  return `${lines.join('\n')}\n`;
-}
-
 /**
- * Writes a secret file in two steps: `stage` creates a private temporary file next to the target
- * (mode 0600 from its creation, never wider), `commit` renames it into place. Staging before the
- * broker is changed means an unwritable target fails the command before a password exists that
- * nobody could read back.
+ * The settings a SCRAM user connects with: the admin's bootstrap servers and CA, SASL over the admin's
+ * transport. The admin's own certificate and key are its identity and are never copied. The CA path is
+ * made absolute, so that the files work from any directory.
  */
-function stageSecretFile(path: string, content: string): { commit(): void; abort(): void } {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new ClientError(`cannot write ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
+function userSettings(config: ClientConfig, user: string, mechanism: ScramMechanismName, password: string): ClientSettings {
+  const tls = usesTls(config.securityProtocol);
+  const caFile = tls && config.tls.caLocation !== undefined ? resolve(config.tls.caLocation) : undefined;
   return {
-    commit: () => {
-      try {
-        renameSync(tmp, path);
-      } catch (err) {
-        rmSync(tmp, { force: true });
-        throw new ClientError(`cannot write ${path}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    },
-    abort: () => {
-      rmSync(tmp, { force: true });
-    },
+    bootstrapServers: config.bootstrapServers,
+    securityProtocol: tls ? 'SASL_SSL' : 'SASL_PLAINTEXT',
+    mechanism,
+    username: user,
+    password: new Secret(password),
+    ...(caFile === undefined ? {} : { caFile }),
   };
+}
+
+/** What each file is for, as the commands print it. */
+function describeFiles(files: ClientSettingsFiles): string {
+  return [
+    'client settings with the password (mode 0600):',
+    `  ${files.properties}  (librdkafka, kcat -F)`,
+    `  ${files.javaProperties}  (Java clients and tools)`,
+    `  ${files.json}  (sections for kafkajs, @platformatic/kafka, kafka-python, confluent-kafka)`,
+    '',
+  ].join('\n');
+}
+
+/** The client file of KafkaJS that `parapet init` wrote before the JSON settings replaced it. */
+function legacyKafkaJsFile(files: ClientSettingsFiles): string {
+  return files.json.replace(/\.json$/, '.kafkajs.mjs');
 }
 
 interface PasswordFlags extends ConnectionFlags {
@@ -97,28 +88,37 @@ interface PasswordFlags extends ConnectionFlags {
 
 interface PasswordPlan {
   readonly password: string;
-  /** Where the user's client config goes: for generated passwords (shown nowhere else) or with --out. */
-  readonly path: string | undefined;
+  /** Where the user's client settings go, when anywhere. */
+  readonly files: ClientSettingsFiles | undefined;
 }
 
-/** Settles the password and the output file before anything touches the network, so usage errors cost nothing. */
-async function planPassword(io: AdminIo, name: string, flags: PasswordFlags): Promise<PasswordPlan> {
+/**
+ * Settles the password and the output files before anything touches the network, so usage errors cost
+ * nothing. The files are `--out` (and its siblings) when given; else `<data-dir>/client/<name>.*` for a
+ * generated password (shown nowhere else) and, for `passwd`, also for a password from standard input
+ * when those files already exist, so that they never keep a password that no longer works.
+ */
+async function planPassword(io: AdminIo, name: string, flags: PasswordFlags, command: 'add' | 'passwd'): Promise<PasswordPlan> {
   const generated = flags.passwordStdin !== true;
+  const defaultFile = SAFE_FILE_NAME.test(name) ? join(flags.dataDir, 'client', `${name}.properties`) : undefined;
   let out = flags.out;
   if (out === undefined && generated) {
-    if (!SAFE_FILE_NAME.test(name)) throw new UsageError(`user name "${name}" cannot be used as a file name: pass --out FILE`);
-    out = join(flags.dataDir, 'client', `${name}.properties`);
+    if (defaultFile === undefined) throw new UsageError(`user name "${name}" cannot be used as a file name: pass --out FILE`);
+    out = defaultFile;
   }
+  if (out === undefined && command === 'passwd' && defaultFile !== undefined && existsSync(defaultFile)) out = defaultFile;
   const password = generated ? randomBytes(GENERATED_PASSWORD_BYTES).toString('base64url') : readPasswordText(await io.readStdin());
   if (out !== undefined && password.trim() !== password) {
-    throw new UsageError('--out: a password with surrounding spaces cannot be written to a properties file');
+    throw new UsageError(`a password with surrounding spaces cannot be written to ${out} (a properties file drops them)`);
   }
-  const path = out === undefined ? undefined : resolve(out);
-  if (path !== undefined && existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out: ${path} is a directory`);
-  return { password, path };
+  const files = out === undefined ? undefined : clientSettingsFiles(resolve(out));
+  for (const path of files === undefined ? [] : listClientSettingsFiles(files)) {
+    if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out: ${path} is a directory`);
+  }
+  return { password, files };
 }
 
-/** Runs `change` with the password, writing the user's client config around it when the plan has a path. */
+/** Runs `change` with the password, writing the user's client settings around it when the plan has files. */
 async function applyPassword(
   plan: PasswordPlan,
   name: string,
@@ -126,11 +126,11 @@ async function applyPassword(
   config: ClientConfig,
   change: (password: string) => Promise<void>,
 ): Promise<void> {
-  if (plan.path === undefined) {
+  if (plan.files === undefined) {
     await change(plan.password);
     return;
   }
-  const staged = stageSecretFile(plan.path, userClientConfig(config, name, fileMechanism, plan.password));
+  const staged = stageClientSettings(plan.files, userSettings(config, name, fileMechanism, plan.password));
   try {
     await change(plan.password);
   } catch (err) {
@@ -142,6 +142,39 @@ async function applyPassword(
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new ClientError(`${message}; the password of "${name}" was changed but not saved: run \`parapet user passwd ${name}\``);
+  }
+}
+
+/** A word for a POSIX shell: as it is when it is plain, else single-quoted. */
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_.,:=@%+/-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * What deleting a user leaves behind, said so it can be cleaned up: ACL bindings naming the principal
+ * (they would apply again to a user re-created with the same name) and the user's client files.
+ */
+async function reportLeftovers(io: AdminIo, admin: AdminClient, name: string, dataDir: string): Promise<void> {
+  const principal = userPrincipal(name);
+  let bindings: AclBinding[];
+  try {
+    bindings = (await admin.describeAcls({ ...MATCH_ALL_ACLS, principal })).sort(compareAclBindings);
+  } catch (err) {
+    io.stderr(`parapet: could not list the ACL bindings of ${principal}: ${err instanceof Error ? err.message : String(err)}\n`);
+    bindings = [];
+  }
+  if (bindings.length > 0) {
+    io.stdout(`ACL bindings that still name ${principal} (they apply again to a new user of that name):\n`);
+    for (const b of bindings) io.stdout(`  ${formatAclBinding(b)}\n`);
+    io.stdout(`remove them with: parapet acl remove --principal ${shellWord(principal)}\n`);
+  }
+  if (!SAFE_FILE_NAME.test(name)) return;
+  const files = clientSettingsFilesIn(join(dataDir, 'client'), name);
+  const left = [...listClientSettingsFiles(files), legacyKafkaJsFile(files)].filter((f) => existsSync(f)).map((f) => resolve(f));
+  if (left.length > 0) {
+    io.stdout(`client files of "${name}" left in place (their password no longer works):\n`);
+    for (const f of left) io.stdout(`  ${f}\n`);
+    io.stdout(`delete them with: rm ${left.map(shellWord).join(' ')}\n`);
   }
 }
 
@@ -162,13 +195,16 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
   const passwordOptions = (cmd: Command) =>
     cmd
       .option('--password-stdin', 'read the password from standard input instead of generating one')
-      .option('--out <file>', "write a client config with the password here (default for generated passwords: <data-dir>/client/<name>.properties)");
+      .option(
+        '--out <file>',
+        'write the client settings here (.properties; .java.properties and .json beside it). Default for generated passwords: <data-dir>/client/<name>.properties',
+      );
 
   withConnectionOptions(
     passwordOptions(
       user
         .command('add')
-        .description('create a SCRAM user; a generated password goes only into a 0600 client config file')
+        .description('create a SCRAM user; a generated password goes only into 0600 client settings files')
         .argument('<name>', 'user name (the principal is User:<name>)')
         .addOption(
           new Option('--mechanism <mechanism>', 'SCRAM-SHA-512, SCRAM-SHA-256 or all').argParser(parseMechanisms).default([...SCRAM_MECHANISMS], 'all'),
@@ -179,7 +215,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
     action(io, async (name: string, flags: PasswordFlags & { mechanism: ScramMechanismName[] }) => {
       checkUserName(name);
       const config = loadConfig(flags);
-      const plan = await planPassword(io, name, flags);
+      const plan = await planPassword(io, name, flags, 'add');
       const iterations = flags.iterations ?? DEFAULT_SCRAM_ITERATIONS;
       const credentials = flags.mechanism.map((mechanism) => ({ mechanism, iterations }));
       await withAdmin(io, config, async (admin) => {
@@ -192,7 +228,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
         );
       });
       io.stdout(`created user "${name}": ${describeCredentials(credentials)}\n`);
-      if (plan.path !== undefined) io.stdout(`client config with the password (mode 0600): ${plan.path}\n`);
+      if (plan.files !== undefined) io.stdout(describeFiles(plan.files));
     }),
   );
 
@@ -208,7 +244,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
     action(io, async (name: string, flags: PasswordFlags) => {
       checkUserName(name);
       const config = loadConfig(flags);
-      const plan = await planPassword(io, name, flags);
+      const plan = await planPassword(io, name, flags, 'passwd');
       const credentials = await withAdmin(io, config, async (admin) => {
         const existing = (await admin.describeScramUsers([name])).find((u) => u.user === name);
         if (existing === undefined || existing.credentials.length === 0) throw new ClientError(`no SCRAM user "${name}"`);
@@ -218,7 +254,11 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
         return changed;
       });
       io.stdout(`changed the password of "${name}": ${describeCredentials(credentials)}\n`);
-      if (plan.path !== undefined) io.stdout(`client config with the password (mode 0600): ${plan.path}\n`);
+      if (plan.files !== undefined) {
+        io.stdout(describeFiles(plan.files));
+        const legacy = legacyKafkaJsFile(plan.files);
+        if (existsSync(legacy)) io.stdout(`${legacy} (written by an older parapet init) keeps the old password: delete it, and use ${plan.files.json}\n`);
+      }
     }),
   );
 
@@ -233,7 +273,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
     }),
   );
 
-  withConnectionOptions(user.command('delete').description("delete a user's SCRAM credentials (every mechanism)").argument('<name>', 'user name')).action(
+  withConnectionOptions(user.command('delete').description("delete a user's SCRAM credentials (every mechanism), and name the ACL bindings and client files left").argument('<name>', 'user name')).action(
     action(io, async (name: string, flags: ConnectionFlags) => {
       const config = loadConfig(flags);
       await withAdmin(io, config, async (admin) => {
@@ -244,6 +284,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
           existing.credentials.map((c) => c.mechanism),
         );
         io.stdout(`deleted user "${name}": ${existing.credentials.map((c) => c.mechanism).join(', ')}\n`);
+        await reportLeftovers(io, admin, name, flags.dataDir);
       });
     }),
   );

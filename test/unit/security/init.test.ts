@@ -52,7 +52,20 @@ describe('parapet init', () => {
     assert.ok(!readFileSync(join(dataDir, 'metadata.db')).includes(Buffer.from(password)));
     updateClientBootstrap(result, '127.0.0.1', 40000);
     assert.match(readFileSync(result.adminProperties, 'utf8'), /^bootstrap\.servers=127\.0\.0\.1:40000$/m);
-    assert.match(readFileSync(result.kafkaJsSnippet, 'utf8'), /brokers: \["127\.0\.0\.1:40000"\]/);
+    // Every format follows, and keeps the password.
+    const json = JSON.parse(readFileSync(result.adminClientFiles.json, 'utf8')) as Record<string, Record<string, unknown>>;
+    assert.deepEqual(json.kafkajs?.brokers, ['127.0.0.1:40000']);
+    assert.deepEqual(json['@platformatic/kafka']?.bootstrapBrokers, [{ host: '127.0.0.1', port: 40000 }]);
+    const python = json['kafka-python'] ?? {};
+    assert.deepEqual(python.bootstrap_servers, ['127.0.0.1:40000']);
+    assert.equal(python.sasl_plain_password, password);
+    assert.equal(json['confluent-kafka']?.['bootstrap.servers'], '127.0.0.1:40000');
+    assert.match(readFileSync(result.adminClientFiles.javaProperties, 'utf8'), /^bootstrap\.servers=127\.0\.0\.1:40000$/m);
+    assert.match(readFileSync(result.adminProperties, 'utf8'), new RegExp(`^sasl\\.password=${password}$`, 'm'));
+    for (const file of [result.adminProperties, result.adminClientFiles.javaProperties, result.adminClientFiles.json]) {
+      assert.equal(statSync(file).mode & 0o777, 0o600, file);
+    }
+    assert.deepEqual(readdirSync(join(dataDir, 'client')).sort(), ['admin.java.properties', 'admin.json', 'admin.properties']);
     await assert.rejects(initDataDir({ dataDir, host: '127.0.0.1', port: 9092 }), /already initialised/);
   });
 
