@@ -202,6 +202,8 @@ describe('parapet acl', () => {
 
   it('adds, lists and removes ACL bindings', async (t) => {
     const { flags } = await setup(t);
+    // Principals with SCRAM credentials, so that `acl add` has nothing to warn about (see cli-acl-warnings.test.ts).
+    for (const user of ['alice', 'bob', 'ops']) ok(await parapet(['user', 'add', user, '--password-stdin', ...flags], `${user}-secret-1\n`));
     const added = ok(
       await parapet(['acl', 'add', '--principal', 'User:alice', '--allow', '--operation', 'READ,WRITE', '--topic', 'orders', ...flags]),
     );
