@@ -100,7 +100,7 @@ export class GroupAdmin {
   /** Every group of the cluster that the principal may describe, sorted by id. */
   async list(): Promise<GroupListing[]> {
     const { brokers } = await this.#cluster.nodes();
-    const connections = brokers.length === 0 ? [this.#cluster.bootstrap] : await Promise.all(brokers.map((b) => this.#cluster.to(b)));
+    const connections = brokers.length === 0 ? [this.#cluster.bootstrap] : await Promise.all(brokers.map((b) => this.#connectForList(b)));
     const found = new Map<string, GroupListing>();
     for (const connection of new Set(connections)) {
       const withStates = connection.versionFor(ListGroups) >= 4;
@@ -231,6 +231,16 @@ export class GroupAdmin {
         this.#coordinators.delete(groupId);
         await sleep(pause);
       }
+    }
+  }
+
+  /** Each broker lists only the groups it coordinates: without one of them the list would be incomplete. */
+  async #connectForList(broker: BrokerNode): Promise<KafkaConnection> {
+    try {
+      return await this.#cluster.to(broker);
+    } catch (err) {
+      if (!(err instanceof ConnectionError)) throw err;
+      throw new ConnectionError(`list groups: every broker lists the groups it coordinates, and broker ${broker.nodeId} cannot be reached: ${err.message}`);
     }
   }
 
