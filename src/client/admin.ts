@@ -12,12 +12,14 @@ import {
 import { ErrorCode } from '../protocol/error-codes.js';
 import { AlterUserScramCredentials } from '../protocol/messages/alter-user-scram-credentials.js';
 import { CreateAcls } from '../protocol/messages/create-acls.js';
+import { CreatePartitions } from '../protocol/messages/create-partitions.js';
 import { CreateTopics } from '../protocol/messages/create-topics.js';
 import { DeleteAcls } from '../protocol/messages/delete-acls.js';
 import { DeleteTopics } from '../protocol/messages/delete-topics.js';
 import { DescribeAcls } from '../protocol/messages/describe-acls.js';
 import { DescribeConfigs } from '../protocol/messages/describe-configs.js';
 import { DescribeUserScramCredentials } from '../protocol/messages/describe-user-scram-credentials.js';
+import { IncrementalAlterConfigs } from '../protocol/messages/incremental-alter-configs.js';
 import { Metadata } from '../protocol/messages/metadata.js';
 import {
   DEFAULT_SCRAM_ITERATIONS,
@@ -30,7 +32,10 @@ import {
 import type { ScramMechanismName } from '../security/types.js';
 import type { ClientConfig } from './client-config.js';
 import { ClientError, ConnectionError, KafkaError, throwIfError } from './errors.js';
-import { connectToCluster, KafkaConnection, type ConnectionOptions } from './kafka-connection.js';
+import { ClusterConnections } from './cluster-connections.js';
+import { GroupAdmin } from './group-admin.js';
+import type { KafkaConnection, ConnectionOptions } from './kafka-connection.js';
+import { describePartitions, listOffsets, type OffsetSpec, type TopicPartition, type TopicPartitions } from './partition-offsets.js';
 
 export interface PartitionDescription {
   readonly partition: number;
@@ -127,6 +132,9 @@ export interface ScramUserDescription {
 /** DescribeConfigs resource type of a topic (Kafka's `ConfigResource.Type.TOPIC`). */
 const CONFIG_RESOURCE_TOPIC = 2;
 const CONFIG_SOURCE_DEFAULT = 5;
+/** IncrementalAlterConfigs operations (AlterConfigOp.OpType). */
+const CONFIG_OPERATION_SET = 0;
+const CONFIG_OPERATION_DELETE = 1;
 /** How long the broker may take over topic creation and deletion (the request's own timeout). */
 const TOPIC_OPERATION_TIMEOUT_MS = 30_000;
 /** Kafka's Java admin client uses salts of about this size; any length works for PBKDF2. */
@@ -183,29 +191,29 @@ function checkIterations(iterations: number): void {
 /**
  * A Kafka admin client over the Kafka protocol, so it works against Parapet and any Kafka cluster.
  * Reads go to the bootstrap broker; changes go to the controller that Metadata names, which older
- * ZooKeeper-based Kafka requires for topics and SCRAM credentials (newer brokers forward them anyway).
+ * ZooKeeper-based Kafka requires for topics and SCRAM credentials (newer brokers forward them anyway);
+ * a group's requests go to its coordinator ({@link GroupAdmin}), ListOffsets to each partition's leader.
  * Every Kafka error code becomes a {@link KafkaError} naming the error and the operation.
  */
 export class AdminClient {
-  readonly #config: ClientConfig;
-  readonly #options: ConnectionOptions;
+  readonly #cluster: ClusterConnections;
   readonly #bootstrap: KafkaConnection;
   #controller: Promise<KafkaConnection> | undefined;
-  #extra: KafkaConnection | undefined;
+  /** Consumer groups: listing, describing, committed offsets, deletion. */
+  readonly groups: GroupAdmin;
 
-  private constructor(config: ClientConfig, options: ConnectionOptions, bootstrap: KafkaConnection) {
-    this.#config = config;
-    this.#options = options;
-    this.#bootstrap = bootstrap;
+  private constructor(cluster: ClusterConnections) {
+    this.#cluster = cluster;
+    this.#bootstrap = cluster.bootstrap;
+    this.groups = new GroupAdmin(cluster);
   }
 
   static async connect(config: ClientConfig, options: ConnectionOptions = {}): Promise<AdminClient> {
-    return new AdminClient(config, options, await connectToCluster(config, options));
+    return new AdminClient(await ClusterConnections.connect(config, options));
   }
 
   close(): void {
-    this.#bootstrap.close();
-    this.#extra?.close();
+    this.#cluster.close();
   }
 
   // ---- topics ----
@@ -290,6 +298,53 @@ export class AdminClient {
     const result = response.responses.find((r) => r.name === name) ?? response.responses[0];
     if (result === undefined) throw new ClientError(`delete topic "${name}": the broker returned no result`);
     throwIfError(`delete topic "${name}"`, result.errorCode, result.errorMessage);
+  }
+
+  /**
+   * Sets and deletes single topic configs (IncrementalAlterConfigs, KIP-339): keys not named keep
+   * their values. A deleted key goes back to its default.
+   */
+  async alterTopicConfigs(name: string, set: Readonly<Record<string, string>>, remove: readonly string[] = []): Promise<void> {
+    const connection = await this.#controllerConnection();
+    const response = await connection.request(IncrementalAlterConfigs, {
+      resources: [
+        {
+          resourceType: CONFIG_RESOURCE_TOPIC,
+          resourceName: name,
+          configs: [
+            ...Object.entries(set).map(([key, value]) => ({ name: key, configOperation: CONFIG_OPERATION_SET, value })),
+            ...remove.map((key) => ({ name: key, configOperation: CONFIG_OPERATION_DELETE, value: null })),
+          ],
+        },
+      ],
+      validateOnly: false,
+    });
+    const result = response.responses.find((r) => r.resourceName === name) ?? response.responses[0];
+    if (result === undefined) throw new ClientError(`alter configs of topic "${name}": the broker returned no result`);
+    throwIfError(`alter configs of topic "${name}"`, result.errorCode, result.errorMessage);
+  }
+
+  /** Grows the topic to `totalCount` partitions (CreatePartitions takes the new total, not how many to add). */
+  async createPartitions(name: string, totalCount: number): Promise<void> {
+    const connection = await this.#controllerConnection();
+    const response = await connection.request(CreatePartitions, {
+      topics: [{ name, count: totalCount, assignments: null }],
+      timeoutMs: TOPIC_OPERATION_TIMEOUT_MS,
+      validateOnly: false,
+    });
+    const result = response.results.find((r) => r.name === name) ?? response.results[0];
+    if (result === undefined) throw new ClientError(`add partitions to topic "${name}": the broker returned no result`);
+    throwIfError(`add partitions to topic "${name}"`, result.errorCode, result.errorMessage);
+  }
+
+  /** Partitions and leaders of the named topics; unknown topics are left out of the map. */
+  describePartitions(topics: readonly string[]): Promise<Map<string, TopicPartitions>> {
+    return describePartitions(this.#cluster, topics);
+  }
+
+  /** Offsets by spec, asked of each partition's leader; keyed by {@link partitionKey}, null when no record matches. */
+  listOffsets(partitions: readonly TopicPartition[], spec: OffsetSpec): Promise<Map<string, bigint | null>> {
+    return listOffsets(this.#cluster, partitions, spec);
   }
 
   // ---- ACLs ----
@@ -470,17 +525,13 @@ export class AdminClient {
   }
 
   async #findController(): Promise<KafkaConnection> {
-    // Metadata v0 has no controller id (and reads an empty topic list as "all").
+    // Metadata v0 has no controller id.
     if (this.#bootstrap.versionFor(Metadata) === 0) return this.#bootstrap;
-    const metadata = await this.#bootstrap.request(Metadata, { topics: [], allowAutoTopicCreation: false });
-    const controller = metadata.brokers.find((b) => b.nodeId === metadata.controllerId);
-    const here = this.#bootstrap.address;
-    if (controller === undefined || (controller.host.toLowerCase() === here.host.toLowerCase() && controller.port === here.port)) {
-      return this.#bootstrap;
-    }
+    const { brokers, controllerId } = await this.#cluster.nodes();
+    const controller = brokers.find((b) => b.nodeId === controllerId);
+    if (controller === undefined) return this.#bootstrap;
     try {
-      this.#extra = await KafkaConnection.connect({ host: controller.host, port: controller.port }, this.#config, this.#options);
-      return this.#extra;
+      return await this.#cluster.to(controller);
     } catch (err) {
       // An advertised address unreachable from here (NAT, containers): modern brokers forward admin
       // requests to the controller themselves, so the bootstrap broker is the next best choice.

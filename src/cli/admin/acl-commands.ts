@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
 import { AclOperation, AclPermissionType, CLUSTER_RESOURCE_NAME, parseAclOperation, PatternType, ResourceType } from '../../protocol/acl.js';
 import { compareAclBindings, formatAclBinding, type AclBinding, type AclBindingFilter } from '../../client/admin.js';
+import { patternWarnings, principalWarnings } from './acl-warnings.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, UsageError } from './common.js';
 
 interface AclFlags extends ConnectionFlags {
@@ -137,10 +138,14 @@ export function registerAclCommands(acl: Command, io: AdminIo): void {
       if (flags.operation === undefined) throw new UsageError('give --operation, e.g. READ or READ,WRITE');
       const bindings = bindingsFrom(flags);
       const config = loadConfig(flags);
-      await withAdmin(io, config, async (admin) => {
+      const warnings = await withAdmin(io, config, async (admin) => {
+        // Warnings, not refusals: Kafka accepts these bindings too. They are printed after the `added` lines.
+        const found = [...patternWarnings(bindings), ...(await principalWarnings(admin, bindings[0]?.principal ?? ''))];
         await admin.createAcls(bindings);
+        return found;
       });
       for (const b of bindings) io.stdout(`added ${formatAclBinding(b)}\n`);
+      for (const w of warnings) io.stderr(`parapet: warning: ${w}\n`);
     }),
   );
 

@@ -6,7 +6,7 @@ import { parseBootstrapServers, readClientConfig, type ClientConfig } from '../.
 import { ClientError } from '../../client/errors.js';
 import type { ConnectionOptions } from '../../client/kafka-connection.js';
 
-// What the `parapet user|acl|topic` commands share: where they write, how they connect, how they fail.
+// What the `parapet user|acl|topic|group` commands share: where they write, how they connect, how they fail.
 
 /** Where the commands read and write; injected so tests can run them in-process. */
 export interface AdminIo {

@@ -1,4 +1,6 @@
 import { Option, type Command } from 'commander';
+import { ClientError, KafkaError } from '../../client/errors.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, integer, collect, UsageError } from './common.js';
 
 function parseConfigs(entries: readonly string[]): Record<string, string> {
@@ -13,7 +15,7 @@ function parseConfigs(entries: readonly string[]): Record<string, string> {
   return configs;
 }
 
-/** `parapet topic create|list|describe|delete`. */
+/** `parapet topic create|list|describe|alter|add-partitions|delete`. */
 export function registerTopicCommands(topic: Command, io: AdminIo): void {
   withConnectionOptions(
     topic
@@ -63,6 +65,56 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
         lines.push(`  ${c.name}=${value}${flags.allConfigs === true ? `  (${c.source})` : ''}`);
       }
       io.stdout(`${lines.join('\n')}\n`);
+    }),
+  );
+
+  withConnectionOptions(
+    topic
+      .command('alter')
+      .description("set or delete some of a topic's configs (the others keep their values)")
+      .argument('<name>', 'topic name')
+      .option('--config <key=value>', 'set a config; repeat for several', collect, [])
+      .option('--delete-config <key>', 'remove a config override, back to the default; repeat for several', collect, []),
+  ).action(
+    action(io, async (name: string, flags: ConnectionFlags & { config: string[]; deleteConfig: string[] }) => {
+      const set = parseConfigs(flags.config);
+      const remove = [...new Set(flags.deleteConfig.map((k) => k.trim()))];
+      if (remove.some((k) => k === '')) throw new UsageError('--delete-config needs a config name');
+      if (Object.keys(set).length === 0 && remove.length === 0) throw new UsageError('give --config KEY=VALUE or --delete-config KEY (each repeatable)');
+      const both = remove.find((k) => Object.hasOwn(set, k));
+      if (both !== undefined) throw new UsageError(`${both} is both set with --config and deleted with --delete-config`);
+      const config = loadConfig(flags);
+      await withAdmin(io, config, (admin) => admin.alterTopicConfigs(name, set, remove));
+      const changes = [...Object.entries(set).map(([k, v]) => `set ${k}=${v}`), ...remove.map((k) => `deleted ${k}`)];
+      io.stdout(`altered topic "${name}": ${changes.join(', ')}\n`);
+    }),
+  );
+
+  withConnectionOptions(
+    topic
+      .command('add-partitions')
+      .description('grow a topic to more partitions (their number can only grow)')
+      .argument('<name>', 'topic name')
+      .addOption(
+        new Option('--count <n>', 'the new total number of partitions (as kafka-topics.sh --alter --partitions)')
+          .argParser(integer('--count', 1, 1_000_000))
+          .makeOptionMandatory(),
+      ),
+  ).action(
+    action(io, async (name: string, flags: ConnectionFlags & { count: number }) => {
+      const config = loadConfig(flags);
+      const before = await withAdmin(io, config, async (admin) => {
+        const current = (await admin.describePartitions([name])).get(name)?.partitions.length;
+        if (current === undefined) throw new KafkaError(`add partitions to topic "${name}"`, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        if (flags.count <= current) {
+          throw new ClientError(
+            `topic "${name}" already has ${current} partition${current === 1 ? '' : 's'}: --count is the new total and must be more than ${current} (partitions can be added, never removed)`,
+          );
+        }
+        await admin.createPartitions(name, flags.count);
+        return current;
+      });
+      io.stdout(`topic "${name}" now has ${flags.count} partitions (${flags.count - before} added)\n`);
     }),
   );
 

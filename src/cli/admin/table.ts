@@ -1,0 +1,14 @@
+/**
+ * Columns padded to their widest cell and separated by two spaces, as kafka-consumer-groups.sh
+ * prints them: easy to read and to cut with `awk`. The last column is not padded, so no line ends in
+ * spaces. Cells must not contain newlines.
+ */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].map((l) => `${l}\n`).join('');
+}
