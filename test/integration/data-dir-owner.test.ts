@@ -7,36 +7,9 @@ import { describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { CredentialStore } from '../../src/security/credentials/credential-store.js';
 import { MetadataStore } from '../../src/storage/metadata-store.js';
+import { CLI, startParapet as start } from '../helpers/cli-process.js';
 
 const run = promisify(execFile);
-const CLI = 'dist/src/cli/main.js';
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly out: string;
-}
-
-/** `parapet start ARGS` until it listens; rejects with its exit code and output when it ends first. */
-function start(t: TestContext, args: readonly string[]): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, 'start', ...args], { env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' } });
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const port = /listening on 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
-      if (port !== undefined && out.includes('data directory:')) resolve({ child, port: Number(port), out });
-    });
-    child.once('exit', (code) => {
-      reject(Object.assign(new Error(`exited ${String(code)}: ${err}`), { code, out, err }));
-    });
-  });
-}
 
 async function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,32 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { CLI, startParapet } from '../helpers/cli-process.js';
 
 const run = promisify(execFile);
-const CLI = 'dist/src/cli/main.js';
 
 /** Runs `parapet start ARGS`; resolves with its stdout once it listens (or rejects with what it printed when it exits). */
 async function start(t: TestContext, args: string[]): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'start', ...args], { env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' } });
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('data directory:') && /try: .*\n/.test(out)) resolve(out);
-    });
-    child.once('exit', (code) => {
-      reject(Object.assign(new Error(`exited ${String(code)}`), { code, out, err }));
-    });
-  });
+  return (await startParapet(t, args)).out;
 }
 
 function tempDir(t: TestContext): string {

@@ -1,0 +1,37 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'node:test';
+
+/** The compiled `parapet` command, run from the project root as `npm test` does. */
+export const CLI = 'dist/src/cli/main.js';
+
+export interface StartedParapet {
+  readonly child: ChildProcess;
+  /** The port it printed it listens on. */
+  readonly port: number;
+  /** Its standard output up to the `try:` line. */
+  readonly out: string;
+}
+
+/**
+ * Runs `parapet start ARGS` as a separate process until it prints where it listens and what to try;
+ * killed when the test ends. Rejects with `{ code, out, err }` when it exits first.
+ */
+export function startParapet(t: TestContext, args: readonly string[]): Promise<StartedParapet> {
+  const child = spawn(process.execPath, [CLI, 'start', ...args], { env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' } });
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const port = /listening on \S+:(\d+) /.exec(out)?.[1];
+      if (port !== undefined && /^try: .*\n/m.test(out)) resolve({ child, port: Number(port), out });
+    });
+    child.once('exit', (code) => {
+      reject(Object.assign(new Error(`parapet start exited with ${String(code)}: ${err}`), { code, out, err }));
+    });
+  });
+}
