@@ -148,8 +148,7 @@ export class Broker {
         {
           scheduler: deps.scheduler ?? realScheduler,
           logger,
-          groupsWithOffsets: () => this.#store.groupsWithOffsets(),
-          deleteOffsets: (groupId) => this.#store.deleteGroupOffsets(groupId) > 0,
+          persistence: store,
         },
       );
       for (const entry of groupHandlers(this.#groups, config.nodeId)) add(entry);
@@ -190,6 +189,7 @@ export class Broker {
     // the start, so that consumers can rejoin after a restart before anything expires.
     this.#offsetExpiryTimer = setInterval(() => {
       const report = this.#offsets.expireOffsets();
+      for (const groupId of report.groupsEmptied) this.#groups.offsetsGone(groupId);
       if (report.expired > 0) this.#logger.info({ ...report }, 'expired committed offsets of empty groups');
     }, DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS);
     this.#offsetExpiryTimer.unref();

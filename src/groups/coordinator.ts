@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Group, GroupState, Member, type GroupStateName, type JoinOutcome, type MemberProtocol, type SyncOutcome } from './group.js';
 import type { GroupMembership } from './membership.js';
+import type { GroupPersistence } from './persistence.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface CoordinatorConfig {
@@ -22,10 +23,11 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
 export interface CoordinatorDeps {
   readonly scheduler: Scheduler;
   readonly logger: Logger;
-  /** Groups that exist only through committed offsets (after a restart): listed and described as Empty. */
-  readonly groupsWithOffsets: () => readonly string[];
-  /** Deletes a group's committed offsets (DeleteGroups); returns whether it had any. */
-  readonly deleteOffsets: (groupId: string) => boolean;
+  /**
+   * Committed offsets and saved group metadata: groups that exist only through their offsets (after a
+   * restart) are listed and described as Empty, with the protocol type saved for them.
+   */
+  readonly persistence: GroupPersistence;
 }
 
 export interface JoinRequest {
@@ -77,7 +79,9 @@ const syncError = (errorCode: number): SyncOutcome => ({ errorCode, protocolType
  * the join phase ends when every member has rejoined or the rebalance timeout passes, the leader's
  * assignments are handed out by SyncGroup, heartbeats keep sessions alive, and a member whose session
  * expires is removed and triggers a rebalance. Groups live in memory; committed offsets are stored
- * apart (the offset handlers ask this class through {@link GroupMembership}).
+ * apart (the offset handlers ask this class through {@link GroupMembership}). Each completed generation
+ * saves the group's protocol type and generation, so that a group rebuilt from its offsets after a
+ * restart describes as Kafka's does (Empty, "consumer") and its next generation follows the last.
  */
 export class GroupCoordinator implements GroupMembership {
   readonly #config: CoordinatorConfig;
@@ -99,7 +103,7 @@ export class GroupCoordinator implements GroupMembership {
     let group = this.#groups.get(req.groupId);
     if (group === undefined) {
       if (req.memberId !== '') return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
-      group = new Group(req.groupId);
+      group = this.#restoreGroup(req.groupId);
       this.#groups.set(req.groupId, group);
     }
     if (!group.supports(req.protocolType, req.protocols)) {
@@ -110,15 +114,41 @@ export class GroupCoordinator implements GroupMembership {
   }
 
   /**
+   * A group not in memory, as Kafka loads it: with the generation and protocol type saved when its
+   * last generation completed (kept only while it has committed offsets), else new at generation 0.
+   */
+  #restoreGroup(groupId: string): Group {
+    const group = new Group(groupId);
+    const saved = this.#deps.persistence.groupMetadata(groupId);
+    if (saved !== undefined) {
+      group.generationId = saved.generationId;
+      group.protocolType = saved.protocolType;
+    }
+    return group;
+  }
+
+  /**
    * Drops an Empty group that has no members, no pending member ids and no committed offsets (Kafka
-   * marks it Dead), so that joins with ever new group ids cannot grow memory without bound.
+   * marks it Dead), so that joins with ever new group ids cannot grow memory without bound; its
+   * saved metadata goes too (there is some only once a generation has completed).
    */
   #forgetIfUnused(group: Group): void {
     if (!group.is(GroupState.Empty) || group.members.size > 0 || group.pendingMembers.size > 0) return;
-    if (this.#deps.groupsWithOffsets().includes(group.groupId)) return;
+    if (this.#deps.persistence.hasOffsets(group.groupId)) return;
     this.#deps.scheduler.cancel(group.joinTimer);
     group.state = GroupState.Dead;
     this.#groups.delete(group.groupId);
+    if (group.generationId > 0) this.#deps.persistence.deleteGroupMetadata(group.groupId);
+  }
+
+  /**
+   * Saves what describes the group after a restart, once a generation completes (Kafka writes its
+   * group metadata record then). An Empty group without offsets is forgotten instead.
+   */
+  #saveGroup(group: Group): void {
+    if (group.protocolType === null) return;
+    if (group.is(GroupState.Empty) && !this.#deps.persistence.hasOffsets(group.groupId)) return;
+    this.#deps.persistence.saveGroupMetadata(group.groupId, { protocolType: group.protocolType, generationId: group.generationId });
   }
 
   #joinUnknownMember(group: Group, req: JoinRequest): Promise<JoinOutcome> {
@@ -292,12 +322,14 @@ export class GroupCoordinator implements GroupMembership {
       group.protocolName = null;
       group.leaderId = null;
       this.#deps.logger.info({ group: group.groupId, generation: group.generationId }, 'group is empty');
+      this.#saveGroup(group);
       this.#forgetIfUnused(group);
       return;
     }
     group.protocolName = group.selectProtocol();
     if (group.leaderId === null || !group.members.has(group.leaderId)) group.leaderId = group.members.keys().next().value ?? null;
     group.state = GroupState.CompletingRebalance;
+    this.#saveGroup(group);
     this.#deps.logger.info(
       { group: group.groupId, generation: group.generationId, members: group.members.size, protocol: group.protocolName },
       'group rebalanced: waiting for the leader to assign',
@@ -432,8 +464,10 @@ export class GroupCoordinator implements GroupMembership {
   describe(groupId: string): GroupSummary {
     const group = this.#groups.get(groupId);
     if (group === undefined) {
-      const state = this.#deps.groupsWithOffsets().includes(groupId) ? GroupState.Empty : GroupState.Dead;
-      return { groupId, state, protocolType: '', protocolName: '', members: [] };
+      // Known only by its offsets (after a restart): Empty, with the protocol type its members used,
+      // or "" for a group that only ever committed without joining (Kafka's "simple" groups).
+      if (!this.#deps.persistence.hasOffsets(groupId)) return { groupId, state: GroupState.Dead, protocolType: '', protocolName: '', members: [] };
+      return { groupId, state: GroupState.Empty, protocolType: this.#savedProtocolType(groupId), protocolName: '', members: [] };
     }
     // Like Kafka: member metadata and assignments, and the protocol, only once the group is stable.
     const stable = group.is(GroupState.Stable);
@@ -458,17 +492,21 @@ export class GroupCoordinator implements GroupMembership {
       .filter((g) => !g.is(GroupState.Dead))
       .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state }));
     const inMemory = new Set(listed.map((g) => g.groupId));
-    for (const id of this.#deps.groupsWithOffsets()) {
-      if (!inMemory.has(id)) listed.push({ groupId: id, protocolType: 'consumer', state: GroupState.Empty });
+    for (const id of this.#deps.persistence.groupsWithOffsets()) {
+      if (!inMemory.has(id)) listed.push({ groupId: id, protocolType: this.#savedProtocolType(id), state: GroupState.Empty });
     }
     return listed.sort((a, b) => a.groupId.localeCompare(b.groupId));
+  }
+
+  #savedProtocolType(groupId: string): string {
+    return this.#deps.persistence.groupMetadata(groupId)?.protocolType ?? '';
   }
 
   /** DeleteGroups for one group: only an empty group; its committed offsets go too. */
   delete(groupId: string): number {
     const group = this.#groups.get(groupId);
     if (group !== undefined && !group.is(GroupState.Empty) && !group.is(GroupState.Dead)) return ErrorCode.NON_EMPTY_GROUP;
-    const hadOffsets = this.#deps.deleteOffsets(groupId);
+    const hadOffsets = this.#deps.persistence.deleteGroupOffsets(groupId) > 0;
     if (group === undefined && !hadOffsets) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group !== undefined) {
       group.state = GroupState.Dead;
@@ -499,6 +537,15 @@ export class GroupCoordinator implements GroupMembership {
 
   hasMembers(groupId: string): boolean {
     return (this.#groups.get(groupId)?.members.size ?? 0) > 0;
+  }
+
+  /**
+   * The group's last committed offsets are gone (offset expiry, topic deletion): an Empty group in
+   * memory is forgotten now, as Kafka marks it Dead, instead of describing as Empty until a restart.
+   */
+  offsetsGone(groupId: string): void {
+    const group = this.#groups.get(groupId);
+    if (group !== undefined) this.#forgetIfUnused(group);
   }
 
   /** Cancels every timer and answers parked requests (broker shutdown). */

@@ -72,7 +72,11 @@ export interface FetchResult {
 export interface ExpiryReport {
   /** How many offsets were deleted. */
   readonly expired: number;
-  /** Groups left without any committed offset by this run (an Empty group with none may be forgotten, as Kafka marks it Dead). */
+  /**
+   * Groups without members found without any committed offset by this run: left so by it, or earlier
+   * by a topic deletion (their saved metadata was deleted). An Empty group with no offset is forgotten
+   * (the broker passes them to GroupCoordinator.offsetsGone), as Kafka marks it Dead.
+   */
   readonly groupsEmptied: readonly string[];
 }
 
@@ -227,6 +231,13 @@ export class OffsetManager {
         groupsEmptied.push(groupId);
         this.#lastActive.delete(groupId);
       }
+    }
+    // Saved group metadata is bounded by the groups with offsets or members: a group whose offsets
+    // went with a deleted topic, or that had members but no commit when the broker stopped, goes.
+    for (const groupId of this.#store.groupMetadataWithoutOffsets()) {
+      if (this.#membership.hasMembers(groupId)) continue;
+      this.#store.deleteGroupMetadata(groupId);
+      groupsEmptied.push(groupId);
     }
     return { expired, groupsEmptied };
   }

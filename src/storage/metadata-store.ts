@@ -5,9 +5,9 @@ import { ParapetError } from '../errors.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
- * offsets, ACL bindings and SCRAM credentials in SQLite (WAL mode) inside the data directory. It has
- * no network surface at all (DESIGN.md control 5); the file is created owner-only (0600) because it
- * holds the ACLs and the SCRAM keys. It stores what it is given: validating bindings and credentials
+ * offsets and metadata, ACL bindings and SCRAM credentials in SQLite (WAL mode) inside the data
+ * directory. It has no network surface at all (DESIGN.md control 5); the file is created owner-only
+ * (0600) because it holds the ACLs and the SCRAM keys. It stores what it is given: validating bindings and credentials
  * is the job of the security layer (src/security), which alone gives the numbers and names meaning.
  */
 
@@ -29,6 +29,15 @@ export interface CommittedOffset {
   readonly metadata: string | null;
   /** Broker time of the commit, in ms since the epoch; offset retention counts from it. */
   readonly commitTimestamp: number;
+}
+
+/**
+ * What survives a restart of a consumer group besides its offsets (a reduced form of Kafka's group
+ * metadata record): the protocol type its members used (e.g. "consumer") and its last generation.
+ */
+export interface StoredGroupMetadata {
+  readonly protocolType: string;
+  readonly generationId: number;
 }
 
 export interface TopicPartition {
@@ -129,7 +138,7 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 export class MetadataStore {
   readonly #db: Database.Database;
@@ -149,6 +158,11 @@ export class MetadataStore {
     groupsWithOffsets: Database.Statement<[], { group_id: string }>;
     deleteGroupOffsets: Database.Statement<[string]>;
     deleteExpiredOffsets: Database.Statement<[string, number]>;
+    hasOffsets: Database.Statement<[string], { found: number }>;
+    upsertGroupMetadata: Database.Statement<[string, string, number]>;
+    groupMetadata: Database.Statement<[string], { protocol_type: string; generation_id: number }>;
+    deleteGroupMetadata: Database.Statement<[string]>;
+    groupMetadataWithoutOffsets: Database.Statement<[], { group_id: string }>;
     deleteTopicOffsets: Database.Statement<[string]>;
     aclBindings: Database.Statement<[], AclRow>;
     insertAcl: Database.Statement<AclParams>;
@@ -208,6 +222,13 @@ export class MetadataStore {
       deleteGroupOffsets: db.prepare('DELETE FROM group_offsets WHERE group_id = ?'),
       deleteExpiredOffsets: db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND commit_timestamp <= ?'),
       deleteTopicOffsets: db.prepare('DELETE FROM group_offsets WHERE topic = ?'),
+      hasOffsets: db.prepare('SELECT EXISTS (SELECT 1 FROM group_offsets WHERE group_id = ?) AS found'),
+      upsertGroupMetadata: db.prepare('INSERT OR REPLACE INTO group_metadata (group_id, protocol_type, generation_id) VALUES (?, ?, ?)'),
+      groupMetadata: db.prepare('SELECT protocol_type, generation_id FROM group_metadata WHERE group_id = ?'),
+      deleteGroupMetadata: db.prepare('DELETE FROM group_metadata WHERE group_id = ?'),
+      groupMetadataWithoutOffsets: db.prepare(
+        'SELECT group_id FROM group_metadata WHERE group_id NOT IN (SELECT group_id FROM group_offsets) ORDER BY group_id',
+      ),
       aclBindings: db.prepare(
         `SELECT resource_type, resource_name, pattern_type, principal, host, operation, permission FROM acl_bindings
          ORDER BY resource_type, resource_name, pattern_type, principal, host, operation, permission`,
@@ -293,6 +314,19 @@ export class MetadataStore {
             iterations INTEGER NOT NULL CHECK (iterations > 0),
             PRIMARY KEY (user_name, mechanism)) WITHOUT ROWID;
           PRAGMA user_version = 3;`);
+      })();
+    }
+    if (version < 4) {
+      // v4: group metadata, so that a group known only by its offsets after a restart describes with
+      // the protocol type its members used ("consumer"), as Kafka's loaded groups do; a group that
+      // only ever committed without joining (a "simple" group) has no row and describes with "".
+      this.#db.transaction(() => {
+        this.#db.exec(`
+          CREATE TABLE group_metadata (
+            group_id TEXT PRIMARY KEY,
+            protocol_type TEXT NOT NULL,
+            generation_id INTEGER NOT NULL CHECK (generation_id >= 0)) WITHOUT ROWID;
+          PRAGMA user_version = 4;`);
       })();
     }
   }
@@ -393,22 +427,64 @@ export class MetadataStore {
     return read();
   }
 
+  hasOffsets(groupId: string): boolean {
+    return this.#stmts.hasOffsets.get(groupId)?.found === 1;
+  }
+
   /** Every group that has at least one committed offset, sorted. */
   groupsWithOffsets(): string[] {
     return this.#stmts.groupsWithOffsets.all().map((row) => row.group_id);
   }
 
-  /** Deletes all of a group's committed offsets (DeleteGroups); returns how many there were. */
+  /**
+   * Deletes a group: all its committed offsets and its metadata, in one transaction (DeleteGroups);
+   * returns how many offsets there were.
+   */
   deleteGroupOffsets(groupId: string): number {
-    return this.#stmts.deleteGroupOffsets.run(groupId).changes;
+    const remove = this.#db.transaction(() => {
+      this.#stmts.deleteGroupMetadata.run(groupId);
+      return this.#stmts.deleteGroupOffsets.run(groupId).changes;
+    });
+    return remove();
   }
 
   /**
    * Deletes a group's offsets committed at or before `cutoffMs` (offset retention: Kafka expires an
-   * offset once now − commitTimestamp ≥ offsets.retention.ms); returns how many were deleted.
+   * offset once now − commitTimestamp ≥ offsets.retention.ms); returns how many were deleted. The
+   * caller expires only groups without members: one left without any offset is gone, as Kafka marks
+   * it Dead, so its metadata goes in the same transaction.
    */
   deleteExpiredOffsets(groupId: string, cutoffMs: number): number {
-    return this.#stmts.deleteExpiredOffsets.run(groupId, cutoffMs).changes;
+    const expire = this.#db.transaction(() => {
+      const deleted = this.#stmts.deleteExpiredOffsets.run(groupId, cutoffMs).changes;
+      if (deleted > 0 && !this.hasOffsets(groupId)) this.#stmts.deleteGroupMetadata.run(groupId);
+      return deleted;
+    });
+    return expire();
+  }
+
+  /** Stores (replaces) a group's metadata; the coordinator calls it when a generation completes. */
+  saveGroupMetadata(groupId: string, metadata: StoredGroupMetadata): void {
+    this.#stmts.upsertGroupMetadata.run(groupId, metadata.protocolType, metadata.generationId);
+  }
+
+  groupMetadata(groupId: string): StoredGroupMetadata | undefined {
+    const row = this.#stmts.groupMetadata.get(groupId);
+    return row === undefined ? undefined : { protocolType: row.protocol_type, generationId: row.generation_id };
+  }
+
+  /** Deletes a group's metadata alone (a group forgotten without offsets); returns whether it had any. */
+  deleteGroupMetadata(groupId: string): boolean {
+    return this.#stmts.deleteGroupMetadata.run(groupId).changes > 0;
+  }
+
+  /**
+   * Groups with stored metadata but no committed offset, sorted: left so by a topic deletion or by a
+   * restart while they had members and no commit. A restarted broker does not know them (only
+   * offsets make a group outlive its members), so the offset expiry sweep deletes those without members.
+   */
+  groupMetadataWithoutOffsets(): string[] {
+    return this.#stmts.groupMetadataWithoutOffsets.all().map((row) => row.group_id);
   }
 
   /** Every stored ACL binding, in a stable order (by resource type, then name, then the rest). */

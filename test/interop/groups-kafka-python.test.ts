@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { openBroker, tempDataDir } from '../helpers/durability.js';
+import { openBroker, runPython, tempDataDir } from '../helpers/durability.js';
 import { createTopic } from './support.js';
 import {
   checkDelivery,
@@ -128,6 +128,19 @@ async function committedUpTo(port: number, group: string, topic: string, ends: r
   }, `committed offsets ${ends.join(',')}`);
 }
 
+/** A consumer with manually assigned partitions commits offset 5 of partition 0 (a "simple" group). */
+const SIMPLE_COMMIT = String.raw`
+import sys
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+bootstrap, group, topic = sys.argv[1:4]
+c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+tp = TopicPartition(topic, 0)
+c.assign([tp])
+c.commit({tp: OffsetAndMetadata(5, '')})
+c.close()
+`;
+
 describe('kafka-python consumer group', () => {
   it('two members split the partitions, process and commit every message once; a restarted member resumes at the committed offsets', async (t) => {
     const { bootstrap, port } = await groupBroker(t, { groupInitialRebalanceDelayMs: 200 });
@@ -242,13 +255,29 @@ describe('kafka-python consumer group', () => {
     await processedAll([m1], round1);
     await committedUpTo(first.port, group, topic, endOffsets(round1, partitions));
     await m1.close();
+    // A simple group: commits through manual assignment, never joins (generation −1).
+    await runPython(SIMPLE_COMMIT, [`127.0.0.1:${first.port}`, 'py-simple-group', topic]);
     await first.close();
 
     const second = await openBroker(t, dataDir, {}, overrides);
     const bootstrap = `127.0.0.1:${second.port}`;
-    const listed = await pyAdmin(bootstrap, { list: true, offsets: group, describe: [group] });
-    assert.deepEqual(listed.list, [[group, 'consumer']], 'a group known only by its offsets is listed');
-    assert.equal(listed.describe?.[0]?.state, 'Empty');
+    const listed = await pyAdmin(bootstrap, { list: true, offsets: group, describe: [group, 'py-simple-group'] });
+    // As in Kafka: the group its members used keeps protocol type "consumer"; a simple group has none.
+    assert.deepEqual(
+      listed.list,
+      [
+        [group, 'consumer'],
+        ['py-simple-group', ''],
+      ],
+      'groups known only by their offsets are listed',
+    );
+    assert.deepEqual(
+      listed.describe?.map((d) => [d.group, d.state, d.protocolType, d.protocol, d.members.length]),
+      [
+        [group, 'Empty', 'consumer', '', 0],
+        ['py-simple-group', 'Empty', '', '', 0],
+      ],
+    );
     assert.deepEqual(listed.offsets, Object.fromEntries(endOffsets(round1, partitions).map((o, p) => [`${topic}:${p}`, o])));
 
     const round2 = await produceRound(second.port, topic, partitions, 10, 'r2');

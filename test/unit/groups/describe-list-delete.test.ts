@@ -82,15 +82,18 @@ describe('GroupCoordinator DescribeGroups', () => {
 });
 
 describe('GroupCoordinator ListGroups', () => {
-  it('lists the groups in memory with their state and protocol type, plus offsets-only groups as Empty consumers, sorted', async () => {
+  it('lists the groups in memory with their state and protocol type, plus offsets-only groups as Empty with their saved protocol type, sorted', async () => {
     const h = harness();
     assert.deepEqual(h.coordinator.list(), []);
     await stableGroup(h, 1);
     await join(h, { groupId: 'b-connect', protocolType: 'connect' });
     h.offsets.add('a-restored');
+    h.saved.set('a-restored', { protocolType: 'consumer', generationId: 3 });
+    h.offsets.add('a-simple'); // only ever committed without joining: no protocol type, as in Kafka
     h.offsets.add(GROUP); // in memory too: listed once, with its live state
     assert.deepEqual(h.coordinator.list(), [
       { groupId: 'a-restored', protocolType: 'consumer', state: 'Empty' },
+      { groupId: 'a-simple', protocolType: '', state: 'Empty' },
       { groupId: 'b-connect', protocolType: 'connect', state: 'PreparingRebalance' },
       { groupId: GROUP, protocolType: 'consumer', state: 'Stable' },
     ]);

@@ -167,7 +167,9 @@ describe('group handlers', () => {
     const h = harness();
     const call = wire(h);
     const { memberId } = await stable(h, call, 3);
+    // A group from before a restart, known by its offsets and the protocol type saved for it.
     h.offsets.add('old');
+    h.saved.set('old', { protocolType: 'consumer', generationId: 4 });
     const d = await call(DescribeGroups, 4, { groups: ['g', 'unknown'], includeAuthorizedOperations: false });
     assert.deepEqual(d.groups, [
       {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GroupCoordinator, type CoordinatorConfig, type JoinRequest, type SyncRequest } from '../../../src/groups/coordinator.js';
 import type { JoinOutcome, MemberProtocol, SyncOutcome } from '../../../src/groups/group.js';
+import type { GroupPersistence } from '../../../src/groups/persistence.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
+import type { StoredGroupMetadata } from '../../../src/storage/metadata-store.js';
 import { recordingLogger } from '../../helpers/broker.js';
 import { FakeScheduler } from './fake-scheduler.js';
 
@@ -15,10 +17,33 @@ export interface Harness {
   readonly clock: FakeScheduler;
   readonly coordinator: GroupCoordinator;
   readonly logger: ReturnType<typeof recordingLogger>;
-  /** Groups the fake offset store has offsets for (deps.groupsWithOffsets / deleteOffsets). */
+  /** Groups the fake store has committed offsets for. */
   readonly offsets: Set<string>;
-  /** Every deleteOffsets call, in order. */
+  /** Every deleteGroupOffsets call (DeleteGroups), in order. */
   readonly deletedOffsets: string[];
+  /** The group metadata the fake store holds (saved when a generation completes). */
+  readonly saved: Map<string, StoredGroupMetadata>;
+}
+
+/**
+ * The coordinator's persistence in memory, with the metadata store's contract: deleting a group's
+ * offsets deletes its metadata too.
+ */
+function memoryPersistence(offsets: Set<string>, saved: Map<string, StoredGroupMetadata>, deletedOffsets: string[]): GroupPersistence {
+  return {
+    groupsWithOffsets: () => [...offsets].sort(),
+    hasOffsets: (groupId) => offsets.has(groupId),
+    deleteGroupOffsets: (groupId) => {
+      deletedOffsets.push(groupId);
+      saved.delete(groupId);
+      return offsets.delete(groupId) ? 1 : 0;
+    },
+    groupMetadata: (groupId) => saved.get(groupId),
+    saveGroupMetadata: (groupId, metadata) => {
+      saved.set(groupId, metadata);
+    },
+    deleteGroupMetadata: (groupId) => saved.delete(groupId),
+  };
 }
 
 export function harness(config: Partial<CoordinatorConfig> = {}): Harness {
@@ -26,19 +51,12 @@ export function harness(config: Partial<CoordinatorConfig> = {}): Harness {
   const logger = recordingLogger();
   const offsets = new Set<string>();
   const deletedOffsets: string[] = [];
+  const saved = new Map<string, StoredGroupMetadata>();
   const coordinator = new GroupCoordinator(
     { minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 1_800_000, initialRebalanceDelayMs: DELAY_MS, ...config },
-    {
-      scheduler: clock,
-      logger,
-      groupsWithOffsets: () => [...offsets],
-      deleteOffsets: (groupId) => {
-        deletedOffsets.push(groupId);
-        return offsets.delete(groupId);
-      },
-    },
+    { scheduler: clock, logger, persistence: memoryPersistence(offsets, saved, deletedOffsets) },
   );
-  return { clock, coordinator, logger, offsets, deletedOffsets };
+  return { clock, coordinator, logger, offsets, deletedOffsets, saved };
 }
 
 export const protocols = (...names: string[]): MemberProtocol[] => names.map((name) => ({ name, metadata: Buffer.from(`${name}-meta`) }));

@@ -440,6 +440,20 @@ describe('offset retention', () => {
     assert.equal(f.offsets.expireOffsets(start + 3 * RETENTION).expired, 2);
   });
 
+  it('deletes the saved metadata of a group it leaves without offsets, and of member-less groups whose offsets went with a topic', async (t) => {
+    const f = fixture(t, { retentionMs: RETENTION });
+    const start = f.clock.now;
+    await f.commit(2, commitBody('old', [{ partition: 0, offset: 1n }]));
+    f.store.saveGroupMetadata('old', { protocolType: 'consumer', generationId: 2 });
+    f.store.saveGroupMetadata('topic-gone', { protocolType: 'consumer', generationId: 1 });
+    f.store.saveGroupMetadata('busy-no-commit', { protocolType: 'consumer', generationId: 5 });
+    f.membership.withMembers.add('busy-no-commit');
+    assert.deepEqual(f.offsets.expireOffsets(start + RETENTION), { expired: 1, groupsEmptied: ['old', 'topic-gone'] });
+    assert.equal(f.store.groupMetadata('old'), undefined);
+    assert.equal(f.store.groupMetadata('topic-gone'), undefined);
+    assert.deepEqual(f.store.groupMetadata('busy-no-commit'), { protocolType: 'consumer', generationId: 5 }, 'a group with members keeps it');
+  });
+
   it('deleting a group’s offsets reports how many there were', async (t) => {
     const f = fixture(t);
     await f.commit(2, commitBody('g', [{ partition: 0, offset: 1n }, { partition: 1, offset: 1n }]));

@@ -131,11 +131,110 @@ describe('MetadataStore: committed offsets', () => {
   });
 });
 
+describe('MetadataStore: group metadata', () => {
+  it('saves, replaces and keeps a group’s protocol type and generation across reopen', (t) => {
+    const dir = tempDir(t);
+    const first = new MetadataStore(dir);
+    assert.equal(first.groupMetadata('g'), undefined);
+    first.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
+    first.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 4 });
+    first.saveGroupMetadata('c', { protocolType: 'connect', generationId: 2 });
+    first.close();
+    const again = open(t, dir);
+    assert.deepEqual(again.groupMetadata('g'), { protocolType: 'consumer', generationId: 4 });
+    assert.deepEqual(again.groupMetadata('c'), { protocolType: 'connect', generationId: 2 });
+    assert.equal(again.deleteGroupMetadata('c'), true);
+    assert.equal(again.deleteGroupMetadata('c'), false);
+    assert.equal(again.groupMetadata('c'), undefined);
+  });
+
+  it('deleting a group (DeleteGroups) deletes its metadata with its offsets; other groups keep theirs', (t) => {
+    const store = open(t);
+    store.commitOffsets('g', [offset('a', 0, 1n)]);
+    store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 3 });
+    store.commitOffsets('h', [offset('a', 0, 1n)]);
+    store.saveGroupMetadata('h', { protocolType: 'consumer', generationId: 1 });
+    assert.equal(store.hasOffsets('g'), true);
+    assert.equal(store.deleteGroupOffsets('g'), 1);
+    assert.equal(store.hasOffsets('g'), false);
+    assert.equal(store.groupMetadata('g'), undefined);
+    assert.deepEqual(store.groupMetadata('h'), { protocolType: 'consumer', generationId: 1 });
+  });
+
+  it('offset expiry deletes the metadata only of a group it leaves without offsets', (t) => {
+    const store = open(t);
+    store.commitOffsets('g', [offset('a', 0, 1n, { commitTimestamp: 100 }), offset('a', 1, 1n, { commitTimestamp: 300 })]);
+    store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 2 });
+    assert.equal(store.deleteExpiredOffsets('g', 200), 1);
+    assert.deepEqual(store.groupMetadata('g'), { protocolType: 'consumer', generationId: 2 }, 'one offset is left');
+    assert.equal(store.deleteExpiredOffsets('g', 300), 1);
+    assert.equal(store.groupMetadata('g'), undefined);
+  });
+
+  it('lists the groups with metadata but no offsets (a topic deletion took them)', (t) => {
+    const store = open(t);
+    store.createTopic('a', 'id-a', 1);
+    store.createTopic('b', 'id-b', 1);
+    store.commitOffsets('g', [offset('a', 0, 1n)]);
+    store.commitOffsets('h', [offset('a', 0, 1n), offset('b', 0, 1n)]);
+    store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
+    store.saveGroupMetadata('h', { protocolType: 'consumer', generationId: 1 });
+    store.saveGroupMetadata('members-only', { protocolType: 'consumer', generationId: 1 });
+    assert.deepEqual(store.groupMetadataWithoutOffsets(), ['members-only']);
+    store.deleteTopic('a');
+    assert.deepEqual(store.groupMetadataWithoutOffsets(), ['g', 'members-only']);
+  });
+});
+
 describe('MetadataStore: schema migration', () => {
-  it('creates a new store at the current schema (v3)', (t) => {
+  it('creates a new store at the current schema (v4)', (t) => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
-    assert.equal(userVersion(dir), 3);
+    assert.equal(userVersion(dir), 4);
+  });
+
+  it('migrates a v3 store to v4, keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
+    const dir = tempDir(t);
+    mkdirSync(dir, { recursive: true });
+    // The v3 schema exactly as Parapet created it before group metadata.
+    const v3 = new Database(join(dir, 'metadata.db'));
+    v3.pragma('journal_mode = WAL');
+    v3.exec(`
+      CREATE TABLE topics (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, partitions INTEGER NOT NULL CHECK (partitions > 0));
+      CREATE TABLE topic_configs (
+        topic TEXT NOT NULL REFERENCES topics(name) ON DELETE CASCADE,
+        key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (topic, key));
+      CREATE TABLE group_offsets (
+        group_id TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL CHECK (partition >= 0),
+        committed_offset INTEGER NOT NULL, leader_epoch INTEGER NOT NULL, metadata TEXT, commit_timestamp INTEGER NOT NULL,
+        PRIMARY KEY (group_id, topic, partition)) WITHOUT ROWID;
+      CREATE INDEX group_offsets_by_topic ON group_offsets (topic);
+      CREATE TABLE acl_bindings (
+        resource_type INTEGER NOT NULL, resource_name TEXT NOT NULL, pattern_type INTEGER NOT NULL, principal TEXT NOT NULL,
+        host TEXT NOT NULL, operation INTEGER NOT NULL, permission INTEGER NOT NULL,
+        PRIMARY KEY (resource_type, resource_name, pattern_type, principal, host, operation, permission)) WITHOUT ROWID;
+      CREATE TABLE scram_credentials (
+        user_name TEXT NOT NULL, mechanism TEXT NOT NULL, salt BLOB NOT NULL, stored_key BLOB NOT NULL, server_key BLOB NOT NULL,
+        iterations INTEGER NOT NULL CHECK (iterations > 0), PRIMARY KEY (user_name, mechanism)) WITHOUT ROWID;
+      PRAGMA user_version = 3;`);
+    v3.prepare('INSERT INTO topics (name, id, partitions) VALUES (?, ?, ?)').run('orders', 'id-1', 3);
+    v3.prepare('INSERT INTO group_offsets VALUES (?, ?, ?, ?, ?, ?, ?)').run('g', 'orders', 1, 42, 0, null, 5);
+    v3.prepare('INSERT INTO acl_bindings VALUES (?, ?, ?, ?, ?, ?, ?)').run(2, 'orders', 3, 'User:bob', '*', 3, 3);
+    v3.prepare('INSERT INTO scram_credentials VALUES (?, ?, ?, ?, ?, ?)').run('bob', 'SCRAM-SHA-512', Buffer.from('s'), Buffer.from('k1'), Buffer.from('k2'), 4096);
+    v3.close();
+
+    const store = new MetadataStore(dir);
+    assert.equal(store.topic('orders')?.partitions, 3);
+    assert.deepEqual(store.fetchOffsets('g', null), [offset('orders', 1, 42n, { leaderEpoch: 0, metadata: null, commitTimestamp: 5 })]);
+    assert.equal(store.aclBindings().length, 1);
+    assert.equal(store.scramCredential('bob', 'SCRAM-SHA-512')?.iterations, 4096);
+    assert.equal(store.groupMetadata('g'), undefined, 'a group from before v4 describes as a simple group until its next generation');
+    store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
+    store.close();
+    assert.equal(userVersion(dir), 4);
+
+    const again = open(t, dir);
+    assert.deepEqual(again.groupMetadata('g'), { protocolType: 'consumer', generationId: 1 }, 'reopening migrates nothing again');
   });
 
   it('migrates a v1 store to the current schema, keeping its topics and configs', (t) => {
@@ -159,7 +258,7 @@ describe('MetadataStore: schema migration', () => {
     assert.deepEqual(store.groupsWithOffsets(), []);
     store.commitOffsets('g', [offset('orders', 2, 10n)]);
     store.close();
-    assert.equal(userVersion(dir), 3);
+    assert.equal(userVersion(dir), 4);
 
     // Reopening a migrated store migrates nothing again and keeps the offsets.
     const again = open(t, dir);
@@ -170,7 +269,7 @@ describe('MetadataStore: schema migration', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 4');
+    db.pragma('user_version = 5');
     db.close();
     assert.throws(
       () => new MetadataStore(dir),

@@ -250,7 +250,7 @@ describe('AclStore over the metadata store', () => {
     );
   });
 
-  it('migrates a v2 metadata store to v3, keeping topics and offsets and adding ACLs and credentials', (t) => {
+  it('migrates a v2 metadata store to the current schema, keeping topics and offsets and adding ACLs and credentials', (t) => {
     const dir = tempDir(t);
     mkdirSync(dir, { recursive: true });
     // The v2 schema as Parapet created it before ACLs.
@@ -279,7 +279,7 @@ describe('AclStore over the metadata store', () => {
     meta.close();
 
     const db = new Database(join(dir, 'metadata.db'));
-    assert.equal(db.pragma('user_version', { simple: true }), 3);
+    assert.equal(db.pragma('user_version', { simple: true }), 4);
     db.close();
     const again = new MetadataStore(dir);
     t.after(() => {
@@ -288,11 +288,11 @@ describe('AclStore over the metadata store', () => {
     assert.equal(again.aclBindings().length, 1, 'reopening migrates nothing again and keeps the binding');
   });
 
-  it('refuses a store from a newer Parapet (schema v4)', (t) => {
+  it('refuses a store from a newer Parapet (schema v5)', (t) => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 4');
+    db.pragma('user_version = 5');
     db.close();
     assert.throws(() => new MetadataStore(dir), (err: unknown) => isFault(err, 'METADATA_ERROR'));
   });
