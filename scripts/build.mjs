@@ -56,7 +56,7 @@ async function compile(config) {
   process.stderr.write(
     first
       ? 'parapet: compiling TypeScript to dist/ (the first build takes up to a minute)…\n'
-      : `parapet: compiling TypeScript, changed since the last build (${config})…\n`,
+      : `parapet: compiling TypeScript${ifChanged ? ', changed since the last build' : ''} (${config})…\n`,
   );
   let tsc;
   try {
