@@ -15,6 +15,7 @@ import { groupHandlers } from './group-handlers.js';
 import { DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS, OffsetManager } from '../groups/offsets.js';
 import { offsetHandlers } from './offset-handlers.js';
 import { fetchHandler } from './fetch.js';
+import { WaitingFetches } from './waiting-fetches.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { produceHandler } from './produce.js';
 import { initProducerIdHandler } from './init-producer-id.js';
@@ -49,6 +50,8 @@ export interface BrokerConfig {
   readonly retentionCheckIntervalMs: number;
   /** Most record bytes in one Fetch response, whatever the client asks for (Kafka's fetch.max.bytes). */
   readonly maxFetchBytes: number;
+  /** Longest a Fetch waits for data (its max_wait_ms is capped to this), in ms. */
+  readonly maxFetchWaitMs: number;
   /** A first join into an empty group waits this long for more members (group.initial.rebalance.delay.ms). */
   readonly groupInitialRebalanceDelayMs: number;
   /** Accepted consumer session timeouts (group.min/max.session.timeout.ms). */
@@ -82,6 +85,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   defaultPartitions: 1,
   retentionCheckIntervalMs: 5 * 60 * 1000,
   maxFetchBytes: 55 * 1024 * 1024,
+  // The longest default of the common clients (KafkaJS maxWaitTimeInMs, franz-go FetchMaxWait); the
+  // Java consumer, librdkafka and kafka-python wait 500 ms. docs/security/limits.md.
+  maxFetchWaitMs: 5000,
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1_800_000,
@@ -99,6 +105,7 @@ export class Broker {
   readonly #retentionIntervalMs: number;
   #retentionTimer: NodeJS.Timeout | undefined;
   readonly #offsets: OffsetManager;
+  readonly #waitingFetches: WaitingFetches;
   #offsetExpiryTimer: NodeJS.Timeout | undefined;
   readonly #startCertificateWatch: (() => { close(): void; reload(): boolean }) | undefined;
   #certificateWatch: { close(): void; reload(): boolean } | undefined;
@@ -137,7 +144,8 @@ export class Broker {
       add(describeClusterHandler(identity));
       add(produceHandler({ topics, logs: this.#logs, logger, clock }));
       add(initProducerIdHandler({ ids: ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs }), logger }));
-      add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, shutdown: this.#shutdown.signal }));
+      this.#waitingFetches = new WaitingFetches(this.#logs, this.#shutdown.signal);
+      add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, maxWaitMs: config.maxFetchWaitMs, waiting: this.#waitingFetches }));
       add(listOffsetsHandler(this.#logs));
       this.#groups = new GroupCoordinator(
         {
@@ -199,6 +207,11 @@ export class Broker {
   /** Reloads the TLS certificate files now (SIGHUP); false when they don't form a valid pair or there is no TLS. */
   reloadCertificates(): boolean {
     return this.#certificateWatch?.reload() ?? false;
+  }
+
+  /** Fetches waiting for data now (long polls): diagnostics, and what the fetch limit tests watch. */
+  get waitingFetchCount(): number {
+    return this.#waitingFetches.size;
   }
 
   /** Deletes segments past their topic's retention now (also run every retentionCheckIntervalMs). */

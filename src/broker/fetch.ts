@@ -3,6 +3,8 @@ import { Fetch, type FetchRequest, type FetchResponse } from '../protocol/messag
 import { handler, type HandlerEntry } from '../server/dispatcher.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import { LEADER_EPOCH, type PartitionLog } from '../storage/log/partition-log.js';
+import { groupByTopic, planFetch, type PlannedPartition } from './fetch-plan.js';
+import type { WaitingFetches, WatchedPartition } from './waiting-fetches.js';
 
 type TopicResponse = FetchResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitions'][number];
@@ -11,72 +13,88 @@ export interface FetchDeps {
   readonly logs: LogManager;
   /** Upper bound on one response's record bytes, whatever the client asks (Kafka's fetch.max.bytes). */
   readonly maxResponseBytes: number;
-  /** Aborted when the broker shuts down, so long polls end at once instead of after max_wait. */
-  readonly shutdown: AbortSignal;
+  /** Upper bound on a request's max_wait_ms: no fetch waits longer for data than this. */
+  readonly maxWaitMs: number;
+  /** Where long polls wait; it ends them all when the broker shuts down. */
+  readonly waiting: WaitingFetches;
 }
 
 const NO_RECORDS = Buffer.alloc(0);
 
 /**
  * Fetch: whole batches from each partition, the first one whole even when over the limits (KIP-74),
- * long-polling until min_bytes have arrived or max_wait has passed. Fetch sessions (KIP-227) are
- * declined by answering session id 0, so every request is a full fetch; with no transactions the last
- * stable offset is the high watermark and there are no aborted transactions.
+ * long-polling until min_bytes have arrived or max_wait (capped by `maxWaitMs`) has passed. A waiting
+ * fetch holds no data: it reads once, when it answers, each read sized by what the log holds and by
+ * what is left of the response's budget. Fetch sessions (KIP-227) are declined by answering session
+ * id 0, so every request is a full fetch; with no transactions the last stable offset is the high
+ * watermark and there are no aborted transactions.
  */
 export function fetchHandler(deps: FetchDeps): HandlerEntry {
-  return handler(Fetch, async (body) => {
+  return handler(Fetch, async (body, ctx) => {
     if (body.sessionId !== 0) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
-    const deadline = Date.now() + Math.max(0, body.maxWaitMs);
-    for (;;) {
-      const { responses, bytes, failed } = readAll(deps, body);
-      const remaining = deadline - Date.now();
-      if (bytes >= body.minBytes || failed || remaining <= 0 || deps.shutdown.aborted) {
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses };
+    const planned = planFetch(deps.logs, body.topics);
+    const waitMs = Math.min(body.maxWaitMs, deps.maxWaitMs);
+    if (body.minBytes > 0 && waitMs > 0) {
+      const progress = measure(planned, body.minBytes);
+      if (progress !== 'answer') {
+        const outcome = await deps.waiting.wait(progress, body.minBytes, waitMs, ctx.connectionClosed);
+        // Nobody to answer: nothing is read.
+        if (outcome === 'closed') return null;
+        // The broker is stopping: an answer without records, at once, whatever the fetch asked for.
+        if (outcome === 'shutdown') return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: readAll(deps, body, planned, false) };
       }
-      await appendOrTimeout(deps, watchedLogs(deps, body), remaining);
     }
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: readAll(deps, body, planned, true) };
   });
 }
 
-function readAll(deps: FetchDeps, body: FetchRequest): { responses: TopicResponse[]; bytes: number; failed: boolean } {
+/**
+ * Whether the fetch can answer now (an error to report, or min_bytes already there), else where each
+ * partition's data starts and how much is there: what a wait needs, found without reading any data.
+ */
+function measure(planned: readonly PlannedPartition[], minBytes: number): 'answer' | WatchedPartition[] {
+  // Nothing to wait for (Kafka's ReplicaManager answers a fetch of no partitions at once too).
+  if (planned.length === 0) return 'answer';
+  const watched: WatchedPartition[] = [];
+  let bytes = 0;
+  for (const p of planned) {
+    const { log } = p;
+    if (log === undefined || p.currentLeaderEpoch > LEADER_EPOCH) return 'answer';
+    const from = log.locate(p.fetchOffset);
+    if (typeof from === 'string') return 'answer';
+    const counted = log.bytesAfter(from, p.partitionMaxBytes);
+    bytes += counted;
+    if (bytes >= minBytes) return 'answer';
+    watched.push({ topic: p.topic, partition: p.partition, log, from, maxBytes: p.partitionMaxBytes, counted });
+  }
+  return watched;
+}
+
+/**
+ * Reads every partition in the plan's order within the response's budget: the smaller of the broker's
+ * and the request's max_bytes (Kafka's fetch.max.bytes), each partition at most its
+ * partition_max_bytes. Without `withRecords`, only offsets and errors.
+ */
+function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly PlannedPartition[], withRecords: boolean): TopicResponse[] {
   let budget = Math.min(body.maxBytes ?? deps.maxResponseBytes, deps.maxResponseBytes);
   let bytes = 0;
-  let failed = false;
-  const responses = body.topics.map((topic) => ({
-    topic: topic.topic,
-    partitions: topic.partitions.map((p): PartitionResponse => {
-      const log = deps.logs.get(topic.topic, p.partition);
-      const base = partitionResponse(p.partition, log, body.isolationLevel ?? 0);
-      if (log === undefined) {
-        failed = true;
-        return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-      }
-      if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) {
-        failed = true;
-        return { ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
-      }
-      // The first batch of the first partition with data is sent whole even above the limits (KIP-74).
-      const read = log.read(p.fetchOffset, Math.min(p.partitionMaxBytes, budget), bytes === 0);
-      if (read.kind === 'out-of-range') {
-        failed = true;
-        return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
-      }
-      if (read.kind === 'corrupt') {
-        failed = true;
-        return { ...base, errorCode: ErrorCode.CORRUPT_MESSAGE };
-      }
-      if (read.kind === 'offline') {
-        failed = true;
-        return { ...base, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
-      }
-      bytes += read.records.length;
-      budget = Math.max(0, budget - read.records.length);
-      return { ...base, records: read.records };
-    }),
-  }));
-  return { responses, bytes, failed };
+  return groupByTopic(planned, (p): PartitionResponse => {
+    // Looked up again: the topic may have been deleted (or re-created) while the fetch waited.
+    const log = deps.logs.get(p.topic, p.partition);
+    const base = partitionResponse(p.partition, log, body.isolationLevel ?? 0);
+    if (log === undefined) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    if (p.currentLeaderEpoch > LEADER_EPOCH) return { ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
+    // The first batch of the first partition with data is sent whole even above the limits (KIP-74).
+    const read = log.read(p.fetchOffset, withRecords ? Math.min(p.partitionMaxBytes, budget) : 0, withRecords && bytes === 0);
+    if (read.kind === 'out-of-range') return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+    if (read.kind === 'corrupt') return { ...base, errorCode: ErrorCode.CORRUPT_MESSAGE };
+    if (read.kind === 'offline') return { ...base, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+    bytes += read.records.length;
+    budget = Math.max(0, budget - read.records.length);
+    return { ...base, records: read.records };
+  });
 }
 
 function partitionResponse(partition: number, log: PartitionLog | undefined, isolationLevel: number): PartitionResponse {
@@ -95,32 +113,4 @@ function partitionResponse(partition: number, log: PartitionLog | undefined, iso
     preferredReadReplica: -1,
     records: NO_RECORDS,
   };
-}
-
-function watchedLogs(deps: FetchDeps, body: FetchRequest): Set<PartitionLog> {
-  const logs = new Set<PartitionLog>();
-  for (const topic of body.topics) {
-    for (const p of topic.partitions) {
-      const log = deps.logs.get(topic.topic, p.partition);
-      if (log !== undefined) logs.add(log);
-    }
-  }
-  return logs;
-}
-
-/** Resolves on the first append to one of `logs`, after `timeoutMs`, or at shutdown. */
-function appendOrTimeout(deps: FetchDeps, logs: Set<PartitionLog>, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      stop();
-      deps.shutdown.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    const stop = deps.logs.onAppend((log) => {
-      if (logs.has(log)) done();
-    });
-    deps.shutdown.addEventListener('abort', done);
-  });
 }

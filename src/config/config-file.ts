@@ -71,6 +71,7 @@ export const ConfigFileSchema = z.strictObject({
   defaultPartitions: positiveInt.optional(),
   retentionCheckIntervalMs: positiveInt.optional(),
   maxFetchBytes: positiveInt.optional(),
+  maxFetchWaitMs: positiveInt.optional(),
   groupInitialRebalanceDelayMs: z.number().int().min(0).optional(),
   groupMinSessionTimeoutMs: positiveInt.optional(),
   groupMaxSessionTimeoutMs: positiveInt.optional(),

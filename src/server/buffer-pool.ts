@@ -6,8 +6,11 @@
  * whose handler keeps no view of it, a response the socket has sent) is given back here instead.
  *
  * Buffers are kept by power-of-two size class, up to `maxPooledBytes` in total, so the pool's memory is
- * bounded. A buffer is handed out once until it is released; releasing a buffer the pool does not own,
- * or releasing twice, is ignored.
+ * bounded, and a buffer handed out is never more than twice the size asked for. Sizes below the
+ * smallest class are not pooled: a fresh buffer of the exact size costs little, where a 16 KiB class
+ * for each small read made a fetch of many small partitions hold many times its response's size. A
+ * buffer is handed out once until it is released; releasing a buffer the pool does not own (a small
+ * one among them), or releasing twice, is ignored.
  */
 export class BufferPool {
   readonly #maxPooledBytes: number;
@@ -26,7 +29,8 @@ export class BufferPool {
 
   /** A buffer of exactly `size` bytes, uninitialised (like `Buffer.allocUnsafe`). */
   acquire(size: number): Buffer {
-    const sizeClass = size <= MIN_CLASS ? MIN_CLASS : 2 ** Math.ceil(Math.log2(size));
+    if (size < MIN_CLASS) return Buffer.allocUnsafe(size);
+    const sizeClass = 2 ** Math.ceil(Math.log2(size));
     let backing = this.#free.get(sizeClass)?.pop();
     if (backing === undefined) backing = new ArrayBuffer(sizeClass);
     else this.#pooledBytes -= sizeClass;

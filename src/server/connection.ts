@@ -24,6 +24,11 @@ export interface FrameControl {
    * authentication, a request before authentication or a refused SASL mechanism ends (as in Kafka).
    */
   readonly closeAfterResponse: (reason: CloseReason, detail?: string) => void;
+  /**
+   * Aborted when the connection closes, however it closes: a request that waits (a long-polling fetch)
+   * stops waiting and gives up what it holds, since its answer can no longer be delivered.
+   */
+  readonly closed: AbortSignal;
 }
 
 export interface ConnectionOptions {
@@ -74,6 +79,7 @@ export class Connection {
   #drainReason: CloseReason = CloseReasons.CLIENT_CLOSED;
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
+  readonly #closedSignal = new AbortController();
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
@@ -166,6 +172,7 @@ export class Connection {
       closeAfterResponse: (reason, detail) => {
         closeAfter = { reason, detail };
       },
+      closed: this.#closedSignal.signal,
     });
     const previous = this.#responses;
     const written = (this.#responses = (async () => {
@@ -286,6 +293,7 @@ export class Connection {
     if (err === undefined) logger.debug(fields, 'connection closed');
     else logger.warn({ ...fields, error: err instanceof Error ? err.toString() : 'unknown error' }, 'connection closed');
     this.#o.onClose?.(reason);
+    this.#closedSignal.abort();
     this.#resolveClosed();
   }
 }

@@ -31,6 +31,8 @@ export interface RequestContext {
   readonly release: () => void;
   /** Closes the connection once this request's response is written. */
   readonly closeAfterResponse: (reason: CloseReason, detail?: string) => void;
+  /** Aborted when the connection closes: a waiting request stops waiting (its answer has nowhere to go). */
+  readonly connectionClosed: AbortSignal;
 }
 
 /**
@@ -123,6 +125,7 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
       session,
       release: control.release,
       closeAfterResponse: control.closeAfterResponse,
+      connectionClosed: control.closed,
     };
     let response: object | null;
     if (principal === null) {

@@ -23,6 +23,7 @@ export function testRequestContext(fields: Pick<RequestContext, 'header' | 'list
     }),
     release: () => undefined,
     closeAfterResponse: () => undefined,
+    connectionClosed: new AbortController().signal,
     ...fields,
   };
 }

@@ -37,7 +37,8 @@ export class LogManager {
   readonly #dir: string;
   readonly #logs = new Map<string, PartitionLog[]>();
   readonly #groupCommit = new GroupCommit();
-  readonly #appendListeners = new Set<(log: PartitionLog) => void>();
+  /** Who waits for appends to each partition (long-polling fetches); a log is here only while watched. */
+  readonly #watchers = new Map<PartitionLog, Set<() => void>>();
 
   constructor(options: LogManagerOptions) {
     this.#o = options;
@@ -76,7 +77,7 @@ export class LogManager {
   append(log: PartitionLog, batch: BatchToAppend): bigint {
     const baseOffset = log.append(batch);
     this.#groupCommit.markDirty(log);
-    for (const listener of this.#appendListeners) listener(log);
+    this.#notify(log);
     return baseOffset;
   }
 
@@ -85,10 +86,38 @@ export class LogManager {
     return this.#groupCommit.sync();
   }
 
-  /** Calls `listener` after every append; returns the function that stops it. */
-  onAppend(listener: (log: PartitionLog) => void): () => void {
-    this.#appendListeners.add(listener);
-    return () => this.#appendListeners.delete(listener);
+  /**
+   * Calls `listener` after every append to `log`, and once when the log is deleted; returns the
+   * function that stops it. An append calls only the watchers of its own partition, so its cost is
+   * that of the fetches waiting on that partition, whatever waits elsewhere.
+   */
+  watch(log: PartitionLog, listener: () => void): () => void {
+    let listeners = this.#watchers.get(log);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#watchers.set(log, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      const current = this.#watchers.get(log);
+      if (current === undefined) return;
+      current.delete(listener);
+      if (current.size === 0) this.#watchers.delete(log);
+    };
+  }
+
+  /** Listeners watching appends, over every partition (diagnostics and tests). */
+  get watcherCount(): number {
+    let count = 0;
+    for (const listeners of this.#watchers.values()) count += listeners.size;
+    return count;
+  }
+
+  #notify(log: PartitionLog): void {
+    const listeners = this.#watchers.get(log);
+    if (listeners === undefined) return;
+    // A copy: a listener may stop watching (or stop others) while this runs.
+    for (const listener of [...listeners]) listener();
   }
 
   /**
@@ -98,6 +127,8 @@ export class LogManager {
   async deleteTopic(name: string): Promise<void> {
     const logs = this.#logs.get(name) ?? [];
     this.#logs.delete(name);
+    // Fetches waiting on these partitions answer now (UNKNOWN_TOPIC_OR_PARTITION) instead of at max_wait.
+    for (const log of logs) this.#notify(log);
     const stamp = `${this.#clock()}-${Math.random().toString(36).slice(2, 8)}`;
     await Promise.all(
       logs.map(async (log) => {

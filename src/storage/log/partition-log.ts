@@ -57,6 +57,16 @@ export type LogRead =
   | { readonly kind: 'offline'; readonly reason: string };
 
 /**
+ * Where an offset's data starts in the log: a byte position in the segment with this base offset.
+ * Found once by {@link PartitionLog.locate}; {@link PartitionLog.bytesAfter} then measures the data
+ * after it without reading any (a waiting fetch's min_bytes check).
+ */
+export interface LogPosition {
+  readonly segmentBase: bigint;
+  readonly position: number;
+}
+
+/**
  * One partition's log: a directory of segments, appended to at the end and read by offset. The last
  * segment is the active one; older segments are immutable until retention deletes them whole.
  * Offsets never go back: the active segment (even empty) is never deleted and its name keeps the
@@ -330,6 +340,45 @@ export class PartitionLog {
       return { kind: 'records', records: read.records };
     }
     return { kind: 'records', records: Buffer.alloc(0) };
+  }
+
+  /**
+   * Where the data of `offset` starts: the batch that holds it, or the end of the log for the log-end
+   * offset (where the next append will land). Reads at most the batch headers after one sparse index
+   * entry, and nothing at all for the log-end offset, where a caught-up consumer waits.
+   */
+  locate(offset: bigint): LogPosition | 'out-of-range' | 'offline' {
+    if (this.#offline !== null) return 'offline';
+    if (offset < this.logStartOffset || offset > this.logEndOffset) return 'out-of-range';
+    for (let i = this.#indexOfSegmentFor(offset); i < this.#segments.length; i++) {
+      const segment = this.#segments[i] as Segment;
+      const position = segment.positionOf(offset);
+      if (position !== null) return { segmentBase: segment.baseOffset, position };
+    }
+    return { segmentBase: this.#active.baseOffset, position: this.#active.size };
+  }
+
+  /**
+   * Bytes of the log from `from` to its end, counted up to `atMost`, without reading any data: what a
+   * waiting fetch checks after each append (Kafka's DelayedFetch compares log positions the same way).
+   * Usually `from` is in the active segment and this is one subtraction. A position whose segment
+   * retention has deleted, or an offline log, counts as `atMost`: the fetch must answer now (with the
+   * error its read will meet) rather than wait.
+   */
+  bytesAfter(from: LogPosition, atMost: number): number {
+    if (atMost <= 0) return 0;
+    if (this.#offline !== null || from.segmentBase < this.logStartOffset) return atMost;
+    let bytes = 0;
+    for (let i = this.#segments.length - 1; i >= 0 && bytes < atMost; i--) {
+      const segment = this.#segments[i] as Segment;
+      if (segment.baseOffset > from.segmentBase) {
+        bytes += segment.size;
+        continue;
+      }
+      bytes += Math.max(0, segment.size - from.position);
+      break;
+    }
+    return Math.min(bytes, atMost);
   }
 
   #indexOfSegmentFor(offset: bigint): number {

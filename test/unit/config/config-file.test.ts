@@ -19,6 +19,8 @@ describe('config file', () => {
     assert.equal(config.dataDir, '/var/lib/parapet');
     assert.equal(config.autoCreateTopics, true);
     assert.equal(config.maxFetchBytes, DEFAULT_BROKER_CONFIG.maxFetchBytes);
+    assert.equal(config.maxFetchWaitMs, 5000);
+    assert.equal(applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile('maxFetchWaitMs: 500\n', 'c.yaml')).maxFetchWaitMs, 500);
   });
 
   it('reads JSON too, and an empty file means the defaults', () => {
@@ -38,6 +40,8 @@ describe('config file', () => {
       ['sasl:\n  mechanisms: [GSSAPI]\n', /sasl\.mechanisms/],
       ['tls:\n  clientAuth: maybe\n', /tls\.clientAuth/],
       ['allowInsecurePlaintext: 1\n', /allowInsecurePlaintext/],
+      ['maxFetchWaitMs: 0\n', /maxFetchWaitMs/],
+      ['maxFetchWaitMs: 2.5\n', /maxFetchWaitMs/],
       ['- a\n- b\n', /\(top level\)/],
       ['a: [unclosed\n', /not valid YAML/],
     ];
@@ -65,6 +69,7 @@ describe('config file', () => {
       'superUsers: [User:ops, User:admin]',
       'allowInsecureNonLoopback: true',
       'maxFetchBytes: 1048576',
+      'maxFetchWaitMs: 1000',
       'groupInitialRebalanceDelayMs: 0',
       '',
     ].join('\n');

@@ -29,6 +29,19 @@ describe('BufferPool', () => {
     assert.notEqual(x.buffer, y.buffer);
   });
 
+  it('hands out small buffers at their own size, unpooled, rather than a 16 KiB class each', () => {
+    const pool = new BufferPool({ maxPooledBytes: 1 << 20 });
+    const small = Array.from({ length: 100 }, () => pool.acquire(5000));
+    for (const b of small) {
+      assert.equal(b.length, 5000);
+      assert.ok(b.buffer.byteLength < 16 * 1024, `backing store of ${b.buffer.byteLength} bytes`);
+    }
+    for (const b of small) pool.release(b);
+    assert.equal(pool.pooledBytes, 0, 'nothing kept: a small buffer is cheaper to allocate than to pool');
+    const big = pool.acquire(16 * 1024);
+    assert.equal(big.buffer.byteLength, 16 * 1024, 'the smallest pooled class');
+  });
+
   it('keeps at most maxPooledBytes for reuse', () => {
     const pool = new BufferPool({ maxPooledBytes: 300_000 });
     const buffers = Array.from({ length: 5 }, () => pool.acquire(100_000));

@@ -5,7 +5,6 @@ import { describe, it, type TestContext } from 'node:test';
 import { ParapetError } from '../../../../src/errors.js';
 import { LOG_FORMAT_VERSION, PARTITION_META_FILE, segmentFileName } from '../../../../src/storage/log/format.js';
 import { LogManager } from '../../../../src/storage/log/log-manager.js';
-import type { PartitionLog } from '../../../../src/storage/log/partition-log.js';
 import { T0, baseOffsetsOf, defaultConfig, defer, makeBatch, recordingLogger, recordsOf, tempDir } from './helpers.js';
 
 function newManager(t: TestContext, dataDir = tempDir(t)): { m: LogManager; dataDir: string; logs: string } {
@@ -47,16 +46,27 @@ describe('LogManager', () => {
     assert.deepEqual(readdirSync(logs).sort(), ['t-0', 't-1', 't-2']);
   });
 
-  it('notifies append listeners until they unsubscribe', (t) => {
+  it('notifies the watchers of a partition of its appends only, until they stop, and when it is deleted', async (t) => {
     const { m } = newManager(t);
-    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
-    assert.ok(log !== undefined);
-    const seen: PartitionLog[] = [];
-    const stop = m.onAppend((l) => seen.push(l));
-    assert.equal(m.append(log, makeBatch(1)), 0n);
-    stop();
-    m.append(log, makeBatch(1));
-    assert.deepEqual(seen, [log]);
+    const [p0, p1] = m.openTopic({ name: 't', id: 'id', partitions: 2 });
+    assert.ok(p0 !== undefined && p1 !== undefined);
+    const seen: string[] = [];
+    const stop0 = m.watch(p0, () => seen.push('a on p0'));
+    const stopOther = m.watch(p0, () => seen.push('b on p0'));
+    m.watch(p1, () => seen.push('c on p1'));
+    assert.equal(m.watcherCount, 3);
+    assert.equal(m.append(p0, makeBatch(1)), 0n);
+    assert.deepEqual(seen.splice(0), ['a on p0', 'b on p0'], 'an append to p0 calls no watcher of p1');
+    stop0();
+    stop0();
+    m.append(p0, makeBatch(1));
+    assert.deepEqual(seen.splice(0), ['b on p0']);
+    stopOther();
+    assert.equal(m.watcherCount, 1, 'stopped watchers are gone, not merely silent');
+    m.append(p0, makeBatch(1));
+    assert.deepEqual(seen.splice(0), []);
+    await m.deleteTopic('t');
+    assert.deepEqual(seen.splice(0), ['c on p1'], 'a deleted partition wakes its watchers');
   });
 
   it('keeps data across a restart', async (t) => {
