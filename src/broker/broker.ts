@@ -12,7 +12,9 @@ import { GroupCoordinator } from '../groups/coordinator.js';
 import { realScheduler, type Scheduler } from '../groups/scheduler.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { groupHandlers } from './group-handlers.js';
-import { DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS, OffsetManager } from '../groups/offsets.js';
+import { DEFAULT_MAX_METADATA_LENGTH, DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS, OffsetManager } from '../groups/offsets.js';
+import { DEFAULT_GROUP_REGISTRY_LIMITS, GroupRegistry } from '../groups/group-registry.js';
+import { DEFAULT_GROUP_SIZE_LIMITS } from '../groups/limits.js';
 import { offsetHandlers } from './offset-handlers.js';
 import { fetchHandler } from './fetch.js';
 import { WaitingFetches } from './waiting-fetches.js';
@@ -57,6 +59,22 @@ export interface BrokerConfig {
   /** Accepted consumer session timeouts (group.min/max.session.timeout.ms). */
   readonly groupMinSessionTimeoutMs: number;
   readonly groupMaxSessionTimeoutMs: number;
+  // Consumer group bounds (docs/security/limits.md#consumer-groups; GroupSizeLimits, GroupRegistryLimits).
+  /** Members and pending member ids of one group (Kafka's group.max.size). */
+  readonly groupMaxSize: number;
+  readonly groupMaxProtocolsPerMember: number;
+  /** One member's protocol names and metadata; one member's assignment. */
+  readonly groupMaxMemberMetadataBytes: number;
+  /** A group's protocol metadata and assignments, all members together. */
+  readonly groupMaxMetadataBytes: number;
+  /** A member id handed out with MEMBER_ID_REQUIRED expires after this (or its session timeout). */
+  readonly groupPendingMemberTimeoutMs: number;
+  readonly groupMaxGroups: number;
+  readonly groupMaxGroupsPerPrincipal: number;
+  readonly groupMaxMemoryBytesPerPrincipal: number;
+  readonly groupMaxOffsetBytesPerPrincipal: number;
+  /** Kafka's offset.metadata.max.bytes (counted in UTF-16 code units, as Kafka's String.length). */
+  readonly offsetMetadataMaxBytes: number;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -91,6 +109,16 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1_800_000,
+  groupMaxSize: DEFAULT_GROUP_SIZE_LIMITS.maxGroupSize,
+  groupMaxProtocolsPerMember: DEFAULT_GROUP_SIZE_LIMITS.maxProtocolsPerMember,
+  groupMaxMemberMetadataBytes: DEFAULT_GROUP_SIZE_LIMITS.maxMemberMetadataBytes,
+  groupMaxMetadataBytes: DEFAULT_GROUP_SIZE_LIMITS.maxGroupMetadataBytes,
+  groupPendingMemberTimeoutMs: DEFAULT_GROUP_SIZE_LIMITS.pendingMemberTimeoutMs,
+  groupMaxGroups: DEFAULT_GROUP_REGISTRY_LIMITS.maxGroups,
+  groupMaxGroupsPerPrincipal: DEFAULT_GROUP_REGISTRY_LIMITS.maxGroupsPerPrincipal,
+  groupMaxMemoryBytesPerPrincipal: DEFAULT_GROUP_REGISTRY_LIMITS.maxMemoryBytesPerPrincipal,
+  groupMaxOffsetBytesPerPrincipal: DEFAULT_GROUP_REGISTRY_LIMITS.maxOffsetBytesPerPrincipal,
+  offsetMetadataMaxBytes: DEFAULT_MAX_METADATA_LENGTH,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -147,20 +175,43 @@ export class Broker {
       this.#waitingFetches = new WaitingFetches(this.#logs, this.#shutdown.signal);
       add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, maxWaitMs: config.maxFetchWaitMs, waiting: this.#waitingFetches }));
       add(listOffsetsHandler(this.#logs));
+      const registry = new GroupRegistry(
+        {
+          maxGroups: config.groupMaxGroups,
+          maxGroupsPerPrincipal: config.groupMaxGroupsPerPrincipal,
+          maxMemoryBytesPerPrincipal: config.groupMaxMemoryBytesPerPrincipal,
+          maxOffsetBytesPerPrincipal: config.groupMaxOffsetBytesPerPrincipal,
+        },
+        store.offsetBytesByGroup(),
+      );
       this.#groups = new GroupCoordinator(
         {
           initialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
           minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
           maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+          maxGroupSize: config.groupMaxSize,
+          maxProtocolsPerMember: config.groupMaxProtocolsPerMember,
+          maxMemberMetadataBytes: config.groupMaxMemberMetadataBytes,
+          maxGroupMetadataBytes: config.groupMaxMetadataBytes,
+          pendingMemberTimeoutMs: config.groupPendingMemberTimeoutMs,
         },
         {
           scheduler: deps.scheduler ?? realScheduler,
           logger,
           persistence: store,
+          registry,
         },
       );
       for (const entry of groupHandlers(this.#groups, config.nodeId)) add(entry);
-      this.#offsets = new OffsetManager({ store: this.#store, membership: this.#groups, topics, clock });
+      this.#offsets = new OffsetManager({
+        store: this.#store,
+        membership: this.#groups,
+        registry,
+        topics,
+        clock,
+        logger,
+        maxMetadataLength: config.offsetMetadataMaxBytes,
+      });
       for (const entry of offsetHandlers({ offsets: this.#offsets })) add(entry);
       for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId), ...security.handlers]) add(entry);
       this.#listener = new Listener({

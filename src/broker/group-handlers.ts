@@ -9,6 +9,7 @@ import { ListGroups } from '../protocol/messages/list-groups.js';
 import { SyncGroup } from '../protocol/messages/sync-group.js';
 import { handler, type HandlerEntry } from '../server/dispatcher.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import { ANONYMOUS } from '../security/types.js';
 
 /** FindCoordinator key types (KIP-98). */
 const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1 } as const;
@@ -38,6 +39,8 @@ export function groupHandlers(coordinator: GroupCoordinator, nodeId: number): Ha
     const version = ctx.header.apiVersion;
     const outcome = await coordinator.join({
       groupId: body.groupId,
+      // Only ApiVersions and SASL come before authentication: every JoinGroup has a principal.
+      principal: ctx.principal ?? ANONYMOUS,
       memberId: body.memberId,
       groupInstanceId: body.groupInstanceId ?? null,
       clientId: ctx.header.clientId ?? '',
@@ -60,11 +63,14 @@ export function groupHandlers(coordinator: GroupCoordinator, nodeId: number): Ha
       memberId: outcome.memberId,
       members: outcome.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, metadata: m.metadata })),
     };
-  });
+    // The coordinator keeps copies of the protocol metadata (limits.ts ownedCopy), never views of the
+    // frame, so the frame goes back to the pool once answered.
+  }, { releasesFrame: true });
 
-  const syncGroup = handler(SyncGroup, async (body) => {
+  const syncGroup = handler(SyncGroup, async (body, ctx) => {
     const outcome = await coordinator.sync({
       groupId: body.groupId,
+      principal: ctx.principal ?? ANONYMOUS,
       memberId: body.memberId,
       generationId: body.generationId,
       groupInstanceId: body.groupInstanceId ?? null,
@@ -73,7 +79,8 @@ export function groupHandlers(coordinator: GroupCoordinator, nodeId: number): Ha
       assignments: body.assignments,
     });
     return { throttleTimeMs: 0, ...outcome };
-  });
+    // Assignments are copied too (GroupCoordinator.#assign).
+  }, { releasesFrame: true });
 
   const heartbeat = handler(Heartbeat, (body) => ({
     throttleTimeMs: 0,
@@ -97,28 +104,39 @@ export function groupHandlers(coordinator: GroupCoordinator, nodeId: number): Ha
     };
   });
 
-  const describeGroups = handler(DescribeGroups, (body) => ({
-    throttleTimeMs: 0,
-    groups: body.groups.map((groupId) => {
-      const g = coordinator.describe(groupId);
-      return {
-        errorCode: groupId.length === 0 ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE,
-        groupId,
-        groupState: g.state,
-        protocolType: g.protocolType,
-        protocolData: g.protocolName,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          memberMetadata: m.metadata,
-          memberAssignment: m.assignment,
-        })),
-        authorizedOperations: -2147483648,
-      };
-    }),
-  }));
+  const describeGroups = handler(DescribeGroups, (body) => {
+    // Each group's members' metadata and assignments (up to groupMaxMetadataBytes) are sent once per
+    // request: a group named again gets DUPLICATE_RESOURCE (92, as Kafka answers a user named twice in
+    // DescribeUserScramCredentials), so a small request cannot ask for the same megabytes many times.
+    // Kafka's admin clients name each group once (librdkafka refuses duplicates itself).
+    const seen = new Set<string>();
+    return {
+      throttleTimeMs: 0,
+      groups: body.groups.map((groupId) => {
+        if (seen.has(groupId)) {
+          return { errorCode: ErrorCode.DUPLICATE_RESOURCE, groupId, groupState: '', protocolType: '', protocolData: '', members: [], authorizedOperations: -2147483648 };
+        }
+        seen.add(groupId);
+        const g = coordinator.describe(groupId);
+        return {
+          errorCode: groupId.length === 0 ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE,
+          groupId,
+          groupState: g.state,
+          protocolType: g.protocolType,
+          protocolData: g.protocolName,
+          members: g.members.map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.groupInstanceId,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            memberMetadata: m.metadata,
+            memberAssignment: m.assignment,
+          })),
+          authorizedOperations: -2147483648,
+        };
+      }),
+    };
+  });
 
   const listGroups = handler(ListGroups, (body) => {
     // KIP-518: states are matched case-insensitively; an empty filter lists every group.

@@ -1,7 +1,9 @@
 import { OffsetManager, type FetchResult, type OffsetManagerDeps } from '../groups/offsets.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { OffsetCommit } from '../protocol/messages/offset-commit.js';
 import { OffsetFetch, type OffsetFetchResponse } from '../protocol/messages/offset-fetch.js';
 import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { ANONYMOUS } from '../security/types.js';
 
 /**
  * Either what an {@link OffsetManager} is built from, or the broker's own manager (the one whose
@@ -13,10 +15,12 @@ export type OffsetHandlerDeps = OffsetManagerDeps | { readonly offsets: OffsetMa
 export function offsetHandlers(deps: OffsetHandlerDeps): HandlerEntry[] {
   const offsets = 'offsets' in deps ? deps.offsets : new OffsetManager(deps);
 
-  const offsetCommit = handler(OffsetCommit, (body) => ({
+  const offsetCommit = handler(OffsetCommit, (body, ctx) => ({
     throttleTimeMs: 0,
     topics: offsets.commit({
       groupId: body.groupId,
+      // Only ApiVersions and SASL come before authentication: every OffsetCommit has a principal.
+      principal: ctx.principal ?? ANONYMOUS,
       // v0 has neither: a v0 commit is a standalone one (generation −1, no member).
       memberId: body.memberId ?? '',
       generationId: body.generationIdOrMemberEpoch ?? -1,
@@ -38,10 +42,14 @@ export function offsetHandlers(deps: OffsetHandlerDeps): HandlerEntry[] {
   const offsetFetch = handler(OffsetFetch, (body, ctx): OffsetFetchResponse => {
     const version = ctx.header.apiVersion;
     if (version >= 8) {
+      // A group named again gets DUPLICATE_RESOURCE: its offsets are sent once per request.
+      const seen = new Set<string>();
       return {
         throttleTimeMs: 0,
         groups: (body.groups ?? []).map((g) => {
           const groupId = g.groupId ?? '';
+          if (seen.has(groupId)) return { groupId, topics: [], errorCode: ErrorCode.DUPLICATE_RESOURCE };
+          seen.add(groupId);
           const result = offsets.fetch(groupId, requestedTopics(g.topics));
           return { groupId, topics: result.topics, errorCode: result.errorCode };
         }),

@@ -75,6 +75,17 @@ export const ConfigFileSchema = z.strictObject({
   groupInitialRebalanceDelayMs: z.number().int().min(0).optional(),
   groupMinSessionTimeoutMs: positiveInt.optional(),
   groupMaxSessionTimeoutMs: positiveInt.optional(),
+  // Consumer group bounds (docs/security/limits.md#consumer-groups).
+  groupMaxSize: positiveInt.optional(),
+  groupMaxProtocolsPerMember: positiveInt.optional(),
+  groupMaxMemberMetadataBytes: positiveInt.optional(),
+  groupMaxMetadataBytes: positiveInt.optional(),
+  groupPendingMemberTimeoutMs: positiveInt.optional(),
+  groupMaxGroups: positiveInt.optional(),
+  groupMaxGroupsPerPrincipal: positiveInt.optional(),
+  groupMaxMemoryBytesPerPrincipal: positiveInt.optional(),
+  groupMaxOffsetBytesPerPrincipal: positiveInt.optional(),
+  offsetMetadataMaxBytes: z.number().int().min(0).optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 

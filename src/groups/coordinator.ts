@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import type { Principal } from '../security/types.js';
 import { Group, GroupState, Member, type GroupStateName, type JoinOutcome, type MemberProtocol, type SyncOutcome } from './group.js';
+import type { GroupRegistry } from './group-registry.js';
+import { DEFAULT_GROUP_SIZE_LIMITS, LimitLog, memberCost, ownedCopy, ownedProtocols, pendingMemberCost, protocolBytes, type GroupSizeLimits } from './limits.js';
 import type { GroupMembership } from './membership.js';
 import type { GroupPersistence } from './persistence.js';
 import type { Scheduler } from './scheduler.js';
 
-export interface CoordinatorConfig {
+export interface CoordinatorConfig extends GroupSizeLimits {
   /** Kafka's group.min.session.timeout.ms / group.max.session.timeout.ms. */
   readonly minSessionTimeoutMs: number;
   readonly maxSessionTimeoutMs: number;
@@ -18,6 +21,7 @@ export const DEFAULT_COORDINATOR_CONFIG: CoordinatorConfig = {
   minSessionTimeoutMs: 6000,
   maxSessionTimeoutMs: 1_800_000,
   initialRebalanceDelayMs: 3000,
+  ...DEFAULT_GROUP_SIZE_LIMITS,
 };
 
 export interface CoordinatorDeps {
@@ -28,10 +32,17 @@ export interface CoordinatorDeps {
    * restart) are listed and described as Empty, with the protocol type saved for them.
    */
   readonly persistence: GroupPersistence;
+  /**
+   * Which groups exist and what each principal holds (the offset manager shares it): a JoinGroup that
+   * would create a group, or charge a principal's memory, past their bounds is refused.
+   */
+  readonly registry: GroupRegistry;
 }
 
 export interface JoinRequest {
   readonly groupId: string;
+  /** Who sends it: holds the group if this join creates it, and is charged for the member. */
+  readonly principal: Principal;
   readonly memberId: string;
   readonly groupInstanceId: string | null;
   readonly clientId: string;
@@ -47,6 +58,8 @@ export interface JoinRequest {
 
 export interface SyncRequest {
   readonly groupId: string;
+  /** Who sends it (named when a limit refuses the leader's assignments). */
+  readonly principal: Principal;
   readonly memberId: string;
   readonly generationId: number;
   readonly groupInstanceId: string | null;
@@ -73,6 +86,7 @@ const joinError = (errorCode: number, memberId = ''): JoinOutcome => ({
   members: [],
 });
 const syncError = (errorCode: number): SyncOutcome => ({ errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The classic consumer group coordinator (protocol notes §3; Kafka's GroupCoordinator): members join,
@@ -87,10 +101,12 @@ export class GroupCoordinator implements GroupMembership {
   readonly #config: CoordinatorConfig;
   readonly #deps: CoordinatorDeps;
   readonly #groups = new Map<string, Group>();
+  readonly #limitLog: LimitLog;
 
   constructor(config: CoordinatorConfig, deps: CoordinatorDeps) {
     this.#config = config;
     this.#deps = deps;
+    this.#limitLog = new LimitLog(deps.logger, () => deps.scheduler.now());
   }
 
   // ---- JoinGroup ------------------------------------------------------------------------------
@@ -100,11 +116,23 @@ export class GroupCoordinator implements GroupMembership {
     if (req.sessionTimeoutMs < this.#config.minSessionTimeoutMs || req.sessionTimeoutMs > this.#config.maxSessionTimeoutMs) {
       return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, req.memberId));
     }
+    // A member this large is refused whatever the group: before anything is looked up or created.
+    if (req.protocols.length > this.#config.maxProtocolsPerMember || protocolBytes(req.protocols) > this.#config.maxMemberMetadataBytes) {
+      return Promise.resolve(joinError(this.#refuse(ErrorCode.MESSAGE_TOO_LARGE, req, 'groupMaxMemberMetadataBytes'), req.memberId));
+    }
     let group = this.#groups.get(req.groupId);
     if (group === undefined) {
       if (req.memberId !== '') return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
+      const refused = this.#deps.registry.canHold(req.groupId, req.principal);
+      if (refused !== ErrorCode.NONE) return Promise.resolve(joinError(this.#refuse(refused, req, 'groupMaxGroupsPerPrincipal or groupMaxGroups'), req.memberId));
       group = this.#restoreGroup(req.groupId);
       this.#groups.set(req.groupId, group);
+      this.#deps.registry.hold(req.groupId, req.principal);
+      this.#deps.registry.setLive(req.groupId, true);
+    }
+    // A full group refuses a new member before the protocols are matched (linear in its size).
+    if (req.memberId === '' && req.groupInstanceId === null && this.#isFull(group)) {
+      return this.#refuseJoin(group, req, this.#refuse(ErrorCode.GROUP_MAX_SIZE_REACHED, req, 'groupMaxSize'));
     }
     if (!group.supports(req.protocolType, req.protocols)) {
       this.#forgetIfUnused(group);
@@ -138,7 +166,74 @@ export class GroupCoordinator implements GroupMembership {
     this.#deps.scheduler.cancel(group.joinTimer);
     group.state = GroupState.Dead;
     this.#groups.delete(group.groupId);
+    this.#deps.registry.setLive(group.groupId, false);
     if (group.generationId > 0) this.#deps.persistence.deleteGroupMetadata(group.groupId);
+  }
+
+  /** Logs a refusal by a limit (rate-limited) and returns its code. */
+  #refuse(errorCode: number, req: { readonly groupId: string; readonly principal: Principal }, limit: string, api = 'JoinGroup'): number {
+    return this.#limitLog.refused(errorCode, { api, group: req.groupId, principal: req.principal, limit });
+  }
+
+  /** Room for one more member or pending member id (Kafka's group.max.size, counting KIP-394 ids too). */
+  #isFull(group: Group): boolean {
+    return group.members.size + group.pendingMembers.size >= this.#config.maxGroupSize;
+  }
+
+  /** Forgets a pending member id (expired, used to join, left, or the join phase ended) and its charge. */
+  #dropPending(group: Group, memberId: string): void {
+    const pending = group.pendingMembers.get(memberId);
+    if (pending === undefined) return;
+    this.#deps.scheduler.cancel(pending.timer);
+    group.pendingMembers.delete(memberId);
+    this.#deps.registry.releaseMemory(pending.principal, pending.charged);
+  }
+
+  /**
+   * Checks that the group and the member's principal can hold `member`, which replaces `replaced` (a
+   * static member's old incarnation) if given, and charges the principal: NONE, or the refusal.
+   */
+  #charge(group: Group, member: Member, replaced?: Member): number {
+    const replacedBytes = replaced === undefined ? 0 : replaced.protocolBytes + replaced.assignment.length;
+    const bytes = member.protocolBytes + member.assignment.length;
+    if (group.storedBytes() - replacedBytes + bytes > this.#config.maxGroupMetadataBytes) {
+      return this.#refuse(ErrorCode.MESSAGE_TOO_LARGE, { groupId: group.groupId, principal: member.principal }, 'groupMaxMetadataBytes');
+    }
+    const cost = memberCost(member);
+    if (!this.#deps.registry.chargeMemory(member.principal, cost)) {
+      return this.#refuse(ErrorCode.POLICY_VIOLATION, { groupId: group.groupId, principal: member.principal }, 'groupMaxMemoryBytesPerPrincipal');
+    }
+    member.charged = cost;
+    return ErrorCode.NONE;
+  }
+
+  /** Releases what a member no longer in the group was charged. */
+  #uncharge(member: Member): void {
+    this.#deps.registry.releaseMemory(member.principal, member.charged);
+    member.charged = 0;
+  }
+
+  /** A known member rejoins with other protocols: re-charged, or refused and left as it was. */
+  #changeProtocols(group: Group, member: Member, req: JoinRequest): number {
+    const protocols = ownedProtocols(req.protocols);
+    const grows = protocolBytes(protocols) - member.protocolBytes;
+    if (group.storedBytes() + grows > this.#config.maxGroupMetadataBytes) return this.#refuse(ErrorCode.MESSAGE_TOO_LARGE, req, 'groupMaxMetadataBytes');
+    const cost = memberCost({
+      memberId: member.memberId,
+      groupInstanceId: member.groupInstanceId,
+      clientId: member.clientId,
+      clientHost: member.clientHost,
+      protocolType: req.protocolType,
+      protocols,
+      assignment: member.assignment,
+    });
+    if (!this.#deps.registry.chargeMemory(member.principal, cost - member.charged)) {
+      return this.#refuse(ErrorCode.POLICY_VIOLATION, { groupId: group.groupId, principal: member.principal }, 'groupMaxMemoryBytesPerPrincipal');
+    }
+    member.charged = cost;
+    member.protocols = protocols;
+    member.protocolType = req.protocolType;
+    return ErrorCode.NONE;
   }
 
   /**
@@ -156,18 +251,35 @@ export class GroupCoordinator implements GroupMembership {
     if (req.groupInstanceId !== null) return this.#joinStaticMember(group, req, memberId);
     if (req.requireKnownMemberId) {
       // KIP-394: the client rejoins with this id; until then it is pending, and counts as a member the
-      // join phase waits for, so that a group does not rebalance twice.
-      group.pendingMembers.set(
-        memberId,
-        this.#deps.scheduler.schedule(() => {
-          group.pendingMembers.delete(memberId);
+      // join phase waits for, so that a group does not rebalance twice. Real clients rejoin at once, so
+      // it expires sooner than Kafka's session timeout: ids handed out and never used must not keep a
+      // group (and a principal's budget) for up to group.max.session.timeout.ms.
+      const charged = pendingMemberCost(memberId);
+      if (!this.#deps.registry.chargeMemory(req.principal, charged)) {
+        return this.#refuseJoin(group, req, this.#refuse(ErrorCode.POLICY_VIOLATION, req, 'groupMaxMemoryBytesPerPrincipal'));
+      }
+      const timer = this.#deps.scheduler.schedule(
+        () => {
+          this.#dropPending(group, memberId);
           this.#maybeCompleteJoin(group);
           this.#forgetIfUnused(group);
-        }, req.sessionTimeoutMs),
+        },
+        Math.min(req.sessionTimeoutMs, this.#config.pendingMemberTimeoutMs),
       );
+      group.pendingMembers.set(memberId, { timer, principal: req.principal, charged });
       return Promise.resolve(joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId));
     }
     return this.#addMemberAndRebalance(group, req, memberId);
+  }
+
+  /**
+   * Answers a refused join. A pending id refused on its rejoin is gone, so the join phase may be
+   * complete now instead of at its deadline; a group this join created is forgotten again.
+   */
+  #refuseJoin(group: Group, req: JoinRequest, errorCode: number): Promise<JoinOutcome> {
+    this.#maybeCompleteJoin(group);
+    this.#forgetIfUnused(group);
+    return Promise.resolve(joinError(errorCode, req.memberId));
   }
 
   /**
@@ -179,14 +291,26 @@ export class GroupCoordinator implements GroupMembership {
     const instanceId = req.groupInstanceId as string;
     const oldId = group.staticMembers.get(instanceId);
     const old = oldId === undefined ? undefined : group.members.get(oldId);
-    if (old === undefined) return this.#addMemberAndRebalance(group, req, memberId);
+    if (old === undefined) {
+      if (this.#isFull(group)) return this.#refuseJoin(group, req, this.#refuse(ErrorCode.GROUP_MAX_SIZE_REACHED, req, 'groupMaxSize'));
+      return this.#addMemberAndRebalance(group, req, memberId);
+    }
     const currentLeader = group.leaderId ?? '';
+    const member = this.#newMember(req, memberId);
+    member.assignment = old.assignment;
+    // The new incarnation replaces the old one's charge: released first, so that a principal at its
+    // budget can restart its static members; given back if the new one is refused.
+    this.#deps.registry.releaseMemory(old.principal, old.charged);
+    const refused = this.#charge(group, member, old);
+    if (refused !== ErrorCode.NONE) {
+      this.#deps.registry.chargeMemory(old.principal, old.charged);
+      return Promise.resolve(joinError(refused, req.memberId));
+    }
+    old.charged = 0;
     this.#cancelSession(old);
     old.answerJoin(joinError(ErrorCode.FENCED_INSTANCE_ID, old.memberId));
     old.answerSync(syncError(ErrorCode.FENCED_INSTANCE_ID));
     group.members.delete(old.memberId);
-    const member = this.#newMember(req, memberId);
-    member.assignment = old.assignment;
     group.members.set(memberId, member);
     group.staticMembers.set(instanceId, memberId);
     if (group.leaderId === old.memberId) group.leaderId = memberId;
@@ -202,8 +326,8 @@ export class GroupCoordinator implements GroupMembership {
 
   #joinKnownMember(group: Group, req: JoinRequest): Promise<JoinOutcome> {
     if (group.pendingMembers.has(req.memberId)) {
-      this.#deps.scheduler.cancel(group.pendingMembers.get(req.memberId));
-      group.pendingMembers.delete(req.memberId);
+      // Its place in the group was taken with the id (group.max.size counts pending ids).
+      this.#dropPending(group, req.memberId);
       return this.#addMemberAndRebalance(group, req, req.memberId);
     }
     if (group.isFenced(req.memberId, req.groupInstanceId)) return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, req.memberId));
@@ -212,10 +336,12 @@ export class GroupCoordinator implements GroupMembership {
       return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, req.memberId));
     }
     const unchanged = member.sameProtocols(req.protocols);
+    if (!unchanged || member.protocolType !== req.protocolType) {
+      const refused = this.#changeProtocols(group, member, req);
+      if (refused !== ErrorCode.NONE) return Promise.resolve(joinError(refused, req.memberId));
+    }
     member.sessionTimeoutMs = req.sessionTimeoutMs;
     member.rebalanceTimeoutMs = req.rebalanceTimeoutMs < 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs;
-    member.protocolType = req.protocolType;
-    member.protocols = req.protocols;
     switch (group.state) {
       case GroupState.PreparingRebalance:
         return this.#awaitRebalance(group, member, 'member rejoined');
@@ -236,18 +362,22 @@ export class GroupCoordinator implements GroupMembership {
   #newMember(req: JoinRequest, memberId: string): Member {
     return new Member({
       memberId,
+      principal: req.principal,
       groupInstanceId: req.groupInstanceId,
       clientId: req.clientId,
       clientHost: req.clientHost,
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs: req.rebalanceTimeoutMs < 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs,
       protocolType: req.protocolType,
-      protocols: req.protocols,
+      protocols: ownedProtocols(req.protocols),
     });
   }
 
+  /** Adds a member the group has room for (the caller checked group.max.size), within the byte limits. */
   #addMemberAndRebalance(group: Group, req: JoinRequest, memberId: string): Promise<JoinOutcome> {
     const member = this.#newMember(req, memberId);
+    const refused = this.#charge(group, member);
+    if (refused !== ErrorCode.NONE) return this.#refuseJoin(group, req, refused);
     if (group.members.size === 0) group.protocolType = req.protocolType;
     group.members.set(memberId, member);
     if (req.groupInstanceId !== null) group.staticMembers.set(req.groupInstanceId, memberId);
@@ -314,8 +444,7 @@ export class GroupCoordinator implements GroupMembership {
     this.#deps.scheduler.cancel(group.joinTimer);
     group.joinTimer = null;
     for (const m of [...group.members.values()]) if (m.awaitingJoin === null) this.#removeMember(group, m);
-    for (const timer of group.pendingMembers.values()) this.#deps.scheduler.cancel(timer);
-    group.pendingMembers.clear();
+    for (const memberId of [...group.pendingMembers.keys()]) this.#dropPending(group, memberId);
     group.generationId++;
     if (group.members.size === 0) {
       group.state = GroupState.Empty;
@@ -335,7 +464,9 @@ export class GroupCoordinator implements GroupMembership {
       'group rebalanced: waiting for the leader to assign',
     );
     for (const m of group.members.values()) {
-      m.assignment = Buffer.alloc(0);
+      this.#deps.registry.releaseMemory(m.principal, m.assignment.length);
+      m.charged -= m.assignment.length;
+      m.assignment = EMPTY;
       this.#startSession(group, m);
       m.answerJoin(group.joinOutcomeFor(m));
     }
@@ -366,8 +497,14 @@ export class GroupCoordinator implements GroupMembership {
           member.awaitingSync = resolve;
         });
         if (member.memberId === group.leaderId) {
-          const given = new Map(req.assignments.map((a) => [a.memberId, a.assignment]));
-          for (const m of group.members.values()) m.assignment = given.get(m.memberId) ?? Buffer.alloc(0);
+          const refused = this.#assign(group, req);
+          if (refused !== ErrorCode.NONE) {
+            // As Kafka does when it cannot store the group's assignment (resetAndPropagateAssignmentError):
+            // every waiting member gets the error, and the group rebalances.
+            for (const m of group.members.values()) m.answerSync(syncError(refused));
+            this.#prepareRebalance(group, 'the leader sent assignments over the group limits');
+            return outcome;
+          }
           group.state = GroupState.Stable;
           this.#deps.logger.info({ group: group.groupId, generation: group.generationId }, 'group stable');
           for (const m of group.members.values()) {
@@ -382,6 +519,37 @@ export class GroupCoordinator implements GroupMembership {
       default:
         return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     }
+  }
+
+  /**
+   * Stores the leader's assignments when each fits maxMemberMetadataBytes, the group's metadata and
+   * assignments fit maxGroupMetadataBytes and every member's principal can be charged; else nothing
+   * changes and the refusal is returned. Assignments for ids that are not members are ignored.
+   */
+  #assign(group: Group, req: SyncRequest): number {
+    const given = new Map(req.assignments.map((a) => [a.memberId, a.assignment]));
+    const next: { member: Member; assignment: Buffer }[] = [];
+    const growth = new Map<Principal, number>();
+    let total = 0;
+    for (const m of group.members.values()) {
+      const assignment = given.get(m.memberId) ?? EMPTY;
+      if (assignment.length > this.#config.maxMemberMetadataBytes) return this.#refuse(ErrorCode.MESSAGE_TOO_LARGE, req, 'groupMaxMemberMetadataBytes', 'SyncGroup');
+      total += m.protocolBytes + assignment.length;
+      growth.set(m.principal, (growth.get(m.principal) ?? 0) + assignment.length - m.assignment.length);
+      next.push({ member: m, assignment });
+    }
+    if (total > this.#config.maxGroupMetadataBytes) return this.#refuse(ErrorCode.MESSAGE_TOO_LARGE, req, 'groupMaxMetadataBytes', 'SyncGroup');
+    for (const [principal, bytes] of growth) {
+      if (bytes > this.#deps.registry.memoryRoom(principal)) {
+        return this.#refuse(ErrorCode.POLICY_VIOLATION, { groupId: req.groupId, principal }, 'groupMaxMemoryBytesPerPrincipal', 'SyncGroup');
+      }
+    }
+    for (const { member, assignment } of next) {
+      this.#deps.registry.chargeMemory(member.principal, assignment.length - member.assignment.length);
+      member.charged += assignment.length - member.assignment.length;
+      member.assignment = ownedCopy(assignment);
+    }
+    return ErrorCode.NONE;
   }
 
   #syncOutcome(group: Group, member: Member): SyncOutcome {
@@ -407,8 +575,7 @@ export class GroupCoordinator implements GroupMembership {
     const group = this.#groups.get(groupId);
     if (group === undefined || group.is(GroupState.Dead)) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (group.pendingMembers.has(memberId)) {
-      this.#deps.scheduler.cancel(group.pendingMembers.get(memberId));
-      group.pendingMembers.delete(memberId);
+      this.#dropPending(group, memberId);
       this.#maybeCompleteJoin(group);
       this.#forgetIfUnused(group);
       return ErrorCode.NONE;
@@ -434,6 +601,7 @@ export class GroupCoordinator implements GroupMembership {
     member.answerJoin(joinError(ErrorCode.UNKNOWN_MEMBER_ID, member.memberId));
     member.answerSync(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     group.members.delete(member.memberId);
+    this.#uncharge(member);
     if (member.groupInstanceId !== null && group.staticMembers.get(member.groupInstanceId) === member.memberId) {
       group.staticMembers.delete(member.groupInstanceId);
     }
@@ -507,10 +675,12 @@ export class GroupCoordinator implements GroupMembership {
     const group = this.#groups.get(groupId);
     if (group !== undefined && !group.is(GroupState.Empty) && !group.is(GroupState.Dead)) return ErrorCode.NON_EMPTY_GROUP;
     const hadOffsets = this.#deps.persistence.deleteGroupOffsets(groupId) > 0;
+    this.#deps.registry.setOffsetBytes(groupId, 0);
     if (group === undefined && !hadOffsets) return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group !== undefined) {
       group.state = GroupState.Dead;
       this.#groups.delete(groupId);
+      this.#deps.registry.setLive(groupId, false);
     }
     return ErrorCode.NONE;
   }
@@ -552,7 +722,7 @@ export class GroupCoordinator implements GroupMembership {
   close(): void {
     for (const group of this.#groups.values()) {
       this.#deps.scheduler.cancel(group.joinTimer);
-      for (const timer of group.pendingMembers.values()) this.#deps.scheduler.cancel(timer);
+      for (const pending of group.pendingMembers.values()) this.#deps.scheduler.cancel(pending.timer);
       for (const m of group.members.values()) {
         this.#cancelSession(m);
         m.answerJoin(joinError(ErrorCode.COORDINATOR_NOT_AVAILABLE, m.memberId));

@@ -1,4 +1,6 @@
 import { ErrorCode } from '../protocol/error-codes.js';
+import type { Principal } from '../security/types.js';
+import { protocolBytes } from './limits.js';
 
 /** The classic protocol's group states (protocol notes §3), named as DescribeGroups reports them. */
 export const GroupState = {
@@ -35,13 +37,19 @@ export interface SyncOutcome {
 
 export class Member {
   readonly memberId: string;
+  /** Who joined it: its memory is charged to this principal (GroupRegistry). */
+  readonly principal: Principal;
+  /** What is charged for it now (memberCost). */
+  charged = 0;
   readonly groupInstanceId: string | null;
   readonly clientId: string;
   readonly clientHost: string;
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
   protocolType: string;
-  protocols: readonly MemberProtocol[];
+  #protocols: readonly MemberProtocol[] = [];
+  #protocolNames: ReadonlySet<string> = new Set();
+  #protocolBytes = 0;
   assignment: Buffer = Buffer.alloc(0);
   /** The member's JoinGroup waiting for the rebalance to complete. */
   awaitingJoin: ((outcome: JoinOutcome) => void) | null = null;
@@ -51,6 +59,7 @@ export class Member {
 
   constructor(init: {
     memberId: string;
+    principal: Principal;
     groupInstanceId: string | null;
     clientId: string;
     clientHost: string;
@@ -60,6 +69,7 @@ export class Member {
     protocols: readonly MemberProtocol[];
   }) {
     this.memberId = init.memberId;
+    this.principal = init.principal;
     this.groupInstanceId = init.groupInstanceId;
     this.clientId = init.clientId;
     this.clientHost = init.clientHost;
@@ -67,6 +77,26 @@ export class Member {
     this.rebalanceTimeoutMs = init.rebalanceTimeoutMs;
     this.protocolType = init.protocolType;
     this.protocols = init.protocols;
+  }
+
+  get protocols(): readonly MemberProtocol[] {
+    return this.#protocols;
+  }
+
+  /** Sets the list with what every join of the group asks of it: its names and its bytes. */
+  set protocols(protocols: readonly MemberProtocol[]) {
+    this.#protocols = protocols;
+    this.#protocolNames = new Set(protocols.map((p) => p.name));
+    this.#protocolBytes = protocolBytes(protocols);
+  }
+
+  get protocolNames(): ReadonlySet<string> {
+    return this.#protocolNames;
+  }
+
+  /** Its protocol names and metadata in bytes (limits.ts protocolBytes). */
+  get protocolBytes(): number {
+    return this.#protocolBytes;
   }
 
   metadataFor(protocol: string): Buffer {
@@ -95,6 +125,13 @@ export class Member {
   }
 }
 
+/** A member id handed out with MEMBER_ID_REQUIRED (KIP-394): its expiry timer and what it is charged. */
+export interface PendingMember {
+  readonly timer: unknown;
+  readonly principal: Principal;
+  readonly charged: number;
+}
+
 /** One consumer group: members, generation, chosen protocol and leader. */
 export class Group {
   readonly groupId: string;
@@ -106,7 +143,7 @@ export class Group {
   /** In join order: the first member becomes leader when there is none. */
   readonly members = new Map<string, Member>();
   /** KIP-394: ids handed out with MEMBER_ID_REQUIRED, not yet used to join. */
-  readonly pendingMembers = new Map<string, unknown>();
+  readonly pendingMembers = new Map<string, PendingMember>();
   /** group.instance.id → current member id (static membership, KIP-345). */
   readonly staticMembers = new Map<string, string>();
   /** The timer that ends the join phase (initial delay or rebalance timeout). */
@@ -133,11 +170,31 @@ export class Group {
     return current !== undefined && current !== memberId;
   }
 
-  /** Could a member with these protocols join: same protocol type and a protocol every member supports. */
+  /**
+   * Could a member with these protocols join: same protocol type and a protocol every member supports.
+   * Linear in members × protocols, as it runs for every join of a group of up to group.max.size members.
+   */
   supports(protocolType: string, protocols: readonly MemberProtocol[]): boolean {
     if (this.members.size === 0) return protocolType.length > 0 && protocols.length > 0;
     if (protocolType !== this.protocolType) return false;
-    return protocols.some((p) => [...this.members.values()].every((m) => m.protocols.some((q) => q.name === p.name)));
+    const supportedByAll = this.#protocolsSupportedByAll();
+    return protocols.some((p) => supportedByAll.has(p.name));
+  }
+
+  /** The protocol names every member lists. */
+  #protocolsSupportedByAll(): Set<string> {
+    const counts = new Map<string, number>();
+    for (const m of this.members.values()) {
+      for (const name of m.protocolNames) counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    return new Set([...counts].filter(([, n]) => n === this.members.size).map(([name]) => name));
+  }
+
+  /** Protocol metadata and assignments of every member: what maxGroupMetadataBytes bounds. */
+  storedBytes(): number {
+    let bytes = 0;
+    for (const m of this.members.values()) bytes += m.protocolBytes + m.assignment.length;
+    return bytes;
   }
 
   /**
@@ -147,7 +204,8 @@ export class Group {
    */
   selectProtocol(): string {
     const members = [...this.members.values()];
-    const candidates = (members[0]?.protocols ?? []).map((p) => p.name).filter((name) => members.every((m) => m.protocols.some((p) => p.name === name)));
+    const supportedByAll = this.#protocolsSupportedByAll();
+    const candidates = (members[0]?.protocols ?? []).map((p) => p.name).filter((name) => supportedByAll.has(name));
     const votes = new Map<string, number>(candidates.map((c) => [c, 0]));
     for (const m of members) {
       const vote = m.protocols.find((p) => votes.has(p.name))?.name;

@@ -1,5 +1,9 @@
+import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import type { CommittedOffset, MetadataStore } from '../storage/metadata-store.js';
+import type { Principal } from '../security/types.js';
+import { committedOffsetBytes, type CommittedOffset, type MetadataStore } from '../storage/metadata-store.js';
+import type { GroupRegistry } from './group-registry.js';
+import { LimitLog } from './limits.js';
 import type { GroupMembership } from './membership.js';
 
 /** Kafka's offsets.retention.minutes default (KIP-186): 7 days. */
@@ -20,7 +24,15 @@ export interface TopicLookup {
 export interface OffsetManagerDeps {
   readonly store: MetadataStore;
   readonly membership: GroupMembership;
+  /**
+   * Which groups exist and what each principal holds (shared with the coordinator): a commit that
+   * would create a group past the principal's or the broker's bound, or grow the offsets of the
+   * principal holding the group past its byte bound, is refused.
+   */
+  readonly registry: GroupRegistry;
   readonly topics: TopicLookup;
+  /** Where refusals by a limit are reported (rate-limited); none when absent. */
+  readonly logger?: Logger;
   /** Milliseconds since the epoch. */
   readonly clock: () => number;
   /** Kafka's offsets.retention.minutes, in ms; default {@link DEFAULT_OFFSET_RETENTION_MS}. */
@@ -31,6 +43,8 @@ export interface OffsetManagerDeps {
 
 export interface CommitRequest {
   readonly groupId: string;
+  /** Who commits: holds the group if this commit creates it. */
+  readonly principal: Principal;
   /** '' for a standalone commit (and OffsetCommit v0). */
   readonly memberId: string;
   /** −1 for a standalone commit (and OffsetCommit v0). */
@@ -101,6 +115,8 @@ export interface ExpiryReport {
 export class OffsetManager {
   readonly #store: MetadataStore;
   readonly #membership: GroupMembership;
+  readonly #registry: GroupRegistry;
+  readonly #limitLog: LimitLog | undefined;
   readonly #topics: TopicLookup;
   readonly #clock: () => number;
   readonly #retentionMs: number;
@@ -111,6 +127,8 @@ export class OffsetManager {
   constructor(deps: OffsetManagerDeps) {
     this.#store = deps.store;
     this.#membership = deps.membership;
+    this.#registry = deps.registry;
+    this.#limitLog = deps.logger === undefined ? undefined : new LimitLog(deps.logger, deps.clock);
     this.#topics = deps.topics;
     this.#clock = deps.clock;
     this.#retentionMs = deps.retentionMs ?? DEFAULT_OFFSET_RETENTION_MS;
@@ -123,7 +141,12 @@ export class OffsetManager {
    * Precedence, as in Kafka (KafkaApis checks topics before the coordinator sees the rest): an unknown
    * topic or partition → UNKNOWN_TOPIC_OR_PARTITION; then a group-level error (INVALID_GROUP_ID, or
    * what the coordinator says about this member and generation) for every other partition; then
-   * OFFSET_METADATA_TOO_LARGE per partition. The accepted partitions are stored in one transaction.
+   * OFFSET_METADATA_TOO_LARGE per partition; then the group bounds: POLICY_VIOLATION for every
+   * partition when the commit would create a group its principal or the broker may not hold, and
+   * INVALID_COMMIT_OFFSET_SIZE (Kafka's code for a commit too large to store) for each partition that
+   * would grow the holder's offsets past groupMaxOffsetBytesPerPrincipal, in request order, so that
+   * recommitting partitions already stored (which does not grow them) always succeeds. The accepted
+   * partitions are stored in one transaction.
    */
   commit(request: CommitRequest): CommitResult[] {
     const partitionCounts = new Map<string, number>();
@@ -145,16 +168,16 @@ export class OffsetManager {
         : this.#membership.checkCommit(request.groupId, request.memberId, request.generationId, request.groupInstanceId);
 
     const now = this.#clock();
-    const accepted: CommittedOffset[] = [];
+    const candidates: { offset: CommittedOffset; result: { partitionIndex: number; errorCode: number } }[] = [];
     const results = request.topics.map((topic) => ({
       name: topic.name,
       partitions: topic.partitions.map((p) => {
-        let errorCode: number = ErrorCode.NONE;
-        if (!known(topic.name, p.partitionIndex)) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (groupError !== ErrorCode.NONE) errorCode = groupError;
-        else if (p.metadata !== null && p.metadata.length > this.#maxMetadataLength) errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        const result = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE as number };
+        if (!known(topic.name, p.partitionIndex)) result.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (groupError !== ErrorCode.NONE) result.errorCode = groupError;
+        else if (p.metadata !== null && p.metadata.length > this.#maxMetadataLength) result.errorCode = ErrorCode.OFFSET_METADATA_TOO_LARGE;
         else {
-          accepted.push({
+          const offset: CommittedOffset = {
             topic: topic.name,
             partition: p.partitionIndex,
             offset: p.offset,
@@ -162,17 +185,58 @@ export class OffsetManager {
             // Kafka stores a null metadata as '' (OffsetAndMetadata.NO_METADATA).
             metadata: p.metadata ?? '',
             commitTimestamp: now,
-          });
+          };
+          candidates.push({ offset, result });
         }
-        return { partitionIndex: p.partitionIndex, errorCode };
+        return result;
       }),
     }));
-    if (accepted.length > 0) {
-      this.#store.commitOffsets(request.groupId, accepted);
-      // A generation ≥ 0 was checked against the group's current one: the group is active now.
-      if (request.generationId >= 0) this.#lastActive.set(request.groupId, now);
-    }
+    if (candidates.length > 0) this.#storeWithinBounds(request, candidates, now);
     return results;
+  }
+
+  /** Applies the group bounds to the valid partitions of a commit and stores those within them. */
+  #storeWithinBounds(request: CommitRequest, candidates: readonly { offset: CommittedOffset; result: { errorCode: number } }[], now: number): void {
+    const { groupId, principal } = request;
+    const refused = this.#registry.canHold(groupId, principal);
+    if (refused !== ErrorCode.NONE) {
+      this.#refuse(refused, request, 'groupMaxGroupsPerPrincipal or groupMaxGroups');
+      for (const c of candidates) c.result.errorCode = refused;
+      return;
+    }
+    // What each partition adds: its size now minus what is stored for it (or was accepted earlier in
+    // this request, which commits a partition twice only by mistake: the last one wins, as stored).
+    const key = (topic: string, partition: number) => `${partition}:${topic}`;
+    const stored = new Map<string, number>();
+    for (const o of this.#store.fetchOffsets(groupId, candidates.map((c) => ({ topic: c.offset.topic, partition: c.offset.partition })))) {
+      stored.set(key(o.topic, o.partition), committedOffsetBytes(groupId, o.topic, o.metadata));
+    }
+    let room = this.#registry.offsetRoom(groupId, principal);
+    let growth = 0;
+    const accepted: CommittedOffset[] = [];
+    for (const { offset, result } of candidates) {
+      const k = key(offset.topic, offset.partition);
+      const bytes = committedOffsetBytes(groupId, offset.topic, offset.metadata);
+      const grows = bytes - (stored.get(k) ?? 0);
+      if (grows > 0 && grows > room) {
+        result.errorCode = this.#refuse(ErrorCode.INVALID_COMMIT_OFFSET_SIZE, request, 'groupMaxOffsetBytesPerPrincipal');
+        continue;
+      }
+      room -= grows;
+      growth += grows;
+      stored.set(k, bytes);
+      accepted.push(offset);
+    }
+    if (accepted.length === 0) return;
+    this.#store.commitOffsets(groupId, accepted);
+    this.#registry.hold(groupId, principal);
+    this.#registry.addOffsetBytes(groupId, growth);
+    // A generation ≥ 0 was checked against the group's current one: the group is active now.
+    if (request.generationId >= 0) this.#lastActive.set(groupId, now);
+  }
+
+  #refuse(errorCode: number, request: CommitRequest, limit: string): number {
+    return this.#limitLog?.refused(errorCode, { api: 'OffsetCommit', group: request.groupId, principal: request.principal, limit }) ?? errorCode;
   }
 
   /**
@@ -193,13 +257,24 @@ export class OffsetManager {
       }
       return { errorCode: ErrorCode.NONE, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) };
     }
-    const wanted = topics.flatMap((t) => t.partitionIndexes.map((partition) => ({ topic: t.name, partition })));
-    const found = new Map(this.#store.fetchOffsets(groupId, wanted).map((o) => [`${o.partition}:${o.topic}`, o]));
+    const key = (topic: string, partition: number) => `${partition}:${topic}`;
+    const wanted = new Map<string, { topic: string; partition: number }>();
+    for (const t of topics) for (const partition of t.partitionIndexes) wanted.set(key(t.name, partition), { topic: t.name, partition });
+    const found = new Map(this.#store.fetchOffsets(groupId, [...wanted.values()]).map((o) => [key(o.topic, o.partition), o]));
+    // Each partition's offset, and its metadata of up to offset.metadata.max.bytes, is sent once per
+    // request: a partition named again gets DUPLICATE_RESOURCE, so that a small request cannot ask for
+    // the same kilobytes of metadata many times. Clients name each partition once.
+    const seen = new Set<string>();
     return {
       errorCode: ErrorCode.NONE,
       topics: topics.map((t) => ({
         name: t.name,
-        partitions: t.partitionIndexes.map((partition) => fetched(partition, found.get(`${partition}:${t.name}`))),
+        partitions: t.partitionIndexes.map((partition) => {
+          const k = key(t.name, partition);
+          if (seen.has(k)) return { ...fetched(partition, undefined), errorCode: ErrorCode.DUPLICATE_RESOURCE };
+          seen.add(k);
+          return fetched(partition, found.get(k));
+        }),
       })),
     };
   }
@@ -213,10 +288,12 @@ export class OffsetManager {
     const cutoff = now - this.#retentionMs;
     let expired = 0;
     const groupsEmptied: string[] = [];
-    const groups = this.#store.groupsWithOffsets();
+    // One pass over the stored offsets: which groups have some, and what they count for (the registry
+    // is brought in line with it below, which also catches offsets that went with a deleted topic).
+    const stored = this.#store.offsetBytesByGroup();
+    const groups = [...stored.keys()];
     // Forget the activity of groups whose offsets went another way (topic deletion).
-    const stillStored = new Set(groups);
-    for (const groupId of this.#lastActive.keys()) if (!stillStored.has(groupId)) this.#lastActive.delete(groupId);
+    for (const groupId of this.#lastActive.keys()) if (!stored.has(groupId)) this.#lastActive.delete(groupId);
     for (const groupId of groups) {
       if (this.#membership.hasMembers(groupId)) {
         this.#lastActive.set(groupId, now);
@@ -227,11 +304,14 @@ export class OffsetManager {
       const deleted = this.#store.deleteExpiredOffsets(groupId, cutoff);
       if (deleted === 0) continue;
       expired += deleted;
-      if (this.#store.fetchOffsets(groupId, null).length === 0) {
+      const remaining = this.#store.groupOffsetBytes(groupId);
+      stored.set(groupId, remaining);
+      if (remaining === 0) {
         groupsEmptied.push(groupId);
         this.#lastActive.delete(groupId);
       }
     }
+    this.#registry.reconcile(stored);
     // Saved group metadata is bounded by the groups with offsets or members: a group whose offsets
     // went with a deleted topic, or that had members but no commit when the broker stopped, goes.
     for (const groupId of this.#store.groupMetadataWithoutOffsets()) {
@@ -245,7 +325,9 @@ export class OffsetManager {
   /** Deletes all of a group's committed offsets (DeleteGroups); returns how many there were. */
   deleteGroupOffsets(groupId: string): number {
     this.#lastActive.delete(groupId);
-    return this.#store.deleteGroupOffsets(groupId);
+    const deleted = this.#store.deleteGroupOffsets(groupId);
+    this.#registry.setOffsetBytes(groupId, 0);
+    return deleted;
   }
 
   /** Every group with a committed offset (the coordinator lists them as Empty groups). */

@@ -32,6 +32,20 @@ export interface CommittedOffset {
 }
 
 /**
+ * What one committed offset counts for on disk, in bytes: its group id, topic and metadata in UTF-8
+ * (as SQLite stores TEXT), plus what the numbers and the row take. The per-principal bound on
+ * committed offsets (GroupRegistry) counts with it; {@link MetadataStore.offsetBytesByGroup} sums the
+ * same in SQL.
+ */
+export const OFFSET_ROW_OVERHEAD_BYTES = 64;
+
+export function committedOffsetBytes(groupId: string, topic: string, metadata: string | null): number {
+  return OFFSET_ROW_OVERHEAD_BYTES + Buffer.byteLength(groupId) + Buffer.byteLength(topic) + (metadata === null ? 0 : Buffer.byteLength(metadata));
+}
+
+const OFFSET_BYTES_SQL = `SUM(${OFFSET_ROW_OVERHEAD_BYTES} + length(CAST(group_id AS BLOB)) + length(CAST(topic AS BLOB)) + COALESCE(length(CAST(metadata AS BLOB)), 0))`;
+
+/**
  * What survives a restart of a consumer group besides its offsets (a reduced form of Kafka's group
  * metadata record): the protocol type its members used (e.g. "consumer") and its last generation.
  */
@@ -156,6 +170,8 @@ export class MetadataStore {
     offset: Database.Statement<[string, string, number], OffsetRow>;
     groupOffsets: Database.Statement<[string], OffsetRow>;
     groupsWithOffsets: Database.Statement<[], { group_id: string }>;
+    offsetBytesByGroup: Database.Statement<[], { group_id: string; bytes: number }>;
+    groupOffsetBytes: Database.Statement<[string], { bytes: number | null }>;
     deleteGroupOffsets: Database.Statement<[string]>;
     deleteExpiredOffsets: Database.Statement<[string, number]>;
     hasOffsets: Database.Statement<[string], { found: number }>;
@@ -219,6 +235,8 @@ export class MetadataStore {
         )
         .safeIntegers(true),
       groupsWithOffsets: db.prepare('SELECT DISTINCT group_id FROM group_offsets ORDER BY group_id'),
+      offsetBytesByGroup: db.prepare(`SELECT group_id, ${OFFSET_BYTES_SQL} AS bytes FROM group_offsets GROUP BY group_id ORDER BY group_id`),
+      groupOffsetBytes: db.prepare(`SELECT ${OFFSET_BYTES_SQL} AS bytes FROM group_offsets WHERE group_id = ?`),
       deleteGroupOffsets: db.prepare('DELETE FROM group_offsets WHERE group_id = ?'),
       deleteExpiredOffsets: db.prepare('DELETE FROM group_offsets WHERE group_id = ? AND commit_timestamp <= ?'),
       deleteTopicOffsets: db.prepare('DELETE FROM group_offsets WHERE topic = ?'),
@@ -434,6 +452,19 @@ export class MetadataStore {
   /** Every group that has at least one committed offset, sorted. */
   groupsWithOffsets(): string[] {
     return this.#stmts.groupsWithOffsets.all().map((row) => row.group_id);
+  }
+
+  /**
+   * Every group with committed offsets and what they count for ({@link committedOffsetBytes}), in
+   * group order: one pass over the table, as {@link groupsWithOffsets} makes.
+   */
+  offsetBytesByGroup(): Map<string, number> {
+    return new Map(this.#stmts.offsetBytesByGroup.all().map((row) => [row.group_id, row.bytes]));
+  }
+
+  /** What one group's committed offsets count for; 0 when it has none. */
+  groupOffsetBytes(groupId: string): number {
+    return this.#stmts.groupOffsetBytes.get(groupId)?.bytes ?? 0;
   }
 
   /**

@@ -206,6 +206,22 @@ describe('group handlers', () => {
     ]);
   });
 
+  it('DescribeGroups describes a group once per request: a repetition gets DUPLICATE_RESOURCE and no members', async () => {
+    const h = harness();
+    const call = wire(h);
+    await stable(h, call, 3);
+    const d = await call(DescribeGroups, 4, { groups: ['g', 'g', 'unknown', 'g'], includeAuthorizedOperations: false });
+    assert.deepEqual(
+      (d.groups as { groupId: string; errorCode: number; members: unknown[] }[]).map((g) => [g.groupId, g.errorCode, g.members.length]),
+      [
+        ['g', ErrorCode.NONE, 1],
+        ['g', ErrorCode.DUPLICATE_RESOURCE, 0],
+        ['unknown', ErrorCode.NONE, 0],
+        ['g', ErrorCode.DUPLICATE_RESOURCE, 0],
+      ],
+    );
+  });
+
   it('FindCoordinator names this broker for groups (one key before v4, a batch from v4) and refuses transactions', async () => {
     const h = harness();
     const call = wire(h);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { GroupCoordinator, type CoordinatorConfig, type JoinRequest, type SyncRequest } from '../../../src/groups/coordinator.js';
+import { DEFAULT_COORDINATOR_CONFIG, GroupCoordinator, type CoordinatorConfig, type JoinRequest, type SyncRequest } from '../../../src/groups/coordinator.js';
+import { DEFAULT_GROUP_REGISTRY_LIMITS, GroupRegistry, type GroupRegistryLimits } from '../../../src/groups/group-registry.js';
 import type { JoinOutcome, MemberProtocol, SyncOutcome } from '../../../src/groups/group.js';
 import type { GroupPersistence } from '../../../src/groups/persistence.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
@@ -12,6 +13,8 @@ export const SESSION_MS = 10_000;
 export const REBALANCE_MS = 30_000;
 export const DELAY_MS = 3000;
 export const GROUP = 'g';
+/** The principal of every request unless a test says otherwise. */
+export const PRINCIPAL = 'User:test';
 
 export interface Harness {
   readonly clock: FakeScheduler;
@@ -23,6 +26,8 @@ export interface Harness {
   readonly deletedOffsets: string[];
   /** The group metadata the fake store holds (saved when a generation completes). */
   readonly saved: Map<string, StoredGroupMetadata>;
+  /** Which groups exist and what each principal holds. */
+  readonly registry: GroupRegistry;
 }
 
 /**
@@ -46,17 +51,18 @@ function memoryPersistence(offsets: Set<string>, saved: Map<string, StoredGroupM
   };
 }
 
-export function harness(config: Partial<CoordinatorConfig> = {}): Harness {
+export function harness(config: Partial<CoordinatorConfig> = {}, limits: Partial<GroupRegistryLimits> = {}): Harness {
   const clock = new FakeScheduler();
   const logger = recordingLogger();
   const offsets = new Set<string>();
   const deletedOffsets: string[] = [];
   const saved = new Map<string, StoredGroupMetadata>();
+  const registry = new GroupRegistry({ ...DEFAULT_GROUP_REGISTRY_LIMITS, ...limits });
   const coordinator = new GroupCoordinator(
-    { minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 1_800_000, initialRebalanceDelayMs: DELAY_MS, ...config },
-    { scheduler: clock, logger, persistence: memoryPersistence(offsets, saved, deletedOffsets) },
+    { ...DEFAULT_COORDINATOR_CONFIG, minSessionTimeoutMs: 6000, maxSessionTimeoutMs: 1_800_000, initialRebalanceDelayMs: DELAY_MS, ...config },
+    { scheduler: clock, logger, persistence: memoryPersistence(offsets, saved, deletedOffsets), registry },
   );
-  return { clock, coordinator, logger, offsets, deletedOffsets, saved };
+  return { clock, coordinator, logger, offsets, deletedOffsets, saved, registry };
 }
 
 export const protocols = (...names: string[]): MemberProtocol[] => names.map((name) => ({ name, metadata: Buffer.from(`${name}-meta`) }));
@@ -65,6 +71,7 @@ export const protocols = (...names: string[]): MemberProtocol[] => names.map((na
 export function joinRequest(overrides: Partial<JoinRequest> = {}): JoinRequest {
   return {
     groupId: GROUP,
+    principal: PRINCIPAL,
     memberId: '',
     groupInstanceId: null,
     clientId: 'client',
@@ -79,7 +86,7 @@ export function joinRequest(overrides: Partial<JoinRequest> = {}): JoinRequest {
 }
 
 export function syncRequest(memberId: string, generationId: number, overrides: Partial<SyncRequest> = {}): SyncRequest {
-  return { groupId: GROUP, memberId, generationId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [], ...overrides };
+  return { groupId: GROUP, principal: PRINCIPAL, memberId, generationId, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [], ...overrides };
 }
 
 /** Lets the coordinator's resolved promises deliver their values. */

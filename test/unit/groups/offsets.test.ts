@@ -6,6 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { offsetHandlers } from '../../../src/broker/offset-handlers.js';
 import type { GroupMembership } from '../../../src/groups/membership.js';
 import { DEFAULT_OFFSET_RETENTION_MS, OffsetManager } from '../../../src/groups/offsets.js';
+import { DEFAULT_GROUP_REGISTRY_LIMITS, GroupRegistry } from '../../../src/groups/group-registry.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { OffsetCommit, type OffsetCommitRequest, type OffsetCommitResponse } from '../../../src/protocol/messages/offset-commit.js';
 import { OffsetFetch, type OffsetFetchRequest, type OffsetFetchResponse } from '../../../src/protocol/messages/offset-fetch.js';
@@ -64,6 +65,7 @@ function fixture(t: TestContext, options: { dir?: string; retentionMs?: number }
   const offsets = new OffsetManager({
     store,
     membership,
+    registry: new GroupRegistry(DEFAULT_GROUP_REGISTRY_LIMITS, store.offsetBytesByGroup()),
     topics: { get: (name) => TOPICS.get(name) },
     clock: () => clock.now,
     ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
@@ -230,6 +232,31 @@ describe('OffsetCommit and OffsetFetch round trips', () => {
     );
   });
 
+  it('sends each partition’s offset and metadata once per request: a repeated partition or group gets DUPLICATE_RESOURCE', async (t) => {
+    const f = fixture(t);
+    const metadata = 'x'.repeat(4096);
+    await f.commit(8, commitBody('a', [{ partition: 0, offset: 7n, metadata }]));
+    const v1 = await fetchGroup(f, 1, 'a', [{ name: 'orders', partitionIndexes: [0, 0, 1] }]);
+    assert.equal(v1.partitions.size, 2, 'the repetition answers under the same key');
+    const raw = await f.fetch(1, { groupId: 'a', topics: [{ name: 'orders', partitionIndexes: [0, 0, 0] }], requireStable: false });
+    assert.deepEqual(
+      (raw.topics?.[0]?.partitions ?? []).map((p) => [p.committedOffset, p.metadata?.length, p.errorCode]),
+      [
+        [7n, 4096, 0],
+        [-1n, 0, ErrorCode.DUPLICATE_RESOURCE],
+        [-1n, 0, ErrorCode.DUPLICATE_RESOURCE],
+      ],
+    );
+    const v8 = await f.fetch(8, { groups: [{ groupId: 'a', topics: null }, { groupId: 'a', topics: null }], requireStable: false });
+    assert.deepEqual(
+      (v8.groups ?? []).map((g) => [g.groupId, g.errorCode, g.topics?.length]),
+      [
+        ['a', 0, 1],
+        ['a', ErrorCode.DUPLICATE_RESOURCE, 0],
+      ],
+    );
+  });
+
   it('ignores v1 commitTimestamp and v2-4 retentionTimeMs: the broker clock stamps commits', async (t) => {
     const f = fixture(t);
     const body = commitBody('g', [{ partition: 0, offset: 1n }], { generationIdOrMemberEpoch: -1, memberId: '' });
@@ -386,7 +413,7 @@ describe('offset retention', () => {
 
   it('defaults to Kafka’s 7 days', (t) => {
     const f = fixture(t);
-    f.offsets.commit({ groupId: 'g', memberId: '', generationId: -1, groupInstanceId: null, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }] });
+    f.offsets.commit({ groupId: 'g', principal: 'User:test', memberId: '', generationId: -1, groupInstanceId: null, topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }] });
     assert.equal(DEFAULT_OFFSET_RETENTION_MS, 7 * 24 * HOUR);
     assert.equal(f.offsets.expireOffsets(f.clock.now + DEFAULT_OFFSET_RETENTION_MS - 1).expired, 0);
     assert.equal(f.offsets.expireOffsets(f.clock.now + DEFAULT_OFFSET_RETENTION_MS).expired, 1);
@@ -463,7 +490,7 @@ describe('offset retention', () => {
 
   it('refuses a non-positive retention', (t) => {
     const f = fixture(t);
-    assert.throws(() => new OffsetManager({ store: f.store, membership: f.membership, topics: { get: () => undefined }, clock: () => 0, retentionMs: 0 }), RangeError);
+    assert.throws(() => new OffsetManager({ store: f.store, membership: f.membership, registry: new GroupRegistry(DEFAULT_GROUP_REGISTRY_LIMITS), topics: { get: () => undefined }, clock: () => 0, retentionMs: 0 }), RangeError);
   });
 });
 
@@ -475,7 +502,7 @@ describe('offsetHandlers', () => {
       store.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    const entries = offsetHandlers({ store, membership: new FakeMembership(), topics: { get: (name) => TOPICS.get(name) }, clock: () => 5 });
+    const entries = offsetHandlers({ store, membership: new FakeMembership(), registry: new GroupRegistry(DEFAULT_GROUP_REGISTRY_LIMITS), topics: { get: (name) => TOPICS.get(name) }, clock: () => 5 });
     assert.deepEqual(entries.map((e) => e.api.name), ['OffsetCommit', 'OffsetFetch']);
     const response = (await roundTrip(entries, OffsetCommit, 8, commitBody('g', [{ partition: 0, offset: 3n }]))) as OffsetCommitResponse;
     assert.deepEqual(commitErrors(response), { 'orders:0': 0 });
