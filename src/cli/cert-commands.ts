@@ -15,7 +15,7 @@ import {
 import { issueClientCertificate, issueServerCertificate, type CertificateAndKey } from '../security/tls/certificates.js';
 import { createRevocationList, normaliseSerial, REVOCATION_REASONS, type RevocationReason } from '../security/tls/revocation-list.js';
 import { fsyncDirectory } from '../storage/durable-files.js';
-import { collect, configureGroup, DEFAULT_DATA_DIR, integer, processIo, UsageError, type AdminIo } from './admin/common.js';
+import { configureGroup, DEFAULT_DATA_DIR, integer, processIo, UsageError, type AdminIo } from './admin/common.js';
 
 /**
  * `parapet cert client|server|revoke|crl`: certificates and revocation lists from the CA directory that
@@ -41,22 +41,22 @@ export function registerCertCommands(program: Command, io: AdminIo = processIo()
     .option('--out-dir <dir>', 'where the files go (default <data-dir>/client)')
     .option('--days <n>', 'validity in days (default 397)', integer('--days', 1, 3650))
     .option('--org <O>', 'subject O (organisation)')
-    .option('--ou <OU>', 'subject OU, most significant first; repeatable', collect, [])
-    .option('--san-dns <name>', 'a DNS subject alternative name; repeatable', collect, [])
-    .option('--san-email <address>', 'an email subject alternative name; repeatable', collect, [])
-    .option('--san-uri <uri>', 'a URI subject alternative name (a SPIFFE ID, say); repeatable', collect, [])
+    .option('--ou <OU>', 'subject OU, most significant first; repeatable', repeatable)
+    .option('--san-dns <name>', 'a DNS subject alternative name; repeatable', repeatable)
+    .option('--san-email <address>', 'an email subject alternative name; repeatable', repeatable)
+    .option('--san-uri <uri>', 'a URI subject alternative name (a SPIFFE ID, say); repeatable', repeatable)
     .action(
-      certAction(io, async (name: string, flags: CaFlags & { outDir?: string; days?: number; org?: string; ou: string[]; sanDns: string[]; sanEmail: string[]; sanUri: string[] }) => {
+      certAction(io, async (name: string, flags: CaFlags & { outDir?: string; days?: number; org?: string; ou?: string[]; sanDns?: string[]; sanEmail?: string[]; sanUri?: string[] }) => {
         if (!/^[A-Za-z0-9._@+-]+$/.test(name)) throw new UsageError(`the file names come from <name>: use letters, digits and ._@+- only, got ${JSON.stringify(name)}`);
         const ca = readCertificateAuthority(caDirOf(flags));
         const issued = await usage(() =>
           issueClientCertificate(ca, {
             commonName: name,
             ...(flags.org === undefined ? {} : { organization: flags.org }),
-            organizationalUnits: flags.ou,
-            dnsNames: flags.sanDns,
-            emails: flags.sanEmail,
-            uris: flags.sanUri,
+            organizationalUnits: flags.ou ?? [],
+            dnsNames: flags.sanDns ?? [],
+            emails: flags.sanEmail ?? [],
+            uris: flags.sanUri ?? [],
             ...(flags.days === undefined ? {} : { validityDays: flags.days }),
           }),
         );
@@ -71,20 +71,22 @@ export function registerCertCommands(program: Command, io: AdminIo = processIo()
     .option('--out-dir <dir>', 'where the files go (default <data-dir>/tls)')
     .option('--name <stem>', 'file names <stem>.crt and <stem>.key', 'server')
     .option('--cn <name>', "the subject CN (default this machine's host name)")
-    .option('--dns <name>', 'a DNS name clients connect to; repeatable (default localhost and the host name)', collect, [])
-    .option('--ip <address>', 'an IP address clients connect to; repeatable (default 127.0.0.1 and ::1)', collect, [])
+    .option('--dns <name>', 'a DNS name clients connect to; repeatable (default localhost and the host name)', repeatable)
+    .option('--ip <address>', 'an IP address clients connect to; repeatable (default 127.0.0.1 and ::1)', repeatable)
     .option('--days <n>', 'validity in days (default 397)', integer('--days', 1, 3650))
     .action(
-      certAction(io, async (flags: CaFlags & { outDir?: string; name: string; cn?: string; dns: string[]; ip: string[]; days?: number }) => {
+      certAction(io, async (flags: CaFlags & { outDir?: string; name: string; cn?: string; dns?: string[]; ip?: string[]; days?: number }) => {
         if (!/^[A-Za-z0-9._-]+$/.test(flags.name)) throw new UsageError(`--name: use letters, digits and ._- only, got ${JSON.stringify(flags.name)}`);
         const ca = readCertificateAuthority(caDirOf(flags));
         const host = hostname();
-        const given = flags.dns.length > 0 || flags.ip.length > 0;
+        const dns = flags.dns ?? [];
+        const ip = flags.ip ?? [];
+        const given = dns.length > 0 || ip.length > 0;
         const issued = await usage(() =>
           issueServerCertificate(ca, {
             commonName: flags.cn ?? host,
-            dnsNames: given ? flags.dns : [...new Set(['localhost', host])],
-            ipAddresses: given ? flags.ip : ['127.0.0.1', '::1'],
+            dnsNames: given ? dns : [...new Set(['localhost', host])],
+            ipAddresses: given ? ip : ['127.0.0.1', '::1'],
             ...(flags.days === undefined ? {} : { validityDays: flags.days }),
           }),
         );
@@ -102,17 +104,18 @@ export function registerCertCommands(program: Command, io: AdminIo = processIo()
   withCrlOptions(withCaOptions(cert.command('revoke')))
     .description('revoke client certificates and write a new CRL (name it in tls.crlFile: the broker reloads it)')
     .argument('[certificates...]', 'certificate files (PEM) issued by this CA')
-    .option('--serial <hex>', 'a serial number to revoke, when the certificate file is gone; repeatable', collect, [])
+    .option('--serial <hex>', 'a serial number to revoke, when the certificate file is gone; repeatable', repeatable)
     .option('--reason <reason>', `one of ${REVOCATION_REASONS.join(', ')}`, reasonOf, 'unspecified')
     .action(
-      certAction(io, async (files: string[], flags: CaFlags & CrlFlags & { serial: string[]; reason: RevocationReason }) => {
-        if (files.length === 0 && flags.serial.length === 0) throw new UsageError('name the certificate files to revoke, or --serial HEX');
+      certAction(io, async (files: string[], flags: CaFlags & CrlFlags & { serial?: string[]; reason: RevocationReason }) => {
+        const serials = flags.serial ?? [];
+        if (files.length === 0 && serials.length === 0) throw new UsageError('name the certificate files to revoke, or --serial HEX');
         const caDir = caDirOf(flags);
         const ca = readCertificateAuthority(caDir);
         const caCertificate = new X509Certificate(ca.certPem);
         const named = [
           ...files.map((file) => certificateToRevoke(file, caCertificate)),
-          ...flags.serial.map((serial) => ({ serialNumber: usageSync(() => normaliseSerial(serial)), subject: '(serial number only)' })),
+          ...serials.map((serial) => ({ serialNumber: usageSync(() => normaliseSerial(serial)), subject: '(serial number only)' })),
         ];
         const state = readRevocations(caDir);
         const known = new Set(state.revoked.map((r) => r.serialNumber));
@@ -156,6 +159,11 @@ function withCrlOptions(cmd: Command): Command {
   return cmd
     .option('--crl <file>', 'where the CRL goes (default <data-dir>/tls/crl.pem)')
     .option('--crl-days <n>', `days until the CRL's next update (default ${DEFAULT_CRL_DAYS})`, integer('--crl-days', 1, 366), DEFAULT_CRL_DAYS);
+}
+
+/** Collects a repeated option (no default shown in --help: an absent option is an empty list). */
+function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function caDirOf(flags: CaFlags): string {

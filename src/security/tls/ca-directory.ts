@@ -49,7 +49,9 @@ export function readCertificateAuthority(caDir: string): CertificateAndKey {
       throw new CaDirectoryError(`cannot read ${path}: ${code ?? 'unknown error'}${code === 'EACCES' ? ' (the CA directory belongs to another account? run this command as that account)' : ''}`);
     }
   };
-  return { certPem: read(CA_CERT_FILE), keyPem: read(CA_KEY_FILE) };
+  // The key first: it is what a CA directory moved offline lacks, and what the message should name.
+  const keyPem = read(CA_KEY_FILE);
+  return { certPem: read(CA_CERT_FILE), keyPem };
 }
 
 export interface RevocationRecord {
