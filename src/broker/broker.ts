@@ -225,9 +225,12 @@ export class Broker {
         responsePool: reads,
       });
       const { tlsFiles } = security;
-      const tlsServer = this.#listener.tlsServer;
+      const listener = this.#listener;
+      const tlsServer = listener.tlsServer;
       this.#startCertificateWatch =
-        tlsFiles === undefined || tlsServer === undefined ? undefined : () => watchCertificates(tlsServer, tlsFiles, config.security, logger);
+        tlsFiles === undefined || tlsServer === undefined
+          ? undefined
+          : () => watchCertificates(tlsServer, tlsFiles, config.security, logger, (isRevoked) => listener.closeRevokedConnections(isRevoked));
     } catch (err) {
       store?.close();
       this.#lock.release();

@@ -33,6 +33,11 @@ export interface ScramHandlerDeps {
   readonly credentials: CredentialStore;
   /** Called after a request changed credentials; a throw closes the connection (the change stays). */
   readonly onChange?: (event: ScramCredentialChangeEvent) => void;
+  /**
+   * Name prefixes of certificate and OAUTHBEARER principals (`tls.principalPrefix`,
+   * `sasl.oauthbearer.principalPrefix`): a SCRAM user may not be named into them.
+   */
+  readonly reservedPrefixes?: readonly { readonly source: string; readonly prefix: string }[];
 }
 
 interface UserResult {
@@ -77,6 +82,7 @@ function checkUpsertion(u: WireUpsertion): { mechanism: ScramMechanismName } | {
 
 export function scramCredentialHandlers(deps: ScramHandlerDeps): HandlerEntry[] {
   const { credentials, onChange } = deps;
+  const reserved = deps.reservedPrefixes ?? [];
 
   const describe = handler(DescribeUserScramCredentials, (body) => {
     const toResult = (u: { user: string; credentials: readonly { mechanism: ScramMechanismName; iterations: number }[] }) => ({
@@ -123,7 +129,11 @@ export function scramCredentialHandlers(deps: ScramHandlerDeps): HandlerEntry[] 
     const upsertions: ScramUpsertion[] = [];
     for (const u of body.upsertions) {
       if (results.has(u.name)) continue;
-      const checked = checkUpsertion(u);
+      const clash = reserved.find((r) => u.name.startsWith(r.prefix));
+      const checked: ReturnType<typeof checkUpsertion> =
+        clash === undefined
+          ? checkUpsertion(u)
+          : { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: `User names starting with ${JSON.stringify(clash.prefix)} belong to ${clash.source}: choose another name` };
       if ('errorCode' in checked) {
         results.set(u.name, result(u.name, checked.errorCode, checked.errorMessage));
         continue;

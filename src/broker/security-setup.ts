@@ -4,16 +4,18 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../logger.js';
 import { AclStore } from '../security/authz/acl-store.js';
 import { AclAuthorizer } from '../security/authz/authorizer.js';
-import { checkPosture, usesSasl, usesTls, type SecurityConfig } from '../security/config.js';
+import { checkPosture, principalPrefixes, usesSasl, usesTls, type SecurityConfig } from '../security/config.js';
 import { CredentialStore } from '../security/credentials/credential-store.js';
 import type { SecurityEvents } from '../security/events.js';
 import { oauthBearerMechanism } from '../security/sasl/oauthbearer.js';
 import { plainMechanism } from '../security/sasl/plain.js';
 import { scramMechanism } from '../security/sasl/scram.js';
+import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
 import { CertificateReloader, type SecureContextTarget } from '../security/tls/cert-reloader.js';
+import { revocationTest } from '../security/tls/crl-bundle.js';
 import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../security/tls/principal-mapping.js';
 import { buildTlsServerOptions, peerCertificateStatus, type TlsFiles } from '../security/tls/tls-options.js';
-import { ANONYMOUS, type CredentialLookup, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
+import { ANONYMOUS, userPrincipal, type CredentialLookup, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
 import type { HandlerEntry, RequestContext } from '../server/dispatcher.js';
 import type { ListenerProtocol, ListenerSecurity } from '../server/listener.js';
 import { saslHandlers } from '../server/sasl-handlers.js';
@@ -39,6 +41,7 @@ export function tlsFilesOf(security: SecurityConfig, dataDir: string): TlsFiles 
     certFile: tls.certFile ?? join(dataDir, 'tls', 'server.crt'),
     keyFile: tls.keyFile ?? join(dataDir, 'tls', 'server.key'),
     ...(tls.clientAuth === 'none' ? {} : { caFile: tls.caFile ?? join(dataDir, 'tls', 'ca.crt') }),
+    ...(tls.clientAuth === 'none' || tls.crlFile === undefined ? {} : { crlFile: tls.crlFile }),
   };
 }
 
@@ -55,9 +58,12 @@ export function createBrokerSecurity(
   const posture = checkPosture(listener, security);
   const problems = [...posture.errors, ...validateSecuritySettings(security)];
   if (problems.length > 0) throw new SecurityConfigError(problems.join('\n'));
-  for (const w of posture.warnings) deps.events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
+  for (const w of [...posture.warnings, ...dataDirWarnings(config.dataDir)]) deps.events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
 
   const credentials = new CredentialStore({ store: deps.store });
+  // SCRAM users live outside the prefixed namespaces (tls.principalPrefix, sasl.oauthbearer.principalPrefix).
+  const reserved = principalPrefixes(security).map((p) => p.prefix);
+  const logins = reserved.length === 0 ? credentials : outsidePrefixes(credentials, reserved);
   const acls = new AclStore({ store: deps.store });
   // allowInsecureAnonymous: every client is ANONYMOUS and may do everything, like a stock Kafka broker.
   const superUsers = security.allowInsecureAnonymous ? [...security.superUsers, ANONYMOUS] : security.superUsers;
@@ -68,7 +74,7 @@ export function createBrokerSecurity(
   if (usesSasl(listener.protocol)) {
     for (const name of security.sasl.mechanisms) {
       if (name === 'PLAIN' && !tls) continue; // never offered without TLS: the password would travel in the clear
-      mechanisms.set(name, mechanismOf(name, security, credentials));
+      mechanisms.set(name, mechanismOf(name, security, logins));
     }
   }
 
@@ -86,13 +92,15 @@ export function createBrokerSecurity(
       );
     }
     const rules = compilePrincipalMappingRules(security.tls.principalMapping);
+    const prefix = security.tls.principalPrefix ?? '';
     tlsSecurity = {
       options,
       principalOf: (socket: TLSSocket) => {
         const status = peerCertificateStatus(socket);
         if (status.kind === 'none') return { kind: 'none' };
         if (status.kind === 'rejected') return { kind: 'rejected', reason: status.reason };
-        return { kind: 'principal', principal: mapCertificatePrincipal(status.certificate, rules) };
+        const principal = mapCertificatePrincipal(status.certificate, rules);
+        return { kind: 'principal', principal: principal === undefined ? undefined : withPrefix(principal, prefix) };
       },
     };
   }
@@ -123,6 +131,7 @@ export function createBrokerSecurity(
       }),
       ...scramCredentialHandlers({
         credentials,
+        reservedPrefixes: principalPrefixes(security),
         onChange: (e) => {
           adminChange(e.action, e.context, { upserted: e.upserted, deleted: e.deleted });
         },
@@ -178,17 +187,22 @@ function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credenti
         ...(o.audience === undefined ? {} : { audience: [...o.audience] }),
         ...(o.clockSkewSeconds === undefined ? {} : { clockSkewSeconds: o.clockSkewSeconds }),
         ...(o.principalClaim === undefined ? {} : { principalClaim: o.principalClaim }),
+        ...(o.principalPrefix === undefined ? {} : { principalPrefix: o.principalPrefix }),
       });
     }
   }
 }
 
-/** Reloads the listener's certificate when its files change, without dropping connections. */
+/**
+ * Reloads the listener's certificate and CRLs when their files change, without dropping connections,
+ * except those whose client certificate a new CRL revokes (`closeRevoked`).
+ */
 export function watchCertificates(
   server: SecureContextTarget,
   files: TlsFiles,
   security: SecurityConfig,
   logger: Logger,
+  closeRevoked?: (isRevoked: (certificateDer: Uint8Array) => boolean) => number,
 ): { close(): void; reload(): boolean } {
   return new CertificateReloader({
     files,
@@ -196,5 +210,29 @@ export function watchCertificates(
     server,
     logger,
     pollIntervalMs: security.tls.reloadIntervalMs,
+    ...(closeRevoked === undefined
+      ? {}
+      : {
+          onCrlChanged: (crlPem: string) => {
+            const closed = closeRevoked(revocationTest(crlPem));
+            if (closed > 0) logger.info({ event: 'tls-crl-connections-closed', closed }, 'closed connections whose client certificate the new CRL revokes');
+          },
+        }),
   });
+}
+
+/** `User:<prefix><name>` for a principal `User:<name>`. */
+function withPrefix(principal: Principal, prefix: string): Principal {
+  return prefix === '' ? principal : userPrincipal(`${prefix}${principal.slice('User:'.length)}`);
+}
+
+/**
+ * The credential store as SCRAM and PLAIN logins see it: a user whose name starts with a prefix of
+ * certificate or OAUTHBEARER principals is unknown, so that `User:oauth:alice` can only be the token's
+ * alice, even if a SCRAM user `oauth:alice` was made before the prefix was set.
+ */
+function outsidePrefixes(credentials: CredentialLookup, prefixes: readonly string[]): CredentialLookup {
+  return {
+    scram: (user, mechanism) => (prefixes.some((p) => user.startsWith(p)) ? undefined : credentials.scram(user, mechanism)),
+  };
 }

@@ -8,6 +8,8 @@ import { validateSecuritySettings } from '../broker/security-setup.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { CliFailure, ExitCodes, explainFailure } from './failures.js';
 import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
+import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
+import { registerCertCommands } from './cert-commands.js';
 import {
   dataDirState,
   initDataDir,
@@ -64,7 +66,7 @@ program
   .action((file: string) => {
     const config = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file), dirname(resolve(file)));
     const posture = checkPosture(config.listener, config.security);
-    for (const w of posture.warnings) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
+    for (const w of [...posture.warnings, ...dataDirWarnings(config.dataDir)]) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
     if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
     const problems = validateSecuritySettings(config.security);
     if (problems.length > 0) throw new ConfigError(`${file}: invalid security settings\n  ${problems.join('\n  ')}`);
@@ -72,7 +74,8 @@ program
     // verdict is a comment, so the output stays a valid config file.
     process.stdout.write(`# the effective configuration of ${file}: defaults, then the file (relative paths resolved)\n`);
     process.stdout.write(stringify(toConfigFile(config)));
-    const warned = posture.warnings.length === 0 ? 'no warnings' : `${posture.warnings.length} warning(s) on stderr`;
+    const warnings = posture.warnings.length + dataDirWarnings(config.dataDir).length;
+    const warned = warnings === 0 ? 'no warnings' : `${warnings} warning(s) on stderr`;
     process.stdout.write(`# OK: ${file} is valid (${warned})\n`);
   });
 
@@ -86,13 +89,14 @@ program
   .description('create a secure data directory: a local CA and server certificate, an admin user, client configs')
   .option('--data-dir <dir>', 'the data directory to create (default ./parapet-data)')
   .option('--listen <host:port>', 'where the broker will listen, written into the configs (default 127.0.0.1:9092)')
-  .action(async (opts: { dataDir?: string; listen?: string }) => {
+  .option('--ca-dir <dir>', "where the CA's private key goes, outside the data directory (default <data-dir>-ca)")
+  .action(async (opts: { dataDir?: string; listen?: string; caDir?: string }) => {
     const listener = opts.listen === undefined ? DEFAULT_BROKER_CONFIG.listener : { ...DEFAULT_BROKER_CONFIG.listener, ...parseListen(opts.listen) };
     const dataDir = resolve(opts.dataDir ?? DEFAULT_BROKER_CONFIG.dataDir);
     const lock = DataDirLock.acquire(dataDir, 'parapet init');
     try {
       if (!isInitialised(dataDir)) {
-        printInit(await initDataDir({ dataDir, host: listener.host, port: listener.port, lock }));
+        printInit(await initDataDir({ dataDir, host: listener.host, port: listener.port, lock, ...(opts.caDir === undefined ? {} : { caDir: opts.caDir }) }));
         return;
       }
       // Initialised: the one thing init still does is give a way back in when nobody can log in.
@@ -114,6 +118,11 @@ function printInit(result: InitResult): void {
   console.log(`initialised ${result.dataDir}:`);
   console.log(`  config:            ${result.configFile}`);
   console.log(`  CA certificate:    ${result.caFile}`);
+  if (result.caKeyFile !== undefined) {
+    console.log(`  CA key:            ${result.caKeyFile}`);
+    console.log('    (kept outside the data directory, since the broker never reads it; `parapet cert` issues');
+    console.log('     certificates with it. Keep it offline or with another account: docs/security/tls.md)');
+  }
   console.log('  admin client settings (mode 0600: they hold the password):');
   console.log(`    librdkafka, kcat -F:          ${result.adminClientFiles.properties}`);
   console.log(`    Java:                         ${result.adminClientFiles.javaProperties}`);
@@ -124,6 +133,7 @@ interface StartOptions {
   config?: string;
   listen?: string;
   dataDir?: string;
+  caDir?: string;
   insecure?: boolean;
 }
 
@@ -155,7 +165,7 @@ async function prepareStart(opts: StartOptions): Promise<Prepared> {
     if (state === 'initialised') removeInitLeftovers(dataDir);
     if (secure && (state === 'new' || state === 'interrupted')) {
       const at = { ...config.listener, ...listen };
-      initialised = await initDataDir({ dataDir, host: at.host, port: at.port === 0 ? 9092 : at.port, lock });
+      initialised = await initDataDir({ dataDir, host: at.host, port: at.port === 0 ? 9092 : at.port, lock, ...(opts.caDir === undefined ? {} : { caDir: opts.caDir }) });
     } else if (secure && state === 'not-initialised' && opts.config === undefined) {
       throw new CliFailure(
         `${dataDir} holds data but was never initialised for security (no parapet.yaml: an --insecure broker used it?); ` +
@@ -203,6 +213,7 @@ program
   .option('--config <file>', 'YAML config file (flags override it); see docs/configuration.md')
   .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:9092)')
   .option('--data-dir <dir>', 'where topics and data are kept (default ./parapet-data)')
+  .option('--ca-dir <dir>', "when start initialises a new data directory: where the CA's private key goes (default <data-dir>-ca)")
   .option('--insecure', 'INSECURE: plaintext listener, no authentication, everyone may do everything (local development only)')
   .action(async (opts: StartOptions) => {
     const logger = createLogger(logLevelFrom(process.env.PARAPET_LOG_LEVEL));
@@ -229,10 +240,10 @@ function printListening(config: BrokerConfig, address: { host: string; port: num
   const warnings = checkPosture(config.listener, config.security).warnings;
   if (warnings.length > 0) {
     console.log(`parapet listening on ${where} (${protocol}; INSECURE)`);
-    for (const w of warnings) console.log(`  warning: ${w.setting}: ${w.detail}`);
   } else {
     console.log(`parapet listening on ${where} (${protocol}; authentication required, ACLs deny by default)`);
   }
+  for (const w of [...warnings, ...dataDirWarnings(config.dataDir)]) console.log(`  warning: ${w.setting}: ${w.detail}`);
   console.log(`data directory: ${config.dataDir}`);
   const adminProperties = join(config.dataDir, 'client', 'admin.properties');
   if (protocol === 'PLAINTEXT') console.log(`try: kcat -b ${where} -L`);
@@ -259,6 +270,7 @@ function handleSignals(broker: Broker, logger: Logger): void {
 }
 
 registerAdminCommands(program);
+registerCertCommands(program);
 
 /** The data directory a failing command was about, for messages that need one. */
 function dataDirOf(argv: readonly string[]): string {

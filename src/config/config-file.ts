@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { BrokerConfig } from '../broker/broker.js';
+import { PRINCIPAL_PREFIX } from '../security/config.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -14,6 +15,7 @@ const positiveInt = z.number().int().positive();
 
 const path = z.string().min(1);
 const principal = z.templateLiteral(['User:', z.string().min(1)]);
+const principalPrefix = z.string().regex(PRINCIPAL_PREFIX, 'a principal prefix is 1 to 64 printable ASCII characters without spaces, such as "oauth:"');
 
 const TlsSchema = z.strictObject({
   certFile: path.optional(),
@@ -30,6 +32,8 @@ const TlsSchema = z.strictObject({
       }),
     )
     .optional(),
+  principalPrefix: principalPrefix.optional(),
+  crlFile: path.optional(),
   reloadIntervalMs: positiveInt.optional(),
 });
 
@@ -43,6 +47,7 @@ const SaslSchema = z.strictObject({
       audience: z.array(z.string().min(1)).optional(),
       clockSkewSeconds: z.number().int().min(0).max(600).optional(),
       principalClaim: z.string().min(1).optional(),
+      principalPrefix: principalPrefix.optional(),
     })
     .optional(),
   failedAuthenticationDelayMs: z.number().int().min(0).max(60_000).optional(),
@@ -143,6 +148,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
           certFile: at(tls?.certFile),
           keyFile: at(tls?.keyFile),
           caFile: at(tls?.caFile),
+          crlFile: at(tls?.crlFile),
           principalMapping: tls?.principalMapping?.map(({ case: letterCase, ...rule }) => (letterCase === undefined ? rule : { ...rule, case: letterCase })),
         }),
       },

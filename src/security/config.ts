@@ -13,6 +13,13 @@ export interface TlsConfig {
   readonly clientAuth: ClientAuth;
   /** How a client certificate becomes a principal; empty = `User:<CN>`. */
   readonly principalMapping: readonly PrincipalMappingRule[];
+  /**
+   * Put before every certificate principal's name (`cert:` makes CN=alice `User:cert:alice`), so that
+   * certificate names and SCRAM users never share a principal. Unset: no prefix.
+   */
+  readonly principalPrefix?: string;
+  /** CRLs (PEM) of the CAs in `caFile`; a revoked client certificate is refused in the handshake. */
+  readonly crlFile?: string;
   /** How often the certificate files are checked for a change (they are reloaded without dropping connections). */
   readonly reloadIntervalMs: number;
 }
@@ -26,6 +33,8 @@ export interface OAuthBearerConfig {
   readonly clockSkewSeconds?: number;
   /** The claim that names the principal (default `sub`). */
   readonly principalClaim?: string;
+  /** Put before the claim's value (`oauth:` makes `sub: alice` `User:oauth:alice`). Unset: no prefix. */
+  readonly principalPrefix?: string;
 }
 
 export interface SaslConfig {
@@ -137,7 +146,37 @@ export function checkPosture(listener: { host: string; protocol: ListenerProtoco
     }
   }
   if (security.tls.clientAuth !== 'none' && !usesTls(protocol)) errors.push(`tls.clientAuth ${security.tls.clientAuth} needs a TLS listener (SSL or SASL_SSL)`);
+  if (security.tls.crlFile !== undefined && security.tls.clientAuth === 'none') {
+    errors.push('tls.crlFile needs tls.clientAuth requested or required: CRLs are checked against the certificates clients present');
+  }
+  errors.push(...principalPrefixProblems(security));
   return { errors, warnings };
+}
+
+/** The prefixes that keep certificate and OAUTHBEARER principals apart from SCRAM users (and each other). */
+export function principalPrefixes(security: SecurityConfig): { readonly source: string; readonly prefix: string }[] {
+  const prefixes = [
+    { source: 'tls.principalPrefix', prefix: security.tls.principalPrefix },
+    { source: 'sasl.oauthbearer.principalPrefix', prefix: security.sasl.oauthbearer?.principalPrefix },
+  ];
+  return prefixes.filter((p): p is { source: string; prefix: string } => p.prefix !== undefined && p.prefix !== '');
+}
+
+/** 1 to 64 printable ASCII characters, no space: it becomes part of every principal an ACL names. */
+export const PRINCIPAL_PREFIX = /^[!-~]{1,64}$/;
+
+function principalPrefixProblems(security: SecurityConfig): string[] {
+  const problems: string[] = [];
+  const prefixes = principalPrefixes(security);
+  for (const { source, prefix } of prefixes) {
+    if (!PRINCIPAL_PREFIX.test(prefix)) problems.push(`${source} must be 1 to 64 printable ASCII characters without spaces, such as "oauth:"`);
+  }
+  const [first, second] = prefixes;
+  // With `a:` and `a:b:`, the certificate alice and the token sub `b:alice` would be one principal.
+  if (first !== undefined && second !== undefined && (first.prefix.startsWith(second.prefix) || second.prefix.startsWith(first.prefix))) {
+    problems.push(`${first.source} (${JSON.stringify(first.prefix)}) and ${second.source} (${JSON.stringify(second.prefix)}) must differ, and neither may start with the other`);
+  }
+  return problems;
 }
 
 function isLoopbackUrl(url: string): boolean {

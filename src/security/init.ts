@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -18,12 +18,18 @@ import { fsyncDirectory, writeFileDurably } from '../storage/durable-files.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { CredentialStore } from './credentials/credential-store.js';
 import { deriveScramCredential, SCRAM_MECHANISMS } from './credentials/scram-keys.js';
-import { createCertificateAuthority, issueServerCertificate } from './tls/certificates.js';
+import { CA_CERT_FILE, CA_KEY_FILE, CaDirectoryError, checkCaDirPlacement, defaultCaDir } from './tls/ca-directory.js';
+import { createCertificateAuthority, issueServerCertificate, type CertificateAndKey } from './tls/certificates.js';
 
 /**
  * The secure first start (`parapet init`, or `parapet start` on a new data directory): a local CA and
  * a server certificate, an admin super user with a random password (stored only as SCRAM salted
  * keys), ready client configs, and `parapet.yaml`, which says all of this.
+ *
+ * The CA's private key never enters the data directory: it goes to a CA directory of its own
+ * (`--ca-dir`, by default `<data dir>-ca` beside it, see tls/ca-directory.ts), since the running
+ * broker only needs the CA certificate and anyone who can read the key can mint certificates for any
+ * name. Only `parapet cert` reads it, and operators may move it offline.
  *
  * Initialisation is all or nothing, so that a Ctrl-C during the first start never leaves a directory
  * that looks initialised but that nobody can log in to. Everything is built aside, in a private
@@ -31,7 +37,9 @@ import { createCertificateAuthority, issueServerCertificate } from './tls/certif
  * and `parapet.yaml` last: a directory is initialised exactly when `parapet.yaml` exists. First of all,
  * `.init-pending` lists what is about to be placed, so an interrupted initialisation is recognised and
  * started over (the files it placed were never announced to anyone), while files that init did not
- * place are never overwritten. It all happens under the data directory's lock.
+ * place are never overwritten. It all happens under the data directory's lock. The CA directory is
+ * outside that lock, so the pending list names its files with the SHA-256 of what init writes there:
+ * starting over removes them only when they are still exactly init's own.
  */
 
 export interface InitOptions {
@@ -41,13 +49,15 @@ export interface InitOptions {
   readonly port: number;
   /** Name of the super user created with a random password. */
   readonly adminUser?: string;
+  /** Where the CA key and certificate go; outside the data directory (default `<data dir>-ca`). */
+  readonly caDir?: string;
   /** The data directory's lock, when the caller holds it already (`parapet start`); else init takes it. */
   readonly lock?: DataDirLock;
   /** Called after each step, for tests that interrupt initialisation (a throw stops it there). */
   readonly afterStep?: (step: InitStep) => void;
 }
 
-export type InitStep = 'pending' | 'staged' | 'credentials' | 'placed-file' | 'config';
+export type InitStep = 'pending' | 'staged' | 'credentials' | 'placed-ca' | 'placed-file' | 'config';
 
 export interface InitResult {
   readonly dataDir: string;
@@ -57,6 +67,9 @@ export interface InitResult {
   /** The admin's client settings in every format (../client/client-settings.ts). */
   readonly adminClientFiles: ClientSettingsFiles;
   readonly caFile: string;
+  /** The CA directory and its key, when this run created them (not when it only restored the admin). */
+  readonly caDir?: string;
+  readonly caKeyFile?: string;
   /** True when an interrupted initialisation was found and started over. */
   readonly resumed: boolean;
 }
@@ -109,6 +122,12 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   const { dataDir } = options;
   const step = options.afterStep ?? (() => {});
   if (isInitialised(dataDir)) throw new InitError(`${dataDir} is already initialised (${CONFIG_FILE} exists)`);
+  const caDir = resolve(options.caDir ?? defaultCaDir(dataDir));
+  try {
+    checkCaDirPlacement(caDir, dataDir);
+  } catch (err) {
+    throw new InitError(err instanceof CaDirectoryError ? `${err.message}; choose another --ca-dir` : String(err));
+  }
   // Owner-only, even when the directory existed before (an empty mount point, say).
   chmodSync(dataDir, 0o700);
   const resumed = forgetInterruptedInit(dataDir);
@@ -123,9 +142,21 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
         'or start it with a config file that names its certificates (--config)',
     );
   }
+  const caHeld = [CA_KEY_FILE, CA_CERT_FILE].map((f) => join(caDir, f)).filter((p) => existsSync(p));
+  if (caHeld.length > 0) {
+    throw new InitError(
+      `the CA directory ${caDir} already holds ${caHeld.join(', ')} (the CA of another data directory?): ` +
+        'choose another --ca-dir, or move them away to initialise with a new CA',
+    );
+  }
+  makeCaDir(caDir);
+
+  // The keys are made in memory first, so that the pending list can name the CA files by digest.
+  const tls = await tlsMaterial(options.host);
+  const caPlaced = { caDir, files: { [CA_KEY_FILE]: sha256(tls.ca.keyPem), [CA_CERT_FILE]: sha256(tls.ca.certPem) } };
 
   // 1. Say what is about to be placed: from here on, an interruption is recognised as one.
-  writeFileDurably(join(dataDir, PENDING_FILE), `${JSON.stringify(targets)}\n`, 0o600);
+  writeFileDurably(join(dataDir, PENDING_FILE), `${JSON.stringify([...targets, caPlaced])}\n`, 0o600);
   fsyncDirectory(dataDir);
   step('pending');
 
@@ -133,15 +164,13 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   const staging = mkdtempSync(join(dataDir, STAGING_PREFIX));
   const caFile = join(dataDir, 'tls', 'ca.crt');
   const password = randomBytes(24).toString('base64url');
-  const tls = await tlsFiles(options.host);
-  for (const [file, text, mode] of tls) stage(staging, join('tls', file), text, mode);
+  for (const [file, text, mode] of dataDirTlsFiles(tls)) stage(staging, join('tls', file), text, mode);
   // Rendered with the CA's text at hand: its file is only placed below, with the others.
-  const caPem = tls.find(([file]) => file === 'ca.crt')?.[1];
-  const rendered = renderClientSettings(adminSettings(admin, options.host, options.port, password, caFile), caPem);
+  const rendered = renderClientSettings(adminSettings(admin, options.host, options.port, password, caFile), tls.ca.certPem);
   stage(staging, join('client', basename(clientFiles.properties)), rendered.properties, 0o600);
   stage(staging, join('client', basename(clientFiles.javaProperties)), rendered.javaProperties, 0o600);
   stage(staging, join('client', basename(clientFiles.json)), rendered.json, 0o600);
-  stage(staging, CONFIG_FILE, configText(dataDir, options, admin), 0o600);
+  stage(staging, CONFIG_FILE, configText(dataDir, options, admin, caDir), 0o600);
   step('staged');
 
   // 3. The admin's credentials. Setting them again after an interruption is harmless: the password
@@ -149,7 +178,9 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   setScramPassword(dataDir, admin, password);
   step('credentials');
 
-  // 4. Place it all; parapet.yaml last.
+  // 4. Place it all: the CA directory first, parapet.yaml last.
+  placeCa(caDir, tls.ca);
+  step('placed-ca');
   for (const dir of ['tls', 'client']) {
     mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
     chmodSync(join(dataDir, dir), 0o700);
@@ -166,7 +197,16 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   rmSync(join(dataDir, PENDING_FILE), { force: true });
   rmSync(staging, { recursive: true, force: true });
 
-  return { dataDir, configFile: join(dataDir, CONFIG_FILE), adminProperties: clientFiles.properties, adminClientFiles: clientFiles, caFile, resumed };
+  return {
+    dataDir,
+    configFile: join(dataDir, CONFIG_FILE),
+    adminProperties: clientFiles.properties,
+    adminClientFiles: clientFiles,
+    caFile,
+    caDir,
+    caKeyFile: join(caDir, CA_KEY_FILE),
+    resumed,
+  };
 }
 
 export interface RestoreAdminOptions {
@@ -259,9 +299,10 @@ function forgetInterruptedInit(dataDir: string): boolean {
       // Torn before it was flushed: nothing was placed yet (placing starts after the flush).
       listed = [];
     }
-    for (const p of Array.isArray(listed) ? listed : []) {
+    for (const p of Array.isArray(listed) ? (listed as unknown[]) : []) {
       // Only the names init itself places, never a path that leaves the directory.
       if (typeof p === 'string' && /^(tls|client)\/[A-Za-z0-9._@+-]+$/.test(p)) rmSync(join(dataDir, p), { force: true });
+      else forgetCaFiles(p);
     }
     rmSync(pendingPath, { force: true });
   }
@@ -273,15 +314,88 @@ function forgetInterruptedInit(dataDir: string): boolean {
   return found;
 }
 
+/**
+ * The CA files an interrupted initialisation listed (`{caDir, files: {name: sha256}}`): its temporary
+ * files, and the placed ones whose content is still what it wrote. Anything else there is not init's.
+ */
+function forgetCaFiles(entry: unknown): void {
+  if (typeof entry !== 'object' || entry === null) return;
+  const { caDir, files } = entry as { caDir?: unknown; files?: unknown };
+  if (typeof caDir !== 'string' || !caDir.startsWith('/') || typeof files !== 'object' || files === null) return;
+  for (const name of [CA_KEY_FILE, CA_CERT_FILE]) {
+    const digest = (files as Record<string, unknown>)[name];
+    rmSync(join(caDir, caTemporary(name)), { force: true });
+    const path = join(caDir, name);
+    let content: string;
+    try {
+      content = readFileSync(path, 'utf8');
+    } catch {
+      continue;
+    }
+    if (typeof digest === 'string' && sha256(content) === digest) rmSync(path, { force: true });
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+const caTemporary = (name: string): string => `.${name}.init`;
+
+/** Creates the CA directory (0700) before anything else is written, so a path that can't be used stops init early. */
+function makeCaDir(caDir: string): void {
+  let created: string | undefined;
+  try {
+    created = mkdirSync(caDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a part of the path is a file' : code;
+    throw new InitError(
+      `cannot create the CA directory ${caDir}: ${why}; give --ca-dir DIR, a directory outside the data directory that you can write ` +
+        `(or create it first: install -d -m 0700 ${caDir})`,
+    );
+  }
+  if (!statSync(caDir).isDirectory()) throw new InitError(`the CA directory ${caDir} is not a directory: choose another --ca-dir`);
+  if (created === undefined) return;
+  chmodSync(caDir, 0o700);
+  try {
+    fsyncDirectory(dirname(caDir));
+  } catch {
+    // A parent we may write but not read (mode 0333) can't be flushed; the entry is there all the same.
+  }
+}
+
+/** Writes the CA key (0600) and certificate (0644) into its directory, each whole or not at all. */
+function placeCa(caDir: string, ca: CertificateAndKey): void {
+  for (const [name, text, mode] of [
+    [CA_KEY_FILE, ca.keyPem, 0o600],
+    [CA_CERT_FILE, ca.certPem, 0o644],
+  ] as const) {
+    const temporary = join(caDir, caTemporary(name));
+    rmSync(temporary, { force: true });
+    writeFileDurably(temporary, text, mode);
+    // Checked again: the CA directory is not under the data directory's lock.
+    if (existsSync(join(caDir, name))) throw new InitError(`the CA directory ${caDir} got a ${name} while initialising: another parapet init uses it?`);
+    renameSync(temporary, join(caDir, name));
+  }
+  fsyncDirectory(caDir);
+}
+
 function stage(staging: string, relative: string, text: string, mode: number): void {
   const path = join(staging, relative);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   writeFileDurably(path, text, mode);
 }
 
-const TLS_FILES = ['ca.key', 'ca.crt', 'server.key', 'server.crt'] as const;
+/** What init places in `<data dir>/tls/`: the CA certificate, never its key. */
+const TLS_FILES = ['ca.crt', 'server.key', 'server.crt'] as const;
 
-async function tlsFiles(listen: string): Promise<[string, string, number][]> {
+interface TlsMaterial {
+  readonly ca: CertificateAndKey;
+  readonly server: CertificateAndKey;
+}
+
+async function tlsMaterial(listen: string): Promise<TlsMaterial> {
   const host = hostname();
   const ca = await createCertificateAuthority({ commonName: `Parapet local CA (${host})` });
   // The certificate names the listener's own address too, when it is a specific one: clients verify it.
@@ -291,11 +405,14 @@ async function tlsFiles(listen: string): Promise<[string, string, number][]> {
     dnsNames: [...new Set(['localhost', host, ...(specific && isIP(listen) === 0 ? [listen] : [])])],
     ipAddresses: [...new Set(['127.0.0.1', '::1', ...(specific && isIP(listen) !== 0 ? [listen] : [])])],
   });
+  return { ca, server };
+}
+
+function dataDirTlsFiles(tls: TlsMaterial): [(typeof TLS_FILES)[number], string, number][] {
   return [
-    ['ca.key', ca.keyPem, 0o600],
-    ['ca.crt', ca.certPem, 0o644],
-    ['server.key', server.keyPem, 0o600],
-    ['server.crt', server.certPem, 0o644],
+    ['ca.crt', tls.ca.certPem, 0o644],
+    ['server.key', tls.server.keyPem, 0o600],
+    ['server.crt', tls.server.certPem, 0o644],
   ];
 }
 
@@ -309,10 +426,12 @@ function setScramPassword(dataDir: string, user: string, password: string): void
   }
 }
 
-function configText(dataDir: string, options: InitOptions, admin: string): string {
+function configText(dataDir: string, options: InitOptions, admin: string, caDir: string): string {
   return [
     `# Written by \`parapet init\`. Start with: parapet start --data-dir ${dataDir}`,
     '# Relative paths are relative to this file. See docs/configuration.md and docs/security/.',
+    `# The CA's private key is in ${caDir}, outside this directory: the broker never reads it,`,
+    '# `parapet cert` issues certificates with it; keep it offline (docs/security/tls.md).',
     'dataDir: .',
     'listener:',
     `  host: ${JSON.stringify(options.host)}`,
@@ -323,8 +442,13 @@ function configText(dataDir: string, options: InitOptions, admin: string): strin
     '  keyFile: tls/server.key',
     '  caFile: tls/ca.crt',
     '  clientAuth: none',
+    '  # Client certificates (mTLS) log in as User:cert:<CN>, never as a SCRAM user or the super user.',
+    '  principalPrefix: "cert:"',
     'sasl:',
     '  mechanisms: [SCRAM-SHA-512, SCRAM-SHA-256, PLAIN]',
+    '  # OAUTHBEARER tokens, once enabled, log in as User:oauth:<sub> (docs/security/authentication.md).',
+    '  oauthbearer:',
+    '    principalPrefix: "oauth:"',
     'superUsers:',
     `  - User:${admin}`,
     '',

@@ -26,5 +26,10 @@ export const CloseReasons = {
   ILLEGAL_SASL_STATE: 'ILLEGAL_SASL_STATE',
   /** With `clientAuth: requested`, the client presented a certificate that failed verification. */
   CLIENT_CERTIFICATE_REJECTED: 'CLIENT_CERTIFICATE_REJECTED',
+  /**
+   * The client certificate is on a revocation list of `tls.crlFile`: refused in the handshake, or, for
+   * a connection made before the list changed, closed when the broker loads the new list.
+   */
+  CLIENT_CERTIFICATE_REVOKED: 'CLIENT_CERTIFICATE_REVOKED',
 } as const;
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];

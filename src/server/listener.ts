@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { createServer, Socket, type Server } from 'node:net';
 import { createServer as createTlsServer, Server as TlsServer, TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../logger.js';
@@ -58,7 +59,8 @@ const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 export class Listener {
   readonly #o: ListenerOptions;
   readonly #server: Server;
-  readonly #connections = new Set<Connection>();
+  /** Open connections, with their TLS socket on a TLS listener (to close those whose certificate is revoked). */
+  readonly #connections = new Map<Connection, { readonly id: number; readonly tlsSocket: TLSSocket | undefined }>();
   #nextId = 1;
   #address: { host: string; port: number } | null = null;
 
@@ -79,7 +81,11 @@ export class Listener {
         // A client certificate that failed verification surfaces as a reset; its reason is kept here.
         const verification: unknown = socket.authorizationError;
         const detail = verification instanceof Error ? verification.message : typeof verification === 'string' ? verification : (err.code ?? err.message);
-        events.emit({ type: 'connection-refused', remote: remoteOf(socket), reason: 'TLS_HANDSHAKE_FAILED', detail });
+        if (detail === REVOKED) {
+          events.emit({ type: 'connection-refused', remote: remoteOf(socket), reason: CloseReasons.CLIENT_CERTIFICATE_REVOKED, detail: revokedDetail(socket) });
+        } else {
+          events.emit({ type: 'connection-refused', remote: remoteOf(socket), reason: 'TLS_HANDSHAKE_FAILED', detail });
+        }
         socket.destroy();
       });
       // Reading the TCP peer address once caches it in the socket, so a refusal reported after the
@@ -157,7 +163,33 @@ export class Listener {
       ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),
       onClose: () => this.#connections.delete(connection),
     });
-    this.#connections.add(connection);
+    this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined });
+  }
+
+  /**
+   * Closes every open connection whose verified client certificate `isRevoked` says is revoked (a new
+   * CRL was loaded: new handshakes already refuse it, and a Kafka client keeps its connections for
+   * hours). Returns how many were closed.
+   */
+  closeRevokedConnections(isRevoked: (certificateDer: Uint8Array) => boolean): number {
+    const { events } = this.#o.security;
+    let closed = 0;
+    for (const [connection, { id, tlsSocket: socket }] of this.#connections) {
+      // Only certificates that verified: a rejected one never got a connection (see #initialPrincipal).
+      if (socket === undefined || !socket.authorized) continue;
+      const certificate = socket.getPeerX509Certificate();
+      if (certificate === undefined || !isRevoked(certificate.raw)) continue;
+      events.emit({
+        type: 'connection-refused',
+        connection: id,
+        remote: remoteOf(socket),
+        reason: CloseReasons.CLIENT_CERTIFICATE_REVOKED,
+        detail: `revoked while connected: ${describeCertificate(certificate)}`,
+      });
+      connection.close(CloseReasons.CLIENT_CERTIFICATE_REVOKED);
+      closed++;
+    }
+    return closed;
   }
 
   /**
@@ -167,10 +199,19 @@ export class Listener {
   #initialPrincipal(
     socket: Socket,
     tls: boolean,
-  ): { kind: 'ok'; principal: Principal | null; fromCertificate?: boolean } | { kind: 'refused'; reason: typeof CloseReasons.CLIENT_CERTIFICATE_REJECTED | typeof CloseReasons.UNAUTHENTICATED_REQUEST; detail: string } {
+  ):
+    | { kind: 'ok'; principal: Principal | null; fromCertificate?: boolean }
+    | {
+        kind: 'refused';
+        reason: typeof CloseReasons.CLIENT_CERTIFICATE_REJECTED | typeof CloseReasons.CLIENT_CERTIFICATE_REVOKED | typeof CloseReasons.UNAUTHENTICATED_REQUEST;
+        detail: string;
+      } {
     const { protocol, tls: tlsSecurity, allowAnonymous } = this.#o.security;
     const certificate: CertificatePrincipal = tls && tlsSecurity !== undefined && socket instanceof TLSSocket ? tlsSecurity.principalOf(socket) : { kind: 'none' };
-    if (certificate.kind === 'rejected') return { kind: 'refused', reason: CloseReasons.CLIENT_CERTIFICATE_REJECTED, detail: certificate.reason };
+    if (certificate.kind === 'rejected') {
+      if (certificate.reason === REVOKED && socket instanceof TLSSocket) return { kind: 'refused', reason: CloseReasons.CLIENT_CERTIFICATE_REVOKED, detail: revokedDetail(socket) };
+      return { kind: 'refused', reason: CloseReasons.CLIENT_CERTIFICATE_REJECTED, detail: certificate.reason };
+    }
     if (protocol === 'SASL_SSL' || protocol === 'SASL_PLAINTEXT') return { kind: 'ok', principal: null };
     if (certificate.kind === 'principal') {
       if (certificate.principal !== undefined) return { kind: 'ok', principal: certificate.principal, fromCertificate: true };
@@ -187,9 +228,22 @@ export class Listener {
         resolve();
       });
     });
-    await Promise.all([...this.#connections].map((c) => c.shutdown()));
+    await Promise.all([...this.#connections.keys()].map((c) => c.shutdown()));
     await stopped;
   }
+}
+
+/** OpenSSL's verify code for a certificate on a CRL (X509_V_ERR_CERT_REVOKED), as Node reports it. */
+const REVOKED = 'CERT_REVOKED';
+
+/** Which certificate was revoked: its subject and serial number (public, and what `parapet cert revoke` names). */
+function revokedDetail(socket: TLSSocket): string {
+  const certificate = socket.getPeerX509Certificate();
+  return certificate === undefined ? REVOKED : `${REVOKED}: ${describeCertificate(certificate)}`;
+}
+
+function describeCertificate(certificate: X509Certificate): string {
+  return `subject ${certificate.subject.replace(/\n/g, ',')}, serial ${certificate.serialNumber}`;
 }
 
 function remoteOf(socket: Socket): string {

@@ -31,6 +31,8 @@ export interface SecureBroker {
   readonly bootstrap: string;
   readonly dataDir: string;
   readonly caFile: string;
+  /** Where init put the CA key and certificate: outside the data directory. */
+  readonly caDir: string;
   readonly adminPassword: string;
   readonly adminProperties: string;
   /** Every client settings file init wrote for the admin (properties, Java properties, JSON). */
@@ -48,8 +50,12 @@ export interface SecureBroker {
  * Failed authentications are answered without the production delay unless the test sets one.
  */
 export async function startSecureBroker(t: TestContext, options: SecureBrokerOptions = {}): Promise<SecureBroker> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parapet-secure-'));
+  // The data directory and, beside it, the CA directory init makes (`<data dir>-ca`), in one temp dir.
+  const root = mkdtempSync(join(tmpdir(), 'parapet-secure-'));
+  const dataDir = join(root, 'data');
   const init = await initDataDir({ dataDir, host: '127.0.0.1', port: 9092 });
+  const caDir = init.caDir;
+  if (caDir === undefined) throw new Error('init made no CA directory');
   const adminPassword = /^sasl\.password=(.*)$/m.exec(readFileSync(init.adminProperties, 'utf8'))?.[1];
   if (adminPassword === undefined) throw new Error('init wrote no admin password');
   if (options.users !== undefined || options.acls !== undefined) {
@@ -79,7 +85,7 @@ export async function startSecureBroker(t: TestContext, options: SecureBrokerOpt
   const { port } = await broker.start();
   t.after(async () => {
     await broker.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   });
   const bootstrap = `127.0.0.1:${port}`;
   // The admin settings init wrote name port 9092; point them at this broker's port, as `parapet start` does.
@@ -91,6 +97,7 @@ export async function startSecureBroker(t: TestContext, options: SecureBrokerOpt
     bootstrap,
     dataDir,
     caFile: init.caFile,
+    caDir,
     adminPassword,
     adminProperties: init.adminProperties,
     adminClientFiles: init.adminClientFiles,

@@ -25,7 +25,7 @@ export interface TlsFixture {
   readonly server: CertificateAndKey;
   readonly client: CertificateAndKey;
   /** Server certificate, key and CA as a listener would be configured with them. */
-  readonly tlsFiles: Required<TlsFiles>;
+  readonly tlsFiles: Required<Omit<TlsFiles, 'crlFile'>>;
   readonly clientCertFile: string;
   readonly clientKeyFile: string;
 }

@@ -120,6 +120,20 @@ describe('parapet fails with one line a person can act on, and a documented exit
     assert.match(debug.stderr, /^\s+at /m);
   });
 
+  it('a CA directory that cannot be made beside the data directory: exit 3 before anything is written, and --ca-dir works', async (t) => {
+    const root = tempDir(t);
+    const parent = join(root, 'srv');
+    mkdirSync(join(parent, 'data'), { recursive: true, mode: 0o700 });
+    // The data directory exists (made by an administrator), its parent is not ours to write.
+    chmodSync(parent, 0o500);
+    const run = await parapet(['init', '--data-dir', join(parent, 'data')], { unprivileged: true });
+    assertOneLineFailure(run, 3, /cannot create the CA directory .*srv\/data-ca: permission denied; give --ca-dir DIR, a directory outside the data directory/);
+    assert.deepEqual(readdirSync(join(parent, 'data')).filter((name) => !name.startsWith('parapet.')), [], 'nothing but the lock');
+    const elsewhere = await parapet(['init', '--data-dir', join(parent, 'data'), '--ca-dir', join(root, 'ca')], { unprivileged: true });
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
+    assert.match(elsewhere.stdout, /CA key: +.*\/ca\/ca\.key/);
+  });
+
   it('a data directory that cannot be read (EACCES on scandir): exit 3', async (t) => {
     const dataDir = join(tempDir(t), 'data');
     mkdirSync(dataDir);

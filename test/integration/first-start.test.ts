@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -33,10 +33,15 @@ describe('the secure first start', () => {
     assert.ok(kcat?.[2] !== undefined, out);
     assert.equal(kcat[2], join(dataDir, 'client', 'admin.properties'));
     // Keys and the files holding the admin password are private; certificates are not secret.
-    for (const file of ['tls/ca.key', 'tls/server.key', 'client/admin.properties', 'client/admin.java.properties', 'client/admin.json', 'parapet.yaml', 'metadata.db']) {
+    for (const file of ['tls/server.key', 'client/admin.properties', 'client/admin.java.properties', 'client/admin.json', 'parapet.yaml', 'metadata.db']) {
       assert.equal(mode(join(dataDir, file)), 0o600, file);
     }
     for (const dir of ['', 'tls', 'client']) assert.equal(mode(join(dataDir, dir)), 0o700, dir || 'data dir');
+    // The CA key is not in the data directory but beside it, in a private directory of its own.
+    assert.equal(existsSync(join(dataDir, 'tls', 'ca.key')), false);
+    assert.equal(mode(`${dataDir}-ca`), 0o700);
+    assert.equal(mode(join(`${dataDir}-ca`, 'ca.key')), 0o600);
+    assert.match(out, new RegExp(`CA key: +${dataDir}-ca/ca\\.key`));
     const properties = readFileSync(kcat[2], 'utf8');
     assert.match(properties, /^security\.protocol=SASL_SSL$/m);
     assert.match(properties, /^sasl\.mechanisms=SCRAM-SHA-512$/m);

@@ -84,9 +84,9 @@ export function kcatLines(count: number): Buffer {
   return Buffer.concat(lines);
 }
 
-/** The init CA (`<dataDir>/tls/ca.crt` and `ca.key`), which signs client certificates for mTLS. */
+/** The init CA (`ca.crt` and `ca.key` in the CA directory beside the data directory), which signs client certificates for mTLS. */
 export function initCa(b: SecureBroker): CertificateAndKey {
-  return { certPem: readFileSync(join(b.dataDir, 'tls', 'ca.crt'), 'utf8'), keyPem: readFileSync(join(b.dataDir, 'tls', 'ca.key'), 'utf8') };
+  return { certPem: readFileSync(join(b.caDir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(b.caDir, 'ca.key'), 'utf8') };
 }
 
 /** Issues a client certificate with subject CN=`commonName` and writes it (and its 0600 key) into `dir`. */

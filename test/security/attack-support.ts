@@ -73,6 +73,8 @@ export async function startBrokerProcess(t: TestContext, options: BrokerProcessO
     for (const c of clients) c.close();
     child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
+    // `parapet init` put the CA key beside the data directory, outside it.
+    rmSync(`${dataDir}-ca`, { recursive: true, force: true });
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

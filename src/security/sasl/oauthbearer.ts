@@ -20,6 +20,11 @@ export interface OAuthBearerMechanismOptions {
   readonly clockSkewSeconds?: number | undefined;
   /** The claim that names the user, default `sub`. */
   readonly principalClaim?: string | undefined;
+  /**
+   * Put before the claim's value in the principal (`oauth:` makes `sub: alice` `User:oauth:alice`), so
+   * that a token can never name a SCRAM user or the super user. Default none.
+   */
+  readonly principalPrefix?: string | undefined;
   /** Accepted `alg` values, default the asymmetric ones; `none` and HMAC are never accepted. */
   readonly algorithms?: readonly string[] | undefined;
   /** Milliseconds since the epoch; for tests. */
@@ -45,7 +50,7 @@ export function oauthBearerMechanism(options: OAuthBearerMechanismOptions): Sasl
   const verifier = new JwtVerifier(options);
   return {
     name: 'OAUTHBEARER',
-    start: () => new OAuthBearerExchange(verifier),
+    start: () => new OAuthBearerExchange(verifier, options.principalPrefix ?? ''),
   };
 }
 
@@ -207,10 +212,12 @@ function parseInitialResponse(message: string): InitialResponse {
 
 class OAuthBearerExchange implements SaslExchange {
   readonly #verifier: JwtVerifier;
+  readonly #prefix: string;
   #over = false;
 
-  constructor(verifier: JwtVerifier) {
+  constructor(verifier: JwtVerifier, prefix: string) {
     this.#verifier = verifier;
+    this.#prefix = prefix;
   }
 
   async step(token: Buffer): Promise<SaslStep> {
@@ -225,6 +232,7 @@ class OAuthBearerExchange implements SaslExchange {
     if (authzid !== undefined && authzid !== user) {
       throw new SaslAuthenticationError(SaslFailureReasons.BAD_CREDENTIALS, 'the authorization id differs from the token principal', user);
     }
-    return { done: true, response: Buffer.alloc(0), principal: userPrincipal(user) };
+    // The authorization id, when sent, names the token's user as the client knows it: without the prefix.
+    return { done: true, response: Buffer.alloc(0), principal: userPrincipal(`${this.#prefix}${user}`) };
   }
 }

@@ -2,12 +2,15 @@
  * Swaps a listener's certificate when its files change (cert-manager, ACME clients and `mv` rotations)
  * without a restart: connections already open keep the context they were made with, new ones get the
  * new certificate. A pair that isn't usable yet (the certificate rewritten before its key, a file cut
- * short) leaves the current certificate in place and is tried again.
+ * short) leaves the current certificate in place and is tried again. The CRL file (`tls.crlFile`) is
+ * watched the same way: a new list applies to the next handshake, and `onCrlChanged` lets the
+ * listener close connections whose certificate it now revokes.
  */
 import { X509Certificate, createHash } from 'node:crypto';
 import { unwatchFile, watchFile } from 'node:fs';
 import type tls from 'node:tls';
 import type { Logger } from '../../logger.js';
+import { summariseCrls, type CrlSummary } from './crl-bundle.js';
 import { buildTlsServerOptions, type ClientAuth, type TlsFiles } from './tls-options.js';
 
 /** What the reloader needs of a server: `tls.Server` has it. */
@@ -28,8 +31,10 @@ export interface CertificateReloaderOptions {
    * after the other are loaded together rather than failing once in between.
    */
   readonly settleMs?: number;
-  /** Milliseconds since the epoch; a certificate already expired by it is refused. */
+  /** Milliseconds since the epoch; a certificate (or CRL) already expired by it is refused. */
   readonly now?: () => number;
+  /** Called with the new CRLs (PEM) once a changed CRL file is in use. */
+  readonly onCrlChanged?: (crlPem: string) => void;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 2000;
@@ -44,8 +49,12 @@ export class CertificateReloader {
   readonly #settleMs: number;
   readonly #watched: readonly string[];
   readonly #now: () => number;
-  /** Digest of what the server is using, to skip a reload that would change nothing (a `touch`). */
-  #loadedDigest: string | undefined;
+  readonly #onCrlChanged: ((crlPem: string) => void) | undefined;
+  /**
+   * Digests of what the server is using, to skip a reload that would change nothing (a `touch`): the
+   * certificate, key and CA apart from the CRLs, to tell a rotation from a revocation.
+   */
+  #loaded: LoadedDigests | undefined;
   #lastFailure: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -63,9 +72,11 @@ export class CertificateReloader {
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
     this.#now = options.now ?? Date.now;
+    this.#onCrlChanged = options.onCrlChanged;
     if (!Number.isInteger(this.#pollIntervalMs) || this.#pollIntervalMs < 1) throw new Error('pollIntervalMs must be a positive integer');
-    this.#watched = [options.files.certFile, options.files.keyFile, ...(options.files.caFile === undefined ? [] : [options.files.caFile])];
-    this.#loadedDigest = this.#currentDigest();
+    const { certFile, keyFile, caFile, crlFile } = options.files;
+    this.#watched = [certFile, keyFile, ...(caFile === undefined ? [] : [caFile]), ...(crlFile === undefined ? [] : [crlFile])];
+    this.#loaded = this.#currentDigests();
     for (const file of this.#watched) {
       // Not persistent: watching certificates must not keep a closing broker alive.
       watchFile(file, { interval: this.#pollIntervalMs, persistent: false }, this.#onChange);
@@ -80,15 +91,17 @@ export class CertificateReloader {
   reload(): boolean {
     let options: tls.TlsOptions;
     try {
-      options = buildTlsServerOptions(this.#files, this.#clientAuth);
+      options = buildTlsServerOptions(this.#files, this.#clientAuth, this.#now());
       refuseExpired(options, this.#files.certFile, this.#now());
     } catch (err) {
       // Our own messages: file names and error codes, never file contents.
       this.#failed(err instanceof Error ? err.message : 'unreadable TLS files');
       return false;
     }
-    const digest = digestOf(options);
-    if (digest === this.#loadedDigest) {
+    const digests = digestsOf(options);
+    const certificateChanged = digests.certificate !== this.#loaded?.certificate;
+    const crlChanged = digests.crl !== this.#loaded?.crl;
+    if (!certificateChanged && !crlChanged) {
       this.#recovered();
       return true;
     }
@@ -99,9 +112,16 @@ export class CertificateReloader {
       this.#failed(`the server refused the new TLS context: ${code}`);
       return false;
     }
-    this.#loadedDigest = digest;
+    this.#loaded = digests;
     this.#recovered();
-    this.#logger.info({ event: 'tls-certificate-reloaded', certFile: this.#files.certFile, ...describeCertificate(options) }, 'TLS certificate reloaded');
+    if (certificateChanged) {
+      this.#logger.info({ event: 'tls-certificate-reloaded', certFile: this.#files.certFile, ...describeCertificate(options) }, 'TLS certificate reloaded');
+    }
+    if (crlChanged && typeof options.crl === 'string') {
+      const crls = summariseCrlsQuietly(options.crl);
+      this.#logger.info({ event: 'tls-crl-reloaded', crlFile: this.#files.crlFile, crls }, 'TLS certificate revocation list reloaded');
+      this.#onCrlChanged?.(options.crl);
+    }
     return true;
   }
 
@@ -126,7 +146,8 @@ export class CertificateReloader {
   }
 
   #failed(reason: string): void {
-    const fields = { event: 'tls-certificate-reload-failed', certFile: this.#files.certFile, keyFile: this.#files.keyFile, caFile: this.#files.caFile, reason };
+    const { certFile, keyFile, caFile, crlFile } = this.#files;
+    const fields = { event: 'tls-certificate-reload-failed', certFile, keyFile, caFile, crlFile, reason };
     const message = 'TLS certificate reload failed; keeping the current certificate';
     // The same failure on every retry is logged once, then quietly.
     if (reason === this.#lastFailure) this.#logger.debug(fields, message);
@@ -138,20 +159,33 @@ export class CertificateReloader {
     this.#lastFailure = undefined;
   }
 
-  #currentDigest(): string | undefined {
+  #currentDigests(): LoadedDigests | undefined {
     try {
-      return digestOf(buildTlsServerOptions(this.#files, this.#clientAuth));
+      return digestsOf(buildTlsServerOptions(this.#files, this.#clientAuth, this.#now()));
     } catch {
       return undefined;
     }
   }
 }
 
-function digestOf(options: tls.TlsOptions): string {
+interface LoadedDigests {
+  readonly certificate: string;
+  readonly crl: string;
+}
+
+function digestsOf(options: tls.TlsOptions): LoadedDigests {
   // Held in memory only; it covers the key so a key-only rotation is noticed.
-  return createHash('sha256')
-    .update(JSON.stringify([options.cert, options.key, options.ca ?? null]))
-    .digest('hex');
+  const digest = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+  return { certificate: digest([options.cert, options.key, options.ca ?? null]), crl: digest(options.crl ?? null) };
+}
+
+function summariseCrlsQuietly(pem: string): readonly CrlSummary[] {
+  try {
+    return summariseCrls(pem);
+  } catch {
+    // Checked when loaded; a summary is for the log only.
+    return [];
+  }
 }
 
 function leafOf(options: tls.TlsOptions): X509Certificate | undefined {

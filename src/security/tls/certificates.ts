@@ -52,10 +52,12 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
+/** How the CA signs certificates and revocation lists (revocation-list.ts signs the same way). */
+export const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 // Passed explicitly to every @peculiar/x509 call rather than set as the library's global provider.
-const crypto = webcrypto;
+export const x509Crypto = webcrypto;
+const crypto = x509Crypto;
 
 export async function createCertificateAuthority(options: CertificateAuthorityOptions): Promise<CertificateAndKey> {
   requireName(options.commonName, 'commonName');
@@ -168,7 +170,7 @@ async function issueLeaf(ca: CertificateAndKey, profile: LeafProfile): Promise<C
   return { certPem: certificate.toString('pem'), keyPem: await exportPrivateKey(keys.privateKey) };
 }
 
-async function authorityKeyIdentifier(caCertificate: X509.X509Certificate): Promise<X509.AuthorityKeyIdentifierExtension> {
+export async function authorityKeyIdentifier(caCertificate: X509.X509Certificate): Promise<X509.AuthorityKeyIdentifierExtension> {
   // Reuse the CA's own identifier when it has one: a CA made elsewhere may compute it differently.
   const subjectKeyId = caCertificate.getExtension(X509.SubjectKeyIdentifierExtension)?.keyId;
   if (subjectKeyId !== undefined) return new X509.AuthorityKeyIdentifierExtension(subjectKeyId, false);
@@ -184,7 +186,8 @@ async function exportPrivateKey(key: webcrypto.CryptoKey): Promise<string> {
   return X509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
-async function importCaKey(keyPem: string): Promise<webcrypto.CryptoKey> {
+/** The CA's private key as a WebCrypto signing key; throws unless it is ECDSA P-256. */
+export async function importCaKey(keyPem: string): Promise<webcrypto.CryptoKey> {
   // Node's parser accepts PKCS#8 and SEC1 (`BEGIN EC PRIVATE KEY`) alike; WebCrypto wants PKCS#8 DER.
   const key = createPrivateKey(keyPem);
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {

@@ -5,6 +5,7 @@
 import { X509Certificate, constants as cryptoConstants, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { checkCrlBundle } from './crl-bundle.js';
 
 /**
  * Whether the listener asks for a client certificate: `requested` lets clients without one (or with one
@@ -18,6 +19,8 @@ export interface TlsFiles {
   readonly keyFile: string;
   /** The CA bundle client certificates are verified against (clientAuth `requested` or `required`). */
   readonly caFile?: string;
+  /** CRLs (PEM) of the CAs in `caFile`: a client certificate they list is refused in the handshake. */
+  readonly crlFile?: string;
 }
 
 /**
@@ -43,11 +46,12 @@ export const TLS_CIPHERS: string = [...TLS13_CIPHER_SUITES, ...TLS12_CIPHER_SUIT
 export const TLS_MIN_VERSION = 'TLSv1.2' satisfies tls.SecureVersion;
 
 /**
- * Reads the certificate, key and CA files and returns the listener's options. Throws an Error naming
- * the file when one is missing, unparseable, or the key does not belong to the certificate; the
- * message never contains file contents.
+ * Reads the certificate, key, CA and CRL files and returns the listener's options. Throws an Error
+ * naming the file when one is missing, unparseable, the key does not belong to the certificate, or a
+ * CRL would lock clients out (crl-bundle.ts); the message never contains file contents. `now`
+ * (milliseconds since the epoch) is when CRLs must be valid.
  */
-export function buildTlsServerOptions(files: TlsFiles, clientAuth: ClientAuth): tls.TlsOptions {
+export function buildTlsServerOptions(files: TlsFiles, clientAuth: ClientAuth, now: number = Date.now()): tls.TlsOptions {
   const cert = readPem(files.certFile, 'certificate');
   const key = readPem(files.keyFile, 'private key');
   checkCertificateAndKey(files, cert, key);
@@ -72,8 +76,12 @@ export function buildTlsServerOptions(files: TlsFiles, clientAuth: ClientAuth): 
     throw new Error(`clientAuth '${clientAuth}' needs a caFile: the CA that issues client certificates`);
   }
   const ca = readPem(files.caFile, 'CA certificate');
-  checkCaBundle(files.caFile, ca);
-  return { ...options, ca, requestCert: true, rejectUnauthorized: clientAuth === 'required' };
+  const caBlocks = checkCaBundle(files.caFile, ca);
+  const withCa = { ...options, ca, requestCert: true, rejectUnauthorized: clientAuth === 'required' };
+  if (files.crlFile === undefined) return withCa;
+  const crl = readPem(files.crlFile, 'CRL');
+  checkCrlBundle(files.crlFile, crl, caBlocks, now);
+  return { ...withCa, crl };
 }
 
 export type PeerCertificateStatus =
@@ -116,13 +124,17 @@ function readPem(file: string, what: string): string {
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
-function certificatesIn(file: string, pem: string, what: string): X509Certificate[] {
+function certificateBlocks(file: string, pem: string, what: string): string[] {
   const blocks = pem.match(PEM_CERTIFICATE) ?? [];
   // A bundle cut short mid-write still parses up to its last whole block: count the openings so a
   // truncated trailing certificate is an error rather than a silently smaller trust store.
   const opened = pem.split('-----BEGIN ').length - 1;
   if (blocks.length === 0 || blocks.length !== opened) throw new Error(`the TLS ${what} file ${file} does not hold complete PEM certificates`);
-  return blocks.map((block) => {
+  return blocks;
+}
+
+function certificatesIn(file: string, pem: string, what: string): X509Certificate[] {
+  return certificateBlocks(file, pem, what).map((block) => {
     try {
       return new X509Certificate(block);
     } catch {
@@ -152,7 +164,9 @@ function checkCertificateAndKey(files: TlsFiles, cert: string, key: string): voi
   }
 }
 
-function checkCaBundle(file: string, pem: string): void {
+/** The bundle's PEM blocks, each a parseable certificate. */
+function checkCaBundle(file: string, pem: string): string[] {
   // Node takes a CA bundle it can't parse without a word, leaving an empty trust store: refuse it here.
   certificatesIn(file, pem, 'CA certificate');
+  return certificateBlocks(file, pem, 'CA certificate');
 }

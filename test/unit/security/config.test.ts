@@ -46,6 +46,20 @@ describe('security posture check', () => {
     assert.match(posture('SASL_PLAINTEXT', '127.0.0.1', { allowInsecurePlaintext: true, tls: mtls }).errors.join('\n'), /needs a TLS listener/);
   });
 
+  it('refuses a CRL file without client certificates, and prefixes that overlap', () => {
+    const crl = { ...DEFAULT_SECURITY_CONFIG.tls, crlFile: '/etc/parapet/crl.pem' };
+    assert.match(posture('SASL_SSL', '127.0.0.1', { tls: crl }).errors.join('\n'), /tls\.crlFile needs tls\.clientAuth requested or required/);
+    assert.deepEqual(posture('SASL_SSL', '127.0.0.1', { tls: { ...crl, clientAuth: 'requested' } }).errors, []);
+    const prefixed = (cert: string, oauth: string) =>
+      posture('SASL_SSL', '127.0.0.1', { tls: { ...DEFAULT_SECURITY_CONFIG.tls, principalPrefix: cert }, sasl: { ...DEFAULT_SECURITY_CONFIG.sasl, oauthbearer: { principalPrefix: oauth } } });
+    assert.deepEqual(prefixed('cert:', 'oauth:').errors, []);
+    // `x:` and `x:y:` would make certificate y:alice and token alice one principal.
+    assert.match(prefixed('x:', 'x:y:').errors.join('\n'), /tls\.principalPrefix \("x:"\) and sasl\.oauthbearer\.principalPrefix \("x:y:"\) must differ, and neither may start with the other/);
+    assert.match(prefixed('same:', 'same:').errors.join('\n'), /must differ/);
+    // Set from code rather than a file: checked here too.
+    assert.match(prefixed('two words', 'oauth:').errors.join('\n'), /tls\.principalPrefix must be 1 to 64 printable ASCII characters/);
+  });
+
   it('knows loopback addresses', () => {
     for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(isLoopback(host), true, host);
     for (const host of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1']) assert.equal(isLoopback(host), false, host);

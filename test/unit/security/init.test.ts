@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,7 +83,7 @@ describe('parapet init', () => {
     assert.equal(lock.held, true, 'a lock the caller gave stays the caller\'s');
   });
 
-  const steps: InitStep[] = ['pending', 'staged', 'credentials', 'placed-file', 'config'];
+  const steps: InitStep[] = ['pending', 'staged', 'credentials', 'placed-ca', 'placed-file', 'config'];
   for (const interruptAt of steps) {
     it(`an initialisation interrupted after "${interruptAt}" is started over, and the admin can log in with what the files say`, async (t) => {
       const dataDir = join(tempDir(t), 'data');
@@ -110,6 +110,7 @@ describe('parapet init', () => {
         );
         assertAdminPasswordWorks(dataDir, join(dataDir, 'client', 'admin.properties'));
         assert.ok(existsSync(join(dataDir, 'tls', 'server.key')));
+        assertCaPlaced(dataDir, `${dataDir}-ca`);
         return;
       }
       assert.ok(state === 'new' || state === 'interrupted', state);
@@ -123,8 +124,83 @@ describe('parapet init', () => {
         [],
       );
       assertAdminPasswordWorks(dataDir, result.adminProperties);
+      // The CA directory holds the new CA only: what the interrupted attempt wrote there is gone.
+      assertCaPlaced(dataDir, `${dataDir}-ca`);
     });
   }
+
+  it('keeps the CA private key out of the data directory: only ca.crt is there, the key is in the CA directory beside it', async (t) => {
+    const dataDir = join(tempDir(t), 'data');
+    const result = await initDataDir({ dataDir, host: '127.0.0.1', port: 9092 });
+    const caDir = `${dataDir}-ca`;
+    assert.equal(result.caDir, caDir);
+    assert.equal(result.caKeyFile, join(caDir, 'ca.key'));
+    assertCaPlaced(dataDir, caDir);
+    // Not under any name: no file of the data directory holds the key's text (staging leftovers, the store).
+    const caKey = readFileSync(join(caDir, 'ca.key'), 'utf8');
+    const keyBody = caKey.replace(/-----[A-Z ]+-----/g, '').replace(/\s/g, '').slice(0, 64);
+    for (const file of filesUnder(dataDir)) {
+      const text = readFileSync(file, 'latin1');
+      assert.ok(!text.includes(keyBody) && !text.replace(/\s/g, '').includes(keyBody), `${file} holds the CA key`);
+    }
+    assert.deepEqual(readdirSync(join(dataDir, 'tls')).sort(), ['ca.crt', 'server.crt', 'server.key']);
+    assert.match(readFileSync(result.configFile, 'utf8'), new RegExp(`^# The CA's private key is in ${caDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, outside this directory`, 'm'));
+  });
+
+  it('puts the CA where --ca-dir says, and refuses a CA directory inside the data directory', async (t) => {
+    const root = tempDir(t);
+    const dataDir = join(root, 'data');
+    await assert.rejects(initDataDir({ dataDir, host: '127.0.0.1', port: 9092, caDir: join(dataDir, 'ca') }), (err: unknown) => {
+      assert.ok(err instanceof InitError);
+      assert.match(err.message, /is inside the data directory .*: keep the CA key out of the broker's reach/);
+      return true;
+    });
+    await assert.rejects(initDataDir({ dataDir, host: '127.0.0.1', port: 9092, caDir: dataDir }), /is inside the data directory/);
+    assert.equal(dataDirState(dataDir), 'new');
+    const caDir = join(root, 'offline', 'parapet-ca');
+    const result = await initDataDir({ dataDir, host: '127.0.0.1', port: 9092, caDir });
+    assert.equal(result.caKeyFile, join(caDir, 'ca.key'));
+    assertCaPlaced(dataDir, caDir);
+    assert.equal(existsSync(`${dataDir}-ca`), false);
+  });
+
+  it('refuses a CA directory that already holds a CA, leaving it untouched', async (t) => {
+    const root = tempDir(t);
+    const first = await initDataDir({ dataDir: join(root, 'first'), host: '127.0.0.1', port: 9092, caDir: join(root, 'shared-ca') });
+    const key = readFileSync(join(root, 'shared-ca', 'ca.key'), 'utf8');
+    const second = join(root, 'second');
+    await assert.rejects(initDataDir({ dataDir: second, host: '127.0.0.1', port: 9092, caDir: join(root, 'shared-ca') }), (err: unknown) => {
+      assert.ok(err instanceof InitError);
+      assert.match(err.message, /the CA directory .*shared-ca already holds .*ca\.key.*: choose another --ca-dir/);
+      return true;
+    });
+    assert.equal(readFileSync(join(root, 'shared-ca', 'ca.key'), 'utf8'), key);
+    assert.equal(isInitialised(second), false);
+    assert.ok(first.caKeyFile !== undefined && existsSync(first.caKeyFile));
+  });
+
+  it('starting over never deletes a CA file that is no longer what the interrupted init wrote', async (t) => {
+    const dataDir = join(tempDir(t), 'data');
+    const caDir = `${dataDir}-ca`;
+    await assert.rejects(
+      initDataDir({
+        dataDir,
+        host: '127.0.0.1',
+        port: 9092,
+        afterStep: (step) => {
+          if (step === 'placed-ca') throw new Error('interrupted');
+        },
+      }),
+      /interrupted/,
+    );
+    // Meanwhile someone else keeps another key under that name: it is not init's to delete.
+    rmSync(join(caDir, 'ca.key'));
+    writeFileSync(join(caDir, 'ca.key'), 'somebody else\'s key', { mode: 0o600 });
+    await assert.rejects(initDataDir({ dataDir, host: '127.0.0.1', port: 9092 }), /already holds .*ca\.key/);
+    assert.equal(readFileSync(join(caDir, 'ca.key'), 'utf8'), 'somebody else\'s key');
+    // init's own certificate was still its own, so it went.
+    assert.equal(existsSync(join(caDir, 'ca.crt')), false);
+  });
 
   it('never overwrites files it did not place: a directory holding tls/server.key but no parapet.yaml is refused untouched', async (t) => {
     const dataDir = join(tempDir(t), 'data');
@@ -176,6 +252,26 @@ describe('parapet init', () => {
     );
   });
 });
+
+/** The CA is complete in its directory (0700, key 0600) and the data directory trusts exactly it, without its key. */
+function assertCaPlaced(dataDir: string, caDir: string): void {
+  assert.deepEqual(readdirSync(caDir).sort(), ['ca.crt', 'ca.key']);
+  assert.equal(statSync(caDir).mode & 0o777, 0o700);
+  assert.equal(statSync(join(caDir, 'ca.key')).mode & 0o777, 0o600);
+  assert.equal(existsSync(join(dataDir, 'tls', 'ca.key')), false);
+  const caCert = readFileSync(join(caDir, 'ca.crt'), 'utf8');
+  assert.equal(readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8'), caCert);
+  const ca = new X509Certificate(caCert);
+  assert.equal(new X509Certificate(readFileSync(join(dataDir, 'tls', 'server.crt'))).verify(ca.publicKey), true);
+  assert.equal(ca.checkPrivateKey(createPrivateKey(readFileSync(join(caDir, 'ca.key')))), true);
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    return entry.isDirectory() ? filesUnder(path) : [path];
+  });
+}
 
 function passwordIn(properties: string): string {
   const password = /^sasl\.password=(.+)$/m.exec(readFileSync(properties, 'utf8'))?.[1];
