@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { DEFAULT_NAME_LIMITS } from '../protocol/names.js';
 import { BufferPool } from '../server/buffer-pool.js';
 import { Listener } from '../server/listener.js';
 import type { HandlerEntry } from '../server/dispatcher.js';
@@ -54,6 +55,10 @@ export interface BrokerConfig {
   /** Accepted consumer session timeouts (group.min/max.session.timeout.ms). */
   readonly groupMinSessionTimeoutMs: number;
   readonly groupMaxSessionTimeoutMs: number;
+  /** Bounds of client-chosen names (docs/security/limits.md, "Names"); topic names follow Kafka's fixed rule. */
+  readonly maxGroupIdLength: number;
+  readonly maxTransactionalIdLength: number;
+  readonly maxClientIdLength: number;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -85,6 +90,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1_800_000,
+  maxGroupIdLength: DEFAULT_NAME_LIMITS.maxGroupIdLength,
+  maxTransactionalIdLength: DEFAULT_NAME_LIMITS.maxTransactionalIdLength,
+  maxClientIdLength: DEFAULT_NAME_LIMITS.maxClientIdLength,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -164,6 +172,7 @@ export class Broker {
         logger,
         framePool: frames,
         responsePool: reads,
+        names: { maxGroupIdLength: config.maxGroupIdLength, maxTransactionalIdLength: config.maxTransactionalIdLength, maxClientIdLength: config.maxClientIdLength },
       });
       const { tlsFiles } = security;
       const tlsServer = this.#listener.tlsServer;

@@ -19,6 +19,8 @@ describe('config file', () => {
     assert.equal(config.dataDir, '/var/lib/parapet');
     assert.equal(config.autoCreateTopics, true);
     assert.equal(config.maxFetchBytes, DEFAULT_BROKER_CONFIG.maxFetchBytes);
+    const names = applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile('maxGroupIdLength: 300\nmaxTransactionalIdLength: 64\n', 'names.yaml'));
+    assert.deepEqual([names.maxGroupIdLength, names.maxTransactionalIdLength, names.maxClientIdLength], [300, 64, 255]);
   });
 
   it('reads JSON too, and an empty file means the defaults', () => {
@@ -38,6 +40,8 @@ describe('config file', () => {
       ['sasl:\n  mechanisms: [GSSAPI]\n', /sasl\.mechanisms/],
       ['tls:\n  clientAuth: maybe\n', /tls\.clientAuth/],
       ['allowInsecurePlaintext: 1\n', /allowInsecurePlaintext/],
+      ['maxGroupIdLength: 0\n', /maxGroupIdLength/],
+      ['maxClientIdLength: 20000\n', /maxClientIdLength/],
       ['- a\n- b\n', /\(top level\)/],
       ['a: [unclosed\n', /not valid YAML/],
     ];
