@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -20,6 +21,9 @@ import { saslHandlers } from '../server/sasl-handlers.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import { aclHandlers } from './acl-handlers.js';
 import { scramCredentialHandlers } from './scram-handlers.js';
+
+/** The metadata store's name of the key the fake SCRAM salts of unknown users are derived from. */
+const FAKE_SALT_SECRET = 'scram-unknown-user-salt';
 
 export class SecurityConfigError extends Error {
   override name = 'SecurityConfigError';
@@ -58,6 +62,9 @@ export function createBrokerSecurity(
   for (const w of posture.warnings) deps.events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
 
   const credentials = new CredentialStore({ store: deps.store });
+  // Kept in the metadata store: an unknown user's fake SCRAM salt must not change at a restart when a
+  // real user's does not, or the change would tell which names exist.
+  const fakeCredentialSecret = deps.store.brokerSecret(FAKE_SALT_SECRET, () => randomBytes(32));
   const acls = new AclStore({ store: deps.store });
   // allowInsecureAnonymous: every client is ANONYMOUS and may do everything, like a stock Kafka broker.
   const superUsers = security.allowInsecureAnonymous ? [...security.superUsers, ANONYMOUS] : security.superUsers;
@@ -68,7 +75,7 @@ export function createBrokerSecurity(
   if (usesSasl(listener.protocol)) {
     for (const name of security.sasl.mechanisms) {
       if (name === 'PLAIN' && !tls) continue; // never offered without TLS: the password would travel in the clear
-      mechanisms.set(name, mechanismOf(name, security, credentials));
+      mechanisms.set(name, mechanismOf(name, security, credentials, fakeCredentialSecret));
     }
   }
 
@@ -153,11 +160,11 @@ export function validateSecuritySettings(security: SecurityConfig): string[] {
   return problems;
 }
 
-function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credentials: CredentialLookup): SaslMechanism {
+function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credentials: CredentialLookup, fakeCredentialSecret?: Buffer): SaslMechanism {
   switch (name) {
     case 'SCRAM-SHA-256':
     case 'SCRAM-SHA-512':
-      return scramMechanism(name, { credentials });
+      return scramMechanism(name, { credentials, fakeCredentialSecret });
     case 'PLAIN':
       return plainMechanism({ credentials });
     case 'OAUTHBEARER': {
