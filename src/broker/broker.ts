@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { DEFAULT_NAME_LIMITS } from '../protocol/names.js';
 import { BufferPool } from '../server/buffer-pool.js';
 import { Listener } from '../server/listener.js';
 import type { HandlerEntry } from '../server/dispatcher.js';
@@ -75,6 +76,10 @@ export interface BrokerConfig {
   readonly groupMaxOffsetBytesPerPrincipal: number;
   /** Kafka's offset.metadata.max.bytes (counted in UTF-16 code units, as Kafka's String.length). */
   readonly offsetMetadataMaxBytes: number;
+  /** Bounds of client-chosen names (docs/security/limits.md, "Names"); topic names follow Kafka's fixed rule. */
+  readonly maxGroupIdLength: number;
+  readonly maxTransactionalIdLength: number;
+  readonly maxClientIdLength: number;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -119,6 +124,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   groupMaxMemoryBytesPerPrincipal: DEFAULT_GROUP_REGISTRY_LIMITS.maxMemoryBytesPerPrincipal,
   groupMaxOffsetBytesPerPrincipal: DEFAULT_GROUP_REGISTRY_LIMITS.maxOffsetBytesPerPrincipal,
   offsetMetadataMaxBytes: DEFAULT_MAX_METADATA_LENGTH,
+  maxGroupIdLength: DEFAULT_NAME_LIMITS.maxGroupIdLength,
+  maxTransactionalIdLength: DEFAULT_NAME_LIMITS.maxTransactionalIdLength,
+  maxClientIdLength: DEFAULT_NAME_LIMITS.maxClientIdLength,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -223,6 +231,7 @@ export class Broker {
         logger,
         framePool: frames,
         responsePool: reads,
+        names: { maxGroupIdLength: config.maxGroupIdLength, maxTransactionalIdLength: config.maxTransactionalIdLength, maxClientIdLength: config.maxClientIdLength },
       });
       const { tlsFiles } = security;
       const listener = this.#listener;

@@ -2,12 +2,17 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { AlterUserScramCredentials } from '../protocol/messages/alter-user-scram-credentials.js';
 import { DescribeUserScramCredentials } from '../protocol/messages/describe-user-scram-credentials.js';
 import type { CredentialStore, ScramDeletion, ScramUpsertion } from '../security/credentials/credential-store.js';
+import { timingSafeEqual } from 'node:crypto';
+import { userNameKey, userNameProblem } from '../protocol/names.js';
 import {
+  MAX_SALT_BYTES,
   MAX_SCRAM_ITERATIONS,
+  MIN_SALT_BYTES,
   MIN_SCRAM_ITERATIONS,
   SCRAM_MECHANISM_CODES,
   credentialFromSaltedPassword,
   hashOf,
+  saltedPasswordAsync,
   scramMechanismOfCode,
 } from '../security/credentials/scram-keys.js';
 import type { ScramMechanismName } from '../security/types.js';
@@ -17,7 +22,9 @@ import { handler, type HandlerEntry, type RequestContext } from '../server/dispa
  * DescribeUserScramCredentials and AlterUserScramCredentials (KIP-554) over the credential store,
  * following Kafka's ScramControlManager: one result per user named, a user named twice in a request
  * gets DUPLICATE_RESOURCE (92) and nothing else is done for them, and the valid alterations of a
- * request are applied together. Authorization (DESCRIBE or ALTER on the cluster) is the dispatcher's.
+ * request are applied together. Authorization (DESCRIBE or ALTER on the cluster) is the dispatcher's,
+ * as is the first check of user names (its name stage); the rest of what makes a credential
+ * acceptable is checked here (docs/security/authentication.md, "Managing users").
  */
 
 /** A credential change as the audit log records it: users, mechanisms and iterations, never keys. */
@@ -58,9 +65,13 @@ interface WireUpsertion {
   readonly saltedPassword: Buffer;
 }
 
-/** Kafka's checks of an upsertion, plus one of ours: the salted password has the hash's length. */
+/**
+ * Kafka's checks of an upsertion, plus ours: the user-name rule, a salt of 16 to 1024 bytes (a short
+ * salt lets one precomputed table serve every user with it) and a salted password of the hash's length.
+ */
 function checkUpsertion(u: WireUpsertion): { mechanism: ScramMechanismName } | { errorCode: number; errorMessage: string } {
-  if (u.name === '') return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: 'Username must not be empty' };
+  const nameProblem = userNameProblem(u.name);
+  if (nameProblem !== null) return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: nameProblem };
   const mechanism = scramMechanismOfCode(u.mechanism);
   if (mechanism === undefined) return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, errorMessage: `Unknown SCRAM mechanism ${u.mechanism}` };
   if (u.iterations < MIN_SCRAM_ITERATIONS) {
@@ -69,7 +80,8 @@ function checkUpsertion(u: WireUpsertion): { mechanism: ScramMechanismName } | {
   if (u.iterations > MAX_SCRAM_ITERATIONS) {
     return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: `Too many iterations: at most ${MAX_SCRAM_ITERATIONS} are allowed` };
   }
-  if (u.salt.length === 0) return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: 'Salt must not be empty' };
+  if (u.salt.length < MIN_SALT_BYTES) return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: `Salt too short: at least ${MIN_SALT_BYTES} bytes are required` };
+  if (u.salt.length > MAX_SALT_BYTES) return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: `Salt too long: at most ${MAX_SALT_BYTES} bytes are allowed` };
   if (u.saltedPassword.length === 0) return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: 'Salted password must not be empty' };
   // Hi() yields exactly one hash length (RFC 5802 §2.2); anything else is a client bug that would
   // store a credential nobody can log in with.
@@ -78,6 +90,35 @@ function checkUpsertion(u: WireUpsertion): { mechanism: ScramMechanismName } | {
     return { errorCode: ErrorCode.UNACCEPTABLE_CREDENTIAL, errorMessage: `Salted password for ${mechanism} must be ${expected} bytes` };
   }
   return { mechanism };
+}
+
+/**
+ * Whether the salted password is Hi("", salt, iterations): a credential anyone logs in to with the
+ * empty password. It is the one weak password the broker can recognise, as it never sees passwords.
+ * PBKDF2 runs on the thread pool, not the event loop.
+ */
+async function isEmptyPassword(mechanism: ScramMechanismName, u: WireUpsertion): Promise<boolean> {
+  const empty = await saltedPasswordAsync(mechanism, '', u.salt, u.iterations);
+  return empty.length === u.saltedPassword.length && timingSafeEqual(empty, u.saltedPassword);
+}
+
+/**
+ * Tells a new user's name from those of existing users, which it may not equal in case-folded NFKC
+ * form (`Admin`, `ａｄｍｉｎ` beside `admin`), nor may two new names of one request. An existing user
+ * is no conflict with itself.
+ */
+function confusionGuard(existing: readonly string[]): (name: string) => string | undefined {
+  const exact = new Set(existing);
+  const byKey = new Map<string, string>();
+  for (const name of existing) byKey.set(userNameKey(name), name);
+  return (name) => {
+    if (exact.has(name)) return undefined;
+    const key = userNameKey(name);
+    const other = byKey.get(key);
+    if (other !== undefined && other !== name) return other;
+    byKey.set(key, name);
+    return undefined;
+  };
 }
 
 export function scramCredentialHandlers(deps: ScramHandlerDeps): HandlerEntry[] {
@@ -110,7 +151,7 @@ export function scramCredentialHandlers(deps: ScramHandlerDeps): HandlerEntry[] 
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, results };
   });
 
-  const alter = handler(AlterUserScramCredentials, (body, ctx) => {
+  const alter = handler(AlterUserScramCredentials, async (body, ctx) => {
     // One result per user, in order of first mention. A user in two operations (whatever the
     // mechanisms) is refused entirely, as Kafka's ScramControlManager does.
     const mentions = new Map<string, number>();
@@ -127,6 +168,7 @@ export function scramCredentialHandlers(deps: ScramHandlerDeps): HandlerEntry[] 
       else deletions.push({ user: d.name, mechanism });
     }
     const upsertions: ScramUpsertion[] = [];
+    const confusedWith = body.upsertions.length === 0 ? () => undefined : confusionGuard(credentials.describe(null).map((c) => c.user));
     for (const u of body.upsertions) {
       if (results.has(u.name)) continue;
       const clash = reserved.find((r) => u.name.startsWith(r.prefix));
@@ -138,12 +180,20 @@ export function scramCredentialHandlers(deps: ScramHandlerDeps): HandlerEntry[] 
         results.set(u.name, result(u.name, checked.errorCode, checked.errorMessage));
         continue;
       }
-      const credential = credentialFromSaltedPassword(checked.mechanism, u.saltedPassword, u.salt, u.iterations);
-      // The salted password logs in as the user (it yields ClientKey): once the keys are derived it
-      // is wiped rather than left in the frame buffer for the pool to hand out again.
-      u.saltedPassword.fill(0);
-      upsertions.push({ user: u.name, mechanism: checked.mechanism, credential });
+      const other = confusedWith(u.name);
+      if (other !== undefined) {
+        results.set(u.name, result(u.name, ErrorCode.UNACCEPTABLE_CREDENTIAL, `User name too similar to the existing user "${other}": only case or Unicode form differs`));
+        continue;
+      }
+      if (await isEmptyPassword(checked.mechanism, u)) {
+        results.set(u.name, result(u.name, ErrorCode.UNACCEPTABLE_CREDENTIAL, 'The credential is derived from the empty password'));
+        continue;
+      }
+      upsertions.push({ user: u.name, mechanism: checked.mechanism, credential: credentialFromSaltedPassword(checked.mechanism, u.saltedPassword, u.salt, u.iterations) });
     }
+    // A salted password logs in as the user (it yields ClientKey): once the keys are derived, every one
+    // (also of refused upsertions) is wiped rather than left in the frame buffer for the pool to hand out again.
+    for (const u of body.upsertions) u.saltedPassword.fill(0);
 
     const existed = deletions.length + upsertions.length > 0 ? credentials.alter({ deletions, upsertions }) : [];
     const deleted = deletions.filter((d, i) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -22,6 +23,9 @@ import { saslHandlers } from '../server/sasl-handlers.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import { aclHandlers } from './acl-handlers.js';
 import { scramCredentialHandlers } from './scram-handlers.js';
+
+/** The metadata store's name of the key the fake SCRAM salts of unknown users are derived from. */
+const FAKE_SALT_SECRET = 'scram-unknown-user-salt';
 
 export class SecurityConfigError extends Error {
   override name = 'SecurityConfigError';
@@ -64,6 +68,9 @@ export function createBrokerSecurity(
   // SCRAM users live outside the prefixed namespaces (tls.principalPrefix, sasl.oauthbearer.principalPrefix).
   const reserved = principalPrefixes(security).map((p) => p.prefix);
   const logins = reserved.length === 0 ? credentials : outsidePrefixes(credentials, reserved);
+  // Kept in the metadata store: an unknown user's fake SCRAM salt must not change at a restart when a
+  // real user's does not, or the change would tell which names exist.
+  const fakeCredentialSecret = deps.store.brokerSecret(FAKE_SALT_SECRET, () => randomBytes(32));
   const acls = new AclStore({ store: deps.store });
   // allowInsecureAnonymous: every client is ANONYMOUS and may do everything, like a stock Kafka broker.
   const superUsers = security.allowInsecureAnonymous ? [...security.superUsers, ANONYMOUS] : security.superUsers;
@@ -74,7 +81,7 @@ export function createBrokerSecurity(
   if (usesSasl(listener.protocol)) {
     for (const name of security.sasl.mechanisms) {
       if (name === 'PLAIN' && !tls) continue; // never offered without TLS: the password would travel in the clear
-      mechanisms.set(name, mechanismOf(name, security, logins));
+      mechanisms.set(name, mechanismOf(name, security, logins, fakeCredentialSecret));
     }
   }
 
@@ -162,11 +169,11 @@ export function validateSecuritySettings(security: SecurityConfig): string[] {
   return problems;
 }
 
-function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credentials: CredentialLookup): SaslMechanism {
+function mechanismOf(name: SaslMechanismName, security: SecurityConfig, credentials: CredentialLookup, fakeCredentialSecret?: Buffer): SaslMechanism {
   switch (name) {
     case 'SCRAM-SHA-256':
     case 'SCRAM-SHA-512':
-      return scramMechanism(name, { credentials });
+      return scramMechanism(name, { credentials, fakeCredentialSecret });
     case 'PLAIN':
       return plainMechanism({ credentials });
     case 'OAUTHBEARER': {
@@ -232,7 +239,10 @@ function withPrefix(principal: Principal, prefix: string): Principal {
  * alice, even if a SCRAM user `oauth:alice` was made before the prefix was set.
  */
 function outsidePrefixes(credentials: CredentialLookup, prefixes: readonly string[]): CredentialLookup {
+  // The fake credential of a name inside a prefix must look like any other unknown user's.
+  const typicalShape = credentials.typicalShape?.bind(credentials);
   return {
     scram: (user, mechanism) => (prefixes.some((p) => user.startsWith(p)) ? undefined : credentials.scram(user, mechanism)),
+    ...(typicalShape === undefined ? {} : { typicalShape }),
   };
 }

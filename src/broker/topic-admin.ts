@@ -4,7 +4,8 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import type { MetadataStore, TopicRecord } from '../storage/metadata-store.js';
 import { effectiveTopicConfig, type EffectiveTopicConfig } from './log-config.js';
-import { TOPIC_CONFIGS, topicNameProblem, validateTopicConfigs } from './topic-configs.js';
+import { topicNameProblem } from '../protocol/names.js';
+import { TOPIC_CONFIGS, validateTopicConfigs } from './topic-configs.js';
 
 /** A per-topic outcome as the admin APIs report it. */
 export interface TopicOutcome {

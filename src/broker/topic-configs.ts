@@ -45,11 +45,3 @@ export function validateTopicConfigs(configs: Readonly<Record<string, string>>):
   }
   return null;
 }
-
-/** Kafka's topic name rule: 1–249 of [a-zA-Z0-9._-], and not "." or "..". */
-export function topicNameProblem(name: string): string | null {
-  if (name.length === 0 || name.length > 249) return 'topic names have 1 to 249 characters';
-  if (name === '.' || name === '..') return 'topic name cannot be "." or ".."';
-  if (!/^[a-zA-Z0-9._-]+$/.test(name)) return 'topic names may only contain ASCII letters, digits, ".", "_" and "-"';
-  return null;
-}

@@ -22,6 +22,7 @@ import { DescribeUserScramCredentials } from '../protocol/messages/describe-user
 import { IncrementalAlterConfigs } from '../protocol/messages/incremental-alter-configs.js';
 import { Metadata } from '../protocol/messages/metadata.js';
 import {
+  DEFAULT_SALT_BYTES,
   DEFAULT_SCRAM_ITERATIONS,
   MAX_SCRAM_ITERATIONS,
   MIN_SCRAM_ITERATIONS,
@@ -31,6 +32,7 @@ import {
 } from '../security/credentials/scram-keys.js';
 import type { ScramMechanismName } from '../security/types.js';
 import type { ClientConfig } from './client-config.js';
+import { printable } from './printable.js';
 import { ClientError, ConnectionError, KafkaError, throwIfError } from './errors.js';
 import { ClusterConnections } from './cluster-connections.js';
 import { GroupAdmin } from './group-admin.js';
@@ -137,16 +139,15 @@ const CONFIG_OPERATION_SET = 0;
 const CONFIG_OPERATION_DELETE = 1;
 /** How long the broker may take over topic creation and deletion (the request's own timeout). */
 const TOPIC_OPERATION_TIMEOUT_MS = 30_000;
-/** Kafka's Java admin client uses salts of about this size; any length works for PBKDF2. */
-const SALT_BYTES = 32;
 
 function known<T extends number>(table: Readonly<Record<string, T>>, code: number): T {
   // Codes this client does not know become UNKNOWN (0), the convention of ../protocol/acl.ts.
   return (Object.values(table).find((c) => c === code) ?? 0) as T;
 }
 
+/** Quoted when it holds spaces, quotes or `=`; what a terminal would not show is escaped (./printable.ts). */
 function quoteIfNeeded(name: string): string {
-  return name === '' || /[\s"=]/.test(name) ? JSON.stringify(name) : name;
+  return name === '' || /[\s"=]/.test(name) || printable(name) !== name ? printable(JSON.stringify(name)) : name;
 }
 
 function codeName(name: string | undefined, code: number): string {
@@ -480,7 +481,7 @@ export class AdminClient {
     if (credentials.length === 0) throw new ClientError('no SCRAM mechanism given');
     for (const c of credentials) checkIterations(c.iterations);
     for (const { mechanism, iterations } of credentials) {
-      const salt = randomBytes(SALT_BYTES);
+      const salt = randomBytes(DEFAULT_SALT_BYTES);
       const upsertion = { name: user, mechanism: SCRAM_MECHANISM_CODES[mechanism], iterations, salt, saltedPassword: saltedPassword(mechanism, password, salt, iterations) };
       await this.#alterScram(user, `set ${mechanism} credential`, { deletions: [], upsertions: [upsertion] });
     }

@@ -91,6 +91,10 @@ export const ConfigFileSchema = z.strictObject({
   groupMaxMemoryBytesPerPrincipal: positiveInt.optional(),
   groupMaxOffsetBytesPerPrincipal: positiveInt.optional(),
   offsetMetadataMaxBytes: z.number().int().min(0).optional(),
+  // Names (docs/security/limits.md): kept far below the 16,383 characters V8 hashes by content.
+  maxGroupIdLength: z.number().int().min(1).max(4096).optional(),
+  maxTransactionalIdLength: z.number().int().min(1).max(4096).optional(),
+  maxClientIdLength: z.number().int().min(1).max(4096).optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 

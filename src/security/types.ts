@@ -24,9 +24,20 @@ export interface ScramCredential {
   readonly iterations: number;
 }
 
+/** The public parts of a SCRAM credential that server-first shows: salt length and iteration count. */
+export interface ScramShape {
+  readonly saltBytes: number;
+  readonly iterations: number;
+}
+
 /** Looks up a user's SCRAM credential for a mechanism; undefined when the user has none. */
 export interface CredentialLookup {
   scram(user: string, mechanism: ScramMechanismName): ScramCredential | undefined;
+  /**
+   * The shape most stored credentials of the mechanism have: the fake credential of an unknown user
+   * takes it, so that server-first (and PLAIN's key derivation time) looks like a real user's.
+   */
+  typicalShape?(mechanism: ScramMechanismName): ScramShape;
 }
 
 /**

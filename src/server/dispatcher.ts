@@ -3,6 +3,7 @@ import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/sche
 import type { RequestHeader } from '../protocol/headers.js';
 import { ParapetError } from '../errors.js';
 import type { ReadLimits } from '../protocol/reader.js';
+import { DEFAULT_NAME_LIMITS, type NameLimits } from '../protocol/names.js';
 import { resourceTypeName, aclOperationName, type AclOperation, type ResourceType } from '../protocol/acl.js';
 import { authorizeRequest } from '../security/authz/policies/index.js';
 import type { AuthzCheck } from '../security/authz/policies/types.js';
@@ -10,6 +11,7 @@ import type { SecurityEvents } from '../security/events.js';
 import type { Authorizer, Principal } from '../security/types.js';
 import { CloseReasons, type CloseReason } from './close-reasons.js';
 import type { FrameHandler } from './connection.js';
+import { boundHeader, checkRequestNames } from './name-validation/index.js';
 import { PRE_AUTHENTICATION_APIS, type Session } from './session.js';
 
 /** What a handler knows about the request beyond its body. */
@@ -64,6 +66,8 @@ export interface DispatcherOptions {
   readonly session: Session;
   readonly authorizer: Authorizer;
   readonly events: SecurityEvents;
+  /** Bounds of client-chosen names (src/protocol/names.ts); DEFAULT_NAME_LIMITS when absent. */
+  readonly names?: NameLimits;
 }
 
 /** At most this many denied resources are named in one security event. */
@@ -72,13 +76,15 @@ const DENIAL_REPORT_INTERVAL_MS = 1000;
 
 /**
  * Decodes each frame, enforces authentication (before it, only ApiVersions and SASL; after a v0
- * handshake, frames are raw SASL tokens), authorizes the request through the API's policy, and routes
+ * handshake, frames are raw SASL tokens), refuses the items whose names break the name rules (the name
+ * stage, ./name-validation), authorizes the rest through the API's policy, and routes
  * it to its handler. Authorization lives here and only here: the policy hands the handler what the
  * principal may act on and merges the denied items, with their error codes, into the response.
  * Only APIs with a handler are served (and advertised by ApiVersions); any other closes the connection.
  */
 export function createDispatcher(options: DispatcherOptions): FrameHandler {
   const { handlers, connection, session, authorizer, events } = options;
+  const names = options.names ?? DEFAULT_NAME_LIMITS;
   // A client retrying a denied request in a loop must not flood the log: the same denial on this
   // connection is reported at most once a second, with how often it repeated in between.
   let lastDenial = { key: '', at: -Infinity, repeated: 0 };
@@ -104,7 +110,8 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
     }
     const decoded = decodeRequest(frame, connection.limits);
     if (decoded.kind === 'api-versions-fallback') return encodeApiVersionsFallback(decoded.header.correlationId);
-    const { header, api, body } = decoded;
+    const { api, body } = decoded;
+    const header = boundHeader(decoded.header, names);
     const principal = session.principal;
     if (principal === null && !PRE_AUTHENTICATION_APIS.has(api.apiKey)) {
       const detail = `${api.name} before authentication`;
@@ -128,11 +135,15 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
       connectionClosed: control.closed,
     };
     let response: object | null;
-    if (principal === null) {
-      response = await entry.handle(body, ctx);
+    // The name stage: invalid names are answered here, before the authorizer or a handler keys anything on them.
+    const named = checkRequestNames(api.apiKey, body, header.apiVersion, names);
+    if (named.kind === 'respond') {
+      response = named.response;
+    } else if (principal === null) {
+      response = await entry.handle(named.body, ctx);
     } else {
       const denied: string[] = [];
-      const outcome = authorizeRequest(api.apiKey, body, header.apiVersion, authzCheck(authorizer, principal, connection.clientIp, denied));
+      const outcome = authorizeRequest(api.apiKey, named.body, header.apiVersion, authzCheck(authorizer, principal, connection.clientIp, denied));
       if (denied.length > 0) reportDenial(principal, api.name, denied);
       if (outcome.kind === 'respond') {
         response = outcome.response;
@@ -141,6 +152,7 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
         if (response !== null && outcome.finish !== undefined) response = outcome.finish(response as never);
       }
     }
+    if (response !== null && named.kind === 'forward' && named.finish !== undefined) response = named.finish(response as never);
     const encoded = response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
     if (entry.releasesFrame === true) control.recycleFrame();
     return encoded;

@@ -4,6 +4,7 @@ import { createServer as createTlsServer, Server as TlsServer, TLSSocket, type T
 import type { Logger } from '../logger.js';
 import type { SecurityEvents } from '../security/events.js';
 import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
+import type { NameLimits } from '../protocol/names.js';
 import type { BufferPool } from './buffer-pool.js';
 import { CloseReasons } from './close-reasons.js';
 import { Connection } from './connection.js';
@@ -47,6 +48,8 @@ export interface ListenerOptions {
   readonly framePool?: BufferPool;
   /** Buffers of responses given back once written: the pool the log's reads come from. */
   readonly responsePool?: BufferPool;
+  /** Bounds of client-chosen names (the dispatcher's name stage); the defaults when absent. */
+  readonly names?: NameLimits;
 }
 
 /** A TLS handshake that takes longer than this is dropped (Node's default is 120 s). */
@@ -157,6 +160,7 @@ export class Listener {
         session,
         authorizer: security.authorizer,
         events: security.events,
+        ...(this.#o.names === undefined ? {} : { names: this.#o.names }),
       }),
       logger: this.#o.logger,
       ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),

@@ -152,7 +152,7 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 export class MetadataStore {
   readonly #db: Database.Database;
@@ -188,6 +188,8 @@ export class MetadataStore {
     scramOfUser: Database.Statement<[string], ScramRow>;
     upsertScram: Database.Statement<[string, string, Buffer, Buffer, Buffer, number]>;
     deleteScram: Database.Statement<[string, string]>;
+    insertSecret: Database.Statement<[string, Buffer]>;
+    secret: Database.Statement<[string], { value: Buffer }>;
   };
 
   /** Opens (creating if needed) `<dataDir>/metadata.db`. */
@@ -274,6 +276,8 @@ export class MetadataStore {
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       deleteScram: db.prepare('DELETE FROM scram_credentials WHERE user_name = ? AND mechanism = ?'),
+      insertSecret: db.prepare('INSERT OR IGNORE INTO broker_secrets (name, value) VALUES (?, ?)'),
+      secret: db.prepare('SELECT value FROM broker_secrets WHERE name = ?'),
     };
   }
 
@@ -345,6 +349,15 @@ export class MetadataStore {
             protocol_type TEXT NOT NULL,
             generation_id INTEGER NOT NULL CHECK (generation_id >= 0)) WITHOUT ROWID;
           PRAGMA user_version = 4;`);
+      })();
+    }
+    if (version < 5) {
+      // v5: secrets the broker makes for itself and must keep across restarts (the key of the fake
+      // SCRAM salts of unknown users, so that an unknown name keeps its salt as a real user does).
+      this.#db.transaction(() => {
+        this.#db.exec(`
+          CREATE TABLE broker_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+          PRAGMA user_version = 5;`);
       })();
     }
   }
@@ -572,6 +585,22 @@ export class MetadataStore {
       return deleted;
     });
     return alter();
+  }
+
+  /**
+   * The broker's own secret of this name, made by `create` and stored the first time it is asked for,
+   * the same one every time after, also across restarts. It lives in this owner-only file, and in its backups.
+   */
+  brokerSecret(name: string, create: () => Buffer): Buffer {
+    const get = this.#db.transaction(() => {
+      const stored = this.#stmts.secret.get(name);
+      if (stored !== undefined) return stored.value;
+      this.#stmts.insertSecret.run(name, create());
+      const row = this.#stmts.secret.get(name);
+      if (row === undefined) throw new ParapetError('METADATA_ERROR', `broker secret ${name} was not stored`);
+      return row.value;
+    });
+    return get();
   }
 
   close(): void {

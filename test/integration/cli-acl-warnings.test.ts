@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ok, parapet, type CliRun } from '../helpers/admin-cli.js';
+import { fails, ok, parapet, type CliRun } from '../helpers/admin-cli.js';
 import { startSecureBroker } from '../helpers/secure-broker.js';
 
 /**
@@ -22,7 +22,7 @@ function warned(run: CliRun): string[] {
 }
 
 describe('parapet acl add warnings', () => {
-  it('warns about a LITERAL or PREFIXED name with "*" in it, and shows the prefixed form meant; creates the binding anyway', async (t) => {
+  it('warns about a LITERAL or PREFIXED group or transactional id with "*" in it, and shows the prefixed form meant; creates the binding anyway', async (t) => {
     const sb = await startSecureBroker(t, { users: { alice: 'alice-secret-1' } });
     const flags = ['--client-config', sb.adminProperties];
     const add = (...args: string[]) => parapet(['acl', 'add', '--principal', 'User:alice', '--allow', '--operation', 'READ', ...args, ...flags]);
@@ -31,16 +31,11 @@ describe('parapet acl add warnings', () => {
       'the LITERAL binding on group "orders-*" matches only a group named exactly "orders-*": "*" is a wildcard only as the whole name. ' +
         'You probably meant --group orders- --prefixed, which matches every group whose name starts with "orders-".',
     ]);
-    assert.deepEqual(warned(await add('--topic', 'logs.*.eu')), [
-      'the LITERAL binding on topic "logs.*.eu" matches only a topic named exactly "logs.*.eu" (and no topic can have a "*" in its name): ' +
-        '"*" is a wildcard only as the whole name. You probably meant --topic logs. --prefixed, which matches every topic whose name starts with "logs.".',
-    ]);
     assert.match(warned(await add('--transactional-id', '*-eu'))[0] ?? '', /Kafka ACLs match a whole name, a prefix \(--prefixed\) or every name \(--transactional-id '\*'\), nothing else\.$/);
     assert.deepEqual(warned(await add('--group', 'team a*', '--prefixed')), [
       `the PREFIXED binding on "team a*" matches group names that start with "team a*", "*" included: a prefix takes no wildcard. ` +
         `You probably meant --group 'team a' --prefixed, which matches every group whose name starts with "team a".`,
     ]);
-    assert.match(warned(await add('--topic', '*', '--prefixed'))[0] ?? '', /You probably meant --topic '\*' without --prefixed, which matches every topic\.$/);
 
     // Kafka's wildcard, and a plain prefix: nothing to say.
     ok(await add('--topic', '*'));
@@ -49,15 +44,27 @@ describe('parapet acl add warnings', () => {
     const listed = ok(await parapet(['acl', 'list', '--principal', 'User:alice', ...flags]));
     for (const [resource, name, pattern] of [
       ['GROUP', 'orders-*', 'LITERAL'],
-      ['TOPIC', 'logs.*.eu', 'LITERAL'],
       ['TRANSACTIONAL_ID', '*-eu', 'LITERAL'],
       ['GROUP', '"team a*"', 'PREFIXED'],
-      ['TOPIC', '*', 'PREFIXED'],
       ['TOPIC', '*', 'LITERAL'],
       ['GROUP', 'orders-', 'PREFIXED'],
     ] as const) {
       assert.ok(listed.includes(`operation=READ resource=${resource} name=${name} pattern=${pattern} host=*`), `${resource} ${name} ${pattern} in:\n${listed}`);
     }
+  });
+
+  it('refuses a topic binding no topic could match (a "*" inside a topic name or prefix), before connecting, and says what was meant', async (t) => {
+    const sb = await startSecureBroker(t, { users: { alice: 'alice-secret-1' } });
+    const flags = ['--client-config', sb.adminProperties];
+    const add = (...args: string[]) => parapet(['acl', 'add', '--principal', 'User:alice', '--allow', '--operation', 'READ', ...args, ...flags]);
+    fails(
+      await add('--topic', 'logs.*.eu'),
+      2,
+      /--topic "logs\.\*\.eu": a topic name may only contain ASCII letters, digits, "\.", "_" and "-", so the binding could never apply\. You probably meant --topic logs\. --prefixed, which matches every topic whose name starts with "logs\."\.$/m,
+    );
+    fails(await add('--topic', '*', '--prefixed'), 2, /You probably meant --topic '\*' without --prefixed, which matches every topic\.$/m);
+    fails(await add('--topic', 'x'.repeat(250)), 2, /at most 249 characters/);
+    assert.equal(ok(await parapet(['acl', 'list', '--principal', 'User:alice', ...flags])), '');
   });
 
   it('warns about a User principal without SCRAM credentials, but not about one that has them or User:*', async (t) => {

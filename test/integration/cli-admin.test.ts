@@ -266,14 +266,14 @@ describe('parapet user', () => {
     assert.match(readFileSync(javaFile, 'utf8'), /^security\.protocol=SASL_PLAINTEXT$/m);
 
     const out = join(dir, 'bob.properties');
-    const bob = await parapet(['user', 'add', 'bob', '--mechanism', 'SCRAM-SHA-256', '--iterations', '4096', '--password-stdin', '--out', out, ...flags], 'b0b-secret\n');
+    const bob = await parapet(['user', 'add', 'bob', '--mechanism', 'SCRAM-SHA-256', '--iterations', '4096', '--password-stdin', '--out', out, ...flags], 'b0b-secret-pw\n');
     ok(bob);
-    assert.ok(!bob.stdout.includes('b0b-secret'));
-    assert.match(readFileSync(out, 'utf8'), /^sasl\.password=b0b-secret$/m);
+    assert.ok(!bob.stdout.includes('b0b-secret-pw'));
+    assert.match(readFileSync(out, 'utf8'), /^sasl\.password=b0b-secret-pw$/m);
     assert.match(readFileSync(out, 'utf8'), /^sasl\.mechanisms=SCRAM-SHA-256$/m);
     // --out names the .properties file; the other formats go beside it with the same stem.
     assert.match(bob.stdout, new RegExp(`^  ${join(dir, 'bob.java.properties')}  \\(Java`, 'm'));
-    assertPasswordEverywhere(join(dir, 'bob'), 'b0b-secret');
+    assertPasswordEverywhere(join(dir, 'bob'), 'b0b-secret-pw');
     assert.match(readFileSync(join(dir, 'bob.java.properties'), 'utf8'), /^sasl\.mechanism=SCRAM-SHA-256$/m);
 
     assert.equal(
@@ -281,7 +281,7 @@ describe('parapet user', () => {
       'alice  SCRAM-SHA-256 (8192 iterations), SCRAM-SHA-512 (8192 iterations)\nbob  SCRAM-SHA-256 (4096 iterations)\n',
     );
 
-    const again = await parapet(['user', 'add', 'alice', '--password-stdin', ...flags], 'x-password\n');
+    const again = await parapet(['user', 'add', 'alice', '--password-stdin', ...flags], 'x-password-12\n');
     assert.equal(again.code, 1);
     assert.match(again.stderr, /user "alice" already exists/);
 
@@ -298,17 +298,17 @@ describe('parapet user', () => {
     assertPasswordEverywhere(join(dir, 'client', 'alice'), newPassword);
 
     // A password from stdin rewrites the user's files in <data-dir>/client when they exist, so that they stay in step.
-    const fromStdin = await parapet(['user', 'passwd', 'alice', '--password-stdin', ...flags], 'st\u00efn-pa"ss\\\n');
+    const fromStdin = await parapet(['user', 'passwd', 'alice', '--password-stdin', ...flags], 'st\u00efn-pa"ss-w\\\n');
     ok(fromStdin);
     assert.match(fromStdin.stdout, /^client settings with the password/m);
-    assertPasswordEverywhere(join(dir, 'client', 'alice'), 'st\u00efn-pa"ss\\');
+    assertPasswordEverywhere(join(dir, 'client', 'alice'), 'st\u00efn-pa"ss-w\\');
 
     // bob has no files in <data-dir>/client (his went to --out): nothing is written without --out.
     const viaStdin = await parapet(['user', 'passwd', 'bob', '--password-stdin', ...flags], 'n3w-bob-secret\n');
     ok(viaStdin);
     assert.ok(!viaStdin.stdout.includes('n3w-bob-secret'));
     assert.doesNotMatch(viaStdin.stdout, /client settings/);
-    assert.match(readFileSync(out, 'utf8'), /^sasl\.password=b0b-secret$/m);
+    assert.match(readFileSync(out, 'utf8'), /^sasl\.password=b0b-secret-pw$/m);
 
     ok(await parapet(['acl', 'add', '--principal', 'User:alice', '--allow', '--operation', 'WRITE,READ', '--topic', 'orders', ...flags]));
     ok(await parapet(['acl', 'add', '--principal', 'User:alice', '--allow', '--operation', 'READ', '--group', 'app-', '--prefixed', ...flags]));
@@ -338,12 +338,12 @@ describe('parapet user', () => {
     // The printed command removes exactly alice's bindings, and the printed rm her files.
     assert.equal(ok(await parapet(['acl', 'remove', '--principal', 'User:alice', ...flags])).split('\n').filter((l) => l !== '').length, 3);
     assert.equal(ok(await parapet(['acl', 'list', ...flags])), 'principal=User:alice2 permission=ALLOW operation=READ resource=TOPIC name=orders pattern=LITERAL host=*\n');
-    const gone = await parapet(['user', 'passwd', 'alice', '--password-stdin', ...flags], 'whatever\n');
+    const gone = await parapet(['user', 'passwd', 'alice', '--password-stdin', ...flags], 'whatever-long\n');
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /no SCRAM user "alice"/);
     assert.ok(existsSync(out));
     // Files written with --out are not in <data-dir>/client: only the bindings are named, quoted for the shell.
-    ok(await parapet(['user', 'add', "b'o b", '--password-stdin', ...flags], 'x-secret-1\n'));
+    ok(await parapet(['user', 'add', "b'o b", '--password-stdin', ...flags], 'x-secret-pw-1\n'));
     ok(await parapet(['acl', 'add', '--principal', "User:b'o b", '--allow', '--operation', 'READ', '--topic', 'orders', ...flags]));
     const quoted = ok(await parapet(['user', 'delete', "b'o b", ...flags]));
     assert.match(quoted, /^remove them with: parapet acl remove --principal 'User:b'\\''o b'$/m);

@@ -2,8 +2,9 @@ import { isIP } from 'node:net';
 import { Option, type Command } from 'commander';
 import { AclOperation, AclPermissionType, CLUSTER_RESOURCE_NAME, parseAclOperation, PatternType, ResourceType } from '../../protocol/acl.js';
 import { compareAclBindings, formatAclBinding, type AclBinding, type AclBindingFilter } from '../../client/admin.js';
-import { patternWarnings, principalWarnings } from './acl-warnings.js';
+import { patternWarnings, principalWarnings, topicBindingProblem } from './acl-warnings.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, UsageError } from './common.js';
+import { printable } from '../../client/printable.js';
 
 interface AclFlags extends ConnectionFlags {
   readonly principal?: string;
@@ -137,6 +138,8 @@ export function registerAclCommands(acl: Command, io: AdminIo): void {
       if (flags.principal === undefined) throw new UsageError('give --principal, e.g. User:alice');
       if (flags.operation === undefined) throw new UsageError('give --operation, e.g. READ or READ,WRITE');
       const bindings = bindingsFrom(flags);
+      const problem = bindings[0] === undefined ? null : topicBindingProblem(bindings[0]);
+      if (problem !== null) throw new UsageError(problem);
       const config = loadConfig(flags);
       const warnings = await withAdmin(io, config, async (admin) => {
         // Warnings, not refusals: Kafka accepts these bindings too. They are printed after the `added` lines.
@@ -145,7 +148,7 @@ export function registerAclCommands(acl: Command, io: AdminIo): void {
         return found;
       });
       for (const b of bindings) io.stdout(`added ${formatAclBinding(b)}\n`);
-      for (const w of warnings) io.stderr(`parapet: warning: ${w}\n`);
+      for (const w of warnings) io.stderr(`parapet: warning: ${printable(w)}\n`);
     }),
   );
 

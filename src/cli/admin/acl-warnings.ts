@@ -1,11 +1,13 @@
 import type { AdminClient, AclBinding } from '../../client/admin.js';
 import { ClientError } from '../../client/errors.js';
 import { PatternType, ResourceType } from '../../protocol/acl.js';
+import { DEFAULT_NAME_LIMITS, aclResourceNameProblem } from '../../protocol/names.js';
 
 /**
  * Mistakes `acl add` lets through, as Kafka does, but points out: Kafka's ACLs know one wildcard,
  * a resource name of exactly `*` in a LITERAL binding (and `User:*` for principals); anywhere else a
  * `*` is an ordinary character. And a binding for a user nobody can log in as is accepted silently.
+ * A topic binding with a `*` inside is refused instead (no topic name can hold one): see topicBindingProblem.
  */
 
 const RESOURCE_FLAGS: Partial<Record<ResourceType, { readonly flag: string; readonly noun: string }>> = {
@@ -27,6 +29,19 @@ function meant(flag: string, noun: string, name: string): string {
   return ` You probably meant ${flag} ${shellQuote(prefix)} --prefixed, which matches every ${noun} whose name starts with ${JSON.stringify(prefix)}.`;
 }
 
+/**
+ * Why the broker would refuse a topic binding: its name (or prefix) could never match a topic, whose
+ * names follow Kafka's fixed rule (src/protocol/names.ts). Checked before connecting; groups and
+ * transactional ids are bounded by the broker's own settings, so only it judges them.
+ */
+export function topicBindingProblem(binding: AclBinding): string | null {
+  if (binding.resourceType !== ResourceType.TOPIC) return null;
+  const problem = aclResourceNameProblem(ResourceType.TOPIC, binding.patternType, binding.resourceName, DEFAULT_NAME_LIMITS);
+  if (problem === null) return null;
+  const advice = binding.resourceName.includes('*') ? meant('--topic', 'topic', binding.resourceName) : '';
+  return `--topic ${JSON.stringify(binding.resourceName)}: ${problem}, so the binding could never apply.${advice}`;
+}
+
 /** A `*` in a resource name that is not Kafka's wildcard (the bindings of one `add` share one resource). */
 export function patternWarnings(bindings: readonly AclBinding[]): string[] {
   const b = bindings[0];
@@ -36,9 +51,8 @@ export function patternWarnings(bindings: readonly AclBinding[]): string[] {
   const { flag, noun } = resource;
   const name = JSON.stringify(b.resourceName);
   if (b.patternType === PatternType.LITERAL && b.resourceName !== '*') {
-    const impossible = b.resourceType === ResourceType.TOPIC ? ' (and no topic can have a "*" in its name)' : '';
     return [
-      `the LITERAL binding on ${noun} ${name} matches only a ${noun} named exactly ${name}${impossible}: "*" is a wildcard only as the whole name.` +
+      `the LITERAL binding on ${noun} ${name} matches only a ${noun} named exactly ${name}: "*" is a wildcard only as the whole name.` +
         meant(flag, noun, b.resourceName),
     ];
   }

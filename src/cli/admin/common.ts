@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command, type CommanderError } from 'command
 import { AdminClient } from '../../client/admin.js';
 import { parseBootstrapServers, readClientConfig, type ClientConfig } from '../../client/client-config.js';
 import { ClientError } from '../../client/errors.js';
+import { printable } from '../../client/printable.js';
 import type { ConnectionOptions } from '../../client/kafka-connection.js';
 
 // What the `parapet user|acl|topic|group` commands share: where they write, how they connect, how they fail.
@@ -99,7 +100,8 @@ export function action<A extends unknown[]>(io: AdminIo, fn: (...args: A) => Pro
     } catch (err) {
       const usage = err instanceof UsageError;
       const known = usage || err instanceof ClientError;
-      const message = err instanceof Error ? err.message : String(err);
+      // Messages carry names and explanations from the broker: shown escaped, on one line.
+      const message = printable(err instanceof Error ? err.message : String(err));
       io.stderr(`parapet: ${known ? '' : 'unexpected error: '}${message}\n`);
       io.setExitCode(usage ? 2 : 1);
     }

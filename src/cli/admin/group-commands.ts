@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { AdminClient } from '../../client/admin.js';
 import { formatBrokerAddress } from '../../client/client-config.js';
 import { ClientError, KafkaError } from '../../client/errors.js';
+import { printable } from '../../client/printable.js';
 import type { GroupDescription, GroupMemberDescription } from '../../client/group-admin.js';
 import { partitionKey, type TopicPartition } from '../../client/partition-offsets.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -72,7 +73,7 @@ async function lagRows(admin: AdminClient, group: GroupDescription): Promise<Lag
 
 function printLag(io: AdminIo, group: GroupDescription, rows: readonly LagRow[]): void {
   if (rows.length === 0) {
-    io.stdout(`consumer group "${group.groupId}" (${group.state}) has no committed offsets and no assigned partitions\n`);
+    io.stdout(`consumer group "${printable(group.groupId)}" (${printable(group.state)}) has no committed offsets and no assigned partitions\n`);
     return;
   }
   let total = 0n;
@@ -98,10 +99,10 @@ function printLag(io: AdminIo, group: GroupDescription, rows: readonly LagRow[])
 
 function printDescription(io: AdminIo, g: GroupDescription): void {
   const lines = [
-    `group: ${g.groupId}`,
-    `state: ${g.state}`,
-    `protocol type: ${g.protocolType === '' ? '-' : g.protocolType}`,
-    `protocol: ${g.protocol === '' ? '-' : g.protocol}`,
+    `group: ${printable(g.groupId)}`,
+    `state: ${printable(g.state)}`,
+    `protocol type: ${g.protocolType === '' ? '-' : printable(g.protocolType)}`,
+    `protocol: ${g.protocol === '' ? '-' : printable(g.protocol)}`,
     `coordinator: broker ${g.coordinator.nodeId} at ${formatBrokerAddress(g.coordinator)}`,
     `members: ${g.members.length}`,
   ];
@@ -174,7 +175,7 @@ export function registerGroupCommands(group: Command, io: AdminIo): void {
           );
         }
       });
-      io.stdout(`deleted consumer group "${groupId}"\n`);
+      io.stdout(`deleted consumer group "${printable(groupId)}"\n`);
     }),
   );
 }

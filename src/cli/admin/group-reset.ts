@@ -6,6 +6,7 @@ import { partitionKey, type OffsetSpec, type TopicPartition } from '../../client
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, collect, UsageError } from './common.js';
 import { formatTable } from './table.js';
+import { printable } from '../../client/printable.js';
 
 interface ResetFlags extends ConnectionFlags {
   readonly topic: string[];
@@ -138,10 +139,10 @@ async function newOffsets(admin: AdminClient, io: AdminIo, partitions: readonly 
     const high = end(p);
     let offset = target.offset;
     if (offset < low) {
-      io.stderr(`parapet: warning: ${p.topic}:${p.partition}: offset ${offset} is before the earliest offset, ${low}, which is used instead\n`);
+      io.stderr(`parapet: warning: ${printable(p.topic)}:${p.partition}: offset ${offset} is before the earliest offset, ${low}, which is used instead\n`);
       offset = low;
     } else if (offset > high) {
-      io.stderr(`parapet: warning: ${p.topic}:${p.partition}: offset ${offset} is after the end of the partition, ${high}, which is used instead\n`);
+      io.stderr(`parapet: warning: ${printable(p.topic)}:${p.partition}: offset ${offset} is after the end of the partition, ${high}, which is used instead\n`);
       offset = high;
     }
     result.set(key, offset);
@@ -162,7 +163,7 @@ async function plan(admin: AdminClient, io: AdminIo, groupId: string, scopes: re
   const current = new Map(committed.map((c) => [partitionKey(c.topic, c.partition), c.offset]));
   const partitions = await partitionsInScope(admin, scopes, new Map(committed.map((c) => [partitionKey(c.topic, c.partition), c])));
   // Kafka's tool allows this too (a group can be prepared before its consumers start), but it is also what a misspelt group id looks like.
-  if (group.state === 'Dead' && committed.length === 0) io.stderr(`parapet: warning: consumer group "${groupId}" does not exist: --execute creates it with these offsets\n`);
+  if (group.state === 'Dead' && committed.length === 0) io.stderr(`parapet: warning: consumer group "${printable(groupId)}" does not exist: --execute creates it with these offsets\n`);
   const next = await newOffsets(admin, io, partitions, target);
   return partitions
     .map((p) => {
@@ -219,7 +220,7 @@ export function registerResetOffsets(group: Command, io: AdminIo): void {
         io.stdout(formatTable(['TOPIC', 'PARTITION', 'CURRENT', 'NEW'], planned.map((p) => [p.topic, String(p.partition), p.current?.toString() ?? '-', p.next.toString()])));
         if (flags.execute === true) {
           await apply(admin, groupId, planned);
-          io.stdout(`committed the new offsets of ${planned.length} partition${planned.length === 1 ? '' : 's'} for consumer group "${groupId}"\n`);
+          io.stdout(`committed the new offsets of ${planned.length} partition${planned.length === 1 ? '' : 's'} for consumer group "${printable(groupId)}"\n`);
         } else if (flags.dryRun === true) {
           io.stdout('dry run: nothing was changed\n');
         } else {

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { ClientError, KafkaError } from '../../client/errors.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, integer, collect, UsageError } from './common.js';
+import { printable } from '../../client/printable.js';
 
 function parseConfigs(entries: readonly string[]): Record<string, string> {
   const configs: Record<string, string> = {};
@@ -32,7 +33,7 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
       const configs = parseConfigs(flags.config);
       const config = loadConfig(flags);
       await withAdmin(io, config, (admin) => admin.createTopic(name, flags.partitions ?? -1, configs, flags.replicationFactor ?? -1));
-      io.stdout(`created topic "${name}"\n`);
+      io.stdout(`created topic "${printable(name)}"\n`);
     }),
   );
 
@@ -40,7 +41,7 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
     action(io, async (flags: ConnectionFlags) => {
       const config = loadConfig(flags);
       const topics = await withAdmin(io, config, (admin) => admin.listTopics());
-      for (const t of topics) io.stdout(`${t.name}\n`);
+      for (const t of topics) io.stdout(`${printable(t.name)}\n`);
     }),
   );
 
@@ -54,7 +55,7 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
     action(io, async (name: string, flags: ConnectionFlags & { allConfigs?: boolean }) => {
       const config = loadConfig(flags);
       const d = await withAdmin(io, config, (admin) => admin.describeTopic(name));
-      const lines = [`topic: ${d.name}${d.internal ? ' (internal)' : ''}`, `partitions: ${d.partitions.length}`];
+      const lines = [`topic: ${printable(d.name)}${d.internal ? ' (internal)' : ''}`, `partitions: ${d.partitions.length}`];
       for (const p of d.partitions) {
         lines.push(`  partition ${p.partition}: leader=${p.leader} replicas=${p.replicas.join(',')} isr=${p.isr.join(',')}`);
       }
@@ -62,7 +63,7 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
       lines.push(shown.length === 0 ? 'configs: (all default)' : 'configs:');
       for (const c of shown) {
         const value = c.value ?? (c.sensitive ? '<sensitive>' : '<null>');
-        lines.push(`  ${c.name}=${value}${flags.allConfigs === true ? `  (${c.source})` : ''}`);
+        lines.push(`  ${printable(c.name)}=${printable(value)}${flags.allConfigs === true ? `  (${printable(c.source)})` : ''}`);
       }
       io.stdout(`${lines.join('\n')}\n`);
     }),
@@ -86,7 +87,7 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
       const config = loadConfig(flags);
       await withAdmin(io, config, (admin) => admin.alterTopicConfigs(name, set, remove));
       const changes = [...Object.entries(set).map(([k, v]) => `set ${k}=${v}`), ...remove.map((k) => `deleted ${k}`)];
-      io.stdout(`altered topic "${name}": ${changes.join(', ')}\n`);
+      io.stdout(printable(`altered topic "${name}": ${changes.join(', ')}`) + '\n');
     }),
   );
 
@@ -114,7 +115,7 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
         await admin.createPartitions(name, flags.count);
         return current;
       });
-      io.stdout(`topic "${name}" now has ${flags.count} partitions (${flags.count - before} added)\n`);
+      io.stdout(`topic "${printable(name)}" now has ${flags.count} partitions (${flags.count - before} added)\n`);
     }),
   );
 
@@ -122,7 +123,7 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
     action(io, async (name: string, flags: ConnectionFlags) => {
       const config = loadConfig(flags);
       await withAdmin(io, config, (admin) => admin.deleteTopic(name));
-      io.stdout(`deleted topic "${name}"\n`);
+      io.stdout(`deleted topic "${printable(name)}"\n`);
     }),
   );
 }

@@ -3,7 +3,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_SCRAM_ITERATIONS, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, SCRAM_MECHANISMS } from '../../security/credentials/scram-keys.js';
+import { existingUserNameProblem, userNameProblem } from '../../protocol/names.js';
 import { userPrincipal, type ScramMechanismName } from '../../security/types.js';
+import { printable } from '../../client/printable.js';
 import { formatAclBinding, MATCH_ALL_ACLS, compareAclBindings, type AdminClient, type AclBinding, type ScramCredentialInfo } from '../../client/admin.js';
 import { Secret, usesTls, type ClientConfig } from '../../client/client-config.js';
 import {
@@ -22,12 +24,32 @@ const GENERATED_PASSWORD_BYTES = 24;
 /** `<data-dir>/client/<name>.properties` is only built from names that cannot leave that directory. */
 const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._@+-]*$/;
 
+/**
+ * The broker's user-name rule (src/protocol/names.ts), checked before anything is written or sent. It
+ * also keeps names fit for a properties file line: no line breaks, and no edges the reader would trim.
+ */
 function checkUserName(name: string): void {
-  // The name goes into a properties file line: no line breaks, and no edges the reader would trim.
-  // eslint-disable-next-line no-control-regex
-  if (name === '' || name.trim() !== name || /[\x00-\x1f\x7f]/.test(name)) {
-    throw new UsageError('a user name must be non-empty, without control characters or surrounding spaces');
-  }
+  const problem = userNameProblem(name);
+  if (problem !== null) throw new UsageError(`user name "${printable(name)}" refused: ${problem}`);
+}
+
+/** What `delete` accepts: any name a user may have had, so that users named before the rule can go. */
+function checkExistingUserName(name: string): void {
+  const problem = existingUserNameProblem(name);
+  if (problem !== null) throw new UsageError(problem);
+}
+
+/**
+ * Fewest characters of a password given with --password-stdin: 12, as NIST SP 800-63B asks of a
+ * password that is the only factor. Generated passwords have 32.
+ */
+export const MIN_PASSWORD_LENGTH = 12;
+
+/** Characters as a person counts them (grapheme clusters): an emoji or an accented letter is one. */
+function characterCount(text: string): number {
+  let count = 0;
+  for (const segment of new Intl.Segmenter().segment(text)) if (segment.segment !== '') count++;
+  return count;
 }
 
 function parseMechanisms(value: string): ScramMechanismName[] {
@@ -43,6 +65,7 @@ function readPasswordText(text: string): string {
   if (password === '') throw new UsageError('--password-stdin: standard input holds no password');
   // eslint-disable-next-line no-control-regex
   if (/[\x00\r\n]/.test(password)) throw new UsageError('--password-stdin: the password must be one line');
+  if (characterCount(password) < MIN_PASSWORD_LENGTH) throw new UsageError(`--password-stdin: the password is shorter than ${MIN_PASSWORD_LENGTH} characters`);
   return password;
 }
 
@@ -164,15 +187,15 @@ async function reportLeftovers(io: AdminIo, admin: AdminClient, name: string, da
     bindings = [];
   }
   if (bindings.length > 0) {
-    io.stdout(`ACL bindings that still name ${principal} (they apply again to a new user of that name):\n`);
+    io.stdout(`ACL bindings that still name ${printable(principal)} (they apply again to a new user of that name):\n`);
     for (const b of bindings) io.stdout(`  ${formatAclBinding(b)}\n`);
-    io.stdout(`remove them with: parapet acl remove --principal ${shellWord(principal)}\n`);
+    io.stdout(`remove them with: parapet acl remove --principal ${printable(shellWord(principal))}\n`);
   }
   if (!SAFE_FILE_NAME.test(name)) return;
   const files = clientSettingsFilesIn(join(dataDir, 'client'), name);
   const left = [...listClientSettingsFiles(files), legacyKafkaJsFile(files)].filter((f) => existsSync(f)).map((f) => resolve(f));
   if (left.length > 0) {
-    io.stdout(`client files of "${name}" left in place (their password no longer works):\n`);
+    io.stdout(`client files of "${printable(name)}" left in place (their password no longer works):\n`);
     for (const f of left) io.stdout(`  ${f}\n`);
     io.stdout(`delete them with: rm ${left.map(shellWord).join(' ')}\n`);
   }
@@ -227,7 +250,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
           admin.upsertScramCredentials(name, password, credentials),
         );
       });
-      io.stdout(`created user "${name}": ${describeCredentials(credentials)}\n`);
+      io.stdout(`created user "${printable(name)}": ${describeCredentials(credentials)}\n`);
       if (plan.files !== undefined) io.stdout(describeFiles(plan.files));
     }),
   );
@@ -253,7 +276,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
         await applyPassword(plan, name, preferredMechanism(mechanisms), config, (password) => admin.upsertScramCredentials(name, password, changed));
         return changed;
       });
-      io.stdout(`changed the password of "${name}": ${describeCredentials(credentials)}\n`);
+      io.stdout(`changed the password of "${printable(name)}": ${describeCredentials(credentials)}\n`);
       if (plan.files !== undefined) {
         io.stdout(describeFiles(plan.files));
         const legacy = legacyKafkaJsFile(plan.files);
@@ -267,7 +290,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
       const config = loadConfig(flags);
       await withAdmin(io, config, async (admin) => {
         for (const u of await admin.describeScramUsers(null)) {
-          io.stdout(`${u.user}  ${describeCredentials(u.credentials)}\n`);
+          io.stdout(`${printable(u.user)}  ${describeCredentials(u.credentials)}\n`);
         }
       });
     }),
@@ -275,6 +298,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
 
   withConnectionOptions(user.command('delete').description("delete a user's SCRAM credentials (every mechanism), and name the ACL bindings and client files left").argument('<name>', 'user name')).action(
     action(io, async (name: string, flags: ConnectionFlags) => {
+      checkExistingUserName(name);
       const config = loadConfig(flags);
       await withAdmin(io, config, async (admin) => {
         const existing = (await admin.describeScramUsers([name])).find((u) => u.user === name);
@@ -283,7 +307,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
           name,
           existing.credentials.map((c) => c.mechanism),
         );
-        io.stdout(`deleted user "${name}": ${existing.credentials.map((c) => c.mechanism).join(', ')}\n`);
+        io.stdout(`deleted user "${printable(name)}": ${existing.credentials.map((c) => c.mechanism).join(', ')}\n`);
         await reportLeftovers(io, admin, name, flags.dataDir);
       });
     }),

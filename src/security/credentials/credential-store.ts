@@ -1,8 +1,9 @@
 import { ParapetError } from '../../errors.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { ScramCredentialChanges, StoredScramCredential } from '../../storage/metadata-store.js';
-import type { CredentialLookup, ScramCredential, ScramMechanismName } from '../types.js';
-import { MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, SCRAM_MECHANISMS } from './scram-keys.js';
+import { userNameProblem } from '../../protocol/names.js';
+import type { CredentialLookup, ScramCredential, ScramMechanismName, ScramShape } from '../types.js';
+import { DEFAULT_SALT_BYTES, DEFAULT_SCRAM_ITERATIONS, MAX_SALT_BYTES, MAX_SCRAM_ITERATIONS, MIN_SALT_BYTES, MIN_SCRAM_ITERATIONS, SCRAM_MECHANISMS } from './scram-keys.js';
 
 /**
  * Users' SCRAM credentials (Kafka's credential model, protocol notes §4) in the metadata store: the
@@ -47,20 +48,28 @@ function unacceptable(message: string): ParapetError {
 
 /**
  * The store's own guard, whoever calls it (the admin API validates first and answers per user; the
- * CLI's bootstrap users come here directly): Kafka's iteration bounds, a user and a salt.
+ * CLI's bootstrap users come here directly): the user-name rule, Kafka's iteration bounds, the salt
+ * bounds and keys.
  */
 function checkUpsertion(u: ScramUpsertion): void {
-  if (u.user === '') throw unacceptable('a SCRAM credential needs a user name');
+  const nameProblem = userNameProblem(u.user);
+  if (nameProblem !== null) throw unacceptable(nameProblem);
   if (!isMechanism(u.mechanism)) throw unacceptable(`unknown SCRAM mechanism ${String(u.mechanism)}`);
   const { iterations, salt, storedKey, serverKey } = u.credential;
   if (!Number.isInteger(iterations) || iterations < MIN_SCRAM_ITERATIONS || iterations > MAX_SCRAM_ITERATIONS) {
     throw unacceptable(`SCRAM iterations must be between ${MIN_SCRAM_ITERATIONS} and ${MAX_SCRAM_ITERATIONS}`);
   }
-  if (salt.length === 0 || storedKey.length === 0 || serverKey.length === 0) throw unacceptable('a SCRAM credential needs a salt and keys');
+  if (salt.length < MIN_SALT_BYTES || salt.length > MAX_SALT_BYTES) throw unacceptable(`a SCRAM salt has ${MIN_SALT_BYTES} to ${MAX_SALT_BYTES} bytes`);
+  if (storedKey.length === 0 || serverKey.length === 0) throw unacceptable('a SCRAM credential needs its keys');
 }
+
+/** What a new user gets from `parapet user add` and `parapet init`: the shape when there is nothing to copy. */
+const DEFAULT_SHAPE: ScramShape = Object.freeze({ saltBytes: DEFAULT_SALT_BYTES, iterations: DEFAULT_SCRAM_ITERATIONS });
 
 export class CredentialStore implements CredentialLookup {
   readonly #store: CredentialPersistence;
+  /** typicalShape per mechanism, until the next change of credentials through this store. */
+  #shapes: Map<ScramMechanismName, ScramShape> | undefined;
 
   constructor(options: CredentialStoreOptions) {
     this.#store = options.store;
@@ -70,6 +79,16 @@ export class CredentialStore implements CredentialLookup {
     const row = this.#store.scramCredential(user, mechanism);
     if (row === undefined) return undefined;
     return { salt: row.salt, storedKey: row.storedKey, serverKey: row.serverKey, iterations: row.iterations };
+  }
+
+  /**
+   * The salt length and iteration count most stored credentials of the mechanism have (ties go to
+   * Parapet's defaults, then to more iterations); Parapet's defaults when there are none. Cached until
+   * credentials change through this store, which is the only writer while the broker runs.
+   */
+  typicalShape(mechanism: ScramMechanismName): ScramShape {
+    this.#shapes ??= typicalShapes(this.#store.scramCredentials(null));
+    return this.#shapes.get(mechanism) ?? DEFAULT_SHAPE;
   }
 
   /** Sets (adding or replacing) a user's credential for one mechanism. */
@@ -89,6 +108,7 @@ export class CredentialStore implements CredentialLookup {
    */
   alter(changes: { readonly upsertions: readonly ScramUpsertion[]; readonly deletions: readonly ScramDeletion[] }): boolean[] {
     for (const u of changes.upsertions) checkUpsertion(u);
+    this.#shapes = undefined;
     return this.#store.alterScramCredentials({
       deletions: changes.deletions,
       upsertions: changes.upsertions.map(({ user, mechanism, credential }) => ({ user, mechanism, ...pick(credential) })),
@@ -110,6 +130,28 @@ export class CredentialStore implements CredentialLookup {
     }
     return [...byUser].map(([user, credentials]) => ({ user, credentials }));
   }
+}
+
+function typicalShapes(rows: readonly StoredScramCredential[]): Map<ScramMechanismName, ScramShape> {
+  const counts = new Map<string, { mechanism: ScramMechanismName; shape: ScramShape; count: number }>();
+  for (const row of rows) {
+    if (!isMechanism(row.mechanism)) continue;
+    const key = `${row.mechanism} ${row.salt.length} ${row.iterations}`;
+    const entry = counts.get(key) ?? { mechanism: row.mechanism, shape: { saltBytes: row.salt.length, iterations: row.iterations }, count: 0 };
+    entry.count++;
+    counts.set(key, entry);
+  }
+  const isDefault = (s: ScramShape) => s.saltBytes === DEFAULT_SHAPE.saltBytes && s.iterations === DEFAULT_SHAPE.iterations;
+  const best = new Map<ScramMechanismName, { shape: ScramShape; count: number }>();
+  for (const { mechanism, shape, count } of counts.values()) {
+    const current = best.get(mechanism);
+    const wins =
+      current === undefined ||
+      count > current.count ||
+      (count === current.count && (isDefault(shape) || (!isDefault(current.shape) && shape.iterations > current.shape.iterations)));
+    if (wins) best.set(mechanism, { shape, count });
+  }
+  return new Map([...best].map(([mechanism, { shape }]) => [mechanism, shape]));
 }
 
 /** Only the credential's own fields: a caller's extra properties never reach the store. */

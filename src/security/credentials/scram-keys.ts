@@ -12,6 +12,17 @@ export const MIN_SCRAM_ITERATIONS = 4096;
 export const MAX_SCRAM_ITERATIONS = 16384;
 export const DEFAULT_SCRAM_ITERATIONS = 8192;
 
+/** Salt of the credentials Parapet makes (`parapet init`, `parapet user`): 32 random bytes. */
+export const DEFAULT_SALT_BYTES = 32;
+/**
+ * Fewest salt bytes a credential may have: 16 (128 bits) is NIST SP 800-132's minimum for PBKDF2, and
+ * below Java's Kafka tools (26 bytes) and Parapet's own (32). A 1-byte salt lets one precomputed table
+ * of Hi() serve every user that has it.
+ */
+export const MIN_SALT_BYTES = 16;
+/** Most salt bytes a credential may have: a salt is stored and sent at every login. */
+export const MAX_SALT_BYTES = 1024;
+
 export const SCRAM_MECHANISMS: readonly ScramMechanismName[] = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
 /** The wire codes of AlterUserScramCredentials and DescribeUserScramCredentials. */
@@ -77,7 +88,7 @@ export function deriveScramCredential(
   password: string,
   options: { salt?: Buffer; iterations?: number } = {},
 ): ScramCredential {
-  const salt = options.salt ?? randomBytes(32);
+  const salt = options.salt ?? randomBytes(DEFAULT_SALT_BYTES);
   const iterations = options.iterations ?? DEFAULT_SCRAM_ITERATIONS;
   return credentialFromSaltedPassword(mechanism, saltedPassword(mechanism, password, salt, iterations), salt, iterations);
 }

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_SCRAM_ITERATIONS, credentialFromSaltedPassword, saltedPasswordAsync } from '../credentials/scram-keys.js';
+import { userNameProblem } from '../../protocol/names.js';
+import { DEFAULT_SALT_BYTES, DEFAULT_SCRAM_ITERATIONS, credentialFromSaltedPassword, saltedPasswordAsync } from '../credentials/scram-keys.js';
 import {
   SaslAuthenticationError,
   SaslFailureReasons,
@@ -10,6 +11,7 @@ import {
   type SaslStep,
   type ScramCredential,
   type ScramMechanismName,
+  type ScramShape,
 } from '../types.js';
 import { decodeUtf8, isAcceptableUserName, malformed, unexpectedToken } from './gs2.js';
 
@@ -49,6 +51,9 @@ function parse(message: string): PlainMessage {
   if (parts.length !== 3) throw malformed('PLAIN needs exactly three NUL-separated fields');
   const [authzid = '', authcid = '', password = ''] = parts;
   if (!isAcceptableUserName(authcid)) throw malformed('the PLAIN user name is empty, too long or has control characters');
+  // No user can have a name the rule refuses (src/protocol/names.ts): failing here tells nothing about who exists.
+  const nameProblem = userNameProblem(authcid);
+  if (nameProblem !== null) throw malformed(`the PLAIN user name is refused: ${nameProblem}`, authcid);
   if (authzid !== '' && !isAcceptableUserName(authzid)) throw malformed('the PLAIN authorization id is too long or has control characters', authcid);
   if (password.length === 0 || Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) throw malformed('the PLAIN password is empty or too long', authcid);
   return { authzid, authcid, password };
@@ -82,7 +87,7 @@ class PlainExchange implements SaslExchange {
     // An unknown user costs the same key derivation as a known one, against a credential no password
     // matches, so that response time does not tell which user names exist.
     const mechanism = found?.mechanism ?? 'SCRAM-SHA-512';
-    const credential = found?.credential ?? fakeCredential();
+    const credential = found?.credential ?? fakeCredential(this.#credentials.typicalShape?.(mechanism));
     const salted = await saltedPasswordAsync(mechanism, password, credential.salt, credential.iterations);
     const derived = credentialFromSaltedPassword(mechanism, salted, credential.salt, credential.iterations);
     const matches = derived.storedKey.length === credential.storedKey.length && timingSafeEqual(derived.storedKey, credential.storedKey);
@@ -101,8 +106,14 @@ class PlainExchange implements SaslExchange {
   }
 }
 
-function fakeCredential(): ScramCredential {
-  return { salt: randomBytes(32), storedKey: randomBytes(64), serverKey: randomBytes(64), iterations: DEFAULT_SCRAM_ITERATIONS };
+/** Random keys no password matches, with the iteration count real users typically have (it sets the derivation's cost). */
+function fakeCredential(shape: ScramShape | undefined): ScramCredential {
+  return {
+    salt: randomBytes(shape?.saltBytes ?? DEFAULT_SALT_BYTES),
+    storedKey: randomBytes(64),
+    serverKey: randomBytes(64),
+    iterations: shape?.iterations ?? DEFAULT_SCRAM_ITERATIONS,
+  };
 }
 
 /** The user name of a PLAIN message, if it parses, for the audit log of a refused exchange. */

@@ -1,5 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_SCRAM_ITERATIONS, hash, hashOf, hmac, xor } from '../credentials/scram-keys.js';
+import { hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { userNameProblem } from '../../protocol/names.js';
+import { DEFAULT_SALT_BYTES, DEFAULT_SCRAM_ITERATIONS, hash, hashOf, hmac, xor } from '../credentials/scram-keys.js';
 import {
   SaslAuthenticationError,
   SaslFailureReasons,
@@ -23,8 +24,9 @@ export interface ScramMechanismOptions {
   /** The server's nonce part; printable ASCII without ','. Injectable so tests can replay RFC vectors. */
   readonly nonce?: (() => string) | undefined;
   /**
-   * The key the fake salts of unknown users are derived from. Give a persistent secret so that an unknown name
-   * gets the same salt across restarts, as a real user does; the default is random per process.
+   * The key the fake salts of unknown users are derived from. The broker gives a secret kept in the
+   * metadata store, so that an unknown name gets the same salt across restarts, as a real user does;
+   * the default (for tests) is random per process.
    */
   readonly fakeCredentialSecret?: Buffer | undefined;
 }
@@ -54,17 +56,18 @@ function defaultNonce(): string {
 }
 
 /**
- * A credential that looks like a real one in server-first: a salt stable per (mechanism, user) and of
- * the length Parapet gives real salts, and the iteration count Parapet gives new users. Its keys are
- * random, so no proof can match it (and a match would be refused anyway).
+ * A credential that looks like a real one in server-first: a salt stable per (secret, mechanism, user),
+ * HKDF-derived (RFC 5869), with the salt length and iteration count most real credentials of the
+ * mechanism have. Its keys are random, so no proof can match it (and a match would be refused anyway).
  */
-function fakeCredential(mechanism: ScramMechanismName, secret: Buffer, user: string): ScramCredential {
+function fakeCredential(mechanism: ScramMechanismName, secret: Buffer, user: string, credentials: CredentialLookup): ScramCredential {
+  const shape = credentials.typicalShape?.(mechanism) ?? { saltBytes: DEFAULT_SALT_BYTES, iterations: DEFAULT_SCRAM_ITERATIONS };
   const keyBytes = hashBytes(mechanism);
   return {
-    salt: createHmac('sha256', secret).update(`${mechanism}\0${user}`).digest(),
+    salt: Buffer.from(hkdfSync('sha256', secret, Buffer.from(user, 'utf8'), `parapet scram unknown-user salt ${mechanism}`, shape.saltBytes)),
     storedKey: randomBytes(keyBytes),
     serverKey: randomBytes(keyBytes),
-    iterations: DEFAULT_SCRAM_ITERATIONS,
+    iterations: shape.iterations,
   };
 }
 
@@ -134,6 +137,9 @@ class ScramExchange implements SaslExchange {
     // RFC 5802 §5.1: a server must fail on the reserved `m=` extension, which would come first.
     if (userAttribute === undefined || !userAttribute.startsWith('n=')) throw malformed('client-first must start with n=<user>');
     const user = decodeSaslName(userAttribute.slice(2), 'the user name');
+    // No user can have a name the rule refuses (src/protocol/names.ts): failing here tells nothing about who exists.
+    const nameProblem = userNameProblem(user);
+    if (nameProblem !== null) throw malformed(`the user name is refused: ${nameProblem}`, user);
     if (nonceAttribute === undefined || !nonceAttribute.startsWith('r=')) throw malformed('client-first has no r=<nonce>', user);
     const clientNonce = nonceAttribute.slice(2);
     if (clientNonce.length > MAX_NONCE_CHARS || !PRINTABLE.test(clientNonce)) throw malformed('the client nonce is not printable ASCII', user);
@@ -150,7 +156,7 @@ class ScramExchange implements SaslExchange {
     // An unknown user is answered like a known one and only fails at client-final, so that server-first
     // cannot be used to find out which user names exist.
     const real = this.#credentials.scram(user, this.#mechanism);
-    const credential = real ?? fakeCredential(this.#mechanism, this.#fakeSecret, user);
+    const credential = real ?? fakeCredential(this.#mechanism, this.#fakeSecret, user, this.#credentials);
     const serverNonce = this.#nonce();
     if (!PRINTABLE.test(serverNonce)) throw new Error('the SCRAM server nonce must be printable ASCII without ","');
     const fullNonce = clientNonce + serverNonce;

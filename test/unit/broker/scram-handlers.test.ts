@@ -123,6 +123,51 @@ describe('AlterUserScramCredentials', () => {
     assert.deepEqual([...persistence.rows.values()].map((r) => `${r.user}/${r.mechanism}`), ['max/SCRAM-SHA-512']);
   });
 
+  it('refuses a salt under 16 bytes or over 1024, and a credential for the empty password, with 93', async () => {
+    const { persistence, alter } = harness();
+    const salted = (salt: Buffer, password = 'pencil') => saltedPassword('SCRAM-SHA-256', password, salt, 4096);
+    const one = Buffer.from([7]);
+    const fifteen = Buffer.alloc(15, 7);
+    const huge = Buffer.alloc(1025, 7);
+    const response = await alter({
+      upsertions: [
+        upsertion('one-byte', { salt: one, saltedPassword: salted(one) }),
+        upsertion('fifteen', { salt: fifteen, saltedPassword: salted(fifteen) }),
+        upsertion('huge', { salt: huge, saltedPassword: salted(huge) }),
+        upsertion('empty-password', { saltedPassword: salted(SALT, '') }),
+        upsertion('empty-512', { mechanism: SHA512, saltedPassword: saltedPassword('SCRAM-SHA-512', '', SALT, 4096) }),
+        upsertion('sixteen', { salt: Buffer.alloc(16, 7), saltedPassword: salted(Buffer.alloc(16, 7)) }),
+      ],
+    });
+    assert.deepEqual(byUser(response.results), {
+      'one-byte': ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      fifteen: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      huge: ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      'empty-password': ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      'empty-512': ErrorCode.UNACCEPTABLE_CREDENTIAL,
+      sixteen: ErrorCode.NONE,
+    });
+    assert.match(response.results.find((r) => r.user === 'empty-password')?.errorMessage ?? '', /empty password/);
+    assert.match(response.results.find((r) => r.user === 'one-byte')?.errorMessage ?? '', /at least 16 bytes/);
+    assert.deepEqual([...persistence.rows.values()].map((r) => r.user), ['sixteen']);
+  });
+
+  it('refuses names the user-name rule refuses, and a new name that differs from a user only by case or Unicode form', async () => {
+    const { persistence, alter } = harness();
+    assert.equal((await alter({ upsertions: [upsertion('admin'), upsertion('straße')] })).results.every((r) => r.errorCode === 0), true);
+    const names = ['*', 'ANONYMOUS', 'anonymous', 'User:admin', 'Admin', 'ＡＤＭＩＮ', 'admin ', 'admin\u200b', 'a\nb', 'x'.repeat(256), 'STRASSE'];
+    const response = await alter({ upsertions: names.map((n) => upsertion(n)) });
+    assert.deepEqual(
+      response.results.map((r) => [r.user, r.errorCode]),
+      names.map((n) => [n, ErrorCode.UNACCEPTABLE_CREDENTIAL]),
+    );
+    assert.match(response.results.find((r) => r.user === 'Admin')?.errorMessage ?? '', /too similar to the existing user "admin"/);
+    // The existing user itself may still change its password; two new look-alikes in one request may not both be created.
+    const again = await alter({ upsertions: [upsertion('admin', { iterations: 8192 }), upsertion('bob'), upsertion('BOB', { mechanism: SHA512 })] });
+    assert.deepEqual(byUser(again.results), { admin: ErrorCode.NONE, bob: ErrorCode.NONE, BOB: ErrorCode.UNACCEPTABLE_CREDENTIAL });
+    assert.deepEqual([...new Set([...persistence.rows.values()].map((r) => r.user))].sort(), ['admin', 'bob', 'straße']);
+  });
+
   it('deletes a credential; deleting one that does not exist is RESOURCE_NOT_FOUND', async () => {
     const { credentials, alter } = harness();
     await alter({ upsertions: [upsertion('alice'), upsertion('bob', { mechanism: SHA512 })] });

@@ -21,6 +21,8 @@ describe('config file', () => {
     assert.equal(config.maxFetchBytes, DEFAULT_BROKER_CONFIG.maxFetchBytes);
     assert.equal(config.maxFetchWaitMs, 5000);
     assert.equal(applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile('maxFetchWaitMs: 500\n', 'c.yaml')).maxFetchWaitMs, 500);
+    const names = applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile('maxGroupIdLength: 300\nmaxTransactionalIdLength: 64\n', 'names.yaml'));
+    assert.deepEqual([names.maxGroupIdLength, names.maxTransactionalIdLength, names.maxClientIdLength], [300, 64, 255]);
   });
 
   it('reads JSON too, and an empty file means the defaults', () => {
@@ -45,6 +47,8 @@ describe('config file', () => {
       ['tls: { principalPrefix: "has space:" }\n', /tls\.principalPrefix: a principal prefix is 1 to 64 printable ASCII characters/],
       ['sasl: { oauthbearer: { principalPrefix: "" } }\n', /sasl\.oauthbearer\.principalPrefix/],
       ['tls: { crlFile: "" }\n', /tls\.crlFile/],
+      ['maxGroupIdLength: 0\n', /maxGroupIdLength/],
+      ['maxClientIdLength: 20000\n', /maxClientIdLength/],
       ['- a\n- b\n', /\(top level\)/],
       ['a: [unclosed\n', /not valid YAML/],
     ];

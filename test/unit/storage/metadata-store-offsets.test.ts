@@ -187,13 +187,38 @@ describe('MetadataStore: group metadata', () => {
 });
 
 describe('MetadataStore: schema migration', () => {
-  it('creates a new store at the current schema (v4)', (t) => {
+  it('creates a new store at the current schema (v5)', (t) => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
-    assert.equal(userVersion(dir), 4);
+    assert.equal(userVersion(dir), 5);
   });
 
-  it('migrates a v3 store to v4, keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
+  it('migrates a v4 store to v5, whose broker secrets are made once and kept across reopening', (t) => {
+    const dir = tempDir(t);
+    const v4 = new MetadataStore(dir);
+    v4.close();
+    const db = new Database(join(dir, 'metadata.db'));
+    db.exec('DROP TABLE broker_secrets; PRAGMA user_version = 4;');
+    db.close();
+
+    const store = new MetadataStore(dir);
+    assert.equal(userVersion(dir), 5);
+    let made = 0;
+    const make = () => {
+      made++;
+      return Buffer.from(`secret-${made}`);
+    };
+    const first = store.brokerSecret('one', make);
+    assert.deepEqual(first, Buffer.from('secret-1'));
+    assert.deepEqual(store.brokerSecret('one', make), first, 'asked again, the stored secret is returned');
+    assert.deepEqual(store.brokerSecret('two', make), Buffer.from('secret-2'), 'each name has its own');
+    store.close();
+    const again = open(t, dir);
+    assert.deepEqual(again.brokerSecret('one', make), first, 'a restart keeps it');
+    assert.equal(made, 2);
+  });
+
+  it('migrates a v3 store to v5, keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
     const dir = tempDir(t);
     mkdirSync(dir, { recursive: true });
     // The v3 schema exactly as Parapet created it before group metadata.
@@ -231,7 +256,7 @@ describe('MetadataStore: schema migration', () => {
     assert.equal(store.groupMetadata('g'), undefined, 'a group from before v4 describes as a simple group until its next generation');
     store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
     store.close();
-    assert.equal(userVersion(dir), 4);
+    assert.equal(userVersion(dir), 5);
 
     const again = open(t, dir);
     assert.deepEqual(again.groupMetadata('g'), { protocolType: 'consumer', generationId: 1 }, 'reopening migrates nothing again');
@@ -258,7 +283,7 @@ describe('MetadataStore: schema migration', () => {
     assert.deepEqual(store.groupsWithOffsets(), []);
     store.commitOffsets('g', [offset('orders', 2, 10n)]);
     store.close();
-    assert.equal(userVersion(dir), 4);
+    assert.equal(userVersion(dir), 5);
 
     // Reopening a migrated store migrates nothing again and keeps the offsets.
     const again = open(t, dir);
@@ -269,7 +294,7 @@ describe('MetadataStore: schema migration', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 5');
+    db.pragma('user_version = 6');
     db.close();
     assert.throws(
       () => new MetadataStore(dir),

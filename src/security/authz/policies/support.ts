@@ -47,6 +47,12 @@ export function mergeInOrder<T, R>(items: readonly T[], mask: readonly boolean[]
 }
 
 /**
+ * Longest resource name whose answer is remembered: the name stage bounds names far below this, and a
+ * longer one (which V8 would hash by its length alone) is asked again rather than made a key.
+ */
+const MAX_MEMO_NAME_LENGTH = 4096;
+
+/**
  * Remembers each answer for the length of one request, as Kafka's `filterByAuthorized` asks once per
  * distinct name: a topic named twice is checked (and its denial audited) once.
  */
@@ -54,6 +60,7 @@ export function memoizeCheck(check: AuthzCheck): AuthzCheck {
   const answers = new Map<string, boolean>();
   return {
     allowed(operation, resourceType, resourceName, options) {
+      if (resourceName.length > MAX_MEMO_NAME_LENGTH) return check.allowed(operation, resourceType, resourceName, options);
       const quiet = options?.logIfDenied === false;
       const key = `${operation}:${resourceType}:${quiet ? 'q' : 'l'}:${resourceName}`;
       let answer = answers.get(key);

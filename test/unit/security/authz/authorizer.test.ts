@@ -177,6 +177,25 @@ describe('AclAuthorizer.authorize', () => {
     }
   });
 
+  it('bounds its cache in entries and in key length: a long name is decided, correctly, without being cached', () => {
+    const acls = new AclStore({ store: memoryAclPersistence() });
+    acls.create([acl({ resourceName: 'x', patternType: PREFIXED })]);
+    const authz = new AclAuthorizer({ acls, cacheSize: 100 });
+    // 17,000-character names differing only at the end: as cache keys, V8 would hash them all alike.
+    const stem = 'x'.repeat(16_994);
+    for (let i = 0; i < 300; i++) assert.equal(authz.authorize(req({ resourceName: `${stem}${String(i).padStart(6, '0')}` })), true);
+    assert.equal(authz.authorize(req({ resourceName: `y${stem}` })), false);
+    assert.equal(authz.cachedDecisions, 0);
+    for (let i = 0; i < 250; i++) authz.authorize(req({ resourceName: `x${i}` }));
+    const cached = ((a: AclAuthorizer) => a.cachedDecisions)(authz);
+    assert.ok(cached > 0 && cached <= 100, `${cached} cached`);
+    const bounded = new AclAuthorizer({ acls, cacheKeyMaxLength: 40 });
+    bounded.authorize(req({ resourceName: 'x'.repeat(30) }));
+    assert.equal(bounded.cachedDecisions, 0, 'principal, host and name together count against the bound');
+    bounded.authorize(req({ resourceName: 'x' }));
+    assert.equal(bounded.cachedDecisions, 1);
+  });
+
   it('rebuilds from whatever the source holds when its generation moves, and only then', () => {
     let bindings: readonly AclBinding[] = [];
     const source = { generation: 0, bindings: () => bindings };

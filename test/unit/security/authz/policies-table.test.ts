@@ -4,7 +4,9 @@ import { ApiVersions } from '../../../../src/protocol/messages/api-versions.js';
 import { ALL_APIS, apiByKey } from '../../../../src/protocol/messages/index.js';
 import { SaslAuthenticate } from '../../../../src/protocol/messages/sasl-authenticate.js';
 import { SaslHandshake } from '../../../../src/protocol/messages/sasl-handshake.js';
+import { AclOperation, ResourceType } from '../../../../src/protocol/acl.js';
 import { API_POLICIES, authorizeRequest } from '../../../../src/security/authz/policies/index.js';
+import { memoizeCheck } from '../../../../src/security/authz/policies/support.js';
 import { decoded, grants } from './policies-helpers.js';
 
 /** Every API the broker serves. */
@@ -43,5 +45,17 @@ describe('the policy table', () => {
       assert.equal(outcome.kind === 'forward' ? outcome.finish : null, undefined);
       assert.deepEqual(check.asked, []);
     }
+  });
+
+  it("remembers each answer for one request, but never keys its memo on a name longer than any valid one", () => {
+    const check = grants();
+    const memo = memoizeCheck(check);
+    const long = 'x'.repeat(17_000);
+    for (let i = 0; i < 2; i++) {
+      memo.allowed(AclOperation.READ, ResourceType.TOPIC, 'orders');
+      memo.allowed(AclOperation.READ, ResourceType.TOPIC, long);
+    }
+    assert.equal(check.asked.filter((q) => q === 'READ:TOPIC:orders').length, 1);
+    assert.equal(check.asked.filter((q) => q === `READ:TOPIC:${long}`).length, 2, 'asked again rather than remembered');
   });
 });

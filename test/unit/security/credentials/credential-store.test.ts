@@ -26,7 +26,7 @@ function open(t: TestContext, dir = tempDir(t)): { meta: MetadataStore; store: C
   return { meta, store: new CredentialStore({ store: meta }), dir };
 }
 
-const cred = (iterations = 4096, salt = Buffer.from('salt-bytes')): ScramCredential =>
+const cred = (iterations = 4096, salt = Buffer.from('sixteen-byte-slt')): ScramCredential =>
   credentialFromSaltedPassword('SCRAM-SHA-256', Buffer.alloc(32, 7), salt, iterations);
 
 function unacceptable(fn: () => unknown): void {
@@ -115,7 +115,19 @@ describe('CredentialStore', () => {
     unacceptable(() => {
       store.upsert('alice', 'SCRAM-SHA-256', cred(4096, Buffer.alloc(0)));
     });
-    store.upsert('alice', 'SCRAM-SHA-256', cred(16384));
+    unacceptable(() => {
+      store.upsert('alice', 'SCRAM-SHA-256', cred(4096, Buffer.alloc(15)));
+    });
+    unacceptable(() => {
+      store.upsert('alice', 'SCRAM-SHA-256', cred(4096, Buffer.alloc(1025)));
+    });
+    // The store applies the user-name rule whoever calls it (parapet init comes here directly).
+    for (const name of ['ANONYMOUS', '*', 'a\nb', 'User:x', ' admin']) {
+      unacceptable(() => {
+        store.upsert(name, 'SCRAM-SHA-256', cred());
+      });
+    }
+    store.upsert('alice', 'SCRAM-SHA-256', cred(16384, Buffer.alloc(1024)));
     assert.deepEqual(store.describe(null), [{ user: 'alice', credentials: [{ mechanism: 'SCRAM-SHA-256', iterations: 16384 }] }]);
   });
 
@@ -138,5 +150,20 @@ describe('CredentialStore', () => {
     });
     assert.deepEqual(existed, [true, false]);
     assert.deepEqual(store.describe(null).map((u) => u.user), ['new']);
+  });
+
+  it('knows the shape most credentials of a mechanism have, for the fake credentials of unknown users', (t) => {
+    const { store } = open(t);
+    assert.deepEqual(store.typicalShape('SCRAM-SHA-512'), { saltBytes: 32, iterations: 8192 }, 'no user: what parapet user add gives');
+    store.upsert('a', 'SCRAM-SHA-512', cred(4096, Buffer.alloc(26)));
+    assert.deepEqual(store.typicalShape('SCRAM-SHA-512'), { saltBytes: 26, iterations: 4096 }, 'the change is seen at once');
+    store.upsert('b', 'SCRAM-SHA-512', cred(8192, Buffer.alloc(32)));
+    assert.deepEqual(store.typicalShape('SCRAM-SHA-512'), { saltBytes: 32, iterations: 8192 }, 'a tie goes to the defaults');
+    store.upsert('c', 'SCRAM-SHA-512', cred(4096, Buffer.alloc(26)));
+    assert.deepEqual(store.typicalShape('SCRAM-SHA-512'), { saltBytes: 26, iterations: 4096 }, 'the most common wins');
+    assert.deepEqual(store.typicalShape('SCRAM-SHA-256'), { saltBytes: 32, iterations: 8192 }, 'per mechanism');
+    store.delete('c', 'SCRAM-SHA-512');
+    store.delete('a', 'SCRAM-SHA-512');
+    assert.deepEqual(store.typicalShape('SCRAM-SHA-512'), { saltBytes: 32, iterations: 8192 });
   });
 });

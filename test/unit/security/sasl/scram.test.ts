@@ -214,6 +214,19 @@ describe('SCRAM unknown users', () => {
     assert.deepEqual(credentials.asked, ['alice', 'mallory']);
   });
 
+  it("gives an unknown user the salt length and iterations the store calls typical (those most real users have)", async () => {
+    const credentials: CredentialLookup = {
+      scram: () => undefined,
+      typicalShape: (mechanism) => (mechanism === 'SCRAM-SHA-512' ? { saltBytes: 26, iterations: 4096 } : { saltBytes: 40, iterations: 12000 }),
+    };
+    for (const [mechanism, saltBytes, iterations] of [['SCRAM-SHA-512', 26, 4096], ['SCRAM-SHA-256', 40, 12000]] as const) {
+      const serverFirst = (await serverFirstOf(scramMechanism(mechanism, { credentials }).start(TLS), Buffer.from('n,,n=mallory,r=cn'))).toString();
+      const [, salt, count] = /,s=([^,]+),i=(\d+)$/.exec(serverFirst) ?? [];
+      assert.equal(Buffer.from(salt ?? '', 'base64').length, saltBytes, serverFirst);
+      assert.equal(count, String(iterations));
+    }
+  });
+
   it('fails with the same message as a wrong password', async () => {
     const { scram } = aliceMechanism();
     const failure = async (user: string) => {
@@ -324,6 +337,13 @@ describe('SCRAM attacks and malformed input', () => {
       'n,b=alice,n=alice,r=cn',
       'n,,n=alice,r=' + 'x'.repeat(600),
       'n,,n=' + 'a'.repeat(1025) + ',r=cn',
+      'n,,n=' + 'a'.repeat(256) + ',r=cn',
+      // Names the user-name rule refuses: no user can have them, so none is looked up.
+      'n,,n=ANONYMOUS,r=cn',
+      'n,,n=*,r=cn',
+      'n,,n=User:admin,r=cn',
+      'n,,n=admin ,r=cn',
+      'n,,n=admin\u200b,r=cn',
       'n,,n=alice,r=cn,x=' + 'y'.repeat(9000),
       '\ufeffn,,n=alice,r=cn',
       Buffer.from([0x6e, 0x2c, 0x2c, 0x6e, 0x3d, 0xc3, 0x28, 0x2c, 0x72, 0x3d, 0x61]),
@@ -336,9 +356,9 @@ describe('SCRAM attacks and malformed input', () => {
     assert.deepEqual(credentials.asked, []);
   });
 
-  it('accepts a user name of exactly 1 KiB', async () => {
+  it('accepts a user name of exactly 255 characters, the longest the user-name rule allows', async () => {
     const { scram } = aliceMechanism();
-    const step = await scram.start(TLS).step(Buffer.from('n,,n=' + 'a'.repeat(1024) + ',r=cn'));
+    const step = await scram.start(TLS).step(Buffer.from('n,,n=' + 'a'.repeat(255) + ',r=cn'));
     assert.equal(step.done, false);
   });
 
