@@ -47,11 +47,13 @@ function readAll(deps: FetchDeps, body: FetchRequest): { responses: TopicRespons
   const responses = body.topics.map((topic) => ({
     topic: topic.topic,
     partitions: topic.partitions.map((p): PartitionResponse => {
-      const log = deps.logs.get(topic.topic, p.partition);
+      const found = deps.logs.lookup(topic.topic, p.partition);
+      const log = found.kind === 'log' ? found.log : undefined;
       const base = partitionResponse(p.partition, log, body.isolationLevel ?? 0);
       if (log === undefined) {
         failed = true;
-        return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        // A log that cannot be opened now (out of descriptors) is retriable, an unknown partition is not.
+        return { ...base, errorCode: found.kind === 'unavailable' ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
       }
       if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) {
         failed = true;
@@ -67,7 +69,7 @@ function readAll(deps: FetchDeps, body: FetchRequest): { responses: TopicRespons
         failed = true;
         return { ...base, errorCode: ErrorCode.CORRUPT_MESSAGE };
       }
-      if (read.kind === 'offline') {
+      if (read.kind === 'offline' || read.kind === 'unavailable') {
         failed = true;
         return { ...base, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
       }
@@ -101,8 +103,8 @@ function watchedLogs(deps: FetchDeps, body: FetchRequest): Set<PartitionLog> {
   const logs = new Set<PartitionLog>();
   for (const topic of body.topics) {
     for (const p of topic.partitions) {
-      const log = deps.logs.get(topic.topic, p.partition);
-      if (log !== undefined) logs.add(log);
+      const found = deps.logs.lookup(topic.topic, p.partition);
+      if (found.kind === 'log') logs.add(found.log);
     }
   }
   return logs;

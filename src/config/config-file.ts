@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { BrokerConfig } from '../broker/broker.js';
+import { storageLimitsProblem } from '../broker/partition-limits.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -74,6 +75,14 @@ export const ConfigFileSchema = z.strictObject({
   groupInitialRebalanceDelayMs: z.number().int().min(0).optional(),
   groupMinSessionTimeoutMs: positiveInt.optional(),
   groupMaxSessionTimeoutMs: positiveInt.optional(),
+  // Storage bounds (docs/security/limits.md): partitions, open segment files, topic config minimums.
+  maxPartitionsPerTopic: positiveInt.optional(),
+  maxPartitions: positiveInt.optional(),
+  maxOpenLogFiles: z.union([z.literal('auto'), z.number().int().min(8)]).optional(),
+  logFileIdleMs: z.number().int().min(1000).optional(),
+  // Kafka's own floors (14 bytes, 1 ms) up to the defaults of segment.bytes (1 GiB) and segment.ms (7 days).
+  minSegmentBytes: z.number().int().min(14).max(1024 * 1024 * 1024).optional(),
+  minSegmentMs: z.number().int().min(1).max(604_800_000).optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
@@ -117,6 +126,8 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
+  const partitionLimits = storageLimitsProblem({ ...base, ...defined(rest) });
+  if (partitionLimits !== null) throw new ConfigError(`invalid configuration: ${partitionLimits}`);
   return {
     ...base,
     ...defined({ ...rest, dataDir: at(rest.dataDir) }),
