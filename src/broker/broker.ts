@@ -25,6 +25,10 @@ import { initProducerIdHandler } from './init-producer-id.js';
 import { ProducerIdStore } from '../storage/producer-ids.js';
 import { metadataHandler } from './metadata.js';
 import { TopicAdmin } from './topic-admin.js';
+import { DEFAULT_TOPIC_CONFIG_LIMITS } from './topic-configs.js';
+import { derivedMaxOpenLogFiles, OTHER_DESCRIPTORS, processOpenFileLimit } from '../storage/log/fd-limit.js';
+import { ConfigError } from '../config/config-file.js';
+import { storageLimitsProblem } from './partition-limits.js';
 import { topicHandlers } from './topic-handlers.js';
 import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from '../security/config.js';
 import { loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
@@ -80,6 +84,19 @@ export interface BrokerConfig {
   readonly maxGroupIdLength: number;
   readonly maxTransactionalIdLength: number;
   readonly maxClientIdLength: number;
+  // Storage bounds (docs/security/limits.md, "Partitions, open files and topic configs").
+  /** Most partitions one topic may have: CreateTopics and CreatePartitions answer INVALID_PARTITIONS above it. */
+  readonly maxPartitionsPerTopic: number;
+  /** Most partitions of all topics together: POLICY_VIOLATION above it. */
+  readonly maxPartitions: number;
+  /** Most segment files open at once (an LRU); `auto`: half the open-file limit, within 32–10,000. */
+  readonly maxOpenLogFiles: number | 'auto';
+  /** A segment file unused this long is closed (once its writes are synced): idle partitions hold no descriptor. */
+  readonly logFileIdleMs: number;
+  /** Smallest segment.bytes a topic may set (Kafka 4's minimum, KIP-1030). */
+  readonly minSegmentBytes: number;
+  /** Smallest segment.ms a topic may set (the minimum KIP-1030 plans for Kafka 5). */
+  readonly minSegmentMs: number;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -127,6 +144,12 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   maxGroupIdLength: DEFAULT_NAME_LIMITS.maxGroupIdLength,
   maxTransactionalIdLength: DEFAULT_NAME_LIMITS.maxTransactionalIdLength,
   maxClientIdLength: DEFAULT_NAME_LIMITS.maxClientIdLength,
+  maxPartitionsPerTopic: 1000,
+  maxPartitions: 10_000,
+  maxOpenLogFiles: 'auto',
+  logFileIdleMs: 60_000,
+  minSegmentBytes: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentBytes,
+  minSegmentMs: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentMs,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -140,6 +163,8 @@ export class Broker {
   readonly #shutdown = new AbortController();
   readonly #retentionIntervalMs: number;
   #retentionTimer: NodeJS.Timeout | undefined;
+  readonly #logFileIdleMs: number;
+  #idleFilesTimer: NodeJS.Timeout | undefined;
   readonly #offsets: OffsetManager;
   readonly #waitingFetches: WaitingFetches;
   #offsetExpiryTimer: NodeJS.Timeout | undefined;
@@ -150,6 +175,9 @@ export class Broker {
     const clock = deps.clock ?? Date.now;
     this.#logger = logger;
     this.#retentionIntervalMs = config.retentionCheckIntervalMs;
+    this.#logFileIdleMs = config.logFileIdleMs;
+    const limitsProblem = storageLimitsProblem(config);
+    if (limitsProblem !== null) throw new ConfigError(limitsProblem);
     // One owner per data directory, taken before anything in it is opened (docs/operations.md).
     this.#lock = deps.lock ?? DataDirLock.acquire(config.dataDir, 'a Parapet broker');
     let store: MetadataStore | undefined;
@@ -169,8 +197,16 @@ export class Broker {
         allocate: (size) => reads.acquire(size),
         ...(deps.fs === undefined ? {} : { fs: deps.fs }),
         configFor: (name) => topics.config(name),
+        maxOpenFiles: resolveMaxOpenLogFiles(config.maxOpenLogFiles, logger),
+        maxOpenPartitions: config.maxPartitions,
       });
-      const topics = new TopicAdmin(this.#store, this.#logs, { defaultPartitions: config.defaultPartitions });
+      const topics = new TopicAdmin(this.#store, this.#logs, {
+        defaultPartitions: config.defaultPartitions,
+        maxPartitionsPerTopic: config.maxPartitionsPerTopic,
+        maxPartitions: config.maxPartitions,
+        configLimits: { minSegmentBytes: config.minSegmentBytes, minSegmentMs: config.minSegmentMs, maxMessageBytes: config.maxFrameBytes },
+        logger,
+      });
       topics.openLogs();
       const handlers = new Map<number, HandlerEntry>();
       const add = (entry: HandlerEntry) => handlers.set(entry.api.apiKey, entry);
@@ -256,6 +292,10 @@ export class Broker {
       });
     }, this.#retentionIntervalMs);
     this.#retentionTimer.unref();
+    this.#idleFilesTimer = setInterval(() => {
+      this.#logs.closeIdleFiles(this.#logFileIdleMs);
+    }, Math.max(1000, Math.min(this.#logFileIdleMs, 30_000)));
+    this.#idleFilesTimer.unref();
     // Offsets of groups without members expire (offset retention); first sweep one interval after
     // the start, so that consumers can rejoin after a restart before anything expires.
     this.#offsetExpiryTimer = setInterval(() => {
@@ -288,6 +328,7 @@ export class Broker {
    */
   async close(): Promise<void> {
     clearInterval(this.#retentionTimer);
+    clearInterval(this.#idleFilesTimer);
     clearInterval(this.#offsetExpiryTimer);
     this.#certificateWatch?.close();
     this.#shutdown.abort();
@@ -297,4 +338,19 @@ export class Broker {
     this.#store.close();
     this.#lock.release();
   }
+}
+
+/** `auto` derived from the process's open-file limit; a setting close to that limit is warned about (connections need the rest). */
+function resolveMaxOpenLogFiles(setting: number | 'auto', logger: Logger): number {
+  const soft = processOpenFileLimit();
+  const resolved = setting === 'auto' ? derivedMaxOpenLogFiles(soft) : setting;
+  logger.info({ maxOpenLogFiles: resolved, openFileLimit: soft ?? 'unknown', setting }, 'open segment files bounded');
+  if (soft !== undefined && resolved > soft - OTHER_DESCRIPTORS) {
+    logger.warn(
+      { maxOpenLogFiles: resolved, openFileLimit: soft },
+      `maxOpenLogFiles (${resolved}) leaves no room under the process's open-file limit (ulimit -n = ${soft}) for client connections: ` +
+        'the broker will meet EMFILE (requests fail with a retriable error); lower maxOpenLogFiles or raise the limit',
+    );
+  }
+  return resolved;
 }

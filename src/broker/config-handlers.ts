@@ -3,6 +3,7 @@ import { AlterConfigs } from '../protocol/messages/alter-configs.js';
 import { DescribeConfigs } from '../protocol/messages/describe-configs.js';
 import { IncrementalAlterConfigs } from '../protocol/messages/incremental-alter-configs.js';
 import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { effectiveValue } from './log-config.js';
 import type { TopicAdmin } from './topic-admin.js';
 import { TOPIC_CONFIGS } from './topic-configs.js';
 
@@ -39,7 +40,9 @@ export function configHandlers(admin: TopicAdmin, nodeId: number): HandlerEntry[
         if (def === undefined) return [];
         const set = topic.configs[name];
         const source = set === undefined ? ConfigSource.DEFAULT_CONFIG : ConfigSource.DYNAMIC_TOPIC_CONFIG;
-        const value = set ?? def.defaultValue;
+        // The value obeyed: one stored by an older version outside today's range shows as the bound
+        // that applies instead (the start-up log names both).
+        const value = effectiveValue(topic.configs, name, admin.configLimits);
         return [
           {
             name,

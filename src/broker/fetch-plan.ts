@@ -1,5 +1,5 @@
 import type { FetchRequest } from '../protocol/messages/fetch.js';
-import type { LogManager } from '../storage/log/log-manager.js';
+import type { LogLookup, LogManager } from '../storage/log/log-manager.js';
 import type { PartitionLog } from '../storage/log/partition-log.js';
 
 /** One partition of a Fetch request, as the handler works on it. */
@@ -20,6 +20,11 @@ export interface PlannedPartition {
  * request naming one partition thousands of times therefore costs what naming it once costs: one
  * entry, one log lookup, at most one read.
  */
+/** The log when it could be opened; an unknown or unavailable one is answered when the fetch is read. */
+function logOf(found: LogLookup): PartitionLog | undefined {
+  return found.kind === 'log' ? found.log : undefined;
+}
+
 export function planFetch(logs: LogManager, topics: FetchRequest['topics']): PlannedPartition[] {
   const planned: PlannedPartition[] = [];
   // Keyed by the request's own topic names, and dropped with the request: bounded by its frame.
@@ -44,7 +49,7 @@ export function planFetch(logs: LogManager, topics: FetchRequest['topics']): Pla
         fetchOffset: p.fetchOffset,
         partitionMaxBytes: p.partitionMaxBytes,
         currentLeaderEpoch: p.currentLeaderEpoch ?? -1,
-        log: logs.get(topic.topic, p.partition),
+        log: logOf(logs.lookup(topic.topic, p.partition)),
       };
       byPartition.set(p.partition, entry);
       planned.push(entry);

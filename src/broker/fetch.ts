@@ -82,15 +82,17 @@ function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly PlannedP
   let bytes = 0;
   return groupByTopic(planned, (p): PartitionResponse => {
     // Looked up again: the topic may have been deleted (or re-created) while the fetch waited.
-    const log = deps.logs.get(p.topic, p.partition);
+    const found = deps.logs.lookup(p.topic, p.partition);
+    const log = found.kind === 'log' ? found.log : undefined;
     const base = partitionResponse(p.partition, log, body.isolationLevel ?? 0);
-    if (log === undefined) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    // A log that cannot be opened now (out of descriptors) is retriable, an unknown partition is not.
+    if (log === undefined) return { ...base, errorCode: found.kind === 'unavailable' ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
     if (p.currentLeaderEpoch > LEADER_EPOCH) return { ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
     // The first batch of the first partition with data is sent whole even above the limits (KIP-74).
     const read = log.read(p.fetchOffset, withRecords ? Math.min(p.partitionMaxBytes, budget) : 0, withRecords && bytes === 0);
     if (read.kind === 'out-of-range') return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
     if (read.kind === 'corrupt') return { ...base, errorCode: ErrorCode.CORRUPT_MESSAGE };
-    if (read.kind === 'offline') return { ...base, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+    if (read.kind === 'offline' || read.kind === 'unavailable') return { ...base, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
     bytes += read.records.length;
     budget = Math.max(0, budget - read.records.length);
     return { ...base, records: read.records };

@@ -1,6 +1,7 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ListOffsets, type ListOffsetsResponse } from '../protocol/messages/list-offsets.js';
 import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { ioErrorCode } from '../storage/log/io-faults.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import { LEADER_EPOCH, type PartitionLog } from '../storage/log/partition-log.js';
 
@@ -22,10 +23,19 @@ export function listOffsetsHandler(logs: LogManager): HandlerEntry {
         name: topic.name,
         partitions: await Promise.all(
           topic.partitions.map(async (p): Promise<PartitionResponse> => {
-            const log = logs.get(topic.name, p.partitionIndex);
-            if (log === undefined) return answer(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+            const opened = logs.lookup(topic.name, p.partitionIndex);
+            if (opened.kind === 'unknown') return answer(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+            if (opened.kind === 'unavailable') return answer(p.partitionIndex, ErrorCode.KAFKA_STORAGE_ERROR, null);
             if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) return answer(p.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH, null);
-            const found = await lookup(log, p.timestamp);
+            let found: Awaited<ReturnType<typeof lookup>>;
+            try {
+              found = await lookup(opened.log, p.timestamp);
+            } catch (err) {
+              // A segment reopened into EMFILE (or a read error): retriable, this partition only.
+              if (ioErrorCode(err) === undefined) throw err;
+              logs.reportIoError(err, 'list offsets', `${topic.name}-${p.partitionIndex}`);
+              return answer(p.partitionIndex, ErrorCode.KAFKA_STORAGE_ERROR, null);
+            }
             if (found === 'unsupported') return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, null);
             return answer(p.partitionIndex, ErrorCode.NONE, found ?? { offset: -1n, timestamp: -1n });
           }),

@@ -1,5 +1,5 @@
 import type { LogConfig } from '../storage/log/partition-log.js';
-import { TOPIC_CONFIGS } from './topic-configs.js';
+import { effectiveConfigValue, TOPIC_CONFIGS, type TopicConfigLimits } from './topic-configs.js';
 
 /** A topic's configs as the data path uses them: numbers, with the topic's overrides over the defaults. */
 export interface EffectiveTopicConfig extends LogConfig {
@@ -8,8 +8,15 @@ export interface EffectiveTopicConfig extends LogConfig {
   readonly logAppendTime: boolean;
 }
 
-export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>): EffectiveTopicConfig {
-  const value = (key: string): string => overrides[key] ?? TOPIC_CONFIGS[key]?.defaultValue ?? '';
+/** The value obeyed for `key`: the override brought within today's range (see effectiveConfigValue), else the default. */
+export function effectiveValue(overrides: Readonly<Record<string, string>>, key: string, limits: TopicConfigLimits): string {
+  const set = overrides[key];
+  const def = TOPIC_CONFIGS[key]?.defaultValue ?? '';
+  return effectiveConfigValue(key, set ?? def, limits).value;
+}
+
+export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>, limits: TopicConfigLimits): EffectiveTopicConfig {
+  const value = (key: string): string => effectiveValue(overrides, key, limits);
   return {
     segmentBytes: Number(value('segment.bytes')),
     segmentMs: Number(value('segment.ms')),
@@ -18,4 +25,12 @@ export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>
     maxMessageBytes: Number(value('max.message.bytes')),
     logAppendTime: value('message.timestamp.type') === 'LogAppendTime',
   };
+}
+
+/** The stored overrides of a topic that are outside today's ranges, each with the value obeyed instead. */
+export function outOfRangeConfigs(overrides: Readonly<Record<string, string>>, limits: TopicConfigLimits): string[] {
+  return Object.entries(overrides).flatMap(([key, value]) => {
+    const { problem } = effectiveConfigValue(key, value, limits);
+    return problem === null ? [] : [problem];
+  });
 }

@@ -4,6 +4,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { Produce, type ProduceResponse } from '../protocol/messages/produce.js';
 import { applyLogAppendTime, splitBatches, validateBatch } from '../protocol/records/batch.js';
 import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { ioErrorCode } from '../storage/log/io-faults.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import type { PartitionLog } from '../storage/log/partition-log.js';
 import type { TopicAdmin } from './topic-admin.js';
@@ -49,9 +50,11 @@ export function produceHandler(deps: ProduceDeps): HandlerEntry {
         if (version < MIN_SERVED_PRODUCE_VERSION) {
           return failed(p.index, ErrorCode.UNSUPPORTED_VERSION, `Produce v${version} is not served; use v${MIN_SERVED_PRODUCE_VERSION} or later`);
         }
-        const log = deps.logs.get(topic.name, p.index);
-        if (log === undefined) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic or partition ${topic.name}-${p.index}`);
-        const result = appendOne(deps, log, p.index, p.records, version);
+        const found = deps.logs.lookup(topic.name, p.index);
+        if (found.kind === 'unknown') return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic or partition ${topic.name}-${p.index}`);
+        // Its log could not be opened (out of descriptors): retriable, and only this partition fails.
+        if (found.kind === 'unavailable') return failed(p.index, ErrorCode.KAFKA_STORAGE_ERROR, `the partition's log cannot be opened now (${found.reason})`);
+        const result = appendOne(deps, found.log, p.index, p.records, version);
         if (result.errorCode === ErrorCode.NONE) appended.push(result);
         return result;
       }),
@@ -140,8 +143,11 @@ function appendOne(deps: ProduceDeps, log: PartitionLog, index: number, records:
     };
   } catch (err) {
     if (isFault(err) && err.context.kafkaErrorCode !== undefined) return failed(index, err.context.kafkaErrorCode, err.message);
-    // Anything else came from the file system (ENOSPC, EIO): nothing was appended; other partitions go on.
-    deps.logger.error({ partition: `${log.id.topic}-${index}`, err: describe(err) }, 'append failed');
+    // Anything else came from the file system (ENOSPC, EIO, EMFILE): nothing was appended; other
+    // partitions go on. KAFKA_STORAGE_ERROR is retriable for clients (Java's KafkaStorageException is
+    // an InvalidMetadataException; KafkaJS and librdkafka retry it). The log manager has logged file
+    // system errors, once per interval (io-faults.ts); anything else is logged here.
+    if (ioErrorCode(err) === undefined) deps.logger.error({ partition: `${log.id.topic}-${index}`, err: describe(err) }, 'append failed');
     return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `the broker could not write the batch (${errnoCode(err)})`);
   }
 }

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { isFault } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import type { MetadataStore, TopicRecord } from '../storage/metadata-store.js';
-import { effectiveTopicConfig, type EffectiveTopicConfig } from './log-config.js';
+import { effectiveTopicConfig, outOfRangeConfigs, type EffectiveTopicConfig } from './log-config.js';
 import { topicNameProblem } from '../protocol/names.js';
-import { TOPIC_CONFIGS, validateTopicConfigs } from './topic-configs.js';
+import { TOPIC_CONFIGS, validateTopicConfigs, type TopicConfigLimits } from './topic-configs.js';
 
 /** A per-topic outcome as the admin APIs report it. */
 export interface TopicOutcome {
@@ -27,37 +28,113 @@ export interface CreateTopicSpec {
   readonly configs: Readonly<Record<string, string>>;
 }
 
+export interface TopicAdminOptions {
+  /** Partitions of a topic created without a count. */
+  readonly defaultPartitions: number;
+  /** Most partitions of one topic (INVALID_PARTITIONS above it). */
+  readonly maxPartitionsPerTopic: number;
+  /** Most partitions of all topics together (POLICY_VIOLATION above it). */
+  readonly maxPartitions: number;
+  /** The ranges of topic configs that depend on broker settings. */
+  readonly configLimits: TopicConfigLimits;
+  readonly logger: Logger;
+}
+
 /**
  * Topic administration shared by the admin APIs (and later the CLI): validation with Kafka's error
  * codes, then the metadata store and the partition logs, in that order (a topic exists once it is in
  * the store; its logs are opened from the store at start-up if a crash came in between).
+ *
+ * Partition counts are bounded before anything is written: per topic (INVALID_PARTITIONS, the code
+ * Kafka gives a count it cannot accept) and for the whole broker (POLICY_VIOLATION, what KRaft answers
+ * when a request would exceed what one operation may create, and what create-topic policies answer).
  */
 export class TopicAdmin {
   readonly #store: MetadataStore;
   readonly #logs: LogManager;
-  readonly #defaultPartitions: number;
+  readonly #o: TopicAdminOptions;
   /** Effective configs by topic: the data path reads them on every append, the store only on a miss. */
   readonly #configs = new Map<string, EffectiveTopicConfig>();
+  /** Partitions of all topics in the store. */
+  #totalPartitions: number;
 
-  constructor(store: MetadataStore, logs: LogManager, options: { defaultPartitions: number }) {
+  constructor(store: MetadataStore, logs: LogManager, options: TopicAdminOptions) {
     this.#store = store;
     this.#logs = logs;
-    this.#defaultPartitions = options.defaultPartitions;
+    this.#o = options;
+    this.#totalPartitions = store.topics().reduce((sum, t) => sum + t.partitions, 0);
   }
 
-  /** Opens the logs of every topic in the store (start-up). */
+  /**
+   * Start-up: makes every topic in the store known to the logs and opens the partitions that hold data
+   * (recovering them), at most maxPartitions of them; the rest open on first use. Topics and configs an
+   * older version accepted beyond today's limits are served (refusing to start would lock the data
+   * away) and named in warnings that say how to bring them back within the limits.
+   */
   openLogs(): void {
-    for (const topic of this.#store.topics()) this.#logs.openTopic(topic);
+    const { logger, maxPartitionsPerTopic, maxPartitions, configLimits } = this.#o;
+    for (const topic of this.#store.topics()) {
+      this.#logs.addTopic(topic);
+      if (topic.partitions > maxPartitionsPerTopic) {
+        logger.warn(
+          { topic: topic.name, partitions: topic.partitions, maxPartitionsPerTopic },
+          `topic ${topic.name} has ${topic.partitions} partitions, more than maxPartitionsPerTopic allows (recorded before this limit applied): ` +
+            `it is served and its partitions open on first use; delete it (parapet topic delete ${topic.name}) and create it again with fewer partitions, or raise maxPartitionsPerTopic`,
+        );
+      }
+      const problems = outOfRangeConfigs(topic.configs, configLimits);
+      if (problems.length > 0) {
+        logger.warn(
+          { topic: topic.name, problems },
+          `topic ${topic.name} has configs outside today's ranges (stored before these ranges applied): the broker uses the nearest allowed value; ` +
+            `set them with parapet topic alter ${topic.name} --config <name>=<value> (or --delete-config <name>)`,
+        );
+      }
+    }
+    if (this.#totalPartitions > maxPartitions) {
+      logger.warn(
+        { partitions: this.#totalPartitions, maxPartitions },
+        `the topics hold ${this.#totalPartitions} partitions, more than maxPartitions allows: no topic or partition can be created until topics are deleted or maxPartitions is raised`,
+      );
+    }
+    const { opened, deferred } = this.#logs.openExisting(maxPartitions);
+    logger.info({ opened, deferred }, 'partition logs opened');
+    if (deferred > 0) {
+      logger.warn({ opened, deferred, maxPartitions }, `${deferred} partition directories beyond maxPartitions were not opened at start: each opens on first use`);
+    }
   }
 
   /** The configs the data path obeys for `name` (defaults for an unknown topic). */
   config(name: string): EffectiveTopicConfig {
     let config = this.#configs.get(name);
     if (config === undefined) {
-      config = effectiveTopicConfig(this.#store.topic(name)?.configs ?? {});
+      config = effectiveTopicConfig(this.#store.topic(name)?.configs ?? {}, this.#o.configLimits);
       this.#configs.set(name, config);
     }
     return config;
+  }
+
+  /** The ranges topic configs are checked against. */
+  get configLimits(): TopicConfigLimits {
+    return this.#o.configLimits;
+  }
+
+  /**
+   * Why `count` partitions for one topic cannot be had, with `others` partitions held by the other topics
+   * (and those accepted earlier in the same validate-only request), or null.
+   */
+  #partitionProblem(count: number, others: number): TopicOutcome | null {
+    const { maxPartitionsPerTopic, maxPartitions } = this.#o;
+    if (count > maxPartitionsPerTopic) {
+      return fail(ErrorCode.INVALID_PARTITIONS, `${count} partitions is more than this broker allows for one topic (maxPartitionsPerTopic = ${maxPartitionsPerTopic})`);
+    }
+    if (others + count > maxPartitions) {
+      return fail(
+        ErrorCode.POLICY_VIOLATION,
+        `${count} partitions would bring the broker to ${others + count} partitions, more than it allows in all (maxPartitions = ${maxPartitions}); ${Math.max(0, maxPartitions - others)} can still be created`,
+      );
+    }
+    return null;
   }
 
   list(): TopicRecord[] {
@@ -68,24 +145,32 @@ export class TopicAdmin {
     return this.#store.topic(name);
   }
 
-  create(spec: CreateTopicSpec, validateOnly: boolean): TopicOutcome {
+  /**
+   * Creates a topic, or only checks that it could be (`validateOnly`). `pending`: partitions that
+   * topics accepted earlier in the same validate-only request would add (nothing was created for them).
+   */
+  create(spec: CreateTopicSpec, validateOnly: boolean, pending = 0): TopicOutcome {
     const nameProblem = topicNameProblem(spec.name);
     if (nameProblem !== null) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.#store.topic(spec.name) !== undefined) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${spec.name} already exists`);
     if (spec.assignments.length > 0) return fail(ErrorCode.INVALID_REQUEST, 'manual replica assignments are not supported on a single broker');
-    const partitions = spec.numPartitions === -1 ? this.#defaultPartitions : spec.numPartitions;
+    const partitions = spec.numPartitions === -1 ? this.#o.defaultPartitions : spec.numPartitions;
     if (partitions < 1) return fail(ErrorCode.INVALID_PARTITIONS, 'the number of partitions must be at least 1');
     if (spec.replicationFactor !== -1 && spec.replicationFactor !== 1) {
       return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'a single broker keeps exactly one replica (replication factor 1)');
     }
-    const configProblem = validateTopicConfigs(spec.configs);
+    const configProblem = validateTopicConfigs(spec.configs, this.#o.configLimits);
     if (configProblem !== null) return fail(ErrorCode.INVALID_CONFIG, configProblem);
+    const partitionProblem = this.#partitionProblem(partitions, this.#totalPartitions + pending);
+    if (partitionProblem !== null) return partitionProblem;
     const record: TopicRecord = { name: spec.name, id: randomUUID(), partitions, configs: spec.configs };
     if (validateOnly) return ok(record);
     try {
       const created = this.#store.createTopic(record.name, record.id, partitions, spec.configs);
+      this.#totalPartitions += created.partitions;
       this.#configs.delete(spec.name);
-      this.#logs.openTopic(created);
+      // Nothing on disk yet: each partition's directory is created when it is first used.
+      this.#logs.addTopic(created);
       return ok(created);
     } catch (err) {
       if (isFault(err, 'METADATA_ERROR') && err.context.kafkaErrorCode !== undefined) return fail(err.context.kafkaErrorCode, err.message);
@@ -94,7 +179,9 @@ export class TopicAdmin {
   }
 
   async delete(name: string): Promise<TopicOutcome> {
-    if (!this.#store.deleteTopic(name)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
+    const topic = this.#store.topic(name);
+    if (topic === undefined || !this.#store.deleteTopic(name)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
+    this.#totalPartitions -= topic.partitions;
     this.#configs.delete(name);
     await this.#logs.deleteTopic(name);
     return ok();
@@ -110,7 +197,7 @@ export class TopicAdmin {
     if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
     const unknownRemoval = (change.remove ?? []).find((k) => !(k in TOPIC_CONFIGS));
     if (unknownRemoval !== undefined) return fail(ErrorCode.INVALID_CONFIG, `unknown topic config ${unknownRemoval}`);
-    const problem = validateTopicConfigs({ ...change.replace, ...change.set });
+    const problem = validateTopicConfigs({ ...change.replace, ...change.set }, this.#o.configLimits);
     if (problem !== null) return fail(ErrorCode.INVALID_CONFIG, problem);
     if (!validateOnly) {
       this.#store.alterConfigs(name, change);
@@ -119,15 +206,19 @@ export class TopicAdmin {
     return ok();
   }
 
-  addPartitions(name: string, count: number, validateOnly: boolean): TopicOutcome {
+  /** Raises a topic's partition count to `count`; `pending` as in {@link create}. */
+  addPartitions(name: string, count: number, validateOnly: boolean, pending = 0): TopicOutcome {
     const topic = this.#store.topic(name);
     if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
     if (count <= topic.partitions) {
       return fail(ErrorCode.INVALID_PARTITIONS, `topic ${name} has ${topic.partitions} partitions; the new count must be higher`);
     }
+    const problem = this.#partitionProblem(count, this.#totalPartitions - topic.partitions + pending);
+    if (problem !== null) return problem;
     if (!validateOnly) {
       this.#store.setPartitionCount(name, count);
-      this.#logs.openTopic({ ...topic, partitions: count });
+      this.#totalPartitions += count - topic.partitions;
+      this.#logs.addTopic({ ...topic, partitions: count });
     }
     return ok();
   }

@@ -9,25 +9,33 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** CreateTopics, DeleteTopics and CreatePartitions over the topic administration service. */
 export function topicHandlers(admin: TopicAdmin): HandlerEntry[] {
-  const createTopics = handler(CreateTopics, (body) => ({
-    throttleTimeMs: 0,
-    topics: body.topics.map((t) => {
-      const configs = Object.fromEntries(t.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value as string]));
-      const outcome = admin.create(
-        { name: t.name, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, assignments: t.assignments, configs },
-        body.validateOnly ?? false,
-      );
-      return {
-        name: t.name,
-        topicId: outcome.topic?.id ?? ZERO_UUID,
-        errorCode: outcome.errorCode,
-        errorMessage: outcome.errorMessage,
-        numPartitions: outcome.topic?.partitions ?? -1,
-        replicationFactor: outcome.topic === undefined ? -1 : 1,
-        configs: [],
-      };
-    }),
-  }));
+  const createTopics = handler(CreateTopics, (body) => {
+    const validateOnly = body.validateOnly ?? false;
+    // A validate-only request creates nothing, so the broker-wide partition bound counts the topics it
+    // accepted so far by hand: it answers what the same request would get for real.
+    let pending = 0;
+    return {
+      throttleTimeMs: 0,
+      topics: body.topics.map((t) => {
+        const configs = Object.fromEntries(t.configs.filter((c) => c.value !== null).map((c) => [c.name, c.value as string]));
+        const outcome = admin.create(
+          { name: t.name, numPartitions: t.numPartitions, replicationFactor: t.replicationFactor, assignments: t.assignments, configs },
+          validateOnly,
+          pending,
+        );
+        if (validateOnly) pending += outcome.topic?.partitions ?? 0;
+        return {
+          name: t.name,
+          topicId: outcome.topic?.id ?? ZERO_UUID,
+          errorCode: outcome.errorCode,
+          errorMessage: outcome.errorMessage,
+          numPartitions: outcome.topic?.partitions ?? -1,
+          replicationFactor: outcome.topic === undefined ? -1 : 1,
+          configs: [],
+        };
+      }),
+    };
+  });
 
   const deleteTopics = handler(DeleteTopics, async (body) => {
     // v0–5 name topics in `topicNames`; v6 in `topics` (by name; topic ids are not served yet).
@@ -46,16 +54,22 @@ export function topicHandlers(admin: TopicAdmin): HandlerEntry[] {
     return { throttleTimeMs: 0, responses };
   });
 
-  const createPartitions = handler(CreatePartitions, (body) => ({
-    throttleTimeMs: 0,
-    results: body.topics.map((t) => {
-      const outcome =
-        t.assignments !== null && t.assignments.length > 0
-          ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'manual replica assignments are not supported on a single broker' }
-          : admin.addPartitions(t.name, t.count, body.validateOnly);
-      return { name: t.name, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
-    }),
-  }));
+  const createPartitions = handler(CreatePartitions, (body) => {
+    let pending = 0;
+    return {
+      throttleTimeMs: 0,
+      results: body.topics.map((t) => {
+        const before = admin.get(t.name)?.partitions ?? 0;
+        const outcome =
+          t.assignments !== null && t.assignments.length > 0
+            ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'manual replica assignments are not supported on a single broker' }
+            : admin.addPartitions(t.name, t.count, body.validateOnly, pending);
+        // As in CreateTopics: validate-only counts what it accepted so far (see there).
+        if (body.validateOnly && outcome.errorCode === ErrorCode.NONE) pending += t.count - before;
+        return { name: t.name, errorCode: outcome.errorCode, errorMessage: outcome.errorMessage };
+      }),
+    };
+  });
 
   return [createTopics, deleteTopics, createPartitions];
 }

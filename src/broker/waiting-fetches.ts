@@ -69,7 +69,8 @@ export class WaitingFetches {
         let counted = p.counted;
         stops.push(
           this.#logs.watch(p.log, () => {
-            if (this.#logs.get(p.topic, p.partition) !== p.log) {
+            const current = this.#logs.lookup(p.topic, p.partition);
+            if (current.kind !== 'log' || current.log !== p.log) {
               finish('ready');
               return;
             }

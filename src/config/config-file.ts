@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import type { BrokerConfig } from '../broker/broker.js';
 import { PRINCIPAL_PREFIX } from '../security/config.js';
+import { storageLimitsProblem } from '../broker/partition-limits.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -95,6 +96,14 @@ export const ConfigFileSchema = z.strictObject({
   maxGroupIdLength: z.number().int().min(1).max(4096).optional(),
   maxTransactionalIdLength: z.number().int().min(1).max(4096).optional(),
   maxClientIdLength: z.number().int().min(1).max(4096).optional(),
+  // Storage bounds (docs/security/limits.md): partitions, open segment files, topic config minimums.
+  maxPartitionsPerTopic: positiveInt.optional(),
+  maxPartitions: positiveInt.optional(),
+  maxOpenLogFiles: z.union([z.literal('auto'), z.number().int().min(8)]).optional(),
+  logFileIdleMs: z.number().int().min(1000).optional(),
+  // Kafka's own floors (14 bytes, 1 ms) up to the defaults of segment.bytes (1 GiB) and segment.ms (7 days).
+  minSegmentBytes: z.number().int().min(14).max(1024 * 1024 * 1024).optional(),
+  minSegmentMs: z.number().int().min(1).max(604_800_000).optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
@@ -138,6 +147,8 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
+  const partitionLimits = storageLimitsProblem({ ...base, ...defined(rest) });
+  if (partitionLimits !== null) throw new ConfigError(`invalid configuration: ${partitionLimits}`);
   return {
     ...base,
     ...defined({ ...rest, dataDir: at(rest.dataDir) }),

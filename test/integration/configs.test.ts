@@ -59,7 +59,7 @@ describe('topic configs', () => {
     const script = [
       'from kafka.admin import KafkaAdminClient, NewTopic, ConfigResource, ConfigResourceType',
       `a = KafkaAdminClient(bootstrap_servers='${bootstrap}')`,
-      "a.create_topics([NewTopic('pycfg', 1, 1, topic_configs={'segment.ms': '1000'})])",
+      "a.create_topics([NewTopic('pycfg', 1, 1, topic_configs={'segment.ms': '3600000'})])",
       "a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'pycfg', configs={'retention.bytes': '1048576'})])",
       "r = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 'pycfg')])[0]",
       'print(r.resources[0][0])',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -162,8 +163,10 @@ describe('broker process crash and shutdown', () => {
     const topic = 'graceful';
     const PARTITIONS = 2;
     const COUNT = 400;
+    // Small segments, so that rolled segments and the active one all need their index files: below
+    // the default minimum segment.bytes, allowed down to Kafka's by the broker's config file.
+    writeFileSync(join(dataDir, 'parapet.yaml'), 'minSegmentBytes: 4096\n', { mode: 0o600 });
     const first = await spawnBroker(t, dataDir);
-    // Small segments, so that rolled segments and the active one all need their index files.
     await createTopicPy(first.bootstrap, topic, PARTITIONS, { 'segment.bytes': '4096' });
     const out = await runPython(PRODUCER, [first.bootstrap, topic, 'p0', String(PARTITIONS), '1', String(COUNT), '100']);
     const acks = out

@@ -34,11 +34,14 @@ function expectedBySize(sizes: readonly number[], retentionBytes: number): numbe
   return count;
 }
 
+/** Segments of a few batches, so that retention has many to delete: below the default minimum, allowed down to Kafka's. */
+const SMALL_SEGMENTS = { minSegmentBytes: 1000 };
+
 describe('retention', () => {
   it('retention.bytes deletes whole old segments, never the active one; earliest moves to a segment base', async (t) => {
     const dataDir = tempDataDir(t);
     const topic = 'ret-bytes';
-    const { broker, port, logger } = await openBroker(t, dataDir);
+    const { broker, port, logger } = await openBroker(t, dataDir, {}, SMALL_SEGMENTS);
     const bootstrap = `127.0.0.1:${port}`;
     const c = await RawConnection.open(t, port);
     await c.createTopic(topic, 1, { 'segment.bytes': '2000', 'retention.bytes': '6000' });
@@ -91,7 +94,7 @@ describe('retention', () => {
     const topic = 'ret-time';
     let now = T0;
     const clock = () => now;
-    const first = await openBroker(t, dataDir, { clock });
+    const first = await openBroker(t, dataDir, { clock }, SMALL_SEGMENTS);
     const c = await RawConnection.open(t, first.port);
     await c.createTopic(topic, 1, { 'segment.bytes': '2000', 'retention.ms': '1000', 'message.timestamp.type': 'LogAppendTime' });
 
@@ -134,7 +137,7 @@ describe('retention', () => {
     await first.close();
 
     // Reopened with only the active segment left: the same offsets, and new data continues after them.
-    const second = await openBroker(t, dataDir, { clock });
+    const second = await openBroker(t, dataDir, { clock }, SMALL_SEGMENTS);
     const c2 = await RawConnection.open(t, second.port);
     assert.deepEqual(await c2.listOffset(topic, 0, EARLIEST), { errorCode: 0, offset: active });
     assert.deepEqual(await c2.listOffset(topic, 0, LATEST), { errorCode: 0, offset: end });
@@ -152,7 +155,7 @@ describe('retention', () => {
   it('runs by itself every retentionCheckIntervalMs', async (t) => {
     const dataDir = tempDataDir(t);
     const topic = 'ret-timer';
-    const { port } = await openBroker(t, dataDir, {}, { retentionCheckIntervalMs: 20 });
+    const { port } = await openBroker(t, dataDir, {}, { retentionCheckIntervalMs: 20, ...SMALL_SEGMENTS });
     const c = await RawConnection.open(t, port);
     await c.createTopic(topic, 1, { 'segment.bytes': '2000', 'retention.bytes': '1' });
     for (let b = 0; b < 20; b++) assert.equal((await c.produce(topic, 0, batchOf(`m${b}`))).errorCode, ErrorCode.NONE);

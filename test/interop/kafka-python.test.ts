@@ -75,7 +75,8 @@ print(json.dumps(out))
 
 describe('kafka-python interop', () => {
   it('produces (acks=all, gzip and none) and consumes by manual assignment; offsets, times and delete agree', async (t) => {
-    const { bootstrap, port } = await startBroker(t);
+    // 64 KiB segments (below the default minimum, allowed down to Kafka's) so that reads cross them.
+    const { bootstrap, port } = await startBroker(t, { minSegmentBytes: 65536 });
     const base = Date.now() - 3_600_000;
     const partitions = [
       { p: 0, compression: 'gzip', messages: mixedMessages(3000, base, 1) },

@@ -45,6 +45,10 @@ export interface BrokerProcessOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Node flags of the broker process (e.g. `--max-old-space-size=…`). */
   readonly nodeArgs?: readonly string[];
+  /** `ulimit -n` of the broker process (soft and hard), set by the shell that execs it. */
+  readonly openFileLimit?: number;
+  /** An initialised data directory to start on (a restart): no `init`, no `configYaml`; removed when the test ends. */
+  readonly dataDir?: string;
 }
 
 function run(args: readonly string[]): Promise<void> {
@@ -61,10 +65,18 @@ function run(args: readonly string[]): Promise<void> {
 
 /** `parapet init`, then `parapet start` on loopback with a free port, as a separate process. */
 export async function startBrokerProcess(t: TestContext, options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parapet-attack-'));
-  await run(['init', '--data-dir', dataDir, '--listen', '127.0.0.1:9092']);
-  if (options.configYaml !== undefined) appendFileSync(join(dataDir, 'parapet.yaml'), `\n${options.configYaml}\n`);
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'parapet-attack-'));
+  if (options.dataDir === undefined) {
+    await run(['init', '--data-dir', dataDir, '--listen', '127.0.0.1:9092']);
+    if (options.configYaml !== undefined) appendFileSync(join(dataDir, 'parapet.yaml'), `\n${options.configYaml}\n`);
+  }
+  const argv = [...(options.nodeArgs ?? []), CLI, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0'];
+  // The shell execs node, so the pid (and /proc/<pid>) is the broker's.
+  const [command, args] =
+    options.openFileLimit === undefined
+      ? [process.execPath, argv]
+      : ['/bin/sh', ['-c', `ulimit -n ${options.openFileLimit} && exec "$0" "$@"`, process.execPath, ...argv]];
+  const child = spawn(command, args, {
     env: { ...process.env, PARAPET_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

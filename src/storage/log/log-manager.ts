@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
 import { GroupCommit } from './group-commit.js';
+import { IoFaultLog, ioErrorCode } from './io-faults.js';
 import { nodeLogFs, type LogFs } from './log-fs.js';
+import { descriptorYieldingFs, OpenFiles } from './open-files.js';
 import { PartitionLog, type BatchToAppend, type LogConfig } from './partition-log.js';
 
 export interface LogManagerOptions {
@@ -13,7 +15,18 @@ export interface LogManagerOptions {
   readonly clock?: () => number;
   /** Buffers for reads sent to consumers, e.g. from a pool the connections give them back to. */
   readonly allocate?: (size: number) => Buffer;
+  /** Most segment files open at once (the LRU of open-files.ts); default: no bound. */
+  readonly maxOpenFiles?: number;
+  /**
+   * Most partition logs opened (each holds indexes and producer state in memory, and a directory);
+   * default: no bound. Only topics recorded beyond the broker's partition limits (by an older
+   * version) can reach it: their other partitions are then refused, not opened.
+   */
+  readonly maxOpenPartitions?: number;
 }
+
+/** The code of the error of a partition refused because {@link LogManagerOptions.maxOpenPartitions} are open. */
+export const TOO_MANY_PARTITIONS = 'ETOOMANYPARTITIONS';
 
 /** A topic as the log manager needs it. */
 export interface TopicLogs {
@@ -22,29 +35,62 @@ export interface TopicLogs {
   readonly partitions: number;
 }
 
+/** What a handler gets for a partition: its log, or why there is none. */
+export type LogLookup =
+  | { readonly kind: 'log'; readonly log: PartitionLog }
+  | { readonly kind: 'unknown' }
+  /** The partition exists but its log could not be opened now (out of descriptors, a damaged directory). */
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
 /** Suffix of a partition directory renamed for deletion; leftovers are removed at start-up. */
 const DELETED_SUFFIX = '.deleted';
+
+interface TopicEntry {
+  readonly id: string;
+  partitions: number;
+  /** The partitions opened so far, by index. */
+  readonly logs: Map<number, PartitionLog>;
+}
 
 /**
  * All partition logs of the broker under `<dataDir>/logs/<topic>-<partition>/`, with one group commit
  * shared by every partition (acks=all producers on different partitions share fsync rounds) and a
  * notification when data arrives (for long-polling fetches).
+ *
+ * A partition's log is opened on its first use, not when its topic is added: a topic's partition count
+ * costs nothing on disk until data arrives, and a broker whose metadata names more partitions than it
+ * can hold (an older version accepted a million) still starts. Open logs keep no file descriptor while
+ * idle: their segment files live in one bounded LRU ({@link OpenFiles}).
  */
 export class LogManager {
   readonly #o: LogManagerOptions;
   readonly #fs: LogFs;
   readonly #clock: () => number;
   readonly #dir: string;
-  readonly #logs = new Map<string, PartitionLog[]>();
+  readonly #topics = new Map<string, TopicEntry>();
   readonly #groupCommit = new GroupCommit();
   /** Who waits for appends to each partition (long-polling fetches); a log is here only while watched. */
   readonly #watchers = new Map<PartitionLog, Set<() => void>>();
+  readonly #files: OpenFiles;
+  readonly #faults: IoFaultLog;
+  /** Partition logs opened, all topics together. */
+  #opened = 0;
 
   constructor(options: LogManagerOptions) {
     this.#o = options;
-    this.#fs = options.fs ?? nodeLogFs;
     this.#clock = options.clock ?? Date.now;
     this.#dir = join(options.dataDir, 'logs');
+    this.#faults = new IoFaultLog(options.logger, { clock: this.#clock });
+    const fs = options.fs ?? nodeLogFs;
+    this.#files = new OpenFiles({
+      fs,
+      maxOpen: options.maxOpenFiles ?? Infinity,
+      clock: this.#clock,
+      onPressure: () => {
+        this.#relievePressure();
+      },
+    });
+    this.#fs = descriptorYieldingFs(fs, this.#files);
     if (!this.#fs.existsSync(this.#dir)) {
       this.#fs.mkdirSync(this.#dir);
       this.#fs.fsyncDir(options.dataDir);
@@ -54,31 +100,128 @@ export class LogManager {
     }
   }
 
-  /** Opens (creating where missing) the logs of every partition of `topic`; returns them. */
+  /** The cache of open segment files (its counts are what the fd bound is checked against). */
+  get files(): OpenFiles {
+    return this.#files;
+  }
+
+  /** Adds a topic, or raises its partition count; nothing is opened or written until a partition is used. */
+  addTopic(topic: TopicLogs): void {
+    const entry = this.#topics.get(topic.name);
+    if (entry === undefined) this.#topics.set(topic.name, { id: topic.id, partitions: topic.partitions, logs: new Map() });
+    else entry.partitions = Math.max(entry.partitions, topic.partitions);
+  }
+
+  /** Adds `topic` and opens (creating where missing) the logs of all its partitions now; returns them. */
   openTopic(topic: TopicLogs): readonly PartitionLog[] {
-    const logs = this.#logs.get(topic.name) ?? [];
-    for (let partition = logs.length; partition < topic.partitions; partition++) {
-      const deps = { fs: this.#fs, logger: this.#o.logger, clock: this.#clock, ...(this.#o.allocate === undefined ? {} : { allocate: this.#o.allocate }) };
-      logs.push(
-        PartitionLog.open(deps, join(this.#dir, `${topic.name}-${partition}`), { topic: topic.name, partition, topicId: topic.id }, () =>
-          this.#o.configFor(topic.name),
-        ),
-      );
+    this.addTopic(topic);
+    const logs: PartitionLog[] = [];
+    for (let partition = 0; partition < topic.partitions; partition++) {
+      const log = this.get(topic.name, partition);
+      if (log !== undefined) logs.push(log);
     }
-    this.#logs.set(topic.name, logs);
     return logs;
   }
 
+  /**
+   * Opens, at start-up, the partitions of the added topics that have a directory (data written before),
+   * so that crash recovery runs before clients connect, at most `limit` of them (in topic order). The
+   * others open on first use. Returns how many were opened and how many directories were left closed.
+   */
+  openExisting(limit: number): { opened: number; deferred: number } {
+    let opened = 0;
+    let deferred = 0;
+    const names = this.#fs.readdirSync(this.#dir);
+    const byTopic = new Map<string, number[]>();
+    for (const name of names) {
+      const at = name.lastIndexOf('-');
+      const partition = Number(name.slice(at + 1));
+      // Topic names may hold '-' and digits, the partition number never a '-': the last one splits them.
+      if (at <= 0 || !/^\d+$/.test(name.slice(at + 1)) || !Number.isSafeInteger(partition)) continue;
+      const topic = name.slice(0, at);
+      const list = byTopic.get(topic) ?? [];
+      list.push(partition);
+      byTopic.set(topic, list);
+    }
+    for (const [name, entry] of this.#topics) {
+      for (const partition of (byTopic.get(name) ?? []).sort((a, b) => a - b)) {
+        if (partition >= entry.partitions || entry.logs.has(partition)) continue;
+        if (opened >= limit) {
+          deferred++;
+          continue;
+        }
+        // A partition that fails to open now (EMFILE, a damaged directory) is reported and tried again on use.
+        if (this.lookup(name, partition).kind === 'log') opened++;
+      }
+    }
+    return { opened, deferred };
+  }
+
+  /** The log of a partition, opened on first use; undefined for an unknown one. Throws when it cannot be opened. */
   get(topic: string, partition: number): PartitionLog | undefined {
-    return this.#logs.get(topic)?.[partition];
+    const entry = this.#topics.get(topic);
+    if (entry === undefined || !Number.isInteger(partition) || partition < 0 || partition >= entry.partitions) return undefined;
+    const open = entry.logs.get(partition);
+    if (open !== undefined) return open;
+    const max = this.#o.maxOpenPartitions ?? Infinity;
+    if (this.#opened >= max) {
+      throw Object.assign(
+        new Error(
+          `partition ${topic}-${partition} cannot be opened: ${max} partitions are open, the broker's maxPartitions; ` +
+            'topics recorded beyond the partition limits (by an older version) must be deleted, or maxPartitions raised',
+        ),
+        { code: TOO_MANY_PARTITIONS },
+      );
+    }
+    const log = PartitionLog.open(
+      {
+        fs: this.#fs,
+        logger: this.#o.logger,
+        clock: this.#clock,
+        files: this.#files,
+        onIoError: (err, operation, label) => {
+          this.#faults.report(err, operation, label);
+        },
+        ...(this.#o.allocate === undefined ? {} : { allocate: this.#o.allocate }),
+      },
+      join(this.#dir, `${topic}-${partition}`),
+      { topic, partition, topicId: entry.id },
+      () => this.#o.configFor(topic),
+    );
+    entry.logs.set(partition, log);
+    this.#opened++;
+    return log;
+  }
+
+  /** As {@link get}, for handlers: a log that cannot be opened is reported (rate-limited) and answered as unavailable. */
+  lookup(topic: string, partition: number): LogLookup {
+    try {
+      const log = this.get(topic, partition);
+      return log === undefined ? { kind: 'unknown' } : { kind: 'log', log };
+    } catch (err) {
+      this.#faults.report(err, 'open', `${topic}-${partition}`);
+      const code = ioErrorCode(err);
+      return { kind: 'unavailable', reason: `${code === undefined ? '' : `${code}: `}${err instanceof Error ? err.message : String(err)}` };
+    }
   }
 
   /** Appends a validated batch; the data is readable at once and durable after {@link sync}. */
   append(log: PartitionLog, batch: BatchToAppend): bigint {
-    const baseOffset = log.append(batch);
+    let baseOffset: bigint;
+    try {
+      baseOffset = log.append(batch);
+    } catch (err) {
+      if (ioErrorCode(err) !== undefined) this.#faults.report(err, 'append', `${log.id.topic}-${log.id.partition}`);
+      throw err;
+    }
     this.#groupCommit.markDirty(log);
     this.#notify(log);
     return baseOffset;
+  }
+
+  /** Reports a file system error met by a caller (rate-limited: see io-faults.ts). */
+  reportIoError(err: unknown, operation: string, partition?: string): void {
+    this.#faults.report(err, operation, partition);
   }
 
   /** Resolves when everything appended before the call is on disk (fsync), sharing rounds with other callers. */
@@ -121,37 +264,84 @@ export class LogManager {
   }
 
   /**
+   * Unsynced files fill the open-file cache (they may not be closed): a group commit makes them
+   * closable. Its failure is the acks=all producers' to report; here it only ends the round.
+   */
+  #relievePressure(): void {
+    // After the current step: the append that raised the pressure is marked dirty only once it returns.
+    queueMicrotask(() => {
+      this.sync()
+        .catch(() => undefined)
+        .finally(() => {
+          this.#files.relieved();
+        });
+    });
+  }
+
+  /** Closes the descriptors of segment files unused for `idleMs` (see {@link OpenFiles.closeIdle}). */
+  closeIdleFiles(idleMs: number): number {
+    return this.#files.closeIdle(idleMs);
+  }
+
+  /**
    * Removes a topic's logs: the directories are renamed at once (so a topic re-created with the same
-   * name starts empty) and deleted after their files are closed.
+   * name starts empty) and deleted after their files are closed. Directories of partitions never opened
+   * since the start are found by name.
    */
   async deleteTopic(name: string): Promise<void> {
-    const logs = this.#logs.get(name) ?? [];
-    this.#logs.delete(name);
+    const entry = this.#topics.get(name);
+    this.#topics.delete(name);
+    const logs = [...(entry?.logs.values() ?? [])];
+    this.#opened -= logs.length;
     // Fetches waiting on these partitions answer now (UNKNOWN_TOPIC_OR_PARTITION) instead of at max_wait.
     for (const log of logs) this.#notify(log);
     const stamp = `${this.#clock()}-${Math.random().toString(36).slice(2, 8)}`;
-    await Promise.all(
-      logs.map(async (log) => {
-        const doomed = `${log.dir}.${stamp}${DELETED_SUFFIX}`;
-        this.#fs.renameSync(log.dir, doomed);
-        // Removes `doomed`, never `log.dir`: the topic may be re-created there while the files close.
-        await log.delete(doomed);
-      }),
-    );
+    const doomed = (dir: string) => `${dir}.${stamp}${DELETED_SUFFIX}`;
+    const opened = new Set(logs.map((log) => log.dir));
+    const unopened: string[] = [];
+    for (const dirName of this.#fs.readdirSync(this.#dir)) {
+      const at = dirName.lastIndexOf('-');
+      if (at <= 0 || dirName.slice(0, at) !== name || !/^\d+$/.test(dirName.slice(at + 1))) continue;
+      const dir = join(this.#dir, dirName);
+      if (opened.has(dir)) continue;
+      this.#fs.renameSync(dir, doomed(dir));
+      unopened.push(doomed(dir));
+    }
+    const renamed = logs.map((log) => {
+      const to = doomed(log.dir);
+      this.#fs.renameSync(log.dir, to);
+      return { log, to };
+    });
+    // Removes the renamed directories, never `log.dir`: the topic may be re-created there while the files close.
+    await Promise.all(renamed.map(({ log, to }) => log.delete(to)));
+    for (const dir of unopened) this.#fs.rmSync(dir);
     this.#fs.fsyncDir(this.#dir);
   }
 
-  /** Applies retention to every partition; returns the number of segments deleted. */
+  /**
+   * Applies retention to every open partition; returns the number of segments deleted. A partition
+   * whose retention fails (out of descriptors) is reported and tried again at the next check.
+   */
   async enforceRetention(): Promise<number> {
     let deleted = 0;
-    for (const logs of this.#logs.values()) for (const log of logs) deleted += await log.enforceRetention();
+    for (const entry of [...this.#topics.values()]) {
+      for (const log of [...entry.logs.values()]) {
+        try {
+          deleted += await log.enforceRetention();
+        } catch (err) {
+          if (ioErrorCode(err) === undefined) throw err;
+          this.#faults.report(err, 'retention', `${log.id.topic}-${log.id.partition}`);
+        }
+      }
+    }
     return deleted;
   }
 
   /** Flushes and closes every log (graceful shutdown). */
   async close(): Promise<void> {
-    const all = [...this.#logs.values()].flat();
-    this.#logs.clear();
+    const all = [...this.#topics.values()].flatMap((entry) => [...entry.logs.values()]);
+    this.#topics.clear();
+    this.#opened = 0;
     await Promise.all(all.map((log) => log.close()));
   }
 }

@@ -5,7 +5,9 @@ import type { Logger } from '../../logger.js';
 import { assignOffsets, BatchAttributes, BatchOffsets } from '../../protocol/records/batch.js';
 import { readRecords } from '../../protocol/records/record.js';
 import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName } from './format.js';
+import { ioErrorCode } from './io-faults.js';
 import type { LogFs } from './log-fs.js';
+import { isTransientIoError, OpenFiles } from './open-files.js';
 import {
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
   ProducerStateManager,
@@ -35,6 +37,10 @@ export interface PartitionLogDeps {
   readonly allocate?: (size: number) => Buffer;
   /** How long an idle producer's state is kept (Kafka's producer.id.expiration.ms); default one day. */
   readonly producerIdExpirationMs?: number;
+  /** The broker's bounded cache of open descriptors; without one, the log keeps its own, unbounded. */
+  readonly files?: OpenFiles;
+  /** Told of file system errors that a read turned into an `unavailable` answer (rate-limited logging). */
+  readonly onIoError?: (err: unknown, operation: string, partition: string) => void;
 }
 
 export interface PartitionId {
@@ -54,7 +60,9 @@ export type LogRead =
   | { readonly kind: 'records'; readonly records: Buffer }
   | { readonly kind: 'out-of-range' }
   | { readonly kind: 'corrupt'; readonly reason: string }
-  | { readonly kind: 'offline'; readonly reason: string };
+  | { readonly kind: 'offline'; readonly reason: string }
+  /** The file system failed this read (out of descriptors, EIO): retriable, the partition stays online. */
+  | { readonly kind: 'unavailable'; readonly reason: string };
 
 /**
  * Where an offset's data starts in the log: a byte position in the segment with this base offset.
@@ -110,7 +118,8 @@ export class PartitionLog {
   static open(deps: PartitionLogDeps, dir: string, id: PartitionId, config: () => LogConfig): PartitionLog {
     const { fs } = deps;
     const label = `${id.topic}-${id.partition}`;
-    const segmentDeps: SegmentDeps = { fs, logger: deps.logger, label, ...(deps.allocate === undefined ? {} : { allocate: deps.allocate }) };
+    const files = deps.files ?? new OpenFiles({ fs, maxOpen: Infinity });
+    const segmentDeps: SegmentDeps = { fs, files, logger: deps.logger, label, ...(deps.allocate === undefined ? {} : { allocate: deps.allocate }) };
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir);
       fs.fsyncDir(join(dir, '..'));
@@ -123,11 +132,19 @@ export class PartitionLog {
       .map(parseSegmentFileName)
       .filter((b): b is bigint => b !== null)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const segments = bases.map((base, i) => Segment.open(segmentDeps, dir, base, i === bases.length - 1));
-    if (segments.length === 0) segments.push(Segment.create(segmentDeps, dir, 0n));
-    const log = new PartitionLog(deps, dir, id, config, segments, segmentDeps);
-    log.#loadProducerState();
-    return log;
+    const segments: Segment[] = [];
+    try {
+      for (const [i, base] of bases.entries()) segments.push(Segment.open(segmentDeps, dir, base, i === bases.length - 1));
+      if (segments.length === 0) segments.push(Segment.create(segmentDeps, dir, 0n));
+      const log = new PartitionLog(deps, dir, id, config, segments, segmentDeps);
+      log.#loadProducerState();
+      return log;
+    } catch (err) {
+      // A failed open (EMFILE half-way through the segments) must not leave descriptors behind: the
+      // partition is opened again, whole, on its next use.
+      for (const segment of segments) void segment.close();
+      throw err;
+    }
   }
 
   /**
@@ -324,6 +341,18 @@ export class PartitionLog {
   read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead {
     if (this.#offline !== null) return { kind: 'offline', reason: this.#offline };
     if (offset < this.logStartOffset || offset > this.logEndOffset) return { kind: 'out-of-range' };
+    try {
+      return this.#read(offset, maxBytes, minOneBatch);
+    } catch (err) {
+      // An evicted segment reopened into EMFILE, or a read error: this read fails, the log does not.
+      const code = ioErrorCode(err);
+      if (code === undefined) throw err;
+      this.#deps.onIoError?.(err, 'read', `${this.id.topic}-${this.id.partition}`);
+      return { kind: 'unavailable', reason: `${code}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  #read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead {
     for (let i = this.#indexOfSegmentFor(offset); i < this.#segments.length; i++) {
       const segment = this.#segments[i] as Segment;
       const position = segment.positionOf(offset);
@@ -423,7 +452,9 @@ export class PartitionLog {
     try {
       await Promise.all(this.#segments.map((s) => s.flush()));
     } catch (err) {
-      if (this.#offline === null) {
+      // Out of descriptors is not a failed fsync: nothing was synced and nothing lost, so the partition
+      // stays online and the caller may retry. (Unsynced files stay open, so this is not expected.)
+      if (this.#offline === null && !isTransientIoError(err)) {
         const code = (err as { code?: unknown } | null)?.code;
         this.#offline = `fsync failed (${typeof code === 'string' ? code : String(err)})`;
         this.#deps.logger.error(
@@ -511,7 +542,8 @@ export class PartitionLog {
     // Index and snapshot writes queued by a roll would otherwise land in `this.dir` after the rename.
     this.#awaitingIndexes.clear();
     this.#pendingSnapshot = null;
-    for (const segment of this.#segments) await segment.close();
+    // Every segment is marked closed before any await: none may be reopened by its old path.
+    await Promise.all(this.#segments.map((segment) => segment.close()));
     this.#deps.fs.rmSync(dir);
   }
 }

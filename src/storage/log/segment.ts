@@ -3,11 +3,14 @@ import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, CURRENT_MAGIC, LOG_OVERHEAD
 import type { Logger } from '../../logger.js';
 import { INDEX_INTERVAL_BYTES, segmentPaths } from './format.js';
 import type { LogFs } from './log-fs.js';
+import type { LogFile, OpenFiles } from './open-files.js';
 import { scanSegment, type ScannedBatch } from './scan.js';
 import { SparseIndex } from './sparse-index.js';
 
 export interface SegmentDeps {
   readonly fs: LogFs;
+  /** The bounded cache of open descriptors the segment's file lives in (see open-files.ts). */
+  readonly files: OpenFiles;
   readonly logger: Logger;
   /** Where log lines about this segment say it belongs (`topic-partition`). */
   readonly label: string;
@@ -31,13 +34,15 @@ export interface SegmentRead {
 
 /**
  * One segment: a `.log` file of record batches named by its base offset, with a sparse offset index and
- * a time index kept in memory and written beside it when the segment rolls or the log closes.
+ * a time index kept in memory and written beside it when the segment rolls or the log closes. Its file
+ * descriptor lives in the log's {@link OpenFiles} cache: closed while the segment is idle and synced,
+ * reopened on the next use.
  */
 export class Segment {
   readonly baseOffset: bigint;
   readonly #deps: SegmentDeps;
   readonly #paths: ReturnType<typeof segmentPaths>;
-  readonly #fd: number;
+  readonly #file: LogFile;
   #index: SparseIndex;
   #size = 0;
   /**
@@ -65,11 +70,11 @@ export class Segment {
   #inflight: Promise<void> = Promise.resolve();
   #closed = false;
 
-  private constructor(deps: SegmentDeps, dir: string, baseOffset: bigint, fd: number) {
+  private constructor(deps: SegmentDeps, dir: string, baseOffset: bigint, file: LogFile) {
     this.#deps = deps;
     this.baseOffset = baseOffset;
     this.#paths = segmentPaths(dir, baseOffset);
-    this.#fd = fd;
+    this.#file = file;
     this.#nextOffset = baseOffset;
     this.#index = new SparseIndex();
   }
@@ -78,9 +83,14 @@ export class Segment {
   static create(deps: SegmentDeps, dir: string, baseOffset: bigint): Segment {
     const paths = segmentPaths(dir, baseOffset);
     // 'w+' rather than 'wx+': an empty leftover from a crash between create and first append is reused.
-    const fd = deps.fs.openSync(paths.log, 'w+', 0o600);
-    deps.fs.fsyncDir(dir);
-    return new Segment(deps, dir, baseOffset, fd);
+    const file = deps.files.open(paths.log, 'w+', 0o600);
+    try {
+      deps.fs.fsyncDir(dir);
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+    return new Segment(deps, dir, baseOffset, file);
   }
 
   /**
@@ -90,14 +100,35 @@ export class Segment {
    */
   static open(deps: SegmentDeps, dir: string, baseOffset: bigint, recover: boolean): Segment {
     const paths = segmentPaths(dir, baseOffset);
-    const fd = deps.fs.openSync(paths.log, 'r+');
-    const segment = new Segment(deps, dir, baseOffset, fd);
-    const size = deps.fs.fstatSync(fd).size;
-    if (!recover && segment.#loadIndexes(size)) return segment;
-    // Index files of a recovered segment describe an older state: they are rewritten when it rolls.
-    for (const path of [paths.index, paths.timeIndex]) if (deps.fs.existsSync(path)) deps.fs.unlinkSync(path);
-    segment.#recover(size, recover ? 'active segment' : 'missing or damaged index');
-    return segment;
+    const file = deps.files.open(paths.log, 'r+');
+    const segment = new Segment(deps, dir, baseOffset, file);
+    try {
+      const size = file.use((fd) => deps.fs.fstatSync(fd).size);
+      if (!recover && segment.#loadIndexes(size)) return segment;
+      // Index files of a recovered segment describe an older state: they are rewritten when it rolls.
+      for (const path of [paths.index, paths.timeIndex]) if (deps.fs.existsSync(path)) deps.fs.unlinkSync(path);
+      segment.#recover(size, recover ? 'active segment' : 'missing or damaged index');
+      return segment;
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+  }
+
+  /** The segment's unsynced state, mirrored to its file so that the cache keeps it open until synced. */
+  #setDirty(dirty: boolean): void {
+    this.#dirty = dirty;
+    if (dirty) this.#file.unsynced = true;
+  }
+
+  /** Reads `length` bytes at `position` into the start of `buf`; returns how many were read. */
+  #readAt(buf: Buffer, length: number, position: number): number {
+    return this.#file.use((fd) => this.#deps.fs.readSync(fd, buf, 0, length, position));
+  }
+
+  /** True while the file's descriptor is open (tests and diagnostics). */
+  get fileOpen(): boolean {
+    return this.#file.isOpen;
   }
 
   get size(): number {
@@ -133,7 +164,7 @@ export class Segment {
     const expectedBase = this.baseOffset + BigInt(index.relOffsets.at(-1) ?? 0);
     const header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
     while (position < size) {
-      if (fs.readSync(this.#fd, header, 0, BATCH_HEADER_SIZE, position) < BATCH_HEADER_SIZE) return false;
+      if (this.#file.use((fd) => fs.readSync(fd, header, 0, BATCH_HEADER_SIZE, position)) < BATCH_HEADER_SIZE) return false;
       const batchSize = LOG_OVERHEAD + header.readInt32BE(BatchOffsets.batchLength);
       if (batchSize < BATCH_HEADER_SIZE || position + batchSize > size || header.readInt8(BatchOffsets.magic) !== CURRENT_MAGIC) return false;
       const baseOffset = header.readBigInt64BE(BatchOffsets.baseOffset);
@@ -158,12 +189,14 @@ export class Segment {
 
   #recover(size: number, why: string): void {
     const { fs, logger, label } = this.#deps;
-    const result = scanSegment(fs, this.#fd, size, this.baseOffset, {
-      verifyCrc: true,
-      onBatch: (batch) => {
-        this.#track(batch);
-      },
-    });
+    const result = this.#file.use((fd) =>
+      scanSegment(fs, fd, size, this.baseOffset, {
+        verifyCrc: true,
+        onBatch: (batch) => {
+          this.#track(batch);
+        },
+      }),
+    );
     for (const bad of result.corrupt) {
       this.#corrupt.set(bad.position, { reason: bad.reason, lastOffset: bad.lastOffset });
       logger.error(
@@ -179,7 +212,9 @@ export class Segment {
       );
     }
     if (result.tornTail !== null) {
-      fs.ftruncateSync(this.#fd, result.validBytes);
+      this.#file.use((fd) => {
+        fs.ftruncateSync(fd, result.validBytes);
+      });
       const details = { partition: label, segment: this.baseOffset.toString(), truncatedAt: result.validBytes, droppedBytes: size - result.validBytes, reason: result.tornTail };
       if (result.tailKind === 'unreadable') {
         logger.error(details, 'truncated the log at an unreadable batch header: the bytes after it cannot be located and are lost');
@@ -190,7 +225,11 @@ export class Segment {
     // A crashed process may have written batches it never synced: they are served from now on, and a
     // producer's retry of one is answered as a duplicate (idempotence) without another write, so they
     // are made durable here, before anything relies on them. Cheap when nothing is dirty.
-    if (result.validBytes > 0 || result.tornTail !== null) fs.fsyncSync(this.#fd);
+    if (result.validBytes > 0 || result.tornTail !== null) {
+      this.#file.use((fd) => {
+        fs.fsyncSync(fd);
+      });
+    }
     this.#size = result.validBytes;
     this.#verifiedUpTo = result.validBytes;
     logger.debug({ partition: label, segment: this.baseOffset.toString(), bytes: this.#size, why }, 'segment recovered');
@@ -203,12 +242,14 @@ export class Segment {
    * nothing (recovery does).
    */
   scanBatches(onBatch: (batch: ScannedBatch, header: Buffer) => void): void {
-    scanSegment(this.#deps.fs, this.#fd, this.#size, this.baseOffset, {
-      verifyCrc: true,
-      onBatch: (batch, header) => {
-        if (!this.#corrupt.has(batch.position)) onBatch(batch, header);
-      },
-    });
+    this.#file.use((fd) =>
+      scanSegment(this.#deps.fs, fd, this.#size, this.baseOffset, {
+        verifyCrc: true,
+        onBatch: (batch, header) => {
+          if (!this.#corrupt.has(batch.position)) onBatch(batch, header);
+        },
+      }),
+    );
   }
 
   /** Updates next offset, max timestamp and the sparse indexes for a batch at `position`. */
@@ -232,21 +273,24 @@ export class Segment {
   append(batch: AppendedBatch, nowMs: number): void {
     const { fs } = this.#deps;
     const position = this.#size;
-    try {
-      const written = fs.writeSync(this.#fd, batch.bytes, 0, batch.bytes.length, position);
-      if (written !== batch.bytes.length) throw Object.assign(new Error(`short write: ${written} of ${batch.bytes.length} bytes`), { code: 'EIO' });
-    } catch (err) {
+    // Reopening an evicted file can fail (EMFILE) before anything is written: nothing to undo then.
+    this.#file.use((fd) => {
       try {
-        fs.ftruncateSync(this.#fd, position);
-      } catch {
-        // The write already failed; the truncation is best effort and the tail check at start-up covers it.
+        const written = fs.writeSync(fd, batch.bytes, 0, batch.bytes.length, position);
+        if (written !== batch.bytes.length) throw Object.assign(new Error(`short write: ${written} of ${batch.bytes.length} bytes`), { code: 'EIO' });
+      } catch (err) {
+        try {
+          fs.ftruncateSync(fd, position);
+        } catch {
+          // The write already failed; the truncation is best effort and the tail check at start-up covers it.
+        }
+        throw err;
       }
-      throw err;
-    }
+    });
     this.#rollClockStart ??= nowMs;
     if (this.#verifiedUpTo === position) this.#verifiedUpTo += batch.bytes.length;
     this.#size += batch.bytes.length;
-    this.#dirty = true;
+    this.#setDirty(true);
     this.#track({ position, size: batch.bytes.length, baseOffset: batch.baseOffset, lastOffset: batch.lastOffset, maxTimestamp: batch.maxTimestamp });
   }
 
@@ -260,7 +304,7 @@ export class Segment {
     let position = this.#index.positionFor(rel);
     const header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
     while (position < this.#size) {
-      this.#deps.fs.readSync(this.#fd, header, 0, BATCH_HEADER_SIZE, position);
+      this.#readAt(header, BATCH_HEADER_SIZE, position);
       // A damaged header cannot lead to the next batch: stop on it, and `read` reports it as corrupt.
       if (this.#unreadableHeader(header, position) !== undefined) return position;
       const last = this.#corrupt.get(position)?.lastOffset ?? lastOffsetIn(header, 0);
@@ -290,19 +334,18 @@ export class Segment {
    * the read stops before a batch that fails, and reports it when it is the first one.
    */
   read(position: number, maxBytes: number, minOneBatch: boolean): SegmentRead {
-    const { fs } = this.#deps;
     const available = this.#size - position;
     if (available <= 0) return { records: EMPTY, corrupt: null };
     let length = Math.min(maxBytes, available);
     if (minOneBatch && length < available) {
       const prefix = Buffer.allocUnsafe(LOG_OVERHEAD);
-      fs.readSync(this.#fd, prefix, 0, LOG_OVERHEAD, position);
+      this.#readAt(prefix, LOG_OVERHEAD, position);
       // At least a header, so that a damaged length is reported rather than read as "too big to send".
       length = Math.min(available, Math.max(length, BATCH_HEADER_SIZE, LOG_OVERHEAD + prefix.readInt32BE(BatchOffsets.batchLength)));
     }
     if (length < BATCH_HEADER_SIZE) return { records: EMPTY, corrupt: null };
     const buf = this.#deps.allocate?.(length) ?? Buffer.allocUnsafe(length);
-    const read = fs.readSync(this.#fd, buf, 0, length, position);
+    const read = this.#readAt(buf, length, position);
     let at = 0;
     while (at + BATCH_HEADER_SIZE <= read) {
       const unreadable = this.#unreadableHeader(buf, position + at, at);
@@ -330,7 +373,7 @@ export class Segment {
     let position = this.positionOf(this.baseOffset + BigInt(startRel)) ?? this.#size;
     const header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
     while (position < this.#size) {
-      this.#deps.fs.readSync(this.#fd, header, 0, BATCH_HEADER_SIZE, position);
+      this.#readAt(header, BATCH_HEADER_SIZE, position);
       if (this.#unreadableHeader(header, position) !== undefined) return position;
       if (Number(header.readBigInt64BE(BatchOffsets.maxTimestamp)) >= timestamp) return position;
       position += LOG_OVERHEAD + header.readInt32BE(BatchOffsets.batchLength);
@@ -346,10 +389,18 @@ export class Segment {
       return;
     }
     this.#dirty = false;
-    const sync = this.#deps.fs.fdatasync(this.#fd).catch((err: unknown) => {
-      this.#dirty = true;
-      throw err;
-    });
+    // Unsynced, the file cannot have been evicted: this takes the open descriptor, pinned until the fsync ends.
+    const sync = this.#file
+      .syncWith((fd) => this.#deps.fs.fdatasync(fd))
+      .then(
+        () => {
+          if (!this.#dirty) this.#file.unsynced = false;
+        },
+        (err: unknown) => {
+          this.#dirty = true;
+          throw err;
+        },
+      );
     // Kept rejecting: a concurrent flush (the group commit while a roll's flush runs) must not report
     // success for data whose fsync failed. Once it has failed, `#dirty` makes the next flush sync again.
     this.#inflight = sync;
@@ -363,13 +414,15 @@ export class Segment {
     fs.writeFileDurably(this.#paths.timeIndex, this.#index.encodeTimeIndex());
   }
 
-  /** Closes the file once no fsync is using it (closing under a queued fsync could hit a reused fd). */
+  /** Closes the file once no fsync is using it (closing under a queued fsync could hit a reused descriptor). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Its failure was reported to the flush that started it; closing only needs it finished.
+    // Marked closed at once, so that nothing reopens the file by its path (the directory may have been
+    // renamed for deletion and a new topic created at the old path); the descriptor itself closes when
+    // the fsync in flight, which pins it, ends. Its failure was reported to the flush that started it.
+    this.#file.close();
     await this.#inflight.catch(() => undefined);
-    this.#deps.fs.closeSync(this.#fd);
   }
 
   /** Closes and removes the segment's files (retention). */
