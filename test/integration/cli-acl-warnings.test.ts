@@ -67,7 +67,7 @@ describe('parapet acl add warnings', () => {
     assert.equal(ok(await parapet(['acl', 'list', '--principal', 'User:alice', ...flags])), '');
   });
 
-  it('warns about a User principal without SCRAM credentials, but not about one that has them or User:*', async (t) => {
+  it('warns about a User principal without SCRAM credentials, but not about one that has them, User:* or a prefixed principal', async (t) => {
     const sb = await startSecureBroker(t, { users: { alice: 'alice-secret-1' } });
     const flags = ['--client-config', sb.adminProperties, '--data-dir', sb.dataDir];
     const add = (principal: string) => parapet(['acl', 'add', '--principal', principal, '--allow', '--operation', 'WRITE', '--topic', 'orders', ...flags]);
@@ -79,6 +79,8 @@ describe('parapet acl add warnings', () => {
     ]);
     ok(await add('User:alice'));
     ok(await add('User:*'));
+    // A prefixed certificate or OAUTHBEARER principal can never be a SCRAM user: nothing to warn about.
+    ok(await add('User:cert:alice'));
     // The admin user exists (parapet init made it); a name with shell characters is quoted in the hint.
     ok(await add('User:admin'));
     assert.match(warned(await add('User:o\'brien x'))[0] ?? '', /create the user: parapet user add 'o'\\''brien x'$/);

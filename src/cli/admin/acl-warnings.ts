@@ -63,13 +63,15 @@ export function patternWarnings(bindings: readonly AclBinding[]): string[] {
 }
 
 /**
- * A `User:NAME` principal (not `User:*`) without SCRAM credentials. Checked with
+ * A `User:NAME` principal (not `User:*`, nor a prefixed one such as `User:cert:alice`) without SCRAM credentials. Checked with
  * DescribeUserScramCredentials (KIP-554), which the ALTER on the cluster that CreateAcls needs also
  * allows; when the broker cannot answer (no such API, not allowed), nothing is said.
  */
 export async function principalWarnings(admin: AdminClient, principal: string): Promise<string[]> {
   const user = /^User:(.+)$/.exec(principal)?.[1];
-  if (user === undefined || user === '*') return [];
+  // A name with ":" can never be a SCRAM user: it is a prefixed certificate or OAUTHBEARER principal
+  // (tls.principalPrefix, sasl.oauthbearer.principalPrefix), which has no credentials to look for.
+  if (user === undefined || user === '*' || user.includes(':')) return [];
   try {
     if ((await admin.describeScramUsers([user])).length > 0) return [];
   } catch (err) {
