@@ -29,7 +29,7 @@ function connect(limits: Partial<ConnectionLimits> = {}, options: { budget?: Mem
     ...(options.budget === undefined ? {} : { budget: options.budget }),
     handle: (f, control) =>
       new Promise((resolve) => {
-        calls.push({ frame: f, control, respond: (bytes) => resolve(bytes === null ? null : [Buffer.alloc(bytes, 9)]) });
+        calls.push({ frame: f, control, respond: (bytes) => { resolve(bytes === null ? null : [Buffer.alloc(bytes, 9)]); } });
       }),
     logger: recordingLogger(),
     onClose: (reason) => closes.push(reason),
