@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import { DEFAULT_NAME_LIMITS } from '../protocol/names.js';
 import { BufferPool } from '../server/buffer-pool.js';
 import { Listener } from '../server/listener.js';
+import { MemoryBudget } from '../server/memory-budget.js';
 import type { HandlerEntry } from '../server/dispatcher.js';
 import { LogManager } from '../storage/log/log-manager.js';
 import type { LogFs } from '../storage/log/log-fs.js';
@@ -46,7 +47,20 @@ export interface BrokerConfig {
   readonly security: SecurityConfig;
   readonly nodeId: number;
   readonly clusterId: string;
+  /** Largest request frame (Kafka's socket.request.max.bytes); a larger size prefix closes the connection. */
   readonly maxFrameBytes: number;
+  /** Requests read from one connection and not yet answered (docs/security/limits.md). */
+  readonly maxInFlightRequestsPerConnection: number;
+  /** Request bytes one connection may have read and not yet handled; one frame of any size always fits. */
+  readonly maxQueuedRequestBytesPerConnection: number;
+  /** Response bytes one connection's socket has not taken, at which it reads and starts nothing more. */
+  readonly maxQueuedResponseBytesPerConnection: number;
+  /** Request bytes read and not yet handled across all connections (Kafka's queued.max.request.bytes, KIP-72). */
+  readonly maxQueuedRequestBytes: number;
+  /** Response bytes not yet taken by the sockets across all connections. */
+  readonly maxQueuedResponseBytes: number;
+  /** A client that takes none of the responses waiting for it for this long is closed. */
+  readonly responseWriteTimeoutMs: number;
   /** Where topics, configs and (soon) partition logs live. */
   readonly dataDir: string;
   /** Create unknown topics named in Metadata requests (off by default, as it hides typos). */
@@ -120,6 +134,12 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   nodeId: 0,
   clusterId: 'parapet',
   maxFrameBytes: 100 * 1024 * 1024,
+  maxInFlightRequestsPerConnection: 64,
+  maxQueuedRequestBytesPerConnection: 16 * 1024 * 1024,
+  maxQueuedResponseBytesPerConnection: 4 * 1024 * 1024,
+  maxQueuedRequestBytes: 64 * 1024 * 1024,
+  maxQueuedResponseBytes: 64 * 1024 * 1024,
+  responseWriteTimeoutMs: 60_000,
   dataDir: './parapet-data',
   autoCreateTopics: false,
   defaultPartitions: 1,
@@ -261,7 +281,14 @@ export class Broker {
       this.#listener = new Listener({
         host: config.listener.host,
         port: config.listener.port,
-        maxFrameBytes: config.maxFrameBytes,
+        limits: {
+          maxFrameBytes: config.maxFrameBytes,
+          maxInFlightRequests: config.maxInFlightRequestsPerConnection,
+          maxQueuedRequestBytes: config.maxQueuedRequestBytesPerConnection,
+          maxQueuedResponseBytes: config.maxQueuedResponseBytesPerConnection,
+        },
+        responseWriteTimeoutMs: config.responseWriteTimeoutMs,
+        budget: new MemoryBudget({ maxRequestBytes: config.maxQueuedRequestBytes, maxResponseBytes: config.maxQueuedResponseBytes }),
         handlers,
         security: security.listener,
         logger,

@@ -14,6 +14,11 @@ export const CloseReasons = {
   /** A handler failed unexpectedly; the connection cannot continue in order. */
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   SERVER_SHUTDOWN: 'SERVER_SHUTDOWN',
+  /**
+   * The client took none of the responses waiting for it for responseWriteTimeoutMs (it sends but does
+   * not read): closing it frees what it held (docs/security/limits.md).
+   */
+  RESPONSE_WRITE_TIMEOUT: 'RESPONSE_WRITE_TIMEOUT',
   /** An acks=0 produce failed: with no response to carry the error, closing is how the client learns (as in Kafka). */
   PRODUCE_REJECTED: 'PRODUCE_REJECTED',
   /** SASL authentication failed (bad credentials, malformed token, invalid JWT): the reason is in the security event. */

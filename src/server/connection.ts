@@ -1,9 +1,10 @@
-import type { Socket } from 'node:net';
 import { isFault } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CloseReasons, type CloseReason } from './close-reasons.js';
 import type { BufferPool } from './buffer-pool.js';
 import { FrameSplitter } from './frame-splitter.js';
+import type { MemoryBudget } from './memory-budget.js';
+import { WriteWatchdog } from './write-watchdog.js';
 
 /**
  * Handles one request frame; resolves to the response frame chunks, or null for no response (acks=0).
@@ -31,14 +32,52 @@ export interface FrameControl {
   readonly closed: AbortSignal;
 }
 
-export interface ConnectionOptions {
-  readonly socket: Socket;
-  readonly id: number;
+/** What one connection may make the broker hold (docs/security/limits.md). */
+export interface ConnectionLimits {
+  /** Largest frame: a larger size prefix closes the connection before anything of it is kept. */
   readonly maxFrameBytes: number;
+  /** Requests read and not yet answered: queued, being handled, or waiting for their turn to be written. */
+  readonly maxInFlightRequests: number;
+  /** Bytes of those requests' frames; a larger frame is read only once the connection holds none. */
+  readonly maxQueuedRequestBytes: number;
+  /** Response bytes the socket has not taken; at this many the connection reads and starts nothing more. */
+  readonly maxQueuedResponseBytes: number;
+}
+
+/** The part of a net.Socket (or TLSSocket) a connection uses; unit tests pass a fake one. */
+export interface ConnectionSocket {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close' | 'drain', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  write(chunk: Buffer, callback?: (err?: Error | null) => void): boolean;
+  cork(): void;
+  uncork(): void;
+  end(): unknown;
+  destroy(): unknown;
+  setNoDelay(noDelay?: boolean): unknown;
+  readonly destroyed: boolean;
+  /** Bytes written to the socket that it has not handed to the kernel yet. */
+  readonly writableLength: number;
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+export interface ConnectionOptions {
+  readonly socket: ConnectionSocket;
+  readonly id: number;
+  readonly limits: ConnectionLimits;
+  /**
+   * A client that takes none of the response bytes waiting for it for this long is closed with
+   * RESPONSE_WRITE_TIMEOUT, which frees what it held.
+   */
+  readonly responseWriteTimeoutMs: number;
+  /** The broker-wide budget all connections draw their request and response bytes from. */
+  readonly budget?: MemoryBudget;
   readonly handle: FrameHandler;
   readonly logger: Logger;
-  /** Frames received but not yet handled before reading pauses (bounds memory per connection). */
-  readonly maxQueuedFrames?: number;
   /** Released requests still waiting to complete before the next one must wait too. */
   readonly maxPipelined?: number;
   /** Where frames that span TCP chunks are assembled; without one, every frame gets a fresh buffer. */
@@ -58,24 +97,44 @@ export interface ConnectionOptions {
  * Kafka itself processes one request per connection at a time. The one exception is a handler that
  * releases the connection once its ordered part is done (an acks=all produce waiting for fsync): the
  * next request starts, so one producer's pipelined requests share a group commit, and responses are
- * still written strictly in order. Pipelined frames wait in a bounded queue; when it is full the socket
- * stops reading, so a fast sender cannot grow memory without bound.
+ * still written strictly in order.
+ *
+ * What a connection holds is bounded by its limits and the broker-wide budget: a frame is read only
+ * once its size prefix has been admitted against both (requests in flight, request bytes, response
+ * bytes), and otherwise the socket stops reading until something is released. A client that sends
+ * without reading its responses is therefore slowed down by TCP itself, as Kafka mutes such a
+ * channel; if it takes nothing for responseWriteTimeoutMs, it is closed.
  */
 export class Connection {
   readonly #o: ConnectionOptions;
   readonly #splitter: FrameSplitter;
   readonly #queue: Buffer[] = [];
-  readonly #maxQueued: number;
   readonly #maxPipelined: number;
+  readonly #watchdog: WriteWatchdog;
+  #limits: ConnectionLimits;
   /** Writes responses in request order: each request's write waits for the previous one. */
   #responses: Promise<void> = Promise.resolve();
   /** Requests started whose response is not written yet. */
   #outstanding = 0;
-  /** Wakes a pump that waits for responses when a new frame arrives. */
+  /** Requests admitted (their frame may still be arriving) and not yet answered. */
+  #inFlight = 0;
+  /** Bytes of admitted frames not yet handled. */
+  #requestBytes = 0;
+  /** Bytes of computed responses the socket has not taken yet. */
+  #responseBytes = 0;
+  /** Response bytes handed to the socket so far (with its writableLength: what it has taken). */
+  #handedBytes = 0;
+  /** The next frame's size prefix has arrived and was refused: the socket stays paused. */
+  #refused = false;
+  #paused = false;
+  /** Wakes a pump that waits for something to change (a frame, a response written, memory freed). */
   #wake: (() => void) | null = null;
   #busy = false;
   #closed = false;
+  /** Answer what was received, then close (the client half-closed, or the server shuts down). */
   #draining = false;
+  /** The server shuts down: read nothing more, not even frames already buffered. */
+  #stopped = false;
   #drainReason: CloseReason = CloseReasons.CLIENT_CLOSED;
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
@@ -83,22 +142,35 @@ export class Connection {
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
+    this.#limits = options.limits;
     const pool = options.framePool;
-    this.#splitter = new FrameSplitter(options.maxFrameBytes, pool === undefined ? undefined : (size) => pool.acquire(size));
-    this.#maxQueued = options.maxQueuedFrames ?? 64;
+    this.#splitter = new FrameSplitter(options.limits.maxFrameBytes, pool === undefined ? undefined : (size) => pool.acquire(size));
     this.#maxPipelined = options.maxPipelined ?? 16;
+    this.#watchdog = new WriteWatchdog({
+      timeoutMs: options.responseWriteTimeoutMs,
+      watch: () => {
+        const backlog = options.socket.writableLength;
+        return { holding: this.#responseBytes > 0, backlog, taken: this.#handedBytes - backlog };
+      },
+      onStall: () => {
+        const detail = `the client took none of the ${this.#responseBytes} response bytes waiting for it for ${options.responseWriteTimeoutMs} ms`;
+        this.close(CloseReasons.RESPONSE_WRITE_TIMEOUT, new Error(detail));
+      },
+    });
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
     const { socket } = options;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      this.#onData(chunk);
+      if (this.#closed || this.#stopped) return;
+      this.#splitter.push(chunk);
+      this.#update();
     });
     socket.on('end', () => {
       // The client half-closed: answer what it already sent, then close.
       this.#draining = true;
-      this.#maybeFinish();
+      this.#update();
     });
     socket.on('error', (err) => {
       this.close(CloseReasons.SOCKET_ERROR, err);
@@ -112,26 +184,86 @@ export class Connection {
     return this.#closedPromise;
   }
 
-  /**
-   * Changes the largest frame accepted from now on: small before authentication (a huge size prefix
-   * from an unauthenticated peer must cost nothing, CVE-2022-34917), the configured maximum after.
-   */
-  setMaxFrameBytes(maxFrameBytes: number): void {
-    this.#splitter.maxFrameBytes = maxFrameBytes;
+  /** What the connection holds now (tests and metrics). */
+  get held(): { readonly inFlight: number; readonly requestBytes: number; readonly responseBytes: number; readonly reading: boolean } {
+    return { inFlight: this.#inFlight, requestBytes: this.#requestBytes, responseBytes: this.#responseBytes, reading: !this.#paused };
   }
 
-  #onData(chunk: Buffer): void {
-    if (this.#closed || this.#draining) return;
-    this.#splitter.push(chunk);
-    try {
-      for (let frame = this.#splitter.next(); frame !== null; frame = this.#splitter.next()) this.#queue.push(frame);
-    } catch (err) {
-      this.close(CloseReasons.FRAME_TOO_LARGE, err);
-      return;
+  /**
+   * Changes the limits from the next frame on: small before authentication (a huge size prefix from
+   * an unauthenticated peer must cost nothing, CVE-2022-34917; one request at a time), the configured
+   * ones after.
+   */
+  setLimits(limits: ConnectionLimits): void {
+    this.#limits = limits;
+    this.#splitter.maxFrameBytes = limits.maxFrameBytes;
+    this.#update();
+  }
+
+  /** Admits the next frame against the connection's limits and the broker-wide budget. */
+  readonly #admit = (size: number): boolean => {
+    const limits = this.#limits;
+    const fits =
+      this.#inFlight < limits.maxInFlightRequests &&
+      this.#responseBytes < limits.maxQueuedResponseBytes &&
+      // A frame larger than what is left waits until the connection holds no request bytes: then any
+      // frame up to maxFrameBytes is read, as Kafka reads a request of up to socket.request.max.bytes.
+      (this.#requestBytes === 0 || this.#requestBytes + size <= limits.maxQueuedRequestBytes);
+    if (!fits) {
+      this.#refused = true;
+      return false;
     }
-    if (this.#queue.length >= this.#maxQueued) this.#o.socket.pause();
-    this.#wake?.();
-    void this.#pump();
+    const budget = this.#o.budget;
+    if (budget !== undefined && !budget.tryReserveRequest(size, this.#requestBytes === 0 && this.#responseBytes === 0)) {
+      this.#refused = true;
+      budget.whenReleased(this.#budgetReleased);
+      return false;
+    }
+    this.#inFlight++;
+    this.#requestBytes += size;
+    return true;
+  };
+
+  readonly #budgetReleased = (): void => {
+    this.#update();
+  };
+
+  /**
+   * Re-evaluates everything after a change: reads the frames that are now admitted, pauses or resumes
+   * the socket, wakes the pump, and finishes a draining connection with nothing left to answer.
+   */
+  #update(): void {
+    if (this.#closed) return;
+    this.#refused = false;
+    if (!this.#stopped) {
+      try {
+        for (let frame = this.#splitter.next(this.#admit); frame !== null; frame = this.#splitter.next(this.#admit)) this.#queue.push(frame);
+      } catch (err) {
+        this.close(CloseReasons.FRAME_TOO_LARGE, err);
+        return;
+      }
+    }
+    // Reads nothing more from a client that does not read its responses (Kafka mutes such a channel).
+    const pause = this.#draining || this.#refused || this.#responseBytes >= this.#limits.maxQueuedResponseBytes;
+    if (pause !== this.#paused) {
+      this.#paused = pause;
+      if (pause) this.#o.socket.pause();
+      else this.#o.socket.resume();
+    }
+    if (this.#responseBytes > 0) this.#watchdog.arm();
+    if (this.#wake !== null) this.#wake();
+    else if (this.#queue.length > 0) void this.#pump();
+    else this.#maybeFinish();
+  }
+
+  /**
+   * Whether the next request may start: a connection with responses the socket has not taken starts
+   * nothing more once they reach its limit, or while the broker-wide response budget is used up; one
+   * with none may always start (its response is the only one it holds).
+   */
+  #mayStart(): boolean {
+    const held = this.#responseBytes;
+    return held === 0 || (held < this.#limits.maxQueuedResponseBytes && this.#o.budget?.responsesFull !== true);
   }
 
   async #pump(): Promise<void> {
@@ -139,21 +271,24 @@ export class Connection {
     this.#busy = true;
     try {
       for (;;) {
-        for (let frame = this.#queue.shift(); frame !== undefined && !this.#closed; frame = this.#queue.shift()) {
-          if (this.#queue.length < this.#maxQueued / 2 && !this.#draining) this.#o.socket.resume();
+        if (this.#closed) break;
+        const frame = this.#queue[0];
+        if (frame !== undefined && this.#mayStart()) {
+          this.#queue.shift();
           const { ready, written } = this.#start(frame);
           await ready;
           if (this.#outstanding >= this.#maxPipelined) await written;
+          continue;
         }
-        if (this.#closed || this.#outstanding === 0) break;
-        // Released requests are still completing: wait for them, or for a new frame to start.
-        await Promise.race([this.#responses, new Promise<void>((resolve) => (this.#wake = resolve))]);
+        if (frame === undefined && this.#outstanding === 0) break;
+        // A frame waits for response room, or released requests are still completing.
+        await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = null;
       }
     } finally {
       this.#busy = false;
     }
-    this.#maybeFinish();
+    this.#update();
   }
 
   /**
@@ -183,18 +318,43 @@ export class Connection {
       } catch (err) {
         failure = { err };
       }
+      // The request is handled: its frame no longer counts, its response does until the socket takes it.
+      const size = result === null ? 0 : result.reduce((n, c) => n + c.length, 0);
+      this.#handled(frame.length, size);
       await previous;
       this.#outstanding--;
       if (this.#closed) return;
+      this.#inFlight--;
       if (failure !== null) {
         this.close(closeReasonOf(failure.err), failure.err);
         return;
       }
-      if (result !== null) await this.#write(result);
+      if (result !== null) await this.#write(result, size);
       const after = closeAfter as { reason: CloseReason; detail: string | undefined } | null;
       if (after !== null) this.#endAfterWrite(after.reason, after.detail);
+      else this.#update();
     })());
     return { ready: Promise.race([released, written]), written };
+  }
+
+  #handled(requestBytes: number, responseBytes: number): void {
+    if (this.#closed) return;
+    this.#requestBytes -= requestBytes;
+    this.#responseBytes += responseBytes;
+    const budget = this.#o.budget;
+    if (budget !== undefined) {
+      budget.addResponse(responseBytes);
+      budget.releaseRequest(requestBytes);
+    }
+    this.#update();
+  }
+
+  /** The socket took a response: what it held is free. */
+  #taken(responseBytes: number): void {
+    if (this.#closed) return;
+    this.#responseBytes -= responseBytes;
+    this.#o.budget?.releaseResponse(responseBytes);
+    this.#update();
   }
 
   /**
@@ -203,16 +363,24 @@ export class Connection {
    */
   #endAfterWrite(reason: CloseReason, detail: string | undefined): void {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#queue.length = 0;
+    this.#markClosed();
+    this.#end();
+    this.#report(reason, detail === undefined ? undefined : new Error(detail));
+  }
+
+  /**
+   * Ends our side of the socket, and destroys it a second later if the client has not closed its
+   * side by then: a client that reads nothing never sees the end, and its half-open socket would
+   * keep the listener (and a stopping broker) waiting for ever.
+   */
+  #end(): void {
     const { socket } = this.#o;
     socket.end();
     const timer = setTimeout(() => socket.destroy(), 1000);
     timer.unref();
-    this.#report(reason, detail === undefined ? undefined : new Error(detail));
   }
 
-  async #write(chunks: Buffer[]): Promise<void> {
+  async #write(chunks: Buffer[], size: number): Promise<void> {
     const { socket } = this.#o;
     if (socket.destroyed) return;
     socket.cork();
@@ -227,10 +395,13 @@ export class Connection {
           ? socket.write(c)
           : socket.write(c, () => {
               this.#recycle(chunks);
+              this.#taken(size);
             });
     }
     socket.uncork();
+    this.#handedBytes += size;
     if (!ok && !this.#closed) {
+      // The client is not keeping up: wait for it (the watchdog closes it if it takes nothing for too long).
       await new Promise<void>((resolve) => {
         const done = () => {
           socket.off('drain', done);
@@ -249,9 +420,9 @@ export class Connection {
   }
 
   #maybeFinish(): void {
-    if (this.#draining && !this.#busy && this.#queue.length === 0 && this.#outstanding === 0 && !this.#closed) {
-      this.#closed = true;
-      this.#o.socket.end();
+    if (this.#draining && !this.#busy && !this.#refused && this.#queue.length === 0 && this.#outstanding === 0 && !this.#closed) {
+      this.#markClosed();
+      this.#end();
       this.#report(this.#drainReason);
     }
   }
@@ -260,9 +431,9 @@ export class Connection {
   shutdown(graceMs = 5000): Promise<void> {
     if (!this.#closed) {
       this.#draining = true;
+      this.#stopped = true;
       this.#drainReason = CloseReasons.SERVER_SHUTDOWN;
-      this.#o.socket.pause();
-      this.#maybeFinish();
+      this.#update();
       // A client that never closes its half of the socket must not hold up the broker's shutdown.
       const timer = setTimeout(() => {
         this.#o.socket.destroy();
@@ -281,10 +452,25 @@ export class Connection {
       this.#resolveClosed();
       return;
     }
-    this.#closed = true;
-    this.#queue.length = 0;
+    this.#markClosed();
     this.#o.socket.destroy();
     this.#report(reason, err);
+  }
+
+  /** From now on nothing is read or started, and what the connection held goes back to the budget. */
+  #markClosed(): void {
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#watchdog.disarm();
+    const budget = this.#o.budget;
+    if (budget !== undefined) {
+      budget.cancel(this.#budgetReleased);
+      budget.releaseRequest(this.#requestBytes);
+      budget.releaseResponse(this.#responseBytes);
+    }
+    this.#requestBytes = 0;
+    this.#responseBytes = 0;
+    this.#inFlight = 0;
   }
 
   #report(reason: CloseReason, err?: unknown): void {

@@ -7,8 +7,9 @@ import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type Sa
 import type { NameLimits } from '../protocol/names.js';
 import type { BufferPool } from './buffer-pool.js';
 import { CloseReasons } from './close-reasons.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionLimits } from './connection.js';
 import { createDispatcher, type HandlerEntry } from './dispatcher.js';
+import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
 
 /** Kafka's security.protocol names: TLS or not, SASL or not. */
@@ -39,8 +40,12 @@ export interface ListenerOptions {
   readonly host: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
-  /** Largest request frame accepted; a larger size prefix closes the connection before buffering. */
-  readonly maxFrameBytes: number;
+  /** What each authenticated connection may make the broker hold (the frame size among them). */
+  readonly limits: ConnectionLimits;
+  /** A client that takes none of its responses for this long is closed (RESPONSE_WRITE_TIMEOUT). */
+  readonly responseWriteTimeoutMs: number;
+  /** The broker-wide budget of request and response bytes all connections draw from. */
+  readonly budget?: MemoryBudget;
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
   readonly security: ListenerSecurity;
   readonly logger: Logger;
@@ -147,13 +152,15 @@ export class Listener {
       failedAuthenticationDelayMs: security.failedAuthenticationDelayMs,
       events: security.events,
       onAuthenticated: () => {
-        connection.setMaxFrameBytes(this.#o.maxFrameBytes);
+        connection.setLimits(this.#o.limits);
       },
     });
     const connection = new Connection({
       socket,
       id,
-      maxFrameBytes: initial.principal === null ? Math.min(security.maxUnauthenticatedFrameBytes, this.#o.maxFrameBytes) : this.#o.maxFrameBytes,
+      limits: initial.principal === null ? this.#unauthenticatedLimits() : this.#o.limits,
+      responseWriteTimeoutMs: this.#o.responseWriteTimeoutMs,
+      ...(this.#o.budget === undefined ? {} : { budget: this.#o.budget }),
       handle: createDispatcher({
         handlers: this.#o.handlers,
         connection: { id, listener, clientIp: socket.remoteAddress ?? 'unknown', remote },
@@ -194,6 +201,17 @@ export class Listener {
       closed++;
     }
     return closed;
+  }
+
+  /**
+   * Before authentication a connection gets small frames, one request at a time: a huge size prefix
+   * from an unknown peer costs nothing (CVE-2022-34917), and no client pipelines its SASL exchange,
+   * so frames sent behind a SaslAuthenticate (whose failure is answered after a delay) stay unread.
+   */
+  #unauthenticatedLimits(): ConnectionLimits {
+    const { limits, security } = this.#o;
+    const maxFrameBytes = Math.min(security.maxUnauthenticatedFrameBytes, limits.maxFrameBytes);
+    return { ...limits, maxFrameBytes, maxInFlightRequests: 1, maxQueuedRequestBytes: maxFrameBytes };
   }
 
   /**
