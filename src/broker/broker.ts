@@ -237,7 +237,9 @@ export class Broker {
       add(produceHandler({ topics, logs: this.#logs, logger, clock }));
       add(initProducerIdHandler({ ids: ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs }), logger }));
       this.#waitingFetches = new WaitingFetches(this.#logs, this.#shutdown.signal);
-      add(fetchHandler({ logs: this.#logs, maxResponseBytes: config.maxFetchBytes, maxWaitMs: config.maxFetchWaitMs, waiting: this.#waitingFetches }));
+      const budget = new MemoryBudget({ maxRequestBytes: config.maxQueuedRequestBytes, maxResponseBytes: config.maxQueuedResponseBytes });
+      const fetchLimits = { maxResponseBytes: config.maxFetchBytes, maxWaitMs: config.maxFetchWaitMs, responseRoom: () => budget.responseRoom };
+      add(fetchHandler({ logs: this.#logs, waiting: this.#waitingFetches, ...fetchLimits }));
       add(listOffsetsHandler(this.#logs));
       const registry = new GroupRegistry(
         {
@@ -288,7 +290,7 @@ export class Broker {
           maxQueuedResponseBytes: config.maxQueuedResponseBytesPerConnection,
         },
         responseWriteTimeoutMs: config.responseWriteTimeoutMs,
-        budget: new MemoryBudget({ maxRequestBytes: config.maxQueuedRequestBytes, maxResponseBytes: config.maxQueuedResponseBytes }),
+        budget,
         handlers,
         security: security.listener,
         logger,

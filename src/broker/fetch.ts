@@ -15,6 +15,11 @@ export interface FetchDeps {
   readonly maxResponseBytes: number;
   /** Upper bound on a request's max_wait_ms: no fetch waits longer for data than this. */
   readonly maxWaitMs: number;
+  /**
+   * Response bytes the broker-wide budget has left (docs/security/limits.md#connections): a response
+   * spends at most this beyond its first batch, which is always sent (KIP-74).
+   */
+  readonly responseRoom?: () => number;
   /** Where long polls wait; it ends them all when the broker shuts down. */
   readonly waiting: WaitingFetches;
 }
@@ -78,7 +83,7 @@ function measure(planned: readonly PlannedPartition[], minBytes: number): 'answe
  * partition_max_bytes. Without `withRecords`, only offsets and errors.
  */
 function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly PlannedPartition[], withRecords: boolean): TopicResponse[] {
-  let budget = Math.min(body.maxBytes ?? deps.maxResponseBytes, deps.maxResponseBytes);
+  let budget = Math.min(body.maxBytes ?? deps.maxResponseBytes, deps.maxResponseBytes, deps.responseRoom?.() ?? Infinity);
   let bytes = 0;
   return groupByTopic(planned, (p): PartitionResponse => {
     // Looked up again: the topic may have been deleted (or re-created) while the fetch waited.

@@ -37,6 +37,14 @@ export class MemoryBudget {
     return this.#responseBytes;
   }
 
+  /**
+   * Response bytes left before the budget is used up (0 when it is): a Fetch spends no more than this
+   * beyond its first batch, so clients that fetch and never read cannot each pin a 55 MiB response.
+   */
+  get responseRoom(): number {
+    return Math.max(0, this.maxResponseBytes - this.#responseBytes);
+  }
+
   /** Whether unsent responses use the whole response budget: connections that hold some start nothing new. */
   get responsesFull(): boolean {
     return this.#responseBytes >= this.maxResponseBytes;

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
-import { ApiVersions, Metadata, Produce, SaslAuthenticate, SaslHandshake } from '../../src/protocol/messages/index.js';
+import { ApiVersions, Fetch, Metadata, Produce, SaslAuthenticate, SaslHandshake } from '../../src/protocol/messages/index.js';
 import { buildBatchSync } from '../../src/protocol/records/record.js';
 import { SaslTestConnection } from '../helpers/sasl-client.js';
 import { eventually, LatencyProbe, startBrokerProcess, type BrokerProcess } from './attack-support.js';
@@ -190,6 +190,53 @@ describe('what connections can make the broker hold (docs/security/limits.md)', 
       assert.deepEqual(offsets, [...offsets].sort((a, b) => (a < b ? -1 : 1)), 'answered in order');
       assert.equal(new Set(offsets).size, count);
       assert.equal(timeouts(broker), 2, 'no new write timeout');
+    });
+
+    await t.test('twelve readers fetch 40 MiB each and read nothing: the broker-wide response budget caps what their answers hold', async (st) => {
+      await admin.createTopic('bulk', 1);
+      const bulk = { resourceType: ResourceType.TOPIC, resourceName: 'bulk', patternType: PatternType.LITERAL, host: '*', permission: AclPermissionType.ALLOW };
+      await broker.addUser('reader', 'reader-password-1', [
+        { ...bulk, operation: AclOperation.READ },
+        { ...bulk, operation: AclOperation.WRITE },
+      ]);
+      const writer = await SaslTestConnection.open(st, broker.port, broker.caFile);
+      assert.equal((await writer.scram('SCRAM-SHA-512', 'reader', 'reader-password-1')).result.errorCode, 0);
+      const records = buildBatchSync({ records: [{ value: Buffer.alloc(1000 * 1024, 5) }] });
+      for (let i = 0; i < 40; i++) {
+        writer.send(Produce, 7, { transactionalId: null, acks: 1, timeoutMs: 30_000, topicData: [{ name: 'bulk', partitionData: [{ index: 0, records }] }] });
+      }
+      for (let i = 0; i < 40; i++) await writer.nextFrame();
+      const before = rss.peakSince();
+      const readers = await Promise.all(Array.from({ length: 12 }, () => silentClient(st, broker, 'reader', 'reader-password-1')));
+      const partition = { partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 55 * MiB };
+      const fetch = { replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 55 * MiB, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic: 'bulk', partitions: [partition] }], forgottenTopicsData: [], rackId: '' };
+      for (const r of readers) r.send(Fetch, 11, fetch);
+      assertServed(st, baseline, await probe.median(9));
+      // Answers beyond the room left are cut to their first batch (1 MiB), which the kernel's socket
+      // buffer takes whole: those connections hold nothing. The others are closed by the write timeout.
+      await new Promise((resolve) => setTimeout(resolve, WRITE_TIMEOUT_MS + 3000));
+      const grown = rss.peakSince() - before;
+      st.diagnostic(`broker RSS peak +${mib(grown)} (without the response budget: +907 MiB)`);
+      assert.ok(grown < 200 * MiB, `the broker grew by ${mib(grown)}`);
+      // Reading now: each reader gets either its cut answer or, for the closed ones, the end.
+      const outcomes = await Promise.all(
+        readers.map(async (r) => {
+          r.socket.resume();
+          try {
+            const answer = decodeResponse(Fetch, 11, await r.nextFrame()).body as { responses: { partitions: { records: Buffer | null }[] }[] };
+            return answer.responses[0]?.partitions[0]?.records?.length ?? 0;
+          } catch {
+            return 'closed';
+          }
+        }),
+      );
+      const answered = outcomes.filter((o) => o !== 'closed');
+      st.diagnostic(`${outcomes.length - answered.length} readers closed for not reading, ${answered.length} got a cut answer`);
+      assert.equal(timeouts(broker) - 2, outcomes.length - answered.length, 'each closed reader was closed by the write timeout');
+      assert.ok(answered.length < outcomes.length, 'the readers with large answers were closed');
+      for (const bytes of answered) {
+        assert.ok(bytes > 0 && bytes < 2 * MiB, `a cut answer holds the first batch only, not ${mib(bytes)}`);
+      }
     });
 
     await t.test('six logged-in clients cannot multiply the per-connection bounds: the broker-wide budget caps them; SIGTERM stops the broker while they hold it', async (st) => {

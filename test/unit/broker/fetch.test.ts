@@ -33,7 +33,7 @@ function request(topics: FetchRequest['topics'], options: { maxWaitMs?: number; 
 }
 
 /** A log manager whose reads are recorded, the fetch handler over it, and a way to call it. */
-function setup(t: TestContext, options: { maxWaitMs?: number; maxResponseBytes?: number } = {}) {
+function setup(t: TestContext, options: { maxWaitMs?: number; maxResponseBytes?: number; responseRoom?: () => number } = {}) {
   const allocated: number[] = [];
   const logs = new LogManager({
     dataDir: tempDir(t),
@@ -45,7 +45,8 @@ function setup(t: TestContext, options: { maxWaitMs?: number; maxResponseBytes?:
   defer(t, () => logs.close());
   const shutdown = new AbortController();
   const waiting = new WaitingFetches(logs, shutdown.signal);
-  const handler = fetchHandler({ logs, maxResponseBytes: options.maxResponseBytes ?? 55 * 1024 * 1024, maxWaitMs: options.maxWaitMs ?? 5000, waiting });
+  const limits = { maxResponseBytes: options.maxResponseBytes ?? 55 * 1024 * 1024, maxWaitMs: options.maxWaitMs ?? 5000 };
+  const handler = fetchHandler({ logs, waiting, ...limits, ...(options.responseRoom === undefined ? {} : { responseRoom: options.responseRoom }) });
   const fetch = async (body: FetchRequest, connection = new AbortController()): Promise<FetchResponse | null> => {
     const ctx: RequestContext = testRequestContext({
       header: { apiKey: 1, apiVersion: 12, correlationId: 1, clientId: 'test' },
@@ -126,6 +127,20 @@ describe('Fetch: a partition named many times is one entry (as Kafka: the fetch 
     const asked = partitionsOf(await fetch(request([{ topic: 't', partitions: all }], { maxBytes: 10 })));
     assert.deepEqual(asked.map((p) => baseOffsets(p.records).length), [1, 0, 0], 'KIP-74: the first batch, then nothing');
     assert.deepEqual(allocated.splice(0), [size], 'nothing read once the budget is spent');
+  });
+
+  it('spends no more than the broker-wide response budget has left, and still the first batch when it has none', async (t) => {
+    let room = 2500;
+    const { logs, fetch } = setup(t, { responseRoom: () => room });
+    const parts = logs.openTopic({ name: 't', id: 'id', partitions: 3 });
+    for (const log of parts) logs.append(log, makeBatch(1, { valueBytes: 1000 }));
+    const all = [entry(0, 0n), entry(1, 0n), entry(2, 0n)];
+    const counts = async () => partitionsOf(await fetch(request([{ topic: 't', partitions: all }], { maxBytes: 1 << 30 }))).map((p) => baseOffsets(p.records).length);
+    assert.deepEqual(await counts(), [1, 1, 0], '2500 bytes of room hold two batches');
+    room = 0;
+    assert.deepEqual(await counts(), [1, 0, 0], 'KIP-74: the first batch, then nothing');
+    room = 1 << 30;
+    assert.deepEqual(await counts(), [1, 1, 1]);
   });
 });
 

@@ -21,6 +21,16 @@ describe('MemoryBudget', () => {
     assert.equal(budget.tryReserveRequest(GUARANTEED_FRAME_BYTES, true), true);
   });
 
+  it('tells a Fetch how many response bytes are left, never less than none', () => {
+    const budget = new MemoryBudget({ maxRequestBytes: 1000, maxResponseBytes: 1000 });
+    budget.addResponse(300);
+    assert.equal(budget.responseRoom, 700);
+    budget.addResponse(5000);
+    assert.equal(budget.responseRoom, 0);
+    budget.releaseResponse(5300);
+    assert.equal(budget.responseRoom, 1000);
+  });
+
   it('stops admitting requests while unsent responses fill their budget', () => {
     const budget = new MemoryBudget({ maxRequestBytes: 1000, maxResponseBytes: 1000 });
     budget.addResponse(1000);
