@@ -260,6 +260,12 @@ describe('what connections can make the broker hold (docs/security/limits.md)', 
       assert.equal(await broker.stop(), 0);
       st.diagnostic(`stopped in ${Date.now() - stopping} ms`);
       assert.ok(Date.now() - stopping < 8000, `stopped in ${Date.now() - stopping} ms`);
+      // And it starts again on the same data, with what was acknowledged during the attacks.
+      const again = await startBrokerProcess(st, { dataDir: broker.dataDir });
+      const admin2 = await again.admin();
+      const latest = await admin2.listOffsets([{ topic: 'bulk', partition: 0 }], { kind: 'latest' });
+      assert.deepEqual([...latest.values()], [40n], 'the 40 acknowledged batches of the readers’ topic are there');
+      assert.equal(await again.stop(), 0);
     });
   });
 });
