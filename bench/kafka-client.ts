@@ -11,7 +11,7 @@ import { decodeResponse, encodeRequest } from '../src/protocol/frames.js';
 import { SaslAuthenticate } from '../src/protocol/messages/sasl-authenticate.js';
 import { SaslHandshake } from '../src/protocol/messages/sasl-handshake.js';
 import type { ApiSchema } from '../src/protocol/messages/schema.js';
-import { FrameSplitter } from '../src/server/frame-splitter.js';
+import { FrameSplitter } from '../src/protocol/frame-splitter.js';
 
 interface Pending {
   readonly api: ApiSchema;

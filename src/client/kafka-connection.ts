@@ -8,7 +8,7 @@ import { ApiVersions } from '../protocol/messages/api-versions.js';
 import { SaslAuthenticate } from '../protocol/messages/sasl-authenticate.js';
 import { SaslHandshake } from '../protocol/messages/sasl-handshake.js';
 import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/schema.js';
-import { FrameSplitter } from '../server/frame-splitter.js';
+import { FrameSplitter } from '../protocol/frame-splitter.js';
 import { formatBrokerAddress, usesTls, type BrokerAddress, type ClientConfig, type SaslSettings } from './client-config.js';
 import { ClientError, ConnectionError, KafkaError } from './errors.js';
 import { ScramClient } from './scram-client.js';

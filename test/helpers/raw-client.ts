@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { once } from 'node:events';
-import { FrameSplitter } from '../../src/server/frame-splitter.js';
+import { FrameSplitter } from '../../src/protocol/frame-splitter.js';
 
 /**
  * A bare TCP (or, with `tls`, TLS) client that collects response frames (payloads without size
