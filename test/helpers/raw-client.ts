@@ -39,7 +39,8 @@ export class RawConnection {
   /** A TCP connection to a broker on this machine, or a TLS one with these settings (CA, client certificate). */
   static async connect<C extends RawConnection>(this: new (socket: Socket) => C, port: number, tls?: TlsSettings): Promise<C> {
     const config = tls === undefined ? { securityProtocol: 'PLAINTEXT' as const, tls: {} } : { securityProtocol: 'SSL' as const, tls };
-    return new this(await openSocket({ host: '127.0.0.1', port }, config, 5000));
+    // Generous: the attack tests open many connections to a broker that is busy on purpose.
+    return new this(await openSocket({ host: '127.0.0.1', port }, config, 30_000));
   }
 
   /** Sends a request without waiting for its answer (acks=0, pipelining, a request the broker should refuse); returns its correlation id. */
