@@ -9,7 +9,7 @@ import { authorizeRequest } from '../security/authz/policies/index.js';
 import type { AuthzCheck } from '../security/authz/policies/types.js';
 import type { SecurityEvents } from '../security/events.js';
 import type { Authorizer, Principal } from '../security/types.js';
-import { CloseReasons, type CloseReason } from './close-reasons.js';
+import { CloseReasons, type CloseReason } from '../close-reasons.js';
 import type { FrameHandler } from './connection.js';
 import { boundHeader, checkRequestNames } from './name-validation/index.js';
 import { PRE_AUTHENTICATION_APIS, type Session } from './session.js';

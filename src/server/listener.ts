@@ -2,18 +2,16 @@ import type { X509Certificate } from 'node:crypto';
 import { createServer, Socket, type Server } from 'node:net';
 import { createServer as createTlsServer, Server as TlsServer, TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../logger.js';
+import type { ListenerProtocol } from '../security/config.js';
 import type { SecurityEvents } from '../security/events.js';
 import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
 import type { NameLimits } from '../protocol/names.js';
 import type { BufferPool } from './buffer-pool.js';
-import { CloseReasons } from './close-reasons.js';
+import { CloseReasons } from '../close-reasons.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { createDispatcher, type HandlerEntry } from './dispatcher.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
-
-/** Kafka's security.protocol names: TLS or not, SASL or not. */
-export type ListenerProtocol = 'SASL_SSL' | 'SSL' | 'SASL_PLAINTEXT' | 'PLAINTEXT';
 
 /**
  * How a TLS connection's certificate becomes a principal: a verified certificate maps through the
