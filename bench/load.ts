@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { CreateTopics } from '../src/protocol/messages/create-topics.js';
 import { Fetch } from '../src/protocol/messages/fetch.js';
 import { Produce } from '../src/protocol/messages/produce.js';
-import { readBatchHeader, splitBatches } from '../src/protocol/records/batch.js';
-import { buildBatchSync } from '../src/protocol/records/record.js';
+import { readBatchHeader, splitBatches } from '../src/records/batch.js';
+import { buildBatchSync } from '../src/records/record.js';
 import type { BenchClient } from './kafka-client.js';
 
 export interface LoadOptions {

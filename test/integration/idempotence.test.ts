@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiVersions, type ApiVersionsResponse } from '../../src/protocol/messages/api-versions.js';
 import { InitProducerId, type InitProducerIdResponse } from '../../src/protocol/messages/init-producer-id.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import { nodeLogFs, type LogFs } from '../../src/storage/log/log-fs.js';
 import { Acks, LATEST, openBroker, RawConnection, tempDataDir, waitFor } from '../helpers/durability.js';
 

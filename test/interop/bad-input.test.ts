@@ -6,9 +6,9 @@ import { decodeResponse } from '../../src/protocol/frames.js';
 import { Fetch, type FetchResponse } from '../../src/protocol/messages/fetch.js';
 import { ListOffsets, type ListOffsetsResponse } from '../../src/protocol/messages/list-offsets.js';
 import { Produce, type ProduceResponse } from '../../src/protocol/messages/produce.js';
-import { BatchOffsets, splitBatches, writeBatchCrc } from '../../src/protocol/records/batch.js';
-import { CompressionCodec } from '../../src/protocol/records/compression.js';
-import { buildBatch, buildBatchSync, readRecordsSync, type RecordInput } from '../../src/protocol/records/record.js';
+import { BatchOffsets, splitBatches, writeBatchCrc } from '../../src/records/batch.js';
+import { CompressionCodec } from '../../src/records/compression.js';
+import { buildBatch, buildBatchSync, readRecordsSync, type RecordInput } from '../../src/records/record.js';
 import { startBroker } from '../helpers/broker.js';
 import { createTopic, rawSession, type RawSession } from './support.js';
 

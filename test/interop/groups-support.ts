@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import { DescribeGroups, type DescribeGroupsResponse } from '../../src/protocol/messages/describe-groups.js';
 import { OffsetFetch, type OffsetFetchResponse } from '../../src/protocol/messages/offset-fetch.js';
 import { Produce, type ProduceResponse } from '../../src/protocol/messages/produce.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import type { BrokerConfig } from '../../src/broker/broker.js';
 import { onCleanup, openBroker, PYTHON, runPython, tempDataDir, type RecordingLogger } from '../helpers/durability.js';
 import { rawSession } from './support.js';

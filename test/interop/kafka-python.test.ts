@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { startBroker } from '../helpers/broker.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ListOffsets, type ListOffsetsResponse } from '../../src/protocol/messages/list-offsets.js';
-import { CompressionCodec } from '../../src/protocol/records/compression.js';
+import { CompressionCodec } from '../../src/records/compression.js';
 import { mixedMessages, python, rawSession, recordsByCodec } from './support.js';
 
 /**

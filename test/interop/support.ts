@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
 import { CreateTopics } from '../../src/protocol/messages/create-topics.js';
 import { Fetch, type FetchResponse } from '../../src/protocol/messages/fetch.js';
-import { splitBatches, validateBatch } from '../../src/protocol/records/batch.js';
+import { splitBatches, validateBatch } from '../../src/records/batch.js';
 import type { ApiSchema } from '../../src/protocol/messages/schema.js';
 import { rawClient } from '../helpers/raw-client.js';
 

@@ -5,7 +5,7 @@ import { CreateTopics } from '../../src/protocol/messages/create-topics.js';
 import { Fetch } from '../../src/protocol/messages/fetch.js';
 import { Metadata } from '../../src/protocol/messages/metadata.js';
 import { Produce } from '../../src/protocol/messages/produce.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import type { AclBindingInput } from '../../src/security/authz/acl-store.js';
 import { SaslTestConnection } from '../helpers/sasl-client.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';

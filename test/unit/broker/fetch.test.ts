@@ -4,7 +4,7 @@ import { fetchHandler } from '../../../src/broker/fetch.js';
 import { WaitingFetches } from '../../../src/broker/waiting-fetches.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../../src/protocol/messages/fetch.js';
-import { readBatchHeader, splitBatches } from '../../../src/protocol/records/batch.js';
+import { readBatchHeader, splitBatches } from '../../../src/records/batch.js';
 import type { RequestContext } from '../../../src/server/dispatcher.js';
 import { LogManager } from '../../../src/storage/log/log-manager.js';
 import { testRequestContext } from '../../helpers/request-context.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Logger } from '../../../../src/logger.js';
 import { silentLogger } from '../../../../src/logger.js';
-import { BatchOffsets, readBatchHeader, splitBatches } from '../../../../src/protocol/records/batch.js';
-import { buildBatchSync, type RecordInput } from '../../../../src/protocol/records/record.js';
+import { BatchOffsets, readBatchHeader, splitBatches } from '../../../../src/records/batch.js';
+import { buildBatchSync, type RecordInput } from '../../../../src/records/record.js';
 import { nodeLogFs, type LogFs } from '../../../../src/storage/log/log-fs.js';
 import { LEADER_EPOCH, PartitionLog, type BatchToAppend, type LogConfig, type LogRead } from '../../../../src/storage/log/partition-log.js';
 

@@ -3,8 +3,8 @@ import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../../../src/protocol/error-codes.js';
-import { readBatchHeader } from '../../../../src/protocol/records/batch.js';
-import { buildBatchSync } from '../../../../src/protocol/records/record.js';
+import { readBatchHeader } from '../../../../src/records/batch.js';
+import { buildBatchSync } from '../../../../src/records/record.js';
 import type { PartitionLog } from '../../../../src/storage/log/partition-log.js';
 import {
   BATCHES_TO_RETAIN,

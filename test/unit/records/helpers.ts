@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { ParapetError, type FaultCode } from '../../../../src/errors.js';
-import { BATCH_HEADER_SIZE, BatchOffsets, LOG_OVERHEAD, writeBatchCrc } from '../../../../src/protocol/records/index.js';
+import { ParapetError, type FaultCode } from '../../../src/errors.js';
+import { BATCH_HEADER_SIZE, BatchOffsets, LOG_OVERHEAD, writeBatchCrc } from '../../../src/records/index.js';
 
 export const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 

@@ -4,7 +4,7 @@ import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { compressSync as snappyCompressSync, uncompressSync as snappyUncompressSync } from 'snappy';
-import { ParapetError } from '../../errors.js';
+import { ParapetError } from '../errors.js';
 import { RecordErrorCodes, recordsFault } from './faults.js';
 import { corruptCompressed, isXerialFramed, lz4Frames, snappyDeclaredLength, xerialBlocks, zstdFrames, type FramedPayload } from './size-bounds.js';
 

@@ -1,5 +1,5 @@
 import { crc32c } from '@node-rs/crc32';
-import { ParapetError } from '../../errors.js';
+import { ParapetError } from '../errors.js';
 import { CompressionCodec, isKnownCodec } from './compression.js';
 import { RecordErrorCodes, recordsFault, type RecordErrorCode } from './faults.js';
 

@@ -13,7 +13,7 @@ import {
   readRecordsSync,
   splitBatches,
   validateBatch,
-} from '../../../../src/protocol/records/index.js';
+} from '../../../src/records/index.js';
 import { edited, notesVector, throwsFault } from './helpers.js';
 
 const { CORRUPT_MESSAGE, INVALID_RECORD, UNSUPPORTED_FOR_MESSAGE_FORMAT, UNSUPPORTED_COMPRESSION_TYPE } = RecordErrorCodes;

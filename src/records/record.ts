@@ -1,6 +1,6 @@
-import { ParapetError } from '../../errors.js';
-import { DEFAULT_READ_LIMITS, type ReadLimits } from '../reader.js';
-import { Writer } from '../writer.js';
+import { ParapetError } from '../errors.js';
+import { DEFAULT_READ_LIMITS, type ReadLimits } from '../bytes/reader.js';
+import { Writer } from '../bytes/writer.js';
 import {
   BATCH_HEADER_SIZE,
   BatchAttributes,

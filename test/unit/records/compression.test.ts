@@ -14,7 +14,7 @@ import {
   decompressSync,
   readRecords,
   type CompressionCodecId,
-} from '../../../../src/protocol/records/index.js';
+} from '../../../src/records/index.js';
 import { rejectsFault, throwsFault } from './helpers.js';
 
 const { CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, UNSUPPORTED_COMPRESSION_TYPE } = RecordErrorCodes;

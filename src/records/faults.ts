@@ -1,6 +1,6 @@
-import { ParapetError, type FaultCode, type FaultContext } from '../../errors.js';
-import { ErrorCode } from '../error-codes.js';
-import { DEFAULT_READ_LIMITS, Reader, type ReadLimits } from '../reader.js';
+import { ParapetError, type FaultCode, type FaultContext } from '../errors.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { DEFAULT_READ_LIMITS, Reader, type ReadLimits } from '../bytes/reader.js';
 
 /**
  * The Kafka error codes a Produce handler answers with when a record batch is refused. They travel in

@@ -1,5 +1,5 @@
-import type { ParapetError } from '../../errors.js';
-import { DEFAULT_READ_LIMITS } from '../reader.js';
+import type { ParapetError } from '../errors.js';
+import { DEFAULT_READ_LIMITS } from '../bytes/reader.js';
 import { FaultReader, RecordErrorCodes, recordsFault } from './faults.js';
 
 /**

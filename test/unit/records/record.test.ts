@@ -15,7 +15,7 @@ import {
   type BatchRecord,
   type CompressionCodecId,
   type RecordInput,
-} from '../../../../src/protocol/records/index.js';
+} from '../../../src/records/index.js';
 import { edited, notesVector, rejectsFault, throwsFault, withPayload } from './helpers.js';
 
 const { INVALID_RECORD } = RecordErrorCodes;
