@@ -1,58 +1,47 @@
-import { ParapetError, type FaultCode, type FaultContext } from '../errors.js';
-import { ErrorCode } from '../protocol/error-codes.js';
 import { DEFAULT_READ_LIMITS, Reader, type ReadLimits } from '../bytes/reader.js';
+import { ParapetError, type FaultCode } from '../errors.js';
 
 /**
- * The Kafka error codes a Produce handler answers with when a record batch is refused. They travel in
- * `ParapetError.context.kafkaErrorCode`; the mapping follows Kafka's exceptions: CorruptRecordException
- * (batch framing, CRC) → CORRUPT_MESSAGE, InvalidRecordException (record structure, offsets, counts)
- * → INVALID_RECORD (KIP-467), magic < 2 → UNSUPPORTED_FOR_MESSAGE_FORMAT, codec → UNSUPPORTED_COMPRESSION_TYPE.
+ * Why a record batch is refused, after Kafka's exceptions (the broker answers each with its error
+ * code: src/broker/storage-errors.ts):
+ * - `corrupt`: framing, CRC or compressed data that cannot be decoded (CorruptRecordException);
+ * - `invalid-record`: record structure, offsets, counts (InvalidRecordException, KIP-467);
+ * - `too-large`: a payload that decompresses past the configured limit;
+ * - `unsupported-format`: a legacy message set (magic 0 or 1);
+ * - `unsupported-compression`: an unknown codec, or zstd from a client too old to send it.
  */
-export const RecordErrorCodes = {
-  CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
-  /** Used for a payload that decompresses past the configured limit (no Kafka equivalent is closer). */
-  MESSAGE_TOO_LARGE: ErrorCode.MESSAGE_TOO_LARGE,
-  UNSUPPORTED_FOR_MESSAGE_FORMAT: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-  UNSUPPORTED_COMPRESSION_TYPE: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
-  INVALID_RECORD: ErrorCode.INVALID_RECORD,
-} as const;
-export type RecordErrorCode = (typeof RecordErrorCodes)[keyof typeof RecordErrorCodes];
+export type RecordFaultKind = 'corrupt' | 'invalid-record' | 'too-large' | 'unsupported-format' | 'unsupported-compression';
 
-export function recordsFault(
-  code: FaultCode,
-  message: string,
-  kafkaErrorCode: RecordErrorCode | undefined,
-  offset?: number,
-): ParapetError {
-  const context: FaultContext = {};
-  if (kafkaErrorCode !== undefined) context.kafkaErrorCode = kafkaErrorCode;
-  if (offset !== undefined) context.offset = offset;
-  return new ParapetError(code, message, context);
+/** A refused record batch: a {@link ParapetError} that says, in {@link RecordFault.kind}, what kind of refusal it is. */
+export class RecordFault extends ParapetError {
+  readonly kind: RecordFaultKind;
+
+  constructor(code: FaultCode, message: string, kind: RecordFaultKind, offset?: number) {
+    super(code, message, offset === undefined ? {} : { offset });
+    this.kind = kind;
+  }
+}
+
+export function recordsFault(code: FaultCode, message: string, kind: RecordFaultKind, offset?: number): RecordFault {
+  return new RecordFault(code, message, kind, offset);
 }
 
 /**
- * The project's bounded {@link Reader}, failing with a records fault instead of DECODE_ERROR, so that a
- * record parsed out of a batch reports the Kafka error code the Produce handler should answer with.
- * Every length (record, key, value, header, counts) still goes through `checkLength`.
+ * The project's bounded {@link Reader}, failing with a {@link RecordFault} instead of DECODE_ERROR, so
+ * that a record parsed out of a batch says why the batch is refused. Every length (record, key,
+ * value, header, counts) still goes through `checkLength`.
  */
 export class FaultReader extends Reader {
   readonly #code: FaultCode;
-  readonly #kafkaErrorCode: RecordErrorCode;
+  readonly #kind: RecordFaultKind;
 
-  constructor(
-    buf: Buffer,
-    code: FaultCode,
-    kafkaErrorCode: RecordErrorCode,
-    limits: ReadLimits = DEFAULT_READ_LIMITS,
-    offset = 0,
-    end = buf.length,
-  ) {
+  constructor(buf: Buffer, code: FaultCode, kind: RecordFaultKind, limits: ReadLimits = DEFAULT_READ_LIMITS, offset = 0, end = buf.length) {
     super(buf, offset, end, limits);
     this.#code = code;
-    this.#kafkaErrorCode = kafkaErrorCode;
+    this.#kind = kind;
   }
 
   override fail(message: string): never {
-    throw recordsFault(this.#code, message, this.#kafkaErrorCode, this.offset);
+    throw recordsFault(this.#code, message, this.#kind, this.offset);
   }
 }
