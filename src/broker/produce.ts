@@ -37,24 +37,18 @@ export function produceHandler(deps: ProduceDeps): HandlerEntry {
     const version = ctx.header.apiVersion;
     const acks = body.acks;
     const appended: PartitionResponse[] = [];
-    const responses = await Promise.all(
-      body.topicData.map(async (topic) => ({
-        name: topic.name,
-        partitionResponses: await Promise.all(
-          topic.partitionData.map(async (p): Promise<PartitionResponse> => {
-            if (acks !== 0 && acks !== 1 && acks !== -1) return failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, not ${acks}`);
-            // v0–2 are advertised only because librdkafka enables compression when Produce v0 is (notes §1,
-            // KAFKA-18659); they carry legacy message sets, which are not stored. Kafka 4 refuses them too.
-            if (version < MIN_SERVED_PRODUCE_VERSION) {
-              return failed(p.index, ErrorCode.UNSUPPORTED_VERSION, `Produce v${version} is not served; use v${MIN_SERVED_PRODUCE_VERSION} or later`);
-            }
-            const result = answer(p.index, await appendOne(deps, topic.name, p.index, p.records, version));
-            if (result.errorCode === ErrorCode.NONE) appended.push(result);
-            return result;
-          }),
-        ),
-      })),
-    );
+    // One partition after the other, in the request's order: appends to a partition land in the order
+    // its producer sent them, and without a record transform each is committed with nothing awaited.
+    const responses: ProduceResponse['responses'] = [];
+    for (const topic of body.topicData) {
+      const partitionResponses: PartitionResponse[] = [];
+      for (const p of topic.partitionData) {
+        const result = await produceOne(deps, topic.name, p.index, p.records, acks, version);
+        if (result.errorCode === ErrorCode.NONE) appended.push(result);
+        partitionResponses.push(result);
+      }
+      responses.push({ name: topic.name, partitionResponses });
+    }
 
     if (acks === -1 && appended.length > 0) {
       // The appends are done, in order: the connection may start the next request, whose appends then
@@ -87,13 +81,19 @@ export function produceHandler(deps: ProduceDeps): HandlerEntry {
  * One partition's append. The log validates the batch and refuses what it must not take; the zstd
  * rule depends on the request (KIP-110), so the Produce version goes with it.
  */
-async function appendOne(deps: ProduceDeps, topic: string, index: number, records: Buffer | null, version: number): Promise<AppendOutcome> {
+async function produceOne(deps: ProduceDeps, topic: string, index: number, records: Buffer | null, acks: number, version: number): Promise<PartitionResponse> {
+  if (acks !== 0 && acks !== 1 && acks !== -1) return failed(index, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, not ${acks}`);
+  // v0–2 are advertised only because librdkafka enables compression when Produce v0 is (notes §1,
+  // KAFKA-18659); they carry legacy message sets, which are not stored. Kafka 4 refuses them too.
+  if (version < MIN_SERVED_PRODUCE_VERSION) {
+    return failed(index, ErrorCode.UNSUPPORTED_VERSION, `Produce v${version} is not served; use v${MIN_SERVED_PRODUCE_VERSION} or later`);
+  }
   try {
-    return await deps.logs.append(topic, index, records, { produceVersion: version });
+    return answer(index, await deps.logs.append(topic, index, records, { produceVersion: version }));
   } catch (err) {
     // No storage outcome: a bug. Nothing was appended, other partitions go on, the client may retry.
     deps.logger.error({ partition: `${topic}-${index}`, err: describe(err) }, 'append failed');
-    return { kind: 'unavailable', message: `the broker could not write the batch (${errnoCode(err)})` };
+    return failed(index, ErrorCode.KAFKA_STORAGE_ERROR, `the broker could not write the batch (${errnoCode(err)})`);
   }
 }
 
