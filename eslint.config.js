@@ -26,4 +26,38 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
     },
   },
+  // The layers under the wire: the record batch format and storage know nothing of the Kafka protocol
+  // (storage returns its own outcomes; the broker maps them to error codes, src/broker/storage-errors.ts).
+  {
+    files: ['src/bytes/**/*.ts', 'src/records/**/*.ts', 'src/storage/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/protocol/*', '**/broker/*', '**/server/*', '**/client/*', '**/groups/*', '**/security/*'],
+              message: 'src/bytes, src/records and src/storage sit under the wire protocol and the broker: they may not import them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/bytes/**/*.ts', 'src/records/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/protocol/*', '**/broker/*', '**/server/*', '**/client/*', '**/groups/*', '**/security/*', '**/storage/*'],
+              message: 'src/bytes and src/records sit under storage and the wire protocol: they may not import them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

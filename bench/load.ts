@@ -11,8 +11,8 @@ import type { ClientConfig } from '../src/client/client-config.js';
 import { connectToCluster, type KafkaConnection } from '../src/client/kafka-connection.js';
 import { Fetch } from '../src/protocol/messages/fetch.js';
 import { Produce } from '../src/protocol/messages/produce.js';
-import { readBatchHeader, splitBatches } from '../src/protocol/records/batch.js';
-import { buildBatchSync } from '../src/protocol/records/record.js';
+import { readBatchHeader, splitBatches } from '../src/records/batch.js';
+import { buildBatchSync } from '../src/records/record.js';
 
 export interface LoadOptions {
   readonly seconds: number;

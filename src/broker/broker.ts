@@ -26,6 +26,7 @@ import { initProducerIdHandler } from './init-producer-id.js';
 import { ProducerIdStore } from '../storage/producer-ids.js';
 import { metadataHandler } from './metadata.js';
 import { TopicAdmin } from './topic-admin.js';
+import { TopicConfigCache } from './topic-config-cache.js';
 import { DEFAULT_TOPIC_CONFIG_LIMITS } from './topic-configs.js';
 import { derivedMaxOpenLogFiles, OTHER_DESCRIPTORS, processOpenFileLimit } from '../storage/log/fd-limit.js';
 import { ConfigError } from '../config/config-file.js';
@@ -207,23 +208,24 @@ export class Broker {
       // Produce frames and fetch reads come from bounded pools and go back to them once used.
       const frames = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
       const reads = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
-      // The log manager reads topic configs through the topic admin (declared below: the closure runs
-      // later), which creates logs through it.
+      const configLimits = { minSegmentBytes: config.minSegmentBytes, minSegmentMs: config.minSegmentMs, maxMessageBytes: config.maxFrameBytes };
+      // The logs read topic configs from here; the topic admin tells it of every change.
+      const topicConfigs = new TopicConfigCache(store, configLimits);
       this.#logs = new LogManager({
         dataDir: config.dataDir,
         logger,
         clock,
         allocate: (size) => reads.acquire(size),
         ...(deps.fs === undefined ? {} : { fs: deps.fs }),
-        configFor: (name) => topics.config(name),
+        configs: topicConfigs,
         maxOpenFiles: resolveMaxOpenLogFiles(config.maxOpenLogFiles, logger),
         maxOpenPartitions: config.maxPartitions,
       });
-      const topics = new TopicAdmin(this.#store, this.#logs, {
+      const topics = new TopicAdmin(this.#store, this.#logs, topicConfigs, {
         defaultPartitions: config.defaultPartitions,
         maxPartitionsPerTopic: config.maxPartitionsPerTopic,
         maxPartitions: config.maxPartitions,
-        configLimits: { minSegmentBytes: config.minSegmentBytes, minSegmentMs: config.minSegmentMs, maxMessageBytes: config.maxFrameBytes },
+        configLimits,
         logger,
       });
       topics.openLogs();
@@ -233,7 +235,7 @@ export class Broker {
       const identity = { nodeId: config.nodeId, clusterId: config.clusterId };
       add(metadataHandler(identity, topics, config.autoCreateTopics));
       add(describeClusterHandler(identity));
-      add(produceHandler({ topics, logs: this.#logs, logger, clock }));
+      add(produceHandler({ logs: this.#logs, logger }));
       add(initProducerIdHandler({ ids: ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs }), logger }));
       this.#waitingFetches = new WaitingFetches(this.#logs, this.#shutdown.signal);
       const budget = new MemoryBudget({ maxRequestBytes: config.maxQueuedRequestBytes, maxResponseBytes: config.maxQueuedResponseBytes });

@@ -4,6 +4,7 @@ import { handler, type HandlerEntry } from '../server/dispatcher.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import { LEADER_EPOCH, type PartitionLog } from '../storage/log/partition-log.js';
 import { groupByTopic, planFetch, type PlannedPartition } from './fetch-plan.js';
+import { storageErrorCode } from './storage-errors.js';
 import type { WaitingFetches, WatchedPartition } from './waiting-fetches.js';
 
 type TopicResponse = FetchResponse['responses'][number];
@@ -91,13 +92,11 @@ function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly PlannedP
     const log = found.kind === 'log' ? found.log : undefined;
     const base = partitionResponse(p.partition, log, body.isolationLevel ?? 0);
     // A log that cannot be opened now (out of descriptors) is retriable, an unknown partition is not.
-    if (log === undefined) return { ...base, errorCode: found.kind === 'unavailable' ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    if (found.kind !== 'log') return { ...base, errorCode: storageErrorCode(found.kind) };
     if (p.currentLeaderEpoch > LEADER_EPOCH) return { ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
     // The first batch of the first partition with data is sent whole even above the limits (KIP-74).
-    const read = log.read(p.fetchOffset, withRecords ? Math.min(p.partitionMaxBytes, budget) : 0, withRecords && bytes === 0);
-    if (read.kind === 'out-of-range') return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
-    if (read.kind === 'corrupt') return { ...base, errorCode: ErrorCode.CORRUPT_MESSAGE };
-    if (read.kind === 'offline' || read.kind === 'unavailable') return { ...base, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+    const read = found.log.read(p.fetchOffset, withRecords ? Math.min(p.partitionMaxBytes, budget) : 0, withRecords && bytes === 0);
+    if (read.kind !== 'records') return { ...base, errorCode: storageErrorCode(read.kind) };
     bytes += read.records.length;
     budget = Math.max(0, budget - read.records.length);
     return { ...base, records: read.records };

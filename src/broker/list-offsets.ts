@@ -4,6 +4,7 @@ import { handler, type HandlerEntry } from '../server/dispatcher.js';
 import { ioErrorCode } from '../storage/log/io-faults.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import { LEADER_EPOCH, type PartitionLog } from '../storage/log/partition-log.js';
+import { storageErrorCode } from './storage-errors.js';
 
 type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number];
 
@@ -24,8 +25,7 @@ export function listOffsetsHandler(logs: LogManager): HandlerEntry {
         partitions: await Promise.all(
           topic.partitions.map(async (p): Promise<PartitionResponse> => {
             const opened = logs.lookup(topic.name, p.partitionIndex);
-            if (opened.kind === 'unknown') return answer(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-            if (opened.kind === 'unavailable') return answer(p.partitionIndex, ErrorCode.KAFKA_STORAGE_ERROR, null);
+            if (opened.kind !== 'log') return answer(p.partitionIndex, storageErrorCode(opened.kind), null);
             if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) return answer(p.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH, null);
             let found: Awaited<ReturnType<typeof lookup>>;
             try {
@@ -34,7 +34,7 @@ export function listOffsetsHandler(logs: LogManager): HandlerEntry {
               // A segment reopened into EMFILE (or a read error): retriable, this partition only.
               if (ioErrorCode(err) === undefined) throw err;
               logs.reportIoError(err, 'list offsets', `${topic.name}-${p.partitionIndex}`);
-              return answer(p.partitionIndex, ErrorCode.KAFKA_STORAGE_ERROR, null);
+              return answer(p.partitionIndex, storageErrorCode('unavailable'), null);
             }
             if (found === 'unsupported') return answer(p.partitionIndex, ErrorCode.INVALID_REQUEST, null);
             return answer(p.partitionIndex, ErrorCode.NONE, found ?? { offset: -1n, timestamp: -1n });

@@ -1,12 +1,5 @@
-import type { LogConfig } from '../storage/log/partition-log.js';
+import type { LogConfig } from '../storage/log/log-config.js';
 import { effectiveConfigValue, TOPIC_CONFIGS, type TopicConfigLimits } from './topic-configs.js';
-
-/** A topic's configs as the data path uses them: numbers, with the topic's overrides over the defaults. */
-export interface EffectiveTopicConfig extends LogConfig {
-  readonly maxMessageBytes: number;
-  /** message.timestamp.type=LogAppendTime: the broker stamps each batch with its own clock. */
-  readonly logAppendTime: boolean;
-}
 
 /** The value obeyed for `key`: the override brought within today's range (see effectiveConfigValue), else the default. */
 export function effectiveValue(overrides: Readonly<Record<string, string>>, key: string, limits: TopicConfigLimits): string {
@@ -15,7 +8,8 @@ export function effectiveValue(overrides: Readonly<Record<string, string>>, key:
   return effectiveConfigValue(key, set ?? def, limits).value;
 }
 
-export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>, limits: TopicConfigLimits): EffectiveTopicConfig {
+/** A topic's configs as the data path uses them: numbers, with the topic's overrides over the defaults. */
+export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>, limits: TopicConfigLimits): LogConfig {
   const value = (key: string): string => effectiveValue(overrides, key, limits);
   return {
     segmentBytes: Number(value('segment.bytes')),

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { isFault } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import type { MetadataStore, TopicRecord } from '../storage/metadata-store.js';
-import { effectiveTopicConfig, outOfRangeConfigs, type EffectiveTopicConfig } from './log-config.js';
+import { outOfRangeConfigs } from './log-config.js';
 import { topicNameProblem } from '../protocol/names.js';
+import { storageErrorCode } from './storage-errors.js';
+import type { TopicConfigCache } from './topic-config-cache.js';
 import { TOPIC_CONFIGS, validateTopicConfigs, type TopicConfigLimits } from './topic-configs.js';
 
 /** A per-topic outcome as the admin APIs report it. */
@@ -52,15 +53,16 @@ export interface TopicAdminOptions {
 export class TopicAdmin {
   readonly #store: MetadataStore;
   readonly #logs: LogManager;
+  readonly #configs: TopicConfigCache;
   readonly #o: TopicAdminOptions;
-  /** Effective configs by topic: the data path reads them on every append, the store only on a miss. */
-  readonly #configs = new Map<string, EffectiveTopicConfig>();
   /** Partitions of all topics in the store. */
   #totalPartitions: number;
 
-  constructor(store: MetadataStore, logs: LogManager, options: TopicAdminOptions) {
+  /** `configs`: what the logs read topic configs from, told of every change made here. */
+  constructor(store: MetadataStore, logs: LogManager, configs: TopicConfigCache, options: TopicAdminOptions) {
     this.#store = store;
     this.#logs = logs;
+    this.#configs = configs;
     this.#o = options;
     this.#totalPartitions = store.topics().reduce((sum, t) => sum + t.partitions, 0);
   }
@@ -102,16 +104,6 @@ export class TopicAdmin {
     if (deferred > 0) {
       logger.warn({ opened, deferred, maxPartitions }, `${deferred} partition directories beyond maxPartitions were not opened at start: each opens on first use`);
     }
-  }
-
-  /** The configs the data path obeys for `name` (defaults for an unknown topic). */
-  config(name: string): EffectiveTopicConfig {
-    let config = this.#configs.get(name);
-    if (config === undefined) {
-      config = effectiveTopicConfig(this.#store.topic(name)?.configs ?? {}, this.#o.configLimits);
-      this.#configs.set(name, config);
-    }
-    return config;
   }
 
   /** The ranges topic configs are checked against. */
@@ -165,24 +157,20 @@ export class TopicAdmin {
     if (partitionProblem !== null) return partitionProblem;
     const record: TopicRecord = { name: spec.name, id: randomUUID(), partitions, configs: spec.configs };
     if (validateOnly) return ok(record);
-    try {
-      const created = this.#store.createTopic(record.name, record.id, partitions, spec.configs);
-      this.#totalPartitions += created.partitions;
-      this.#configs.delete(spec.name);
-      // Nothing on disk yet: each partition's directory is created when it is first used.
-      this.#logs.addTopic(created);
-      return ok(created);
-    } catch (err) {
-      if (isFault(err, 'METADATA_ERROR') && err.context.kafkaErrorCode !== undefined) return fail(err.context.kafkaErrorCode, err.message);
-      throw err;
-    }
+    const created = this.#store.createTopic(record.name, record.id, partitions, spec.configs);
+    if (created.kind !== 'created') return fail(storageErrorCode(created.kind), created.message);
+    this.#totalPartitions += created.topic.partitions;
+    this.#configs.forget(spec.name);
+    // Nothing on disk yet: each partition's directory is created when it is first used.
+    this.#logs.addTopic(created.topic);
+    return ok(created.topic);
   }
 
   async delete(name: string): Promise<TopicOutcome> {
     const topic = this.#store.topic(name);
     if (topic === undefined || !this.#store.deleteTopic(name)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
     this.#totalPartitions -= topic.partitions;
-    this.#configs.delete(name);
+    this.#configs.forget(name);
     await this.#logs.deleteTopic(name);
     return ok();
   }
@@ -200,8 +188,9 @@ export class TopicAdmin {
     const problem = validateTopicConfigs({ ...change.replace, ...change.set }, this.#o.configLimits);
     if (problem !== null) return fail(ErrorCode.INVALID_CONFIG, problem);
     if (!validateOnly) {
-      this.#store.alterConfigs(name, change);
-      this.#configs.delete(name);
+      const altered = this.#store.alterConfigs(name, change);
+      if (altered.kind !== 'changed') return fail(storageErrorCode(altered.kind), altered.message);
+      this.#configs.forget(name);
     }
     return ok();
   }
@@ -216,7 +205,8 @@ export class TopicAdmin {
     const problem = this.#partitionProblem(count, this.#totalPartitions - topic.partitions + pending);
     if (problem !== null) return problem;
     if (!validateOnly) {
-      this.#store.setPartitionCount(name, count);
+      const raised = this.#store.setPartitionCount(name, count);
+      if (raised.kind !== 'changed') return fail(storageErrorCode(raised.kind), raised.message);
       this.#totalPartitions += count - topic.partitions;
       this.#logs.addTopic({ ...topic, partitions: count });
     }

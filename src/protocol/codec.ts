@@ -1,6 +1,6 @@
 import { ParapetError, isFault } from '../errors.js';
-import { Reader } from './reader.js';
-import { Writer } from './writer.js';
+import { Reader } from '../bytes/reader.js';
+import { Writer } from '../bytes/writer.js';
 import { inRange, type ApiSchema, type FieldDef, type FieldType, type MessageSchema, type StructDef } from './messages/schema.js';
 
 /**

@@ -1,4 +1,4 @@
-import { Reader } from './reader.js';
+import { Reader } from '../bytes/reader.js';
 
 /** The protocol type of groups whose members are consumers (as opposed to e.g. `connect`). */
 export const CONSUMER_PROTOCOL_TYPE = 'consumer';

@@ -5,8 +5,8 @@ import { ApiVersions } from './messages/api-versions.js';
 import { apiByKey } from './messages/index.js';
 import type { ApiSchema } from './messages/schema.js';
 import { ErrorCode } from './error-codes.js';
-import { DEFAULT_READ_LIMITS, Reader, type ReadLimits } from './reader.js';
-import { Writer } from './writer.js';
+import { DEFAULT_READ_LIMITS, Reader, type ReadLimits } from '../bytes/reader.js';
+import { Writer } from '../bytes/writer.js';
 
 /**
  * Whole frames: `int32 size` + header + body. Frames handed to the decoders here have had their size

@@ -1,5 +1,5 @@
-import type { Reader } from './reader.js';
-import type { Writer } from './writer.js';
+import type { Reader } from '../bytes/reader.js';
+import type { Writer } from '../bytes/writer.js';
 
 /**
  * Request header v1 (non-flexible APIs) and v2 (flexible): v2 only adds tagged fields; `clientId`

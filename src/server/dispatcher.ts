@@ -2,7 +2,7 @@ import { decodeRequest, encodeApiVersionsFallback, encodeResponse } from '../pro
 import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/schema.js';
 import type { RequestHeader } from '../protocol/headers.js';
 import { ParapetError } from '../errors.js';
-import type { ReadLimits } from '../protocol/reader.js';
+import type { ReadLimits } from '../bytes/reader.js';
 import { DEFAULT_NAME_LIMITS, type NameLimits } from '../protocol/names.js';
 import { resourceTypeName, aclOperationName, type AclOperation, type ResourceType } from '../protocol/acl.js';
 import { authorizeRequest } from '../security/authz/policies/index.js';

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParapetError } from '../errors.js';
+import type { MetadataRefusal } from './outcomes.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
@@ -153,6 +154,9 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 
 /** The schema version of the store; each migration step moves it by one. */
 const SCHEMA_VERSION = 5;
+
+/** What a change that the store made answers (a refusal says why it made none: storage/outcomes.ts). */
+const CHANGED = Object.freeze({ kind: 'changed' as const });
 
 export class MetadataStore {
   readonly #db: Database.Database;
@@ -362,16 +366,14 @@ export class MetadataStore {
     }
   }
 
-  createTopic(name: string, id: string, partitions: number, configs: Readonly<Record<string, string>> = {}): TopicRecord {
-    const create = this.#db.transaction(() => {
-      if (this.#stmts.topic.get(name) !== undefined) {
-        throw new ParapetError('METADATA_ERROR', `topic ${name} already exists`, { kafkaErrorCode: 36 });
-      }
+  createTopic(name: string, id: string, partitions: number, configs: Readonly<Record<string, string>> = {}): { kind: 'created'; topic: TopicRecord } | MetadataRefusal {
+    const create = this.#db.transaction((): MetadataRefusal | null => {
+      if (this.#stmts.topic.get(name) !== undefined) return { kind: 'topic-exists', message: `topic ${name} already exists` };
       this.#stmts.insertTopic.run(name, id, partitions);
       for (const [key, value] of Object.entries(configs)) this.#stmts.insertConfig.run(name, key, value);
+      return null;
     });
-    create();
-    return { name, id, partitions, configs: { ...configs } };
+    return create() ?? { kind: 'created', topic: { name, id, partitions, configs: { ...configs } } };
   }
 
   topic(name: string): TopicRecord | undefined {
@@ -401,30 +403,32 @@ export class MetadataStore {
   }
 
   /** Raises the partition count (Kafka never lowers it). */
-  setPartitionCount(name: string, partitions: number): void {
+  setPartitionCount(name: string, partitions: number): { kind: 'changed' } | MetadataRefusal {
     const current = this.#stmts.topic.get(name);
-    if (current === undefined) throw new ParapetError('METADATA_ERROR', `unknown topic ${name}`, { kafkaErrorCode: 3 });
+    if (current === undefined) return { kind: 'unknown-topic', message: `unknown topic ${name}` };
     if (partitions <= current.partitions) {
-      throw new ParapetError('METADATA_ERROR', `topic ${name} has ${current.partitions} partitions; cannot set ${partitions}`, { kafkaErrorCode: 37 });
+      return { kind: 'invalid-partitions', message: `topic ${name} has ${current.partitions} partitions; cannot set ${partitions}` };
     }
     this.#stmts.setPartitions.run(partitions, name);
+    return CHANGED;
   }
 
   /**
    * Applies config changes atomically: `replace` swaps the whole set (AlterConfigs); otherwise
    * `set` upserts and `remove` deletes keys (IncrementalAlterConfigs).
    */
-  alterConfigs(name: string, change: { replace?: Record<string, string>; set?: Record<string, string>; remove?: readonly string[] }): void {
-    const apply = this.#db.transaction(() => {
-      if (this.#stmts.topic.get(name) === undefined) throw new ParapetError('METADATA_ERROR', `unknown topic ${name}`, { kafkaErrorCode: 3 });
+  alterConfigs(name: string, change: { replace?: Record<string, string>; set?: Record<string, string>; remove?: readonly string[] }): { kind: 'changed' } | MetadataRefusal {
+    const apply = this.#db.transaction((): { kind: 'changed' } | MetadataRefusal => {
+      if (this.#stmts.topic.get(name) === undefined) return { kind: 'unknown-topic', message: `unknown topic ${name}` };
       if (change.replace !== undefined) {
         this.#stmts.deleteConfigs.run(name);
         for (const [k, v] of Object.entries(change.replace)) this.#stmts.insertConfig.run(name, k, v);
       }
       for (const [k, v] of Object.entries(change.set ?? {})) this.#stmts.insertConfig.run(name, k, v);
       for (const k of change.remove ?? []) this.#stmts.deleteConfig.run(name, k);
+      return CHANGED;
     });
-    apply();
+    return apply();
   }
 
   /**

@@ -12,8 +12,8 @@ import { Fetch, type FetchResponse } from '../../src/protocol/messages/fetch.js'
 import { ListOffsets } from '../../src/protocol/messages/list-offsets.js';
 import { Produce, type ProduceResponse } from '../../src/protocol/messages/produce.js';
 import type { ApiSchema, RequestOf, ResponseOf } from '../../src/protocol/messages/schema.js';
-import { BatchOffsets, LOG_OVERHEAD, splitBatches } from '../../src/protocol/records/batch.js';
-import { buildBatchSync, readRecordsSync, type RecordInput } from '../../src/protocol/records/record.js';
+import { BatchOffsets, LOG_OVERHEAD, splitBatches } from '../../src/records/batch.js';
+import { buildBatchSync, readRecordsSync, type RecordInput } from '../../src/records/record.js';
 import { recordingLogger } from './broker.js';
 import { connect } from './client.js';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiVersions } from '../../src/protocol/messages/api-versions.js';
 import { InitProducerId, type InitProducerIdResponse } from '../../src/protocol/messages/init-producer-id.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import { nodeLogFs, type LogFs } from '../../src/storage/log/log-fs.js';
 import { createTopic } from '../helpers/client.js';
 import { Acks, LATEST, openBroker, BatchClient, tempDataDir, waitFor } from '../helpers/durability.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CompressionCodec } from '../../src/protocol/records/compression.js';
+import { CompressionCodec } from '../../src/records/compression.js';
 import { startBroker } from '../helpers/broker.js';
 import { mixedMessages, python, recordsByCodec } from './support.js';
 

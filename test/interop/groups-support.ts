@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import { DescribeGroups } from '../../src/protocol/messages/describe-groups.js';
 import { OffsetFetch } from '../../src/protocol/messages/offset-fetch.js';
 import { Produce } from '../../src/protocol/messages/produce.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import type { BrokerConfig } from '../../src/broker/broker.js';
 import { onCleanup, openBroker, PYTHON, runPython, tempDataDir, type RecordingLogger } from '../helpers/durability.js';
 import { withConnection } from '../helpers/client.js';

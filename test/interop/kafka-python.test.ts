@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { startBroker } from '../helpers/broker.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ListOffsets } from '../../src/protocol/messages/list-offsets.js';
-import { CompressionCodec } from '../../src/protocol/records/compression.js';
+import { CompressionCodec } from '../../src/records/compression.js';
 import { withConnection } from '../helpers/client.js';
 import { mixedMessages, python, recordsByCodec } from './support.js';
 

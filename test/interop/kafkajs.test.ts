@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
-import { CompressionCodec } from '../../src/protocol/records/compression.js';
+import { CompressionCodec } from '../../src/records/compression.js';
 import { startBroker } from '../helpers/broker.js';
 import { mixedMessages, recordsByCodec, type HexRecord } from './support.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, after, describe, it } from 'node:test';
 import { startBroker } from '../helpers/broker.js';
-import { CompressionCodec } from '../../src/protocol/records/compression.js';
+import { CompressionCodec } from '../../src/records/compression.js';
 import { createTopic } from '../helpers/client.js';
 import { recordsByCodec, runFile } from './support.js';
 

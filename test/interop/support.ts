@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Fetch } from '../../src/protocol/messages/fetch.js';
-import { splitBatches, validateBatch } from '../../src/protocol/records/batch.js';
+import { splitBatches, validateBatch } from '../../src/records/batch.js';
 import { withConnection } from '../helpers/client.js';
 
 /**

@@ -7,7 +7,7 @@ import { AdminClient, type AclBinding } from '../../src/client/admin.js';
 import { readClientConfig, Secret, type ClientConfig } from '../../src/client/client-config.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { Metadata, Produce } from '../../src/protocol/messages/index.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import { CLI } from '../helpers/cli-process.js';
 
 /**

@@ -4,7 +4,7 @@ import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../.
 import { Fetch } from '../../src/protocol/messages/fetch.js';
 import { Metadata } from '../../src/protocol/messages/metadata.js';
 import { Produce } from '../../src/protocol/messages/produce.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import type { AclBindingInput } from '../../src/security/authz/acl-store.js';
 import { createTopic } from '../helpers/client.js';
 import { SaslTestConnection } from '../helpers/sasl-client.js';

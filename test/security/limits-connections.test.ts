@@ -4,7 +4,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
 import { ApiVersions, Fetch, Metadata, Produce, SaslAuthenticate, SaslHandshake } from '../../src/protocol/messages/index.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import { SaslTestConnection } from '../helpers/sasl-client.js';
 import { eventually, LatencyProbe, startBrokerProcess, type BrokerProcess } from './attack-support.js';
 

@@ -5,7 +5,7 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
 import { encodeRequest } from '../../src/protocol/frames.js';
 import { Fetch, type FetchRequest } from '../../src/protocol/messages/fetch.js';
-import { splitBatches } from '../../src/protocol/records/batch.js';
+import { splitBatches } from '../../src/records/batch.js';
 import { startBroker } from '../helpers/broker.js';
 import { createTopic } from '../helpers/client.js';
 import { RawConnection } from '../helpers/raw-client.js';

@@ -23,7 +23,7 @@ import {
   OffsetFetch,
   Produce,
 } from '../../src/protocol/messages/index.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import { LatencyProbe, startBrokerProcess, type BrokerProcess } from './attack-support.js';
 
 /**

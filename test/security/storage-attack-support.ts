@@ -4,7 +4,7 @@ import type { TestContext } from 'node:test';
 import type { ClientConfig } from '../../src/client/client-config.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { CreateTopics, Produce } from '../../src/protocol/messages/index.js';
-import { buildBatchSync } from '../../src/protocol/records/record.js';
+import { buildBatchSync } from '../../src/records/record.js';
 import type { BrokerProcess } from './attack-support.js';
 
 /** Helpers of the storage attack tests (limits-storage*.test.ts): raw requests whose error codes they check. */

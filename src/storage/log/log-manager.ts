@@ -1,16 +1,23 @@
 import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
+import { applyLogAppendTime, type BatchHeader, type ValidateOptions } from '../../records/batch.js';
+import type { LogFailure } from '../outcomes.js';
+import { validateAppend } from './append-validation.js';
 import { GroupCommit } from './group-commit.js';
 import { IoFaultLog, ioErrorCode } from './io-faults.js';
+import type { LogConfig, TopicConfigSource } from './log-config.js';
 import { nodeLogFs, type LogFs } from './log-fs.js';
 import { descriptorYieldingFs, OpenFiles } from './open-files.js';
-import { PartitionLog, type BatchToAppend, type LogConfig } from './partition-log.js';
+import { PartitionLog } from './partition-log.js';
+import type { PreparedBatch, RecordTransform } from './record-transform.js';
 
 export interface LogManagerOptions {
   readonly dataDir: string;
   readonly logger: Logger;
-  /** The effective log configs of a topic (its overrides over the defaults), read at each use. */
-  readonly configFor: (topic: string) => LogConfig;
+  /** The effective log configs of each topic, read at each use. */
+  readonly configs: TopicConfigSource;
+  /** The preparation step of every append (see record-transform.ts); none by default. */
+  readonly transform?: RecordTransform;
   readonly fs?: LogFs;
   readonly clock?: () => number;
   /** Buffers for reads sent to consumers, e.g. from a pool the connections give them back to. */
@@ -38,9 +45,27 @@ export interface TopicLogs {
 /** What a handler gets for a partition: its log, or why there is none. */
 export type LogLookup =
   | { readonly kind: 'log'; readonly log: PartitionLog }
-  | { readonly kind: 'unknown' }
+  | { readonly kind: 'unknown-partition' }
   /** The partition exists but its log could not be opened now (out of descriptors, a damaged directory). */
   | { readonly kind: 'unavailable'; readonly reason: string };
+
+/** What became of a batch given to {@link LogManager.append}. */
+export type AppendOutcome =
+  | {
+      readonly kind: 'appended';
+      readonly baseOffset: bigint;
+      readonly logStartOffset: bigint;
+      /** The broker's timestamp on a LogAppendTime topic, else null. */
+      readonly appendTime: number | null;
+    }
+  /**
+   * An idempotent producer's retry of a batch appended before: not written again, answered as a
+   * success with the original's offset and append time, as Kafka does (UnifiedLog
+   * analyzeAndValidateProducerState returns the duplicate's metadata rather than an error). A sync
+   * after it covers the original.
+   */
+  | { readonly kind: 'duplicate'; readonly baseOffset: bigint; readonly logStartOffset: bigint; readonly appendTime: number | null }
+  | LogFailure;
 
 /** Suffix of a partition directory renamed for deletion; leftovers are removed at start-up. */
 const DELETED_SUFFIX = '.deleted';
@@ -186,7 +211,7 @@ export class LogManager {
       },
       join(this.#dir, `${topic}-${partition}`),
       { topic, partition, topicId: entry.id },
-      () => this.#o.configFor(topic),
+      () => this.#o.configs.configFor(topic),
     );
     entry.logs.set(partition, log);
     this.#opened++;
@@ -197,7 +222,7 @@ export class LogManager {
   lookup(topic: string, partition: number): LogLookup {
     try {
       const log = this.get(topic, partition);
-      return log === undefined ? { kind: 'unknown' } : { kind: 'log', log };
+      return log === undefined ? { kind: 'unknown-partition' } : { kind: 'log', log };
     } catch (err) {
       this.#faults.report(err, 'open', `${topic}-${partition}`);
       const code = ioErrorCode(err);
@@ -205,18 +230,85 @@ export class LogManager {
     }
   }
 
-  /** Appends a validated batch; the data is readable at once and durable after {@link sync}. */
-  append(log: PartitionLog, batch: BatchToAppend): bigint {
+  /**
+   * Appends one client batch to a partition in three steps: {@link validateAppend} (pure), the
+   * preparation (the record transform, when there is one: the only step that may wait), and the
+   * commit, where the producer-state check and the write are one synchronous step so that idempotence
+   * holds with any number of appends in flight. The data is readable once this resolves and durable
+   * after {@link sync}.
+   *
+   * `records` is what a producer sent for the partition: exactly one v2 batch, which is written in
+   * place (offsets, the append time) and not kept after the call. Without a transform nothing is
+   * awaited: the batch is committed within this call, as a produce request's batches always were.
+   * Fails (rejects) only on what is no storage outcome, a bug; the file system's errors are
+   * `unavailable` outcomes.
+   */
+  async append(topic: string, partition: number, records: Buffer | null, format: ValidateOptions = {}): Promise<AppendOutcome> {
+    const found = this.lookup(topic, partition);
+    if (found.kind === 'unknown-partition') return { kind: 'unknown-partition', message: `unknown topic or partition ${topic}-${partition}` };
+    // Its log could not be opened (out of descriptors): retriable, and only this partition fails.
+    if (found.kind === 'unavailable') return { kind: 'unavailable', message: `the partition's log cannot be opened now (${found.reason})` };
+    const config = this.#o.configs.configFor(topic);
+    const valid = validateAppend(records, config.maxMessageBytes, format);
+    if (valid.kind !== 'valid') return valid;
+    let bytes = valid.batch;
+    if (this.#o.transform !== undefined) {
+      const prepared = await this.#prepare(this.#o.transform, found.log, bytes, valid.header);
+      if (prepared.kind !== 'prepared') return prepared;
+      bytes = prepared.bytes;
+    }
+    return this.#commit(found.log, bytes, valid.header, config);
+  }
+
+  /** The preparation step: the record transform rewrites the batch, or refuses it. */
+  async #prepare(transform: RecordTransform, log: PartitionLog, bytes: Buffer, header: BatchHeader): Promise<Extract<PreparedBatch, { kind: 'prepared' }> | LogFailure> {
+    const { topic, partition } = log.id;
+    const prepared = await transform.prepare({ topic, partition, bytes, header });
+    if (prepared.kind === 'refused') return { kind: 'transform-refused', message: prepared.reason };
+    // The topic may have been deleted (or re-created) while the transform ran.
+    if (this.#topics.get(topic)?.logs.get(partition) !== log) return { kind: 'unknown-partition', message: `unknown topic or partition ${topic}-${partition}` };
+    return prepared;
+  }
+
+  /**
+   * The commit step, synchronous from start to end: the producer-state check holds until the append
+   * right after it, whatever else is in flight.
+   */
+  #commit(log: PartitionLog, bytes: Buffer, header: BatchHeader, config: LogConfig): AppendOutcome {
+    const label = `${log.id.topic}-${log.id.partition}`;
+    // Before the producer check: a duplicate's original may not be durable on an offline partition,
+    // so nothing is acknowledged there.
+    const offline = log.offline;
+    if (offline !== null) return { kind: 'offline', message: offline };
+    if (header.producerId >= 0n) {
+      const check = log.checkProducer(header);
+      if (check.kind === 'duplicate') {
+        this.#o.logger.debug(
+          { partition: label, producerId: String(header.producerId), baseSequence: header.baseSequence, baseOffset: String(check.original.baseOffset) },
+          'duplicate batch answered with the offset it was appended at',
+        );
+        const { baseOffset, timestamp } = check.original;
+        return { kind: 'duplicate', baseOffset, logStartOffset: log.logStartOffset, appendTime: config.logAppendTime ? timestamp : null };
+      }
+      if (check.kind !== 'append') return check;
+    }
+    const now = this.#clock();
+    if (config.logAppendTime) applyLogAppendTime(bytes, now);
+    const maxTimestamp = config.logAppendTime ? now : Number(header.maxTimestamp);
     let baseOffset: bigint;
     try {
-      baseOffset = log.append(batch);
+      baseOffset = log.append({ bytes, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp });
     } catch (err) {
-      if (ioErrorCode(err) !== undefined) this.#faults.report(err, 'append', `${log.id.topic}-${log.id.partition}`);
-      throw err;
+      // A file system error (ENOSPC, EIO, EMFILE): nothing was appended, other partitions go on. It is
+      // logged once per interval (io-faults.ts); anything else is no storage outcome and is thrown.
+      const code = ioErrorCode(err);
+      if (code === undefined) throw err;
+      this.#faults.report(err, 'append', label);
+      return { kind: 'unavailable', message: `the broker could not write the batch (${code})` };
     }
     this.#groupCommit.markDirty(log);
     this.#notify(log);
-    return baseOffset;
+    return { kind: 'appended', baseOffset, logStartOffset: log.logStartOffset, appendTime: config.logAppendTime ? now : null };
   }
 
   /** Reports a file system error met by a caller (rate-limited: see io-faults.ts). */

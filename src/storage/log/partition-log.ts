@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { ParapetError } from '../../errors.js';
-import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Logger } from '../../logger.js';
-import { assignOffsets, BatchAttributes, BatchOffsets } from '../../protocol/records/batch.js';
-import { readRecords } from '../../protocol/records/record.js';
+import { assignOffsets, BatchAttributes, BatchOffsets } from '../../records/batch.js';
+import { readRecords } from '../../records/record.js';
+import type { LogConfig } from './log-config.js';
 import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName } from './format.js';
 import { ioErrorCode } from './io-faults.js';
 import type { LogFs } from './log-fs.js';
@@ -16,17 +16,11 @@ import {
   type ProducerBatch,
   type ProducerCheck,
 } from './producer-state.js';
-import { segmentsToDelete, type RetentionConfig } from './retention.js';
+import { segmentsToDelete } from './retention.js';
 import { Segment, type SegmentDeps } from './segment.js';
 
 /** A single broker is the only leader a partition ever has: its epoch stays 0. */
 export const LEADER_EPOCH = 0;
-
-/** The topic configs the log obeys; read on every use, so an altered config applies at once. */
-export interface LogConfig extends RetentionConfig {
-  readonly segmentBytes: number;
-  readonly segmentMs: number;
-}
 
 export interface PartitionLogDeps {
   readonly fs: LogFs;
@@ -242,15 +236,20 @@ export class PartitionLog {
   }
 
   /**
+   * Why the partition takes no append and serves no read (an fsync failed: see {@link flush}), as a
+   * message for the client; null while it is online.
+   */
+  get offline(): string | null {
+    return this.#offline === null ? null : `partition ${this.id.topic}-${this.id.partition} is offline: ${this.#offline}`;
+  }
+
+  /**
    * Checks an idempotent batch (producer id ≥ 0) against the partition's producer state: append it, or
    * answer it as a duplicate of a batch already appended, or refuse it (fenced epoch, sequence gap).
-   * The caller appends right after, in the same synchronous step, so that the check still holds.
+   * The caller appends right after, in the same synchronous step, so that the check still holds, and
+   * checks {@link offline} first: a duplicate's original may not be durable on an offline partition.
    */
   checkProducer(batch: ProducerBatch): ProducerCheck {
-    if (this.#offline !== null) {
-      // A duplicate's original may not be durable on an offline partition: nothing is acknowledged.
-      return { kind: 'refused', errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `partition ${this.id.topic}-${this.id.partition} is offline: ${this.#offline}` };
-    }
     return this.#producers.check(batch);
   }
 
@@ -289,11 +288,8 @@ export class PartitionLog {
    */
   append(batch: BatchToAppend): bigint {
     if (this.#closed) throw new ParapetError('STORAGE_ERROR', `log ${this.id.topic}-${this.id.partition} is closed`);
-    if (this.#offline !== null) {
-      throw new ParapetError('STORAGE_ERROR', `partition ${this.id.topic}-${this.id.partition} is offline: ${this.#offline}`, {
-        kafkaErrorCode: ErrorCode.KAFKA_STORAGE_ERROR,
-      });
-    }
+    const offline = this.offline;
+    if (offline !== null) throw new ParapetError('STORAGE_ERROR', offline);
     const now = this.#deps.clock();
     this.#maybeRoll(batch.bytes.length, batch.lastOffsetDelta, now);
     const baseOffset = this.logEndOffset;

@@ -1,6 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
 import { z } from 'zod';
-import { ErrorCode } from '../../protocol/error-codes.js';
+import type { LogFailure } from '../outcomes.js';
 
 /**
  * Idempotent producers (KIP-98), per partition: what the log remembers of each producer id so that a
@@ -47,7 +47,7 @@ export type ProducerCheck =
   | { readonly kind: 'append' }
   /** The batch was appended before (a retry whose answer was lost): answer with the original. */
   | { readonly kind: 'duplicate'; readonly original: ProducerBatchMetadata }
-  | { readonly kind: 'refused'; readonly errorCode: number; readonly message: string };
+  | LogFailure<'fenced' | 'out-of-sequence'>;
 
 const APPEND: ProducerCheck = Object.freeze({ kind: 'append' });
 
@@ -112,11 +112,11 @@ export class ProducerStateManager {
    * analyzeAndValidateProducerState, then ProducerAppendInfo checkProducerEpoch / checkSequence):
    * - a batch of the current epoch with the same first and last sequence as one of the retained
    *   batches is a duplicate: it is not appended, and is answered with the original's offsets;
-   * - an epoch older than the current one is fenced: INVALID_PRODUCER_EPOCH (47; Kafka answers it
-   *   instead of PRODUCER_FENCED since 2.7, KIP-588);
-   * - a newer epoch (the producer bumped it, KIP-360) must start again at sequence 0, else
-   *   OUT_OF_ORDER_SEQUENCE_NUMBER (45);
-   * - the current epoch must continue exactly after the last sequence (with wrap-around), else 45;
+   * - an epoch older than the current one is `fenced` (answered INVALID_PRODUCER_EPOCH);
+   * - a newer epoch (the producer bumped it, KIP-360) must start again at sequence 0, else it is
+   *   `out-of-sequence` (answered OUT_OF_ORDER_SEQUENCE_NUMBER);
+   * - the current epoch must continue exactly after the last sequence (with wrap-around), else it is
+   *   `out-of-sequence`;
    * - a producer the partition does not know is accepted at any sequence. Kafka does this since 2.5
    *   (KIP-360), where UNKNOWN_PRODUCER_ID (59) was replaced: the state is gone because retention
    *   removed the producer's batches or the producer was idle past the expiration, and refusing would
@@ -134,24 +134,21 @@ export class ProducerStateManager {
     }
     if (batch.producerEpoch < entry.epoch) {
       return {
-        kind: 'refused',
-        errorCode: ErrorCode.INVALID_PRODUCER_EPOCH,
+        kind: 'fenced',
         message: `producer ${id} used epoch ${batch.producerEpoch}, older than its current epoch ${entry.epoch} on this partition (fenced)`,
       };
     }
     if (batch.producerEpoch > entry.epoch) {
       if (firstSeq === 0) return APPEND;
       return {
-        kind: 'refused',
-        errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        kind: 'out-of-sequence',
         message: `producer ${id} started epoch ${batch.producerEpoch} at sequence ${firstSeq}; a new epoch starts at sequence 0`,
       };
     }
     const last = (entry.batches[entry.batches.length - 1] as ProducerBatchMetadata).lastSeq;
     if (inSequence(last, firstSeq)) return APPEND;
     return {
-      kind: 'refused',
-      errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+      kind: 'out-of-sequence',
       message: `out of order sequence for producer ${id} epoch ${entry.epoch}: batch ${firstSeq}..${lastSeq}, expected ${last === INT32_MAX ? 0 : last + 1}`,
     };
   }

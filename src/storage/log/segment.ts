@@ -1,5 +1,5 @@
 import { crc32c } from '@node-rs/crc32';
-import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, CURRENT_MAGIC, LOG_OVERHEAD } from '../../protocol/records/batch.js';
+import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, CURRENT_MAGIC, LOG_OVERHEAD } from '../../records/batch.js';
 import type { Logger } from '../../logger.js';
 import { INDEX_INTERVAL_BYTES, segmentPaths } from './format.js';
 import type { LogFs } from './log-fs.js';

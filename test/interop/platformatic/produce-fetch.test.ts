@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Admin, Connection, fetchV12, listOffsetsV5, listOffsetsV7, ProduceAcks, Producer, type CompressionAlgorithmValue } from '#platformatic-kafka';
-import { CompressionCodec } from '../../../src/protocol/records/compression.js';
+import { CompressionCodec } from '../../../src/records/compression.js';
 import { startBroker } from '../../helpers/broker.js';
 import { mixedMessages, recordsByCodec } from '../support.js';
 

@@ -4,11 +4,11 @@ import { fetchHandler } from '../../../src/broker/fetch.js';
 import { WaitingFetches } from '../../../src/broker/waiting-fetches.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../../src/protocol/messages/fetch.js';
-import { readBatchHeader, splitBatches } from '../../../src/protocol/records/batch.js';
+import { readBatchHeader, splitBatches } from '../../../src/records/batch.js';
 import type { RequestContext } from '../../../src/server/dispatcher.js';
 import { LogManager } from '../../../src/storage/log/log-manager.js';
 import { testRequestContext } from '../../helpers/request-context.js';
-import { T0, defaultConfig, defer, makeBatch, recordingLogger, tempDir } from '../storage/log/helpers.js';
+import { T0, appendTo, configSource, defer, makeBatch, recordingLogger, tempDir } from '../storage/log/helpers.js';
 
 type FetchPartition = FetchRequest['topics'][number]['partitions'][number];
 
@@ -38,7 +38,7 @@ function setup(t: TestContext, options: { maxWaitMs?: number; maxResponseBytes?:
   const logs = new LogManager({
     dataDir: tempDir(t),
     logger: recordingLogger(),
-    configFor: () => defaultConfig(),
+    configs: configSource(),
     clock: () => T0,
     allocate: (size) => (allocated.push(size), Buffer.allocUnsafe(size)),
   });
@@ -77,8 +77,8 @@ describe('Fetch: a partition named many times is one entry (as Kafka: the fetch 
     const [p0, p1] = logs.openTopic({ name: 't', id: 'id', partitions: 2 });
     assert.ok(p0 !== undefined && p1 !== undefined);
     const batch = makeBatch(3, { valueBytes: 50 });
-    logs.append(p0, batch);
-    logs.append(p1, makeBatch(1));
+    await appendTo(logs, p0, batch);
+    await appendTo(logs, p1, makeBatch(1));
     const duplicates = Array.from({ length: 2000 }, () => entry(0, 0n));
     const response = await fetch(request([{ topic: 't', partitions: [...duplicates, entry(1, 0n)] }, { topic: 't', partitions: duplicates }]));
     assert.ok(response !== null);
@@ -99,9 +99,9 @@ describe('Fetch: a partition named many times is one entry (as Kafka: the fetch 
     const [p0, p1] = logs.openTopic({ name: 't', id: 'id', partitions: 2 });
     const [q0] = logs.openTopic({ name: 'u', id: 'id2', partitions: 1 });
     assert.ok(p0 !== undefined && p1 !== undefined && q0 !== undefined);
-    for (let i = 0; i < 3; i++) logs.append(p0, makeBatch(1));
-    logs.append(p1, makeBatch(1));
-    logs.append(q0, makeBatch(1));
+    for (let i = 0; i < 3; i++) await appendTo(logs, p0, makeBatch(1));
+    await appendTo(logs, p1, makeBatch(1));
+    await appendTo(logs, q0, makeBatch(1));
     const response = await fetch(request([{ topic: 't', partitions: [entry(0, 0n), entry(1, 0n)] }, { topic: 'u', partitions: [entry(0, 0n)] }, { topic: 't', partitions: [entry(0, 2n), entry(5, 0n)] }]));
     assert.ok(response !== null);
     assert.deepEqual(
@@ -119,7 +119,7 @@ describe('Fetch: a partition named many times is one entry (as Kafka: the fetch 
     const parts = logs.openTopic({ name: 't', id: 'id', partitions: 3 });
     const batch = makeBatch(1, { valueBytes: 1000 });
     const size = batch.bytes.length;
-    for (const log of parts) logs.append(log, makeBatch(1, { valueBytes: 1000 }));
+    for (const log of parts) await appendTo(logs, log, makeBatch(1, { valueBytes: 1000 }));
     const all = [entry(0, 0n), entry(1, 0n), entry(2, 0n)];
     const capped = partitionsOf(await fetch(request([{ topic: 't', partitions: all }], { maxBytes: 1 << 30 })));
     assert.deepEqual(capped.map((p) => baseOffsets(p.records).length), [1, 1, 0], 'the broker’s 2500 bytes hold two batches');
@@ -133,7 +133,7 @@ describe('Fetch: a partition named many times is one entry (as Kafka: the fetch 
     let room = 2500;
     const { logs, fetch } = setup(t, { responseRoom: () => room });
     const parts = logs.openTopic({ name: 't', id: 'id', partitions: 3 });
-    for (const log of parts) logs.append(log, makeBatch(1, { valueBytes: 1000 }));
+    for (const log of parts) await appendTo(logs, log, makeBatch(1, { valueBytes: 1000 }));
     const all = [entry(0, 0n), entry(1, 0n), entry(2, 0n)];
     const counts = async () => partitionsOf(await fetch(request([{ topic: 't', partitions: all }], { maxBytes: 1 << 30 }))).map((p) => baseOffsets(p.records).length);
     assert.deepEqual(await counts(), [1, 1, 0], '2500 bytes of room hold two batches');
@@ -155,11 +155,11 @@ describe('Fetch long polling holds no data while it waits', () => {
     await settle();
     assert.equal(waiting.size, 1);
     assert.equal(logs.watcherCount, 2, 'one watcher per partition');
-    logs.append(p0, batch);
+    await appendTo(logs, p0, batch);
     await settle();
     assert.equal(waiting.size, 1, 'one batch is not min_bytes yet');
     assert.deepEqual(allocated, [], 'and nothing was read to find out');
-    logs.append(p1, makeBatch(1, { valueBytes: 500 }));
+    await appendTo(logs, p1, makeBatch(1, { valueBytes: 500 }));
     const partitions = partitionsOf(await pending);
     assert.deepEqual(partitions.map((p) => baseOffsets(p.records)), [[0n], [0n]]);
     assert.equal(allocated.length, 2, 'read once, when answering');
@@ -170,7 +170,7 @@ describe('Fetch long polling holds no data while it waits', () => {
     const { logs, waiting, allocated, fetch } = setup(t);
     const [p0] = logs.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(p0 !== undefined);
-    logs.append(p0, makeBatch(1));
+    await appendTo(logs, p0, makeBatch(1));
     const connection = new AbortController();
     const duplicates = Array.from({ length: 2400 }, () => entry(0, 0n));
     const pending = fetch(request([{ topic: 't', partitions: duplicates }], { minBytes: 0x7fffffff, maxWaitMs: 60_000 }), connection);
@@ -181,7 +181,7 @@ describe('Fetch long polling holds no data while it waits', () => {
     assert.equal(await pending, null);
     assert.ok(performance.now() - started < 100);
     assert.deepEqual([waiting.size, logs.watcherCount], [0, 0]);
-    logs.append(p0, makeBatch(1));
+    await appendTo(logs, p0, makeBatch(1));
     assert.deepEqual(allocated, []);
   });
 
@@ -199,7 +199,7 @@ describe('Fetch long polling holds no data while it waits', () => {
     const { logs, waiting, allocated, shutdown, fetch } = setup(t);
     const [p0] = logs.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(p0 !== undefined);
-    logs.append(p0, makeBatch(1));
+    await appendTo(logs, p0, makeBatch(1));
     const pending = [1, 2, 3].map(() => fetch(request([{ topic: 't', partitions: [entry(0, 0n)] }], { minBytes: 0x7fffffff, maxWaitMs: 60_000 })));
     await settle();
     assert.equal(waiting.size, 3);
@@ -227,7 +227,7 @@ describe('Fetch long polling holds no data while it waits', () => {
     const { logs, waiting, fetch } = setup(t);
     const [p0] = logs.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(p0 !== undefined);
-    logs.append(p0, makeBatch(1));
+    await appendTo(logs, p0, makeBatch(1));
     const started = performance.now();
     const partitions = partitionsOf(await fetch(request([{ topic: 't', partitions: [entry(0, 0n), entry(3, 0n)] }], { minBytes: 0x7fffffff, maxWaitMs: 60_000 })));
     assert.ok(performance.now() - started < 1000);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeRequest, encodeRequest } from '../../../src/protocol/frames.js';
-import { readRecords, splitBatches, validateBatch } from '../../../src/protocol/records/index.js';
+import { readRecords, splitBatches, validateBatch } from '../../../src/records/index.js';
 import { projectRoot } from '../../helpers/reference.js';
 
 /**

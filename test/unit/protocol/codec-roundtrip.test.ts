@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeBody, encodeBody, isFlexible } from '../../../src/protocol/codec.js';
 import { ALL_APIS } from '../../../src/protocol/messages/index.js';
-import { Reader } from '../../../src/protocol/reader.js';
-import { Writer } from '../../../src/protocol/writer.js';
+import { Reader } from '../../../src/bytes/reader.js';
+import { Writer } from '../../../src/bytes/writer.js';
 import { messageArbitrary } from '../../helpers/schema-arbitrary.js';
 
 // Every API × every supported version × request and response: random messages (nulls, tagged

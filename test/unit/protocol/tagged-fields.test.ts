@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { ParapetError } from '../../../src/errors.js';
 import { decodeBody, encodeBody } from '../../../src/protocol/codec.js';
 import { ApiVersions } from '../../../src/protocol/messages/api-versions.js';
-import { Reader } from '../../../src/protocol/reader.js';
-import { Writer } from '../../../src/protocol/writer.js';
+import { Reader } from '../../../src/bytes/reader.js';
+import { Writer } from '../../../src/bytes/writer.js';
 
 const hex = (s: string) => Buffer.from(s.replaceAll(' ', ''), 'hex');
 const encode = (body: object) => {

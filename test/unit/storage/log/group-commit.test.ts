@@ -1,10 +1,9 @@
-import { isFault } from '../../../../src/errors.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GroupCommit, type Flushable } from '../../../../src/storage/log/group-commit.js';
 import { nodeLogFs, type LogFs } from '../../../../src/storage/log/log-fs.js';
 import { LogManager } from '../../../../src/storage/log/log-manager.js';
-import { defaultConfig, defer, deferred, type Deferred, errnoError, harness, makeBatch, recordingLogger, recordsOf, settle, tempDir } from './helpers.js';
+import { appendTo, configSource, defaultConfig, defer, deferred, type Deferred, errnoError, harness, makeBatch, recordingLogger, recordsOf, settle, tempDir } from './helpers.js';
 
 /** A flushable whose flushes the test finishes one by one. */
 function gatedFlushable(): Flushable & { calls: number; finish: (err?: Error) => void } {
@@ -161,7 +160,7 @@ function countingFs(options: { gate?: boolean } = {}): LogFs & {
 }
 
 function manager(t: Parameters<typeof tempDir>[0], fs: LogFs): LogManager {
-  const m = new LogManager({ dataDir: tempDir(t), logger: recordingLogger(), configFor: () => defaultConfig(), fs, clock: () => 1_000 });
+  const m = new LogManager({ dataDir: tempDir(t), logger: recordingLogger(), configs: configSource(), fs, clock: () => 1_000 });
   defer(t, () => m.close());
   return m;
 }
@@ -173,7 +172,7 @@ describe('LogManager group commit', () => {
     const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(log !== undefined);
     for (let i = 0; i < 3; i++) {
-      m.append(log, makeBatch(1));
+      await appendTo(m, log, makeBatch(1));
       await m.sync();
     }
     assert.equal(fs.total(), 3);
@@ -188,7 +187,7 @@ describe('LogManager group commit', () => {
     const syncs: Promise<void>[] = [];
     for (let round = 0; round < 10; round++) {
       for (const log of logs) {
-        m.append(log, makeBatch(1));
+        await appendTo(m, log, makeBatch(1));
         syncs.push(m.sync());
       }
     }
@@ -202,17 +201,20 @@ describe('LogManager group commit', () => {
   it('rejects the waiters of a failed fdatasync and takes the partition offline until it is reopened', async (t) => {
     const fs = countingFs();
     const dataDir = tempDir(t);
-    const open = (withFs: LogFs) => new LogManager({ dataDir, logger: recordingLogger(), configFor: () => defaultConfig(), fs: withFs, clock: () => 1_000 });
+    const open = (withFs: LogFs) => new LogManager({ dataDir, logger: recordingLogger(), configs: configSource(), fs: withFs, clock: () => 1_000 });
     const m = open(fs);
     const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(log !== undefined);
-    m.append(log, makeBatch(2));
+    await appendTo(m, log, makeBatch(2));
     fs.failNext = errnoError('EIO', 'fdatasync failed');
     await assert.rejects(m.sync(), /EIO/);
     assert.equal(fs.total(), 1);
     // Neither served nor appended to: the page cache may show data the disk does not have.
     assert.equal(log.read(0n, 1 << 20, true).kind, 'offline');
-    assert.throws(() => m.append(log, makeBatch(1)), (err: unknown) => isFault(err, 'STORAGE_ERROR') && err.context.kafkaErrorCode === 56);
+    const refused = await m.append('t', 0, makeBatch(1).bytes);
+    assert.equal(refused.kind, 'offline');
+    assert.match(refused.message, /partition t-0 is offline: fsync failed \(EIO\)/);
+    assert.equal(log.logEndOffset, 2n, 'nothing appended');
     await m.close();
     const again = open(countingFs());
     defer(t, () => again.close());
@@ -249,12 +251,12 @@ describe('PartitionLog flush', () => {
     const dataDir = tempDir(t);
     const logger = recordingLogger();
     const sample = makeBatch(1);
-    const m = new LogManager({ dataDir, logger, configFor: () => defaultConfig({ segmentBytes: sample.bytes.length }), fs, clock: () => 1_000 });
+    const m = new LogManager({ dataDir, logger, configs: configSource(() => defaultConfig({ segmentBytes: sample.bytes.length })), fs, clock: () => 1_000 });
     const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(log !== undefined);
-    m.append(log, makeBatch(1));
+    await appendTo(m, log, makeBatch(1));
     // Rolls: the roll syncs the full segment in the background.
-    m.append(log, makeBatch(1));
+    await appendTo(m, log, makeBatch(1));
     assert.equal(log.segmentCount, 2);
     const acked = m.sync();
     await settle();

@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Logger } from '../../../../src/logger.js';
 import { silentLogger } from '../../../../src/logger.js';
-import { BatchOffsets, readBatchHeader, splitBatches } from '../../../../src/protocol/records/batch.js';
-import { buildBatchSync, type RecordInput } from '../../../../src/protocol/records/record.js';
+import { BatchOffsets, readBatchHeader, splitBatches } from '../../../../src/records/batch.js';
+import { buildBatchSync, type RecordInput } from '../../../../src/records/record.js';
+import type { LogConfig, TopicConfigSource } from '../../../../src/storage/log/log-config.js';
 import { nodeLogFs, type LogFs } from '../../../../src/storage/log/log-fs.js';
-import { LEADER_EPOCH, PartitionLog, type BatchToAppend, type LogConfig, type LogRead } from '../../../../src/storage/log/partition-log.js';
+import type { LogManager } from '../../../../src/storage/log/log-manager.js';
+import { LEADER_EPOCH, PartitionLog, type BatchToAppend, type LogRead } from '../../../../src/storage/log/partition-log.js';
 
 const cleanups = new WeakMap<TestContext, (() => unknown)[]>();
 
@@ -80,7 +82,23 @@ export interface FakeClock {
 export const T0 = 1_700_000_000_000;
 
 export function defaultConfig(overrides: Partial<LogConfig> = {}): { -readonly [K in keyof LogConfig]: LogConfig[K] } {
-  return { segmentBytes: 1024 * 1024, segmentMs: 7 * 24 * 3600_000, retentionMs: -1, retentionBytes: -1, ...overrides };
+  return { segmentBytes: 1024 * 1024, segmentMs: 7 * 24 * 3600_000, retentionMs: -1, retentionBytes: -1, maxMessageBytes: 1024 * 1024, logAppendTime: false, ...overrides };
+}
+
+/** A log manager's topic configs: `config` for every topic, or what `configFor` says of each. */
+export function configSource(configFor: (topic: string) => LogConfig = () => defaultConfig()): TopicConfigSource {
+  return { configFor };
+}
+
+/**
+ * Appends `batch` to `log`'s partition through the log manager, as a produce does; its base offset,
+ * or the test fails. Nothing is awaited before the commit: the batch is in the log once this returns
+ * its promise.
+ */
+export async function appendTo(m: LogManager, log: PartitionLog, batch: BatchToAppend): Promise<bigint> {
+  const outcome = await m.append(log.id.topic, log.id.partition, batch.bytes);
+  if (outcome.kind !== 'appended') assert.fail(`expected an append, got ${JSON.stringify(outcome, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+  return outcome.baseOffset;
 }
 
 export interface LogHarness {

@@ -3,12 +3,14 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { ParapetError } from '../../../../src/errors.js';
+import { readBatchHeader } from '../../../../src/records/batch.js';
+import { buildBatchSync } from '../../../../src/records/record.js';
 import { LOG_FORMAT_VERSION, PARTITION_META_FILE, segmentFileName } from '../../../../src/storage/log/format.js';
 import { LogManager } from '../../../../src/storage/log/log-manager.js';
-import { T0, baseOffsetsOf, defaultConfig, defer, makeBatch, recordingLogger, recordsOf, tempDir } from './helpers.js';
+import { T0, appendTo, baseOffsetsOf, configSource, defaultConfig, defer, makeBatch, recordingLogger, recordsOf, tempDir } from './helpers.js';
 
 function newManager(t: TestContext, dataDir = tempDir(t)): { m: LogManager; dataDir: string; logs: string } {
-  const m = new LogManager({ dataDir, logger: recordingLogger(), configFor: () => defaultConfig(), clock: () => T0 });
+  const m = new LogManager({ dataDir, logger: recordingLogger(), configs: configSource(), clock: () => T0 });
   defer(t, () => m.close());
   return { m, dataDir, logs: join(dataDir, 'logs') };
 }
@@ -34,11 +36,11 @@ describe('LogManager', () => {
     assert.equal(m.get('other', 0), undefined);
   });
 
-  it('adds partitions without touching the existing ones', (t) => {
+  it('adds partitions without touching the existing ones', async (t) => {
     const { m, logs } = newManager(t);
     const [p0] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(p0 !== undefined);
-    m.append(p0, makeBatch(2));
+    await appendTo(m, p0, makeBatch(2));
     const more = m.openTopic({ name: 't', id: 'id', partitions: 3 });
     assert.equal(more.length, 3);
     assert.equal(more[0], p0);
@@ -55,15 +57,15 @@ describe('LogManager', () => {
     const stopOther = m.watch(p0, () => seen.push('b on p0'));
     m.watch(p1, () => seen.push('c on p1'));
     assert.equal(m.watcherCount, 3);
-    assert.equal(m.append(p0, makeBatch(1)), 0n);
+    assert.equal(await appendTo(m, p0, makeBatch(1)), 0n);
     assert.deepEqual(seen.splice(0), ['a on p0', 'b on p0'], 'an append to p0 calls no watcher of p1');
     stop0();
     stop0();
-    m.append(p0, makeBatch(1));
+    await appendTo(m, p0, makeBatch(1));
     assert.deepEqual(seen.splice(0), ['b on p0']);
     stopOther();
     assert.equal(m.watcherCount, 1, 'stopped watchers are gone, not merely silent');
-    m.append(p0, makeBatch(1));
+    await appendTo(m, p0, makeBatch(1));
     assert.deepEqual(seen.splice(0), []);
     await m.deleteTopic('t');
     assert.deepEqual(seen.splice(0), ['c on p1'], 'a deleted partition wakes its watchers');
@@ -71,23 +73,23 @@ describe('LogManager', () => {
 
   it('keeps data across a restart', async (t) => {
     const dataDir = tempDir(t);
-    const first = new LogManager({ dataDir, logger: recordingLogger(), configFor: () => defaultConfig(), clock: () => T0 });
+    const first = new LogManager({ dataDir, logger: recordingLogger(), configs: configSource(), clock: () => T0 });
     const [log] = first.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(log !== undefined);
-    first.append(log, makeBatch(3));
+    await appendTo(first, log, makeBatch(3));
     await first.sync();
     await first.close();
     const { m } = newManager(t, dataDir);
     const [again] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
     assert.ok(again !== undefined);
     assert.equal(again.logEndOffset, 3n);
-    assert.equal(m.append(again, makeBatch(1)), 3n);
+    assert.equal(await appendTo(m, again, makeBatch(1)), 3n);
   });
 
   it('deletes a topic’s directories; re-created with the same name it starts at offset 0', async (t) => {
     const { m, logs } = newManager(t);
     const old = m.openTopic({ name: 't', id: 'id-1', partitions: 2 });
-    for (const log of old) m.append(log, makeBatch(5));
+    for (const log of old) await appendTo(m, log, makeBatch(5));
     m.openTopic({ name: 'keep', id: 'id-k', partitions: 1 });
     await m.deleteTopic('t');
     assert.deepEqual(readdirSync(logs), ['keep-0']);
@@ -98,7 +100,7 @@ describe('LogManager', () => {
     assert.ok(fresh !== undefined);
     assert.equal(fresh.logEndOffset, 0n);
     assert.equal(fresh.logStartOffset, 0n);
-    assert.equal(m.append(fresh, makeBatch(1)), 0n);
+    assert.equal(await appendTo(m, fresh, makeBatch(1)), 0n);
     const meta = JSON.parse(readFileSync(join(logs, 't-0', PARTITION_META_FILE), 'utf8')) as { topicId: string };
     assert.equal(meta.topicId, 'id-2');
   });
@@ -107,15 +109,15 @@ describe('LogManager', () => {
     const { m, logs } = newManager(t);
     const [old] = m.openTopic({ name: 't', id: 'id-1', partitions: 1 });
     assert.ok(old !== undefined);
-    m.append(old, makeBatch(5));
+    await appendTo(m, old, makeBatch(5));
     old.roll();
-    m.append(old, makeBatch(1));
+    await appendTo(m, old, makeBatch(1));
     const deleting = m.deleteTopic('t');
     // A CreateTopics from another connection lands before the old files are closed.
     const [fresh] = m.openTopic({ name: 't', id: 'id-2', partitions: 1 });
     assert.ok(fresh !== undefined);
     const batch = makeBatch(2);
-    assert.equal(m.append(fresh, batch), 0n);
+    assert.equal(await appendTo(m, fresh, batch), 0n);
     await deleting;
     await m.sync();
     assert.ok(existsSync(join(logs, 't-0', segmentFileName(0n, '.log'))), 'the new topic’s segment survives');
@@ -167,17 +169,75 @@ describe('LogManager', () => {
     const m = new LogManager({
       dataDir,
       logger: recordingLogger(),
-      configFor: (topic) => defaultConfig({ segmentBytes: sample.bytes.length, retentionMs: topic === 'short' ? 1000 : -1 }),
+      configs: configSource((topic) => defaultConfig({ segmentBytes: sample.bytes.length, retentionMs: topic === 'short' ? 1000 : -1 })),
       clock: () => now,
     });
     defer(t, () => m.close());
     const logs = [...m.openTopic({ name: 'short', id: 'a', partitions: 2 }), ...m.openTopic({ name: 'long', id: 'b', partitions: 1 })];
-    for (const log of logs) for (let i = 0; i < 3; i++) m.append(log, makeBatch(1, { timestamps: [T0] }));
+    for (const log of logs) for (let i = 0; i < 3; i++) await appendTo(m, log, makeBatch(1, { timestamps: [T0] }));
     now = T0 + 5000;
     assert.equal(await m.enforceRetention(), 4);
     assert.deepEqual(
       logs.map((l) => l.logStartOffset),
       [2n, 2n, 0n],
     );
+  });
+});
+
+describe('LogManager.append', () => {
+  const idempotent = (epoch: number, baseSequence: number) =>
+    buildBatchSync({ records: [{ value: `r${baseSequence}`, timestamp: T0 }], producerId: 5n, producerEpoch: epoch, baseSequence });
+
+  it('appends a valid batch and says where, with the log start offset', async (t) => {
+    const { m } = newManager(t);
+    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
+    assert.ok(log !== undefined);
+    await appendTo(m, log, makeBatch(2));
+    assert.deepEqual(await m.append('t', 0, makeBatch(1).bytes), { kind: 'appended', baseOffset: 2n, logStartOffset: 0n, appendTime: null });
+    assert.equal(log.logEndOffset, 3n);
+  });
+
+  it('answers unknown-partition for a topic or partition it does not know', async (t) => {
+    const { m } = newManager(t);
+    m.addTopic({ name: 't', id: 'id', partitions: 1 });
+    assert.deepEqual(await m.append('t', 1, makeBatch(1).bytes), { kind: 'unknown-partition', message: 'unknown topic or partition t-1' });
+    assert.equal((await m.append('other', 0, makeBatch(1).bytes)).kind, 'unknown-partition');
+  });
+
+  it('refuses what validation refuses, and writes nothing', async (t) => {
+    const { m } = newManager(t);
+    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
+    assert.ok(log !== undefined);
+    const damaged = makeBatch(1).bytes;
+    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
+    const refused = await m.append('t', 0, damaged);
+    assert.equal(refused.kind, 'corrupt');
+    assert.match(refused.message, /CRC mismatch/);
+    assert.equal(log.logEndOffset, 0n);
+  });
+
+  it('checks idempotent producers: a retry is a duplicate with the original offset, an old epoch is fenced, a gap out of sequence', async (t) => {
+    const { m } = newManager(t);
+    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
+    assert.ok(log !== undefined);
+    await appendTo(m, log, makeBatch(3));
+    assert.equal((await m.append('t', 0, idempotent(1, 0))).kind, 'appended');
+    assert.deepEqual(await m.append('t', 0, idempotent(1, 0)), { kind: 'duplicate', baseOffset: 3n, logStartOffset: 0n, appendTime: null });
+    assert.equal((await m.append('t', 0, idempotent(1, 5))).kind, 'out-of-sequence');
+    assert.equal((await m.append('t', 0, idempotent(0, 1))).kind, 'fenced');
+    assert.equal(log.logEndOffset, 4n, 'only the first was written');
+  });
+
+  it('stamps batches of a LogAppendTime topic with its clock, and answers a duplicate with the original time', async (t) => {
+    let now = T0 + 500;
+    const m = new LogManager({ dataDir: tempDir(t), logger: recordingLogger(), configs: configSource(() => defaultConfig({ logAppendTime: true })), clock: () => now });
+    defer(t, () => m.close());
+    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
+    assert.ok(log !== undefined);
+    assert.deepEqual(await m.append('t', 0, idempotent(0, 0)), { kind: 'appended', baseOffset: 0n, logStartOffset: 0n, appendTime: T0 + 500 });
+    now += 1000;
+    assert.deepEqual(await m.append('t', 0, idempotent(0, 0)), { kind: 'duplicate', baseOffset: 0n, logStartOffset: 0n, appendTime: T0 + 500 });
+    const [stored] = recordsOf(log.read(0n, 1 << 20, true));
+    assert.equal(readBatchHeader(stored ?? Buffer.alloc(0)).maxTimestamp, BigInt(T0 + 500));
   });
 });

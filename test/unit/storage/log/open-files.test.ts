@@ -7,7 +7,7 @@ import { IoFaultLog } from '../../../../src/storage/log/io-faults.js';
 import { nodeLogFs, type LogFs } from '../../../../src/storage/log/log-fs.js';
 import { LogManager } from '../../../../src/storage/log/log-manager.js';
 import { LOG_FILES_BUSY, OpenFiles } from '../../../../src/storage/log/open-files.js';
-import { T0, defaultConfig, defer, errnoError, makeBatch, recordingLogger, recordsOf, tempDir } from './helpers.js';
+import { T0, appendTo, configSource, defaultConfig, defer, errnoError, makeBatch, recordingLogger, recordsOf, tempDir } from './helpers.js';
 
 /**
  * nodeLogFs that counts the descriptors the log holds (opened through openSync, not yet closed) and can
@@ -41,7 +41,7 @@ function manager(t: TestContext, options: { fs: LogFs; maxOpenFiles: number; clo
   const logger = recordingLogger();
   const clock = options.clock ?? { now: T0 };
   const dataDir = options.dataDir ?? tempDir(t);
-  const m = new LogManager({ dataDir, logger, configFor: () => defaultConfig(), fs: options.fs, clock: () => clock.now, maxOpenFiles: options.maxOpenFiles });
+  const m = new LogManager({ dataDir, logger, configs: configSource(), fs: options.fs, clock: () => clock.now, maxOpenFiles: options.maxOpenFiles });
   defer(t, () => m.close());
   return { m, logger, clock, dataDir };
 }
@@ -54,7 +54,7 @@ describe('the open-file LRU', () => {
     for (let p = 0; p < 20; p++) {
       const log = m.get('t', p);
       assert.ok(log !== undefined);
-      m.append(log, makeBatch(1, { tag: `p${p}-` }));
+      await appendTo(m, log, makeBatch(1, { tag: `p${p}-` }));
       // Synced, a file may be closed: the next partition's open evicts the least recently used one.
       await m.sync();
       assert.ok(fs.open.size <= 4, `${fs.open.size} descriptors open after partition ${p}`);
@@ -73,7 +73,7 @@ describe('the open-file LRU', () => {
     const fs = fdCountingFs();
     const { m } = manager(t, { fs, maxOpenFiles: 2 });
     m.addTopic({ name: 't', id: 'id', partitions: 3 });
-    for (const p of [0, 1]) m.append(m.get('t', p) as NonNullable<ReturnType<typeof m.get>>, makeBatch(1));
+    for (const p of [0, 1]) await appendTo(m, m.get('t', p) as NonNullable<ReturnType<typeof m.get>>, makeBatch(1));
     assert.equal(m.files.unsyncedCount, 2);
     // The third partition's segment cannot be opened without closing an unsynced one: refused, retriably.
     const refused = m.lookup('t', 2);
@@ -86,7 +86,7 @@ describe('the open-file LRU', () => {
     assert.equal(m.files.unsyncedCount, 0);
     const third = m.lookup('t', 2);
     assert.equal(third.kind, 'log');
-    assert.equal(m.append(third.log, makeBatch(2)), 0n);
+    assert.equal(await appendTo(m, third.log, makeBatch(2)), 0n);
     assert.ok(m.files.openCount <= 2);
     // The unsynced data of the first two partitions was synced, not lost.
     for (const p of [0, 1]) assert.equal(recordsOf(m.get('t', p)?.read(0n, 1 << 20, true) ?? { kind: 'out-of-range' }).length, 1);
@@ -104,7 +104,7 @@ describe('the open-file LRU', () => {
     };
     const { m } = manager(t, { fs: countingSyncFs, maxOpenFiles: 8 });
     m.addTopic({ name: 't', id: 'id', partitions: 8 });
-    for (let p = 0; p < 6; p++) m.append(m.get('t', p) as NonNullable<ReturnType<typeof m.get>>, makeBatch(1));
+    for (let p = 0; p < 6; p++) await appendTo(m, m.get('t', p) as NonNullable<ReturnType<typeof m.get>>, makeBatch(1));
     // 6 of 8 unsynced (75 %): a group commit was started without anyone asking for acks=all.
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(syncs, 6);
@@ -118,9 +118,9 @@ describe('the open-file LRU', () => {
     m.addTopic({ name: 't', id: 'id', partitions: 2 });
     const [a, b] = [m.get('t', 0), m.get('t', 1)];
     assert.ok(a !== undefined && b !== undefined);
-    m.append(a, makeBatch(1));
+    await appendTo(m, a, makeBatch(1));
     await m.sync();
-    m.append(b, makeBatch(1));
+    await appendTo(m, b, makeBatch(1));
     assert.equal(fs.open.size, 2);
     clock.now += 60_000;
     assert.equal(m.closeIdleFiles(60_000), 1, 'the synced file closes, the unsynced one stays open');
@@ -137,7 +137,7 @@ describe('the open-file LRU', () => {
     const { m } = manager(t, { fs, maxOpenFiles: 100 });
     m.addTopic({ name: 't', id: 'id', partitions: 3 });
     for (const p of [0, 1]) {
-      m.append(m.get('t', p) as NonNullable<ReturnType<typeof m.get>>, makeBatch(1));
+      await appendTo(m, m.get('t', p) as NonNullable<ReturnType<typeof m.get>>, makeBatch(1));
     }
     await m.sync();
     // The process (sockets included) is at its limit: two descriptors, both ours.
@@ -156,9 +156,9 @@ describe('running out of file descriptors (EMFILE)', () => {
     const a = m.get('t', 0);
     const b = m.get('t', 1);
     assert.ok(a !== undefined && b !== undefined);
-    m.append(a, makeBatch(1));
+    await appendTo(m, a, makeBatch(1));
     await m.sync();
-    m.append(b, makeBatch(1));
+    await appendTo(m, b, makeBatch(1));
     // a is idle and synced: its file is closed. b has unsynced writes: its file stays open.
     assert.equal(m.closeIdleFiles(0), 1);
     // Reopening a's file meets a full descriptor table, with nothing of ours that may be given back.
@@ -166,14 +166,16 @@ describe('running out of file descriptors (EMFILE)', () => {
     const read = a.read(0n, 1 << 20, true);
     assert.equal(read.kind, 'unavailable');
     assert.match(read.reason, /EMFILE/);
-    assert.throws(() => m.append(a, makeBatch(1)), (err: NodeJS.ErrnoException) => err.code === 'EMFILE');
+    const refused = await m.append('t', 0, makeBatch(1).bytes);
+    assert.equal(refused.kind, 'unavailable');
+    assert.match(refused.message, /EMFILE/);
     assert.equal(a.logEndOffset, 1n, 'nothing appended');
     // b's file is open: b goes on serving.
     assert.equal(recordsOf(b.read(0n, 1 << 20, true)).length, 1);
 
     fs.processFull = false;
     assert.equal(recordsOf(a.read(0n, 1 << 20, true)).length, 1, 'not offline: the next read works');
-    assert.equal(m.append(a, makeBatch(1)), 1n);
+    assert.equal(await appendTo(m, a, makeBatch(1)), 1n);
     await m.sync();
     // Logged once for the burst (read and append both hit EMFILE within the interval).
     const emfile = logger.at('error').filter((e) => (e.obj as { code?: string }).code === 'EMFILE');
@@ -187,10 +189,10 @@ describe('running out of file descriptors (EMFILE)', () => {
     const clock = { now: T0 };
     {
       // A partition with three segments.
-      const first = new LogManager({ dataDir, logger: recordingLogger(), configFor: () => defaultConfig({ segmentBytes: makeBatch(1).bytes.length }), clock: () => clock.now });
+      const first = new LogManager({ dataDir, logger: recordingLogger(), configs: configSource(() => defaultConfig({ segmentBytes: makeBatch(1).bytes.length })), clock: () => clock.now });
       const [log] = first.openTopic({ name: 't', id: 'id', partitions: 1 });
       assert.ok(log !== undefined);
-      for (let i = 0; i < 3; i++) first.append(log, makeBatch(1));
+      for (let i = 0; i < 3; i++) await appendTo(first, log, makeBatch(1));
       await first.close();
     }
     const { m } = manager(t, { fs, maxOpenFiles: 100, dataDir });
@@ -214,8 +216,8 @@ describe('partitions open on first use', () => {
     const { m, dataDir } = manager(t, { fs: nodeLogFs, maxOpenFiles: 10 });
     m.addTopic({ name: 'huge', id: 'id', partitions: 1_000_000 });
     assert.deepEqual(readdirSync(join(dataDir, 'logs')), []);
-    assert.equal(m.lookup('huge', 1_000_000).kind, 'unknown');
-    assert.equal(m.lookup('huge', -1).kind, 'unknown');
+    assert.equal(m.lookup('huge', 1_000_000).kind, 'unknown-partition');
+    assert.equal(m.lookup('huge', -1).kind, 'unknown-partition');
     const log = m.get('huge', 999_999);
     assert.ok(log !== undefined);
     assert.deepEqual(readdirSync(join(dataDir, 'logs')), ['huge-999999']);
@@ -223,7 +225,7 @@ describe('partitions open on first use', () => {
 
   it('opens at most maxOpenPartitions partition logs: a topic recorded beyond the limits cannot fill the disk with directories', async (t) => {
     const dataDir = tempDir(t);
-    const m = new LogManager({ dataDir, logger: recordingLogger(), configFor: () => defaultConfig(), clock: () => T0, maxOpenPartitions: 2 });
+    const m = new LogManager({ dataDir, logger: recordingLogger(), configs: configSource(), clock: () => T0, maxOpenPartitions: 2 });
     defer(t, () => m.close());
     m.addTopic({ name: 'legacy', id: 'x', partitions: 1_000_000 });
     m.addTopic({ name: 'other', id: 'y', partitions: 1 });
@@ -241,13 +243,13 @@ describe('partitions open on first use', () => {
   it('at start, opens only the partitions that have a directory, at most `limit` of them; deletion removes unopened ones too', async (t) => {
     const dataDir = tempDir(t);
     {
-      const first = new LogManager({ dataDir, logger: recordingLogger(), configFor: () => defaultConfig(), clock: () => T0 });
+      const first = new LogManager({ dataDir, logger: recordingLogger(), configs: configSource(), clock: () => T0 });
       first.addTopic({ name: 'a-1', id: 'x', partitions: 4 });
       first.addTopic({ name: 'a', id: 'y', partitions: 2 });
       for (const [topic, p] of [['a-1', 0], ['a-1', 3], ['a', 1]] as const) {
         const log = first.get(topic, p);
         assert.ok(log !== undefined);
-        first.append(log, makeBatch(1));
+        await appendTo(first, log, makeBatch(1));
       }
       await first.close();
     }

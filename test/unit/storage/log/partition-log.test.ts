@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ParapetError } from '../../../../src/errors.js';
-import { readBatchHeader } from '../../../../src/protocol/records/batch.js';
+import { readBatchHeader } from '../../../../src/records/batch.js';
 import { segmentFileName } from '../../../../src/storage/log/format.js';
 import type { PartitionLog } from '../../../../src/storage/log/partition-log.js';
 import { T0, assertSameBatch, baseOffsetsOf, harness, makeBatch, recordsOf } from './helpers.js';

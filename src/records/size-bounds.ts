@@ -1,6 +1,6 @@
-import type { ParapetError } from '../../errors.js';
-import { DEFAULT_READ_LIMITS } from '../reader.js';
-import { FaultReader, RecordErrorCodes, recordsFault } from './faults.js';
+import type { ParapetError } from '../errors.js';
+import { DEFAULT_READ_LIMITS } from '../bytes/reader.js';
+import { FaultReader, recordsFault } from './faults.js';
 
 /**
  * Upper bounds on decompressed sizes, computed from the compressed bytes' own framing before any
@@ -10,7 +10,7 @@ import { FaultReader, RecordErrorCodes, recordsFault } from './faults.js';
  */
 
 export function corruptCompressed(message: string): ParapetError {
-  return recordsFault('COMPRESSION_ERROR', message, RecordErrorCodes.CORRUPT_MESSAGE);
+  return recordsFault('COMPRESSION_ERROR', message, 'corrupt');
 }
 
 function need(data: Buffer, at: number, n: number, what: string): void {
@@ -29,7 +29,7 @@ export function isXerialFramed(data: Buffer): boolean {
 
 /** Raw snappy starts with its uncompressed length as an unsigned varint (at most 32 bits). */
 export function snappyDeclaredLength(block: Buffer): number {
-  return new FaultReader(block, 'COMPRESSION_ERROR', RecordErrorCodes.CORRUPT_MESSAGE).uvarint();
+  return new FaultReader(block, 'COMPRESSION_ERROR', 'corrupt').uvarint();
 }
 
 /**
@@ -40,7 +40,7 @@ export function snappyDeclaredLength(block: Buffer): number {
 export function xerialBlocks(data: Buffer): Buffer[] {
   // Block lengths are bounded by what remains; the payload itself was already bounded by the frame size.
   const limits = { ...DEFAULT_READ_LIMITS, maxBytesLength: data.length };
-  const r = new FaultReader(data, 'COMPRESSION_ERROR', RecordErrorCodes.CORRUPT_MESSAGE, limits);
+  const r = new FaultReader(data, 'COMPRESSION_ERROR', 'corrupt', limits);
   if (!isXerialFramed(data)) r.fail('missing snappy-java stream magic');
   r.skip(XERIAL_HEADER_SIZE);
   const blocks: Buffer[] = [];

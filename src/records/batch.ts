@@ -1,7 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
-import { ParapetError } from '../../errors.js';
 import { CompressionCodec, isKnownCodec } from './compression.js';
-import { RecordErrorCodes, recordsFault, type RecordErrorCode } from './faults.js';
+import { recordsFault, type RecordFault, type RecordFaultKind } from './faults.js';
 
 /**
  * Record batch v2 (magic 2) header: byte offsets of each field (kafka-protocol-notes §2,
@@ -68,8 +67,8 @@ export interface BatchHeader {
   readonly hasDeleteHorizon: boolean;
 }
 
-function corrupt(message: string, kafkaErrorCode: RecordErrorCode = RecordErrorCodes.CORRUPT_MESSAGE, offset?: number): ParapetError {
-  return recordsFault('CORRUPT_RECORDS', message, kafkaErrorCode, offset);
+function corrupt(message: string, kind: RecordFaultKind = 'corrupt', offset?: number): RecordFault {
+  return recordsFault('CORRUPT_RECORDS', message, kind, offset);
 }
 
 function requireHeader(batch: Buffer): void {
@@ -131,17 +130,17 @@ export function splitBatches(records: Buffer, options: SplitOptions = {}): Buffe
     const remaining = records.length - at;
     if (remaining < LOG_OVERHEAD) {
       if (options.allowPartialTail === true) break;
-      throw corrupt(`${remaining} trailing bytes are too few for a record batch header`, RecordErrorCodes.CORRUPT_MESSAGE, at);
+      throw corrupt(`${remaining} trailing bytes are too few for a record batch header`, 'corrupt', at);
     }
     const batchLength = records.readInt32BE(at + BatchOffsets.batchLength);
     if (batchLength < MIN_SPLIT_LENGTH) {
-      throw corrupt(`record batch length ${batchLength} is below the minimum of ${MIN_SPLIT_LENGTH}`, RecordErrorCodes.CORRUPT_MESSAGE, at);
+      throw corrupt(`record batch length ${batchLength} is below the minimum of ${MIN_SPLIT_LENGTH}`, 'corrupt', at);
     }
     if (batchLength > remaining - LOG_OVERHEAD) {
       if (options.allowPartialTail === true) break;
       throw corrupt(
         `record batch length ${batchLength} exceeds the ${remaining - LOG_OVERHEAD} bytes that remain`,
-        RecordErrorCodes.CORRUPT_MESSAGE,
+        'corrupt',
         at,
       );
     }
@@ -191,18 +190,18 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
     throw corrupt(
       `message format v${magic} (magic ${magic}) is not supported: only record batch v2 (Kafka 0.11+) is accepted; ` +
         'the client must use Produce v3 or later',
-      RecordErrorCodes.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+      'unsupported-format',
       BatchOffsets.magic,
     );
   }
   if (magic !== CURRENT_MAGIC) {
-    throw corrupt(`unknown record batch magic ${magic}`, RecordErrorCodes.CORRUPT_MESSAGE, BatchOffsets.magic);
+    throw corrupt(`unknown record batch magic ${magic}`, 'corrupt', BatchOffsets.magic);
   }
   const header = readBatchHeader(batch);
   if (header.batchLength !== batch.length - LOG_OVERHEAD) {
     throw corrupt(
       `record batch length field ${header.batchLength} does not match the ${batch.length - LOG_OVERHEAD} bytes present`,
-      RecordErrorCodes.CORRUPT_MESSAGE,
+      'corrupt',
       BatchOffsets.batchLength,
     );
   }
@@ -211,7 +210,7 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
     if (actual !== header.crc) {
       throw corrupt(
         `record batch CRC mismatch: stored ${hex32(header.crc)}, computed ${hex32(actual)}`,
-        RecordErrorCodes.CORRUPT_MESSAGE,
+        'corrupt',
         BatchOffsets.crc,
       );
     }
@@ -220,7 +219,7 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
     throw recordsFault(
       'COMPRESSION_ERROR',
       `unknown compression codec ${header.compression} in the batch attributes`,
-      RecordErrorCodes.UNSUPPORTED_COMPRESSION_TYPE,
+      'unsupported-compression',
       BatchOffsets.attributes,
     );
   }
@@ -228,12 +227,12 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
     throw recordsFault(
       'COMPRESSION_ERROR',
       `zstd compression needs Produce v7 or later, the request is v${options.produceVersion}`,
-      RecordErrorCodes.UNSUPPORTED_COMPRESSION_TYPE,
+      'unsupported-compression',
       BatchOffsets.attributes,
     );
   }
   if (header.recordCount < 0) {
-    throw corrupt(`negative record count ${header.recordCount}`, RecordErrorCodes.INVALID_RECORD, BatchOffsets.recordCount);
+    throw corrupt(`negative record count ${header.recordCount}`, 'invalid-record', BatchOffsets.recordCount);
   }
   // Uncompressed batches are written record by record, so the offset range must match the count
   // (LogValidator: "Inconsistent batch offset range and record count"). Compressed batches are checked
@@ -241,7 +240,7 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
   if (header.compression === CompressionCodec.none && header.lastOffsetDelta !== header.recordCount - 1) {
     throw corrupt(
       `lastOffsetDelta ${header.lastOffsetDelta} does not match record count ${header.recordCount}`,
-      RecordErrorCodes.INVALID_RECORD,
+      'invalid-record',
       BatchOffsets.lastOffsetDelta,
     );
   }
@@ -249,7 +248,7 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
   if (header.producerId >= 0n && header.baseSequence < 0) {
     throw corrupt(
       `invalid base sequence ${header.baseSequence} for producer id ${String(header.producerId)}`,
-      RecordErrorCodes.INVALID_RECORD,
+      'invalid-record',
       BatchOffsets.baseSequence,
     );
   }

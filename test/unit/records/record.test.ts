@@ -5,7 +5,6 @@ import {
   BATCH_HEADER_SIZE,
   BatchOffsets,
   CompressionCodec,
-  RecordErrorCodes,
   buildBatch,
   buildBatchSync,
   readRecords,
@@ -15,10 +14,9 @@ import {
   type BatchRecord,
   type CompressionCodecId,
   type RecordInput,
-} from '../../../../src/protocol/records/index.js';
+} from '../../../src/records/index.js';
 import { edited, notesVector, rejectsFault, throwsFault, withPayload } from './helpers.js';
 
-const { INVALID_RECORD } = RecordErrorCodes;
 const CODECS = Object.entries(CompressionCodec) as [string, CompressionCodecId][];
 
 /** Many records mixing null keys, empty and null values, headers (null values, UTF-8 keys), big values. */
@@ -137,20 +135,20 @@ describe('snappy as Java writes it (xerial framing)', () => {
   it('refuses a block length that runs past the payload', () => {
     const plain = notesVector();
     const framed = Buffer.concat([Buffer.from('82534e415050590000000001000000010000ffff', 'hex'), Buffer.alloc(10)]);
-    throwsFault(() => readRecordsSync(withPayload(plain, framed, CompressionCodec.snappy)), 'COMPRESSION_ERROR', RecordErrorCodes.CORRUPT_MESSAGE);
+    throwsFault(() => readRecordsSync(withPayload(plain, framed, CompressionCodec.snappy)), 'COMPRESSION_ERROR', 'corrupt');
   });
 });
 
-describe('record structure faults answer INVALID_RECORD (87)', () => {
+describe('record structure faults are invalid-record', () => {
   // The notes vector's single record starts at byte 61: length varint 0x20 (16 bytes follow).
   it('a record length longer than what remains', () => {
     const batch = edited(notesVector(), (b) => (b[BatchOffsets.records] = 0x22));
-    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', INVALID_RECORD, /record length 17 exceeds/);
+    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', 'invalid-record', /record length 17 exceeds/);
   });
 
   it('a record length shorter than its fields', () => {
     const batch = edited(notesVector(), (b) => (b[BatchOffsets.records] = 0x1e));
-    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', INVALID_RECORD);
+    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', 'invalid-record');
   });
 
   it('a record length that leaves bytes its fields do not use', () => {
@@ -158,22 +156,22 @@ describe('record structure faults answer INVALID_RECORD (87)', () => {
     const grown = Buffer.concat([notesVector(), Buffer.from([0])]);
     grown.writeInt32BE(grown.length - 12, BatchOffsets.batchLength);
     const batch = edited(grown, (b) => (b[BatchOffsets.records] = 0x22));
-    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', INVALID_RECORD, /declares 17 bytes but its fields take 16/);
+    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', 'invalid-record', /declares 17 bytes but its fields take 16/);
   });
 
   it('a key length past the record', () => {
     const batch = edited(notesVector(), (b) => (b[65] = 0x40));
-    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', INVALID_RECORD, /record key length 32 exceeds/);
+    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', 'invalid-record', /record key length 32 exceeds/);
   });
 
   it('a negative value length other than −1', () => {
     const batch = edited(notesVector(), (b) => (b[67] = 0x03)); // zigzag 3 = −2
-    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', INVALID_RECORD, /negative record value length/);
+    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', 'invalid-record', /negative record value length/);
   });
 
   it('a header count that cannot fit', () => {
     const batch = edited(notesVector(), (b) => (b[73] = 0x7e)); // 63 headers in 4 bytes
-    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', INVALID_RECORD, /header count/);
+    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', 'invalid-record', /header count/);
   });
 
   it('a record count larger than the records present', () => {
@@ -182,7 +180,7 @@ describe('record structure faults answer INVALID_RECORD (87)', () => {
       b.writeInt32BE(2, BatchOffsets.lastOffsetDelta);
     });
     validateBatch(batch);
-    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', INVALID_RECORD, /record count/);
+    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', 'invalid-record', /record count/);
   });
 
   it('bytes left after the declared records', () => {
@@ -191,12 +189,12 @@ describe('record structure faults answer INVALID_RECORD (87)', () => {
       b.writeInt32BE(1, BatchOffsets.recordCount);
       b.writeInt32BE(0, BatchOffsets.lastOffsetDelta);
     });
-    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', INVALID_RECORD, /remain after/);
+    throwsFault(() => readRecordsSync(batch), 'CORRUPT_RECORDS', 'invalid-record', /remain after/);
   });
 
   it('in a compressed batch too', async () => {
     const compressed = await buildBatch({ records: [{ value: 'a' }, { value: 'b' }], compression: CompressionCodec.gzip, baseTimestamp: 1 });
     const batch = edited(compressed, (b) => b.writeInt32BE(5, BatchOffsets.recordCount));
-    await rejectsFault(() => readRecords(batch), 'CORRUPT_RECORDS', INVALID_RECORD);
+    await rejectsFault(() => readRecords(batch), 'CORRUPT_RECORDS', 'invalid-record');
   });
 });

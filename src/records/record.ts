@@ -1,6 +1,6 @@
-import { ParapetError } from '../../errors.js';
-import { DEFAULT_READ_LIMITS, type ReadLimits } from '../reader.js';
-import { Writer } from '../writer.js';
+import { ParapetError } from '../errors.js';
+import { DEFAULT_READ_LIMITS, type ReadLimits } from '../bytes/reader.js';
+import { Writer } from '../bytes/writer.js';
 import {
   BATCH_HEADER_SIZE,
   BatchAttributes,
@@ -12,7 +12,7 @@ import {
   type BatchHeader,
 } from './batch.js';
 import { CompressionCodec, compress, compressSync, decompress, decompressSync, type CompressionCodecId } from './compression.js';
-import { FaultReader, RecordErrorCodes } from './faults.js';
+import { FaultReader } from './faults.js';
 
 /**
  * Records inside a v2 batch (notes §2): `varint length, int8 attributes, varlong timestampDelta,
@@ -56,9 +56,9 @@ const MIN_RECORD_SIZE = 7;
 /** Fewest bytes one header can take: keyLength and valueLength. */
 const MIN_HEADER_SIZE = 2;
 
-/** Record-level faults map to INVALID_RECORD, as Kafka's InvalidRecordException does (KIP-467). */
+/** Record-level faults are `invalid-record`, as Kafka's are InvalidRecordException (KIP-467). */
 function recordReader(buf: Buffer, limits: ReadLimits): FaultReader {
-  return new FaultReader(buf, 'CORRUPT_RECORDS', RecordErrorCodes.INVALID_RECORD, limits);
+  return new FaultReader(buf, 'CORRUPT_RECORDS', 'invalid-record', limits);
 }
 
 function nullableView(r: FaultReader, what: string): Buffer | null {

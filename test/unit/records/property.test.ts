@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ParapetError } from '../../../../src/errors.js';
+import { ParapetError } from '../../../src/errors.js';
 import {
   BatchOffsets,
   CompressionCodec,
@@ -12,7 +12,7 @@ import {
   validateBatch,
   writeBatchCrc,
   type CompressionCodecId,
-} from '../../../../src/protocol/records/index.js';
+} from '../../../src/records/index.js';
 import { notesVector } from './helpers.js';
 
 /** Runs `fn`; anything thrown must be a ParapetError (a TypeError or RangeError would be a bug). */

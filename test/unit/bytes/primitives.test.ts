@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ParapetError } from '../../../src/errors.js';
-import { Reader } from '../../../src/protocol/reader.js';
-import { Writer } from '../../../src/protocol/writer.js';
+import { Reader } from '../../../src/bytes/reader.js';
+import { Writer } from '../../../src/bytes/writer.js';
 
 const hex = (s: string) => Buffer.from(s.replaceAll(' ', ''), 'hex');
 

@@ -4,8 +4,8 @@ import { gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
 import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 import { compressSync as snappyCompressSync, uncompressSync as snappyUncompressSync } from 'snappy';
-import { ParapetError } from '../../errors.js';
-import { RecordErrorCodes, recordsFault } from './faults.js';
+import { ParapetError } from '../errors.js';
+import { recordsFault } from './faults.js';
 import { corruptCompressed, isXerialFramed, lz4Frames, snappyDeclaredLength, xerialBlocks, zstdFrames, type FramedPayload } from './size-bounds.js';
 
 /**
@@ -46,7 +46,7 @@ export function codecName(codec: number): string {
 
 function checkCodec(codec: number): CompressionCodecId {
   if (!isKnownCodec(codec)) {
-    throw recordsFault('COMPRESSION_ERROR', `unknown compression codec ${codec}`, RecordErrorCodes.UNSUPPORTED_COMPRESSION_TYPE);
+    throw recordsFault('COMPRESSION_ERROR', `unknown compression codec ${codec}`, 'unsupported-compression');
   }
   return codec;
 }
@@ -60,7 +60,7 @@ function tooLarge(codec: CompressionCodecId, size: number | bigint | string, max
   return recordsFault(
     'COMPRESSION_ERROR',
     `${what} ${String(size)} bytes, over the limit of ${maxBytes}`,
-    RecordErrorCodes.MESSAGE_TOO_LARGE,
+    'too-large',
   );
 }
 

@@ -30,7 +30,7 @@ export {
   isKnownCodec,
   type CompressionCodecId,
 } from './compression.js';
-export { RecordErrorCodes, type RecordErrorCode } from './faults.js';
+export { RecordFault, type RecordFaultKind } from './faults.js';
 export {
   buildBatch,
   buildBatchSync,

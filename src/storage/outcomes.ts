@@ -1,0 +1,45 @@
+import type { RecordFaultKind } from '../records/faults.js';
+
+/**
+ * Why storage did not do what it was asked, in its own terms. Storage knows nothing of the wire: the
+ * broker answers each kind with a Kafka error code, in one table (src/broker/storage-errors.ts).
+ */
+
+/** Why a partition's log refused an append or a read, or could not serve one. */
+export type LogFailureKind =
+  /**
+   * The batch is malformed (the records layer's refusals, src/records/faults.ts). The log uses two of
+   * them too: `corrupt` for a stored batch that fails its CRC, `too-large` for a batch above the
+   * topic's max.message.bytes.
+   */
+  | RecordFaultKind
+  /** No such topic, or no such partition in it. */
+  | 'unknown-partition'
+  /** The file system failed this operation (out of descriptors, a full disk, EIO): retriable, the partition stays online. */
+  | 'unavailable'
+  /** An fsync failed: the partition serves nothing and takes nothing until a restart recovers it from disk. */
+  | 'offline'
+  /** An offset below the log start or past the log end. */
+  | 'out-of-range'
+  /** A transactional batch: the log keeps no transaction state, so it takes none. */
+  | 'transactional'
+  /** An idempotent producer's epoch is older than the one the partition knows. */
+  | 'fenced'
+  /** An idempotent producer's batch does not follow its last one (a gap, or a new epoch not starting at 0). */
+  | 'out-of-sequence'
+  /** The record transform (the preparation step of an append) refused the batch. */
+  | 'transform-refused';
+
+/** A refusal of the log, with what to tell the client. */
+export interface LogFailure<K extends LogFailureKind = LogFailureKind> {
+  readonly kind: K;
+  readonly message: string;
+}
+
+/** Why the metadata store refused a change. */
+export type MetadataRefusalKind = 'topic-exists' | 'unknown-topic' | 'invalid-partitions';
+
+export interface MetadataRefusal {
+  readonly kind: MetadataRefusalKind;
+  readonly message: string;
+}
