@@ -7,6 +7,7 @@ import { GroupCommit } from './group-commit.js';
 import { IoFaultLog, ioErrorCode } from './io-faults.js';
 import type { LogConfig, TopicConfigSource } from './log-config.js';
 import { nodeLogFs, type LogFs } from './log-fs.js';
+import { OneAtATime } from './one-at-a-time.js';
 import { descriptorYieldingFs, OpenFiles } from './open-files.js';
 import { PartitionLog } from './partition-log.js';
 import type { PreparedBatch, RecordTransform } from './record-transform.js';
@@ -97,6 +98,8 @@ export class LogManager {
   /** Who waits for appends to each partition (long-polling fetches); a log is here only while watched. */
   readonly #watchers = new Map<PartitionLog, Set<() => void>>();
   readonly #files: OpenFiles;
+  /** Searches by timestamp decompress one batch at a time for all partitions (a bounded amount of memory). */
+  readonly #timestampSearches = new OneAtATime();
   readonly #faults: IoFaultLog;
   /** Partition logs opened, all topics together. */
   #opened = 0;
@@ -204,6 +207,7 @@ export class LogManager {
         logger: this.#o.logger,
         clock: this.#clock,
         files: this.#files,
+        timestampSearches: this.#timestampSearches,
         onIoError: (err, operation, label) => {
           this.#faults.report(err, operation, label);
         },

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ParapetError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { assignOffsets, BatchAttributes, BatchOffsets } from '../../records/batch.js';
-import { readRecords } from '../../records/record.js';
+import { firstRecordAtOrAfter } from '../../records/record-search.js';
 import type { LogConfig } from './log-config.js';
 import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName } from './format.js';
 import { ioErrorCode } from './io-faults.js';
@@ -16,6 +16,7 @@ import {
   type ProducerBatch,
   type ProducerCheck,
 } from './producer-state.js';
+import type { OneAtATime } from './one-at-a-time.js';
 import { segmentsToDelete } from './retention.js';
 import { Segment, type SegmentDeps } from './segment.js';
 
@@ -35,7 +36,19 @@ export interface PartitionLogDeps {
   readonly files?: OpenFiles;
   /** Told of file system errors that a read turned into an `unavailable` answer (rate-limited logging). */
   readonly onIoError?: (err: unknown, operation: string, partition: string) => void;
+  /**
+   * Where searches by timestamp wait their turn: one decompressed batch at a time for the whole broker
+   * (docs/security/limits.md#listoffsets-by-timestamp). Without one, each log searches on its own.
+   */
+  readonly timestampSearches?: OneAtATime;
 }
+
+/**
+ * The most bytes a search by timestamp inflates one stored batch to. Past it the search answers the
+ * batch's first offset: a consumer seeking by time then reads a few records older than it asked for,
+ * never misses one. Producers' batches are at most a megabyte or so, compressed maybe tenfold.
+ */
+export const MAX_TIMESTAMP_SEARCH_BYTES = 8 * 1024 * 1024;
 
 export interface PartitionId {
   readonly topic: string;
@@ -427,9 +440,14 @@ export class PartitionLog {
       if (position === null) continue;
       const read = segment.read(position, 1, true);
       if (read.corrupt !== null || read.records.length === 0) return null;
-      for (const record of await readRecords(read.records)) {
-        if (record.timestamp >= BigInt(timestamp)) return { offset: record.offset, timestamp: record.timestamp };
+      const batch = read.records;
+      const search = () => firstRecordAtOrAfter(batch, BigInt(timestamp), MAX_TIMESTAMP_SEARCH_BYTES);
+      const found = await (this.#deps.timestampSearches?.run(search) ?? search());
+      if (found === 'too-large') {
+        // The batch's first offset and its largest timestamp, which is at or after the one asked for.
+        return { offset: batch.readBigInt64BE(BatchOffsets.baseOffset), timestamp: batch.readBigInt64BE(BatchOffsets.maxTimestamp) };
       }
+      if (found !== 'none') return found;
     }
     return null;
   }
