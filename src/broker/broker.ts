@@ -3,7 +3,7 @@ import { DEFAULT_NAME_LIMITS } from '../protocol/names.js';
 import { BufferPool } from '../server/buffer-pool.js';
 import { Listener } from '../server/listener.js';
 import { MemoryBudget } from '../server/memory-budget.js';
-import type { HandlerEntry } from '../server/dispatcher.js';
+import type { HandlerEntry } from '../server/handler.js';
 import { LogManager } from '../storage/log/log-manager.js';
 import type { LogFs } from '../storage/log/log-fs.js';
 import { MetadataStore } from '../storage/metadata-store.js';

@@ -1,6 +1,6 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../protocol/messages/fetch.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import { LEADER_EPOCH, type PartitionLog } from '../storage/log/partition-log.js';
 import { groupByTopic, planFetch, type PlannedPartition } from './fetch-plan.js';

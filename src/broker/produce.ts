@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Produce, type ProduceResponse } from '../protocol/messages/produce.js';
 import { applyLogAppendTime, splitBatches, validateBatch } from '../protocol/records/batch.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import { ioErrorCode } from '../storage/log/io-faults.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import type { PartitionLog } from '../storage/log/partition-log.js';

@@ -1,6 +1,4 @@
 import { decodeRequest, encodeApiVersionsFallback, encodeResponse } from '../protocol/frames.js';
-import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/schema.js';
-import type { RequestHeader } from '../protocol/headers.js';
 import { ParapetError } from '../errors.js';
 import type { ReadLimits } from '../protocol/reader.js';
 import { DEFAULT_NAME_LIMITS, type NameLimits } from '../protocol/names.js';
@@ -9,49 +7,11 @@ import { authorizeRequest } from '../security/authz/policies/index.js';
 import type { AuthzCheck } from '../security/authz/policies/types.js';
 import type { SecurityEvents } from '../security/events.js';
 import type { Authorizer, Principal } from '../security/types.js';
-import { CloseReasons, type CloseReason } from './close-reasons.js';
+import { CloseReasons } from './close-reasons.js';
 import type { FrameHandler } from './connection.js';
+import type { HandlerEntry, RequestContext } from './handler.js';
 import { boundHeader, checkRequestNames } from './name-validation/index.js';
 import { PRE_AUTHENTICATION_APIS, type Session } from './session.js';
-
-/** What a handler knows about the request beyond its body. */
-export interface RequestContext {
-  readonly header: RequestHeader;
-  /** The listener the request came in on: Metadata advertises it (librdkafka#442, kcat#16). */
-  readonly listener: { readonly host: string; readonly port: number };
-  readonly connectionId: number;
-  /** The client's address, as DescribeGroups reports it (`/127.0.0.1`). */
-  readonly clientHost: string;
-  /** Who sent the request; null only for the APIs allowed before authentication. */
-  readonly principal: Principal | null;
-  /** The connection's authentication state (the SASL handlers drive it). */
-  readonly session: Session;
-  /**
-   * Lets the connection start the next request before this one is answered; call it once the
-   * request's ordered effects are done and it only waits (an acks=all produce waiting for fsync).
-   */
-  readonly release: () => void;
-  /** Closes the connection once this request's response is written. */
-  readonly closeAfterResponse: (reason: CloseReason, detail?: string) => void;
-  /** Aborted when the connection closes: a waiting request stops waiting (its answer has nowhere to go). */
-  readonly connectionClosed: AbortSignal;
-}
-
-/**
- * A handler receives the decoded body and returns the response body, or null when the API sends no
- * response (Produce with acks=0). Wire errors go in the response; a throw closes the connection.
- */
-export type Handler = (body: Record<string, unknown>, ctx: RequestContext) => Promise<object | null> | object | null;
-
-export interface HandlerEntry {
-  readonly api: ApiSchema;
-  readonly handle: Handler;
-  /**
-   * The handler keeps no view of the request (records, bytes fields) once it has answered, so the
-   * frame's buffer can be reused. Only set it for handlers that copy or finish with what they keep.
-   */
-  readonly releasesFrame?: boolean;
-}
 
 export interface DispatcherOptions {
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
@@ -177,14 +137,4 @@ function authzCheck(authorizer: Authorizer, principal: Principal, host: string, 
       return ok;
     },
   };
-}
-
-/** Declares a handler with the request and response types derived from the API's schema. */
-export function handler<A extends ApiSchema>(
-  api: A,
-  handle: (body: RequestOf<A>, ctx: RequestContext) => Promise<ResponseOf<A> | null> | ResponseOf<A> | null,
-  options: { releasesFrame?: boolean } = {},
-): HandlerEntry {
-  // The codec decoded `body` from this API's request schema, which is what RequestOf<A> describes.
-  return { api, handle: (body, ctx) => handle(body as RequestOf<A>, ctx), releasesFrame: options.releasesFrame === true };
 }

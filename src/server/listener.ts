@@ -8,7 +8,8 @@ import type { NameLimits } from '../protocol/names.js';
 import type { BufferPool } from './buffer-pool.js';
 import { CloseReasons } from './close-reasons.js';
 import { Connection, type ConnectionLimits } from './connection.js';
-import { createDispatcher, type HandlerEntry } from './dispatcher.js';
+import { createDispatcher } from './dispatcher.js';
+import type { HandlerEntry } from './handler.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
 
