@@ -6,12 +6,13 @@ import { resourceTypeName, aclOperationName, type AclOperation, type ResourceTyp
 import { authorizeRequest } from '../security/authz/policies/index.js';
 import type { AuthzCheck } from '../security/authz/policies/types.js';
 import type { SecurityEvents } from '../security/events.js';
+import { isPreAuthenticationApi } from '../security/pre-authentication.js';
 import type { Authorizer, Principal } from '../security/types.js';
 import { CloseReasons } from './close-reasons.js';
 import type { FrameHandler } from './connection.js';
 import type { HandlerEntry, RequestContext } from './handler.js';
 import { boundHeader, checkRequestNames } from './name-validation/index.js';
-import { PRE_AUTHENTICATION_APIS, type Session } from './session.js';
+import type { Session } from './session.js';
 
 export interface DispatcherOptions {
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
@@ -73,7 +74,7 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
     const { api, body } = decoded;
     const header = boundHeader(decoded.header, names);
     const principal = session.principal;
-    if (principal === null && !PRE_AUTHENTICATION_APIS.has(api.apiKey)) {
+    if (principal === null && !isPreAuthenticationApi(api.apiKey)) {
       const detail = `${api.name} before authentication`;
       events.emit({ type: 'connection-refused', connection: connection.id, remote: connection.remote, reason: CloseReasons.UNAUTHENTICATED_REQUEST, detail });
       control.closeAfterResponse(CloseReasons.UNAUTHENTICATED_REQUEST, detail);
