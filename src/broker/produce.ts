@@ -1,6 +1,7 @@
 import { isFault, ParapetError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { failedProducePartition } from '../protocol/error-responses.js';
 import { Produce, type ProduceResponse } from '../protocol/messages/produce.js';
 import { applyLogAppendTime, splitBatches, validateBatch } from '../protocol/records/batch.js';
 import { handler, type HandlerEntry } from '../server/handler.js';
@@ -21,15 +22,7 @@ export interface ProduceDeps {
 /** The lowest Produce version whose requests are served: v3 introduced record batches v2. */
 const MIN_SERVED_PRODUCE_VERSION = 3;
 
-const failed = (index: number, errorCode: number, errorMessage: string): PartitionResponse => ({
-  index,
-  errorCode,
-  baseOffset: -1n,
-  logAppendTimeMs: -1n,
-  logStartOffset: -1n,
-  recordErrors: [],
-  errorMessage,
-});
+const failed = (index: number, errorCode: number, errorMessage: string): PartitionResponse => failedProducePartition(index, errorCode, errorMessage);
 
 /**
  * Produce: validates each partition's batch (exactly one v2 batch, CRC, size) and appends it.
