@@ -59,25 +59,42 @@ export function emptyFetchPartition(partitionIndex: number, errorCode: number, i
   return errorEntry(FETCH_PARTITION, errorCode, { partitionIndex, abortedTransactions: isolationLevel === 0 ? null : [] });
 }
 
-/** The untagged fields of each struct, listed once: a fetch answers every partition through here. */
-const untaggedFields = new WeakMap<StructDef, readonly (readonly [string, FieldDef])[]>();
+/**
+ * Each struct's no-value entry, worked out once: the scalars in a template copied by a spread (one
+ * hidden class, V8's fast clone: a fetch answers every partition through here), and the arrays and
+ * nested structs, which each entry gets fresh.
+ */
+const templates = new WeakMap<StructDef, { readonly scalars: object; readonly fresh: readonly (readonly [string, () => unknown])[] }>();
 
 function emptyStruct(struct: StructDef): Record<string, unknown> {
-  let fields = untaggedFields.get(struct);
-  if (fields === undefined) {
-    fields = Object.entries(struct).filter(([, def]) => def.tag === undefined);
-    untaggedFields.set(struct, fields);
+  let template = templates.get(struct);
+  if (template === undefined) {
+    const scalars: Record<string, unknown> = {};
+    const fresh: [string, () => unknown][] = [];
+    for (const [name, def] of Object.entries(struct)) {
+      if (def.tag !== undefined) continue;
+      const type = def.type;
+      if ('default' in def || typeof type === 'string') {
+        scalars[name] = noValue(def);
+        continue;
+      }
+      // Listed in the template too, in declaration order, so that every entry has one hidden class.
+      scalars[name] = undefined;
+      const nested = 'array' in type ? undefined : type.struct;
+      fresh.push([name, nested === undefined ? () => [] : () => emptyStruct(nested)]);
+    }
+    template = { scalars, fresh };
+    templates.set(struct, template);
   }
-  const entry: Record<string, unknown> = {};
-  for (const [name, def] of fields) entry[name] = noValue(def);
+  const entry: Record<string, unknown> = { ...template.scalars };
+  for (const [name, make] of template.fresh) entry[name] = make();
   return entry;
 }
 
+/** The no-value of a field with a default or of a scalar type. */
 function noValue(def: FieldDef): unknown {
   if ('default' in def) return def.default;
-  const type = def.type;
-  if (typeof type !== 'string') return 'array' in type ? [] : emptyStruct(type.struct);
-  switch (type) {
+  switch (def.type) {
     case 'bool':
       return false;
     case 'int64':
