@@ -1,15 +1,18 @@
 /**
  * The load of the produce/consume benchmarks: producers pipelining batches from several connections,
- * and consumers reading partitions to their end. Connections come from a factory, so the same load
- * runs over plaintext or over the full secure path (TLS, SCRAM, ACLs).
+ * and consumers reading partitions to their end, through the project's client (KafkaConnection,
+ * whose pipelined requests cost the load generator little CPU: the broker is measured, not the
+ * client). The client settings say how to connect, so the same load runs over plaintext or over the
+ * full secure path (TLS, SCRAM, ACLs).
  */
 import { spawn } from 'node:child_process';
-import { CreateTopics } from '../src/protocol/messages/create-topics.js';
+import { AdminClient } from '../src/client/admin.js';
+import type { ClientConfig } from '../src/client/client-config.js';
+import { connectToCluster, type KafkaConnection } from '../src/client/kafka-connection.js';
 import { Fetch } from '../src/protocol/messages/fetch.js';
 import { Produce } from '../src/protocol/messages/produce.js';
 import { readBatchHeader, splitBatches } from '../src/protocol/records/batch.js';
 import { buildBatchSync } from '../src/protocol/records/record.js';
-import type { BenchClient } from './kafka-client.js';
 
 export interface LoadOptions {
   readonly seconds: number;
@@ -18,8 +21,18 @@ export interface LoadOptions {
   readonly inFlight: number;
   /** Most bytes one fetch asks for per partition (Kafka clients' max.partition.fetch.bytes). */
   readonly fetchBytes?: number;
-  /** Opens one client connection (plaintext, or TLS + SASL). */
-  readonly connect: () => Promise<BenchClient>;
+  /** How the load connects: plaintext, or TLS + SASL as a user the ACLs allow. */
+  readonly client: ClientConfig;
+}
+
+/** One load connection (the consumers' fetches ask for at most 50 MB, within its response limit). */
+export function connect(client: ClientConfig): Promise<KafkaConnection> {
+  return connectToCluster(client, { clientId: 'bench' });
+}
+
+/** Plaintext client settings for a broker on this machine. */
+export function plaintextClient(port: number): ClientConfig {
+  return { bootstrapServers: [{ host: '127.0.0.1', port }], securityProtocol: 'PLAINTEXT', tls: {} };
 }
 
 export interface Shape {
@@ -88,13 +101,13 @@ export async function produce(o: LoadOptions, topic: string, shape: Shape, acks:
     timeoutMs: 30000,
     topicData: [{ name: topic, partitionData: Array.from({ length: PARTITIONS }, (_, index) => ({ index, records: batch })) }],
   };
-  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => o.connect()));
+  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => connect(o.client)));
   const latencies: number[] = [];
   let requests = 0;
   const start = performance.now();
   const end = start + SECONDS * 1000;
   const interval = ratePerSec === undefined ? 0 : (1000 * CONNECTIONS) / ratePerSec;
-  const worker = async (client: BenchClient, slot: number) => {
+  const worker = async (client: KafkaConnection, slot: number) => {
     let next = start + (slot * interval) / IN_FLIGHT;
     while (performance.now() < end) {
       if (interval > 0) {
@@ -103,12 +116,10 @@ export async function produce(o: LoadOptions, topic: string, shape: Shape, acks:
         next += interval * IN_FLIGHT;
       }
       const sent = performance.now();
-      const { body: response } = await client.request(Produce, 9, body);
+      const response = await client.request(Produce, body);
       latencies.push(performance.now() - sent);
       requests++;
-      const errors = (response as { responses: { partitionResponses: { errorCode: number }[] }[] }).responses
-        .flatMap((t) => t.partitionResponses)
-        .filter((p) => p.errorCode !== 0);
+      const errors = response.responses.flatMap((t) => t.partitionResponses).filter((p) => p.errorCode !== 0);
       if (errors.length > 0) throw new Error(`produce failed with error ${errors[0]?.errorCode}`);
     }
   };
@@ -130,14 +141,14 @@ export async function produce(o: LoadOptions, topic: string, shape: Shape, acks:
 export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec: number; bytes: number }> {
   const PARTITIONS = o.partitions;
   // Connections (TLS handshake, SASL) are set up before the clock starts, as for produce.
-  const clients = await Promise.all(Array.from({ length: PARTITIONS }, () => o.connect()));
+  const clients = await Promise.all(Array.from({ length: PARTITIONS }, () => connect(o.client)));
   const start = performance.now();
   let bytes = 0;
   await Promise.all(
     clients.map(async (client, partition) => {
       let offset = 0n;
       for (;;) {
-        const { body } = await client.request(Fetch, 12, {
+        const body = await client.request(Fetch, {
           replicaId: -1,
           maxWaitMs: 0,
           minBytes: 0,
@@ -149,7 +160,7 @@ export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec
           forgottenTopicsData: [],
           rackId: '',
         });
-        const p = (body as { responses: { partitions: { records: Buffer | null; highWatermark: bigint; errorCode: number }[] }[] }).responses[0]?.partitions[0];
+        const p = body.responses[0]?.partitions[0];
         if (p === undefined || p.errorCode !== 0) throw new Error(`fetch failed: ${String(p?.errorCode)}`);
         const records = p.records ?? Buffer.alloc(0);
         if (records.length === 0) break;
@@ -168,12 +179,14 @@ export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec
   return { mbPerSec: bytes / seconds / 1e6, bytes };
 }
 
-export async function createTopic(admin: BenchClient, name: string, partitions: number): Promise<void> {
-  await admin.request(CreateTopics, 4, {
-    topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: [] }],
-    timeoutMs: 10000,
-    validateOnly: false,
-  });
+/** Creates a topic as the user of `admin` (the super user on a secure broker). */
+export async function createTopic(admin: ClientConfig, name: string, partitions: number): Promise<void> {
+  const client = await AdminClient.connect(admin, { clientId: 'bench' });
+  try {
+    await client.createTopic(name, partitions, {}, 1);
+  } finally {
+    client.close();
+  }
 }
 
 export const fmt = (n: number, digits = 0): string => n.toFixed(digits).padStart(10);

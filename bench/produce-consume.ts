@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { diskBaseline, loopbackBaseline } from './baseline.js';
-import { BenchClient } from './kafka-client.js';
-import { consume, createTopic, fmt, produce, SHAPES, startBrokerProcess, type LoadOptions } from './load.js';
+import { consume, createTopic, fmt, plaintextClient, produce, SHAPES, startBrokerProcess, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,7 +34,7 @@ const IN_FLIGHT = Number(args['in-flight']);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'parapet-bench-'));
 const broker = args.port === undefined ? await startBrokerProcess(['--insecure', '--data-dir', dataDir]) : { port: Number(args.port), stop: () => Promise.resolve() };
-const load: LoadOptions = { seconds: SECONDS, connections: CONNECTIONS, partitions: PARTITIONS, inFlight: IN_FLIGHT, connect: () => BenchClient.connect('127.0.0.1', broker.port) };
+const load: LoadOptions = { seconds: SECONDS, connections: CONNECTIONS, partitions: PARTITIONS, inFlight: IN_FLIGHT, client: plaintextClient(broker.port) };
 try {
   const disk = await diskBaseline(dataDir, PARTITIONS, 256 * 1024, 2);
   const loopback = await loopbackBaseline(2);
@@ -47,9 +46,7 @@ try {
     for (const acks of [1, -1]) {
       if (args.only !== undefined && !`${shape.name}, acks=${acks}`.includes(args.only)) continue;
       const topic = `bench-${topicNo++}`;
-      const admin = await load.connect();
-      await createTopic(admin, topic, PARTITIONS);
-      admin.close();
+      await createTopic(load.client, topic, PARTITIONS);
       const max = await produce(load, topic, shape, acks);
       console.log(`${`${shape.name}, acks=${acks}`.padEnd(46)} ${fmt(max.mbPerSec)} ${fmt(max.recordsPerSec)} ${fmt(max.p50, 2)} ${fmt(max.p99, 2)}`);
       const half = await produce(load, topic, shape, acks, max.requestsPerSec / 2);

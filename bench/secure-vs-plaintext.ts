@@ -13,11 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient } from '../src/client/admin.js';
-import { readClientConfig } from '../src/client/client-config.js';
+import { readClientConfig, Secret, type ClientConfig } from '../src/client/client-config.js';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../src/protocol/acl.js';
 import { loopbackBaseline } from './baseline.js';
-import { BenchClient } from './kafka-client.js';
-import { consume, createTopic, fmt, produce, SHAPES, startBrokerProcess, type LoadOptions } from './load.js';
+import { consume, createTopic, fmt, plaintextClient, produce, SHAPES, startBrokerProcess, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,8 +45,8 @@ const plain = await startBrokerProcess(['--insecure', '--data-dir', plainDir]);
 // A new data directory: `parapet start` initialises it (CA, certificate, admin), as for a new user.
 const secure = await startBrokerProcess(['--data-dir', secureDir]);
 try {
-  const adminConfig = readClientConfig(join(secureDir, 'client', 'admin.properties'));
-  const admin = await AdminClient.connect({ ...adminConfig, bootstrapServers: [{ host: '127.0.0.1', port: secure.port }] });
+  const adminConfig: ClientConfig = { ...readClientConfig(join(secureDir, 'client', 'admin.properties')), bootstrapServers: [{ host: '127.0.0.1', port: secure.port }] };
+  const admin = await AdminClient.connect(adminConfig);
   // The load runs as an ordinary user whose every produce and fetch passes the ACL authorizer.
   const password = randomBytes(18).toString('base64url');
   await admin.upsertScramCredential('bench', 'SCRAM-SHA-512', password, 4096);
@@ -55,13 +54,20 @@ try {
     await admin.createAcl({ resourceType: ResourceType.TOPIC, resourceName: 'bench-', patternType: PatternType.PREFIXED, principal: 'User:bench', host: '*', operation: AclOperation[operation], permission: AclPermissionType.ALLOW });
   }
   admin.close();
-  const ca = readFileSync(join(secureDir, 'tls', 'ca.crt'));
-  const paths: Record<'plaintext' | 'secure', LoadOptions> = {
-    plaintext: { ...common, connect: () => BenchClient.connect('127.0.0.1', plain.port) },
-    secure: { ...common, connect: () => BenchClient.connectSecure('127.0.0.1', secure.port, { ca, user: 'bench', password }) },
+  const caFile = join(secureDir, 'tls', 'ca.crt');
+  const ca = readFileSync(caFile);
+  // The full secure path, as librdkafka and the Java client take it to a SASL_SSL listener: TLS
+  // verified against the broker's CA, then SCRAM-SHA-512.
+  const benchUser: ClientConfig = {
+    bootstrapServers: [{ host: '127.0.0.1', port: secure.port }],
+    securityProtocol: 'SASL_SSL',
+    sasl: { mechanism: 'SCRAM-SHA-512', username: 'bench', password: new Secret(password) },
+    tls: { caLocation: caFile },
   };
-  const superAdmin = await BenchClient.connectSecure('127.0.0.1', secure.port, { ca, user: 'admin', password: adminConfig.sasl?.password.reveal() ?? '' });
-  const plainAdmin = await paths.plaintext.connect();
+  const paths: Record<'plaintext' | 'secure', LoadOptions> = {
+    plaintext: { ...common, client: plaintextClient(plain.port) },
+    secure: { ...common, client: benchUser },
+  };
 
   const tcp = await loopbackBaseline(2);
   const tls = await loopbackBaseline(2, { cert: readFileSync(join(secureDir, 'tls', 'server.crt')), key: readFileSync(join(secureDir, 'tls', 'server.key')), ca });
@@ -79,7 +85,7 @@ try {
         for (const path of order) {
           execFileSync('sync');
           const topic = `bench-${topicNo++}`;
-          await createTopic(path === 'secure' ? superAdmin : plainAdmin, topic, common.partitions);
+          await createTopic(path === 'secure' ? adminConfig : paths.plaintext.client, topic, common.partitions);
           const produced = await produce(paths[path], topic, shape, acks);
           const consumed = await consume(paths[path], topic);
           best[path].produce = Math.max(best[path].produce, produced.mbPerSec);
@@ -93,8 +99,6 @@ try {
       row(`  consume it`, best.plaintext.consume, best.secure.consume);
     }
   }
-  superAdmin.close();
-  plainAdmin.close();
 } finally {
   await Promise.all([plain.stop(), secure.stop()]);
   rmSync(plainDir, { recursive: true, force: true });

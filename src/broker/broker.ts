@@ -33,9 +33,8 @@ import { derivedMaxOpenLogFiles, OTHER_DESCRIPTORS, processOpenFileLimit } from 
 import { ConfigError } from '../config/config-file.js';
 import { storageLimitsProblem } from './partition-limits.js';
 import { topicHandlers } from './topic-handlers.js';
-import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from '../security/config.js';
+import { DEFAULT_SECURITY_CONFIG, type ListenerProtocol, type SecurityConfig } from '../security/config.js';
 import { loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
-import type { ListenerProtocol } from '../server/listener.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
 
 export interface BrokerConfig {

@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../logger.js';
 import { AclStore } from '../security/authz/acl-store.js';
 import { AclAuthorizer } from '../security/authz/authorizer.js';
-import { checkPosture, principalPrefixes, usesSasl, usesTls, type SecurityConfig } from '../security/config.js';
+import { checkPosture, principalPrefixes, usesSasl, usesTls, type ListenerProtocol, type SecurityConfig } from '../security/config.js';
 import { CredentialStore } from '../security/credentials/credential-store.js';
 import type { SecurityEvents } from '../security/events.js';
 import { oauthBearerMechanism } from '../security/sasl/oauthbearer.js';
@@ -18,7 +18,7 @@ import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../securi
 import { buildTlsServerOptions, peerCertificateStatus, type TlsFiles } from '../security/tls/tls-options.js';
 import { ANONYMOUS, userPrincipal, type CredentialLookup, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
 import type { HandlerEntry, RequestContext } from '../server/handler.js';
-import type { ListenerProtocol, ListenerSecurity } from '../server/listener.js';
+import type { ListenerSecurity } from '../server/listener.js';
 import { saslHandlers } from '../server/sasl-handlers.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
 import { aclHandlers } from './acl-handlers.js';

@@ -1,7 +1,7 @@
 import { SecurityConfigError } from '../broker/security-setup.js';
 import { ConfigError } from '../config/config-file.js';
 import { LogLevelError } from '../logger.js';
-import { InitError } from '../security/init.js';
+import { InitError } from '../setup/init.js';
 import { DataDirLockedError } from '../storage/data-dir-lock.js';
 
 /**

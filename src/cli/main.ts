@@ -20,7 +20,7 @@ import {
   scramUserCount,
   updateClientBootstrap,
   type InitResult,
-} from '../security/init.js';
+} from '../setup/init.js';
 import { noWayIn } from '../security/way-in.js';
 import { applyConfigFile, ConfigError, loadConfigFile, toConfigFile } from '../config/config-file.js';
 import { createLogger, logLevelFrom, type Logger } from '../logger.js';

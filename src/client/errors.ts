@@ -36,3 +36,12 @@ export class KafkaError extends ClientError {
 export function throwIfError(what: string, code: number, brokerMessage?: string | null): void {
   if (code !== 0) throw new KafkaError(what, code, brokerMessage ?? null);
 }
+
+/** A short account of a thrown value for a ClientError message: a system error by its code alone. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  // A system error's message repeats its code and address ("connect ECONNREFUSED 127.0.0.1:1").
+  if (code !== undefined && 'syscall' in err) return code;
+  return code === undefined ? err.message : `${code}: ${err.message}`;
+}

@@ -1,16 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions as TlsConnectOptions } from 'node:tls';
+import type { Socket } from 'node:net';
 import { isFault } from '../errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { decodeResponse, encodeRequest } from '../protocol/frames.js';
+import { decodeResponse } from '../protocol/frames.js';
 import { ApiVersions } from '../protocol/messages/api-versions.js';
 import { SaslAuthenticate } from '../protocol/messages/sasl-authenticate.js';
 import { SaslHandshake } from '../protocol/messages/sasl-handshake.js';
 import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/schema.js';
-import { FrameSplitter } from '../server/frame-splitter.js';
 import { formatBrokerAddress, usesTls, type BrokerAddress, type ClientConfig, type SaslSettings } from './client-config.js';
-import { ClientError, ConnectionError, KafkaError } from './errors.js';
+import { ClientError, ConnectionError, describeError, KafkaError } from './errors.js';
+import { FramedSocket } from './framed-socket.js';
+import { openSocket } from './open-socket.js';
 import { ScramClient } from './scram-client.js';
 
 export interface ConnectionOptions {
@@ -37,9 +36,10 @@ const SOFTWARE_VERSION = '0.1.0';
 interface Pending {
   readonly correlationId: number;
   readonly what: string;
+  /** When the response is due (Date.now() ms). */
+  readonly deadline: number;
   readonly settle: (frame: Buffer) => void;
   readonly fail: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
 }
 
 interface VersionRange {
@@ -47,83 +47,38 @@ interface VersionRange {
   readonly max: number;
 }
 
-function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-  // A system error's message repeats its code and address ("connect ECONNREFUSED 127.0.0.1:1").
-  if (code !== undefined && 'syscall' in err) return code;
-  return code === undefined ? err.message : `${code}: ${err.message}`;
-}
-
-function readPem(key: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ClientError(`cannot read ${key} ${path}: ${describeError(err)}`);
-  }
-}
-
-async function openSocket(address: BrokerAddress, config: ClientConfig, timeoutMs: number): Promise<Socket> {
-  const where = formatBrokerAddress(address);
-  let socket: Socket;
-  let ready: string;
-  if (usesTls(config.securityProtocol)) {
-    const options: TlsConnectOptions = { host: address.host, port: address.port, minVersion: 'TLSv1.2', rejectUnauthorized: true };
-    // SNI must not carry an IP address (RFC 6066 §3); Node then checks the IP against the certificate's IP SANs.
-    if (isIP(address.host) === 0) options.servername = address.host;
-    if (config.tls.caLocation !== undefined) options.ca = readPem('ssl.ca.location', config.tls.caLocation);
-    if (config.tls.certificateLocation !== undefined) options.cert = readPem('ssl.certificate.location', config.tls.certificateLocation);
-    if (config.tls.keyLocation !== undefined) options.key = readPem('ssl.key.location', config.tls.keyLocation);
-    socket = tlsConnect(options);
-    ready = 'secureConnect';
-  } else {
-    socket = netConnect({ host: address.host, port: address.port });
-    ready = 'connect';
-  }
-  return new Promise<Socket>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ConnectionError(`cannot connect to ${where}: no connection after ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(new ConnectionError(`cannot connect to ${where}: ${describeError(err)}`));
-    });
-    socket.once(ready, () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      // Small admin requests must not wait for Nagle's algorithm.
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
-}
-
 /**
- * One connection to one broker. `connect` opens it, learns the broker's API versions (ApiVersions
+ * One connection to one broker, the project's one wire client: the admin CLI, the benchmarks and the
+ * tests all speak Kafka through it. `connect` opens it, learns the broker's API versions (ApiVersions
  * first, as librdkafka and the Java client do) and authenticates when the protocol is SASL_*. Each
- * request then uses the highest version both sides support. Requests may be issued concurrently:
- * Kafka answers in order on a connection, so responses are matched against the oldest outstanding
- * request and a correlation id out of order ends the connection.
+ * request then uses the highest version both sides support, unless the caller names one. Requests
+ * may be issued concurrently (pipelined): Kafka answers in order on a connection, so responses are
+ * matched against the oldest outstanding request and a correlation id out of order ends the
+ * connection.
  */
 export class KafkaConnection {
   readonly address: BrokerAddress;
-  readonly #socket: Socket;
+  readonly #wire: FramedSocket;
   readonly #options: Required<ConnectionOptions>;
-  readonly #splitter: FrameSplitter;
   readonly #pending: Pending[] = [];
   readonly #brokerVersions = new Map<number, VersionRange>();
-  #nextCorrelationId = 1;
+  /**
+   * One timer for all outstanding requests, due when the oldest is: responses come in order, so no
+   * other can be late before it. Pipelined requests then cost no timer each.
+   */
+  #timer: NodeJS.Timeout | undefined;
   #closed: Error | undefined;
 
   private constructor(address: BrokerAddress, socket: Socket, options: Required<ConnectionOptions>) {
     this.address = address;
-    this.#socket = socket;
     this.#options = options;
-    this.#splitter = new FrameSplitter(options.maxResponseBytes);
-    socket.on('data', (chunk: Buffer) => {
-      this.#onData(chunk);
+    this.#wire = new FramedSocket(socket, options, {
+      frame: (frame) => {
+        this.#onFrame(frame);
+      },
+      broken: (err) => {
+        this.#fail(err instanceof ClientError ? err : new ClientError(`bad response from ${formatBrokerAddress(address)}: ${describeError(err)}`));
+      },
     });
     socket.on('error', (err) => {
       this.#fail(new ClientError(`connection to ${formatBrokerAddress(address)} failed: ${describeError(err)}`));
@@ -167,14 +122,18 @@ export class KafkaConnection {
     return version;
   }
 
-  request<A extends ApiSchema>(api: A, body: RequestOf<A>): Promise<ResponseOf<A>> {
-    let version: number;
+  /**
+   * Sends a request and resolves with the response body. `version` pins the version (tests that
+   * check how the broker answers one); it is sent as given, not checked against the broker's range.
+   */
+  request<A extends ApiSchema>(api: A, body: RequestOf<A>, version?: number): Promise<ResponseOf<A>> {
+    let sendAt: number;
     try {
-      version = this.versionFor(api);
+      sendAt = version ?? this.versionFor(api);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new ClientError(String(err)));
     }
-    return this.#send(api, version, body) as Promise<ResponseOf<A>>;
+    return this.#send(api, sendAt, body) as Promise<ResponseOf<A>>;
   }
 
   /** Ends the connection; outstanding requests fail. */
@@ -184,25 +143,20 @@ export class KafkaConnection {
 
   #send(api: ApiSchema, version: number, body: object, decode?: (frame: Buffer) => Record<string, unknown>): Promise<Record<string, unknown>> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
-    const correlationId = this.#nextCorrelationId;
-    this.#nextCorrelationId = correlationId === 0x7fffffff ? 1 : correlationId + 1;
-    let frame: Buffer[];
-    try {
-      frame = encodeRequest(api, { apiVersion: version, correlationId, clientId: this.#options.clientId }, body);
-    } catch (err) {
-      return Promise.reject(new ClientError(`cannot encode ${api.name} v${version}: ${describeError(err)}`));
-    }
     const what = `${api.name} v${version}`;
     const decodeFrame = decode ?? ((f: Buffer) => decodeResponse(api, version, f).body);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // A late answer would arrive out of step with the requests behind it: give up the connection.
-        this.#fail(new ClientError(`${what} to ${formatBrokerAddress(this.address)} timed out after ${this.#options.requestTimeoutMs} ms`));
-      }, this.#options.requestTimeoutMs);
+      let correlationId: number;
+      try {
+        correlationId = this.#wire.writeRequest(api, version, body);
+      } catch (err) {
+        reject(new ClientError(`cannot encode ${what}: ${describeError(err)}`));
+        return;
+      }
       this.#pending.push({
         correlationId,
         what,
-        timer,
+        deadline: Date.now() + this.#options.requestTimeoutMs,
         fail: reject,
         settle: (f) => {
           try {
@@ -212,38 +166,46 @@ export class KafkaConnection {
           }
         },
       });
-      this.#socket.write(Buffer.concat(frame));
+      this.#timer ??= setTimeout(this.#checkDeadline, this.#options.requestTimeoutMs);
     });
   }
 
-  #onData(chunk: Buffer): void {
-    try {
-      this.#splitter.push(chunk);
-      for (let frame = this.#splitter.next(); frame !== null; frame = this.#splitter.next()) {
-        const head = this.#pending.shift();
-        if (head === undefined) throw new ClientError('the broker sent a response to no request');
-        clearTimeout(head.timer);
-        if (frame.length < 4 || frame.readInt32BE(0) !== head.correlationId) {
-          this.#pending.unshift(head);
-          throw new ClientError(`the broker answered ${head.what} out of order (correlation id mismatch)`);
-        }
-        head.settle(frame);
-      }
-    } catch (err) {
-      this.#fail(
-        err instanceof ClientError ? err : new ClientError(`bad response from ${formatBrokerAddress(this.address)}: ${describeError(err)}`),
-      );
+  #onFrame(frame: Buffer): void {
+    const head = this.#pending.shift();
+    if (head === undefined) throw new ClientError('the broker sent a response to no request');
+    if (frame.length < 4 || frame.readInt32BE(0) !== head.correlationId) {
+      this.#pending.unshift(head);
+      throw new ClientError(`the broker answered ${head.what} out of order (correlation id mismatch)`);
     }
+    if (this.#pending.length === 0) this.#stopTimer();
+    head.settle(frame);
+  }
+
+  /** The timer fired: the oldest request is late (give the connection up), or the timer moves to its deadline. */
+  readonly #checkDeadline = (): void => {
+    this.#timer = undefined;
+    const head = this.#pending[0];
+    if (head === undefined) return;
+    const left = head.deadline - Date.now();
+    if (left > 0) {
+      this.#timer = setTimeout(this.#checkDeadline, left);
+      return;
+    }
+    // A late answer would arrive out of step with the requests behind it: give up the connection.
+    this.#fail(new ClientError(`${head.what} to ${formatBrokerAddress(this.address)} timed out after ${this.#options.requestTimeoutMs} ms`));
+  };
+
+  #stopTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   #fail(err: Error): void {
     if (this.#closed !== undefined) return;
     this.#closed = err;
-    this.#socket.destroy();
-    for (const p of this.#pending.splice(0)) {
-      clearTimeout(p.timer);
-      p.fail(err);
-    }
+    this.#stopTimer();
+    this.#wire.socket.destroy();
+    for (const p of this.#pending.splice(0)) p.fail(err);
   }
 
   /**

@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import type { ListenerProtocol } from '../server/listener.js';
 import type { PrincipalMappingRule } from './tls/principal-mapping.js';
 import type { ClientAuth } from './tls/tls-options.js';
 import type { Principal, SaslMechanismName } from './types.js';
@@ -75,6 +74,9 @@ export const DEFAULT_SECURITY_CONFIG: SecurityConfig = {
   allowInsecureAnonymous: false,
   allowInsecureNonLoopback: false,
 };
+
+/** Kafka's security.protocol names: TLS or not, SASL or not. */
+export type ListenerProtocol = 'SASL_SSL' | 'SSL' | 'SASL_PLAINTEXT' | 'PLAINTEXT';
 
 export function usesTls(protocol: ListenerProtocol): boolean {
   return protocol === 'SSL' || protocol === 'SASL_SSL';

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { CloseReason } from '../server/close-reasons.js';
+import type { CloseReason } from '../close-reasons.js';
 import type { Principal, SaslFailureReason } from './types.js';
 
 /**

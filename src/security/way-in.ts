@@ -1,5 +1,4 @@
-import type { ListenerProtocol } from '../server/listener.js';
-import { usesSasl, usesTls, type SecurityConfig } from './config.js';
+import { usesSasl, usesTls, type ListenerProtocol, type SecurityConfig } from './config.js';
 
 /**
  * Whether anybody at all can log in to a broker with this listener and these settings, given how many

@@ -1,8 +1,8 @@
 import { isFault } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { CloseReasons, type CloseReason } from './close-reasons.js';
+import { CloseReasons, type CloseReason } from '../close-reasons.js';
 import type { BufferPool } from './buffer-pool.js';
-import { FrameSplitter } from './frame-splitter.js';
+import { FrameSplitter } from '../protocol/frame-splitter.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { WriteWatchdog } from './write-watchdog.js';
 

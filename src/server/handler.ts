@@ -6,7 +6,7 @@
 import type { RequestHeader } from '../protocol/headers.js';
 import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/schema.js';
 import type { Principal } from '../security/types.js';
-import type { CloseReason } from './close-reasons.js';
+import type { CloseReason } from '../close-reasons.js';
 import type { Session } from './session.js';
 
 /** What a handler knows about the request beyond its body. */

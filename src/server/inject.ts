@@ -1,4 +1,4 @@
-import type { CloseReason } from './close-reasons.js';
+import type { CloseReason } from '../close-reasons.js';
 import { closeReasonOf, type FrameHandler } from './connection.js';
 
 /** What a client would have seen of one injected request. */

@@ -2,11 +2,12 @@ import type { X509Certificate } from 'node:crypto';
 import { createServer, Socket, type Server } from 'node:net';
 import { createServer as createTlsServer, Server as TlsServer, TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../logger.js';
+import type { ListenerProtocol } from '../security/config.js';
 import type { SecurityEvents } from '../security/events.js';
 import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
 import type { NameLimits } from '../protocol/names.js';
 import type { BufferPool } from './buffer-pool.js';
-import { CloseReasons } from './close-reasons.js';
+import { CloseReasons } from '../close-reasons.js';
 import { Connection, type ConnectionLimits, type FrameHandler } from './connection.js';
 import { createDispatcher, requestStages, type DispatcherOptions } from './dispatcher.js';
 import type { HandlerEntry } from './handler.js';
@@ -14,9 +15,6 @@ import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
 import type { StageFactory } from './stages/stage.js';
-
-/** Kafka's security.protocol names: TLS or not, SASL or not. */
-export type ListenerProtocol = 'SASL_SSL' | 'SSL' | 'SASL_PLAINTEXT' | 'PLAINTEXT';
 
 /**
  * How a TLS connection's certificate becomes a principal: a verified certificate maps through the

@@ -12,7 +12,7 @@ import {
   type SaslMechanism,
   type SaslMechanismName,
 } from '../security/types.js';
-import { CloseReasons, type CloseReason } from './close-reasons.js';
+import { CloseReasons, type CloseReason } from '../close-reasons.js';
 
 export interface SessionOptions {
   readonly connectionId: number;

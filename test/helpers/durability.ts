@@ -7,21 +7,20 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig, type BrokerDeps } from '../../src/broker/broker.js';
-import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
-import { CreateTopics, type CreateTopicsResponse } from '../../src/protocol/messages/create-topics.js';
+import type { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { Fetch, type FetchResponse } from '../../src/protocol/messages/fetch.js';
-import { ListOffsets, type ListOffsetsResponse } from '../../src/protocol/messages/list-offsets.js';
+import { ListOffsets } from '../../src/protocol/messages/list-offsets.js';
 import { Produce, type ProduceResponse } from '../../src/protocol/messages/produce.js';
-import type { ApiSchema } from '../../src/protocol/messages/schema.js';
+import type { ApiSchema, RequestOf, ResponseOf } from '../../src/protocol/messages/schema.js';
 import { BatchOffsets, LOG_OVERHEAD, splitBatches } from '../../src/protocol/records/batch.js';
 import { buildBatchSync, readRecordsSync, type RecordInput } from '../../src/protocol/records/record.js';
 import { recordingLogger } from './broker.js';
-import { rawClient } from './raw-client.js';
+import { connect } from './client.js';
 
 /**
  * Helpers for the durability suites (crash, corruption, retention, storage faults): a broker run as a
  * child process (so it can be SIGKILLed), in-process brokers reopened on the same data directory, real
- * clients through /usr/bin/python3 and kcat, and a raw protocol connection that knows batch boundaries.
+ * clients through /usr/bin/python3 and kcat, and a client that knows batch boundaries.
  */
 
 export const run = promisify(execFile);
@@ -181,18 +180,6 @@ export async function runPython(script: string, args: readonly string[] = [], ti
   return stdout;
 }
 
-/** Creates a topic with kafka-python's admin client (kcat cannot). */
-export async function createTopicPy(bootstrap: string, name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-  const script = [
-    'import sys, json',
-    'from kafka.admin import KafkaAdminClient, NewTopic',
-    'a = KafkaAdminClient(bootstrap_servers=sys.argv[1])',
-    'a.create_topics([NewTopic(sys.argv[2], int(sys.argv[3]), 1, topic_configs=json.loads(sys.argv[4]))])',
-    'a.close()',
-  ].join('\n');
-  await runPython(script, [bootstrap, name, String(partitions), JSON.stringify(configs)]);
-}
-
 /** One message as a consumer saw it. */
 export interface Consumed {
   readonly offset: bigint;
@@ -287,7 +274,7 @@ export async function openBroker(
   return { broker, port, logger, close };
 }
 
-// ---- raw protocol ---------------------------------------------------------------------------------
+// ---- the project's client, batch by batch ---------------------------------------------------------
 
 export const Acks = { none: 0, leader: 1, all: -1 } as const;
 export const EARLIEST = -2n;
@@ -305,38 +292,31 @@ export interface FetchResult {
   readonly records: Consumed[];
 }
 
-/** One TCP connection speaking raw requests, one at a time, so tests know exactly which batches exist. */
-export class RawConnection {
-  readonly #client: Awaited<ReturnType<typeof rawClient>>;
-  #correlationId = 0;
+/**
+ * The durability suites' client: the project's KafkaConnection with each request at a pinned version,
+ * and one batch per partition in each produce, built here, so that tests know exactly which batches
+ * exist.
+ */
+export class BatchClient {
+  readonly #connection: KafkaConnection;
+  #answered = 0;
 
-  private constructor(client: Awaited<ReturnType<typeof rawClient>>) {
-    this.#client = client;
+  private constructor(connection: KafkaConnection) {
+    this.#connection = connection;
   }
 
-  static async open(t: TestContext, port: number): Promise<RawConnection> {
-    const conn = new RawConnection(await rawClient(port));
+  static async open(t: TestContext, port: number): Promise<BatchClient> {
+    const connection = await connect(port, { clientId: 'durability-test' });
     onCleanup(t, () => {
-      conn.close();
+      connection.close();
     });
-    return conn;
+    return new BatchClient(connection);
   }
 
-  async request(api: ApiSchema, version: number, body: object): Promise<Record<string, unknown>> {
-    const index = this.#correlationId++;
-    this.#client.socket.write(Buffer.concat(encodeRequest(api, { apiVersion: version, correlationId: index, clientId: 'durability-test' }, body)));
-    const frames = await this.#client.waitFrames(index + 1);
-    const decoded = decodeResponse(api, version, frames[index] as Buffer);
-    if (decoded.correlationId !== index) throw new Error(`correlation id ${decoded.correlationId}, expected ${index}`);
-    return decoded.body;
-  }
-
-  async createTopic(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
-    const body = (await this.request(CreateTopics, 5, {
-      topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
-    })) as unknown as CreateTopicsResponse;
-    const topic = body.topics[0];
-    if (topic?.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${topic?.errorCode} ${topic?.errorMessage ?? ''}`);
+  async request<A extends ApiSchema>(api: A, version: number, body: RequestOf<A>): Promise<ResponseOf<A>> {
+    const response = await this.#connection.request(api, body, version);
+    this.#answered++;
+    return response;
   }
 
   /** Produces one batch (built here, so its boundaries are known) to one partition. */
@@ -345,12 +325,12 @@ export class RawConnection {
   }
 
   async produceBatch(topic: string, partition: number, batch: Buffer, acks: number = Acks.all): Promise<ProducePartition> {
-    const body = (await this.request(Produce, 8, {
+    const body = await this.request(Produce, 8, {
       transactionalId: null,
       acks,
       timeoutMs: 10_000,
       topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
-    })) as unknown as ProduceResponse;
+    });
     const p = body.responses[0]?.partitionResponses[0];
     if (p === undefined) throw new Error('empty produce response');
     return p;
@@ -358,18 +338,18 @@ export class RawConnection {
 
   /** Produce to several topic-partitions in one request; answers in request order. */
   async produceMany(acks: number, parts: readonly { topic: string; partition: number; records: readonly RecordInput[] }[]): Promise<(ProducePartition & { topic: string })[]> {
-    const body = (await this.request(Produce, 8, {
+    const body = await this.request(Produce, 8, {
       transactionalId: null,
       acks,
       timeoutMs: 10_000,
       topicData: parts.map((p) => ({ name: p.topic, partitionData: [{ index: p.partition, records: buildBatchSync({ records: p.records }) }] })),
-    })) as unknown as ProduceResponse;
+    });
     return body.responses.flatMap((t) => t.partitionResponses.map((p) => ({ ...p, topic: t.name })));
   }
 
   /** A non-waiting fetch of one partition from `offset`. */
   async fetch(topic: string, partition: number, offset: bigint, maxBytes = 16 * 1024 * 1024): Promise<FetchResult> {
-    const body = (await this.request(Fetch, 11, {
+    const body = await this.request(Fetch, 11, {
       replicaId: -1,
       maxWaitMs: 0,
       minBytes: 0,
@@ -380,7 +360,7 @@ export class RawConnection {
       topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1n, partitionMaxBytes: maxBytes }] }],
       forgottenTopicsData: [],
       rackId: '',
-    })) as unknown as FetchResponse;
+    });
     const p: FetchPartition | undefined = body.responses[0]?.partitions[0];
     if (p === undefined) throw new Error('empty fetch response');
     const batches = p.records === null || p.records.length === 0 ? [] : splitBatches(p.records);
@@ -409,23 +389,23 @@ export class RawConnection {
 
   /** ListOffsets for one partition: LATEST (−1), EARLIEST (−2) or a timestamp. */
   async listOffset(topic: string, partition: number, timestamp: bigint): Promise<{ errorCode: number; offset: bigint }> {
-    const body = (await this.request(ListOffsets, 5, {
+    const body = await this.request(ListOffsets, 5, {
       replicaId: -1,
       isolationLevel: 0,
       topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }],
-    })) as unknown as ListOffsetsResponse;
+    });
     const p = body.topics[0]?.partitions[0];
     if (p === undefined) throw new Error('empty list offsets response');
     return { errorCode: p.errorCode, offset: p.offset ?? -1n };
   }
 
-  /** Response frames received so far on this connection. */
+  /** Requests of this client answered so far. */
   get received(): number {
-    return this.#client.frames.length;
+    return this.#answered;
   }
 
   close(): void {
-    this.#client.socket.destroy();
+    this.#connection.close();
   }
 }
 

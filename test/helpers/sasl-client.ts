@@ -1,13 +1,9 @@
-import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { ScramClient } from '../../src/client/scram-client.js';
-import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
-import type { ApiSchema } from '../../src/protocol/messages/schema.js';
 import { SaslAuthenticate } from '../../src/protocol/messages/sasl-authenticate.js';
 import { SaslHandshake } from '../../src/protocol/messages/sasl-handshake.js';
 import type { ScramMechanismName } from '../../src/security/types.js';
-import { rawClient } from './raw-client.js';
+import { RawConnection } from './raw-client.js';
 
 export interface SaslAuthenticateResult {
   errorCode: number;
@@ -16,68 +12,18 @@ export interface SaslAuthenticateResult {
 }
 
 /**
- * A hand-driven client connection for the security tests: every request and SASL token is sent
- * explicitly, so a test can misbehave on purpose (replay, skip the handshake, send garbage).
+ * The raw connection with the SASL steps spelled out, for the security tests: every request and
+ * SASL token is sent explicitly, so a test can misbehave on purpose (replay, skip the handshake, send
+ * garbage).
  */
-export class SaslTestConnection {
-  readonly #client: Awaited<ReturnType<typeof rawClient>>;
-  #correlationId = 0;
-  #framesSeen = 0;
-
-  private constructor(client: Awaited<ReturnType<typeof rawClient>>) {
-    this.#client = client;
-  }
-
-  /** Opens a TLS connection verified against `caFile` (or plain TCP when caFile is null). */
+export class SaslTestConnection extends RawConnection {
+  /** Opens a TLS connection verified against `caFile` (or plain TCP when caFile is null), closed when the test ends. */
   static async open(t: TestContext, port: number, caFile: string | null): Promise<SaslTestConnection> {
-    const client = await rawClient(port, caFile === null ? {} : { tls: { ca: readFileSync(caFile) } });
-    const conn = new SaslTestConnection(client);
+    const conn = await SaslTestConnection.connect(port, caFile === null ? undefined : { caLocation: caFile });
     t.after(() => {
-      client.socket.destroy();
+      conn.close();
     });
     return conn;
-  }
-
-  get socket(): Socket {
-    return this.#client.socket;
-  }
-
-  /** Resolves when the broker closes the connection. */
-  get closed(): Promise<unknown> {
-    return this.#client.closed;
-  }
-
-  /** Sends a request without waiting for an answer; returns its correlation id. */
-  send(api: ApiSchema, version: number, body: object): number {
-    const correlationId = this.#correlationId++;
-    this.#client.socket.write(Buffer.concat(encodeRequest(api, { apiVersion: version, correlationId, clientId: 'security-test' }, body)));
-    return correlationId;
-  }
-
-  /** Sends a request and returns the response body (throws if none arrives in 5 s). */
-  async request(api: ApiSchema, version: number, body: object): Promise<Record<string, unknown>> {
-    const correlationId = this.send(api, version, body);
-    const frame = await this.nextFrame();
-    const decoded = decodeResponse(api, version, frame);
-    if (decoded.correlationId !== correlationId) throw new Error(`correlation id ${decoded.correlationId}, expected ${correlationId}`);
-    return decoded.body;
-  }
-
-  /** Sends bytes as one length-prefixed frame (a raw SASL token after a v0 handshake, or garbage). */
-  sendFrame(payload: Buffer): void {
-    const size = Buffer.alloc(4);
-    size.writeInt32BE(payload.length);
-    this.#client.socket.write(Buffer.concat([size, payload]));
-  }
-
-  async nextFrame(): Promise<Buffer> {
-    const frames = await this.#client.waitFrames(this.#framesSeen + 1);
-    return frames[this.#framesSeen++] as Buffer;
-  }
-
-  /** Whether the broker sent anything more than what was read. */
-  get unreadFrames(): number {
-    return this.#client.frames.length - this.#framesSeen;
   }
 
   async handshake(mechanism: string, version = 1): Promise<{ errorCode: number; mechanisms: string[] }> {

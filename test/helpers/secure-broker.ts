@@ -10,7 +10,7 @@ import type { SecurityConfig } from '../../src/security/config.js';
 import { CredentialStore } from '../../src/security/credentials/credential-store.js';
 import { deriveScramCredential, SCRAM_MECHANISMS } from '../../src/security/credentials/scram-keys.js';
 import type { SecurityEvent } from '../../src/security/events.js';
-import { initDataDir, updateClientBootstrap } from '../../src/security/init.js';
+import { initDataDir, updateClientBootstrap } from '../../src/setup/init.js';
 import { MetadataStore } from '../../src/storage/metadata-store.js';
 import { recordingLogger } from './broker.js';
 

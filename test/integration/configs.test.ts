@@ -3,10 +3,9 @@ import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
-import { encodeRequest, decodeResponse } from '../../src/protocol/frames.js';
-import { IncrementalAlterConfigs, type IncrementalAlterConfigsResponse } from '../../src/protocol/messages/incremental-alter-configs.js';
+import { IncrementalAlterConfigs } from '../../src/protocol/messages/incremental-alter-configs.js';
 import { startBroker } from '../helpers/broker.js';
-import { rawClient } from '../helpers/raw-client.js';
+import { withConnection } from '../helpers/client.js';
 
 const run = promisify(execFile);
 // KafkaJS's CommonJS build has these enums on its default export only (not detectable as named exports).
@@ -16,16 +15,12 @@ const SET = 0;
 const DELETE = 1;
 
 /**
- * IncrementalAlterConfigs v1 over a real socket, framed by Parapet's own encoder: none of the clients
- * installed by default (KafkaJS, kafka-python 2.0, confluent-kafka 1.7) sends it.
+ * IncrementalAlterConfigs v1 through Parapet's own client: none of the clients installed by default
+ * (KafkaJS, kafka-python 2.0, confluent-kafka 1.7) sends it.
  */
 async function incrementalAlter(port: number, name: string, configOperation: number, value: string | null) {
-  const client = await rawClient(port);
   const body = { resources: [{ resourceType: TOPIC, resourceName: name, configs: [{ name: 'retention.ms', configOperation, value }] }], validateOnly: false };
-  client.socket.write(Buffer.concat(encodeRequest(IncrementalAlterConfigs, { apiVersion: 1, correlationId: 1, clientId: 't' }, body)));
-  const [frame] = await client.waitFrames(1);
-  client.socket.destroy();
-  const [result] = (decodeResponse(IncrementalAlterConfigs, 1, frame as Buffer).body as IncrementalAlterConfigsResponse).responses;
+  const [result] = (await withConnection(port, (c) => c.request(IncrementalAlterConfigs, body, 1))).responses;
   assert.ok(result);
   return result;
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { batchesInFile, LATEST, EARLIEST, openBroker, RawConnection, records, segmentBases, segmentPath, tempDataDir } from '../helpers/durability.js';
+import { createTopic } from '../helpers/client.js';
+import { batchesInFile, LATEST, EARLIEST, openBroker, BatchClient, records, segmentBases, segmentPath, tempDataDir } from '../helpers/durability.js';
 
 /**
  * Damage at rest, found at start-up: a torn tail (a write cut short by a crash) is truncated, a batch
@@ -18,8 +19,8 @@ describe('recovery from a damaged segment', () => {
 
     // Six known batches of three records: offsets 0-2, 3-5, …, 15-17.
     const first = await openBroker(t, dataDir);
-    const conn = await RawConnection.open(t, first.port);
-    await conn.createTopic(topic, 1);
+    const conn = await BatchClient.open(t, first.port);
+    await createTopic(first.port, topic, 1);
     for (let b = 0; b < BATCHES; b++) {
       const r = await conn.produce(topic, 0, records(`b${b}`, PER_BATCH, 40));
       assert.deepEqual([r.errorCode, r.baseOffset], [0, BigInt(b * PER_BATCH)]);
@@ -60,7 +61,7 @@ describe('recovery from a damaged segment', () => {
     assert.equal((corruptLogged[0]?.obj as { position?: number }).position, corrupt.position);
     assert.equal(readFileSync(path).length, torn.position, 'the torn tail is gone from disk');
 
-    const c = await RawConnection.open(t, second.port);
+    const c = await BatchClient.open(t, second.port);
     // The end offset is one past the last whole batch (batch 4: offsets 12-14).
     assert.deepEqual(await c.listOffset(topic, 0, LATEST), { errorCode: 0, offset: 15n });
     assert.deepEqual(await c.listOffset(topic, 0, EARLIEST), { errorCode: 0, offset: 0n });
@@ -121,8 +122,8 @@ describe('recovery from a damaged segment', () => {
       const dataDir = tempDataDir(t);
       const topic = 'offset-flip';
       const first = await openBroker(t, dataDir);
-      const conn = await RawConnection.open(t, first.port);
-      await conn.createTopic(topic, 1);
+      const conn = await BatchClient.open(t, first.port);
+      await createTopic(first.port, topic, 1);
       for (let b = 0; b < 5; b++) assert.equal((await conn.produce(topic, 0, records(`b${b}`, 3))).errorCode, ErrorCode.NONE);
       conn.close();
       await first.close();
@@ -136,7 +137,7 @@ describe('recovery from a damaged segment', () => {
       writeFileSync(path, data);
 
       const second = await openBroker(t, dataDir);
-      const c = await RawConnection.open(t, second.port);
+      const c = await BatchClient.open(t, second.port);
       // Every batch but the damaged one passed its CRC and was acknowledged: none may be dropped.
       assert.deepEqual(
         second.logger.entries.filter((e) => e.msg.startsWith('truncated a torn write')),

@@ -3,8 +3,8 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createTopic } from '../helpers/client.js';
 import {
-  createTopicPy,
   kcatRead,
   runPython,
   segmentBases,
@@ -83,7 +83,7 @@ describe('broker process crash and shutdown', () => {
     const PARTITIONS = 3;
     const PRODUCERS = 3;
     const first = await spawnBroker(t, dataDir);
-    await createTopicPy(first.bootstrap, topic, PARTITIONS);
+    await createTopic(first.port, topic, PARTITIONS);
 
     const producers = Array.from({ length: PRODUCERS }, (_, i) => spawnPython(t, PRODUCER, [first.bootstrap, topic, `p${i}`, String(PARTITIONS), 'all']));
     // Kill once every producer has had acknowledgements on every partition, while they keep producing.
@@ -167,7 +167,7 @@ describe('broker process crash and shutdown', () => {
     // the default minimum segment.bytes, allowed down to Kafka's by the broker's config file.
     writeFileSync(join(dataDir, 'parapet.yaml'), 'minSegmentBytes: 4096\n', { mode: 0o600 });
     const first = await spawnBroker(t, dataDir);
-    await createTopicPy(first.bootstrap, topic, PARTITIONS, { 'segment.bytes': '4096' });
+    await createTopic(first.port, topic, PARTITIONS, { 'segment.bytes': '4096' });
     const out = await runPython(PRODUCER, [first.bootstrap, topic, 'p0', String(PARTITIONS), '1', String(COUNT), '100']);
     const acks = out
       .split('\n')

@@ -3,7 +3,8 @@ import { statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { nodeLogFs, type LogFs } from '../../src/storage/log/log-fs.js';
-import { Acks, batchesInFile, LATEST, onCleanup, openBroker, RawConnection, records, segmentBases, segmentPath, tempDataDir, waitFor } from '../helpers/durability.js';
+import { createTopic } from '../helpers/client.js';
+import { Acks, batchesInFile, LATEST, onCleanup, openBroker, BatchClient, records, segmentBases, segmentPath, tempDataDir, waitFor } from '../helpers/durability.js';
 
 /**
  * The real file system, except that while `full` is set a segment write stores half its bytes and then
@@ -43,10 +44,10 @@ describe('storage faults', () => {
     const dataDir = tempDataDir(t);
     const disk = fullDisk();
     const { port, logger, close } = await openBroker(t, dataDir, { fs: disk.fs });
-    const producer = await RawConnection.open(t, port);
-    const reader = await RawConnection.open(t, port);
-    await producer.createTopic('full', 1);
-    await producer.createTopic('spare', 1);
+    const producer = await BatchClient.open(t, port);
+    const reader = await BatchClient.open(t, port);
+    await createTopic(port, 'full', 1);
+    await createTopic(port, 'spare', 1);
     const path = segmentPath(dataDir, 'full', 0, 0n);
 
     for (let b = 0; b < 3; b++) {
@@ -133,7 +134,7 @@ describe('storage faults', () => {
       reopened.logger.entries.filter((e) => e.level !== 'debug' && e.level !== 'info').map((e) => e.msg),
       [],
     );
-    const c = await RawConnection.open(t, reopened.port);
+    const c = await BatchClient.open(t, reopened.port);
     const afterRestart = await c.fetchAll('full', 0, 0n);
     assert.deepEqual(
       afterRestart.map((r) => [r.offset, r.value.replace(/\.+$/, '')]),
@@ -148,9 +149,9 @@ describe('storage faults', () => {
     const disk = fullDisk();
     // 1000-byte segments: below the default minimum, allowed down to Kafka's.
     const { port, close } = await openBroker(t, dataDir, { fs: disk.fs }, { minSegmentBytes: 1000 });
-    const c = await RawConnection.open(t, port);
+    const c = await BatchClient.open(t, port);
     // Each batch of 2 × 200-byte records is ~480 bytes: the third one rolls a 1000-byte segment.
-    await c.createTopic('rolling', 1, { 'segment.bytes': '1000' });
+    await createTopic(port, 'rolling', 1, { 'segment.bytes': '1000' });
     for (let b = 0; b < 2; b++) assert.equal((await c.produce('rolling', 0, records(`a${b}`, 2, 200))).errorCode, ErrorCode.NONE);
     disk.full = true;
     assert.equal((await c.produce('rolling', 0, records('lost', 2, 200))).errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
@@ -163,7 +164,7 @@ describe('storage faults', () => {
     await close();
 
     const reopened = await openBroker(t, dataDir, {}, { minSegmentBytes: 1000 });
-    const c2 = await RawConnection.open(t, reopened.port);
+    const c2 = await BatchClient.open(t, reopened.port);
     assert.deepEqual(
       (await c2.fetchAll('rolling', 0, 0n)).map((x) => [x.offset, x.value.replace(/\.+$/, '')]),
       ['a0', 'a1', 'b'].flatMap((p) => [`${p}-0`, `${p}-1`]).map((v, i) => [BigInt(i), v]),
@@ -182,16 +183,16 @@ describe('storage faults', () => {
       disk.passThrough = true;
       for (const h of disk.held.splice(0)) h.release();
     });
-    const producer = await RawConnection.open(t, port);
-    const other = await RawConnection.open(t, port);
-    await producer.createTopic('synced', 1);
+    const producer = await BatchClient.open(t, port);
+    const other = await BatchClient.open(t, port);
+    await createTopic(port, 'synced', 1);
 
     const waiting = producer.produce('synced', 0, records('durable', 1));
     await waitFor(() => disk.held.length === 1, 'the fdatasync of the acks=all produce');
     // The record is appended, but the producer hears nothing while its fsync is pending, even once
     // another connection has had a full round trip.
     assert.deepEqual(await other.listOffset('synced', 0, LATEST), { errorCode: 0, offset: 1n });
-    assert.equal(producer.received, 1, 'only the CreateTopics response so far');
+    assert.equal(producer.received, 0, 'no answer to the produce so far');
     // acks=1 is answered from the page cache, without waiting for any fsync.
     const leader = await other.produce('synced', 0, records('leader', 1), Acks.leader);
     assert.deepEqual([leader.errorCode, leader.baseOffset], [ErrorCode.NONE, 1n]);
@@ -225,9 +226,9 @@ describe('storage faults', () => {
       disk.passThrough = true;
       for (const h of disk.held.splice(0)) h.release();
     });
-    const producer = await RawConnection.open(t, port);
-    const other = await RawConnection.open(t, port);
-    await producer.createTopic('piped', 1);
+    const producer = await BatchClient.open(t, port);
+    const other = await BatchClient.open(t, port);
+    await createTopic(port, 'piped', 1);
 
     const order: string[] = [];
     const first = producer.produce('piped', 0, records('a', 1)).then((r) => (order.push('a'), r));
@@ -256,9 +257,9 @@ describe('storage faults', () => {
         [ErrorCode.NONE, 3n],
       ],
     );
-    // The wire order is checked by RawConnection.request: the n-th response frame must carry the n-th
-    // correlation id (the acks=1 response came after the two acks=all ones). The promises themselves
-    // settle in polling order, so only the set is compared here.
+    // The wire order is checked by the client (KafkaConnection): the n-th response frame must carry
+    // the n-th correlation id (the acks=1 response came after the two acks=all ones). The promises
+    // themselves settle in polling order, so only the set is compared here.
     assert.deepEqual([...order].sort(), ['a', 'b', 'c']);
   });
 });

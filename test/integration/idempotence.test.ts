@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { ApiVersions, type ApiVersionsResponse } from '../../src/protocol/messages/api-versions.js';
+import { ApiVersions } from '../../src/protocol/messages/api-versions.js';
 import { InitProducerId, type InitProducerIdResponse } from '../../src/protocol/messages/init-producer-id.js';
 import { buildBatchSync } from '../../src/protocol/records/record.js';
 import { nodeLogFs, type LogFs } from '../../src/storage/log/log-fs.js';
-import { Acks, LATEST, openBroker, RawConnection, tempDataDir, waitFor } from '../helpers/durability.js';
+import { createTopic } from '../helpers/client.js';
+import { Acks, LATEST, openBroker, BatchClient, tempDataDir, waitFor } from '../helpers/durability.js';
 
 /** An idempotent batch of `count` records with values `<tag>-<seq>`. */
 function batch(producerId: bigint, producerEpoch: number, baseSequence: number, count = 1, options: { transactional?: boolean } = {}): Buffer {
@@ -18,21 +19,21 @@ function batch(producerId: bigint, producerEpoch: number, baseSequence: number, 
   });
 }
 
-async function initProducerId(conn: RawConnection, version: number, body: Partial<{ transactionalId: string | null; producerId: bigint; producerEpoch: number }> = {}): Promise<InitProducerIdResponse> {
-  return (await conn.request(InitProducerId, version, {
+async function initProducerId(conn: BatchClient, version: number, body: Partial<{ transactionalId: string | null; producerId: bigint; producerEpoch: number }> = {}): Promise<InitProducerIdResponse> {
+  return conn.request(InitProducerId, version, {
     transactionalId: null,
     transactionTimeoutMs: 60_000,
     producerId: -1n,
     producerEpoch: -1,
     ...body,
-  })) as unknown as InitProducerIdResponse;
+  });
 }
 
 describe('idempotent produce (in-process broker)', () => {
   it('advertises InitProducerId v0-4', async (t) => {
     const { port } = await openBroker(t, tempDataDir(t));
-    const conn = await RawConnection.open(t, port);
-    const body = (await conn.request(ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' })) as unknown as ApiVersionsResponse;
+    const conn = await BatchClient.open(t, port);
+    const body = await conn.request(ApiVersions, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' });
     const entry = body.apiKeys.find((k) => k.apiKey === 22);
     assert.deepEqual(entry && { min: entry.minVersion, max: entry.maxVersion }, { min: 0, max: 4 });
   });
@@ -40,8 +41,8 @@ describe('idempotent produce (in-process broker)', () => {
   it('answers a retry with the original offset, refuses gaps and fenced epochs, and remembers across a restart', async (t) => {
     const dataDir = tempDataDir(t);
     const first = await openBroker(t, dataDir);
-    let conn = await RawConnection.open(t, first.port);
-    await conn.createTopic('idem', 1);
+    let conn = await BatchClient.open(t, first.port);
+    await createTopic(first.port, 'idem', 1);
     const init = await initProducerId(conn, 4);
     assert.equal(init.errorCode, ErrorCode.NONE);
     const pid = init.producerId ?? -1n;
@@ -72,7 +73,7 @@ describe('idempotent produce (in-process broker)', () => {
     conn.close();
     await first.close();
     const second = await openBroker(t, dataDir);
-    conn = await RawConnection.open(t, second.port);
+    conn = await BatchClient.open(t, second.port);
     const again = await conn.produceBatch('idem', 0, batch(pid, 1, 0, 2));
     assert.deepEqual([again.errorCode, again.baseOffset], [ErrorCode.NONE, 6n]);
     assert.equal((await conn.produceBatch('idem', 0, batch(pid, 0, 5))).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
@@ -90,8 +91,8 @@ describe('idempotent produce (in-process broker)', () => {
       fdatasync: (fd) => (hold ? new Promise<void>((resolve, reject) => held.push(() => void nodeLogFs.fdatasync(fd).then(resolve, reject))) : nodeLogFs.fdatasync(fd)),
     };
     const { port } = await openBroker(t, tempDataDir(t), { fs });
-    const conn = await RawConnection.open(t, port);
-    await conn.createTopic('idem', 1);
+    const conn = await BatchClient.open(t, port);
+    await createTopic(port, 'idem', 1);
     const b = batch(0n, 0, 0, 2);
     // The original is acknowledged with acks=1: written, not yet synced.
     assert.equal((await conn.produceBatch('idem', 0, Buffer.from(b), Acks.leader)).baseOffset, 0n);
@@ -109,8 +110,8 @@ describe('idempotent produce (in-process broker)', () => {
 
   it('refuses transactions with clear errors: InitProducerId with a transactional id, transactional batches', async (t) => {
     const { port, logger } = await openBroker(t, tempDataDir(t));
-    const conn = await RawConnection.open(t, port);
-    await conn.createTopic('tx', 1);
+    const conn = await BatchClient.open(t, port);
+    await createTopic(port, 'tx', 1);
     for (const version of [0, 3, 4]) {
       const r = await initProducerId(conn, version, { transactionalId: 'my-tx' });
       assert.deepEqual([r.errorCode, r.producerId, r.producerEpoch], [ErrorCode.INVALID_REQUEST, -1n, -1]);

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { createTopic } from '../helpers/client.js';
 import {
   EARLIEST,
   kcatRead,
   LATEST,
   openBroker,
-  RawConnection,
+  BatchClient,
   records,
   segmentBases,
   segmentPath,
@@ -43,8 +44,8 @@ describe('retention', () => {
     const topic = 'ret-bytes';
     const { broker, port, logger } = await openBroker(t, dataDir, {}, SMALL_SEGMENTS);
     const bootstrap = `127.0.0.1:${port}`;
-    const c = await RawConnection.open(t, port);
-    await c.createTopic(topic, 1, { 'segment.bytes': '2000', 'retention.bytes': '6000' });
+    const c = await BatchClient.open(t, port);
+    await createTopic(port, topic, 1, { 'segment.bytes': '2000', 'retention.bytes': '6000' });
     for (let b = 0; b < 40; b++) assert.equal((await c.produce(topic, 0, batchOf(`m${b}`))).errorCode, ErrorCode.NONE);
 
     const before = segmentBases(dataDir, topic, 0);
@@ -95,8 +96,8 @@ describe('retention', () => {
     let now = T0;
     const clock = () => now;
     const first = await openBroker(t, dataDir, { clock }, SMALL_SEGMENTS);
-    const c = await RawConnection.open(t, first.port);
-    await c.createTopic(topic, 1, { 'segment.bytes': '2000', 'retention.ms': '1000', 'message.timestamp.type': 'LogAppendTime' });
+    const c = await BatchClient.open(t, first.port);
+    await createTopic(first.port, topic, 1, { 'segment.bytes': '2000', 'retention.ms': '1000', 'message.timestamp.type': 'LogAppendTime' });
 
     // Old records stamped T0, newer ones T0 + 800.
     for (let b = 0; b < 12; b++) {
@@ -138,7 +139,7 @@ describe('retention', () => {
 
     // Reopened with only the active segment left: the same offsets, and new data continues after them.
     const second = await openBroker(t, dataDir, { clock }, SMALL_SEGMENTS);
-    const c2 = await RawConnection.open(t, second.port);
+    const c2 = await BatchClient.open(t, second.port);
     assert.deepEqual(await c2.listOffset(topic, 0, EARLIEST), { errorCode: 0, offset: active });
     assert.deepEqual(await c2.listOffset(topic, 0, LATEST), { errorCode: 0, offset: end });
     assert.equal(await second.broker.enforceRetention(), 0, 'the active segment is never deleted');
@@ -156,8 +157,8 @@ describe('retention', () => {
     const dataDir = tempDataDir(t);
     const topic = 'ret-timer';
     const { port } = await openBroker(t, dataDir, {}, { retentionCheckIntervalMs: 20, ...SMALL_SEGMENTS });
-    const c = await RawConnection.open(t, port);
-    await c.createTopic(topic, 1, { 'segment.bytes': '2000', 'retention.bytes': '1' });
+    const c = await BatchClient.open(t, port);
+    await createTopic(port, topic, 1, { 'segment.bytes': '2000', 'retention.bytes': '1' });
     for (let b = 0; b < 20; b++) assert.equal((await c.produce(topic, 0, batchOf(`m${b}`))).errorCode, ErrorCode.NONE);
     const active = segmentBases(dataDir, topic, 0).at(-1) as bigint;
     await waitFor(() => segmentBases(dataDir, topic, 0).length === 1, 'the retention timer to delete old segments', 5000);

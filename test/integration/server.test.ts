@@ -6,7 +6,7 @@ import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
 import { ApiVersions } from '../../src/protocol/messages/api-versions.js';
 import { Metadata } from '../../src/protocol/messages/metadata.js';
 import { startBroker } from '../helpers/broker.js';
-import { rawClient } from '../helpers/raw-client.js';
+import { RawConnection } from '../helpers/raw-client.js';
 
 const run = promisify(execFile);
 
@@ -31,7 +31,7 @@ describe('server', () => {
 
   it('answers pipelined requests in arrival order, even when split byte by byte', async (t) => {
     const { port } = await startBroker(t);
-    const client = await rawClient(port);
+    const client = await RawConnection.connect(port);
     const frames: Buffer[] = [];
     for (let i = 0; i < 40; i++) {
       frames.push(i % 2 === 0 ? request(ApiVersions, 3, i, {}) : request(Metadata, 9, i, { topics: [{ name: `t${i}` }] }));
@@ -45,39 +45,39 @@ describe('server', () => {
     assert.deepEqual(ids, Array.from({ length: 40 }, (_, i) => i));
     const meta = decodeResponse(Metadata, 9, responses[1] as Buffer).body as { topics: { name: string; errorCode: number }[] };
     assert.deepEqual(meta.topics.map((x) => [x.name, x.errorCode]), [['t1', 3]]);
-    client.socket.destroy();
+    client.close();
   });
 
   it('advertises only the APIs it serves', async (t) => {
     const { port } = await startBroker(t);
-    const client = await rawClient(port);
+    const client = await RawConnection.connect(port);
     client.socket.write(request(ApiVersions, 3, 1, {}));
     const [frame] = await client.waitFrames(1);
     const body = decodeResponse(ApiVersions, 3, frame as Buffer).body as { apiKeys: { apiKey: number }[] };
     assert.deepEqual(body.apiKeys.map((k) => k.apiKey), [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 29, 30, 31, 32, 33, 36, 37, 42, 44, 50, 51, 60]);
-    client.socket.destroy();
+    client.close();
   });
 
   it('closes a connection whose size prefix is over the limit, logs why, and keeps serving others', async (t) => {
     const { port, logger } = await startBroker(t, { maxFrameBytes: 1024 });
-    const bad = await rawClient(port);
+    const bad = await RawConnection.connect(port);
     bad.socket.write(Buffer.from('7fffffff', 'hex'));
     await bad.closed;
-    const good = await rawClient(port);
+    const good = await RawConnection.connect(port);
     good.socket.write(request(ApiVersions, 0, 9, {}));
     const [frame] = await good.waitFrames(1);
     assert.equal(frame?.readInt32BE(0), 9);
-    good.socket.destroy();
+    good.close();
     assert.ok(logger.entries.some((e) => e.level === 'warn' && (e.obj as { reason?: string }).reason === 'FRAME_TOO_LARGE'));
   });
 
   it('closes on an API it does not serve and on garbage, with typed reasons', async (t) => {
     const { port, logger } = await startBroker(t);
-    const unserved = await rawClient(port);
+    const unserved = await RawConnection.connect(port);
     // A well-formed request header for API key 1000, which no Kafka version defines.
     unserved.socket.write(Buffer.from('0000000a03e8000000000001ffff', 'hex'));
     await unserved.closed;
-    const garbage = await rawClient(port);
+    const garbage = await RawConnection.connect(port);
     garbage.socket.write(Buffer.from('000000060003000100000000', 'hex')); // truncated Metadata header
     await garbage.closed;
     const reasons = logger.entries.map((e) => (e.obj as { reason?: string }).reason);
@@ -87,7 +87,7 @@ describe('server', () => {
 
   it('shutdown answers requests already received, then closes', async (t) => {
     const { port, broker } = await startBroker(t);
-    const client = await rawClient(port);
+    const client = await RawConnection.connect(port);
     client.socket.write(Buffer.concat([request(ApiVersions, 3, 1, {}), request(Metadata, 1, 2, { topics: null })]));
     await client.waitFrames(1);
     await broker.close();

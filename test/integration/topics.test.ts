@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { Broker, DEFAULT_BROKER_CONFIG } from '../../src/broker/broker.js';
 import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
-import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
 import { CreatePartitions } from '../../src/protocol/messages/create-partitions.js';
 import { CreateTopics } from '../../src/protocol/messages/create-topics.js';
+import type { RequestOf } from '../../src/protocol/messages/schema.js';
 import { recordingLogger, startBroker } from '../helpers/broker.js';
-import { rawClient } from '../helpers/raw-client.js';
+import { withConnection } from '../helpers/client.js';
 
 const run = promisify(execFile);
 
@@ -21,12 +21,9 @@ async function kcatTopics(bootstrap: string): Promise<string> {
   return stdout;
 }
 
-async function roundTrip(port: number, api: typeof CreateTopics | typeof CreatePartitions, version: number, body: object) {
-  const client = await rawClient(port);
-  client.socket.write(Buffer.concat(encodeRequest(api, { apiVersion: version, correlationId: 1, clientId: 't' }, body)));
-  const [frame] = await client.waitFrames(1);
-  client.socket.destroy();
-  return decodeResponse(api, version, frame as Buffer).body;
+/** One request at a pinned version through the project's client; the body is as the test spells it. */
+async function roundTrip(port: number, api: typeof CreateTopics | typeof CreatePartitions, version: number, body: object): Promise<unknown> {
+  return withConnection(port, (c) => c.request(api, body as RequestOf<typeof api>, version));
 }
 
 describe('topic administration', () => {

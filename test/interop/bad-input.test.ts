@@ -10,7 +10,8 @@ import { BatchOffsets, splitBatches, writeBatchCrc } from '../../src/protocol/re
 import { CompressionCodec } from '../../src/protocol/records/compression.js';
 import { buildBatch, buildBatchSync, readRecordsSync, type RecordInput } from '../../src/protocol/records/record.js';
 import { startBroker } from '../helpers/broker.js';
-import { createTopic, rawSession, type RawSession } from './support.js';
+import { createTopic } from '../helpers/client.js';
+import { RawConnection } from '../helpers/raw-client.js';
 
 /**
  * What the broker does with bad or borderline input on the data path, over the raw protocol: every
@@ -24,7 +25,7 @@ function produceBody(topic: string, partitions: { index: number; records: Buffer
   return { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: partitions }] };
 }
 
-async function produce(session: RawSession, topic: string, partitions: { index: number; records: Buffer | null }[], version = 7): Promise<PartitionResult[]> {
+async function produce(session: RawConnection, topic: string, partitions: { index: number; records: Buffer | null }[], version = 7): Promise<PartitionResult[]> {
   const body = (await session.request(Produce, version, produceBody(topic, partitions))) as ProduceResponse;
   return body.responses[0]?.partitionResponses ?? [];
 }
@@ -45,7 +46,7 @@ function fetchBody(topics: { topic: string; partitions: { partition: number; fet
 
 type FetchedPartition = FetchResponse['responses'][number]['partitions'][number];
 
-async function fetchOne(session: RawSession, topic: string, partition: number, fetchOffset: bigint, options: { maxWaitMs?: number; minBytes?: number; maxBytes?: number; partitionMaxBytes?: number } = {}): Promise<FetchedPartition> {
+async function fetchOne(session: RawConnection, topic: string, partition: number, fetchOffset: bigint, options: { maxWaitMs?: number; minBytes?: number; maxBytes?: number; partitionMaxBytes?: number } = {}): Promise<FetchedPartition> {
   const partitionMaxBytes = options.partitionMaxBytes ?? 1024 * 1024;
   const body = (await session.request(Fetch, 12, fetchBody([{ topic, partitions: [{ partition, fetchOffset, partitionMaxBytes }] }], options))) as FetchResponse;
   assert.equal(body.errorCode, 0);
@@ -55,7 +56,7 @@ async function fetchOne(session: RawSession, topic: string, partition: number, f
 }
 
 async function endOffset(port: number, topic: string, partition = 0): Promise<bigint> {
-  const session = await rawSession(port);
+  const session = await RawConnection.connect(port);
   try {
     const body = (await session.request(ListOffsets, 1, { replicaId: -1, topics: [{ name: topic, partitions: [{ partitionIndex: partition, timestamp: -1n }] }] })) as ListOffsetsResponse;
     const p = body.topics[0]?.partitions[0];
@@ -70,7 +71,7 @@ async function endOffset(port: number, topic: string, partition = 0): Promise<bi
 async function assertServing(port: number): Promise<void> {
   const topic = `still-serving-${randomBytes(4).toString('hex')}`;
   await createTopic(port, topic);
-  const session = await rawSession(port);
+  const session = await RawConnection.connect(port);
   try {
     const [r] = await produce(session, topic, [{ index: 0, records: buildBatchSync({ records: [{ value: 'alive' }] }) }]);
     assert.deepEqual([r?.errorCode, r?.baseOffset], [0, 0n]);
@@ -120,7 +121,7 @@ describe('bad input on the data path (raw protocol)', () => {
     await createTopic(port, 'bad', 1);
     await createTopic(port, 'exact', 1, { 'max.message.bytes': String(good.length) });
     await createTopic(port, 'small', 1, { 'max.message.bytes': String(good.length - 1) });
-    const session = await rawSession(port);
+    const session = await RawConnection.connect(port);
     t.after(() => {
       session.close();
     });
@@ -180,7 +181,7 @@ describe('bad input on the data path (raw protocol)', () => {
     async (t) => {
       const { port } = await startBroker(t);
       await createTopic(port, 'ctl', 1);
-      const session = await rawSession(port);
+      const session = await RawConnection.connect(port);
       t.after(() => {
         session.close();
       });
@@ -197,7 +198,7 @@ describe('bad input on the data path (raw protocol)', () => {
       const { port } = await startBroker(t);
       await createTopic(port, 'old', 1);
       for (const version of [0, 1, 2]) {
-        const session = await rawSession(port);
+        const session = await RawConnection.connect(port);
         session.send(Produce, version, produceBody('old', [{ index: 0, records: buildBatchSync({ records: records(1) }) }], 1));
         const outcome = await Promise.race([session.closed.then(() => 'closed'), session.waitFrames(1).then(() => 'answered')]);
         if (outcome === 'answered') {
@@ -213,7 +214,7 @@ describe('bad input on the data path (raw protocol)', () => {
   it('judges partitions of one request separately: a bad one does not stop a good one', async (t) => {
     const { port } = await startBroker(t);
     await createTopic(port, 'mixed', 3);
-    const session = await rawSession(port);
+    const session = await RawConnection.connect(port);
     t.after(() => {
       session.close();
     });
@@ -236,7 +237,7 @@ describe('bad input on the data path (raw protocol)', () => {
   it('answers unknown topics and partitions with UNKNOWN_TOPIC_OR_PARTITION on Produce, Fetch and ListOffsets', async (t) => {
     const { port } = await startBroker(t);
     await createTopic(port, 'one', 1);
-    const session = await rawSession(port);
+    const session = await RawConnection.connect(port);
     t.after(() => {
       session.close();
     });
@@ -260,7 +261,7 @@ describe('bad input on the data path (raw protocol)', () => {
   it('answers a fetch outside the log with OFFSET_OUT_OF_RANGE, and one at the end with nothing', async (t) => {
     const { port } = await startBroker(t);
     await createTopic(port, 'short', 1);
-    const session = await rawSession(port);
+    const session = await RawConnection.connect(port);
     t.after(() => {
       session.close();
     });
@@ -283,7 +284,7 @@ describe('bad input on the data path (raw protocol)', () => {
   it('acks=0: no response, the next request is answered with its own correlation id, and the data is there', async (t) => {
     const { port } = await startBroker(t);
     await createTopic(port, 'quiet', 1);
-    const session = await rawSession(port);
+    const session = await RawConnection.connect(port);
     t.after(() => {
       session.close();
     });
@@ -300,7 +301,7 @@ describe('bad input on the data path (raw protocol)', () => {
   it('acks=0 with a bad batch closes the connection (PRODUCE_REJECTED) and drops what was pipelined after it', async (t) => {
     const { port, logger } = await startBroker(t);
     await createTopic(port, 'quiet', 1);
-    const session = await rawSession(port);
+    const session = await RawConnection.connect(port);
     t.after(() => {
       session.close();
     });
@@ -316,7 +317,7 @@ describe('bad input on the data path (raw protocol)', () => {
     assert.equal(await endOffset(port, 'quiet'), 0n, 'nothing appended');
 
     // Unknown partitions count as failures too.
-    const again = await rawSession(port);
+    const again = await RawConnection.connect(port);
     t.after(() => {
       again.close();
     });
@@ -329,8 +330,8 @@ describe('bad input on the data path (raw protocol)', () => {
   it('long polls: a waiting fetch returns when another connection appends, and after max_wait otherwise', async (t) => {
     const { port } = await startBroker(t);
     await createTopic(port, 'poll', 2);
-    const waiter = await rawSession(port);
-    const writer = await rawSession(port);
+    const waiter = await RawConnection.connect(port);
+    const writer = await RawConnection.connect(port);
     t.after(() => {
       waiter.close();
       writer.close();
@@ -379,7 +380,7 @@ describe('bad input on the data path (raw protocol)', () => {
   it('KIP-74: the first batch comes back whole even when larger than the partition or response limit', async (t) => {
     const { port } = await startBroker(t);
     await createTopic(port, 'big', 2);
-    const session = await rawSession(port);
+    const session = await RawConnection.connect(port);
     t.after(() => {
       session.close();
     });

@@ -5,9 +5,10 @@ import { describe, it } from 'node:test';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { clientSettingsFiles, clientSettingsFilesIn, type ClientSettingsFiles } from '../../src/client/client-settings.js';
 import { ok, parapet } from '../helpers/admin-cli.js';
+import { createTopic } from '../helpers/client.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 import { python } from './support.js';
-import { authenticationFailures, createTopicsAsAdmin, describeEvents, kcat, logins } from './security-support.js';
+import { authenticationFailures, describeEvents, kcat, logins } from './security-support.js';
 
 /**
  * The client settings files Parapet writes, used exactly as the docs say, by real clients against a
@@ -213,7 +214,7 @@ describe('client settings with real clients', () => {
 
   it('users made by parapet user add produce and consume with every format, a generated login and one that needs escaping', async (t) => {
     const b = await startSecureBroker(t);
-    await createTopicsAsAdmin(b, [TOPIC]);
+    await createTopic(b.adminProperties, [TOPIC]);
 
     await addUser(b, 'alice');
     await produceAndConsumeWithEveryClient(clientSettingsFilesIn(join(b.dataDir, 'client'), 'alice'), `${GROUP_PREFIX}alice-`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runPython } from '../helpers/durability.js';
-import { createTopic } from './support.js';
+import { createTopic } from '../helpers/client.js';
 import {
   checkDelivery,
   groupBroker,

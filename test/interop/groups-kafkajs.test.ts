@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { onCleanup } from '../helpers/durability.js';
-import { createTopic } from './support.js';
+import { createTopic } from '../helpers/client.js';
 import {
   checkDelivery,
   groupBroker,

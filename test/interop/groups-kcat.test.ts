@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createTopic } from './support.js';
+import { createTopic } from '../helpers/client.js';
 import type { RecordingLogger } from '../helpers/durability.js';
 import {
   checkDelivery,

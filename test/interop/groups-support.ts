@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
-import { DescribeGroups, type DescribeGroupsResponse } from '../../src/protocol/messages/describe-groups.js';
-import { OffsetFetch, type OffsetFetchResponse } from '../../src/protocol/messages/offset-fetch.js';
-import { Produce, type ProduceResponse } from '../../src/protocol/messages/produce.js';
+import { DescribeGroups } from '../../src/protocol/messages/describe-groups.js';
+import { OffsetFetch } from '../../src/protocol/messages/offset-fetch.js';
+import { Produce } from '../../src/protocol/messages/produce.js';
 import { buildBatchSync } from '../../src/protocol/records/record.js';
 import type { BrokerConfig } from '../../src/broker/broker.js';
 import { onCleanup, openBroker, PYTHON, runPython, tempDataDir, type RecordingLogger } from '../helpers/durability.js';
-import { rawSession } from './support.js';
+import { withConnection } from '../helpers/client.js';
 
 /**
  * The start every Python group member script shares (its own imports come first and must include
@@ -27,12 +27,12 @@ def out(**line):
 `;
 
 /**
- * Plumbing for the consumer group interop tests (groups-*.test.ts): the group as the broker reports it
- * (raw DescribeGroups with the consumer protocol's assignment decoded), committed offsets (raw
- * OffsetFetch), produce through raw requests (so every test knows exactly which offsets exist), child
- * processes whose stdout is read line by line, kafka-python's admin client, and the delivery check
- * shared by every client: every message processed, and none processed again after its offset was
- * committed.
+ * Plumbing for the consumer group interop tests (groups-*.test.ts), through the project's client: the
+ * group as the broker reports it (DescribeGroups with the consumer protocol's assignment decoded),
+ * committed offsets (OffsetFetch), produce of batches built here (so every test knows exactly which
+ * offsets exist); child processes whose stdout is read line by line, kafka-python's admin client, and
+ * the delivery check shared by every client: every message processed, and none processed again after
+ * its offset was committed.
  */
 
 // ---- the broker -------------------------------------------------------------------------------------
@@ -93,9 +93,8 @@ export function decodeAssignment(bytes: Buffer): Map<string, number[]> {
 }
 
 export async function describeGroup(port: number, groupId: string): Promise<GroupView> {
-  const session = await rawSession(port);
-  try {
-    const body = (await session.request(DescribeGroups, 1, { groups: [groupId] })) as unknown as DescribeGroupsResponse;
+  return withConnection(port, async (connection) => {
+    const body = await connection.request(DescribeGroups, { groups: [groupId] }, 1);
     const g = body.groups[0];
     assert.ok(g !== undefined);
     assert.equal(g.errorCode, 0);
@@ -105,9 +104,7 @@ export async function describeGroup(port: number, groupId: string): Promise<Grou
       protocol: g.protocolData,
       members: g.members.map((m) => ({ memberId: m.memberId, clientId: m.clientId, assignment: decodeAssignment(m.memberAssignment) })),
     };
-  } finally {
-    session.close();
-  }
+  });
 }
 
 /** Polls `probe` every 50 ms until it returns something other than undefined; fails after `timeoutMs`. */
@@ -156,17 +153,11 @@ export function partitionsOf(view: GroupView, clientId: string, topic: string): 
 
 /** Committed offsets of partitions 0..partitions−1 (−1 where none), with OffsetFetch v1 (kafka-python's). */
 export async function committedOffsets(port: number, groupId: string, topic: string, partitions: number): Promise<number[]> {
-  const session = await rawSession(port);
-  try {
-    const body = (await session.request(OffsetFetch, 1, {
-      groupId,
-      topics: [{ name: topic, partitionIndexes: Array.from({ length: partitions }, (_, i) => i) }],
-    })) as unknown as OffsetFetchResponse;
+  return withConnection(port, async (connection) => {
+    const body = await connection.request(OffsetFetch, { groupId, topics: [{ name: topic, partitionIndexes: Array.from({ length: partitions }, (_, i) => i) }] }, 1);
     const found = body.topics?.[0]?.partitions ?? [];
     return Array.from({ length: partitions }, (_, i) => Number(found.find((p) => p.partitionIndex === i)?.committedOffset ?? -1n));
-  } finally {
-    session.close();
-  }
+  });
 }
 
 // ---- producing --------------------------------------------------------------------------------------
@@ -183,15 +174,18 @@ export interface Produced {
  * with values `${prefix}-${partition}-${i}`; returns them with their offsets.
  */
 export async function produceRound(port: number, topic: string, partitions: number, perPartition: number, prefix: string): Promise<Produced[]> {
-  const session = await rawSession(port);
-  try {
+  return withConnection(port, async (connection) => {
     const values = Array.from({ length: partitions }, (_, p) => Array.from({ length: perPartition }, (_, i) => `${prefix}-${p}-${i}`));
-    const body = (await session.request(Produce, 8, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 10_000,
-      topicData: [{ name: topic, partitionData: values.map((v, index) => ({ index, records: buildBatchSync({ records: v.map((value) => ({ value })) }) })) }],
-    })) as unknown as ProduceResponse;
+    const body = await connection.request(
+      Produce,
+      {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [{ name: topic, partitionData: values.map((v, index) => ({ index, records: buildBatchSync({ records: v.map((value) => ({ value })) }) })) }],
+      },
+      8,
+    );
     const out: Produced[] = [];
     for (const r of body.responses[0]?.partitionResponses ?? []) {
       assert.equal(r.errorCode, 0, `produce to ${topic}-${r.index}`);
@@ -199,9 +193,7 @@ export async function produceRound(port: number, topic: string, partitions: numb
     }
     assert.equal(out.length, partitions * perPartition);
     return out;
-  } finally {
-    session.close();
-  }
+  });
 }
 
 // ---- child processes --------------------------------------------------------------------------------

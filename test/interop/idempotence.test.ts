@@ -3,9 +3,9 @@ import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startBroker } from '../helpers/broker.js';
+import { createTopic } from '../helpers/client.js';
 import {
   batchesInFile,
-  createTopicPy,
   run,
   segmentBases,
   segmentPath,
@@ -95,7 +95,7 @@ describe('idempotent producers (real clients)', () => {
     const dataDir = tempDataDir(t, 'parapet-idempotence-');
     const port = await freePort();
     const brokers: ChildBroker[] = [await spawnBroker(t, dataDir, 'debug', port)];
-    await createTopicPy(`127.0.0.1:${port}`, 'idem', partitions);
+    await createTopic(port, 'idem', partitions);
     const producer = spawnPython(t, IDEMPOTENT_PRODUCER, [`127.0.0.1:${port}`, 'idem', String(total), String(partitions), process.env.PAD ?? '1000', process.env.PACE ?? '0']);
     const delivered = () => producer.lines.filter((l) => l.startsWith('D ')).length;
 

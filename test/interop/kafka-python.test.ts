@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startBroker } from '../helpers/broker.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { ListOffsets, type ListOffsetsResponse } from '../../src/protocol/messages/list-offsets.js';
+import { ListOffsets } from '../../src/protocol/messages/list-offsets.js';
 import { CompressionCodec } from '../../src/protocol/records/compression.js';
-import { mixedMessages, python, rawSession, recordsByCodec } from './support.js';
+import { withConnection } from '../helpers/client.js';
+import { mixedMessages, python, recordsByCodec } from './support.js';
 
 /**
  * kafka-python 2.0.2 on the data path. It uses fixed versions (protocol notes §0.3): Produce v7,
@@ -131,14 +132,9 @@ print(sorted(a.list_topics()))
 a.close()
 `;
     assert.equal((await python(deleted)).trim(), '[]');
-    const session = await rawSession(port);
-    t.after(() => {
-      session.close();
-    });
-    const lo = (await session.request(ListOffsets, 1, {
-      replicaId: -1,
-      topics: [{ name: 'py-data', partitions: [{ partitionIndex: 0, timestamp: -1n }] }],
-    })) as ListOffsetsResponse;
+    const lo = await withConnection(port, (c) =>
+      c.request(ListOffsets, { replicaId: -1, topics: [{ name: 'py-data', partitions: [{ partitionIndex: 0, timestamp: -1n }] }] }, 1),
+    );
     assert.equal(lo.topics[0]?.partitions[0]?.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'the deleted partition is gone');
   });
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { before, after, describe, it } from 'node:test';
 import { startBroker } from '../helpers/broker.js';
 import { CompressionCodec } from '../../src/protocol/records/compression.js';
-import { createTopic, recordsByCodec, runFile } from './support.js';
+import { createTopic } from '../helpers/client.js';
+import { recordsByCodec, runFile } from './support.js';
 
 /**
  * kcat (librdkafka 2.0.2) produces 100,000 lines with each compression codec and reads them back: the

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { createTopic } from '../helpers/client.js';
 import { startSecureBroker } from '../helpers/secure-broker.js';
 import { python } from './support.js';
-import { appAcls, authenticationFailures, createTopicsAsAdmin, deniedOnTopic, describeEvents, logins } from './security-support.js';
+import { appAcls, authenticationFailures, deniedOnTopic, describeEvents, logins } from './security-support.js';
 
 /**
  * kafka-python 2.0.2 over SASL_SSL, verifying the broker against the init CA (`ssl_cafile`, hostname
@@ -87,7 +88,7 @@ describe('kafka-python over SASL_SSL (SaslHandshake v0, raw tokens)', () => {
       acls: [...appAcls('User:alice', 'py-scram', 'py-scram-app'), ...appAcls('User:bob', 'py-plain', 'py-plain-app')],
       broker: { groupInitialRebalanceDelayMs: 0 },
     });
-    await createTopicsAsAdmin(b, ['py-scram', 'py-plain']);
+    await createTopic(b.adminProperties, ['py-scram', 'py-plain']);
 
     const cases = [
       { mechanism: 'SCRAM-SHA-512', user: 'alice', topic: 'py-scram', group: 'py-scram-app' },

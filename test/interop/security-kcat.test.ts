@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { AclOperation, ResourceType } from '../../src/protocol/acl.js';
 import { createCertificateAuthority } from '../../src/security/tls/certificates.js';
+import { createTopic } from '../helpers/client.js';
 import { startSecureBroker } from '../helpers/secure-broker.js';
 import {
   allow,
   appAcls,
   authenticationFailures,
-  createTopicsAsAdmin,
   deniedOnTopic,
   deniedResource,
   describeEvents,
@@ -52,7 +52,7 @@ describe('kcat over SASL_SSL with CA and hostname verification', () => {
       acls: [...appAcls('User:alice', TOPIC, GROUP), allow('User:alice', ResourceType.TOPIC, READ_ONLY_TOPIC, AclOperation.READ)],
       broker: { groupInitialRebalanceDelayMs: 0 },
     });
-    await createTopicsAsAdmin(b, [TOPIC, READ_ONLY_TOPIC]);
+    await createTopic(b.adminProperties, [TOPIC, READ_ONLY_TOPIC]);
     // librdkafka 2.x verifies the hostname by default; saying so keeps the test meaningful if that changes.
     const verify = { 'ssl.endpoint.identification.algorithm': 'https' };
     const alice = b.clientConfig('alice', USERS.alice, verify);
@@ -158,10 +158,7 @@ describe('kcat over mutual TLS (SSL listener, client certificate required)', () 
 
     // The super user, over SSL too: a certificate with CN=admin from the init CA is User:admin.
     const adminCert = await writeClientCertificate(ca, 'admin', dir);
-    await createTopicsAsAdmin(
-      { ...b, adminProperties: writeProperties(join(dir, 'admin.properties'), { ...base, 'ssl.certificate.location': adminCert.certFile, 'ssl.key.location': adminCert.keyFile }) },
-      [topic, ungranted],
-    );
+    await createTopic(writeProperties(join(dir, 'admin.properties'), { ...base, 'ssl.certificate.location': adminCert.certFile, 'ssl.key.location': adminCert.keyFile }), [topic, ungranted]);
 
     const input = kcatLines(200);
     const produced = await kcat(['-F', alice, '-P', '-t', topic, '-p', '0', '-K', ':'], { input });

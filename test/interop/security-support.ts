@@ -2,8 +2,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminClient } from '../../src/client/admin.js';
-import { readClientConfig } from '../../src/client/client-config.js';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
 import type { AclBindingInput } from '../../src/security/authz/acl-store.js';
 import type { SecurityEvent } from '../../src/security/events.js';
@@ -11,10 +9,9 @@ import { issueClientCertificate, type CertificateAndKey } from '../../src/securi
 import type { SecureBroker } from '../helpers/secure-broker.js';
 
 /**
- * Plumbing for the security interop tests (security-*.test.ts): ACL bindings, topics created by the
- * super user that `parapet init` made (through the admin properties file init wrote, as an operator
- * would), kcat runs with binary stdin/stdout, client certificates issued by the init CA, and the
- * security events the broker reported.
+ * Plumbing for the security interop tests (security-*.test.ts): ACL bindings, kcat runs with binary
+ * stdin/stdout, client certificates issued by the init CA, and the security events the broker
+ * reported.
  */
 
 /** An ALLOW binding for `principal` on a literal resource, from any host. */
@@ -33,16 +30,6 @@ export function appAcls(principal: string, topic: string, group: string): AclBin
     allow(principal, ResourceType.TOPIC, topic, AclOperation.READ),
     allow(principal, ResourceType.GROUP, group, AclOperation.READ),
   ];
-}
-
-/** Creates single-replica topics as the init admin, with the properties file `parapet init` wrote. */
-export async function createTopicsAsAdmin(b: SecureBroker, topics: readonly string[], partitions = 1): Promise<void> {
-  const admin = await AdminClient.connect(readClientConfig(b.adminProperties), { clientId: 'interop-setup' });
-  try {
-    for (const topic of topics) await admin.createTopic(topic, partitions, {}, 1);
-  } finally {
-    admin.close();
-  }
 }
 
 export interface ProcessResult {

@@ -2,17 +2,14 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
-import { CreateTopics } from '../../src/protocol/messages/create-topics.js';
-import { Fetch, type FetchResponse } from '../../src/protocol/messages/fetch.js';
+import { Fetch } from '../../src/protocol/messages/fetch.js';
 import { splitBatches, validateBatch } from '../../src/protocol/records/batch.js';
-import type { ApiSchema } from '../../src/protocol/messages/schema.js';
-import { rawClient } from '../helpers/raw-client.js';
+import { withConnection } from '../helpers/client.js';
 
 /**
- * Shared plumbing for the interop tests: a sequential raw-protocol session (one request at a time,
- * each response matched to its correlation id), topic creation through it, and a runner for Python
- * scripts under the system interpreter (where kafka-python and confluent-kafka are installed).
+ * Shared plumbing for the interop tests: what the broker stored, read back with the project's client,
+ * and a runner for Python scripts under the system interpreter (where kafka-python and
+ * confluent-kafka are installed).
  */
 
 export const runFile = promisify(execFile);
@@ -39,71 +36,17 @@ export async function python(script: string, options: { input?: string; timeoutM
   return stdout;
 }
 
-export interface RawSession {
-  /** Sends one request and waits for its response, checking the correlation id. */
-  request(api: ApiSchema, version: number, body: object): Promise<Record<string, unknown>>;
-  /** Writes a request frame without waiting (acks=0 produce); returns its correlation id. */
-  send(api: ApiSchema, version: number, body: object): number;
-  /** Every frame received so far, in arrival order. */
-  readonly frames: Buffer[];
-  waitFrames(n: number): Promise<Buffer[]>;
-  readonly closed: Promise<unknown>;
-  close(): void;
-}
-
-export async function rawSession(port: number): Promise<RawSession> {
-  const client = await rawClient(port);
-  let nextId = 1;
-  let consumed = 0;
-  const send = (api: ApiSchema, version: number, body: object): number => {
-    const correlationId = nextId++;
-    client.socket.write(Buffer.concat(encodeRequest(api, { apiVersion: version, correlationId, clientId: 'interop' }, body)));
-    return correlationId;
-  };
-  return {
-    frames: client.frames,
-    closed: client.closed,
-    waitFrames: (n) => client.waitFrames(n),
-    send,
-    async request(api, version, body) {
-      const correlationId = send(api, version, body);
-      const frames = await client.waitFrames(consumed + 1);
-      const frame = frames[consumed++] as Buffer;
-      const decoded = decodeResponse(api, version, frame);
-      assert.equal(decoded.correlationId, correlationId, 'responses come back in request order');
-      return decoded.body;
-    },
-    close() {
-      client.socket.destroy();
-    },
-  };
-}
-
-/** Creates a topic through CreateTopics v5 and asserts that it worked. */
-export async function createTopic(port: number, name: string, partitions = 1, configs: Record<string, string> = {}): Promise<void> {
-  const session = await rawSession(port);
-  try {
-    const body = (await session.request(CreateTopics, 5, {
-      topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })) }],
-    })) as { topics: { errorCode: number; errorMessage: string | null }[] };
-    assert.equal(body.topics[0]?.errorCode, 0, body.topics[0]?.errorMessage ?? 'create topic');
-  } finally {
-    session.close();
-  }
-}
-
 /**
- * Reads every stored batch with raw Fetches and counts records per compression codec. Clients send a
+ * Reads every stored batch with Fetch v12 and counts records per compression codec. Clients send a
  * batch uncompressed when compressing did not make it smaller (librdkafka does, often for small first
  * batches), so a codec is best checked by the share of records it carries.
  */
 export async function recordsByCodec(port: number, topic: string, partition: number, endOffset: number): Promise<Map<number, number>> {
-  const session = await rawSession(port);
   const counts = new Map<number, number>();
-  try {
+  await withConnection(port, async (connection) => {
     let offset = 0n;
     while (offset < BigInt(endOffset)) {
-      const body = (await session.request(Fetch, 12, {
+      const body = await connection.request(Fetch, {
         maxWaitMs: 0,
         minBytes: 0,
         maxBytes: 8 * 1024 * 1024,
@@ -113,7 +56,7 @@ export async function recordsByCodec(port: number, topic: string, partition: num
         topics: [{ topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 8 * 1024 * 1024 }] }],
         forgottenTopicsData: [],
         rackId: '',
-      })) as FetchResponse;
+      }, 12);
       const records = body.responses[0]?.partitions[0]?.records ?? null;
       assert.ok(records !== null && records.length > 0, `batches at offset ${offset}`);
       for (const batch of splitBatches(records, { allowPartialTail: true })) {
@@ -123,9 +66,7 @@ export async function recordsByCodec(port: number, topic: string, partition: num
         offset += BigInt(header.lastOffsetDelta + 1);
       }
     }
-  } finally {
-    session.close();
-  }
+  });
   return counts;
 }
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
-import { CreateTopics } from '../../src/protocol/messages/create-topics.js';
 import { Fetch } from '../../src/protocol/messages/fetch.js';
 import { Metadata } from '../../src/protocol/messages/metadata.js';
 import { Produce } from '../../src/protocol/messages/produce.js';
 import { buildBatchSync } from '../../src/protocol/records/record.js';
 import type { AclBindingInput } from '../../src/security/authz/acl-store.js';
+import { createTopic } from '../helpers/client.js';
 import { SaslTestConnection } from '../helpers/sasl-client.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 
@@ -21,16 +21,6 @@ async function login(t: TestContext, b: SecureBroker, user: string, password: st
   const { result } = await conn.scram('SCRAM-SHA-512', user, password);
   assert.equal(result.errorCode, 0, `${user} authenticates`);
   return conn;
-}
-
-async function createTopics(t: TestContext, b: SecureBroker, names: string[]): Promise<void> {
-  const admin = await login(t, b, 'admin', b.adminPassword);
-  const response = (await admin.request(CreateTopics, 5, {
-    topics: names.map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })),
-    timeoutMs: 5000,
-    validateOnly: false,
-  })) as { topics: { name: string; errorCode: number }[] };
-  assert.deepEqual(response.topics.map((x) => x.errorCode), names.map(() => 0));
 }
 
 async function visibleTopics(conn: SaslTestConnection): Promise<string[]> {
@@ -76,7 +66,7 @@ async function fetchError(conn: SaslTestConnection, topic: string): Promise<numb
 describe('authorization with Kafka ACL semantics (default deny)', () => {
   it('a principal without ACLs cannot see a topic in Metadata; the super user sees it', async (t) => {
     const b = await startSecureBroker(t, { users: USERS });
-    await createTopics(t, b, ['payments']);
+    await createTopic(b.adminProperties, ['payments']);
     const alice = await login(t, b, 'alice', USERS.alice);
     assert.deepEqual(await visibleTopics(alice), []);
     assert.equal(await describeTopic(alice, 'payments'), 29);
@@ -89,7 +79,7 @@ describe('authorization with Kafka ACL semantics (default deny)', () => {
 
   it('a client retrying a denied request in a loop is reported once a second, not once a request', async (t) => {
     const b = await startSecureBroker(t, { users: USERS });
-    await createTopics(t, b, ['locked']);
+    await createTopic(b.adminProperties, ['locked']);
     const alice = await login(t, b, 'alice', USERS.alice);
     for (let i = 0; i < 20; i++) assert.equal(await produce(alice, 'locked'), 29);
     const denials = () => b.events.filter((e) => e.type === 'authorization-denied' && e.api === 'Produce');
@@ -109,7 +99,7 @@ describe('authorization with Kafka ACL semantics (default deny)', () => {
         acl({ resourceName: 'audit', operation: AclOperation.READ }),
       ],
     });
-    await createTopics(t, b, ['orders', 'audit', 'hidden']);
+    await createTopic(b.adminProperties, ['orders', 'audit', 'hidden']);
     const alice = await login(t, b, 'alice', USERS.alice);
     assert.equal(await produce(alice, 'orders'), 29, 'DENY WRITE wins over ALLOW ALL');
     assert.equal(await fetchError(alice, 'orders'), 0, 'READ is still allowed by ALL');
@@ -125,7 +115,7 @@ describe('authorization with Kafka ACL semantics (default deny)', () => {
         acl({ resourceName: 'public', principal: 'User:*', operation: AclOperation.DESCRIBE }),
       ],
     });
-    await createTopics(t, b, ['team-a.orders', 'team-b.orders', 'team-a', 'public']);
+    await createTopic(b.adminProperties, ['team-a.orders', 'team-b.orders', 'team-a', 'public']);
     const alice = await login(t, b, 'alice', USERS.alice);
     assert.equal(await produce(alice, 'team-a.orders'), 0);
     assert.equal(await produce(alice, 'team-b.orders'), 29);
@@ -144,7 +134,7 @@ describe('authorization with Kafka ACL semantics (default deny)', () => {
         acl({ resourceName: 'loopback', operation: AclOperation.WRITE, host: '127.0.0.2', permission: AclPermissionType.DENY }),
       ],
     });
-    await createTopics(t, b, ['remote-only', 'loopback']);
+    await createTopic(b.adminProperties, ['remote-only', 'loopback']);
     const alice = await login(t, b, 'alice', USERS.alice);
     assert.equal(await produce(alice, 'remote-only'), 29);
     assert.equal(await produce(alice, 'loopback'), 0, 'the DENY for 127.0.0.2 does not match 127.0.0.1');

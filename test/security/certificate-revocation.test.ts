@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { decodeResponse, encodeRequest } from '../../src/protocol/frames.js';
+import { decodeResponse } from '../../src/protocol/frames.js';
 import { ApiVersions } from '../../src/protocol/messages/api-versions.js';
 import type { SecurityEvent } from '../../src/security/events.js';
 import { createOpensslCa, opensslTime, type OpensslCa } from '../helpers/openssl-ca.js';
-import { rawClient } from '../helpers/raw-client.js';
+import { RawConnection } from '../helpers/raw-client.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
 import { waitFor } from '../helpers/tls-fixtures.js';
 import { describeEvents, kcat, writeProperties } from '../interop/security-support.js';
@@ -47,20 +47,18 @@ interface NodeClient {
 
 /** A Node TLS client with a client certificate. TLS 1.3 finishes the client's handshake before the server checks the certificate, so the test is a request. */
 async function nodeClient(t: TestContext, b: SecureBroker, cert: { certFile: string; keyFile: string }): Promise<NodeClient> {
-  const client = await rawClient(b.port, { tls: { ca: readFileSync(b.caFile), cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) } });
+  const client = await RawConnection.connect(b.port, { caLocation: b.caFile, certificateLocation: cert.certFile, keyLocation: cert.keyFile });
   t.after(() => {
-    client.socket.destroy();
+    client.close();
   });
-  let correlationId = 0;
   let closed = false;
   void client.closed.then(() => (closed = true));
   return {
     closed: client.closed,
     async answers() {
       if (closed) return false;
-      const id = correlationId++;
       const seen = client.frames.length;
-      client.socket.write(Buffer.concat(encodeRequest(ApiVersions, { apiVersion: 0, correlationId: id, clientId: 'revocation-test' }, {})));
+      const id = client.send(ApiVersions, 0, {});
       const outcome = await Promise.race([client.waitFrames(seen + 1).then(() => true), client.closed.then(() => false)]);
       if (!outcome) return false;
       const frame = client.frames[seen];

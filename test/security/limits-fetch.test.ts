@@ -7,7 +7,8 @@ import { encodeRequest } from '../../src/protocol/frames.js';
 import { Fetch, type FetchRequest } from '../../src/protocol/messages/fetch.js';
 import { splitBatches } from '../../src/protocol/records/batch.js';
 import { startBroker } from '../helpers/broker.js';
-import { createTopic, rawSession } from '../interop/support.js';
+import { createTopic } from '../helpers/client.js';
+import { RawConnection } from '../helpers/raw-client.js';
 import { eventually, LatencyProbe, startBrokerProcess, type BrokerProcess } from './attack-support.js';
 
 /**
@@ -179,13 +180,13 @@ describe('Fetch limits: the waiting fetches of a broker', () => {
   it('holds at most one waiting fetch per connection, and none once the connection closes', async (t) => {
     const { broker, port } = await startBroker(t);
     await createTopic(port, 'data');
-    const session = await rawSession(port);
+    const session = await RawConnection.connect(port);
     const body = duplicateFetch('data', 80_000, { maxWaitMs: 60_000, minBytes: NEVER_ENOUGH });
     for (let i = 0; i < 3; i++) session.send(Fetch, 12, body);
     await eventually(() => broker.waitingFetchCount === 1, 'the first fetch to wait');
     await sleep(300);
     assert.equal(broker.waitingFetchCount, 1, 'pipelined fetches wait their turn, not in the broker’s waiting set');
-    const other = await rawSession(port);
+    const other = await RawConnection.connect(port);
     other.send(Fetch, 12, body);
     await eventually(() => broker.waitingFetchCount === 2, 'a second connection’s fetch to wait');
     const closedAt = performance.now();

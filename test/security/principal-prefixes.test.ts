@@ -11,9 +11,10 @@ import { KafkaError } from '../../src/client/errors.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { AclOperation, ResourceType } from '../../src/protocol/acl.js';
 import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from '../../src/security/config.js';
+import { createTopic } from '../helpers/client.js';
 import { SaslTestConnection } from '../helpers/sasl-client.js';
 import { startSecureBroker, type SecureBroker } from '../helpers/secure-broker.js';
-import { allow, createTopicsAsAdmin, deniedOnTopic, describeEvents, errorChain, initCa, kcat, writeClientCertificate, writeProperties } from '../interop/security-support.js';
+import { allow, deniedOnTopic, describeEvents, errorChain, initCa, kcat, writeClientCertificate, writeProperties } from '../interop/security-support.js';
 
 /**
  * Certificate names and OAUTHBEARER subjects share the `User:` namespace with SCRAM users, so a token
@@ -90,7 +91,7 @@ describe('principal prefixes keep OAUTHBEARER and certificate principals apart f
       security: { sasl: oauthSasl(issuer.jwksFile, 'oauth:') },
       acls: [allow('User:oauth:alice', ResourceType.TOPIC, TOPIC, AclOperation.WRITE)],
     });
-    await createTopicsAsAdmin(b, [TOPIC]);
+    await createTopic(b.adminProperties, [TOPIC]);
     assert.equal(await produceWithToken(t, b, issuer, 'admin'), 'TOPIC_AUTHORIZATION_FAILED');
     assert.ok(deniedOnTopic(b.events, 'User:oauth:admin', TOPIC).length > 0, describeEvents(b.events));
     assert.equal(await produceWithToken(t, b, issuer, 'alice'), 'ok');
@@ -100,7 +101,7 @@ describe('principal prefixes keep OAUTHBEARER and certificate principals apart f
   it('OAUTHBEARER without a prefix (configs that do not set one): sub admin is the super user, as before', { timeout: 30_000 }, async (t) => {
     const issuer = await tokenIssuer(tempDir(t));
     const b = await startSecureBroker(t, { security: { sasl: oauthSasl(issuer.jwksFile) } });
-    await createTopicsAsAdmin(b, [TOPIC]);
+    await createTopic(b.adminProperties, [TOPIC]);
     assert.equal(await produceWithToken(t, b, issuer, 'admin'), 'ok');
     assert.deepEqual(principalsLoggedIn(b, 'OAUTHBEARER'), ['User:admin']);
   });
@@ -125,13 +126,13 @@ describe('principal prefixes keep OAUTHBEARER and certificate principals apart f
     const ops = await configFor('ops');
     const alice = await configFor('alice');
     // CN=admin may not create a topic: it is User:cert:admin, not the super user User:admin.
-    await assert.rejects(createTopicsAsAdmin({ ...b, adminProperties: admin }, [TOPIC]), (err: unknown) => {
+    await assert.rejects(createTopic(admin, [TOPIC]), (err: unknown) => {
       assert.ok(err instanceof KafkaError);
       assert.equal(err.code, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       return true;
     });
     // superUsers names the certificate principal with its prefix.
-    await createTopicsAsAdmin({ ...b, adminProperties: ops }, [TOPIC]);
+    await createTopic(ops, [TOPIC]);
     const produced = await kcat(['-F', alice, '-P', '-t', TOPIC, '-p', '0'], { input: Buffer.from('hello\n') });
     assert.equal(produced.code, 0, produced.stderr);
     const deniedAdmin = await kcat(['-F', admin, '-P', '-t', TOPIC, '-p', '0', '-X', 'message.timeout.ms=4000'], { input: Buffer.from('x\n') });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 /**
  * What the posture check sees in the data directory itself: a CA private key left there by a Parapet
  * older than the CA directory (`parapet init` now writes the key outside the data directory, see
- * src/security/init.ts). The running broker never uses it, and anyone who can read it can issue
+ * src/setup/init.ts). The running broker never uses it, and anyone who can read it can issue
  * client certificates for any name, the super user's included: warned about at every start.
  */
 export function dataDirWarnings(dataDir: string): { readonly setting: string; readonly detail: string }[] {

@@ -1,6 +1,6 @@
 import { isPreAuthenticationApi } from '../../security/pre-authentication.js';
 import type { SecurityEvents } from '../../security/events.js';
-import { CloseReasons } from '../close-reasons.js';
+import { CloseReasons } from '../../close-reasons.js';
 import type { StageFactory } from './stage.js';
 
 /**

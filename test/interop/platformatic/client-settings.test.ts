@@ -5,8 +5,9 @@ import { describe, it } from 'node:test';
 import { Admin, Consumer, MessagesStreamModes, ProduceAcks, Producer, type BaseOptions } from '#platformatic-kafka';
 import { clientSettingsFiles, clientSettingsFilesIn } from '../../../src/client/client-settings.js';
 import { ok, parapet } from '../../helpers/admin-cli.js';
+import { createTopic } from '../../helpers/client.js';
 import { startSecureBroker } from '../../helpers/secure-broker.js';
-import { authenticationFailures, createTopicsAsAdmin, describeEvents, logins } from '../security-support.js';
+import { authenticationFailures, describeEvents, logins } from '../security-support.js';
 
 /**
  * The "@platformatic/kafka" section of the JSON client settings, spread as it is into the options of
@@ -27,7 +28,7 @@ const TOPIC = 'settings';
 describe('client settings with @platformatic/kafka', () => {
   it('the init admin, and a user from parapet user add, produce and consume with the section; after passwd the old one is refused', { timeout: 60_000 }, async (t) => {
     const b = await startSecureBroker(t);
-    await createTopicsAsAdmin(b, [TOPIC]);
+    await createTopic(b.adminProperties, [TOPIC]);
     const flags = ['--data-dir', b.dataDir];
 
     const admin = new Admin({ ...section(b.adminClientFiles.json), clientId: 'pf-settings-admin', retries: 0 });

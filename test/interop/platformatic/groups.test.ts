@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Consumer, MessagesStreamModes, stringDeserializers } from '#platformatic-kafka';
 import { onCleanup } from '../../helpers/durability.js';
-import { createTopic } from '../support.js';
+import { createTopic } from '../../helpers/client.js';
 import { committedOffsets, describeGroup, groupBroker, pollUntil, produceRound, waitForStableGroup } from '../groups-support.js';
 
 /**

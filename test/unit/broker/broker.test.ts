@@ -12,12 +12,12 @@ import { CreateTopics, type CreateTopicsRequest } from '../../../src/protocol/me
 import { Metadata } from '../../../src/protocol/messages/metadata.js';
 import { Produce } from '../../../src/protocol/messages/produce.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
-import { CloseReasons } from '../../../src/server/close-reasons.js';
+import { CloseReasons } from '../../../src/close-reasons.js';
 import type { InjectOptions } from '../../../src/server/listener.js';
 import type { Stage } from '../../../src/server/stages/stage.js';
 import { INSECURE_DEV_SECURITY } from '../../../src/security/config.js';
 import { recordingLogger } from '../../helpers/broker.js';
-import { rawClient } from '../../helpers/raw-client.js';
+import { RawConnection } from '../../helpers/raw-client.js';
 
 /** A plaintext broker whose only super user is User:ANONYMOUS (INSECURE_DEV_SECURITY): anyone else is denied. */
 async function broker(t: TestContext, deps: BrokerDeps = {}, options: { start?: boolean } = {}) {
@@ -34,8 +34,7 @@ async function broker(t: TestContext, deps: BrokerDeps = {}, options: { start?: 
   return { broker: b, port };
 }
 
-const frameOf = (api: ApiSchema, version: number, body: object, correlationId = 9) =>
-  Buffer.concat(encodeRequest(api, { apiVersion: version, correlationId, clientId: 'inject-test' }, body));
+const frameOf = (api: ApiSchema, version: number, body: object) => Buffer.concat(encodeRequest(api, { apiVersion: version, correlationId: 9, clientId: 'inject-test' }, body));
 
 /** Injects a request and decodes its answer. */
 async function inject(b: Broker, api: ApiSchema, version: number, body: object, options: InjectOptions = {}) {
@@ -113,11 +112,12 @@ describe('extra stages (BrokerDeps.stages) on real requests', () => {
       },
     };
     const { broker: b, port } = await broker(t, { stages: [() => counting] }, { start: true });
-    const client = await rawClient(port ?? 0);
-    t.after(() => client.socket.destroy());
-    client.socket.write(frameOf(ApiVersions, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' }, 1));
-    client.socket.write(frameOf(Metadata, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, 2));
-    await client.waitFrames(2);
+    const client = await RawConnection.connect(port ?? 0);
+    t.after(() => {
+      client.close();
+    });
+    await client.request(ApiVersions, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' });
+    await client.request(Metadata, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
     await inject(b, Metadata, 9, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
     // Denied whole by its policy before the extra stage: not counted.
     await inject(b, CreateTopics, 7, { topics: [topic('t', 1)], timeoutMs: 1000, validateOnly: false }, { principal: 'User:mallory' });
@@ -135,11 +135,11 @@ describe('extra stages (BrokerDeps.stages) on real requests', () => {
       },
     };
     const { broker: b, port } = await broker(t, { stages: [() => noNewTopics] }, { start: true });
-    const client = await rawClient(port ?? 0);
-    t.after(() => client.socket.destroy());
-    client.socket.write(frameOf(CreateTopics, 7, { topics: [topic('orders', 1)], timeoutMs: 1000, validateOnly: false }, 1));
-    const [frame] = await client.waitFrames(1);
-    const answer = decodeResponse(CreateTopics, 7, frame as Buffer).body;
+    const client = await RawConnection.connect(port ?? 0);
+    t.after(() => {
+      client.close();
+    });
+    const answer = await client.request(CreateTopics, 7, { topics: [topic('orders', 1)], timeoutMs: 1000, validateOnly: false });
     assert.deepEqual((answer.topics as { name: string; errorCode: number; errorMessage: string }[]).map((x) => [x.name, x.errorCode, x.errorMessage]), [
       ['orders', ErrorCode.POLICY_VIOLATION, 'no new topics today'],
     ]);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { CliFailure, ExitCodes, explainFailure } from '../../../src/cli/failures.js';
 import { ConfigError } from '../../../src/config/config-file.js';
 import { LogLevelError } from '../../../src/logger.js';
-import { InitError } from '../../../src/security/init.js';
+import { InitError } from '../../../src/setup/init.js';
 import { DataDirLockedError } from '../../../src/storage/data-dir-lock.js';
 
 /** A system error as Node's fs and net modules make them. */

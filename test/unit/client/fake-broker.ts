@@ -9,7 +9,7 @@ import { ALL_APIS } from '../../../src/protocol/messages/index.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
 import { deriveScramCredential, hash, hmac, xor } from '../../../src/security/credentials/scram-keys.js';
 import type { ScramCredential, ScramMechanismName } from '../../../src/security/types.js';
-import { FrameSplitter } from '../../../src/server/frame-splitter.js';
+import { FrameSplitter } from '../../../src/protocol/frame-splitter.js';
 
 /**
  * A scripted broker for client tests: ApiVersions, SaslHandshake and SaslAuthenticate (PLAIN and a

@@ -9,6 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { parseClientConfig, type ClientConfig } from '../../../src/client/client-config.js';
 import { ClientError, ConnectionError } from '../../../src/client/errors.js';
 import { connectToCluster, KafkaConnection } from '../../../src/client/kafka-connection.js';
+import { encodeResponse } from '../../../src/protocol/frames.js';
 import { CreateTopics } from '../../../src/protocol/messages/create-topics.js';
 import { DescribeAcls } from '../../../src/protocol/messages/describe-acls.js';
 import { Metadata } from '../../../src/protocol/messages/metadata.js';
@@ -93,6 +94,21 @@ describe('KafkaConnection', () => {
     assert.deepEqual(
       responses.map((r) => r.clusterId),
       names,
+    );
+  });
+
+  it('sends a pinned version as given, and negotiates the others', async (t) => {
+    const broker = await startFakeBroker(t, { handle: () => metadataResponse('pinned') });
+    const connection = await connect(t, broker.port);
+    assert.equal((await connection.request(Metadata, { topics: [] }, 1)).brokers.length, 0);
+    await connection.request(Metadata, { topics: [] });
+    assert.deepEqual(
+      broker.received.map((r) => [r.apiKey, r.apiVersion]),
+      [
+        [18, 3],
+        [Metadata.apiKey, 1],
+        [Metadata.apiKey, Metadata.maxVersion],
+      ],
     );
   });
 
@@ -191,6 +207,27 @@ describe('KafkaConnection', () => {
     const second = connection.request(Metadata, { topics: [] });
     await assert.rejects(first, /Metadata v9 to 127\.0\.0\.1:\d+ timed out after 150 ms/);
     await assert.rejects(second, /timed out/);
+  });
+
+  it('gives each pipelined request its own deadline: one behind an answered one times out after its full wait', async (t) => {
+    // The first request is answered after 200 ms, the second (sent 100 ms in) never.
+    const broker = await startFakeBroker(t, {
+      handle: (api, version, _body, correlationId, socket) => {
+        if (broker.received.filter((r) => r.apiKey === Metadata.apiKey).length === 1) {
+          setTimeout(() => socket.write(Buffer.concat(encodeResponse(api, version, correlationId, metadataResponse('first')))), 200);
+        }
+        return undefined;
+      },
+    });
+    const connection = await connect(t, broker.port, PLAINTEXT, { requestTimeoutMs: 300 });
+    const started = performance.now();
+    const first = connection.request(Metadata, { topics: [] });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = connection.request(Metadata, { topics: [] });
+    assert.equal((await first).clusterId, 'first');
+    await assert.rejects(second, /timed out after 300 ms/);
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 390, `the second request was given up after ${elapsed.toFixed(0)} ms, not its 300 ms from 100 ms in`);
   });
 
   it('fails pending requests when the broker closes the connection', async (t) => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkPosture, DEFAULT_SECURITY_CONFIG, INSECURE_DEV_SECURITY, isLoopback, type SecurityConfig } from '../../../src/security/config.js';
-import type { ListenerProtocol } from '../../../src/server/listener.js';
+import { checkPosture, DEFAULT_SECURITY_CONFIG, INSECURE_DEV_SECURITY, isLoopback, type ListenerProtocol, type SecurityConfig } from '../../../src/security/config.js';
 
 function posture(protocol: ListenerProtocol, host: string, security: Partial<SecurityConfig> = {}) {
   return checkPosture({ host, protocol }, { ...DEFAULT_SECURITY_CONFIG, ...security });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BufferPool } from '../../../src/server/buffer-pool.js';
-import { FrameSplitter } from '../../../src/server/frame-splitter.js';
+import { FrameSplitter } from '../../../src/protocol/frame-splitter.js';
 
 describe('BufferPool', () => {
   it('reuses a released buffer for the next frame of the same size class, and hands it out once', () => {

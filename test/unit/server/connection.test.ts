@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type ConnectionLimits, type FrameControl } from '../../../src/server/connection.js';
-import { CloseReasons, type CloseReason } from '../../../src/server/close-reasons.js';
+import { CloseReasons, type CloseReason } from '../../../src/close-reasons.js';
 import { MemoryBudget } from '../../../src/server/memory-budget.js';
 import { recordingLogger } from '../../helpers/broker.js';
 import { FakeSocket, frame } from './fake-socket.js';

@@ -7,7 +7,7 @@ import { ApiVersions } from '../../../src/protocol/messages/api-versions.js';
 import { Heartbeat } from '../../../src/protocol/messages/heartbeat.js';
 import { ListGroups } from '../../../src/protocol/messages/list-groups.js';
 import { SaslHandshake } from '../../../src/protocol/messages/sasl-handshake.js';
-import { CloseReasons } from '../../../src/server/close-reasons.js';
+import { CloseReasons } from '../../../src/close-reasons.js';
 import { requestStages } from '../../../src/server/dispatcher.js';
 import { handler, type HandlerEntry } from '../../../src/server/handler.js';
 import { saslHandlers } from '../../../src/server/sasl-handlers.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ParapetError } from '../../../src/errors.js';
-import { CloseReasons } from '../../../src/server/close-reasons.js';
+import { CloseReasons } from '../../../src/close-reasons.js';
 import { injectFrame } from '../../../src/server/inject.js';
 
 const frame = (payload: string) => {

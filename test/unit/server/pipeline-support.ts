@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { decodeResponse, encodeRequest } from '../../../src/protocol/frames.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
-import type { CloseReason } from '../../../src/server/close-reasons.js';
+import type { CloseReason } from '../../../src/close-reasons.js';
 import type { FrameControl } from '../../../src/server/connection.js';
 import { createDispatcher } from '../../../src/server/dispatcher.js';
 import type { HandlerEntry } from '../../../src/server/handler.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { CloseReasons } from '../../../src/server/close-reasons.js';
+import { CloseReasons } from '../../../src/close-reasons.js';
 import { Session } from '../../../src/server/session.js';
 import type { SecurityEvent } from '../../../src/security/events.js';
 import {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ParapetError } from '../../../src/errors.js';
-import { FrameSplitter, JOIN_WHEN_COMPLETE_BYTES } from '../../../src/server/frame-splitter.js';
+import { FrameSplitter, JOIN_WHEN_COMPLETE_BYTES } from '../../../src/protocol/frame-splitter.js';
 
 function framed(payload: Uint8Array): Buffer {
   const size = Buffer.alloc(4);

@@ -16,7 +16,7 @@ import {
   scramUserCount,
   updateClientBootstrap,
   type InitStep,
-} from '../../../src/security/init.js';
+} from '../../../src/setup/init.js';
 import { DataDirLock, DataDirLockedError } from '../../../src/storage/data-dir-lock.js';
 import { MetadataStore } from '../../../src/storage/metadata-store.js';
 

@@ -16,18 +16,19 @@ import {
 import { DataDirLock, LOCK_FILE, OWNER_FILE } from '../storage/data-dir-lock.js';
 import { fsyncDirectory, writeFileDurably } from '../storage/durable-files.js';
 import { MetadataStore } from '../storage/metadata-store.js';
-import { CredentialStore } from './credentials/credential-store.js';
-import { deriveScramCredential, SCRAM_MECHANISMS } from './credentials/scram-keys.js';
-import { CA_CERT_FILE, CA_KEY_FILE, CaDirectoryError, checkCaDirPlacement, defaultCaDir } from './tls/ca-directory.js';
-import { createCertificateAuthority, issueServerCertificate, type CertificateAndKey } from './tls/certificates.js';
+import { CredentialStore } from '../security/credentials/credential-store.js';
+import { deriveScramCredential, SCRAM_MECHANISMS } from '../security/credentials/scram-keys.js';
+import { CA_CERT_FILE, CA_KEY_FILE, CaDirectoryError, checkCaDirPlacement, defaultCaDir } from '../security/tls/ca-directory.js';
+import { createCertificateAuthority, issueServerCertificate, type CertificateAndKey } from '../security/tls/certificates.js';
 
 /**
  * The secure first start (`parapet init`, or `parapet start` on a new data directory): a local CA and
  * a server certificate, an admin super user with a random password (stored only as SCRAM salted
- * keys), ready client configs, and `parapet.yaml`, which says all of this.
+ * keys), ready client configs, and `parapet.yaml`, which says all of this. It lives above both the
+ * security layer and the client (whose settings files it writes), below the CLI that runs it.
  *
  * The CA's private key never enters the data directory: it goes to a CA directory of its own
- * (`--ca-dir`, by default `<data dir>-ca` beside it, see tls/ca-directory.ts), since the running
+ * (`--ca-dir`, by default `<data dir>-ca` beside it, see security/tls/ca-directory.ts), since the running
  * broker only needs the CA certificate and anyone who can read the key can mint certificates for any
  * name. Only `parapet cert` reads it, and operators may move it offline.
  *

@@ -1,20 +1,21 @@
 import { ParapetError } from '../errors.js';
 
 /**
- * Cuts a TCP byte stream into Kafka frames (`int32 size` + payload). A frame inside one chunk is a
- * view of it, not a copy. A frame that spans chunks is joined into one buffer: up to
- * {@link JOIN_WHEN_COMPLETE_BYTES}, once all of it has arrived (one copy of chunks that are still in
- * the cache, the fastest way in the produce benchmarks); above it, into a buffer allocated as soon
- * as the frame is admitted, each later chunk copied in as it arrives, so that a large frame costs its
- * own size rather than its chunks plus their copy.
+ * Cuts a TCP byte stream into Kafka frames (`int32 size` + payload): requests on the broker's side,
+ * responses on the client's. A frame inside one chunk is a view of it, not a copy. A frame that spans
+ * chunks is joined into one buffer: up to {@link JOIN_WHEN_COMPLETE_BYTES}, once all of it has
+ * arrived (one copy of chunks that are still in the cache, the fastest way in the produce
+ * benchmarks); above it, into a buffer allocated as soon as the frame is admitted, each later chunk
+ * copied in as it arrives, so that a large frame costs its own size rather than its chunks plus their
+ * copy.
  *
  * Admission (the `admit` callback of {@link next}) is asked once per frame, when its size prefix has
- * arrived and before any more of it is kept: the connection checks its budgets there, as Kafka's
- * NetworkReceive asks the memory pool (KIP-72) before it allocates. A refused frame stays where it is,
- * and the same question is asked again on the next call.
+ * arrived and before any more of it is kept: the broker's connection checks its budgets there, as
+ * Kafka's NetworkReceive asks the memory pool (KIP-72) before it allocates. A refused frame stays
+ * where it is, and the same question is asked again on the next call.
  */
 export class FrameSplitter {
-  /** Checked on each frame's size prefix; the connection lowers it before authentication. */
+  /** Checked on each frame's size prefix; the broker's connection lowers it before authentication. */
   maxFrameBytes: number;
   readonly #allocate: (size: number) => Buffer;
   /** Bytes not yet part of a frame: a size prefix, then the frame if it lies within these chunks. */
