@@ -3,7 +3,7 @@ import { CreateAcls } from '../protocol/messages/create-acls.js';
 import { DeleteAcls } from '../protocol/messages/delete-acls.js';
 import { DescribeAcls } from '../protocol/messages/describe-acls.js';
 import type { AclBinding, AclBindingFilter, AclStore } from '../security/authz/acl-store.js';
-import { handler, type HandlerEntry, type RequestContext } from '../server/dispatcher.js';
+import { handler, type HandlerEntry, type RequestContext } from '../server/handler.js';
 
 /**
  * CreateAcls, DescribeAcls and DeleteAcls over the ACL store. They act and answer only: whether the

@@ -1,4 +1,4 @@
-import type { HandlerEntry } from '../server/dispatcher.js';
+import type { HandlerEntry } from '../server/handler.js';
 import { ApiVersions } from '../protocol/messages/api-versions.js';
 
 /** ApiVersions: advertises exactly the APIs this broker has handlers for, with their schema ranges. */

@@ -1,9 +1,11 @@
 import type { Logger } from '../logger.js';
 import { DEFAULT_NAME_LIMITS } from '../protocol/names.js';
 import { BufferPool } from '../server/buffer-pool.js';
-import { Listener } from '../server/listener.js';
+import { Listener, type InjectOptions } from '../server/listener.js';
+import type { InjectedResponse } from '../server/inject.js';
+import type { StageFactory } from '../server/stages/stage.js';
 import { MemoryBudget } from '../server/memory-budget.js';
-import type { HandlerEntry } from '../server/dispatcher.js';
+import type { HandlerEntry } from '../server/handler.js';
 import { LogManager } from '../storage/log/log-manager.js';
 import type { LogFs } from '../storage/log/log-fs.js';
 import { MetadataStore } from '../storage/metadata-store.js';
@@ -126,6 +128,11 @@ export interface BrokerDeps {
    * The broker owns it from then on and releases it when it closes or fails to construct.
    */
   readonly lock?: DataDirLock;
+  /**
+   * Stages added to every request's pipeline, after the broker's own (src/server/dispatcher.ts,
+   * requestStages): they see only what authorization let through, and the handler's response first.
+   */
+  readonly stages?: readonly StageFactory[];
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -298,6 +305,7 @@ export class Broker {
         framePool: frames,
         responsePool: reads,
         names: { maxGroupIdLength: config.maxGroupIdLength, maxTransactionalIdLength: config.maxTransactionalIdLength, maxClientIdLength: config.maxClientIdLength },
+        ...(deps.stages === undefined ? {} : { extraStages: deps.stages }),
       });
       const { tlsFiles } = security;
       const listener = this.#listener;
@@ -335,6 +343,15 @@ export class Broker {
     }, DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS);
     this.#offsetExpiryTimer.unref();
     return address;
+  }
+
+  /**
+   * Runs one request frame (size prefix included) through the whole pipeline without a socket, as a
+   * connection of `principal` from `host` would: decode, authentication gate, names, authorization, the
+   * handler, encode. Resolves to the response frame and whether the connection would close. For tests.
+   */
+  inject(frame: Buffer, options: InjectOptions = {}): Promise<InjectedResponse> {
+    return this.#listener.inject(frame, options);
   }
 
   /** Reloads the TLS certificate files now (SIGHUP); false when they don't form a valid pair or there is no TLS. */

@@ -2,7 +2,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { AlterConfigs } from '../protocol/messages/alter-configs.js';
 import { DescribeConfigs } from '../protocol/messages/describe-configs.js';
 import { IncrementalAlterConfigs } from '../protocol/messages/incremental-alter-configs.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import { effectiveValue } from './log-config.js';
 import type { TopicAdmin } from './topic-admin.js';
 import { TOPIC_CONFIGS } from './topic-configs.js';

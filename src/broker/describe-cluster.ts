@@ -1,5 +1,5 @@
 import { DescribeCluster } from '../protocol/messages/describe-cluster.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import type { ClusterIdentity } from './metadata.js';
 
 /** DescribeCluster: one broker, itself the controller, at the listener the request came in on. */

@@ -1,6 +1,7 @@
 import { ErrorCode } from '../protocol/error-codes.js';
+import { emptyFetchPartition } from '../protocol/error-responses.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../protocol/messages/fetch.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import { LEADER_EPOCH, type PartitionLog } from '../storage/log/partition-log.js';
 import { groupByTopic, planFetch, type PlannedPartition } from './fetch-plan.js';
@@ -24,8 +25,6 @@ export interface FetchDeps {
   /** Where long polls wait; it ends them all when the broker shuts down. */
   readonly waiting: WaitingFetches;
 }
-
-const NO_RECORDS = Buffer.alloc(0);
 
 /**
  * Fetch: whole batches from each partition, the first one whole even when over the limits (KIP-74),
@@ -104,19 +103,11 @@ function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly PlannedP
 }
 
 function partitionResponse(partition: number, log: PartitionLog | undefined, isolationLevel: number): PartitionResponse {
-  const hw = log?.logEndOffset ?? -1n;
-  return {
-    partitionIndex: partition,
-    errorCode: ErrorCode.NONE,
-    highWatermark: hw,
-    lastStableOffset: hw,
-    logStartOffset: log?.logStartOffset ?? -1n,
-    divergingEpoch: { epoch: -1, endOffset: -1n },
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
-    snapshotId: { endOffset: -1n, epoch: -1 },
-    // KafkaJS reads with isolation_level=1 and expects a list (notes: aborted_transactions=[]).
-    abortedTransactions: isolationLevel === 0 ? null : [],
-    preferredReadReplica: -1,
-    records: NO_RECORDS,
-  };
+  const response = emptyFetchPartition(partition, ErrorCode.NONE, isolationLevel);
+  if (log !== undefined) {
+    // With no transactions the last stable offset is the high watermark.
+    response.highWatermark = response.lastStableOffset = log.logEndOffset;
+    response.logStartOffset = log.logStartOffset;
+  }
+  return response;
 }

@@ -7,7 +7,7 @@ import { JoinGroup } from '../protocol/messages/join-group.js';
 import { LeaveGroup } from '../protocol/messages/leave-group.js';
 import { ListGroups } from '../protocol/messages/list-groups.js';
 import { SyncGroup } from '../protocol/messages/sync-group.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import { ANONYMOUS } from '../security/types.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { InitProducerId, type InitProducerIdResponse } from '../protocol/messages/init-producer-id.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import type { ProducerIdStore } from '../storage/producer-ids.js';
 
 /** Producer epochs are int16: an id whose epoch reached this gets a new id instead of a bump. */

@@ -1,6 +1,6 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ListOffsets, type ListOffsetsResponse } from '../protocol/messages/list-offsets.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import { ioErrorCode } from '../storage/log/io-faults.js';
 import type { LogManager } from '../storage/log/log-manager.js';
 import { LEADER_EPOCH, type PartitionLog } from '../storage/log/partition-log.js';

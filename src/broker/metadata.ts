@@ -1,6 +1,6 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import { Metadata } from '../protocol/messages/metadata.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import type { TopicRecord } from '../storage/metadata-store.js';
 import type { TopicAdmin } from './topic-admin.js';
 

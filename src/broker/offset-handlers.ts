@@ -2,7 +2,7 @@ import { OffsetManager, type FetchResult, type OffsetManagerDeps } from '../grou
 import { ErrorCode } from '../protocol/error-codes.js';
 import { OffsetCommit } from '../protocol/messages/offset-commit.js';
 import { OffsetFetch, type OffsetFetchResponse } from '../protocol/messages/offset-fetch.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import { ANONYMOUS } from '../security/types.js';
 
 /**

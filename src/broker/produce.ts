@@ -1,8 +1,9 @@
 import { ParapetError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
+import { failedProducePartition } from '../protocol/error-responses.js';
 import { Produce, type ProduceResponse } from '../protocol/messages/produce.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import type { AppendOutcome, LogManager } from '../storage/log/log-manager.js';
 import { storageErrorCode } from './storage-errors.js';
 
@@ -16,15 +17,7 @@ export interface ProduceDeps {
 /** The lowest Produce version whose requests are served: v3 introduced record batches v2. */
 const MIN_SERVED_PRODUCE_VERSION = 3;
 
-const failed = (index: number, errorCode: number, errorMessage: string): PartitionResponse => ({
-  index,
-  errorCode,
-  baseOffset: -1n,
-  logAppendTimeMs: -1n,
-  logStartOffset: -1n,
-  recordErrors: [],
-  errorMessage,
-});
+const failed = (index: number, errorCode: number, errorMessage: string): PartitionResponse => failedProducePartition(index, errorCode, errorMessage);
 
 /**
  * Produce: hands each partition's records to the log (which validates them: exactly one v2 batch, CRC,

@@ -16,7 +16,7 @@ import {
   scramMechanismOfCode,
 } from '../security/credentials/scram-keys.js';
 import type { ScramMechanismName } from '../security/types.js';
-import { handler, type HandlerEntry, type RequestContext } from '../server/dispatcher.js';
+import { handler, type HandlerEntry, type RequestContext } from '../server/handler.js';
 
 /**
  * DescribeUserScramCredentials and AlterUserScramCredentials (KIP-554) over the credential store,

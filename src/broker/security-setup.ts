@@ -17,7 +17,7 @@ import { revocationTest } from '../security/tls/crl-bundle.js';
 import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../security/tls/principal-mapping.js';
 import { buildTlsServerOptions, peerCertificateStatus, type TlsFiles } from '../security/tls/tls-options.js';
 import { ANONYMOUS, userPrincipal, type CredentialLookup, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
-import type { HandlerEntry, RequestContext } from '../server/dispatcher.js';
+import type { HandlerEntry, RequestContext } from '../server/handler.js';
 import type { ListenerSecurity } from '../server/listener.js';
 import { saslHandlers } from '../server/sasl-handlers.js';
 import type { MetadataStore } from '../storage/metadata-store.js';

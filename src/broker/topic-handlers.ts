@@ -2,7 +2,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { CreatePartitions } from '../protocol/messages/create-partitions.js';
 import { CreateTopics } from '../protocol/messages/create-topics.js';
 import { DeleteTopics } from '../protocol/messages/delete-topics.js';
-import { handler, type HandlerEntry } from '../server/dispatcher.js';
+import { handler, type HandlerEntry } from '../server/handler.js';
 import type { TopicAdmin } from './topic-admin.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';

@@ -484,7 +484,8 @@ export class Connection {
   }
 }
 
-function closeReasonOf(err: unknown): CloseReason {
+/** Why a connection closes when handling one of its requests threw (also what an injected request reports). */
+export function closeReasonOf(err: unknown): CloseReason {
   if (isFault(err, 'UNSUPPORTED_API')) return CloseReasons.UNSUPPORTED_API;
   if (isFault(err, 'PRODUCE_REJECTED')) return CloseReasons.PRODUCE_REJECTED;
   return isFault(err) ? CloseReasons.DECODE_ERROR : CloseReasons.INTERNAL_ERROR;

@@ -1,56 +1,56 @@
+/**
+ * The request pipeline. Every frame a connection reads goes through these steps, in this order:
+ *
+ *   decode      the frame into header and body; an API without a handler closes the connection
+ *   stages      each stage's `before`, in the order of {@link requestStages}:
+ *                 authentication gate → names → (quota) → authorization → (request records)
+ *   handler     what is left of the request, with its {@link RequestContext}
+ *   stages      back out, each stage's `finish` and `after`, in reverse order:
+ *                 (response records) → authorization's and the names' merge of what they refused
+ *                 → (audit, metrics)
+ *   encode      the response frame; none for a request that is not answered (acks=0)
+ *
+ * After a v0 SaslHandshake, frames are raw SASL tokens rather than requests, and go to the session;
+ * an ApiVersions request above our versions gets the KIP-511 answer at decode. Authorization happens in
+ * its stage and only there.
+ */
 import { decodeRequest, encodeApiVersionsFallback, encodeResponse } from '../protocol/frames.js';
-import type { ApiSchema, RequestOf, ResponseOf } from '../protocol/messages/schema.js';
-import type { RequestHeader } from '../protocol/headers.js';
-import { ParapetError } from '../errors.js';
 import type { ReadLimits } from '../bytes/reader.js';
 import { DEFAULT_NAME_LIMITS, type NameLimits } from '../protocol/names.js';
-import { resourceTypeName, aclOperationName, type AclOperation, type ResourceType } from '../protocol/acl.js';
-import { authorizeRequest } from '../security/authz/policies/index.js';
-import type { AuthzCheck } from '../security/authz/policies/types.js';
+import { ParapetError } from '../errors.js';
 import type { SecurityEvents } from '../security/events.js';
-import type { Authorizer, Principal } from '../security/types.js';
-import { CloseReasons, type CloseReason } from '../close-reasons.js';
+import type { Authorizer } from '../security/types.js';
 import type { FrameHandler } from './connection.js';
-import { boundHeader, checkRequestNames } from './name-validation/index.js';
-import { PRE_AUTHENTICATION_APIS, type Session } from './session.js';
+import type { Handler, HandlerEntry, RequestContext } from './handler.js';
+import { boundHeader } from './name-validation/index.js';
+import type { Session } from './session.js';
+import { authenticationGate } from './stages/authentication-gate.js';
+import { authorization } from './stages/authorization.js';
+import { nameRules } from './stages/name-rules.js';
+import type { Stage, StageFactory, StageRequest, StageStep } from './stages/stage.js';
 
-/** What a handler knows about the request beyond its body. */
-export interface RequestContext {
-  readonly header: RequestHeader;
-  /** The listener the request came in on: Metadata advertises it (librdkafka#442, kcat#16). */
-  readonly listener: { readonly host: string; readonly port: number };
-  readonly connectionId: number;
-  /** The client's address, as DescribeGroups reports it (`/127.0.0.1`). */
-  readonly clientHost: string;
-  /** Who sent the request; null only for the APIs allowed before authentication. */
-  readonly principal: Principal | null;
-  /** The connection's authentication state (the SASL handlers drive it). */
-  readonly session: Session;
-  /**
-   * Lets the connection start the next request before this one is answered; call it once the
-   * request's ordered effects are done and it only waits (an acks=all produce waiting for fsync).
-   */
-  readonly release: () => void;
-  /** Closes the connection once this request's response is written. */
-  readonly closeAfterResponse: (reason: CloseReason, detail?: string) => void;
-  /** Aborted when the connection closes: a waiting request stops waiting (its answer has nowhere to go). */
-  readonly connectionClosed: AbortSignal;
+export interface PipelineDeps {
+  readonly authorizer: Authorizer;
+  readonly events: SecurityEvents;
+  /** Bounds of client-chosen names (src/protocol/names.ts); DEFAULT_NAME_LIMITS when absent. */
+  readonly names?: NameLimits;
+  /** Stages added by the embedder (tests, a plugin): innermost, after authorization. */
+  readonly extraStages?: readonly StageFactory[];
 }
 
 /**
- * A handler receives the decoded body and returns the response body, or null when the API sends no
- * response (Produce with acks=0). Wire errors go in the response; a throw closes the connection.
+ * The stages, outermost first. A new stage is a file in ./stages and one line here, at its place:
+ * audit and metrics first (they see every request, and unwinding last, its final response), a quota
+ * before authorization (a throttled client costs no ACL lookups), record transforms last (they see
+ * only what the principal may write or read).
  */
-export type Handler = (body: Record<string, unknown>, ctx: RequestContext) => Promise<object | null> | object | null;
-
-export interface HandlerEntry {
-  readonly api: ApiSchema;
-  readonly handle: Handler;
-  /**
-   * The handler keeps no view of the request (records, bytes fields) once it has answered, so the
-   * frame's buffer can be reused. Only set it for handlers that copy or finish with what they keep.
-   */
-  readonly releasesFrame?: boolean;
+export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
+  return [
+    authenticationGate(deps.events),
+    nameRules(deps.names ?? DEFAULT_NAME_LIMITS),
+    authorization(deps.authorizer, deps.events),
+    ...(deps.extraStages ?? []),
+  ];
 }
 
 export interface DispatcherOptions {
@@ -64,41 +64,17 @@ export interface DispatcherOptions {
     readonly limits?: ReadLimits;
   };
   readonly session: Session;
-  readonly authorizer: Authorizer;
-  readonly events: SecurityEvents;
-  /** Bounds of client-chosen names (src/protocol/names.ts); DEFAULT_NAME_LIMITS when absent. */
+  /** What {@link requestStages} returned: each connection builds its own instance of each stage. */
+  readonly stages: readonly StageFactory[];
+  /** Bounds of client-chosen names: the client id in the header is cut to its bound. */
   readonly names?: NameLimits;
 }
 
-/** At most this many denied resources are named in one security event. */
-const MAX_DENIALS_REPORTED = 10;
-const DENIAL_REPORT_INTERVAL_MS = 1000;
-
-/**
- * Decodes each frame, enforces authentication (before it, only ApiVersions and SASL; after a v0
- * handshake, frames are raw SASL tokens), refuses the items whose names break the name rules (the name
- * stage, ./name-validation), authorizes the rest through the API's policy, and routes
- * it to its handler. Authorization lives here and only here: the policy hands the handler what the
- * principal may act on and merges the denied items, with their error codes, into the response.
- * Only APIs with a handler are served (and advertised by ApiVersions); any other closes the connection.
- */
+/** The pipeline of one connection: a frame in, the response frame (or none) out. */
 export function createDispatcher(options: DispatcherOptions): FrameHandler {
-  const { handlers, connection, session, authorizer, events } = options;
+  const { handlers, connection, session } = options;
   const names = options.names ?? DEFAULT_NAME_LIMITS;
-  // A client retrying a denied request in a loop must not flood the log: the same denial on this
-  // connection is reported at most once a second, with how often it repeated in between.
-  let lastDenial = { key: '', at: -Infinity, repeated: 0 };
-  const reportDenial = (principal: Principal, api: string, resources: string[]) => {
-    const key = `${api} ${resources.join(' ')}`;
-    const now = performance.now();
-    if (key === lastDenial.key && now - lastDenial.at < DENIAL_REPORT_INTERVAL_MS) {
-      lastDenial.repeated++;
-      return;
-    }
-    const repeated = key === lastDenial.key ? lastDenial.repeated : 0;
-    lastDenial = { key, at: now, repeated: 0 };
-    events.emit({ type: 'authorization-denied', connection: connection.id, remote: connection.remote, principal, api, resources, ...(repeated > 0 ? { repeated } : {}) });
-  };
+  const stages = options.stages.map((make) => make(connection));
   return async (frame, control) => {
     if (session.expectsRawToken) {
       const outcome = await session.rawToken(frame);
@@ -112,79 +88,54 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
     if (decoded.kind === 'api-versions-fallback') return encodeApiVersionsFallback(decoded.header.correlationId);
     const { api, body } = decoded;
     const header = boundHeader(decoded.header, names);
-    const principal = session.principal;
-    if (principal === null && !PRE_AUTHENTICATION_APIS.has(api.apiKey)) {
-      const detail = `${api.name} before authentication`;
-      events.emit({ type: 'connection-refused', connection: connection.id, remote: connection.remote, reason: CloseReasons.UNAUTHENTICATED_REQUEST, detail });
-      control.closeAfterResponse(CloseReasons.UNAUTHENTICATED_REQUEST, detail);
-      return null;
-    }
     const entry = handlers.get(api.apiKey);
     if (entry === undefined) {
       throw new ParapetError('UNSUPPORTED_API', `${api.name} is not served by this broker`, { api: api.name, version: header.apiVersion });
     }
-    const ctx: RequestContext = {
+    const context: RequestContext = {
       header,
       listener: connection.listener,
       connectionId: connection.id,
       clientHost: `/${connection.clientIp}`,
-      principal,
+      principal: session.principal,
       session,
       release: control.release,
       closeAfterResponse: control.closeAfterResponse,
       connectionClosed: control.closed,
     };
-    let response: object | null;
-    // The name stage: invalid names are answered here, before the authorizer or a handler keys anything on them.
-    const named = checkRequestNames(api.apiKey, body, header.apiVersion, names);
-    if (named.kind === 'respond') {
-      response = named.response;
-    } else if (principal === null) {
-      response = await entry.handle(named.body, ctx);
-    } else {
-      const denied: string[] = [];
-      const outcome = authorizeRequest(api.apiKey, named.body, header.apiVersion, authzCheck(authorizer, principal, connection.clientIp, denied));
-      if (denied.length > 0) reportDenial(principal, api.name, denied);
-      if (outcome.kind === 'respond') {
-        response = outcome.response;
-      } else {
-        response = await entry.handle(outcome.body, ctx);
-        if (response !== null && outcome.finish !== undefined) response = outcome.finish(response as never);
-      }
-    }
-    if (response !== null && named.kind === 'forward' && named.finish !== undefined) response = named.finish(response as never);
+    const response = await runStages(stages, { api, header, body, context }, entry.handle);
     const encoded = response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);
     if (entry.releasesFrame === true) control.recycleFrame();
     return encoded;
   };
 }
 
-/** The authorizer bound to one request's principal and host; denials are collected for the security event. */
-function authzCheck(authorizer: Authorizer, principal: Principal, host: string, denied: string[]): AuthzCheck {
-  const note = (operation: AclOperation, resourceType: ResourceType, name: string) => {
-    if (denied.length < MAX_DENIALS_REPORTED) denied.push(`${aclOperationName(operation) ?? operation} ${resourceTypeName(resourceType) ?? resourceType}:${name}`);
-  };
-  return {
-    allowed(operation, resourceType, resourceName, options) {
-      const ok = authorizer.authorize({ principal, host, operation, resourceType, resourceName });
-      // Filtering a listing or probing for a wider grant is not a denial worth reporting (Kafka's logIfDenied).
-      if (!ok && options?.logIfDenied !== false) note(operation, resourceType, resourceName);
-      return ok;
-    },
-    allowedAny(operation, resourceType) {
-      const ok = authorizer.authorizeAny({ principal, host, operation, resourceType });
-      if (!ok) note(operation, resourceType, '(any)');
-      return ok;
-    },
-  };
-}
-
-/** Declares a handler with the request and response types derived from the API's schema. */
-export function handler<A extends ApiSchema>(
-  api: A,
-  handle: (body: RequestOf<A>, ctx: RequestContext) => Promise<ResponseOf<A> | null> | ResponseOf<A> | null,
-  options: { releasesFrame?: boolean } = {},
-): HandlerEntry {
-  // The codec decoded `body` from this API's request schema, which is what RequestOf<A> describes.
-  return { api, handle: (body, ctx) => handle(body as RequestOf<A>, ctx), releasesFrame: options.releasesFrame === true };
+/**
+ * Runs the request into the stages, to the handler unless a stage answers first, and its response back
+ * out through every stage it reached. Waits only for what returns a promise, so a request whose stages
+ * are synchronous reaches its handler in the turn it was read.
+ */
+async function runStages(stages: readonly Stage[], request: { -readonly [K in keyof StageRequest]: StageRequest[K] }, handle: Handler): Promise<object | null> {
+  const finishes: (((response: object) => object) | undefined)[] = [];
+  let reached = 0;
+  let answer: { response: object | null } | undefined;
+  while (reached < stages.length && answer === undefined) {
+    const stage = stages[reached++] as Stage;
+    const pending = stage.before?.(request);
+    const step: StageStep = pending instanceof Promise ? await pending : pending;
+    if (step?.kind === 'forward') {
+      request.body = step.body;
+      finishes[reached - 1] = step.finish;
+    } else if (step?.kind === 'respond') {
+      answer = { response: step.response };
+    }
+  }
+  let response = answer !== undefined ? answer.response : await handle(request.body, request.context);
+  for (let i = reached - 1; i >= 0; i--) {
+    const finish = finishes[i];
+    if (response !== null && finish !== undefined) response = finish(response);
+    const after = (stages[i] as Stage).after?.(request, response);
+    if (after !== undefined) response = after instanceof Promise ? await after : after;
+  }
+  return response;
 }

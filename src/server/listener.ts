@@ -8,10 +8,13 @@ import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type Sa
 import type { NameLimits } from '../protocol/names.js';
 import type { BufferPool } from './buffer-pool.js';
 import { CloseReasons } from '../close-reasons.js';
-import { Connection, type ConnectionLimits } from './connection.js';
-import { createDispatcher, type HandlerEntry } from './dispatcher.js';
+import { Connection, type ConnectionLimits, type FrameHandler } from './connection.js';
+import { createDispatcher, requestStages, type DispatcherOptions } from './dispatcher.js';
+import type { HandlerEntry } from './handler.js';
+import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
+import type { StageFactory } from './stages/stage.js';
 
 /**
  * How a TLS connection's certificate becomes a principal: a verified certificate maps through the
@@ -53,6 +56,16 @@ export interface ListenerOptions {
   readonly responsePool?: BufferPool;
   /** Bounds of client-chosen names (the dispatcher's name stage); the defaults when absent. */
   readonly names?: NameLimits;
+  /** Stages added to the request pipeline, innermost (see requestStages). */
+  readonly extraStages?: readonly StageFactory[];
+}
+
+/** Who an injected request comes from (see Listener.inject). */
+export interface InjectOptions {
+  /** The connection's principal; null for a connection that has not authenticated. User:ANONYMOUS by default. */
+  readonly principal?: Principal | null;
+  /** The client's IP address, which ACL host patterns match; 127.0.0.1 by default. */
+  readonly host?: string;
 }
 
 /** A TLS handshake that takes longer than this is dropped (Node's default is 120 s). */
@@ -67,12 +80,20 @@ export class Listener {
   readonly #server: Server;
   /** Open connections, with their TLS socket on a TLS listener (to close those whose certificate is revoked). */
   readonly #connections = new Map<Connection, { readonly id: number; readonly tlsSocket: TLSSocket | undefined }>();
+  /** The request pipeline's stages, built once: each connection makes its own instances. */
+  readonly #stages: readonly StageFactory[];
   #nextId = 1;
   #address: { host: string; port: number } | null = null;
 
   constructor(options: ListenerOptions) {
     this.#o = options;
-    const { tls, events } = options.security;
+    const { tls, events, authorizer } = options.security;
+    this.#stages = requestStages({
+      authorizer,
+      events,
+      ...(options.names === undefined ? {} : { names: options.names }),
+      ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
+    });
     if (tls === undefined) {
       this.#server = createServer((socket) => {
         this.#accept(socket, false);
@@ -159,20 +180,48 @@ export class Listener {
       limits: initial.principal === null ? this.#unauthenticatedLimits() : this.#o.limits,
       responseWriteTimeoutMs: this.#o.responseWriteTimeoutMs,
       ...(this.#o.budget === undefined ? {} : { budget: this.#o.budget }),
-      handle: createDispatcher({
-        handlers: this.#o.handlers,
-        connection: { id, listener, clientIp: socket.remoteAddress ?? 'unknown', remote },
-        session,
-        authorizer: security.authorizer,
-        events: security.events,
-        ...(this.#o.names === undefined ? {} : { names: this.#o.names }),
-      }),
+      handle: this.#dispatcher({ id, listener, clientIp: socket.remoteAddress ?? 'unknown', remote }, session),
       logger: this.#o.logger,
       ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),
       ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),
       onClose: () => this.#connections.delete(connection),
     });
     this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined });
+  }
+
+  /**
+   * Runs one request frame (size prefix included) through the whole pipeline, as a connection from
+   * `host` authenticated as `principal` would, but without a socket: decode, the stages (authorization
+   * among them), the handler, encode. For tests, as Fastify's `inject`. The connection's limits (frame
+   * size, requests in flight, memory budget) are not applied: they belong to the socket.
+   */
+  inject(frame: Buffer, options: InjectOptions = {}): Promise<InjectedResponse> {
+    const id = this.#nextId++;
+    const host = options.host ?? '127.0.0.1';
+    const remote = `${host}:0`;
+    const principal = options.principal === undefined ? ANONYMOUS : options.principal;
+    const { security } = this.#o;
+    const session = new Session({
+      connectionId: id,
+      remote,
+      tls: false,
+      mechanisms: security.mechanisms,
+      principal,
+      failedAuthenticationDelayMs: 0,
+      events: security.events,
+    });
+    const listener = this.#address ?? { host: this.#o.host, port: this.#o.port };
+    return injectFrame(this.#dispatcher({ id, listener, clientIp: host, remote }, session), frame);
+  }
+
+  #dispatcher(connection: DispatcherOptions['connection'], session: Session): FrameHandler {
+    return createDispatcher({
+      handlers: this.#o.handlers,
+      connection,
+      session,
+      stages: this.#stages,
+      ...(this.#o.names === undefined ? {} : { names: this.#o.names }),
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import { SaslAuthenticate } from '../protocol/messages/sasl-authenticate.js';
 import { SaslHandshake } from '../protocol/messages/sasl-handshake.js';
-import { handler, type HandlerEntry } from './dispatcher.js';
+import { handler, type HandlerEntry } from './handler.js';
 
 /**
  * SaslHandshake and SaslAuthenticate: thin adapters onto the connection's Session, which holds the

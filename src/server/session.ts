@@ -14,9 +14,6 @@ import {
 } from '../security/types.js';
 import { CloseReasons, type CloseReason } from '../close-reasons.js';
 
-/** APIs a connection may use before it has authenticated; anything else closes it (DESIGN.md). */
-export const PRE_AUTHENTICATION_APIS: ReadonlySet<number> = new Set([18 /* ApiVersions */, 17 /* SaslHandshake */, 36 /* SaslAuthenticate */]);
-
 export interface SessionOptions {
   readonly connectionId: number;
   /** `ip:port` of the peer, for security events. */

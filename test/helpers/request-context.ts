@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../src/protocol/frames.js';
 import type { ApiSchema } from '../../src/protocol/messages/schema.js';
-import type { HandlerEntry, RequestContext } from '../../src/server/dispatcher.js';
+import type { HandlerEntry, RequestContext } from '../../src/server/handler.js';
 import { Session } from '../../src/server/session.js';
 
 /**

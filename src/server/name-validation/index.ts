@@ -5,10 +5,8 @@
  * the rules of src/protocol/names.ts. See docs/security/limits.md, "Names".
  */
 import type { RequestHeader } from '../../protocol/headers.js';
-import { ApiVersions } from '../../protocol/messages/api-versions.js';
-import { SaslAuthenticate } from '../../protocol/messages/sasl-authenticate.js';
-import { SaslHandshake } from '../../protocol/messages/sasl-handshake.js';
 import { boundClientId, type NameLimits } from '../../protocol/names.js';
+import { PRE_AUTHENTICATION_APIS } from '../../security/pre-authentication.js';
 import { ADMIN_NAME_CHECKS } from './admin.js';
 import { DATA_NAME_CHECKS } from './data.js';
 import { GROUP_NAME_CHECKS } from './groups.js';
@@ -17,7 +15,7 @@ import { noNames, type NameCheck, type NameCheckOutcome } from './types.js';
 export type { NameCheck, NameCheckOutcome } from './types.js';
 
 // The SASL exchange bounds its own fields (src/security/sasl): a user name there is checked by login.
-const PRE_AUTH_NAME_CHECKS = [noNames(ApiVersions), noNames(SaslHandshake), noNames(SaslAuthenticate)] as const;
+const PRE_AUTH_NAME_CHECKS = PRE_AUTHENTICATION_APIS.map((api) => noNames(api));
 
 function table(checks: readonly NameCheck[]): ReadonlyMap<number, NameCheck> {
   const byKey = new Map<number, NameCheck>();

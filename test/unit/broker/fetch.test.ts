@@ -5,7 +5,7 @@ import { WaitingFetches } from '../../../src/broker/waiting-fetches.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../../src/protocol/messages/fetch.js';
 import { readBatchHeader, splitBatches } from '../../../src/records/batch.js';
-import type { RequestContext } from '../../../src/server/dispatcher.js';
+import type { RequestContext } from '../../../src/server/handler.js';
 import { LogManager } from '../../../src/storage/log/log-manager.js';
 import { testRequestContext } from '../../helpers/request-context.js';
 import { T0, appendTo, configSource, defer, makeBatch, recordingLogger, tempDir } from '../storage/log/helpers.js';

@@ -8,7 +8,7 @@ import { isFault } from '../../../src/errors.js';
 import type { Logger } from '../../../src/logger.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import type { InitProducerIdResponse } from '../../../src/protocol/messages/init-producer-id.js';
-import type { RequestContext } from '../../../src/server/dispatcher.js';
+import type { RequestContext } from '../../../src/server/handler.js';
 import { nodeLogFs, type LogFs } from '../../../src/storage/log/log-fs.js';
 import { PRODUCER_IDS_FILE, ProducerIdStore } from '../../../src/storage/producer-ids.js';
 import { testRequestContext } from '../../helpers/request-context.js';

@@ -11,7 +11,7 @@ import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { OffsetCommit, type OffsetCommitRequest, type OffsetCommitResponse } from '../../../src/protocol/messages/offset-commit.js';
 import { OffsetFetch, type OffsetFetchRequest, type OffsetFetchResponse } from '../../../src/protocol/messages/offset-fetch.js';
 import type { ApiSchema } from '../../../src/protocol/messages/schema.js';
-import type { HandlerEntry } from '../../../src/server/dispatcher.js';
+import type { HandlerEntry } from '../../../src/server/handler.js';
 import { MetadataStore } from '../../../src/storage/metadata-store.js';
 import { handleOverWire } from '../../helpers/request-context.js';
 

@@ -5,6 +5,7 @@
  */
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../../../protocol/acl.js';
 import { ErrorCode } from '../../../protocol/error-codes.js';
+import { entryOf, errorEntry, errorResponse } from '../../../protocol/error-responses.js';
 import { AlterConfigs } from '../../../protocol/messages/alter-configs.js';
 import { AlterUserScramCredentials } from '../../../protocol/messages/alter-user-scram-credentials.js';
 import { CreateAcls } from '../../../protocol/messages/create-acls.js';
@@ -31,17 +32,8 @@ const onCluster = (check: AuthzCheck, operation: AclOperation, options?: { logIf
 type CreatableTopic = CreateTopicsRequest['topics'][number];
 type CreatedTopic = CreateTopicsResponse['topics'][number];
 
-function deniedCreatedTopic(topic: CreatableTopic): CreatedTopic {
-  return {
-    name: topic.name,
-    topicId: ZERO_UUID,
-    errorCode: topicDenied,
-    errorMessage: denialMessage(topicDenied),
-    numPartitions: -1,
-    replicationFactor: -1,
-    configs: [],
-  };
-}
+const CREATED_TOPIC = entryOf(CreateTopics.response.fields.topics);
+const deniedCreatedTopic = (topic: CreatableTopic): CreatedTopic => errorEntry(CREATED_TOPIC, topicDenied, { name: topic.name });
 
 /**
  * CreateTopics: CREATE on the cluster, or else on each topic (29). The cluster check is not audited
@@ -58,12 +50,8 @@ export const createTopicsPolicy = definePolicy(CreateTopics, (body, _version, ch
 
 type DeletedTopic = DeleteTopicsResponse['responses'][number];
 
-const deniedDeletedTopic = (name: string | null, topicId: string): DeletedTopic => ({
-  name,
-  topicId,
-  errorCode: topicDenied,
-  errorMessage: denialMessage(topicDenied),
-});
+const DELETED_TOPIC = entryOf(DeleteTopics.response.fields.responses);
+const deniedDeletedTopic = (name: string | null, topicId: string): DeletedTopic => errorEntry(DELETED_TOPIC, topicDenied, { name, topicId });
 
 /**
  * DeleteTopics: DELETE on each topic (29). An entry naming only a topic id (v6) cannot be checked by
@@ -91,12 +79,14 @@ export const deleteTopicsPolicy = definePolicy(DeleteTopics, (body, version, che
   return { kind: 'forward', body: { ...body, topics: allowed }, finish: (response) => ({ ...response, responses: merge(response.responses) }) };
 });
 
+const CREATE_PARTITIONS_RESULT = entryOf(CreatePartitions.response.fields.results);
+
 /** CreatePartitions: ALTER on each topic (29). */
 export const createPartitionsPolicy = definePolicy(CreatePartitions, (body, _version, check) => {
   const { mask, allowed, denied } = split(body.topics, (t) => check.allowed(AclOperation.ALTER, TOPIC, t.name));
   if (denied.length === 0) return { kind: 'forward', body };
   const merge = (handled: readonly { name: string; errorCode: number; errorMessage?: string | null }[]) =>
-    mergeInOrder(body.topics, mask, handled, (t) => ({ name: t.name, errorCode: topicDenied, errorMessage: denialMessage(topicDenied) }));
+    mergeInOrder(body.topics, mask, handled, (t) => errorEntry(CREATE_PARTITIONS_RESULT, topicDenied, { name: t.name }));
   if (allowed.length === 0) return { kind: 'respond', response: { throttleTimeMs: 0, results: merge([]) } };
   return { kind: 'forward', body: { ...body, topics: allowed }, finish: (response) => ({ ...response, results: merge(response.results) }) };
 });
@@ -175,34 +165,28 @@ export const incrementalAlterConfigsPolicy = definePolicy(IncrementalAlterConfig
 /** DescribeCluster: no check; Kafka answers it to any authenticated principal. */
 export const describeClusterPolicy = definePolicy(DescribeCluster, (body) => ({ kind: 'forward', body }));
 
-const clusterDenial = { errorCode: clusterDenied, errorMessage: denialMessage(clusterDenied) };
-
 /** CreateAcls: ALTER on the cluster, else every creation fails with 31. */
-export const createAclsPolicy = definePolicy(CreateAcls, (body, _version, check) =>
-  onCluster(check, AclOperation.ALTER)
-    ? { kind: 'forward', body }
-    : { kind: 'respond', response: { throttleTimeMs: 0, results: body.creations.map(() => ({ ...clusterDenial })) } },
-);
+export const createAclsPolicy = definePolicy(CreateAcls, (body, _version, check) => {
+  if (onCluster(check, AclOperation.ALTER)) return { kind: 'forward', body };
+  const denied = entryOf(CreateAcls.response.fields.results);
+  return { kind: 'respond', response: errorResponse(CreateAcls, clusterDenied, { results: body.creations.map(() => errorEntry(denied, clusterDenied)) }) };
+});
 
 /** DeleteAcls: ALTER on the cluster, else every filter fails with 31 and matches nothing. */
-export const deleteAclsPolicy = definePolicy(DeleteAcls, (body, _version, check) =>
-  onCluster(check, AclOperation.ALTER)
-    ? { kind: 'forward', body }
-    : { kind: 'respond', response: { throttleTimeMs: 0, filterResults: body.filters.map(() => ({ ...clusterDenial, matchingAcls: [] })) } },
-);
+export const deleteAclsPolicy = definePolicy(DeleteAcls, (body, _version, check) => {
+  if (onCluster(check, AclOperation.ALTER)) return { kind: 'forward', body };
+  const denied = entryOf(DeleteAcls.response.fields.filterResults);
+  return { kind: 'respond', response: errorResponse(DeleteAcls, clusterDenied, { filterResults: body.filters.map(() => errorEntry(denied, clusterDenied)) }) };
+});
 
 /** DescribeAcls: DESCRIBE on the cluster, else 31 and no bindings. */
 export const describeAclsPolicy = definePolicy(DescribeAcls, (body, _version, check) =>
-  onCluster(check, AclOperation.DESCRIBE)
-    ? { kind: 'forward', body }
-    : { kind: 'respond', response: { throttleTimeMs: 0, ...clusterDenial, resources: [] } },
+  onCluster(check, AclOperation.DESCRIBE) ? { kind: 'forward', body } : { kind: 'respond', response: errorResponse(DescribeAcls, clusterDenied) },
 );
 
 /** DescribeUserScramCredentials: DESCRIBE on the cluster, else 31 at the top level and no results. */
 export const describeUserScramCredentialsPolicy = definePolicy(DescribeUserScramCredentials, (body, _version, check) =>
-  onCluster(check, AclOperation.DESCRIBE)
-    ? { kind: 'forward', body }
-    : { kind: 'respond', response: { throttleTimeMs: 0, ...clusterDenial, results: [] } },
+  onCluster(check, AclOperation.DESCRIBE) ? { kind: 'forward', body } : { kind: 'respond', response: errorResponse(DescribeUserScramCredentials, clusterDenied) },
 );
 
 /**
@@ -212,7 +196,8 @@ export const describeUserScramCredentialsPolicy = definePolicy(DescribeUserScram
 export const alterUserScramCredentialsPolicy = definePolicy(AlterUserScramCredentials, (body, _version, check) => {
   if (onCluster(check, AclOperation.ALTER)) return { kind: 'forward', body };
   const users = [...new Set([...body.deletions, ...body.upsertions].map((c) => c.name))].sort();
-  return { kind: 'respond', response: { throttleTimeMs: 0, results: users.map((user) => ({ user, ...clusterDenial })) } };
+  const denied = entryOf(AlterUserScramCredentials.response.fields.results);
+  return { kind: 'respond', response: errorResponse(AlterUserScramCredentials, clusterDenied, { results: users.map((user) => errorEntry(denied, clusterDenied, { user })) }) };
 });
 
 export const ADMIN_POLICIES = [

@@ -6,12 +6,13 @@
 import { ParapetError } from '../../../errors.js';
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../../../protocol/acl.js';
 import { ErrorCode } from '../../../protocol/error-codes.js';
+import { entryOf, errorEntry, errorResponse, emptyFetchPartition, failedProducePartition } from '../../../protocol/error-responses.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../../../protocol/messages/fetch.js';
 import { InitProducerId } from '../../../protocol/messages/init-producer-id.js';
 import { ListOffsets, type ListOffsetsRequest, type ListOffsetsResponse } from '../../../protocol/messages/list-offsets.js';
-import { Metadata, type MetadataResponse } from '../../../protocol/messages/metadata.js';
+import { Metadata } from '../../../protocol/messages/metadata.js';
 import { Produce, type ProduceRequest, type ProduceResponse } from '../../../protocol/messages/produce.js';
-import { definePolicy, denialMessage, mergeInOrder, split } from './support.js';
+import { definePolicy, mergeInOrder, split } from './support.js';
 import type { AuthzCheck } from './types.js';
 
 const { TOPIC, CLUSTER, TRANSACTIONAL_ID } = ResourceType;
@@ -20,18 +21,7 @@ type ProduceTopic = ProduceRequest['topicData'][number];
 type ProduceTopicResponse = ProduceResponse['responses'][number];
 
 function deniedProduceTopic(topic: ProduceTopic, errorCode: number): ProduceTopicResponse {
-  return {
-    name: topic.name,
-    partitionResponses: topic.partitionData.map((p) => ({
-      index: p.index,
-      errorCode,
-      baseOffset: -1n,
-      logAppendTimeMs: -1n,
-      logStartOffset: -1n,
-      recordErrors: [],
-      errorMessage: denialMessage(errorCode),
-    })),
-  };
+  return { name: topic.name, partitionResponses: topic.partitionData.map((p) => failedProducePartition(p.index, errorCode)) };
 }
 
 /**
@@ -65,24 +55,8 @@ export const producePolicy = definePolicy(Produce, (body, version, check) => {
 type FetchTopic = FetchRequest['topics'][number];
 type FetchTopicResponse = FetchResponse['responses'][number];
 
-/** Kafka's `FetchResponse.partitionResponse(tp, error)`: no offsets, no records. */
 function deniedFetchTopic(topic: FetchTopic, isolationLevel: number): FetchTopicResponse {
-  return {
-    topic: topic.topic,
-    partitions: topic.partitions.map((p) => ({
-      partitionIndex: p.partition,
-      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-      highWatermark: -1n,
-      lastStableOffset: -1n,
-      logStartOffset: -1n,
-      // As the handler answers: KafkaJS (read_committed) expects a list, not null.
-      abortedTransactions: isolationLevel === 0 ? null : [],
-      preferredReadReplica: -1,
-      // An empty record set, as Kafka sends: librdkafka 2.0 cannot parse a null one (MessageSetSize -1)
-      // and retries in a tight loop.
-      records: Buffer.alloc(0),
-    })),
-  };
+  return { topic: topic.topic, partitions: topic.partitions.map((p) => emptyFetchPartition(p.partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED, isolationLevel)) };
 }
 
 /**
@@ -116,17 +90,12 @@ export const fetchPolicy = definePolicy(Fetch, (body, _version, check) => {
 type ListOffsetsTopic = ListOffsetsRequest['topics'][number];
 type ListOffsetsTopicResponse = ListOffsetsResponse['topics'][number];
 
+const LIST_OFFSETS_PARTITION = entryOf(entryOf(ListOffsets.response.fields.topics).partitions);
+
 function deniedListOffsetsTopic(topic: ListOffsetsTopic): ListOffsetsTopicResponse {
   return {
     name: topic.name,
-    partitions: topic.partitions.map((p) => ({
-      partitionIndex: p.partitionIndex,
-      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
-      oldStyleOffsets: [],
-      timestamp: -1n,
-      offset: -1n,
-      leaderEpoch: -1,
-    })),
+    partitions: topic.partitions.map((p) => errorEntry(LIST_OFFSETS_PARTITION, ErrorCode.TOPIC_AUTHORIZATION_FAILED, { partitionIndex: p.partitionIndex })),
   };
 }
 
@@ -139,12 +108,10 @@ export const listOffsetsPolicy = definePolicy(ListOffsets, (body, _version, chec
   return { kind: 'forward', body: { ...body, topics: allowed }, finish: (response) => ({ ...response, topics: merge(response.topics) }) };
 });
 
-type MetadataTopicResponse = MetadataResponse['topics'][number];
+const METADATA_TOPIC = entryOf(Metadata.response.fields.topics);
 
-/** The same fields as the handler's unknown-topic entry: no partitions, nothing disclosed. */
-function deniedMetadataTopic(name: string): MetadataTopicResponse {
-  return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, isInternal: false, partitions: [] };
-}
+/** As the handler's unknown-topic entry: no partitions, nothing disclosed. */
+const deniedMetadataTopic = (name: string) => errorEntry(METADATA_TOPIC, ErrorCode.TOPIC_AUTHORIZATION_FAILED, { name });
 
 /**
  * Metadata: DESCRIBE on each topic. Asked for all topics (null from v1, empty at v0), the answer just
@@ -193,7 +160,7 @@ export const metadataPolicy = definePolicy(Metadata, (body, version, check) => {
 export const initProducerIdPolicy = definePolicy(InitProducerId, (body, _version, check) => {
   const errorCode = initProducerIdDenial(body.transactionalId, check);
   if (errorCode === null) return { kind: 'forward', body };
-  return { kind: 'respond', response: { throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 } };
+  return { kind: 'respond', response: errorResponse(InitProducerId, errorCode) };
 });
 
 function initProducerIdDenial(transactionalId: string | null, check: AuthzCheck): number | null {

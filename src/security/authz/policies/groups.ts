@@ -5,6 +5,7 @@
  */
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../../../protocol/acl.js';
 import { ErrorCode } from '../../../protocol/error-codes.js';
+import { entryOf, errorEntry, errorResponse } from '../../../protocol/error-responses.js';
 import { DeleteGroups } from '../../../protocol/messages/delete-groups.js';
 import { DescribeGroups, type DescribeGroupsResponse } from '../../../protocol/messages/describe-groups.js';
 import { FindCoordinator, type FindCoordinatorResponse } from '../../../protocol/messages/find-coordinator.js';
@@ -193,54 +194,31 @@ const mayRead = (check: AuthzCheck, groupId: string) => check.allowed(AclOperati
 export const joinGroupPolicy = definePolicy(JoinGroup, (body, version, check) =>
   mayRead(check, body.groupId)
     ? { kind: 'forward', body }
-    : {
-        kind: 'respond',
-        response: {
-          throttleTimeMs: 0,
-          errorCode: groupDenied,
-          generationId: -1,
-          protocolType: null,
-          // Nullable only from v7; before, "no protocol" is an empty string.
-          protocolName: version >= 7 ? null : '',
-          leader: '',
-          skipAssignment: false,
-          memberId: body.memberId,
-          members: [],
-        },
-      },
+    : // Nullable only from v7; before, "no protocol" is an empty string.
+      { kind: 'respond', response: errorResponse(JoinGroup, groupDenied, { protocolName: version >= 7 ? null : '', memberId: body.memberId }) },
 );
 
 /** Heartbeat: READ on the group, else 30. */
 export const heartbeatPolicy = definePolicy(Heartbeat, (body, _version, check) =>
-  mayRead(check, body.groupId) ? { kind: 'forward', body } : { kind: 'respond', response: { throttleTimeMs: 0, errorCode: groupDenied } },
+  mayRead(check, body.groupId) ? { kind: 'forward', body } : { kind: 'respond', response: errorResponse(Heartbeat, groupDenied) },
 );
 
 /** LeaveGroup: READ on the group, else 30 at the top level with no member results (Kafka's error response). */
 export const leaveGroupPolicy = definePolicy(LeaveGroup, (body, _version, check) =>
-  mayRead(check, body.groupId) ? { kind: 'forward', body } : { kind: 'respond', response: { throttleTimeMs: 0, errorCode: groupDenied, members: [] } },
+  mayRead(check, body.groupId) ? { kind: 'forward', body } : { kind: 'respond', response: errorResponse(LeaveGroup, groupDenied) },
 );
 
 /** SyncGroup: READ on the group, else 30 with an empty assignment. */
 export const syncGroupPolicy = definePolicy(SyncGroup, (body, _version, check) =>
-  mayRead(check, body.groupId)
-    ? { kind: 'forward', body }
-    : { kind: 'respond', response: { throttleTimeMs: 0, errorCode: groupDenied, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) } },
+  mayRead(check, body.groupId) ? { kind: 'forward', body } : { kind: 'respond', response: errorResponse(SyncGroup, groupDenied) },
 );
 
 type DescribedGroup = DescribeGroupsResponse['groups'][number];
 
+const DESCRIBED_GROUP = entryOf(DescribeGroups.response.fields.groups);
+
 /** Kafka's `DescribeGroupsResponse.groupError`: nothing about the group but its id. */
-function deniedDescribedGroup(groupId: string): DescribedGroup {
-  return {
-    errorCode: groupDenied,
-    groupId,
-    groupState: '',
-    protocolType: '',
-    protocolData: '',
-    members: [],
-    authorizedOperations: -2147483648,
-  };
-}
+const deniedDescribedGroup = (groupId: string): DescribedGroup => errorEntry(DESCRIBED_GROUP, groupDenied, { groupId });
 
 /** DescribeGroups: DESCRIBE on each group, else that group's entry with 30. */
 export const describeGroupsPolicy = definePolicy(DescribeGroups, (body, _version, check) => {
