@@ -8,6 +8,64 @@ import { interopClientsInstalled, interopClientTestsDir } from './scripts/intero
 // (npm run install:interop-clients; CI always does).
 const uninstalledClientTests = interopClientsInstalled() ? [] : [`${interopClientTestsDir}/**`];
 
+// Layers under src/, bottom to top (docs/contributing.md, "Layers"). A folder may import itself and
+// the layers it names; every name must be a row below its own, so no arrow can point upwards. An entry
+// with a slash allows that one file of a layer and nothing else of it. `basics` is the files directly
+// in src/. bench/ and test/ may import anything; nothing in src/ may import them.
+//   layer       may import
+export const LAYERS = [
+  ['basics',   []],
+  ['bytes',    ['basics']],
+  ['records',  ['bytes', 'basics']],
+  ['protocol', ['records', 'bytes', 'basics']],
+  ['storage',  ['records', 'bytes', 'basics']],
+  ['security', ['protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['groups',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['topics',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['server',   ['security', 'protocol', 'records', 'bytes', 'basics']],
+  ['broker',   ['server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['client',   ['security/types.ts', 'security/credentials/scram-keys.ts', 'protocol', 'records', 'bytes', 'basics']],
+  ['setup',    ['client', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['config',   ['broker', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['cli',      ['config', 'setup', 'client', 'broker', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+];
+
+/**
+ * One `no-restricted-imports` block per layer, forbidding every other layer folder it does not name
+ * (and test/, bench/). Relative imports are matched by folder name, so no folder nested in src/ may
+ * reuse a layer's name (test/unit/lint/layers.test.ts checks that). Dynamic import() is not checked.
+ */
+function layerRules(layers) {
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // A relative import specifier that passes through `<folder>/`: `../storage/x.js`, `../../storage/log/y.js`.
+  const into = (folder) => `^\\.\\.?/(?:.*/)?${escape(folder)}/`;
+  const below = new Set();
+  return layers.map(([layer, uses]) => {
+    for (const use of uses) {
+      if (!below.has(use.split('/')[0])) throw new Error(`eslint.config.js LAYERS: ${layer} may only import layers below it, not ${use}`);
+    }
+    below.add(layer);
+    const folders = layers.map(([l]) => l).filter((l) => l !== 'basics' && l !== layer && !uses.includes(l));
+    const allowedUses = uses.length === 0 ? 'nothing else in src/' : uses.join(', ');
+    const patterns = folders.map((folder) => {
+      // Files of this folder the layer may import, e.g. client's security/types.ts.
+      const files = uses.filter((u) => u.startsWith(`${folder}/`)).map((u) => escape(u.slice(folder.length + 1).replace(/\.ts$/, '.js')));
+      return {
+        regex: into(folder) + (files.length === 0 ? '' : `(?!(?:${files.join('|')})$)`),
+        caseSensitive: true,
+        message: `Layers (docs/contributing.md): src/${layer === 'basics' ? '*.ts' : layer} may import ${allowedUses}; not src/${folder}.`,
+      };
+    });
+    for (const folder of ['test', 'bench']) {
+      patterns.push({ regex: into(folder), caseSensitive: true, message: `Layers (docs/contributing.md): src/ may not import ${folder}/.` });
+    }
+    return {
+      files: [layer === 'basics' ? 'src/*.ts' : `src/${layer}/**/*.ts`],
+      rules: { 'no-restricted-imports': ['error', { patterns }] },
+    };
+  });
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', '.build-*/**', 'node_modules/**', 'scripts/**/*.mjs', 'eslint.config.js', 'test/clients/**', ...uninstalledClientTests] },
   eslint.configs.recommended,
@@ -26,38 +84,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
     },
   },
-  // The layers under the wire: the record batch format and storage know nothing of the Kafka protocol
-  // (storage returns its own outcomes; the broker maps them to error codes, src/broker/storage-errors.ts).
-  {
-    files: ['src/bytes/**/*.ts', 'src/records/**/*.ts', 'src/storage/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/protocol/*', '**/broker/*', '**/server/*', '**/client/*', '**/groups/*', '**/security/*'],
-              message: 'src/bytes, src/records and src/storage sit under the wire protocol and the broker: they may not import them.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/bytes/**/*.ts', 'src/records/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/protocol/*', '**/broker/*', '**/server/*', '**/client/*', '**/groups/*', '**/security/*', '**/storage/*'],
-              message: 'src/bytes and src/records sit under storage and the wire protocol: they may not import them.',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...layerRules(LAYERS),
 );

@@ -31,7 +31,7 @@ import { TopicAdmin } from './topic-admin.js';
 import { TopicConfigCache } from './topic-config-cache.js';
 import { DEFAULT_TOPIC_CONFIG_LIMITS } from './topic-configs.js';
 import { derivedMaxOpenLogFiles, OTHER_DESCRIPTORS, processOpenFileLimit } from '../storage/log/fd-limit.js';
-import { ConfigError } from '../config/config-file.js';
+import { ConfigError } from '../config-error.js';
 import { storageLimitsProblem } from './partition-limits.js';
 import { topicHandlers } from './topic-handlers.js';
 import { DEFAULT_SECURITY_CONFIG, type ListenerProtocol, type SecurityConfig } from '../security/config.js';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { BrokerConfig } from '../broker/broker.js';
 import { PRINCIPAL_PREFIX } from '../security/config.js';
 import { storageLimitsProblem } from '../broker/partition-limits.js';
+import { ConfigError } from '../config-error.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -113,9 +114,8 @@ export const ConfigFileSchema = z.strictObject({
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+// Defined under every layer (the broker throws it too); config-file.ts stays where callers import it from.
+export { ConfigError };
 
 /** Parses and validates config file text; errors name the file, the key path and the problem. */
 export function parseConfigFile(text: string, source: string): ConfigFile {
