@@ -1,5 +1,5 @@
 /**
- * Internal faults: one error class with a closed set of codes (DESIGN.md, "two error families").
+ * Internal faults: one error class with a closed set of codes (docs/architecture.md#two-error-families).
  * Wire errors (Kafka error codes) are data in responses and never use this class; a ParapetError is
  * thrown only for what must close a connection or stop an operation.
  */

@@ -89,13 +89,14 @@ const syncError = (errorCode: number): SyncOutcome => ({ errorCode, protocolType
 const EMPTY = Buffer.alloc(0);
 
 /**
- * The classic consumer group coordinator (protocol notes §3; Kafka's GroupCoordinator): members join,
- * the join phase ends when every member has rejoined or the rebalance timeout passes, the leader's
- * assignments are handed out by SyncGroup, heartbeats keep sessions alive, and a member whose session
- * expires is removed and triggers a rebalance. Groups live in memory; committed offsets are stored
- * apart (the offset handlers ask this class through {@link GroupMembership}). Each completed generation
- * saves the group's protocol type and generation, so that a group rebuilt from its offsets after a
- * restart describes as Kafka's does (Empty, "consumer") and its next generation follows the last.
+ * The classic consumer group coordinator (Kafka's GroupCoordinator;
+ * docs/consumer-groups.md#how-a-rebalance-works): members join, the join phase ends when every member
+ * has rejoined or the rebalance timeout passes, the leader's assignments are handed out by SyncGroup,
+ * heartbeats keep sessions alive, and a member whose session expires is removed and triggers a
+ * rebalance. Groups live in memory; committed offsets are stored apart (the offset handlers ask this
+ * class through {@link GroupMembership}). Each completed generation saves the group's protocol type
+ * and generation, so that a group rebuilt from its offsets after a restart describes as Kafka's does
+ * (Empty, "consumer") and its next generation follows the last.
  */
 export class GroupCoordinator implements GroupMembership {
   readonly #config: CoordinatorConfig;

@@ -2,7 +2,10 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import type { Principal } from '../security/types.js';
 import { protocolBytes } from './limits.js';
 
-/** The classic protocol's group states (protocol notes §3), named as DescribeGroups reports them. */
+/**
+ * The classic protocol's group states (docs/consumer-groups.md#how-a-rebalance-works), named as
+ * DescribeGroups reports them.
+ */
 export const GroupState = {
   Empty: 'Empty',
   PreparingRebalance: 'PreparingRebalance',

@@ -1,7 +1,8 @@
 /**
- * What the offset handlers need to know from the group coordinator (protocol notes §3): whether a
- * commit may be accepted, and which groups are empty (their offsets expire). The coordinator
- * implements it; offsets are stored separately, in the metadata store.
+ * What the offset handlers need to know from the group coordinator
+ * (docs/consumer-groups.md#committed-offsets): whether a commit may be accepted, and which groups are
+ * empty (their offsets expire). The coordinator implements it; offsets are stored separately, in the
+ * metadata store.
  */
 export interface GroupMembership {
   /**

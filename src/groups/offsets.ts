@@ -95,8 +95,9 @@ export interface ExpiryReport {
 }
 
 /**
- * Committed offsets of consumer groups (OffsetCommit/OffsetFetch, protocol notes §3): validation with
- * Kafka's error codes, durable storage in the metadata store, and offset retention.
+ * Committed offsets of consumer groups (OffsetCommit/OffsetFetch,
+ * docs/consumer-groups.md#committed-offsets): validation with Kafka's error codes, durable storage in
+ * the metadata store, and offset retention.
  *
  * Retention follows Kafka after KIP-211: the offsets of a group that has members never expire; once
  * the group is empty, an offset expires when both its commit and the group's last sign of activity

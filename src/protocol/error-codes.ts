@@ -1,7 +1,7 @@
 /**
- * Kafka error codes as data (DESIGN.md, "two error families"): a wire error is a number a handler puts
- * in a response field, never an exception. One table is the single source; `ErrorCode` and the lookups
- * are derived from it, so a name and its code cannot drift apart.
+ * Kafka error codes as data (docs/architecture.md#two-error-families): a wire error is a number a
+ * handler puts in a response field, never an exception. One table is the single source; `ErrorCode`
+ * and the lookups are derived from it, so a name and its code cannot drift apart.
  *
  * Codes, names and retriable flags follow Apache Kafka's protocol guide
  * (kafka.apache.org/protocol#protocol_error_codes, generated from `Errors.java`): "retriable" means the

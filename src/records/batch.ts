@@ -3,7 +3,7 @@ import { CompressionCodec, isKnownCodec } from './compression.js';
 import { recordsFault, type RecordFault, type RecordFaultKind } from './faults.js';
 
 /**
- * Record batch v2 (magic 2) header: byte offsets of each field (kafka-protocol-notes §2,
+ * Record batch v2 (magic 2) header: byte offsets of each field (Kafka's documentation,
  * kafka.apache.org/documentation/#recordbatch). All integers are big-endian.
  */
 export const BatchOffsets = {
@@ -151,7 +151,7 @@ export function splitBatches(records: Buffer, options: SplitOptions = {}): Buffe
   return batches;
 }
 
-/** CRC-32C (Castagnoli) over attributes..end, as stored in the crc field (notes §2). */
+/** CRC-32C (Castagnoli) over attributes..end, as stored in the crc field (KIP-98). */
 export function computeBatchCrc(batch: Buffer): number {
   requireHeader(batch);
   return crc32c(batch.subarray(CRC_START)) >>> 0;
@@ -185,7 +185,7 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
   }
   const magic = batch.readInt8(BatchOffsets.magic);
   if (magic === 0 || magic === 1) {
-    // Legacy message sets (notes §2): no supported client sends them once Produce v3+ is advertised,
+    // Legacy message sets (magic 0 and 1): no supported client sends them once Produce v3+ is advertised,
     // and Parapet does no format conversion.
     throw corrupt(
       `message format v${magic} (magic ${magic}) is not supported: only record batch v2 (Kafka 0.11+) is accepted; ` +
@@ -261,7 +261,8 @@ function hex32(n: number): string {
 
 /**
  * Sets baseOffset and partitionLeaderEpoch in place, as the leader does on append. Neither field is
- * covered by the CRC, so the CRC is deliberately not recomputed (notes §2: still `c622acfa`).
+ * covered by the CRC, so the CRC is deliberately not recomputed (test/unit/records/batch.test.ts: the
+ * kafka-python vector keeps its CRC `c622acfa`).
  * Returns the next offset (the new log-end offset): baseOffset + lastOffsetDelta + 1.
  */
 export function assignOffsets(batch: Buffer, baseOffset: bigint, leaderEpoch: number): bigint {
@@ -274,7 +275,7 @@ export function assignOffsets(batch: Buffer, baseOffset: bigint, leaderEpoch: nu
 /**
  * For topics with message.timestamp.type=LogAppendTime: sets the LogAppendTime attribute and
  * maxTimestamp = now, then recomputes the CRC in place because both are covered by it. Consumers use
- * maxTimestamp for every record of such a batch (notes §2, KIP-32).
+ * maxTimestamp for every record of such a batch (KIP-32).
  */
 export function applyLogAppendTime(batch: Buffer, nowMs: bigint | number): void {
   requireHeader(batch);

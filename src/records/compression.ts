@@ -9,7 +9,7 @@ import { recordsFault } from './faults.js';
 import { corruptCompressed, isXerialFramed, lz4Frames, snappyDeclaredLength, xerialBlocks, zstdFrames, type FramedPayload } from './size-bounds.js';
 
 /**
- * Record batch compression (attributes & 0x07, notes §2).
+ * Record batch compression (the codec is attributes & 0x07; zstd is KIP-110).
  *
  * Sync or async: `@mongodb-js/zstd` 1.x only has promise-returning `compress`/`decompress` (they run on
  * the libuv pool), so {@link compress}/{@link decompress} are async and handle every codec, while

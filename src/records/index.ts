@@ -1,4 +1,7 @@
-/** Record batches v2 (magic 2): framing, validation, offsets, compression and records (notes §2). */
+/**
+ * Record batches v2 (magic 2): framing, validation, offsets, compression and records
+ * (docs/protocol.md#record-batches).
+ */
 export {
   BATCH_HEADER_SIZE,
   BatchAttributes,

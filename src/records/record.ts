@@ -15,9 +15,10 @@ import { CompressionCodec, compress, compressSync, decompress, decompressSync, t
 import { FaultReader } from './faults.js';
 
 /**
- * Records inside a v2 batch (notes §2): `varint length, int8 attributes, varlong timestampDelta,
- * varint offsetDelta, varint keyLength (−1 = null), key, varint valueLength (−1 = null), value,
- * varint headerCount, headers {varint keyLength, key, varint valueLength (−1 = null), value}`.
+ * Records inside a v2 batch (kafka.apache.org/documentation/#record):
+ * `varint length, int8 attributes, varlong timestampDelta, varint offsetDelta,
+ * varint keyLength (−1 = null), key, varint valueLength (−1 = null), value, varint headerCount,
+ * headers {varint keyLength, key, varint valueLength (−1 = null), value}`.
  */
 
 export interface RecordHeader {

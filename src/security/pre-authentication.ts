@@ -1,8 +1,9 @@
 /**
- * The one list of APIs a client may send before it has authenticated (DESIGN.md: anything else closes
- * the connection). They name no resource: ApiVersions must answer before a client knows which SASL
- * versions to speak, and the SASL exchange is what establishes the principal in the first place. The
- * authentication gate lets them through; their authorization policies and name checks pass them on.
+ * The one list of APIs a client may send before it has authenticated (anything else closes the
+ * connection: docs/security/authentication.md#what-is-allowed-before-authentication). They name no
+ * resource: ApiVersions must answer before a client knows which SASL versions to speak, and the SASL
+ * exchange is what establishes the principal in the first place. The authentication gate lets them
+ * through; their authorization policies and name checks pass them on.
  */
 import { ApiVersions } from '../protocol/messages/api-versions.js';
 import { SaslAuthenticate } from '../protocol/messages/sasl-authenticate.js';

@@ -106,7 +106,7 @@ export class Session {
         close: CloseReasons.AUTHENTICATION_FAILED,
       };
     }
-    // session_lifetime_ms = 0: KafkaJS and platformatic re-authenticate when it is positive (notes §4).
+    // session_lifetime_ms = 0: KafkaJS and platformatic re-authenticate when it is positive (KIP-368).
     return { response: { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step, sessionLifetimeMs: 0n } };
   }
 

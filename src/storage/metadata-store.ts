@@ -7,9 +7,10 @@ import type { MetadataRefusal } from './outcomes.js';
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
  * offsets and metadata, ACL bindings and SCRAM credentials in SQLite (WAL mode) inside the data
- * directory. It has no network surface at all (DESIGN.md control 5); the file is created owner-only
- * (0600) because it holds the ACLs and the SCRAM keys. It stores what it is given: validating bindings and credentials
- * is the job of the security layer (src/security), which alone gives the numbers and names meaning.
+ * directory. It has no network surface at all (docs/architecture.md#where-the-ten-controls-live); the
+ * file is created owner-only (0600) because it holds the ACLs and the SCRAM keys. It stores what it is
+ * given: validating bindings and credentials is the job of the security layer (src/security), which
+ * alone gives the numbers and names meaning.
  */
 
 export interface TopicRecord {

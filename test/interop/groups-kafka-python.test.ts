@@ -20,7 +20,7 @@ import {
 } from './groups-support.js';
 
 /**
- * kafka-python 2.0.2's group consumer (protocol notes §0.3): FindCoordinator v0, JoinGroup v2 (no
+ * kafka-python 2.0.2's group consumer, at fixed versions: FindCoordinator v0, JoinGroup v2 (no
  * KIP-394 round trip below v4), SyncGroup v1, Heartbeat v1 from a background thread, LeaveGroup v1 on
  * close, OffsetCommit v2 and OffsetFetch v1; and its admin client's ListGroups, DescribeGroups,
  * DeleteGroups and OffsetFetch (all topics: v3 with a null topic list).

@@ -8,8 +8,8 @@ import { withConnection } from '../helpers/client.js';
 import { mixedMessages, python, recordsByCodec } from './support.js';
 
 /**
- * kafka-python 2.0.2 on the data path. It uses fixed versions (protocol notes §0.3): Produce v7,
- * Fetch v4, ListOffsets v1, Metadata v1. There are no consumer groups yet, so the consumer has
+ * kafka-python 2.0.2 on the data path. It uses fixed versions, whatever the broker advertises: Produce
+ * v7, Fetch v4, ListOffsets v1, Metadata v1. There are no consumer groups yet, so the consumer has
  * group_id=None and reads by manual assignment. Only gzip and none are tested: the system Python has
  * no snappy, lz4 or zstandard module.
  */

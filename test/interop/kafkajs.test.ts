@@ -7,11 +7,12 @@ import { startBroker } from '../helpers/broker.js';
 import { mixedMessages, recordsByCodec, type HexRecord } from './support.js';
 
 /**
- * KafkaJS 2.2.4: Produce v7, Fetch v11, ListOffsets v3 (protocol notes §1). Its consumer needs consumer
- * groups, which are not served yet, so what the producer wrote is read back with KafkaJS's own protocol
- * layer: `src/broker` (the Broker class its consumer uses) over `src/network/connectionPool`, which
- * negotiates versions with ApiVersions, sends Fetch v11 and decodes and decompresses the batches.
- * These are internal modules, typed here only as far as the test uses them.
+ * KafkaJS 2.2.4: Produce v7, Fetch v11, ListOffsets v3 (its highest, whatever our minimum). Its
+ * consumer needs consumer groups, which are not served yet, so what the producer wrote is read back
+ * with KafkaJS's own protocol layer: `src/broker` (the Broker class its consumer uses) over
+ * `src/network/connectionPool`, which negotiates versions with ApiVersions, sends Fetch v11 and
+ * decodes and decompresses the batches. These are internal modules, typed here only as far as the test
+ * uses them.
  */
 
 interface FetchedMessage {

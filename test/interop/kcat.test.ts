@@ -13,8 +13,9 @@ import { recordsByCodec, runFile } from './support.js';
 /**
  * kcat (librdkafka 2.0.2) produces 100,000 lines with each compression codec and reads them back: the
  * consumed bytes must equal the produced file exactly, and ListOffsets must report end offset 100000.
- * librdkafka only compresses when Produce advertises v0 (protocol notes §0.2), so this also checks that
- * each codec really went over the wire, by reading the stored batches' compression attribute.
+ * librdkafka only compresses when Produce advertises v0 (librdkafka#4956, KAFKA-18659), so this also
+ * checks that each codec really went over the wire, by reading the stored batches' compression
+ * attribute.
  */
 
 const MESSAGES = 100_000;

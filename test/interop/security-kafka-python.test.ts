@@ -9,8 +9,8 @@ import { appAcls, authenticationFailures, deniedOnTopic, describeEvents, logins 
 /**
  * kafka-python 2.0.2 over SASL_SSL, verifying the broker against the init CA (`ssl_cafile`, hostname
  * check on). kafka-python speaks SaslHandshake v0 and then raw length-prefixed tokens, never
- * SaslAuthenticate (protocol notes §4), so this is the broker's only test of that framing with a real
- * client: SCRAM-SHA-512 and PLAIN (which kafka-python sends as `user\0user\0password`).
+ * SaslAuthenticate (which came with KIP-152), so this is the broker's only test of that framing with a
+ * real client: SCRAM-SHA-512 and PLAIN (which kafka-python sends as `user\0user\0password`).
  *
  * The clients run without `api_version`: each probes the broker (check_version: ApiVersions v0 and a
  * pipelined Metadata v0, 2 s timeout) after TLS and SASL, which this also checks is fast enough. The

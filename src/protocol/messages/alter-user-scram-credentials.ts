@@ -2,7 +2,7 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * AlterUserScramCredentials (51): deletes and upserts SCRAM credentials. An upsertion carries the
- * salted password Hi(password, salt, iterations), never the password itself (protocol notes §4).
+ * salted password Hi(password, salt, iterations), never the password itself (KIP-554).
  */
 export const AlterUserScramCredentials = api({
   apiKey: 51,

@@ -2,7 +2,7 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * CreateAcls (30): adds ACL bindings, one result per creation, in order. The resource pattern type
- * is v1+ (default 3, LITERAL); enums are in the protocol notes §5.
+ * is v1+ (default 3, LITERAL); enums are in src/protocol/acl.ts.
  */
 export const CreateAcls = api({
   apiKey: 30,

@@ -2,7 +2,7 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * DeleteAcls (31): removes every ACL matching each filter and returns, per filter, the bindings it
- * removed. Pattern types are v1+ (default 3, LITERAL); enums are in the protocol notes §5.
+ * removed. Pattern types are v1+ (default 3, LITERAL); enums are in src/protocol/acl.ts.
  */
 export const DeleteAcls = api({
   apiKey: 31,

@@ -1,7 +1,7 @@
 import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
- * DescribeAcls (29): lists the ACLs matching one filter. The int8 enums are in the protocol notes §5;
+ * DescribeAcls (29): lists the ACLs matching one filter. The int8 enums are in src/protocol/acl.ts;
  * the pattern type only exists from v1 and defaults to 3 (LITERAL), which is what v0 means.
  */
 export const DescribeAcls = api({

@@ -2,7 +2,7 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * Fetch (1): read record batches from partitions, long-polling up to maxWaitMs. Served as v4-12, so
- * topics go by name (no topic IDs, protocol notes §1); `records` are stored batches sent verbatim.
+ * topics go by name (no topic IDs, KIP-516: see metadata.ts); `records` are stored batches sent verbatim.
  */
 export const Fetch = api({
   apiKey: 1,

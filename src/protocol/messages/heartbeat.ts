@@ -1,6 +1,9 @@
 import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
-/** Heartbeat (12): a group member's keep-alive; the error code tells it when to rejoin (protocol notes §3). */
+/**
+ * Heartbeat (12): a group member's keep-alive; the error code tells it when to rejoin
+ * (docs/consumer-groups.md#how-a-rebalance-works).
+ */
 export const Heartbeat = api({
   apiKey: 12,
   name: 'Heartbeat',

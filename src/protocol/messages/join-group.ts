@@ -2,7 +2,8 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * JoinGroup (11): join a classic consumer group and wait for the rebalance. From v4 an unknown member
- * with an empty id is given one and told MEMBER_ID_REQUIRED (79) to rejoin (KIP-394, protocol notes §3).
+ * with an empty id is given one and told MEMBER_ID_REQUIRED (79) to rejoin (KIP-394;
+ * docs/consumer-groups.md#how-a-rebalance-works).
  */
 export const JoinGroup = api({
   apiKey: 11,

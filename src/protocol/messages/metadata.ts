@@ -2,7 +2,7 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * Metadata (3). Served up to v9: v10+ carries topic IDs, and platformatic's Fetch v12 sends the
- * Metadata topic id as the topic name, so Metadata ≤ 9 pairs with Fetch ≤ 12 (protocol notes §1).
+ * Metadata topic id as the topic name, so Metadata ≤ 9 pairs with Fetch ≤ 12 (topic IDs are KIP-516).
  */
 export const Metadata = api({
   apiKey: 3,

@@ -2,7 +2,8 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * OffsetCommit (8): store a consumer group's committed offsets. Generation -1 with an empty member id
- * is a standalone (non-group) commit, allowed only while the group is Empty (protocol notes §3).
+ * is a standalone (non-group) commit, allowed only while the group is Empty
+ * (docs/consumer-groups.md#committed-offsets).
  */
 export const OffsetCommit = api({
   apiKey: 8,

@@ -2,7 +2,8 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * Produce (0): append record batches to partitions. `records` stay raw bytes the codec never parses
- * (the log layer validates them, protocol notes §2). A request with acks=0 gets no response at all.
+ * (the log layer validates them: src/storage/log/append-validation.ts). A request with acks=0 gets no
+ * response at all.
  */
 export const Produce = api({
   apiKey: 0,

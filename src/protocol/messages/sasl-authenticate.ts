@@ -2,7 +2,7 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * SaslAuthenticate (36): one SASL token exchange after a SaslHandshake v1. Answer
- * sessionLifetimeMs = 0, or KafkaJS and platformatic re-authenticate (protocol notes §4).
+ * sessionLifetimeMs = 0, or KafkaJS and platformatic re-authenticate (KIP-368).
  */
 export const SaslAuthenticate = api({
   apiKey: 36,

@@ -2,7 +2,7 @@ import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
  * SaslHandshake (17): pick a SASL mechanism. After v0 the tokens travel as raw length-prefixed frames
- * with no Kafka header; after v1 they travel in SaslAuthenticate (protocol notes §4). Never flexible.
+ * with no Kafka header; after v1 they travel in SaslAuthenticate (KIP-152). Never flexible.
  */
 export const SaslHandshake = api({
   apiKey: 17,

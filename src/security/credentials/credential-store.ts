@@ -6,7 +6,7 @@ import type { CredentialLookup, ScramCredential, ScramMechanismName, ScramShape 
 import { DEFAULT_SALT_BYTES, DEFAULT_SCRAM_ITERATIONS, MAX_SALT_BYTES, MAX_SCRAM_ITERATIONS, MIN_SALT_BYTES, MIN_SCRAM_ITERATIONS, SCRAM_MECHANISMS } from './scram-keys.js';
 
 /**
- * Users' SCRAM credentials (Kafka's credential model, protocol notes §4) in the metadata store: the
+ * Users' SCRAM credentials (Kafka's credential model, KIP-554) in the metadata store: the
  * salt, the iteration count, StoredKey and ServerKey; never a password or a salted password. Reads go
  * to the store each time (one indexed SQLite lookup per authentication), so a credential altered or
  * deleted is in force for the next login.

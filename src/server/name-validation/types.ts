@@ -1,8 +1,9 @@
 /**
- * The contract of the name stage (DESIGN.md: a control is a stage of its own). It runs after the
- * authentication gate and before authorization: each API's check refuses the items whose names break
- * a rule of src/protocol/names.ts, with the error code Kafka's clients expect for them, and hands on
- * the rest, so that neither the authorizer nor any handler ever keys a map on an unbounded name.
+ * The contract of the name stage (a control is a stage of its own:
+ * docs/contributing.md#the-request-pipeline). It runs after the authentication gate and before
+ * authorization: each API's check refuses the items whose names break a rule of src/protocol/names.ts,
+ * with the error code Kafka's clients expect for them, and hands on the rest, so that neither the
+ * authorizer nor any handler ever keys a map on an unbounded name.
  */
 import type { NameLimits } from '../../protocol/names.js';
 import type { ApiSchema, RequestOf, ResponseOf } from '../../protocol/messages/schema.js';

@@ -6,8 +6,8 @@ import { createTopic } from '../../helpers/client.js';
 import { committedOffsets, describeGroup, groupBroker, pollUntil, produceRound, waitForStableGroup } from '../groups-support.js';
 
 /**
- * @platformatic/kafka 1.35's group Consumer, which uses flexible versions throughout (protocol notes
- * §1): FindCoordinator v4+ (coordinator_keys), JoinGroup v6+ (with KIP-394), SyncGroup v4-5 (with
+ * @platformatic/kafka 1.35's group Consumer, which uses flexible versions (KIP-482) throughout:
+ * FindCoordinator v4+ (coordinator_keys), JoinGroup v6+ (with KIP-394), SyncGroup v4-5 (with
  * protocol type and name), Heartbeat v4, OffsetFetch v8-9 (the batched `groups[]` form), OffsetCommit
  * v8-9, and LeaveGroup v4-5 on close. One member reads everything, committing each message itself.
  */

@@ -6,12 +6,12 @@ import { startBroker } from '../../helpers/broker.js';
 import { mixedMessages, recordsByCodec } from '../support.js';
 
 /**
- * @platformatic/kafka 1.35 (pinned for Node 20, protocol notes §0.1): Produce v7-9, Fetch v12 and
- * ListOffsets v5-7 against what Parapet serves. Its Consumer joins a group, which is not served yet,
- * so the data is read back with the package's exported low-level API functions (`fetchV12`,
- * `listOffsetsV5`, `listOffsetsV7`) over its own `Connection`. Fetch v12 carries the topic *name* in
- * the field platformatic calls `topicId` (notes §1, "Topic IDs"). zstd is not tested: platformatic
- * uses node:zlib's zstd, which Node 20 lacks.
+ * @platformatic/kafka 1.35 (pinned for Node 20: docs/contributing.md#running-the-tests): Produce v7-9,
+ * Fetch v12 and ListOffsets v5-7 against what Parapet serves. Its Consumer joins a group, which is not
+ * served yet, so the data is read back with the package's exported low-level API functions
+ * (`fetchV12`, `listOffsetsV5`, `listOffsetsV7`) over its own `Connection`. Fetch v12 carries the
+ * topic *name* in the field platformatic calls `topicId` (see src/protocol/messages/metadata.ts). zstd
+ * is not tested: platformatic uses node:zlib's zstd, which Node 20 lacks.
  */
 
 interface ReadRecord {

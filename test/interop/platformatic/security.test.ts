@@ -35,7 +35,7 @@ import { errorChain } from '../security-support.js';
  * ACL APIs; the SCRAM credential APIs are not on its Admin in 1.35, so they go through the package's
  * exported low-level `alterUserScramCredentialsV0`/`describeUserScramCredentialsV0` over its own
  * authenticated Connection, with the salted password computed client-side by its `saslScramSha.hi`
- * (Kafka's model: the broker never sees the password, protocol notes §4).
+ * (Kafka's model: the broker never sees the password, KIP-554).
  */
 
 type Deletion = alterUserScramCredentialsV0.AlterUserScramCredentialsRequestDeletions;

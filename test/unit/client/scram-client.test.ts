@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ClientError } from '../../../src/client/errors.js';
 import { escapeSaslName, ScramClient } from '../../../src/client/scram-client.js';
 
-// Protocol notes §4: RFC 7677's SCRAM-SHA-256 vector, and the same inputs under SHA-512.
+// RFC 7677's SCRAM-SHA-256 vector, and the same inputs under SHA-512.
 const CNONCE = 'rOprNGfwEbeRWgbNEkqO';
 const SERVER_FIRST = `r=${CNONCE}%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`;
 const FINAL_WITHOUT_PROOF = `c=biws,r=${CNONCE}%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0`;

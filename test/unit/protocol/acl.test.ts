@@ -20,7 +20,7 @@ import {
 } from '../../../src/protocol/acl.js';
 import { readNotes, referenceSkip } from '../../helpers/reference.js';
 
-/** The notes' "**ACL enums:**" line (§5), read at test time. */
+/** The notes' "**ACL enums:**" line, read at test time (test/helpers/reference.ts). */
 function aclEnumsLine(): string {
   const line = readNotes()
     .split('\n')

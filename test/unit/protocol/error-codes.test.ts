@@ -4,13 +4,13 @@ import { ERROR_CODES, ErrorCode, errorByCode, isRetriable } from '../../../src/p
 import { readNotes, referenceSkip } from '../../helpers/reference.js';
 
 /**
- * Every `<code> <NAME>` pair of the notes' "Error codes needed" paragraph (§5), read at test time.
- * The notes write −1 with a Unicode minus and bold some entries.
+ * Every `<code> <NAME>` pair of the notes' "Error codes needed" paragraph, read at test time
+ * (test/helpers/reference.ts). The notes write −1 with a Unicode minus and bold some entries.
  */
 function neededErrorCodes(): { code: number; name: string }[] {
   const notes = readNotes();
   const heading = notes.indexOf('## 5. Error codes needed');
-  assert.ok(heading >= 0, 'notes §5 heading not found');
+  assert.ok(heading >= 0, '"Error codes needed" heading not found in the notes');
   const body = notes.slice(notes.indexOf('\n', heading) + 1);
   const paragraph = body.slice(0, body.search(/\n\s*\n/));
   const pairs: { code: number; name: string }[] = [];
@@ -23,7 +23,7 @@ function neededErrorCodes(): { code: number; name: string }[] {
 describe('error codes', () => {
   it('covers every code the protocol notes list, with the same name', { skip: referenceSkip }, () => {
     const needed = neededErrorCodes();
-    assert.ok(needed.length >= 60, `parsed only ${needed.length} pairs from notes §5`);
+    assert.ok(needed.length >= 60, `parsed only ${needed.length} pairs from the notes' error codes`);
     assert.ok(
       needed.some((p) => p.code === -1 && p.name === 'UNKNOWN_SERVER_ERROR'),
       'the parse must find −1 UNKNOWN_SERVER_ERROR',

@@ -4,7 +4,7 @@ import { BATCH_HEADER_SIZE, BatchOffsets, LOG_OVERHEAD, RecordFault, writeBatchC
 
 export const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 
-/** The 78-byte batch from kafka-protocol-notes §2 (kafka-python): key "k", value "hello", header h=v. */
+/** The 78-byte batch written by kafka-python 2.0.2: key "k", value "hello", header h=v. */
 export const NOTES_VECTOR_HEX =
   '0000000000000000 00000042 00000000 02 c622acfa 0000 00000000 0000018bcfe56800 0000018bcfe56800 ' +
   'ffffffffffffffff ffff ffffffff 00000001 | 20 00 00 00 02 6b 0a 68656c6c6f 02 02 68 02 76';

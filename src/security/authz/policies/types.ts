@@ -1,8 +1,9 @@
 /**
  * The contract between the dispatcher and the per-API authorization policies. Authorization happens in
- * one place (DESIGN.md): the dispatcher asks the API's policy, which either answers the whole request
- * itself or hands the handler a body holding only what the principal may act on, plus a `finish` that
- * merges the denied items (with their error codes) back into the handler's response.
+ * one place (docs/security/authorization.md#how-a-request-is-decided): the dispatcher asks the API's
+ * policy, which either answers the whole request itself or hands the handler a body holding only what
+ * the principal may act on, plus a `finish` that merges the denied items (with their error codes) back
+ * into the handler's response.
  */
 import type { AclOperation, ResourceType } from '../../../protocol/acl.js';
 import type { ApiSchema, RequestOf, ResponseOf } from '../../../protocol/messages/schema.js';

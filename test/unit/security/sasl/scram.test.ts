@@ -14,7 +14,7 @@ import {
 } from '../../../../src/security/types.js';
 import { rejection, rejectsWith } from './sasl-assertions.js';
 
-// RFC 7677 §3 (and the notes' SHA-512 variant of it): user/pencil, fixed nonces and salt.
+// RFC 7677 §3 (and the same inputs under SHA-512): user/pencil, fixed nonces and salt.
 const VECTOR = {
   user: 'user',
   password: 'pencil',
