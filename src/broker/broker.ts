@@ -5,37 +5,26 @@ import { Listener, type InjectOptions } from '../server/listener.js';
 import type { InjectedResponse } from '../server/inject.js';
 import type { StageFactory } from '../server/stages/stage.js';
 import { MemoryBudget } from '../server/memory-budget.js';
-import type { HandlerEntry } from '../server/handler.js';
 import { LogManager } from '../storage/log/log-manager.js';
 import type { LogFs } from '../storage/log/log-fs.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { DataDirLock } from '../storage/data-dir-lock.js';
-import { apiVersionsHandler } from './api-versions.js';
-import { configHandlers } from './config-handlers.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
 import { realScheduler, type Scheduler } from '../groups/scheduler.js';
-import { describeClusterHandler } from './describe-cluster.js';
-import { groupHandlers } from './group-handlers.js';
 import { DEFAULT_MAX_METADATA_LENGTH, DEFAULT_OFFSET_RETENTION_CHECK_INTERVAL_MS, OffsetManager } from '../groups/offsets.js';
 import { DEFAULT_GROUP_REGISTRY_LIMITS, GroupRegistry } from '../groups/group-registry.js';
 import { DEFAULT_GROUP_SIZE_LIMITS } from '../groups/limits.js';
-import { offsetHandlers } from './offset-handlers.js';
-import { fetchHandler } from './fetch.js';
-import { WaitingFetches } from './waiting-fetches.js';
-import { listOffsetsHandler } from './list-offsets.js';
-import { produceHandler } from './produce.js';
-import { initProducerIdHandler } from './init-producer-id.js';
 import { ProducerIdStore } from '../storage/producer-ids.js';
-import { metadataHandler } from './metadata.js';
-import { TopicAdmin } from './topic-admin.js';
-import { TopicConfigCache } from './topic-config-cache.js';
-import { DEFAULT_TOPIC_CONFIG_LIMITS } from './topic-configs.js';
+import { TopicAdmin } from '../topics/topic-admin.js';
+import { TopicConfigCache } from '../topics/topic-config-cache.js';
+import { DEFAULT_TOPIC_CONFIG_LIMITS } from '../topics/topic-configs.js';
 import { derivedMaxOpenLogFiles, OTHER_DESCRIPTORS, processOpenFileLimit } from '../storage/log/fd-limit.js';
 import { ConfigError } from '../config-error.js';
-import { storageLimitsProblem } from './partition-limits.js';
-import { topicHandlers } from './topic-handlers.js';
+import { storageLimitsProblem } from '../topics/partition-limits.js';
 import { DEFAULT_SECURITY_CONFIG, type ListenerProtocol, type SecurityConfig } from '../security/config.js';
 import { loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
+import { brokerHandlers } from './handlers/index.js';
+import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
 
 export interface BrokerConfig {
@@ -236,19 +225,7 @@ export class Broker {
         logger,
       });
       topics.openLogs();
-      const handlers = new Map<number, HandlerEntry>();
-      const add = (entry: HandlerEntry) => handlers.set(entry.api.apiKey, entry);
-      add(apiVersionsHandler(() => [...handlers.values()]));
-      const identity = { nodeId: config.nodeId, clusterId: config.clusterId };
-      add(metadataHandler(identity, topics, config.autoCreateTopics));
-      add(describeClusterHandler(identity));
-      add(produceHandler({ logs: this.#logs, logger }));
-      add(initProducerIdHandler({ ids: ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs }), logger }));
-      this.#waitingFetches = new WaitingFetches(this.#logs, this.#shutdown.signal);
-      const budget = new MemoryBudget({ maxRequestBytes: config.maxQueuedRequestBytes, maxResponseBytes: config.maxQueuedResponseBytes });
-      const fetchLimits = { maxResponseBytes: config.maxFetchBytes, maxWaitMs: config.maxFetchWaitMs, responseRoom: () => budget.responseRoom };
-      add(fetchHandler({ logs: this.#logs, waiting: this.#waitingFetches, ...fetchLimits }));
-      add(listOffsetsHandler(this.#logs));
+      const producerIds = ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs });
       const registry = new GroupRegistry(
         {
           maxGroups: config.groupMaxGroups,
@@ -276,7 +253,6 @@ export class Broker {
           registry,
         },
       );
-      for (const entry of groupHandlers(this.#groups, config.nodeId)) add(entry);
       this.#offsets = new OffsetManager({
         store: this.#store,
         membership: this.#groups,
@@ -286,8 +262,26 @@ export class Broker {
         logger,
         maxMetadataLength: config.offsetMetadataMaxBytes,
       });
-      for (const entry of offsetHandlers({ offsets: this.#offsets })) add(entry);
-      for (const entry of [...topicHandlers(topics), ...configHandlers(topics, config.nodeId), ...security.handlers]) add(entry);
+      this.#waitingFetches = new WaitingFetches(this.#logs, this.#shutdown.signal);
+      const budget = new MemoryBudget({ maxRequestBytes: config.maxQueuedRequestBytes, maxResponseBytes: config.maxQueuedResponseBytes });
+      const handlers = brokerHandlers({
+        identity: { nodeId: config.nodeId, clusterId: config.clusterId },
+        autoCreateTopics: config.autoCreateTopics,
+        logger,
+        logs: this.#logs,
+        topics,
+        producerIds,
+        fetch: {
+          logs: this.#logs,
+          waiting: this.#waitingFetches,
+          maxResponseBytes: config.maxFetchBytes,
+          maxWaitMs: config.maxFetchWaitMs,
+          responseRoom: () => budget.responseRoom,
+        },
+        groups: this.#groups,
+        offsets: this.#offsets,
+        ...security.admin,
+      });
       this.#listener = new Listener({
         host: config.listener.host,
         port: config.listener.port,

@@ -17,12 +17,11 @@ import { revocationTest } from '../security/tls/crl-bundle.js';
 import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../security/tls/principal-mapping.js';
 import { buildTlsServerOptions, peerCertificateStatus, type TlsFiles } from '../security/tls/tls-options.js';
 import { ANONYMOUS, userPrincipal, type CredentialLookup, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
-import type { HandlerEntry, RequestContext } from '../server/handler.js';
+import type { RequestContext } from '../server/handler.js';
 import type { ListenerSecurity } from '../server/listener.js';
-import { saslHandlers } from '../server/sasl-handlers.js';
 import type { MetadataStore } from '../storage/metadata-store.js';
-import { aclHandlers } from './acl-handlers.js';
-import { scramCredentialHandlers } from './scram-handlers.js';
+import type { AclChangeListener } from './handlers/acl-changes.js';
+import type { AlterScramCredentialsDeps } from './handlers/alter-user-scram-credentials.js';
 
 /** The metadata store's name of the key the fake SCRAM salts of unknown users are derived from. */
 const FAKE_SALT_SECRET = 'scram-unknown-user-salt';
@@ -31,10 +30,16 @@ export class SecurityConfigError extends Error {
   override name = 'SecurityConfigError';
 }
 
+export interface SecurityAdmin {
+  readonly acls: AclStore;
+  readonly onAclChange: AclChangeListener;
+  readonly scram: AlterScramCredentialsDeps;
+}
+
 export interface BrokerSecurity {
   readonly listener: ListenerSecurity;
-  /** SASL, ACL and SCRAM-credential API handlers. */
-  readonly handlers: HandlerEntry[];
+  /** What the ACL and SCRAM-credential APIs work on, their changes reported as security events. */
+  readonly admin: SecurityAdmin;
   readonly tlsFiles: TlsFiles | undefined;
 }
 
@@ -128,22 +133,19 @@ export function createBrokerSecurity(
       authorizer,
       events: deps.events,
     },
-    handlers: [
-      ...saslHandlers(),
-      ...aclHandlers({
-        acls,
-        onChange: (e) => {
-          adminChange(e.action, e.context, { bindings: e.bindings });
-        },
-      }),
-      ...scramCredentialHandlers({
+    admin: {
+      acls,
+      onAclChange: (e) => {
+        adminChange(e.action, e.context, { bindings: e.bindings });
+      },
+      scram: {
         credentials,
         reservedPrefixes: principalPrefixes(security),
         onChange: (e) => {
           adminChange(e.action, e.context, { upserted: e.upserted, deleted: e.deleted });
         },
-      }),
-    ],
+      },
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import type { BrokerConfig } from '../broker/broker.js';
 import { PRINCIPAL_PREFIX } from '../security/config.js';
-import { storageLimitsProblem } from '../broker/partition-limits.js';
+import { storageLimitsProblem } from '../topics/partition-limits.js';
 import { ConfigError } from '../config-error.js';
 
 /**

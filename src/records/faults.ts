@@ -3,7 +3,7 @@ import { ParapetError, type FaultCode } from '../errors.js';
 
 /**
  * Why a record batch is refused, after Kafka's exceptions (the broker answers each with its error
- * code: src/broker/storage-errors.ts):
+ * code: src/topics/storage-errors.ts):
  * - `corrupt`: framing, CRC or compressed data that cannot be decoded (CorruptRecordException);
  * - `invalid-record`: record structure, offsets, counts (InvalidRecordException, KIP-467);
  * - `too-large`: a payload that decompresses past the configured limit;

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { groupHandlers } from '../../../src/broker/group-handlers.js';
+import { deleteGroupsHandler } from '../../../src/broker/handlers/delete-groups.js';
+import { describeGroupsHandler } from '../../../src/broker/handlers/describe-groups.js';
+import { findCoordinatorHandler } from '../../../src/broker/handlers/find-coordinator.js';
+import { heartbeatHandler } from '../../../src/broker/handlers/heartbeat.js';
+import { joinGroupHandler } from '../../../src/broker/handlers/join-group.js';
+import { leaveGroupHandler } from '../../../src/broker/handlers/leave-group.js';
+import { listGroupsHandler } from '../../../src/broker/handlers/list-groups.js';
+import { syncGroupHandler } from '../../../src/broker/handlers/sync-group.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
 import { DeleteGroups } from '../../../src/protocol/messages/delete-groups.js';
 import { DescribeGroups } from '../../../src/protocol/messages/describe-groups.js';
@@ -22,7 +29,17 @@ type Body = Record<string, unknown>;
  * are checked as a client would see them.
  */
 function wire(h: Harness): (api: ApiSchema, version: number, body: Body) => Promise<Body> {
-  const entries = groupHandlers(h.coordinator, 7);
+  const c = h.coordinator;
+  const entries = [
+    findCoordinatorHandler(7),
+    joinGroupHandler(c),
+    syncGroupHandler(c),
+    heartbeatHandler(c),
+    leaveGroupHandler(c),
+    describeGroupsHandler(c),
+    listGroupsHandler(c),
+    deleteGroupsHandler(c),
+  ];
   return (api, version, body) => handleOverWire(entries, api, version, body, { listener: { host: 'broker.local', port: 9093 }, clientId: 'kcat' });
 }
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { offsetHandlers } from '../../../src/broker/offset-handlers.js';
+import { offsetCommitHandler } from '../../../src/broker/handlers/offset-commit.js';
+import { offsetFetchHandler } from '../../../src/broker/handlers/offset-fetch.js';
 import type { GroupMembership } from '../../../src/groups/membership.js';
 import { DEFAULT_OFFSET_RETENTION_MS, OffsetManager } from '../../../src/groups/offsets.js';
 import { DEFAULT_GROUP_REGISTRY_LIMITS, GroupRegistry } from '../../../src/groups/group-registry.js';
@@ -70,7 +71,7 @@ function fixture(t: TestContext, options: { dir?: string; retentionMs?: number }
     clock: () => clock.now,
     ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
   });
-  const entries = offsetHandlers({ offsets });
+  const entries = offsetHandlers(offsets);
   return {
     dir,
     store,
@@ -494,15 +495,20 @@ describe('offset retention', () => {
   });
 });
 
-describe('offsetHandlers', () => {
-  it('builds its own manager from plain dependencies', async (t) => {
+/** OffsetCommit and OffsetFetch over one manager, as the broker registers them. */
+function offsetHandlers(offsets: OffsetManager) {
+  return [offsetCommitHandler(offsets), offsetFetchHandler(offsets)];
+}
+
+describe('offset handlers', () => {
+  it('serve a manager built from plain dependencies', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'parapet-offsets-'));
     const store = new MetadataStore(dir);
     t.after(() => {
       store.close();
       rmSync(dir, { recursive: true, force: true });
     });
-    const entries = offsetHandlers({ store, membership: new FakeMembership(), registry: new GroupRegistry(DEFAULT_GROUP_REGISTRY_LIMITS), topics: { get: (name) => TOPICS.get(name) }, clock: () => 5 });
+    const entries = offsetHandlers(new OffsetManager({ store, membership: new FakeMembership(), registry: new GroupRegistry(DEFAULT_GROUP_REGISTRY_LIMITS), topics: { get: (name) => TOPICS.get(name) }, clock: () => 5 }));
     assert.deepEqual(entries.map((e) => e.api.name), ['OffsetCommit', 'OffsetFetch']);
     const response = (await roundTrip(entries, OffsetCommit, 8, commitBody('g', [{ partition: 0, offset: 3n }]))) as OffsetCommitResponse;
     assert.deepEqual(commitErrors(response), { 'orders:0': 0 });

@@ -10,7 +10,8 @@ import { SaslHandshake } from '../../../src/protocol/messages/sasl-handshake.js'
 import { CloseReasons } from '../../../src/close-reasons.js';
 import { requestStages } from '../../../src/server/dispatcher.js';
 import { handler, type HandlerEntry } from '../../../src/server/handler.js';
-import { saslHandlers } from '../../../src/server/sasl-handlers.js';
+import { saslAuthenticateHandler } from '../../../src/broker/handlers/sasl-authenticate.js';
+import { saslHandshakeHandler } from '../../../src/broker/handlers/sasl-handshake.js';
 import type { Stage, StageFactory } from '../../../src/server/stages/stage.js';
 import type { SecurityEvent } from '../../../src/security/events.js';
 import { fakeControl, requestFrame, responseBody, testDispatcher } from './pipeline-support.js';
@@ -178,7 +179,7 @@ describe('the dispatcher: decode, the stages, the handler, the stages back out, 
   });
 
   it('after a v0 SaslHandshake, frames are raw tokens for the session, answered with a bare size-prefixed token', async () => {
-    const { dispatch, session } = testDispatcher({ handlers: saslHandlers(), stages: requestStages({ authorizer: denyAll, events: { emit: () => undefined } }), principal: null });
+    const { dispatch, session } = testDispatcher({ handlers: [saslHandshakeHandler(), saslAuthenticateHandler()], stages: requestStages({ authorizer: denyAll, events: { emit: () => undefined } }), principal: null });
     const handshake = responseBody(SaslHandshake, 0, await dispatch(requestFrame(SaslHandshake, 0, { mechanism: 'PLAIN' }), fakeControl()));
     assert.equal(handshake.errorCode, ErrorCode.NONE);
     assert.equal(session.expectsRawToken, true);
@@ -195,7 +196,7 @@ describe('the broker’s stages (requestStages)', () => {
     const log: string[] = [];
     const events: SecurityEvent[] = [];
     const { dispatch } = testDispatcher({
-      handlers: [heartbeatHandler(log), ...saslHandlers()],
+      handlers: [heartbeatHandler(log), saslHandshakeHandler(), saslAuthenticateHandler()],
       stages: requestStages({ authorizer: denyAll, events: { emit: (e) => events.push(e) } }),
       principal: null,
       events,

@@ -1,0 +1,74 @@
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { entryOf, errorEntry } from '../../protocol/error-responses.js';
+import { ListOffsets, type ListOffsetsResponse } from '../../protocol/messages/list-offsets.js';
+import { handler, type HandlerEntry } from '../../server/handler.js';
+import { ioErrorCode } from '../../storage/log/io-faults.js';
+import type { LogManager } from '../../storage/log/log-manager.js';
+import { LEADER_EPOCH, type PartitionLog } from '../../storage/log/partition-log.js';
+import { storageErrorCode } from '../../topics/storage-errors.js';
+
+type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number];
+
+const PARTITION = entryOf(entryOf(ListOffsets.response.fields.topics).partitions);
+
+/** The special timestamps of ListOffsets (KIP-79, KIP-734). */
+export const OffsetSpec = { LATEST: -1n, EARLIEST: -2n, MAX_TIMESTAMP: -3n } as const;
+
+/**
+ * ListOffsets: earliest (log start), latest (log end = high watermark = last stable offset, as there
+ * are no transactions), max timestamp, or the first record at or after a timestamp (offset −1 when
+ * every record is older).
+ */
+export function listOffsetsHandler(logs: LogManager): HandlerEntry {
+  return handler(ListOffsets, async (body) => ({
+    throttleTimeMs: 0,
+    topics: await Promise.all(
+      body.topics.map(async (topic) => ({
+        name: topic.name,
+        partitions: await Promise.all(
+          topic.partitions.map(async (p): Promise<PartitionResponse> => {
+            const opened = logs.lookup(topic.name, p.partitionIndex);
+            if (opened.kind !== 'log') return failed(p.partitionIndex, storageErrorCode(opened.kind));
+            if ((p.currentLeaderEpoch ?? -1) > LEADER_EPOCH) return failed(p.partitionIndex, ErrorCode.UNKNOWN_LEADER_EPOCH);
+            let found: Awaited<ReturnType<typeof lookup>>;
+            try {
+              found = await lookup(opened.log, p.timestamp);
+            } catch (err) {
+              // A segment reopened into EMFILE (or a read error): retriable, this partition only.
+              if (ioErrorCode(err) === undefined) throw err;
+              logs.reportIoError(err, 'list offsets', `${topic.name}-${p.partitionIndex}`);
+              return failed(p.partitionIndex, storageErrorCode('unavailable'));
+            }
+            if (found === 'unsupported') return failed(p.partitionIndex, ErrorCode.INVALID_REQUEST);
+            return answer(p.partitionIndex, found ?? { offset: -1n, timestamp: -1n });
+          }),
+        ),
+      })),
+    ),
+  }));
+}
+
+async function lookup(log: PartitionLog, timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null | 'unsupported'> {
+  if (timestamp === OffsetSpec.LATEST) return { offset: log.logEndOffset, timestamp: -1n };
+  if (timestamp === OffsetSpec.EARLIEST) return { offset: log.logStartOffset, timestamp: -1n };
+  if (timestamp === OffsetSpec.MAX_TIMESTAMP) return log.offsetOfMaxTimestamp();
+  if (timestamp < 0n) return 'unsupported';
+  return log.offsetForTimestamp(Number(timestamp));
+}
+
+/** A partition answered with an error: no offset, no timestamp, no epoch. */
+function failed(partitionIndex: number, errorCode: number): PartitionResponse {
+  return errorEntry(PARTITION, errorCode, { partitionIndex });
+}
+
+function answer(partitionIndex: number, found: { offset: bigint; timestamp: bigint }): PartitionResponse {
+  return {
+    partitionIndex,
+    errorCode: ErrorCode.NONE,
+    // v0 answers with a list; an unknown offset is an empty list there.
+    oldStyleOffsets: found.offset >= 0n ? [found.offset] : [],
+    timestamp: found.timestamp,
+    offset: found.offset,
+    leaderEpoch: LEADER_EPOCH,
+  };
+}

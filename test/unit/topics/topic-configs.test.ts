@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { effectiveTopicConfig, outOfRangeConfigs } from '../../../src/topics/log-config.js';
+import { DEFAULT_TOPIC_CONFIG_LIMITS, effectiveConfigValue, validateTopicConfigs } from '../../../src/topics/topic-configs.js';
+
+const limits = DEFAULT_TOPIC_CONFIG_LIMITS;
+
+describe('topic configs', () => {
+  it('accept valid values and name the first problem otherwise', () => {
+    assert.equal(validateTopicConfigs({ 'retention.ms': '-1', 'message.timestamp.type': 'LogAppendTime', 'segment.bytes': '1048576' }, limits), null);
+    assert.match(validateTopicConfigs({ 'retention.ms': '1.5' }, limits) ?? '', /retention\.ms must be an integer/);
+    assert.match(validateTopicConfigs({ 'retention.bytes': '-2' }, limits) ?? '', /at least -1/);
+    assert.match(validateTopicConfigs({ 'cleanup.policy': 'compact' }, limits) ?? '', /one of delete/);
+    assert.match(validateTopicConfigs({ 'retention.msx': '1' }, limits) ?? '', /unknown topic config retention\.msx/);
+  });
+
+  it('refuse segments small or short enough to exhaust the broker (KIP-1030), naming the broker setting', () => {
+    assert.match(validateTopicConfigs({ 'segment.bytes': '14' }, limits) ?? '', /segment\.bytes must be at least 1048576 \(this broker's minSegmentBytes\)/);
+    assert.match(validateTopicConfigs({ 'segment.bytes': '1048575' }, limits) ?? '', /at least 1048576/);
+    assert.equal(validateTopicConfigs({ 'segment.bytes': '1048576' }, limits), null);
+    assert.match(validateTopicConfigs({ 'segment.ms': '1' }, limits) ?? '', /segment\.ms must be at least 60000 \(this broker's minSegmentMs\)/);
+    assert.equal(validateTopicConfigs({ 'segment.ms': '60000' }, limits), null);
+    // Lowered by the broker's settings, down to Kafka's own floors.
+    assert.equal(validateTopicConfigs({ 'segment.bytes': '14', 'segment.ms': '1' }, { ...limits, minSegmentBytes: 14, minSegmentMs: 1 }), null);
+  });
+
+  it('bound every number by its type and the broker: int32, int64, the frame limit', () => {
+    assert.match(validateTopicConfigs({ 'segment.bytes': '2147483648' }, limits) ?? '', /at most 2147483647/);
+    assert.match(validateTopicConfigs({ 'retention.ms': '9223372036854775808' }, limits) ?? '', /at most 9223372036854775807/);
+    assert.equal(validateTopicConfigs({ 'retention.ms': '9223372036854775807' }, limits), null);
+    assert.match(validateTopicConfigs({ 'max.message.bytes': String(100 * 1024 * 1024 + 1) }, limits) ?? '', /at most 104857600 \(this broker's maxFrameBytes\)/);
+    assert.equal(validateTopicConfigs({ 'max.message.bytes': '0' }, limits), null);
+    assert.match(validateTopicConfigs({ 'max.message.bytes': '-1' }, limits) ?? '', /at least 0/);
+  });
+
+  it('bring values an older version stored out of range to the nearest bound, and say so', () => {
+    assert.deepEqual(effectiveConfigValue('segment.bytes', '14', limits), {
+      value: '1048576',
+      problem: "segment.bytes=14 must be at least 1048576 (this broker's minSegmentBytes): 1048576 applies",
+    });
+    assert.equal(effectiveConfigValue('retention.ms', '99999999999999999999', limits).value, '9223372036854775807');
+    assert.deepEqual(effectiveConfigValue('retention.ms', '1000', limits), { value: '1000', problem: null });
+    // Never valid in any version: the default applies.
+    assert.equal(effectiveConfigValue('segment.ms', 'soon', limits).value, '604800000');
+    const config = effectiveTopicConfig({ 'segment.bytes': '14', 'segment.ms': '1', 'retention.ms': '5000' }, limits);
+    assert.equal(config.segmentBytes, 1048576);
+    assert.equal(config.segmentMs, 60000);
+    assert.equal(config.retentionMs, 5000);
+    assert.deepEqual(outOfRangeConfigs({ 'segment.bytes': '14', 'retention.ms': '5000' }, limits), [
+      "segment.bytes=14 must be at least 1048576 (this broker's minSegmentBytes): 1048576 applies",
+    ]);
+  });
+});
