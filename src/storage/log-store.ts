@@ -70,7 +70,8 @@ export interface PartitionView {
   /**
    * Whole batches from the one that holds `offset`, up to `maxBytes` (at least one batch when
    * `minOneBatch`, KIP-74). Below the log start or past the log end is out of range; the log-end
-   * offset itself reads as empty.
+   * offset itself reads as empty. A read may end before the log end with room left (the file-backed
+   * log reads one segment at a time, as Kafka's does): readers go on from the offset after its last batch.
    */
   read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead;
   /** Where the data of `offset` starts (the log end for the log-end offset), reading no data. */
@@ -80,9 +81,13 @@ export interface PartitionView {
    * checks after each append. A position the log no longer holds counts as `atMost` (answer now).
    */
   bytesAfter(from: LogPosition, atMost: number): number;
-  /** The first record whose timestamp is ≥ `timestamp`, or null when every record is older. */
+  /**
+   * The first record whose timestamp is ≥ `timestamp`, or null when every record is older. Rejects
+   * with the store's I/O error (one with an errno `code`) when it cannot read now: the caller reports
+   * it ({@link LogStore.reportIoError}) and answers it as retriable.
+   */
   offsetForTimestamp(timestamp: number): Promise<TimestampedOffset | null>;
-  /** The record with the largest timestamp (KIP-734), or null when the log is empty. */
+  /** The record with the largest timestamp (KIP-734), or null when the log is empty; rejects as {@link offsetForTimestamp}. */
   offsetOfMaxTimestamp(): Promise<TimestampedOffset | null>;
 }
 
