@@ -2,7 +2,9 @@ import Database from 'better-sqlite3';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParapetError } from '../errors.js';
+import { OFFSET_ROW_OVERHEAD_BYTES, type CommittedOffset, type OffsetStore, type StoredGroupMetadata, type TopicPartition } from './offset-store.js';
 import type { MetadataRefusal } from './outcomes.js';
+import type { TopicConfigChange, TopicRecord, TopicStore } from './topic-store.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
@@ -13,53 +15,13 @@ import type { MetadataRefusal } from './outcomes.js';
  * alone gives the numbers and names meaning.
  */
 
-export interface TopicRecord {
-  readonly name: string;
-  /** A stable random id (Kafka's topic id), kept for Metadata v10+ later. */
-  readonly id: string;
-  readonly partitions: number;
-  readonly configs: Readonly<Record<string, string>>;
-}
+// Defined with the store interfaces; re-exported where callers found them before.
+export { committedOffsetBytes, OFFSET_ROW_OVERHEAD_BYTES } from './offset-store.js';
+export type { CommittedOffset, StoredGroupMetadata, TopicPartition } from './offset-store.js';
+export type { TopicRecord } from './topic-store.js';
 
-/** One committed offset of a consumer group (OffsetCommit), as stored. */
-export interface CommittedOffset {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: bigint;
-  /** The leader epoch the consumer saw (OffsetCommit v6+), −1 when unknown. */
-  readonly leaderEpoch: number;
-  readonly metadata: string | null;
-  /** Broker time of the commit, in ms since the epoch; offset retention counts from it. */
-  readonly commitTimestamp: number;
-}
-
-/**
- * What one committed offset counts for on disk, in bytes: its group id, topic and metadata in UTF-8
- * (as SQLite stores TEXT), plus what the numbers and the row take. The per-principal bound on
- * committed offsets (GroupRegistry) counts with it; {@link MetadataStore.offsetBytesByGroup} sums the
- * same in SQL.
- */
-export const OFFSET_ROW_OVERHEAD_BYTES = 64;
-
-export function committedOffsetBytes(groupId: string, topic: string, metadata: string | null): number {
-  return OFFSET_ROW_OVERHEAD_BYTES + Buffer.byteLength(groupId) + Buffer.byteLength(topic) + (metadata === null ? 0 : Buffer.byteLength(metadata));
-}
-
+/** What committed offsets count for, summed as {@link committedOffsetBytes} counts one. */
 const OFFSET_BYTES_SQL = `SUM(${OFFSET_ROW_OVERHEAD_BYTES} + length(CAST(group_id AS BLOB)) + length(CAST(topic AS BLOB)) + COALESCE(length(CAST(metadata AS BLOB)), 0))`;
-
-/**
- * What survives a restart of a consumer group besides its offsets (a reduced form of Kafka's group
- * metadata record): the protocol type its members used (e.g. "consumer") and its last generation.
- */
-export interface StoredGroupMetadata {
-  readonly protocolType: string;
-  readonly generationId: number;
-}
-
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
 
 /**
  * One ACL binding as stored: the int8 codes of Kafka's ACL enums (src/protocol/acl.ts) and the
@@ -159,7 +121,7 @@ const SCHEMA_VERSION = 5;
 /** What a change that the store made answers (a refusal says why it made none: storage/outcomes.ts). */
 const CHANGED = Object.freeze({ kind: 'changed' as const });
 
-export class MetadataStore {
+export class MetadataStore implements TopicStore, OffsetStore {
   readonly #db: Database.Database;
   readonly #stmts: {
     insertTopic: Database.Statement<[string, string, number]>;
@@ -418,7 +380,7 @@ export class MetadataStore {
    * Applies config changes atomically: `replace` swaps the whole set (AlterConfigs); otherwise
    * `set` upserts and `remove` deletes keys (IncrementalAlterConfigs).
    */
-  alterConfigs(name: string, change: { replace?: Record<string, string>; set?: Record<string, string>; remove?: readonly string[] }): { kind: 'changed' } | MetadataRefusal {
+  alterConfigs(name: string, change: TopicConfigChange): { kind: 'changed' } | MetadataRefusal {
     const apply = this.#db.transaction((): { kind: 'changed' } | MetadataRefusal => {
       if (this.#stmts.topic.get(name) === undefined) return { kind: 'unknown-topic', message: `unknown topic ${name}` };
       if (change.replace !== undefined) {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
 import { applyLogAppendTime, type BatchHeader, type ValidateOptions } from '../../records/batch.js';
+import type { AppendOutcome, ManagedLogStore, PartitionLookup, PartitionView, TopicLogs } from '../log-store.js';
 import type { LogFailure } from '../outcomes.js';
 import { validateAppend } from './append-validation.js';
 import { GroupCommit } from './group-commit.js';
@@ -36,37 +37,11 @@ export interface LogManagerOptions {
 /** The code of the error of a partition refused because {@link LogManagerOptions.maxOpenPartitions} are open. */
 export const TOO_MANY_PARTITIONS = 'ETOOMANYPARTITIONS';
 
-/** A topic as the log manager needs it. */
-export interface TopicLogs {
-  readonly name: string;
-  readonly id: string;
-  readonly partitions: number;
-}
-
 /** What a handler gets for a partition: its log, or why there is none. */
-export type LogLookup =
-  | { readonly kind: 'log'; readonly log: PartitionLog }
-  | { readonly kind: 'unknown-partition' }
-  /** The partition exists but its log could not be opened now (out of descriptors, a damaged directory). */
-  | { readonly kind: 'unavailable'; readonly reason: string };
+export type LogLookup = PartitionLookup<PartitionLog>;
 
-/** What became of a batch given to {@link LogManager.append}. */
-export type AppendOutcome =
-  | {
-      readonly kind: 'appended';
-      readonly baseOffset: bigint;
-      readonly logStartOffset: bigint;
-      /** The broker's timestamp on a LogAppendTime topic, else null. */
-      readonly appendTime: number | null;
-    }
-  /**
-   * An idempotent producer's retry of a batch appended before: not written again, answered as a
-   * success with the original's offset and append time, as Kafka does (UnifiedLog
-   * analyzeAndValidateProducerState returns the duplicate's metadata rather than an error). A sync
-   * after it covers the original.
-   */
-  | { readonly kind: 'duplicate'; readonly baseOffset: bigint; readonly logStartOffset: bigint; readonly appendTime: number | null }
-  | LogFailure;
+// Defined with the store interfaces; re-exported where callers found them before.
+export type { AppendOutcome, TopicLogs };
 
 /** Suffix of a partition directory renamed for deletion; leftovers are removed at start-up. */
 const DELETED_SUFFIX = '.deleted';
@@ -88,7 +63,7 @@ interface TopicEntry {
  * can hold (an older version accepted a million) still starts. Open logs keep no file descriptor while
  * idle: their segment files live in one bounded LRU ({@link OpenFiles}).
  */
-export class LogManager {
+export class LogManager implements ManagedLogStore {
   readonly #o: LogManagerOptions;
   readonly #fs: LogFs;
   readonly #clock: () => number;
@@ -96,7 +71,7 @@ export class LogManager {
   readonly #topics = new Map<string, TopicEntry>();
   readonly #groupCommit = new GroupCommit();
   /** Who waits for appends to each partition (long-polling fetches); a log is here only while watched. */
-  readonly #watchers = new Map<PartitionLog, Set<() => void>>();
+  readonly #watchers = new Map<PartitionView, Set<() => void>>();
   readonly #files: OpenFiles;
   /** Searches by timestamp decompress one batch at a time for all partitions (a bounded amount of memory). */
   readonly #timestampSearches = new OneAtATime();
@@ -330,7 +305,7 @@ export class LogManager {
    * function that stops it. An append calls only the watchers of its own partition, so its cost is
    * that of the fetches waiting on that partition, whatever waits elsewhere.
    */
-  watch(log: PartitionLog, listener: () => void): () => void {
+  watch(log: PartitionView, listener: () => void): () => void {
     let listeners = this.#watchers.get(log);
     if (listeners === undefined) {
       listeners = new Set();

@@ -3,6 +3,7 @@ import { ParapetError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { assignOffsets, BatchAttributes, BatchOffsets } from '../../records/batch.js';
 import { firstRecordAtOrAfter } from '../../records/record-search.js';
+import type { LogPosition, LogRead, PartitionView, TimestampedOffset } from '../log-store.js';
 import type { LogConfig } from './log-config.js';
 import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName } from './format.js';
 import { ioErrorCode } from './io-faults.js';
@@ -63,23 +64,8 @@ export interface BatchToAppend {
   readonly maxTimestamp: number;
 }
 
-export type LogRead =
-  | { readonly kind: 'records'; readonly records: Buffer }
-  | { readonly kind: 'out-of-range' }
-  | { readonly kind: 'corrupt'; readonly reason: string }
-  | { readonly kind: 'offline'; readonly reason: string }
-  /** The file system failed this read (out of descriptors, EIO): retriable, the partition stays online. */
-  | { readonly kind: 'unavailable'; readonly reason: string };
-
-/**
- * Where an offset's data starts in the log: a byte position in the segment with this base offset.
- * Found once by {@link PartitionLog.locate}; {@link PartitionLog.bytesAfter} then measures the data
- * after it without reading any (a waiting fetch's min_bytes check).
- */
-export interface LogPosition {
-  readonly segmentBase: bigint;
-  readonly position: number;
-}
+// Defined with the store interfaces; re-exported where callers found them before.
+export type { LogPosition, LogRead };
 
 /**
  * One partition's log: a directory of segments, appended to at the end and read by offset. The last
@@ -87,7 +73,7 @@ export interface LogPosition {
  * Offsets never go back: the active segment (even empty) is never deleted and its name keeps the
  * log-end offset across restarts.
  */
-export class PartitionLog {
+export class PartitionLog implements PartitionView {
   readonly id: PartitionId;
   readonly dir: string;
   readonly #deps: PartitionLogDeps;
@@ -434,7 +420,7 @@ export class PartitionLog {
    * ListOffsets by timestamp: the first record whose timestamp is ≥ `timestamp` (its offset and own
    * timestamp), or null when every record is older. Records are decoded only in the one batch found.
    */
-  async offsetForTimestamp(timestamp: number): Promise<{ offset: bigint; timestamp: bigint } | null> {
+  async offsetForTimestamp(timestamp: number): Promise<TimestampedOffset | null> {
     for (const segment of this.#segments) {
       const position = segment.positionOfTimestamp(timestamp);
       if (position === null) continue;
@@ -453,7 +439,7 @@ export class PartitionLog {
   }
 
   /** ListOffsets MAX_TIMESTAMP (KIP-734): the record with the largest timestamp, or null when empty. */
-  async offsetOfMaxTimestamp(): Promise<{ offset: bigint; timestamp: bigint } | null> {
+  async offsetOfMaxTimestamp(): Promise<TimestampedOffset | null> {
     const max = this.#segments.reduce((m, s) => Math.max(m, s.maxTimestamp), -1);
     return max < 0 ? null : this.offsetForTimestamp(max);
   }

@@ -42,41 +42,10 @@ function userVersion(dir: string): number {
   }
 }
 
-describe('MetadataStore: committed offsets', () => {
-  it('stores and fetches offsets exactly (int64, leader epoch, null metadata, timestamp)', (t) => {
-    const store = open(t);
-    const big = 2n ** 62n + 1n;
-    store.commitOffsets('g', [
-      offset('b', 1, big, { leaderEpoch: 7, metadata: null, commitTimestamp: 1_700_000_000_123 }),
-      offset('a', 0, 5n, { metadata: 'meta' }),
-    ]);
-    assert.deepEqual(store.fetchOffsets('g', null), [
-      offset('a', 0, 5n, { metadata: 'meta' }),
-      offset('b', 1, big, { leaderEpoch: 7, metadata: null, commitTimestamp: 1_700_000_000_123 }),
-    ]);
-    // Only partitions with a commit come back, in the order asked.
-    assert.deepEqual(
-      store.fetchOffsets('g', [
-        { topic: 'b', partition: 1 },
-        { topic: 'b', partition: 0 },
-        { topic: 'a', partition: 0 },
-        { topic: 'zz', partition: 0 },
-      ]).map((o) => [o.topic, o.partition, o.offset]),
-      [
-        ['b', 1, big],
-        ['a', 0, 5n],
-      ],
-    );
-    assert.deepEqual(store.fetchOffsets('other', null), []);
-  });
+// The OffsetStore behaviour (commits, fetches, expiry, group metadata, topic deletion) is tested over
+// every implementation in offset-store.suite.test.ts; what is SQLite's own is here.
 
-  it('a later commit replaces an earlier one; the last duplicate of a batch wins', (t) => {
-    const store = open(t);
-    store.commitOffsets('g', [offset('a', 0, 1n)]);
-    store.commitOffsets('g', [offset('a', 0, 2n, { metadata: 'x' }), offset('a', 0, 3n, { metadata: 'y' })]);
-    assert.deepEqual(store.fetchOffsets('g', null), [offset('a', 0, 3n, { metadata: 'y' })]);
-  });
-
+describe('MetadataStore: committed offsets in SQLite', () => {
   it('a commit is all or nothing', (t) => {
     const store = open(t);
     store.commitOffsets('g', [offset('a', 0, 1n)]);
@@ -85,104 +54,6 @@ describe('MetadataStore: committed offsets', () => {
       store.commitOffsets('g', [offset('a', 0, 9n), offset('a', -1, 9n)]);
     });
     assert.deepEqual(store.fetchOffsets('g', null), [offset('a', 0, 1n)]);
-  });
-
-  it('keeps offsets across reopen', (t) => {
-    const dir = tempDir(t);
-    const first = new MetadataStore(dir);
-    first.commitOffsets('g', [offset('a', 0, 42n, { leaderEpoch: 3, metadata: 'm', commitTimestamp: 77 })]);
-    first.close();
-    const again = open(t, dir);
-    assert.deepEqual(again.fetchOffsets('g', null), [offset('a', 0, 42n, { leaderEpoch: 3, metadata: 'm', commitTimestamp: 77 })]);
-    assert.deepEqual(again.groupsWithOffsets(), ['g']);
-  });
-
-  it('lists groups with offsets and deletes a group’s offsets with a count', (t) => {
-    const store = open(t);
-    store.commitOffsets('g2', [offset('a', 0, 1n)]);
-    store.commitOffsets('g1', [offset('a', 0, 1n), offset('a', 1, 1n)]);
-    assert.deepEqual(store.groupsWithOffsets(), ['g1', 'g2']);
-    assert.equal(store.deleteGroupOffsets('g1'), 2);
-    assert.equal(store.deleteGroupOffsets('g1'), 0);
-    assert.deepEqual(store.groupsWithOffsets(), ['g2']);
-  });
-
-  it('deletes only the expired offsets of the given group (commit time at or before the cutoff)', (t) => {
-    const store = open(t);
-    store.commitOffsets('g', [offset('a', 0, 1n, { commitTimestamp: 100 }), offset('a', 1, 1n, { commitTimestamp: 200 }), offset('a', 2, 1n, { commitTimestamp: 201 })]);
-    store.commitOffsets('h', [offset('a', 0, 1n, { commitTimestamp: 100 })]);
-    assert.equal(store.deleteExpiredOffsets('g', 200), 2);
-    assert.deepEqual(store.fetchOffsets('g', null).map((o) => o.partition), [2]);
-    assert.equal(store.fetchOffsets('h', null).length, 1);
-  });
-
-  it('deleting a topic drops every group’s offsets for it, in the same operation', (t) => {
-    const store = open(t);
-    store.createTopic('a', 'id-a', 2);
-    store.createTopic('b', 'id-b', 1);
-    store.commitOffsets('g', [offset('a', 0, 1n), offset('a', 1, 1n), offset('b', 0, 1n)]);
-    store.commitOffsets('h', [offset('a', 0, 1n)]);
-    assert.equal(store.deleteTopic('a'), true);
-    assert.deepEqual(store.fetchOffsets('g', null).map((o) => o.topic), ['b']);
-    assert.deepEqual(store.groupsWithOffsets(), ['g']);
-    // A topic recreated under the same name starts without offsets.
-    store.createTopic('a', 'id-a2', 2);
-    assert.deepEqual(store.fetchOffsets('h', [{ topic: 'a', partition: 0 }]), []);
-  });
-});
-
-describe('MetadataStore: group metadata', () => {
-  it('saves, replaces and keeps a group’s protocol type and generation across reopen', (t) => {
-    const dir = tempDir(t);
-    const first = new MetadataStore(dir);
-    assert.equal(first.groupMetadata('g'), undefined);
-    first.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
-    first.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 4 });
-    first.saveGroupMetadata('c', { protocolType: 'connect', generationId: 2 });
-    first.close();
-    const again = open(t, dir);
-    assert.deepEqual(again.groupMetadata('g'), { protocolType: 'consumer', generationId: 4 });
-    assert.deepEqual(again.groupMetadata('c'), { protocolType: 'connect', generationId: 2 });
-    assert.equal(again.deleteGroupMetadata('c'), true);
-    assert.equal(again.deleteGroupMetadata('c'), false);
-    assert.equal(again.groupMetadata('c'), undefined);
-  });
-
-  it('deleting a group (DeleteGroups) deletes its metadata with its offsets; other groups keep theirs', (t) => {
-    const store = open(t);
-    store.commitOffsets('g', [offset('a', 0, 1n)]);
-    store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 3 });
-    store.commitOffsets('h', [offset('a', 0, 1n)]);
-    store.saveGroupMetadata('h', { protocolType: 'consumer', generationId: 1 });
-    assert.equal(store.hasOffsets('g'), true);
-    assert.equal(store.deleteGroupOffsets('g'), 1);
-    assert.equal(store.hasOffsets('g'), false);
-    assert.equal(store.groupMetadata('g'), undefined);
-    assert.deepEqual(store.groupMetadata('h'), { protocolType: 'consumer', generationId: 1 });
-  });
-
-  it('offset expiry deletes the metadata only of a group it leaves without offsets', (t) => {
-    const store = open(t);
-    store.commitOffsets('g', [offset('a', 0, 1n, { commitTimestamp: 100 }), offset('a', 1, 1n, { commitTimestamp: 300 })]);
-    store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 2 });
-    assert.equal(store.deleteExpiredOffsets('g', 200), 1);
-    assert.deepEqual(store.groupMetadata('g'), { protocolType: 'consumer', generationId: 2 }, 'one offset is left');
-    assert.equal(store.deleteExpiredOffsets('g', 300), 1);
-    assert.equal(store.groupMetadata('g'), undefined);
-  });
-
-  it('lists the groups with metadata but no offsets (a topic deletion took them)', (t) => {
-    const store = open(t);
-    store.createTopic('a', 'id-a', 1);
-    store.createTopic('b', 'id-b', 1);
-    store.commitOffsets('g', [offset('a', 0, 1n)]);
-    store.commitOffsets('h', [offset('a', 0, 1n), offset('b', 0, 1n)]);
-    store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
-    store.saveGroupMetadata('h', { protocolType: 'consumer', generationId: 1 });
-    store.saveGroupMetadata('members-only', { protocolType: 'consumer', generationId: 1 });
-    assert.deepEqual(store.groupMetadataWithoutOffsets(), ['members-only']);
-    store.deleteTopic('a');
-    assert.deepEqual(store.groupMetadataWithoutOffsets(), ['g', 'members-only']);
   });
 });
 

@@ -27,53 +27,7 @@ describe('MetadataStore', () => {
     assert.deepEqual(again.topic('orders'), { name: 'orders', id: 'id-1', partitions: 3, configs: { 'retention.ms': '1000' } });
     assert.deepEqual(again.topics().map((x) => x.name), ['orders']);
   });
-
-  it('refuses a duplicate topic (topic-exists) and leaves the first intact', (t) => {
-    const store = new MetadataStore(tempDir(t));
-    t.after(() => {
-      store.close();
-    });
-    store.createTopic('a', 'id-a', 1);
-    assert.deepEqual(store.createTopic('a', 'id-b', 5), { kind: 'topic-exists', message: 'topic a already exists' });
-    assert.equal(store.topic('a')?.partitions, 1);
-  });
-
-  it('only raises partition counts, and knows unknown topics', (t) => {
-    const store = new MetadataStore(tempDir(t));
-    t.after(() => {
-      store.close();
-    });
-    store.createTopic('a', 'id-a', 2);
-    assert.equal(store.setPartitionCount('a', 4).kind, 'changed');
-    assert.equal(store.topic('a')?.partitions, 4);
-    assert.equal(store.setPartitionCount('a', 3).kind, 'invalid-partitions');
-    assert.equal(store.setPartitionCount('nope', 3).kind, 'unknown-topic');
-    assert.equal(store.topic('a')?.partitions, 4);
-  });
-
-  it('alters configs by replacement or incrementally, atomically', (t) => {
-    const store = new MetadataStore(tempDir(t));
-    t.after(() => {
-      store.close();
-    });
-    store.createTopic('a', 'id-a', 1, { x: '1', y: '2' });
-    assert.equal(store.alterConfigs('a', { set: { y: '3', z: '4' }, remove: ['x'] }).kind, 'changed');
-    assert.deepEqual(store.topic('a')?.configs, { y: '3', z: '4' });
-    store.alterConfigs('a', { replace: { only: 'this' } });
-    assert.deepEqual(store.topic('a')?.configs, { only: 'this' });
-    assert.equal(store.alterConfigs('nope', { set: { a: 'b' } }).kind, 'unknown-topic');
-    assert.equal(store.topic('nope'), undefined);
-  });
-
-  it('deleting a topic removes its configs', (t) => {
-    const store = new MetadataStore(tempDir(t));
-    t.after(() => {
-      store.close();
-    });
-    store.createTopic('a', 'id-a', 1, { x: '1' });
-    assert.equal(store.deleteTopic('a'), true);
-    assert.equal(store.deleteTopic('a'), false);
-    store.createTopic('a', 'id-a2', 1);
-    assert.deepEqual(store.topic('a')?.configs, {});
-  });
 });
+
+// The TopicStore behaviour (create, list, partitions, configs, delete) is tested over every
+// implementation in topic-store.suite.test.ts.

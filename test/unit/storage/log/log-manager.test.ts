@@ -3,8 +3,6 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { ParapetError } from '../../../../src/errors.js';
-import { readBatchHeader } from '../../../../src/records/batch.js';
-import { buildBatchSync } from '../../../../src/records/record.js';
 import { LOG_FORMAT_VERSION, PARTITION_META_FILE, segmentFileName } from '../../../../src/storage/log/format.js';
 import { LogManager } from '../../../../src/storage/log/log-manager.js';
 import { T0, appendTo, baseOffsetsOf, configSource, defaultConfig, defer, makeBatch, recordingLogger, recordsOf, tempDir } from './helpers.js';
@@ -69,21 +67,6 @@ describe('LogManager', () => {
     assert.deepEqual(seen.splice(0), []);
     await m.deleteTopic('t');
     assert.deepEqual(seen.splice(0), ['c on p1'], 'a deleted partition wakes its watchers');
-  });
-
-  it('keeps data across a restart', async (t) => {
-    const dataDir = tempDir(t);
-    const first = new LogManager({ dataDir, logger: recordingLogger(), configs: configSource(), clock: () => T0 });
-    const [log] = first.openTopic({ name: 't', id: 'id', partitions: 1 });
-    assert.ok(log !== undefined);
-    await appendTo(first, log, makeBatch(3));
-    await first.sync();
-    await first.close();
-    const { m } = newManager(t, dataDir);
-    const [again] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
-    assert.ok(again !== undefined);
-    assert.equal(again.logEndOffset, 3n);
-    assert.equal(await appendTo(m, again, makeBatch(1)), 3n);
   });
 
   it('deletes a topic’s directories; re-created with the same name it starts at offset 0', async (t) => {
@@ -184,60 +167,5 @@ describe('LogManager', () => {
   });
 });
 
-describe('LogManager.append', () => {
-  const idempotent = (epoch: number, baseSequence: number) =>
-    buildBatchSync({ records: [{ value: `r${baseSequence}`, timestamp: T0 }], producerId: 5n, producerEpoch: epoch, baseSequence });
-
-  it('appends a valid batch and says where, with the log start offset', async (t) => {
-    const { m } = newManager(t);
-    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
-    assert.ok(log !== undefined);
-    await appendTo(m, log, makeBatch(2));
-    assert.deepEqual(await m.append('t', 0, makeBatch(1).bytes), { kind: 'appended', baseOffset: 2n, logStartOffset: 0n, appendTime: null });
-    assert.equal(log.logEndOffset, 3n);
-  });
-
-  it('answers unknown-partition for a topic or partition it does not know', async (t) => {
-    const { m } = newManager(t);
-    m.addTopic({ name: 't', id: 'id', partitions: 1 });
-    assert.deepEqual(await m.append('t', 1, makeBatch(1).bytes), { kind: 'unknown-partition', message: 'unknown topic or partition t-1' });
-    assert.equal((await m.append('other', 0, makeBatch(1).bytes)).kind, 'unknown-partition');
-  });
-
-  it('refuses what validation refuses, and writes nothing', async (t) => {
-    const { m } = newManager(t);
-    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
-    assert.ok(log !== undefined);
-    const damaged = makeBatch(1).bytes;
-    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 0xff, damaged.length - 1);
-    const refused = await m.append('t', 0, damaged);
-    assert.equal(refused.kind, 'corrupt');
-    assert.match(refused.message, /CRC mismatch/);
-    assert.equal(log.logEndOffset, 0n);
-  });
-
-  it('checks idempotent producers: a retry is a duplicate with the original offset, an old epoch is fenced, a gap out of sequence', async (t) => {
-    const { m } = newManager(t);
-    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
-    assert.ok(log !== undefined);
-    await appendTo(m, log, makeBatch(3));
-    assert.equal((await m.append('t', 0, idempotent(1, 0))).kind, 'appended');
-    assert.deepEqual(await m.append('t', 0, idempotent(1, 0)), { kind: 'duplicate', baseOffset: 3n, logStartOffset: 0n, appendTime: null });
-    assert.equal((await m.append('t', 0, idempotent(1, 5))).kind, 'out-of-sequence');
-    assert.equal((await m.append('t', 0, idempotent(0, 1))).kind, 'fenced');
-    assert.equal(log.logEndOffset, 4n, 'only the first was written');
-  });
-
-  it('stamps batches of a LogAppendTime topic with its clock, and answers a duplicate with the original time', async (t) => {
-    let now = T0 + 500;
-    const m = new LogManager({ dataDir: tempDir(t), logger: recordingLogger(), configs: configSource(() => defaultConfig({ logAppendTime: true })), clock: () => now });
-    defer(t, () => m.close());
-    const [log] = m.openTopic({ name: 't', id: 'id', partitions: 1 });
-    assert.ok(log !== undefined);
-    assert.deepEqual(await m.append('t', 0, idempotent(0, 0)), { kind: 'appended', baseOffset: 0n, logStartOffset: 0n, appendTime: T0 + 500 });
-    now += 1000;
-    assert.deepEqual(await m.append('t', 0, idempotent(0, 0)), { kind: 'duplicate', baseOffset: 0n, logStartOffset: 0n, appendTime: T0 + 500 });
-    const [stored] = recordsOf(log.read(0n, 1 << 20, true));
-    assert.equal(readBatchHeader(stored ?? Buffer.alloc(0)).maxTimestamp, BigInt(T0 + 500));
-  });
-});
+// LogManager.append's outcomes (offsets, unknown partitions, validation, idempotence, LogAppendTime)
+// and restarts are tested over every log store permutation in ../log-store.suite.test.ts.

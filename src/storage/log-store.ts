@@ -1,0 +1,138 @@
+import type { ValidateOptions } from '../records/batch.js';
+import type { LogFailure } from './outcomes.js';
+
+/**
+ * What the broker asks of partition logs, as interfaces: the handlers (produce, fetch, list offsets,
+ * the waiting fetches) and topic administration depend on these, not on the file-backed
+ * implementation (log/log-manager.ts, log/partition-log.ts), so that another one (an encrypted log
+ * format, a gateway that forwards to an upstream cluster) plugs in without touching them.
+ * test/unit/storage/log-store.suite.test.ts runs one behavioural suite over every implementation.
+ */
+
+/** A topic as a log store needs it. */
+export interface TopicLogs {
+  readonly name: string;
+  readonly id: string;
+  readonly partitions: number;
+}
+
+/** What became of a batch given to {@link LogStore.append}. */
+export type AppendOutcome =
+  | {
+      readonly kind: 'appended';
+      readonly baseOffset: bigint;
+      readonly logStartOffset: bigint;
+      /** The broker's timestamp on a LogAppendTime topic, else null. */
+      readonly appendTime: number | null;
+    }
+  /**
+   * An idempotent producer's retry of a batch appended before: not written again, answered as a
+   * success with the original's offset and append time, as Kafka does (UnifiedLog
+   * analyzeAndValidateProducerState returns the duplicate's metadata rather than an error). A sync
+   * after it covers the original.
+   */
+  | { readonly kind: 'duplicate'; readonly baseOffset: bigint; readonly logStartOffset: bigint; readonly appendTime: number | null }
+  | LogFailure;
+
+export type LogRead =
+  | { readonly kind: 'records'; readonly records: Buffer }
+  | { readonly kind: 'out-of-range' }
+  | { readonly kind: 'corrupt'; readonly reason: string }
+  | { readonly kind: 'offline'; readonly reason: string }
+  /** The store failed this read (out of descriptors, EIO): retriable, the partition stays online. */
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/**
+ * Where an offset's data starts in a log, as its store reckons positions (the file-backed log: a byte
+ * position in the segment with this base offset). Found once by {@link PartitionView.locate};
+ * {@link PartitionView.bytesAfter} then measures the data after it without reading any.
+ */
+export interface LogPosition {
+  readonly segmentBase: bigint;
+  readonly position: number;
+}
+
+/** An offset found by timestamp, with the timestamp of the record there. */
+export interface TimestampedOffset {
+  readonly offset: bigint;
+  readonly timestamp: bigint;
+}
+
+/**
+ * One partition's log as the fetch and list-offsets handlers read it. Appends go through
+ * {@link LogStore.append}, which checks and orders them; a view only reads.
+ */
+export interface PartitionView {
+  /** The first offset still in the log (retention moves it forward). */
+  readonly logStartOffset: bigint;
+  /** One past the last appended offset; the high watermark of a single-replica partition. */
+  readonly logEndOffset: bigint;
+  /**
+   * Whole batches from the one that holds `offset`, up to `maxBytes` (at least one batch when
+   * `minOneBatch`, KIP-74). Below the log start or past the log end is out of range; the log-end
+   * offset itself reads as empty. A read may end before the log end with room left (the file-backed
+   * log reads one segment at a time, as Kafka's does): readers go on from the offset after its last batch.
+   */
+  read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead;
+  /** Where the data of `offset` starts (the log end for the log-end offset), reading no data. */
+  locate(offset: bigint): LogPosition | 'out-of-range' | 'offline';
+  /**
+   * Bytes from `from` to the log end, counted up to `atMost`, reading no data: what a waiting fetch
+   * checks after each append. A position the log no longer holds counts as `atMost` (answer now).
+   */
+  bytesAfter(from: LogPosition, atMost: number): number;
+  /**
+   * The first record whose timestamp is ≥ `timestamp`, or null when every record is older. Rejects
+   * with the store's I/O error (one with an errno `code`) when it cannot read now: the caller reports
+   * it ({@link LogStore.reportIoError}) and answers it as retriable.
+   */
+  offsetForTimestamp(timestamp: number): Promise<TimestampedOffset | null>;
+  /** The record with the largest timestamp (KIP-734), or null when the log is empty; rejects as {@link offsetForTimestamp}. */
+  offsetOfMaxTimestamp(): Promise<TimestampedOffset | null>;
+}
+
+/** A partition's log, or why there is none. */
+export type PartitionLookup<L extends PartitionView = PartitionView> =
+  | { readonly kind: 'log'; readonly log: L }
+  | { readonly kind: 'unknown-partition' }
+  /** The partition exists but its log cannot be had now (out of descriptors, a damaged directory). */
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/** The partition logs of the broker, as the handlers and topic administration use them. */
+export interface LogStore {
+  /** Makes a topic known, or raises its partition count; a store may defer all work to first use. */
+  addTopic(topic: TopicLogs): void;
+  /**
+   * Start-up: opens (recovering) the partitions of the known topics that hold data, at most `limit`;
+   * the others open on first use. Returns how many were opened and how many were left closed.
+   */
+  openExisting(limit: number): { opened: number; deferred: number };
+  /** Removes a topic's logs; a topic re-created with the same name starts empty, at offset 0. */
+  deleteTopic(name: string): Promise<void>;
+  lookup(topic: string, partition: number): PartitionLookup;
+  /**
+   * Appends one client batch (exactly one v2 batch, as a producer sent it for the partition): checks
+   * it, orders it against the producer's earlier batches, assigns its offsets. Readable once this
+   * resolves, durable after {@link sync}. Rejects only on a bug; every refusal is an outcome.
+   */
+  append(topic: string, partition: number, records: Buffer | null, format?: ValidateOptions): Promise<AppendOutcome>;
+  /** Resolves when everything appended before the call is durable. */
+  sync(): Promise<void>;
+  /**
+   * Calls `listener` after every append to `log` (a view {@link lookup} gave), and once when its
+   * topic is deleted; returns the function that stops it.
+   */
+  watch(log: PartitionView, listener: () => void): () => void;
+  /** Reports an I/O error a caller met while reading (the store rate-limits the logging). */
+  reportIoError(err: unknown, operation: string, partition?: string): void;
+}
+
+/** A log store with what the broker's lifecycle calls besides: retention, idle files, shutdown. */
+export interface ManagedLogStore extends LogStore {
+  /** Applies retention to every partition; returns how many units (segments) it deleted. */
+  enforceRetention(): Promise<number>;
+  /** Lets go of resources unused for `idleMs` (the file-backed store: segment file descriptors). */
+  closeIdleFiles(idleMs: number): number;
+  /** Makes everything durable and closes (graceful shutdown); a new store opens the same data again. */
+  close(): Promise<void>;
+}
