@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Principal } from '../security/types.js';
-import { committedOffsetBytes, type CommittedOffset, type MetadataStore } from '../storage/metadata-store.js';
+import { committedOffsetBytes, type CommittedOffset, type OffsetStore } from '../storage/offset-store.js';
 import type { GroupRegistry } from './group-registry.js';
 import { LimitLog } from './limits.js';
 import type { GroupMembership } from './membership.js';
@@ -22,7 +22,7 @@ export interface TopicLookup {
 }
 
 export interface OffsetManagerDeps {
-  readonly store: MetadataStore;
+  readonly store: OffsetStore;
   readonly membership: GroupMembership;
   /**
    * Which groups exist and what each principal holds (shared with the coordinator): a commit that
@@ -114,7 +114,7 @@ export interface ExpiryReport {
  * the broker's clock.
  */
 export class OffsetManager {
-  readonly #store: MetadataStore;
+  readonly #store: OffsetStore;
   readonly #membership: GroupMembership;
   readonly #registry: GroupRegistry;
   readonly #limitLog: LimitLog | undefined;

@@ -1,4 +1,4 @@
-import type { MetadataStore } from '../storage/metadata-store.js';
+import type { OffsetStore } from '../storage/offset-store.js';
 
 /**
  * What the coordinator keeps of its groups beyond the process (the metadata store satisfies it): a
@@ -7,6 +7,6 @@ import type { MetadataStore } from '../storage/metadata-store.js';
  * once loaded from the offsets topic.
  */
 export type GroupPersistence = Pick<
-  MetadataStore,
+  OffsetStore,
   'groupsWithOffsets' | 'hasOffsets' | 'deleteGroupOffsets' | 'groupMetadata' | 'saveGroupMetadata' | 'deleteGroupMetadata'
 >;

@@ -9,6 +9,9 @@ import type { LogFailure } from './outcomes.js';
  * test/unit/storage/log-store.suite.test.ts runs one behavioural suite over every implementation.
  */
 
+/** A single broker is the only leader a partition ever has: its epoch stays 0. */
+export const LEADER_EPOCH = 0;
+
 /** A topic as a log store needs it. */
 export interface TopicLogs {
   readonly name: string;

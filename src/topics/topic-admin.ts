@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import type { LogManager } from '../storage/log/log-manager.js';
-import type { MetadataStore, TopicRecord } from '../storage/metadata-store.js';
+import type { LogStore } from '../storage/log-store.js';
+import type { TopicRecord, TopicStore } from '../storage/topic-store.js';
 import { outOfRangeConfigs } from './log-config.js';
 import { topicNameProblem } from '../protocol/names.js';
 import { storageErrorCode } from './storage-errors.js';
@@ -51,15 +51,15 @@ export interface TopicAdminOptions {
  * when a request would exceed what one operation may create, and what create-topic policies answer).
  */
 export class TopicAdmin {
-  readonly #store: MetadataStore;
-  readonly #logs: LogManager;
+  readonly #store: TopicStore;
+  readonly #logs: LogStore;
   readonly #configs: TopicConfigCache;
   readonly #o: TopicAdminOptions;
   /** Partitions of all topics in the store. */
   #totalPartitions: number;
 
   /** `configs`: what the logs read topic configs from, told of every change made here. */
-  constructor(store: MetadataStore, logs: LogManager, configs: TopicConfigCache, options: TopicAdminOptions) {
+  constructor(store: TopicStore, logs: LogStore, configs: TopicConfigCache, options: TopicAdminOptions) {
     this.#store = store;
     this.#logs = logs;
     this.#configs = configs;

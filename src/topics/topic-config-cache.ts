@@ -1,5 +1,5 @@
 import type { LogConfig, TopicConfigSource } from '../storage/log/log-config.js';
-import type { MetadataStore } from '../storage/metadata-store.js';
+import type { TopicStore } from '../storage/topic-store.js';
 import { effectiveTopicConfig } from './log-config.js';
 import type { TopicConfigLimits } from './topic-configs.js';
 
@@ -9,11 +9,11 @@ import type { TopicConfigLimits } from './topic-configs.js';
  * administration forgets a topic's entry whenever it changes the topic.
  */
 export class TopicConfigCache implements TopicConfigSource {
-  readonly #store: MetadataStore;
+  readonly #store: TopicStore;
   readonly #limits: TopicConfigLimits;
   readonly #configs = new Map<string, LogConfig>();
 
-  constructor(store: MetadataStore, limits: TopicConfigLimits) {
+  constructor(store: TopicStore, limits: TopicConfigLimits) {
     this.#store = store;
     this.#limits = limits;
   }

@@ -40,7 +40,7 @@ import type { ApiSchema } from '../../protocol/messages/schema.js';
 import { SyncGroup } from '../../protocol/messages/sync-group.js';
 import type { AclStore } from '../../security/authz/acl-store.js';
 import type { HandlerEntry } from '../../server/handler.js';
-import type { LogManager } from '../../storage/log/log-manager.js';
+import type { LogStore } from '../../storage/log-store.js';
 import type { ProducerIdStore } from '../../storage/producer-ids.js';
 import type { TopicAdmin } from '../../topics/topic-admin.js';
 import type { AclChangeListener } from './acl-changes.js';
@@ -82,7 +82,7 @@ export interface HandlerDeps {
   /** Create unknown topics named in Metadata requests. */
   readonly autoCreateTopics: boolean;
   readonly logger: Logger;
-  readonly logs: LogManager;
+  readonly logs: LogStore;
   readonly topics: TopicAdmin;
   readonly producerIds: ProducerIdStore;
   readonly fetch: FetchDeps;

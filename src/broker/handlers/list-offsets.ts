@@ -3,8 +3,7 @@ import { entryOf, errorEntry } from '../../protocol/error-responses.js';
 import { ListOffsets, type ListOffsetsResponse } from '../../protocol/messages/list-offsets.js';
 import { handler, type HandlerEntry } from '../../server/handler.js';
 import { ioErrorCode } from '../../storage/log/io-faults.js';
-import type { LogManager } from '../../storage/log/log-manager.js';
-import { LEADER_EPOCH, type PartitionLog } from '../../storage/log/partition-log.js';
+import { LEADER_EPOCH, type LogStore, type PartitionView } from '../../storage/log-store.js';
 import { storageErrorCode } from '../../topics/storage-errors.js';
 
 type PartitionResponse = ListOffsetsResponse['topics'][number]['partitions'][number];
@@ -19,7 +18,7 @@ export const OffsetSpec = { LATEST: -1n, EARLIEST: -2n, MAX_TIMESTAMP: -3n } as 
  * are no transactions), max timestamp, or the first record at or after a timestamp (offset −1 when
  * every record is older).
  */
-export function listOffsetsHandler(logs: LogManager): HandlerEntry {
+export function listOffsetsHandler(logs: LogStore): HandlerEntry {
   return handler(ListOffsets, async (body) => ({
     throttleTimeMs: 0,
     topics: await Promise.all(
@@ -48,7 +47,7 @@ export function listOffsetsHandler(logs: LogManager): HandlerEntry {
   }));
 }
 
-async function lookup(log: PartitionLog, timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null | 'unsupported'> {
+async function lookup(log: PartitionView, timestamp: bigint): Promise<{ offset: bigint; timestamp: bigint } | null | 'unsupported'> {
   if (timestamp === OffsetSpec.LATEST) return { offset: log.logEndOffset, timestamp: -1n };
   if (timestamp === OffsetSpec.EARLIEST) return { offset: log.logStartOffset, timestamp: -1n };
   if (timestamp === OffsetSpec.MAX_TIMESTAMP) return log.offsetOfMaxTimestamp();

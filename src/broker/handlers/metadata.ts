@@ -2,7 +2,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { entryOf, errorEntry } from '../../protocol/error-responses.js';
 import { Metadata } from '../../protocol/messages/metadata.js';
 import { handler, type HandlerEntry } from '../../server/handler.js';
-import type { TopicRecord } from '../../storage/metadata-store.js';
+import type { TopicRecord } from '../../storage/topic-store.js';
 import type { TopicAdmin } from '../../topics/topic-admin.js';
 import type { ClusterIdentity } from './cluster-identity.js';
 

@@ -4,13 +4,13 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { failedProducePartition } from '../../protocol/error-responses.js';
 import { Produce, type ProduceResponse } from '../../protocol/messages/produce.js';
 import { handler, type HandlerEntry } from '../../server/handler.js';
-import type { AppendOutcome, LogManager } from '../../storage/log/log-manager.js';
+import type { AppendOutcome, LogStore } from '../../storage/log-store.js';
 import { storageErrorCode } from '../../topics/storage-errors.js';
 
 type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
 
 export interface ProduceDeps {
-  readonly logs: LogManager;
+  readonly logs: LogStore;
   readonly logger: Logger;
 }
 

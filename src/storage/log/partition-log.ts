@@ -3,7 +3,7 @@ import { ParapetError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { assignOffsets, BatchAttributes, BatchOffsets } from '../../records/batch.js';
 import { firstRecordAtOrAfter } from '../../records/record-search.js';
-import type { LogPosition, LogRead, PartitionView, TimestampedOffset } from '../log-store.js';
+import { LEADER_EPOCH, type LogPosition, type LogRead, type PartitionView, type TimestampedOffset } from '../log-store.js';
 import type { LogConfig } from './log-config.js';
 import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName } from './format.js';
 import { ioErrorCode } from './io-faults.js';
@@ -21,8 +21,7 @@ import type { OneAtATime } from './one-at-a-time.js';
 import { segmentsToDelete } from './retention.js';
 import { Segment, type SegmentDeps } from './segment.js';
 
-/** A single broker is the only leader a partition ever has: its epoch stays 0. */
-export const LEADER_EPOCH = 0;
+export { LEADER_EPOCH } from '../log-store.js';
 
 export interface PartitionLogDeps {
   readonly fs: LogFs;

@@ -2,8 +2,7 @@ import { ErrorCode } from '../../../protocol/error-codes.js';
 import { emptyFetchPartition, errorResponse } from '../../../protocol/error-responses.js';
 import { Fetch, type FetchRequest, type FetchResponse } from '../../../protocol/messages/fetch.js';
 import { handler, type HandlerEntry } from '../../../server/handler.js';
-import type { LogManager } from '../../../storage/log/log-manager.js';
-import { LEADER_EPOCH, type PartitionLog } from '../../../storage/log/partition-log.js';
+import { LEADER_EPOCH, type LogStore, type PartitionView } from '../../../storage/log-store.js';
 import { groupByTopic, planFetch, type PlannedPartition } from './plan.js';
 import { storageErrorCode } from '../../../topics/storage-errors.js';
 import type { WaitingFetches, WatchedPartition } from './waiting-fetches.js';
@@ -12,7 +11,7 @@ type TopicResponse = FetchResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitions'][number];
 
 export interface FetchDeps {
-  readonly logs: LogManager;
+  readonly logs: LogStore;
   /** Upper bound on one response's record bytes, whatever the client asks (Kafka's fetch.max.bytes). */
   readonly maxResponseBytes: number;
   /** Upper bound on a request's max_wait_ms: no fetch waits longer for data than this. */
@@ -102,7 +101,7 @@ function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly PlannedP
   });
 }
 
-function partitionResponse(partition: number, log: PartitionLog | undefined, isolationLevel: number): PartitionResponse {
+function partitionResponse(partition: number, log: PartitionView | undefined, isolationLevel: number): PartitionResponse {
   const response = emptyFetchPartition(partition, ErrorCode.NONE, isolationLevel);
   if (log !== undefined) {
     // With no transactions the last stable offset is the high watermark.

@@ -1,6 +1,5 @@
 import type { FetchRequest } from '../../../protocol/messages/fetch.js';
-import type { LogLookup, LogManager } from '../../../storage/log/log-manager.js';
-import type { PartitionLog } from '../../../storage/log/partition-log.js';
+import type { LogStore, PartitionLookup, PartitionView } from '../../../storage/log-store.js';
 
 /** One partition of a Fetch request, as the handler works on it. */
 export interface PlannedPartition {
@@ -10,11 +9,11 @@ export interface PlannedPartition {
   partitionMaxBytes: number;
   currentLeaderEpoch: number;
   /** The partition's log when the request arrived (undefined: no such partition). */
-  readonly log: PartitionLog | undefined;
+  readonly log: PartitionView | undefined;
 }
 
 /** The log when it could be opened; an unknown or unavailable one is answered when the fetch is read. */
-function logOf(found: LogLookup): PartitionLog | undefined {
+function logOf(found: PartitionLookup): PartitionView | undefined {
   return found.kind === 'log' ? found.log : undefined;
 }
 
@@ -25,7 +24,7 @@ function logOf(found: LogLookup): PartitionLog | undefined {
  * request naming one partition thousands of times therefore costs what naming it once costs: one
  * entry, one log lookup, at most one read.
  */
-export function planFetch(logs: LogManager, topics: FetchRequest['topics']): PlannedPartition[] {
+export function planFetch(logs: LogStore, topics: FetchRequest['topics']): PlannedPartition[] {
   const planned: PlannedPartition[] = [];
   // Keyed by the request's own topic names, and dropped with the request: bounded by its frame.
   const byTopic = new Map<string, Map<number, PlannedPartition>>();

@@ -1,11 +1,10 @@
-import type { LogManager } from '../../../storage/log/log-manager.js';
-import type { LogPosition, PartitionLog } from '../../../storage/log/partition-log.js';
+import type { LogPosition, LogStore, PartitionView } from '../../../storage/log-store.js';
 
 /** One partition of a waiting fetch: where its data starts and how many bytes of it count. */
 export interface WatchedPartition {
   readonly topic: string;
   readonly partition: number;
-  readonly log: PartitionLog;
+  readonly log: PartitionView;
   readonly from: LogPosition;
   /** At most this much of the partition counts toward min_bytes (the request's partition_max_bytes). */
   readonly maxBytes: number;
@@ -25,11 +24,11 @@ export type WaitOutcome = 'ready' | 'timeout' | 'closed' | 'shutdown';
  * is at most one waiting fetch per connection.
  */
 export class WaitingFetches {
-  readonly #logs: LogManager;
+  readonly #logs: LogStore;
   readonly #shutdown: AbortSignal;
   readonly #waiting = new Set<(outcome: WaitOutcome) => void>();
 
-  constructor(logs: LogManager, shutdown: AbortSignal) {
+  constructor(logs: LogStore, shutdown: AbortSignal) {
     this.#logs = logs;
     this.#shutdown = shutdown;
     // One listener for all of them, rather than one per fetch on the broker-wide signal.
