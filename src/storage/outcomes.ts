@@ -2,7 +2,7 @@ import type { RecordFaultKind } from '../records/faults.js';
 
 /**
  * Why storage did not do what it was asked, in its own terms. Storage knows nothing of the wire: the
- * broker answers each kind with a Kafka error code, in one table (src/broker/storage-errors.ts).
+ * broker answers each kind with a Kafka error code, in one table (src/topics/storage-errors.ts).
  */
 
 /** Why a partition's log refused an append or a read, or could not serve one. */
