@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { ParapetError } from '../../../src/errors.js';
-import { MetadataStore, type CommittedOffset } from '../../../src/storage/metadata-store.js';
+import { MetadataStore } from '../../../src/storage/metadata-store.js';
+import { offset } from './metadata-store-permutations.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'parapet-meta-offsets-'));
@@ -23,15 +24,6 @@ function open(t: TestContext, dir = tempDir(t)): MetadataStore {
   return store;
 }
 
-const offset = (topic: string, partition: number, value: bigint, extra: Partial<CommittedOffset> = {}): CommittedOffset => ({
-  topic,
-  partition,
-  offset: value,
-  leaderEpoch: -1,
-  metadata: '',
-  commitTimestamp: 1000,
-  ...extra,
-});
 
 function userVersion(dir: string): number {
   const db = new Database(join(dir, 'metadata.db'), { readonly: true });

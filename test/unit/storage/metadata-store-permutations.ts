@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, type TestContext } from 'node:test';
 import { MetadataStore } from '../../../src/storage/metadata-store.js';
-import type { OffsetStore } from '../../../src/storage/offset-store.js';
+import type { CommittedOffset, OffsetStore } from '../../../src/storage/offset-store.js';
 import type { TopicStore } from '../../../src/storage/topic-store.js';
 
 /**
@@ -63,3 +63,14 @@ export function forEachMetadataStore(name: string, tests: (make: (t: TestContext
     });
   }
 }
+
+/** A committed offset for the tests, with the defaults a commit without metadata has. */
+export const offset = (topic: string, partition: number, value: bigint, extra: Partial<CommittedOffset> = {}): CommittedOffset => ({
+  topic,
+  partition,
+  offset: value,
+  leaderEpoch: -1,
+  metadata: '',
+  commitTimestamp: 1000,
+  ...extra,
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { committedOffsetBytes, type CommittedOffset } from '../../../src/storage/offset-store.js';
-import { forEachMetadataStore } from './metadata-store-permutations.js';
+import { committedOffsetBytes } from '../../../src/storage/offset-store.js';
+import { forEachMetadataStore, offset } from './metadata-store-permutations.js';
 
 /**
  * The behaviour every OffsetStore owes the group coordinator, over every permutation of
@@ -9,15 +9,6 @@ import { forEachMetadataStore } from './metadata-store-permutations.js';
  * implementation-specific to provoke: metadata-store-offsets.test.ts shows it for SQLite.
  */
 
-const offset = (topic: string, partition: number, value: bigint, extra: Partial<CommittedOffset> = {}): CommittedOffset => ({
-  topic,
-  partition,
-  offset: value,
-  leaderEpoch: -1,
-  metadata: '',
-  commitTimestamp: 1000,
-  ...extra,
-});
 
 forEachMetadataStore('offset store', (make) => {
   it('stores and fetches offsets exactly (int64, leader epoch, null metadata, timestamp)', (t) => {
