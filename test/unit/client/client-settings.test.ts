@@ -230,8 +230,9 @@ describe('client settings files', () => {
     refused(() => stageClientSettings(files, settings({ caFile: join(dir, 'missing.crt') })), /cannot read the CA certificate .*missing\.crt: no such file/);
     mkdirSync(join(dir, 'certs'));
     refused(() => stageClientSettings(files, settings({ caFile: join(dir, 'certs') })), /is a directory: the client settings embed the CA certificate/);
-    writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\n');
-    refused(() => stageClientSettings(files, settings({ caFile: join(dir, 'key.pem') })), /holds no PEM certificate/);
+    // A PEM file of another kind (a CRL) is not a CA certificate.
+    writeFileSync(join(dir, 'crl.pem'), '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n');
+    refused(() => stageClientSettings(files, settings({ caFile: join(dir, 'crl.pem') })), /holds no PEM certificate/);
     mkdirSync(join(dir, 'out', 'carol.json'), { recursive: true });
     writeFileSync(join(dir, 'ca.crt'), CA_PEM);
     refused(() => stageClientSettings(files, settings({ caFile: join(dir, 'ca.crt') })), /carol\.json is a directory/);
