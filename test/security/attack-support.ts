@@ -218,3 +218,14 @@ export async function eventually(predicate: () => boolean, what: string, timeout
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** A connection of the project's client with `config`'s login, closed when the test ends. */
+export async function connect(t: TestContext, config: ClientConfig, clientId = 'attacker'): Promise<KafkaConnection> {
+  const address = config.bootstrapServers[0];
+  if (address === undefined) throw new Error('no bootstrap server');
+  const connection = await KafkaConnection.connect(address, config, { clientId, requestTimeoutMs: 60_000 });
+  t.after(() => {
+    connection.close();
+  });
+  return connection;
+}

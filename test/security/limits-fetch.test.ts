@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { ClientConfig } from '../../src/client/client-config.js';
-import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
 import { encodeRequest } from '../../src/protocol/frames.js';
 import { Fetch, type FetchRequest } from '../../src/protocol/messages/fetch.js';
@@ -9,7 +8,7 @@ import { splitBatches } from '../../src/records/batch.js';
 import { startBroker } from '../helpers/broker.js';
 import { createTopic } from '../helpers/client.js';
 import { RawConnection } from '../helpers/raw-client.js';
-import { eventually, LatencyProbe, startBrokerProcess, type BrokerProcess } from './attack-support.js';
+import { connect, eventually, LatencyProbe, startBrokerProcess, type BrokerProcess } from './attack-support.js';
 
 /**
  * Long-poll Fetch attacks (docs/security/limits.md, "Fetch"): a partition named thousands of times in
@@ -56,16 +55,6 @@ async function brokerWithReader(t: TestContext, configYaml?: string): Promise<{ 
   // The probe produces to the attacked partition: every probe produce wakes the waiting fetches.
   const probe = await LatencyProbe.open(t, reader, 'data');
   return { broker, reader, probe };
-}
-
-async function connect(t: TestContext, config: ClientConfig): Promise<KafkaConnection> {
-  const address = config.bootstrapServers[0];
-  assert.ok(address !== undefined);
-  const connection = await KafkaConnection.connect(address, config, { clientId: 'attacker', requestTimeoutMs: 60_000 });
-  t.after(() => {
-    connection.close();
-  });
-  return connection;
 }
 
 /** The probe's latency during an attack stays within 2x of its baseline, or 50 ms more (a loaded 2-core machine). */

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
-import type { ClientConfig } from '../../src/client/client-config.js';
-import { KafkaConnection } from '../../src/client/kafka-connection.js';
+import { describe, it } from 'node:test';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { DescribeGroups, JoinGroup, ListGroups, OffsetCommit, type JoinGroupResponse } from '../../src/protocol/messages/index.js';
-import { LatencyProbe, startBrokerProcess } from './attack-support.js';
+import { connect, LatencyProbe, startBrokerProcess } from './attack-support.js';
 
 /**
  * Attacks on the consumer group coordinator (docs/security/limits.md#consumer-groups), each against a
@@ -31,16 +29,6 @@ const ANY_GROUP = allow(ResourceType.GROUP, '*', AclOperation.READ);
 
 function joinBody(groupId: string, memberId: string, metadata: Buffer, sessionTimeoutMs = 30_000) {
   return { groupId, sessionTimeoutMs, rebalanceTimeoutMs: 30_000, memberId, groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata }], reason: null };
-}
-
-async function connect(t: TestContext, config: ClientConfig, clientId: string): Promise<KafkaConnection> {
-  const address = config.bootstrapServers[0];
-  assert.ok(address !== undefined);
-  const connection = await KafkaConnection.connect(address, config, { clientId, requestTimeoutMs: 60_000 });
-  t.after(() => {
-    connection.close();
-  });
-  return connection;
 }
 
 /** How many answers carried each error code (a request that failed counts under `failed`). */

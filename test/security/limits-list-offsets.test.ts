@@ -4,8 +4,8 @@ import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../.
 import { ListOffsets, Produce } from '../../src/protocol/messages/index.js';
 import { CompressionCodec } from '../../src/records/compression.js';
 import { buildBatchSync } from '../../src/records/record.js';
-import { LatencyProbe, startBrokerProcess } from './attack-support.js';
-import { connect, withinProbeBound } from './storage-attack-support.js';
+import { connect, LatencyProbe, startBrokerProcess } from './attack-support.js';
+import { withinProbeBound } from './storage-attack-support.js';
 
 /**
  * ListOffsets by timestamp reads the records of one stored batch, which a producer may have made a

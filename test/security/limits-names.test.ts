@@ -4,7 +4,6 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
-import type { ClientConfig } from '../../src/client/client-config.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import {
@@ -24,7 +23,7 @@ import {
   Produce,
 } from '../../src/protocol/messages/index.js';
 import { buildBatchSync } from '../../src/records/record.js';
-import { LatencyProbe, startBrokerProcess, type BrokerProcess } from './attack-support.js';
+import { connect, LatencyProbe, startBrokerProcess, type BrokerProcess } from './attack-support.js';
 
 /**
  * Names (docs/security/limits.md, "Names"): V8 hashes strings of more than 16,383 characters by their
@@ -56,22 +55,12 @@ async function runAttacker(input: object): Promise<{ ms: number; count: number; 
   return JSON.parse(out) as { ms: number; count: number; codes: number[] };
 }
 
-async function connect(t: TestContext, config: ClientConfig, clientId = 'mallory'): Promise<KafkaConnection> {
-  const address = config.bootstrapServers[0];
-  assert.ok(address !== undefined);
-  const connection = await KafkaConnection.connect(address, config, { clientId, requestTimeoutMs: 60_000 });
-  t.after(() => {
-    connection.close();
-  });
-  return connection;
-}
-
 async function brokerWithMallory(t: TestContext): Promise<{ broker: BrokerProcess; mallory: KafkaConnection; probe: LatencyProbe }> {
   const broker = await startBrokerProcess(t);
   await (await broker.admin()).createTopic('probe', 1);
   const probe = await LatencyProbe.open(t, broker.adminConfig, 'probe');
   // No ACL at all: every name below is refused before the authorizer would be asked.
-  const mallory = await connect(t, await broker.addUser('mallory', 'mallory-password-1'));
+  const mallory = await connect(t, await broker.addUser('mallory', 'mallory-password-1'), 'mallory');
   return { broker, mallory, probe };
 }
 

@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { eventually, LatencyProbe, startBrokerProcess } from './attack-support.js';
-import { connect, logLines, produceEach, range, withinProbeBound } from './storage-attack-support.js';
+import { connect, eventually, LatencyProbe, startBrokerProcess } from './attack-support.js';
+import { logLines, produceEach, range, withinProbeBound } from './storage-attack-support.js';
 
 /**
  * Attacks on the broker's file descriptors (docs/security/limits.md, "Partitions, open files and topic

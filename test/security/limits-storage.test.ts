@@ -7,8 +7,8 @@ import { KafkaError } from '../../src/client/errors.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { AlterConfigs, CreatePartitions, DescribeConfigs, Metadata } from '../../src/protocol/messages/index.js';
 import { MetadataStore } from '../../src/storage/metadata-store.js';
-import { eventually, LatencyProbe, startBrokerProcess } from './attack-support.js';
-import { connect, createTopics, logLines, partitionDirs, produceEach, TOPIC_RESOURCE, withinProbeBound } from './storage-attack-support.js';
+import { connect, eventually, LatencyProbe, startBrokerProcess } from './attack-support.js';
+import { createTopics, logLines, partitionDirs, produceEach, TOPIC_RESOURCE, withinProbeBound } from './storage-attack-support.js';
 
 /**
  * Attacks on what topics cost the broker on disk: partitions (a directory, files and memory each) and

@@ -1,7 +1,5 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
-import type { ClientConfig } from '../../src/client/client-config.js';
 import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { CreateTopics, Produce } from '../../src/protocol/messages/index.js';
 import { buildBatchSync } from '../../src/records/record.js';
@@ -10,17 +8,6 @@ import type { BrokerProcess } from './attack-support.js';
 /** Helpers of the storage attack tests (limits-storage*.test.ts): raw requests whose error codes they check. */
 
 export const TOPIC_RESOURCE = 2;
-
-/** A raw connection (the caller's config), closed when the test ends. */
-export async function connect(t: TestContext, config: ClientConfig): Promise<KafkaConnection> {
-  const address = config.bootstrapServers[0];
-  if (address === undefined) throw new Error('no bootstrap server');
-  const connection = await KafkaConnection.connect(address, config, { clientId: 'attacker', requestTimeoutMs: 60_000 });
-  t.after(() => {
-    connection.close();
-  });
-  return connection;
-}
 
 export function createTopics(
   c: KafkaConnection,
