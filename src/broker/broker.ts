@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { DEFAULT_ENCRYPTION_AT_REST, openKeyServices, type EncryptionAtRestConfig, type OpenedKeyServices } from '../storage/crypto/key-setup.js';
 import { DEFAULT_NAME_LIMITS } from '../protocol/names.js';
 import { BufferPool } from '../server/buffer-pool.js';
 import { Listener, type InjectOptions } from '../server/listener.js';
@@ -102,6 +103,8 @@ export interface BrokerConfig {
   readonly minSegmentBytes: number;
   /** Smallest segment.ms a topic may set (the minimum KIP-1030 plans for Kafka 5). */
   readonly minSegmentMs: number;
+  /** Encryption at rest: where the keys are and how long a data key is used (docs/security/encryption-at-rest.md). */
+  readonly encryptionAtRest: EncryptionAtRestConfig;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -122,6 +125,8 @@ export interface BrokerDeps {
    * requestStages): they see only what authorization let through, and the handler's response first.
    */
   readonly stages?: readonly StageFactory[];
+  /** The keys of encryption at rest, opened by the caller (a test's provider); default: from `encryptionAtRest`. */
+  readonly keys?: OpenedKeyServices;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -166,6 +171,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   logFileIdleMs: 60_000,
   minSegmentBytes: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentBytes,
   minSegmentMs: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentMs,
+  encryptionAtRest: DEFAULT_ENCRYPTION_AT_REST,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -184,6 +190,7 @@ export class Broker {
   readonly #offsets: OffsetManager;
   readonly #waitingFetches: WaitingFetches;
   #offsetExpiryTimer: NodeJS.Timeout | undefined;
+  readonly #keys: OpenedKeyServices;
   readonly #startCertificateWatch: (() => { close(): void; reload(): boolean }) | undefined;
   #certificateWatch: { close(): void; reload(): boolean } | undefined;
 
@@ -200,7 +207,11 @@ export class Broker {
     try {
       store = new MetadataStore(config.dataDir);
       this.#store = store;
-      const security = createBrokerSecurity(config, { store, logger, events: deps.events ?? loggingSecurityEvents(logger) });
+      const events = deps.events ?? loggingSecurityEvents(logger);
+      const security = createBrokerSecurity(config, { store, logger, events });
+      const keys = deps.keys ?? openKeyServices(config.encryptionAtRest, config.dataDir, logger);
+      this.#keys = keys;
+      logger.info({ keys: keys.description }, 'encryption at rest: topics are encrypted unless created with encryption=none');
       // Produce frames and fetch reads come from bounded pools and go back to them once used.
       const frames = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
       const reads = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
@@ -216,6 +227,7 @@ export class Broker {
         configs: topicConfigs,
         maxOpenFiles: resolveMaxOpenLogFiles(config.maxOpenLogFiles, logger),
         maxOpenPartitions: config.maxPartitions,
+        keys: keys.services,
       });
       const topics = new TopicAdmin(this.#store, this.#logs, topicConfigs, {
         defaultPartitions: config.defaultPartitions,
@@ -223,6 +235,7 @@ export class Broker {
         maxPartitions: config.maxPartitions,
         configLimits,
         logger,
+        events,
       });
       topics.openLogs();
       const producerIds = ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs });
@@ -316,6 +329,8 @@ export class Broker {
   }
 
   async start(): Promise<{ host: string; port: number }> {
+    // An HSM that cannot be opened stops the start, before any client is let in.
+    await this.#keys.ready;
     const address = await this.#listener.start();
     this.#certificateWatch = this.#startCertificateWatch?.();
     this.#retentionTimer = setInterval(() => {
@@ -376,6 +391,7 @@ export class Broker {
     this.#groups.close();
     await this.#listener.close();
     await this.#logs.close();
+    await this.#keys.services.provider.close();
     this.#store.close();
     this.#lock.release();
   }

@@ -6,6 +6,8 @@ import type { BrokerConfig } from '../broker/broker.js';
 import { PRINCIPAL_PREFIX } from '../security/config.js';
 import { storageLimitsProblem } from '../topics/partition-limits.js';
 import { ConfigError } from '../config-error.js';
+import type { EncryptionAtRestConfig } from '../storage/crypto/key-setup.js';
+import { absoluteSecretRef, SECRET_REF } from '../secret-ref.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -56,7 +58,22 @@ const SaslSchema = z.strictObject({
   maxUnauthenticatedFrameBytes: z.number().int().min(1024).max(1024 * 1024).optional(),
 });
 
+const secretRef = z.string().regex(SECRET_REF, 'a secret is given by reference, ${file:/path} or ${env:NAME}, never written in the configuration');
+
+const EncryptionAtRestSchema = z.strictObject({
+  provider: z.enum(['local', 'pkcs11']).optional(),
+  masterKey: secretRef.optional(),
+  masterPassphrase: secretRef.optional(),
+  pkcs11: z.strictObject({ module: path, tokenLabel: z.string().min(1), pin: secretRef }).optional(),
+  // At most 2^32 batches per key: AES-GCM's bound for random nonces (NIST SP 800-38D).
+  dataKeyMaxBatches: positiveInt.max(2 ** 32).optional(),
+  dataKeyMaxBytes: positiveInt.optional(),
+  dataKeyMaxAgeMs: z.number().int().min(1000).optional(),
+  dataKeyCacheSize: positiveInt.optional(),
+});
+
 export const ConfigFileSchema = z.strictObject({
+  encryptionAtRest: EncryptionAtRestSchema.optional(),
   listener: z
     .strictObject({
       host: z.string().min(1).optional(),
@@ -149,7 +166,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -159,6 +176,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     ...base,
     ...defined({ ...rest, dataDir: at(rest.dataDir) }),
     listener: { ...base.listener, ...defined(listener ?? {}) },
+    encryptionAtRest: encryptionAtRestOf(base.encryptionAtRest, encryptionAtRest, baseDir),
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),
@@ -178,6 +196,18 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
         ...defined({ ...sasl, oauthbearer: oauth === undefined ? undefined : defined({ ...oauth, jwksFile: at(oauth.jwksFile) }) }),
       },
     },
+  };
+}
+
+/** The file's encryption settings over the defaults, relative paths (the module, `${file:…}`) made absolute. */
+function encryptionAtRestOf(base: EncryptionAtRestConfig, file: ConfigFile['encryptionAtRest'], baseDir: string | undefined): EncryptionAtRestConfig {
+  if (file === undefined) return base;
+  const ref = (r: string | undefined) => (r === undefined ? undefined : absoluteSecretRef(r, baseDir));
+  const { pkcs11, ...rest } = file;
+  return {
+    ...base,
+    ...defined({ ...rest, masterKey: ref(rest.masterKey), masterPassphrase: ref(rest.masterPassphrase) }),
+    ...(pkcs11 === undefined ? {} : { pkcs11: { ...pkcs11, module: baseDir === undefined ? pkcs11.module : resolve(baseDir, pkcs11.module), pin: ref(pkcs11.pin) ?? pkcs11.pin } }),
   };
 }
 

@@ -43,7 +43,11 @@ export type LogRead =
   | { readonly kind: 'corrupt'; readonly reason: string }
   | { readonly kind: 'offline'; readonly reason: string }
   /** The store failed this read (out of descriptors, EIO): retriable, the partition stays online. */
-  | { readonly kind: 'unavailable'; readonly reason: string };
+  | { readonly kind: 'unavailable'; readonly reason: string }
+  /** Sealed batches whose key cannot be had now (a KEK missing, an HSM down): may pass. */
+  | { readonly kind: 'key-unavailable'; readonly reason: string }
+  /** Sealed batches whose topic's keys were destroyed (crypto-shredding): gone for good. */
+  | { readonly kind: 'key-destroyed'; readonly reason: string };
 
 /**
  * Where an offset's data starts in a log, as its store reckons positions (the file-backed log: a byte
@@ -77,6 +81,11 @@ export interface PartitionView {
    * log reads one segment at a time, as Kafka's does): readers go on from the offset after its last batch.
    */
   read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead;
+  /**
+   * {@link read}, with every batch as its producer sent it: what Fetch serves. A store that keeps
+   * batches in another form (sealed by encryption at rest) opens them here.
+   */
+  readRecords(offset: bigint, maxBytes: number, minOneBatch: boolean): Promise<LogRead>;
   /** Where the data of `offset` starts (the log end for the log-end offset), reading no data. */
   locate(offset: bigint): LogPosition | 'out-of-range' | 'offline';
   /**

@@ -28,7 +28,11 @@ export type LogFailureKind =
   /** An idempotent producer's batch does not follow its last one (a gap, or a new epoch not starting at 0). */
   | 'out-of-sequence'
   /** The record transform (the preparation step of an append) refused the batch. */
-  | 'transform-refused';
+  | 'transform-refused'
+  /** Encryption at rest: the topic's key cannot be had now (a KEK missing, an HSM down); nothing is written in clear instead. */
+  | 'key-unavailable'
+  /** Encryption at rest: the topic's keys were destroyed (crypto-shredding). */
+  | 'key-destroyed';
 
 /** A refusal of the log, with what to tell the client. */
 export interface LogFailure<K extends LogFailureKind = LogFailureKind> {

@@ -18,6 +18,7 @@ export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>
     retentionBytes: Number(value('retention.bytes')),
     maxMessageBytes: Number(value('max.message.bytes')),
     logAppendTime: value('message.timestamp.type') === 'LogAppendTime',
+    encrypted: value('encryption') !== 'none',
   };
 }
 

@@ -31,6 +31,10 @@ const STORAGE_ERROR_CODES: { readonly [K in LogFailureKind | MetadataRefusalKind
   'out-of-sequence': ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
   // A transform (encryption, masking) refuses by policy: the batch will not be taken as it is.
   'transform-refused': ErrorCode.POLICY_VIOLATION,
+  // Encryption at rest (docs/security/encryption-at-rest.md#errors): a key that cannot be had now is a
+  // storage failure clients retry; destroyed keys are a decision, refused for good.
+  'key-unavailable': ErrorCode.KAFKA_STORAGE_ERROR,
+  'key-destroyed': ErrorCode.POLICY_VIOLATION,
   'topic-exists': ErrorCode.TOPIC_ALREADY_EXISTS,
   'unknown-topic': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   'invalid-partitions': ErrorCode.INVALID_PARTITIONS,

@@ -8,6 +8,7 @@ import { topicNameProblem } from '../protocol/names.js';
 import { storageErrorCode } from './storage-errors.js';
 import type { TopicConfigCache } from './topic-config-cache.js';
 import { TOPIC_CONFIGS, validateTopicConfigs, type TopicConfigLimits } from './topic-configs.js';
+import type { SecurityEvents } from '../security/events.js';
 
 /** A per-topic outcome as the admin APIs report it. */
 export interface TopicOutcome {
@@ -39,6 +40,8 @@ export interface TopicAdminOptions {
   /** The ranges of topic configs that depend on broker settings. */
   readonly configLimits: TopicConfigLimits;
   readonly logger: Logger;
+  /** Where a topic set to `encryption=none` is reported as an insecure setting (default: the log). */
+  readonly events?: SecurityEvents;
 }
 
 /**
@@ -161,6 +164,7 @@ export class TopicAdmin {
     if (created.kind !== 'created') return fail(storageErrorCode(created.kind), created.message);
     this.#totalPartitions += created.topic.partitions;
     this.#configs.forget(spec.name);
+    this.#reportClearText(spec.name, spec.configs, 'created');
     // Nothing on disk yet: each partition's directory is created when it is first used.
     this.#logs.addTopic(created.topic);
     return ok(created.topic);
@@ -191,8 +195,17 @@ export class TopicAdmin {
       const altered = this.#store.alterConfigs(name, change);
       if (altered.kind !== 'changed') return fail(storageErrorCode(altered.kind), altered.message);
       this.#configs.forget(name);
+      this.#reportClearText(name, { ...change.replace, ...change.set }, 'altered');
     }
     return ok();
+  }
+
+  /** `encryption=none` is insecure by name: warned about and recorded as a security event. */
+  #reportClearText(name: string, configs: Readonly<Record<string, string>>, how: string): void {
+    if (configs.encryption !== 'none') return;
+    const detail = `topic ${name} ${how} with encryption=none: its new batches are stored in clear text on disk and in every copy of the data directory`;
+    if (this.#o.events === undefined) this.#o.logger.warn({ topic: name }, detail);
+    else this.#o.events.emit({ type: 'insecure-setting', setting: `topic ${name}: encryption=none`, detail });
   }
 
   /** Raises a topic's partition count to `count`; `pending` as in {@link create}. */

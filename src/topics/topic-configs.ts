@@ -29,6 +29,8 @@ export const KAFKA_SEGMENT_BYTES_MIN = 14;
 export const KAFKA_SEGMENT_MS_MIN = 1;
 
 const INT32_MAX = 2147483647n;
+/** The value of the topic config `encryption` that seals batches at rest. */
+export const ENCRYPTED = 'aes-256-gcm';
 const INT64_MAX = 9223372036854775807n;
 
 interface NumericRange {
@@ -66,6 +68,8 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     range: (l) => ({ min: 0n, max: BigInt(Math.min(l.maxMessageBytes, Number(INT32_MAX))), maxSetting: 'maxFrameBytes' }),
   },
   'message.timestamp.type': { defaultValue: 'CreateTime', type: ConfigType.STRING, allowed: ['CreateTime', 'LogAppendTime'] },
+  // Encryption at rest (docs/security/encryption-at-rest.md), on unless a topic asks for `none` by name.
+  encryption: { defaultValue: ENCRYPTED, type: ConfigType.STRING, allowed: [ENCRYPTED, 'none'] },
 };
 
 /** Why `value` is not valid for `def`, or null. */

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { TEST_ENCRYPTION_AT_REST } from './test-keys.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -264,7 +265,7 @@ export async function openBroker(
   overrides: Partial<BrokerConfig> = {},
 ): Promise<{ broker: Broker; port: number; logger: RecordingLogger; close: () => Promise<void> }> {
   const logger = recordingLogger();
-  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, dataDir, ...overrides };
+  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, dataDir, ...overrides };
   // The insecure-setting warnings of this plaintext broker are not what these tests look at in the log.
   const broker = new Broker(config, logger, { events: { emit: () => undefined }, ...deps });
   const { port } = await broker.start();

@@ -150,13 +150,13 @@ describe('storage faults', () => {
     // 1000-byte segments: below the default minimum, allowed down to Kafka's.
     const { port, close } = await openBroker(t, dataDir, { fs: disk.fs }, { minSegmentBytes: 1000 });
     const c = await BatchClient.open(t, port);
-    // Each batch of 2 × 200-byte records is ~480 bytes: the third one rolls a 1000-byte segment.
+    // Each batch of 2 × 170-byte records is ~420 bytes, ~475 sealed (encryption at rest): the third one rolls a 1000-byte segment.
     await createTopic(port, 'rolling', 1, { 'segment.bytes': '1000' });
-    for (let b = 0; b < 2; b++) assert.equal((await c.produce('rolling', 0, records(`a${b}`, 2, 200))).errorCode, ErrorCode.NONE);
+    for (let b = 0; b < 2; b++) assert.equal((await c.produce('rolling', 0, records(`a${b}`, 2, 170))).errorCode, ErrorCode.NONE);
     disk.full = true;
-    assert.equal((await c.produce('rolling', 0, records('lost', 2, 200))).errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    assert.equal((await c.produce('rolling', 0, records('lost', 2, 170))).errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
     disk.full = false;
-    const r = await c.produce('rolling', 0, records('b', 2, 200));
+    const r = await c.produce('rolling', 0, records('b', 2, 170));
     assert.deepEqual([r.errorCode, r.baseOffset], [ErrorCode.NONE, 4n]);
     // The roll happened before the failed write: the new segment starts at the offset the lost batch would have had.
     assert.deepEqual(segmentBases(dataDir, 'rolling', 0), [0n, 4n]);

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { CURRENT_MAGIC } from '../../records/batch.js';
+import { SEALED_MAGIC } from '../crypto/sealed-batch.js';
 
 /**
  * The on-disk layout of a partition (docs/storage-format.md). Version 1 stores Kafka record batches v2
@@ -37,3 +39,12 @@ export const TIME_INDEX_ENTRY = 12;
 export const INDEX_INTERVAL_BYTES = 4096;
 /** Relative offsets are int32: a segment rolls before its offsets would overflow. */
 export const MAX_RELATIVE_OFFSET = 0x7fffffff;
+
+/**
+ * Whether a stored entry's magic byte is one this build reads: a Kafka v2 batch, or a sealed
+ * (encrypted) one (crypto/sealed-batch.ts), whose header keeps the offsets, length, CRC and timestamps
+ * where a v2 batch has them.
+ */
+export function isStoredEntryMagic(magic: number): boolean {
+  return magic === CURRENT_MAGIC || magic === SEALED_MAGIC;
+}

@@ -8,6 +8,8 @@ export interface LogConfig extends RetentionConfig {
   readonly maxMessageBytes: number;
   /** message.timestamp.type=LogAppendTime: the log stamps each batch with its own clock. */
   readonly logAppendTime: boolean;
+  /** Encryption at rest (the topic config `encryption`): new batches are sealed; absent means no. */
+  readonly encrypted?: boolean;
 }
 
 /**

@@ -12,6 +12,8 @@ import { OneAtATime } from './one-at-a-time.js';
 import { descriptorYieldingFs, OpenFiles } from './open-files.js';
 import { PartitionLog } from './partition-log.js';
 import type { PreparedBatch, RecordTransform } from './record-transform.js';
+import { KeyFault } from '../crypto/kek-provider.js';
+import { PartitionKeys, type KeyServices, type SealingKey } from '../crypto/partition-keys.js';
 
 export interface LogManagerOptions {
   readonly dataDir: string;
@@ -20,6 +22,12 @@ export interface LogManagerOptions {
   readonly configs: TopicConfigSource;
   /** The preparation step of every append (see record-transform.ts); none by default. */
   readonly transform?: RecordTransform;
+  /**
+   * Encryption at rest: the KEK provider, the cache of data keys and their limits. Without it, a
+   * topic configured encrypted refuses every append (never falls back to clear text) and sealed
+   * batches cannot be read.
+   */
+  readonly keys?: KeyServices;
   readonly fs?: LogFs;
   readonly clock?: () => number;
   /** Buffers for reads sent to consumers, e.g. from a pool the connections give them back to. */
@@ -76,6 +84,8 @@ export class LogManager implements ManagedLogStore {
   /** Searches by timestamp decompress one batch at a time for all partitions (a bounded amount of memory). */
   readonly #timestampSearches = new OneAtATime();
   readonly #faults: IoFaultLog;
+  /** When each kind of key fault was last logged: once per 10 s per kind, as I/O faults are. */
+  readonly #keyFaultLoggedAt = new Map<string, number>();
   /** Partition logs opened, all topics together. */
   #opened = 0;
 
@@ -176,6 +186,8 @@ export class LogManager implements ManagedLogStore {
         { code: TOO_MANY_PARTITIONS },
       );
     }
+    const dir = join(this.#dir, `${topic}-${partition}`);
+    const keys = this.#o.keys === undefined ? undefined : new PartitionKeys(this.#fs, dir, { topicId: entry.id, partition }, this.#o.keys, this.#clock);
     const log = PartitionLog.open(
       {
         fs: this.#fs,
@@ -187,8 +199,9 @@ export class LogManager implements ManagedLogStore {
           this.#faults.report(err, operation, label);
         },
         ...(this.#o.allocate === undefined ? {} : { allocate: this.#o.allocate }),
+        ...(keys === undefined ? {} : { keys }),
       },
-      join(this.#dir, `${topic}-${partition}`),
+      dir,
       { topic, partition, topicId: entry.id },
       () => this.#o.configs.configFor(topic),
     );
@@ -236,7 +249,36 @@ export class LogManager implements ManagedLogStore {
       if (prepared.kind !== 'prepared') return prepared;
       bytes = prepared.bytes;
     }
-    return this.#commit(found.log, bytes, valid.header, config);
+    let sealWith: SealingKey | undefined;
+    if (config.encrypted === true || found.log.producerStateDeferred) {
+      const keys = await this.#keysFor(found.log, config.encrypted === true);
+      if (keys.kind !== 'ready') return keys;
+      sealWith = keys.sealWith;
+    }
+    return this.#commit(found.log, bytes, valid.header, config, sealWith);
+  }
+
+  /**
+   * The key step of an append to an encrypted partition: the data key to seal with, and the producer
+   * state when it lies in sealed data. A key that cannot be had refuses the append: the batch is never
+   * written in clear instead.
+   */
+  async #keysFor(log: PartitionLog, seal: boolean): Promise<{ kind: 'ready'; sealWith?: SealingKey } | LogFailure> {
+    const { topic, partition } = log.id;
+    const keys = log.keys;
+    try {
+      await log.loadDeferredProducerState();
+      if (!seal) return { kind: 'ready' };
+      if (keys === undefined) throw new KeyFault('unavailable', 'the broker has no key provider');
+      const sealWith = await keys.sealingKey();
+      if (this.#topics.get(topic)?.logs.get(partition) !== log) return { kind: 'unknown-partition', message: `unknown topic or partition ${topic}-${partition}` };
+      return { kind: 'ready', sealWith };
+    } catch (err) {
+      if (!(err instanceof KeyFault)) throw err;
+      this.#reportKeyFault(err, `${topic}-${partition}`);
+      const refusal = `topic ${topic} is encrypted at rest and its key cannot be used (${err.message}): the batch was not written`;
+      return { kind: err.kind === 'destroyed' ? 'key-destroyed' : 'key-unavailable', message: refusal };
+    }
   }
 
   /** The preparation step: the record transform rewrites the batch, or refuses it. */
@@ -253,7 +295,7 @@ export class LogManager implements ManagedLogStore {
    * The commit step, synchronous from start to end: the producer-state check holds until the append
    * right after it, whatever else is in flight.
    */
-  #commit(log: PartitionLog, bytes: Buffer, header: BatchHeader, config: LogConfig): AppendOutcome {
+  #commit(log: PartitionLog, bytes: Buffer, header: BatchHeader, config: LogConfig, sealWith: SealingKey | undefined): AppendOutcome {
     const label = `${log.id.topic}-${log.id.partition}`;
     // Before the producer check: a duplicate's original may not be durable on an offline partition,
     // so nothing is acknowledged there.
@@ -276,7 +318,7 @@ export class LogManager implements ManagedLogStore {
     const maxTimestamp = config.logAppendTime ? now : Number(header.maxTimestamp);
     let baseOffset: bigint;
     try {
-      baseOffset = log.append({ bytes, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp });
+      baseOffset = log.append({ bytes, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp, ...(sealWith === undefined ? {} : { sealWith }) });
     } catch (err) {
       // A file system error (ENOSPC, EIO, EMFILE): nothing was appended, other partitions go on. It is
       // logged once per interval (io-faults.ts); anything else is no storage outcome and is thrown.
@@ -288,6 +330,13 @@ export class LogManager implements ManagedLogStore {
     this.#groupCommit.markDirty(log);
     this.#notify(log);
     return { kind: 'appended', baseOffset, logStartOffset: log.logStartOffset, appendTime: config.logAppendTime ? now : null };
+  }
+
+  #reportKeyFault(err: KeyFault, partition: string): void {
+    const now = this.#clock();
+    if (now - (this.#keyFaultLoggedAt.get(err.kind) ?? -Infinity) < 10_000) return;
+    this.#keyFaultLoggedAt.set(err.kind, now);
+    this.#o.logger.error({ kind: err.kind, partition, err: err.message }, 'an append to an encrypted partition was refused: its key cannot be used');
   }
 
   /** Reports a file system error met by a caller (rate-limited: see io-faults.ts). */

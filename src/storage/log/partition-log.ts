@@ -1,7 +1,8 @@
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { ParapetError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { assignOffsets, BatchAttributes, BatchOffsets } from '../../records/batch.js';
+import { assignOffsets, BatchAttributes, BatchOffsets, LOG_OVERHEAD } from '../../records/batch.js';
 import { firstRecordAtOrAfter } from '../../records/record-search.js';
 import { LEADER_EPOCH, type LogPosition, type LogRead, type PartitionView, type TimestampedOffset } from '../log-store.js';
 import type { LogConfig } from './log-config.js';
@@ -19,6 +20,10 @@ import {
 } from './producer-state.js';
 import type { OneAtATime } from './one-at-a-time.js';
 import { segmentsToDelete } from './retention.js';
+import { KeyFault } from '../crypto/kek-provider.js';
+import type { PartitionKeys, SealingKey } from '../crypto/partition-keys.js';
+import { isSealed, sealBatch, sealedDekId, SEALING_OVERHEAD, unsealBatch, unsealBatchInto, unsealedSize, type BatchPlace } from '../crypto/sealed-batch.js';
+import { isSealedSnapshot, sealedSnapshotDekId, sealSnapshot, unsealSnapshot } from '../crypto/sealed-snapshot.js';
 import { Segment, type SegmentDeps } from './segment.js';
 
 export { LEADER_EPOCH } from '../log-store.js';
@@ -41,6 +46,8 @@ export interface PartitionLogDeps {
    * (docs/security/limits.md#listoffsets-by-timestamp). Without one, each log searches on its own.
    */
   readonly timestampSearches?: OneAtATime;
+  /** The partition's data keys (encryption at rest); without them, sealed batches cannot be read or written. */
+  readonly keys?: PartitionKeys;
 }
 
 /**
@@ -61,6 +68,8 @@ export interface BatchToAppend {
   readonly bytes: Buffer;
   readonly lastOffsetDelta: number;
   readonly maxTimestamp: number;
+  /** Seal the batch with this data key (encryption at rest) once its offsets are assigned. */
+  readonly sealWith?: SealingKey;
 }
 
 // Defined with the store interfaces; re-exported where callers found them before.
@@ -84,7 +93,15 @@ export class PartitionLog implements PartitionView {
   readonly #awaitingIndexes = new Set<Segment>();
   #closed = false;
   /** Idempotent producers' sequences and epochs (see producer-state.ts), rebuilt at open. */
-  readonly #producers = new ProducerStateManager();
+  #producers = new ProducerStateManager();
+  /**
+   * Set when the producer state could not be loaded at open because it lies in sealed snapshots or
+   * batches and keys are asynchronous: {@link loadDeferredProducerState} loads it before the first append.
+   */
+  #producersDeferred = false;
+  #loadingProducers: Promise<void> | null = null;
+  /** The data key of the last sealed append: it seals the producer state snapshots too. */
+  #sealKey: SealingKey | null = null;
   /** The producer state captured at the last roll, written as a snapshot once that data is durable. */
   #pendingSnapshot: { offset: bigint; data: Buffer } | null = null;
   /** Offset of the newest snapshot on disk (written or loaded), to skip rewriting an unchanged one. */
@@ -129,7 +146,7 @@ export class PartitionLog implements PartitionView {
       for (const [i, base] of bases.entries()) segments.push(Segment.open(segmentDeps, dir, base, i === bases.length - 1));
       if (segments.length === 0) segments.push(Segment.create(segmentDeps, dir, 0n));
       const log = new PartitionLog(deps, dir, id, config, segments, segmentDeps);
-      log.#loadProducerState();
+      log.#loadProducerState(null);
       return log;
     } catch (err) {
       // A failed open (EMFILE half-way through the segments) must not leave descriptors behind: the
@@ -147,7 +164,7 @@ export class PartitionLog implements PartitionView {
    * before producer state existed) every segment is scanned once; the next roll or close writes one.
    * Kafka does the same (ProducerStateManager snapshots, UnifiedLog.rebuildProducerState).
    */
-  #loadProducerState(): void {
+  #loadProducerState(keys: ReadonlyMap<number, KeyObject> | null): void {
     const { fs, logger } = this.#deps;
     const label = `${this.id.topic}-${this.id.partition}`;
     const started = performance.now();
@@ -166,7 +183,18 @@ export class PartitionLog implements PartitionView {
         continue;
       }
       try {
-        from = this.#producers.restoreSnapshot(fs.readFileSync(path));
+        let data = fs.readFileSync(path);
+        if (isSealedSnapshot(data)) {
+          if (keys === null) {
+            this.#producersDeferred = true;
+            return;
+          }
+          const key = keys.get(sealedSnapshotDekId(data));
+          const clear = key === undefined ? null : unsealSnapshot(data, this.#place, offset, key);
+          if (clear === null) throw new Error('the sealed snapshot fails authentication or its data key is missing');
+          data = clear;
+        }
+        from = this.#producers.restoreSnapshot(data);
         this.#snapshotOffset = offset;
         source = 'snapshot';
         break;
@@ -178,8 +206,18 @@ export class PartitionLog implements PartitionView {
     let scanned = 0;
     for (const segment of this.#segments) {
       if (segment.nextOffset <= from) continue;
-      segment.scanBatches((batch, header) => {
-        if (batch.baseOffset < from) return;
+      segment.scanBatches((batch, stored) => {
+        if (batch.baseOffset < from || this.#producersDeferred) return;
+        let header = stored;
+        if (isSealed(stored)) {
+          if (keys === null) {
+            this.#producersDeferred = true;
+            return;
+          }
+          const opened = this.#unsealStoredEntry(segment, batch.position, keys);
+          if (opened === null) return;
+          header = opened;
+        }
         scanned++;
         const producerId = header.readBigInt64BE(BatchOffsets.producerId);
         if (producerId < 0n || (header.readInt16BE(BatchOffsets.attributes) & BatchAttributes.control) !== 0) return;
@@ -196,6 +234,11 @@ export class PartitionLog implements PartitionView {
         );
       });
     }
+    if (this.#producersDeferred) {
+      this.#producers = new ProducerStateManager();
+      logger.debug({ partition: label }, 'producer state is sealed: it is loaded with the keys before the first append');
+      return;
+    }
     this.#producers.removeBefore(this.logStartOffset);
     if (this.#producers.producerCount > 0 || scanned > 0) {
       logger.debug(
@@ -203,6 +246,75 @@ export class PartitionLog implements PartitionView {
         'producer state loaded',
       );
     }
+  }
+
+  /** A sealed entry's batch, read whole and opened with `keys`; null (logged) when it cannot be. */
+  #unsealStoredEntry(segment: Segment, position: number, keys: ReadonlyMap<number, KeyObject>): Buffer | null {
+    const { records } = segment.read(position, 1, true);
+    const key = records.length > 0 ? keys.get(sealedDekId(records)) : undefined;
+    const opened: Buffer | { reason: string } = key === undefined ? { reason: 'its data key is missing' } : unsealBatch(records, this.#place, key);
+    if (!Buffer.isBuffer(opened)) {
+      this.#deps.logger.error(
+        { partition: `${this.id.topic}-${this.id.partition}`, segment: segment.baseOffset.toString(), position, reason: opened.reason },
+        'a sealed batch cannot be opened: its producer fields are left out of the producer state',
+      );
+      return null;
+    }
+    return opened;
+  }
+
+  /** The partition's data keys (encryption at rest), when the broker has a key provider. */
+  get keys(): PartitionKeys | undefined {
+    return this.#deps.keys;
+  }
+
+  /** Whether the producer state waits for keys (see {@link loadDeferredProducerState}). */
+  get producerStateDeferred(): boolean {
+    return this.#producersDeferred;
+  }
+
+  /**
+   * Loads a producer state that lies in sealed snapshots or batches, with the partition's keys, before
+   * the first append (the log manager calls it in an append's preparation step). Throws a
+   * {@link KeyFault} when the keys cannot be had: the append is then refused.
+   */
+  loadDeferredProducerState(): Promise<void> {
+    if (!this.#producersDeferred) return Promise.resolve();
+    // Appends waiting at once share one load.
+    this.#loadingProducers ??= this.#loadDeferred().finally(() => {
+      this.#loadingProducers = null;
+    });
+    return this.#loadingProducers;
+  }
+
+  async #loadDeferred(): Promise<void> {
+    const keys = this.#deps.keys;
+    if (keys === undefined) throw new KeyFault('unavailable', 'the broker has no key provider: the producer state of this encrypted partition cannot be read');
+    const opened = await keys.openingKeys(keys.stored().map((k) => k.id));
+    this.#producersDeferred = false;
+    this.#loadProducerState(opened);
+  }
+
+  get #place(): BatchPlace {
+    return { topicId: this.id.topicId, partition: this.id.partition };
+  }
+
+  /**
+   * The snapshot bytes to write: sealed with the current data key on a partition that seals; none on
+   * a partition that holds sealed data but sealed nothing in this process (clear producer fields of
+   * sealed batches must not reach the disk), nor while the state itself waits for keys.
+   */
+  #snapshotData(offset: bigint): Buffer | null {
+    if (this.#producersDeferred) return null;
+    const data = this.#producers.encodeSnapshot(offset);
+    if (this.#sealKey !== null) return sealSnapshot(data, this.#place, offset, this.#sealKey.id, this.#sealKey.key);
+    let holdsKeys = false;
+    try {
+      holdsKeys = (this.#deps.keys?.stored().length ?? 0) > 0;
+    } catch {
+      holdsKeys = true;
+    }
+    return holdsKeys ? null : data;
   }
 
   /** Offsets of the producer state snapshots in the directory, ascending. */
@@ -289,11 +401,18 @@ export class PartitionLog implements PartitionView {
     const offline = this.offline;
     if (offline !== null) throw new ParapetError('STORAGE_ERROR', offline);
     const now = this.#deps.clock();
-    this.#maybeRoll(batch.bytes.length, batch.lastOffsetDelta, now);
+    const seal = batch.sealWith;
+    if (seal !== undefined) this.#sealKey = seal;
+    this.#maybeRoll(batch.bytes.length + (seal === undefined ? 0 : SEALING_OVERHEAD), batch.lastOffsetDelta, now);
     const baseOffset = this.logEndOffset;
     assignOffsets(batch.bytes, baseOffset, LEADER_EPOCH);
     const lastOffset = baseOffset + BigInt(batch.lastOffsetDelta);
-    this.#active.append({ bytes: batch.bytes, baseOffset, lastOffset, maxTimestamp: batch.maxTimestamp }, now);
+    const stored = seal === undefined ? batch.bytes : sealBatch(batch.bytes, this.#place, seal.id, seal.key);
+    this.#active.append({ bytes: stored, baseOffset, lastOffset, maxTimestamp: batch.maxTimestamp }, now);
+    if (seal !== undefined) {
+      seal.batches++;
+      seal.bytes += batch.bytes.length;
+    }
     const producerId = batch.bytes.readBigInt64BE(BatchOffsets.producerId);
     if (producerId >= 0n) {
       const producerEpoch = batch.bytes.readInt16BE(BatchOffsets.producerEpoch);
@@ -321,7 +440,8 @@ export class PartitionLog implements PartitionView {
     this.#awaitingIndexes.add(previous);
     // The state now covers exactly the offsets below the new segment: a crash after this roll rebuilds
     // from this snapshot plus the new segment.
-    this.#pendingSnapshot = { offset, data: this.#producers.encodeSnapshot(offset) };
+    const data = this.#snapshotData(offset);
+    this.#pendingSnapshot = data === null ? null : { offset, data };
     this.flush().catch((err: unknown) => {
       this.#deps.logger.error({ partition: `${this.id.topic}-${this.id.partition}`, err: String(err) }, 'flushing a rolled segment failed');
     });
@@ -344,6 +464,57 @@ export class PartitionLog implements PartitionView {
       this.#deps.onIoError?.(err, 'read', `${this.id.topic}-${this.id.partition}`);
       return { kind: 'unavailable', reason: `${code}: ${err instanceof Error ? err.message : String(err)}` };
     }
+  }
+
+  /**
+   * {@link read}, with sealed batches opened: the batches as their producers sent them, what Fetch
+   * serves. A batch that fails authentication is never served: the read ends before it (`corrupt` when
+   * it is the first). Keys that cannot be had answer `key-unavailable`, or `key-destroyed` after
+   * crypto-shredding.
+   */
+  async readRecords(offset: bigint, maxBytes: number, minOneBatch: boolean): Promise<LogRead> {
+    const read = this.read(offset, maxBytes, minOneBatch);
+    if (read.kind !== 'records') return read;
+    return this.#unsealRead(read.records);
+  }
+
+  async #unsealRead(stored: Buffer): Promise<LogRead> {
+    const ids = new Set<number>();
+    let size = 0;
+    for (let at = 0; at < stored.length; at += LOG_OVERHEAD + stored.readInt32BE(at + BatchOffsets.batchLength)) {
+      if (!isSealed(stored, at)) continue;
+      ids.add(sealedDekId(stored, at));
+      size += SEALING_OVERHEAD;
+    }
+    if (ids.size === 0) return { kind: 'records', records: stored };
+    const keys = this.#deps.keys;
+    if (keys === undefined) return { kind: 'key-unavailable', reason: 'the broker has no key provider: sealed batches cannot be read' };
+    let opened: Map<number, KeyObject>;
+    try {
+      opened = await keys.openingKeys(ids);
+    } catch (err) {
+      return keyFaultRead(err);
+    }
+    const out = this.#deps.allocate?.(stored.length - size) ?? Buffer.allocUnsafe(stored.length - size);
+    let to = 0;
+    for (let at = 0; at < stored.length; ) {
+      const entry = stored.subarray(at, at + LOG_OVERHEAD + stored.readInt32BE(at + BatchOffsets.batchLength));
+      at += entry.length;
+      if (!isSealed(entry)) {
+        to += entry.copy(out, to);
+        continue;
+      }
+      const failure = unsealBatchInto(entry, this.#place, opened.get(sealedDekId(entry)) as KeyObject, out, to);
+      if (failure !== null) {
+        this.#deps.logger.error(
+          { partition: `${this.id.topic}-${this.id.partition}`, offset: entry.readBigInt64BE(BatchOffsets.baseOffset).toString(), reason: failure.reason },
+          'refused to serve a sealed record batch',
+        );
+        return to === 0 ? { kind: 'corrupt', reason: failure.reason } : { kind: 'records', records: out.subarray(0, to) };
+      }
+      to += unsealedSize(entry);
+    }
+    return { kind: 'records', records: out };
   }
 
   #read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead {
@@ -425,7 +596,7 @@ export class PartitionLog implements PartitionView {
       if (position === null) continue;
       const read = segment.read(position, 1, true);
       if (read.corrupt !== null || read.records.length === 0) return null;
-      const batch = read.records;
+      const batch = await this.#openForSearch(read.records);
       const search = () => firstRecordAtOrAfter(batch, BigInt(timestamp), MAX_TIMESTAMP_SEARCH_BYTES);
       const found = await (this.#deps.timestampSearches?.run(search) ?? search());
       if (found === 'too-large') {
@@ -435,6 +606,17 @@ export class PartitionLog implements PartitionView {
       if (found !== 'none') return found;
     }
     return null;
+  }
+
+  /**
+   * A batch read for a search by timestamp, opened when sealed. A key that cannot be had rejects as an
+   * I/O error would (code `EKEYUNAVAILABLE`): the search is retriable, and the partition stays online.
+   */
+  async #openForSearch(stored: Buffer): Promise<Buffer> {
+    if (!isSealed(stored)) return stored;
+    const opened = await this.#unsealRead(stored.subarray(0, LOG_OVERHEAD + stored.readInt32BE(BatchOffsets.batchLength)));
+    if (opened.kind === 'records') return opened.records;
+    throw Object.assign(new Error(`a sealed batch cannot be searched: ${'reason' in opened ? opened.reason : opened.kind}`), { code: 'EKEYUNAVAILABLE' });
   }
 
   /** ListOffsets MAX_TIMESTAMP (KIP-734): the record with the largest timestamp, or null when empty. */
@@ -528,7 +710,9 @@ export class PartitionLog implements PartitionView {
     }
     // A clean restart then loads the producer state without reading any batch.
     const end = this.logEndOffset;
-    if (this.#snapshotOffset !== end) this.#writeSnapshot(end, this.#producers.encodeSnapshot(end));
+    const data = this.#snapshotOffset === end ? null : this.#snapshotData(end);
+    if (data !== null) this.#writeSnapshot(end, data);
+    this.#deps.keys?.forget();
   }
 
   /**
@@ -557,4 +741,12 @@ function checkFormat(meta: Buffer, path: string): void {
   if (version !== LOG_FORMAT_VERSION) {
     throw new ParapetError('STORAGE_ERROR', `${path}: log format version ${String(version)} is not supported (this build reads version ${LOG_FORMAT_VERSION})`);
   }
+}
+
+/** A read refused for want of a key: destroyed keys are gone for good, anything else may pass. */
+function keyFaultRead(err: unknown): LogRead {
+  if (!(err instanceof KeyFault)) throw err;
+  if (err.kind === 'destroyed') return { kind: 'key-destroyed', reason: err.message };
+  if (err.kind === 'tampered') return { kind: 'corrupt', reason: err.message };
+  return { kind: 'key-unavailable', reason: err.message };
 }

@@ -1,6 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
-import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, CURRENT_MAGIC, LOG_OVERHEAD } from '../../records/batch.js';
-import { MAX_RELATIVE_OFFSET } from './format.js';
+import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, LOG_OVERHEAD } from '../../records/batch.js';
+import { MAX_RELATIVE_OFFSET, isStoredEntryMagic } from './format.js';
 import type { LogFs } from './log-fs.js';
 
 /** What a scan learns about one batch in a segment file. */
@@ -99,7 +99,7 @@ export function scanSegment(
     if (header === null) return end(position, 'torn', `partial batch header (${fileSize - position} bytes)`);
     const size = LOG_OVERHEAD + header.readInt32BE(BatchOffsets.batchLength);
     const magic = header.readInt8(BatchOffsets.magic);
-    if (size < BATCH_HEADER_SIZE || magic !== CURRENT_MAGIC) {
+    if (size < BATCH_HEADER_SIZE || !isStoredEntryMagic(magic)) {
       const reason = `unreadable batch header (length ${size - LOG_OVERHEAD}, magic ${magic})`;
       // Zeros are space the file system extended but the crash never filled: a torn write too.
       const torn = position + BATCH_HEADER_SIZE >= fileSize || header.every((b) => b === 0);

@@ -1,7 +1,7 @@
 import { crc32c } from '@node-rs/crc32';
-import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, CURRENT_MAGIC, LOG_OVERHEAD } from '../../records/batch.js';
+import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, LOG_OVERHEAD } from '../../records/batch.js';
 import type { Logger } from '../../logger.js';
-import { INDEX_INTERVAL_BYTES, segmentPaths } from './format.js';
+import { INDEX_INTERVAL_BYTES, segmentPaths, isStoredEntryMagic } from './format.js';
 import type { LogFs } from './log-fs.js';
 import type { LogFile, OpenFiles } from './open-files.js';
 import { scanSegment, type ScannedBatch } from './scan.js';
@@ -166,7 +166,7 @@ export class Segment {
     while (position < size) {
       if (this.#file.use((fd) => fs.readSync(fd, header, 0, BATCH_HEADER_SIZE, position)) < BATCH_HEADER_SIZE) return false;
       const batchSize = LOG_OVERHEAD + header.readInt32BE(BatchOffsets.batchLength);
-      if (batchSize < BATCH_HEADER_SIZE || position + batchSize > size || header.readInt8(BatchOffsets.magic) !== CURRENT_MAGIC) return false;
+      if (batchSize < BATCH_HEADER_SIZE || position + batchSize > size || !isStoredEntryMagic(header.readInt8(BatchOffsets.magic))) return false;
       const baseOffset = header.readBigInt64BE(BatchOffsets.baseOffset);
       if (last === null && baseOffset !== expectedBase) return false;
       last = {
@@ -322,7 +322,7 @@ export class Segment {
   #unreadableHeader(buf: Buffer, position: number, at = 0): string | undefined {
     const size = LOG_OVERHEAD + buf.readInt32BE(at + BatchOffsets.batchLength);
     const magic = buf.readInt8(at + BatchOffsets.magic);
-    if (size < BATCH_HEADER_SIZE || position + size > this.#size || magic !== CURRENT_MAGIC) {
+    if (size < BATCH_HEADER_SIZE || position + size > this.#size || !isStoredEntryMagic(magic)) {
       return `unreadable batch header (length ${size - LOG_OVERHEAD}, magic ${magic})`;
     }
     return undefined;

@@ -1,11 +1,12 @@
 import { describe, type TestContext } from 'node:test';
-import { writeBatchCrc } from '../../../src/records/batch.js';
-import { CompressionCodec } from '../../../src/records/compression.js';
-import { readRecordsSync } from '../../../src/records/record.js';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { DataKeyCache } from '../../../src/storage/crypto/data-key-cache.js';
+import { LocalKekProvider } from '../../../src/storage/crypto/local-provider.js';
+import { DEFAULT_DATA_KEY_LIMITS, type KeyServices } from '../../../src/storage/crypto/partition-keys.js';
 import type { ManagedLogStore, TopicLogs } from '../../../src/storage/log-store.js';
 import { LogManager } from '../../../src/storage/log/log-manager.js';
 import type { TopicConfigSource } from '../../../src/storage/log/log-config.js';
-import type { RecordTransform } from '../../../src/storage/log/record-transform.js';
 import { T0, configSource, defaultConfig, defer, recordingLogger, tempDir, type FakeClock } from './log/helpers.js';
 
 /**
@@ -27,11 +28,8 @@ export interface LogStorePermutation {
   readonly segmentBytes: number;
   /** Opens the store on `env.dataDir`, again after a restart. */
   open(env: LogStoreEnv): ManagedLogStore;
-  /**
-   * For a store that keeps another format and whose reads give it back as stored: the batch as the
-   * producer sent it, from the batch a read returned. Without it, reads must give back the original.
-   */
-  readonly decode?: (stored: Buffer) => Buffer;
+  /** Whether it stores batches sealed (encryption at rest): its stored form must differ from what readRecords gives back. */
+  readonly encrypted: boolean;
 }
 
 /** A store under test, on a temp data directory, closed when the test ends. */
@@ -48,49 +46,32 @@ export interface LogStoreSubject {
    * the broker tells it at start-up (addTopic, then openExisting). Returns the new store, also in `store`.
    */
   restart(): Promise<ManagedLogStore>;
-  /** {@link LogStorePermutation.decode}, or the batch itself. */
-  decode(stored: Buffer): Buffer;
 }
 
-/** One byte mask over record values: its own inverse, and it keeps the batch decodable. */
-const MASK = 0x5a;
+/** The master key of the encrypted permutations: one per test process, as a broker has one. */
+const MASTER_KEY = randomBytes(32);
 
 /**
- * Masks each record value in place (values are views into an uncompressed batch) and rewrites the
- * CRC: a reversible stand-in for encryption that keeps what storage reads itself (offsets, producer
- * fields, timestamps, record framing) as it was, as record-transform.ts requires.
+ * Encryption at rest as the broker sets it up: a local keyring in the data directory (opened again
+ * after each restart with the same master key), every topic configured encrypted.
  */
-function maskValues(batch: Buffer): Buffer {
-  const copy = Buffer.from(batch);
-  for (const record of readRecordsSync(copy, { verifyCrc: false })) {
-    const value = record.value;
-    if (value === null) continue;
-    for (let i = 0; i < value.length; i++) value[i] = (value[i] as number) ^ MASK;
-  }
-  writeBatchCrc(copy);
-  return copy;
+function encryptedKeys(dataDir: string): KeyServices {
+  const provider = LocalKekProvider.open(join(dataDir, 'keyring.json'), { kind: 'key', key: MASTER_KEY }, { create: true });
+  return { provider, cache: new DataKeyCache(64), limits: DEFAULT_DATA_KEY_LIMITS };
 }
-
-const maskingTransform: RecordTransform = {
-  prepare({ bytes, header }) {
-    // Compressed values are not views into the batch; the suite appends uncompressed batches only.
-    if (header.compression !== CompressionCodec.none) return { kind: 'refused', reason: 'the masking test transform takes uncompressed batches' };
-    return { kind: 'prepared', bytes: maskValues(bytes) };
-  },
-};
 
 const TINY_SEGMENT_BYTES = 512;
 
-/** The file-backed store (LogManager) with the given open-file bound and transform (segment sizes are topic configs). */
-function fileLog(options: { maxOpenFiles?: number; transform?: RecordTransform }): (env: LogStoreEnv) => ManagedLogStore {
+/** The file-backed store (LogManager) with the given open-file bound, clear or encrypted (segment sizes are topic configs). */
+function fileLog(options: { maxOpenFiles?: number; encrypted: boolean }): (env: LogStoreEnv) => ManagedLogStore {
   return (env) =>
     new LogManager({
       dataDir: env.dataDir,
       logger: recordingLogger(),
       clock: env.clock,
-      configs: env.configs,
+      configs: options.encrypted ? { configFor: (topic) => ({ ...env.configs.configFor(topic), encrypted: true }) } : env.configs,
       ...(options.maxOpenFiles === undefined ? {} : { maxOpenFiles: options.maxOpenFiles }),
-      ...(options.transform === undefined ? {} : { transform: options.transform }),
+      ...(options.encrypted ? { keys: encryptedKeys(env.dataDir) } : {}),
     });
 }
 
@@ -101,11 +82,10 @@ function fileLogPermutations(): LogStorePermutation[] {
     { name: `${TINY_SEGMENT_BYTES}-byte segments`, segmentBytes: TINY_SEGMENT_BYTES },
   ]) {
     for (const maxOpenFiles of [undefined, 3]) {
-      for (const masked of [false, true]) {
-        const name = ['LogManager', segments.name, maxOpenFiles === undefined ? 'no file bound' : `${maxOpenFiles} open files`, masked ? 'masked values' : 'plain'].join(', ');
-        const open = fileLog({ ...(maxOpenFiles === undefined ? {} : { maxOpenFiles }), ...(masked ? { transform: maskingTransform } : {}) });
-        // The read path has no inverse of the transform (record-transform.ts): reads give the stored form.
-        permutations.push({ name, segmentBytes: segments.segmentBytes, open, ...(masked ? { decode: maskValues } : {}) });
+      for (const encrypted of [false, true]) {
+        const name = ['LogManager', segments.name, maxOpenFiles === undefined ? 'no file bound' : `${maxOpenFiles} open files`, encrypted ? 'encrypted at rest' : 'clear'].join(', ');
+        const open = fileLog({ ...(maxOpenFiles === undefined ? {} : { maxOpenFiles }), encrypted });
+        permutations.push({ name, segmentBytes: segments.segmentBytes, open, encrypted });
       }
     }
   }
@@ -141,7 +121,6 @@ function subject(t: TestContext, permutation: LogStorePermutation): LogStoreSubj
       store.openExisting(Infinity);
       return store;
     },
-    decode: (stored) => permutation.decode?.(stored) ?? stored,
   };
 }
 

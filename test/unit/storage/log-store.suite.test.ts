@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { BatchOffsets, readBatchHeader } from '../../../src/records/batch.js';
 import { buildBatchSync } from '../../../src/records/record.js';
+import { SEALED_MAGIC } from '../../../src/storage/crypto/sealed-batch.js';
 import type { AppendOutcome, LogStore, PartitionView } from '../../../src/storage/log-store.js';
 import { forEachLogStore, type LogStoreSubject } from './log-store-permutations.js';
 import { T0, assertSameBatch, makeBatch, recordsOf } from './log/helpers.js';
@@ -36,18 +37,18 @@ function viewOf(store: LogStore, topic: string, partition = 0): PartitionView {
 }
 
 /**
- * The batches from `from` to the log end, as the producer sent them (the permutation's decode undone).
+ * The batches from `from` to the log end, as the producer sent them (readRecords: sealed batches opened).
  * A read may stop short of the end (the file-backed log reads one segment at a time, as Kafka's does):
  * like a consumer, this reads again from the offset after the last batch until nothing comes.
  */
-function readBack(s: LogStoreSubject, topic: string, from: bigint, partition = 0): Buffer[] {
+async function readBack(s: LogStoreSubject, topic: string, from: bigint, partition = 0): Promise<Buffer[]> {
   const view = viewOf(s.store, topic, partition);
   const batches: Buffer[] = [];
   for (let next = from; next < view.logEndOffset; ) {
-    const read = recordsOf(view.read(next, 1 << 20, true));
+    const read = recordsOf(await view.readRecords(next, 1 << 20, true));
     const last = read.at(-1);
     if (last === undefined) break;
-    batches.push(...read.map((b) => s.decode(b)));
+    batches.push(...read);
     const header = readBatchHeader(last);
     next = header.baseOffset + BigInt(header.lastOffsetDelta) + 1n;
   }
@@ -70,12 +71,16 @@ forEachLogStore('log store', (make) => {
     const view = viewOf(s.store, 't');
     assert.equal(view.logStartOffset, 0n);
     assert.equal(view.logEndOffset, 11n);
-    const read = readBack(s, 't', 0n);
+    const read = await readBack(s, 't', 0n);
     assert.equal(read.length, batches.length);
     for (const [i, batch] of batches.entries()) assertSameBatch(read[i], batch.original, bases[i] ?? -1n);
-    if (s.permutation.decode !== undefined) {
+    if (s.permutation.encrypted) {
+      // What the file holds is the sealed form; readRecords gave back the producer's bytes above.
       const [stored] = recordsOf(view.read(0n, 1 << 20, true));
-      assert.notDeepEqual(stored?.subarray(BatchOffsets.magic), batches[0]?.original.subarray(BatchOffsets.magic), 'the stored form differs');
+      const original = batches[0]?.original;
+      assert.ok(stored !== undefined && original !== undefined);
+      assert.equal(stored.readInt8(BatchOffsets.magic), SEALED_MAGIC, 'stored sealed');
+      assert.equal(stored.includes(original.subarray(BatchOffsets.records)), false, 'no clear records in the stored form');
     }
   });
 
@@ -84,13 +89,13 @@ forEachLogStore('log store', (make) => {
     s.addTopic('t');
     for (let i = 0; i < 3; i++) await appended(s.store, 't', makeBatch(2, { valueBytes: 200 }).bytes);
     const view = viewOf(s.store, 't');
-    assert.deepEqual(readBack(s, 't', 3n).map((b) => readBatchHeader(b).baseOffset), [2n, 4n]);
-    assert.deepEqual(view.read(6n, 1 << 20, true), { kind: 'records', records: Buffer.alloc(0) });
-    assert.deepEqual(view.read(7n, 1 << 20, true), { kind: 'out-of-range' });
-    assert.deepEqual(view.read(-1n, 1 << 20, true), { kind: 'out-of-range' });
+    assert.deepEqual((await readBack(s, 't', 3n)).map((b) => readBatchHeader(b).baseOffset), [2n, 4n]);
+    assert.deepEqual(await view.readRecords(6n, 1 << 20, true), { kind: 'records', records: Buffer.alloc(0) });
+    assert.deepEqual(await view.readRecords(7n, 1 << 20, true), { kind: 'out-of-range' });
+    assert.deepEqual(await view.readRecords(-1n, 1 << 20, true), { kind: 'out-of-range' });
     // KIP-74: a first batch above maxBytes comes whole when asked for, not at all otherwise.
-    assert.equal(recordsOf(view.read(0n, 1, true)).length, 1);
-    assert.equal(recordsOf(view.read(0n, 1, false)).length, 0);
+    assert.equal(recordsOf(await view.readRecords(0n, 1, true)).length, 1);
+    assert.equal(recordsOf(await view.readRecords(0n, 1, false)).length, 0);
   });
 
   it('reads across segment rolls: from any offset, whole batches in order, within maxBytes', async (t) => {
@@ -100,15 +105,15 @@ forEachLogStore('log store', (make) => {
     for (const batch of batches) await appended(s.store, 't', batch.bytes);
     await s.store.sync();
     const view = viewOf(s.store, 't');
-    const all = readBack(s, 't', 0n);
+    const all = await readBack(s, 't', 0n);
     assert.equal(all.length, batches.length);
     for (const [i, stored] of all.entries()) assertSameBatch(stored, batches[i]?.original ?? Buffer.alloc(0), BigInt(i * 3));
     for (let offset = 0n; offset < 90n; offset++) {
-      const [first] = recordsOf(view.read(offset, 1 << 20, true));
+      const [first] = recordsOf(await view.readRecords(offset, 1 << 20, true));
       assert.equal(readBatchHeader(first ?? Buffer.alloc(0)).baseOffset, (offset / 3n) * 3n, `read from ${offset}`);
     }
     const size = batches[0]?.original.length ?? 0;
-    const bounded = recordsOf(view.read(0n, size * 4 + 1, false));
+    const bounded = recordsOf(await view.readRecords(0n, size * 4 + 1, false));
     // At most four whole batches: fewer where a segment ends first.
     assert.ok(bounded.length >= 1 && bounded.length <= 4, `${bounded.length} batches within maxBytes`);
     assert.ok(bounded.every((b) => b.length === size));
@@ -144,7 +149,7 @@ forEachLogStore('log store', (make) => {
     assert.deepEqual(await s.store.append('t', 0, Buffer.from(original)), { kind: 'duplicate', baseOffset: 2n, logStartOffset: 0n, appendTime: null });
     await s.store.sync();
     assert.equal(viewOf(s.store, 't').logEndOffset, 3n);
-    assert.equal(readBack(s, 't', 0n).length, 2);
+    assert.equal((await readBack(s, 't', 0n)).length, 2);
   });
 
   it('refuses a sequence gap as out-of-sequence, and writes nothing', async (t) => {
@@ -173,7 +178,7 @@ forEachLogStore('log store', (make) => {
     assert.deepEqual(await s.store.append('t', 0, idempotent(0, 0)), { kind: 'appended', baseOffset: 0n, logStartOffset: 0n, appendTime: T0 + 500 });
     s.clock.now += 1000;
     assert.deepEqual(await s.store.append('t', 0, idempotent(0, 0)), { kind: 'duplicate', baseOffset: 0n, logStartOffset: 0n, appendTime: T0 + 500 });
-    const [stored] = readBack(s, 't', 0n);
+    const [stored] = await readBack(s, 't', 0n);
     assert.equal(readBatchHeader(stored ?? Buffer.alloc(0)).maxTimestamp, BigInt(T0 + 500));
   });
 
@@ -213,9 +218,9 @@ forEachLogStore('log store', (make) => {
     const view = viewOf(s.store, 't');
     assert.equal(view.logStartOffset, freshBase);
     assert.equal(view.logEndOffset, freshBase + 1n);
-    assert.deepEqual(view.read(0n, 1 << 20, true), { kind: 'out-of-range' });
+    assert.deepEqual(await view.readRecords(0n, 1 << 20, true), { kind: 'out-of-range' });
     assert.equal(view.locate(0n), 'out-of-range');
-    const [kept] = readBack(s, 't', freshBase);
+    const [kept] = await readBack(s, 't', freshBase);
     assertSameBatch(kept, fresh.original, freshBase);
     const outcome = await s.store.append('t', 0, makeBatch(1).bytes);
     assert.deepEqual(outcome, { kind: 'appended', baseOffset: freshBase + 1n, logStartOffset: freshBase, appendTime: null });
@@ -256,7 +261,7 @@ forEachLogStore('log store', (make) => {
     await appended(s.store, 't', makeBatch(2, { valueBytes: 300 }).bytes);
     await appended(s.store, 't', makeBatch(1, { valueBytes: 300 }).bytes);
     assert.deepEqual(calls, [2, 0]);
-    const arrived = readBack(s, 't', 2n).reduce((sum, b) => sum + b.length, 0);
+    const arrived = (await readBack(s, 't', 2n)).reduce((sum, b) => sum + b.length, 0);
     assert.equal(view.bytesAfter(from, 1 << 20), arrived);
     assert.equal(view.bytesAfter(from, 10), 10, 'counted up to atMost');
     for (const stop of stops) stop();
@@ -273,7 +278,7 @@ forEachLogStore('log store', (make) => {
     assert.equal(await appended(s.store, 't', Buffer.from(last), 1), 0n);
     await s.store.sync();
     await s.restart();
-    const read = readBack(s, 't', 0n);
+    const read = await readBack(s, 't', 0n);
     assert.equal(read.length, batches.length);
     for (const [i, batch] of batches.entries()) assertSameBatch(read[i], batch.original, BigInt(2 * i));
     assert.equal(viewOf(s.store, 't').logEndOffset, 16n);

@@ -20,6 +20,8 @@ describe('storage outcomes on the wire', () => {
       fenced: ErrorCode.INVALID_PRODUCER_EPOCH,
       'out-of-sequence': ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
       'transform-refused': ErrorCode.POLICY_VIOLATION,
+      'key-unavailable': ErrorCode.KAFKA_STORAGE_ERROR,
+      'key-destroyed': ErrorCode.POLICY_VIOLATION,
       'topic-exists': ErrorCode.TOPIC_ALREADY_EXISTS,
       'unknown-topic': ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       'invalid-partitions': ErrorCode.INVALID_PARTITIONS,

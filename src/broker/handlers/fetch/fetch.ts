@@ -47,10 +47,10 @@ export function fetchHandler(deps: FetchDeps): HandlerEntry {
         // Nobody to answer: nothing is read.
         if (outcome === 'closed') return null;
         // The broker is stopping: an answer without records, at once, whatever the fetch asked for.
-        if (outcome === 'shutdown') return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: readAll(deps, body, planned, false) };
+        if (outcome === 'shutdown') return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: await readAll(deps, body, planned, false) };
       }
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: readAll(deps, body, planned, true) };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: await readAll(deps, body, planned, true) };
   });
 }
 
@@ -81,24 +81,38 @@ function measure(planned: readonly PlannedPartition[], minBytes: number): 'answe
  * and the request's max_bytes (Kafka's fetch.max.bytes), each partition at most its
  * partition_max_bytes. Without `withRecords`, only offsets and errors.
  */
-function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly PlannedPartition[], withRecords: boolean): TopicResponse[] {
+async function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly PlannedPartition[], withRecords: boolean): Promise<TopicResponse[]> {
   let budget = Math.min(body.maxBytes ?? deps.maxResponseBytes, deps.maxResponseBytes, deps.responseRoom?.() ?? Infinity);
   let bytes = 0;
-  return groupByTopic(planned, (p): PartitionResponse => {
+  const answers: PartitionResponse[] = [];
+  // One partition after the other: each read is sized by what the ones before it left of the budget.
+  for (const p of planned) {
     // Looked up again: the topic may have been deleted (or re-created) while the fetch waited.
     const found = deps.logs.lookup(p.topic, p.partition);
     const log = found.kind === 'log' ? found.log : undefined;
     const base = partitionResponse(p.partition, log, body.isolationLevel ?? 0);
     // A log that cannot be opened now (out of descriptors) is retriable, an unknown partition is not.
-    if (found.kind !== 'log') return { ...base, errorCode: storageErrorCode(found.kind) };
-    if (p.currentLeaderEpoch > LEADER_EPOCH) return { ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH };
+    if (found.kind !== 'log') {
+      answers.push({ ...base, errorCode: storageErrorCode(found.kind) });
+      continue;
+    }
+    if (p.currentLeaderEpoch > LEADER_EPOCH) {
+      answers.push({ ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH });
+      continue;
+    }
     // The first batch of the first partition with data is sent whole even above the limits (KIP-74).
-    const read = found.log.read(p.fetchOffset, withRecords ? Math.min(p.partitionMaxBytes, budget) : 0, withRecords && bytes === 0);
-    if (read.kind !== 'records') return { ...base, errorCode: storageErrorCode(read.kind) };
+    // Sealed batches (encryption at rest) are opened by the read: clients get them as produced.
+    const read = await found.log.readRecords(p.fetchOffset, withRecords ? Math.min(p.partitionMaxBytes, budget) : 0, withRecords && bytes === 0);
+    if (read.kind !== 'records') {
+      answers.push({ ...base, errorCode: storageErrorCode(read.kind) });
+      continue;
+    }
     bytes += read.records.length;
     budget = Math.max(0, budget - read.records.length);
-    return { ...base, records: read.records };
-  });
+    answers.push({ ...base, records: read.records });
+  }
+  let next = 0;
+  return groupByTopic(planned, () => answers[next++] as PartitionResponse);
 }
 
 function partitionResponse(partition: number, log: PartitionView | undefined, isolationLevel: number): PartitionResponse {

@@ -1,0 +1,143 @@
+import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from 'node:crypto';
+import { crc32c } from '@node-rs/crc32';
+import { BatchOffsets, CRC_START, LOG_OVERHEAD } from '../../records/batch.js';
+
+/**
+ * The sealed (encrypted) form of a stored record batch (docs/storage-format.md#sealed-batches). The
+ * fields that the log itself needs without any key stay in the clear and at the places a v2 batch has
+ * them, so that recovery, the indexes and retention read both forms alike:
+ *
+ * | bytes | field |
+ * |---|---|
+ * | 0–7 | baseOffset |
+ * | 8–11 | length of the rest (as batchLength) |
+ * | 12–15 | partitionLeaderEpoch |
+ * | 16 | magic: {@link SEALED_MAGIC}, a value no Kafka message format uses |
+ * | 17–20 | CRC-32C of bytes 21..end: torn writes and bit rot are found without a key |
+ * | 21–22 | sealing version (1) |
+ * | 23–26 | lastOffsetDelta |
+ * | 27–30 | data key id (in the partition's `data-keys.json`) |
+ * | 31–34 | reserved (0) |
+ * | 35–42 | maxTimestamp |
+ * | 43–54 | nonce (96 random bits) |
+ * | 55… | AES-256-GCM ciphertext of the original batch from byte 17 on (its CRC, attributes, producer fields, records), then the 16-byte tag |
+ *
+ * The associated data binds the ciphertext to its place: the topic id, the partition, the base offset
+ * and every clear field but the epoch and the CRC. A batch copied to another partition or offset, or
+ * with a clear field changed, fails authentication.
+ */
+export const SEALED_MAGIC = 0x50;
+export const SEALING_VERSION = 1;
+export const SealedOffsets = {
+  version: 21,
+  lastOffsetDelta: BatchOffsets.lastOffsetDelta,
+  dekId: 27,
+  reserved: 31,
+  maxTimestamp: BatchOffsets.maxTimestamp,
+  nonce: 43,
+  ciphertext: 55,
+} as const;
+const TAG_BYTES = 16;
+/** The original batch's bytes 0–16 are rebuilt from the clear header; everything after is ciphertext. */
+const CLEAR_PREFIX = BatchOffsets.crc;
+/** Bytes a sealed entry adds to the batch it holds. */
+export const SEALING_OVERHEAD = SealedOffsets.ciphertext + TAG_BYTES - CLEAR_PREFIX;
+
+/** Where a batch is stored: what its associated data binds it to. */
+export interface BatchPlace {
+  readonly topicId: string;
+  readonly partition: number;
+}
+
+export function isSealed(entry: Buffer, at = 0): boolean {
+  return entry.readInt8(at + BatchOffsets.magic) === SEALED_MAGIC;
+}
+
+/** The data key id of a sealed entry. */
+export function sealedDekId(entry: Buffer, at = 0): number {
+  return entry.readUInt32BE(at + SealedOffsets.dekId);
+}
+
+/** Authenticated, not stored: the place, then the clear header fields (all but the epoch and the CRC). */
+function associatedData(place: BatchPlace, entry: Buffer): Buffer {
+  const id = Buffer.from(place.topicId, 'utf8');
+  const aad = Buffer.allocUnsafe(2 + id.length + 4 + 8 + 1 + (SealedOffsets.nonce - SealedOffsets.version));
+  let at = aad.writeUInt16BE(id.length, 0);
+  at += id.copy(aad, at);
+  at = aad.writeInt32BE(place.partition, at);
+  at += entry.copy(aad, at, BatchOffsets.baseOffset, BatchOffsets.batchLength);
+  at += entry.copy(aad, at, BatchOffsets.magic, BatchOffsets.magic + 1);
+  entry.copy(aad, at, SealedOffsets.version, SealedOffsets.nonce);
+  return aad;
+}
+
+/**
+ * Seals a v2 batch whose offsets are assigned: a new buffer, `batch` is left as it is. Synchronous,
+ * as the commit step of an append must be.
+ */
+export function sealBatch(batch: Buffer, place: BatchPlace, dekId: number, key: KeyObject): Buffer {
+  const plain = batch.subarray(CLEAR_PREFIX);
+  const entry = Buffer.allocUnsafe(batch.length + SEALING_OVERHEAD);
+  batch.copy(entry, 0, 0, BatchOffsets.magic);
+  entry.writeInt32BE(entry.length - LOG_OVERHEAD, BatchOffsets.batchLength);
+  entry.writeInt8(SEALED_MAGIC, BatchOffsets.magic);
+  entry.writeInt16BE(SEALING_VERSION, SealedOffsets.version);
+  entry.writeInt32BE(batch.readInt32BE(BatchOffsets.lastOffsetDelta), SealedOffsets.lastOffsetDelta);
+  entry.writeUInt32BE(dekId, SealedOffsets.dekId);
+  entry.writeUInt32BE(0, SealedOffsets.reserved);
+  batch.copy(entry, SealedOffsets.maxTimestamp, BatchOffsets.maxTimestamp, BatchOffsets.maxTimestamp + 8);
+  const nonce = entry.subarray(SealedOffsets.nonce, SealedOffsets.ciphertext);
+  randomFillSync(nonce);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(associatedData(place, entry));
+  let at = SealedOffsets.ciphertext;
+  at += cipher.update(plain).copy(entry, at);
+  at += cipher.final().copy(entry, at);
+  cipher.getAuthTag().copy(entry, at);
+  entry.writeUInt32BE(crc32c(entry.subarray(CRC_START)) >>> 0, BatchOffsets.crc);
+  return entry;
+}
+
+/** Why a sealed entry could not be opened. */
+export type UnsealFailure = { readonly kind: 'unsupported'; readonly reason: string } | { readonly kind: 'forged'; readonly reason: string };
+
+/**
+ * The original batch of a sealed entry (bytes 0–16 from the clear header, magic 2), written into `out`
+ * at `outAt` (it needs {@link unsealedSize} bytes there); or why not. A failed authentication means
+ * the entry was changed or moved: never serve it.
+ */
+export function unsealBatchInto(entry: Buffer, place: BatchPlace, key: KeyObject, out: Buffer, outAt: number): UnsealFailure | null {
+  const version = entry.readInt16BE(SealedOffsets.version);
+  if (version !== SEALING_VERSION) return { kind: 'unsupported', reason: `sealing version ${version} is not supported` };
+  const tagAt = entry.length - TAG_BYTES;
+  if (tagAt < SealedOffsets.ciphertext) return { kind: 'forged', reason: 'sealed entry too short' };
+  const decipher = createDecipheriv('aes-256-gcm', key, entry.subarray(SealedOffsets.nonce, SealedOffsets.ciphertext), { authTagLength: TAG_BYTES });
+  decipher.setAAD(associatedData(place, entry));
+  decipher.setAuthTag(entry.subarray(tagAt));
+  const size = unsealedSize(entry);
+  entry.copy(out, outAt, 0, BatchOffsets.magic);
+  out.writeInt32BE(size - LOG_OVERHEAD, outAt + BatchOffsets.batchLength);
+  out.writeInt8(2, outAt + BatchOffsets.magic);
+  try {
+    let at = outAt + CLEAR_PREFIX;
+    at += decipher.update(entry.subarray(SealedOffsets.ciphertext, tagAt)).copy(out, at);
+    decipher.final().copy(out, at);
+  } catch {
+    // Nothing decrypted may be left for a caller to send by mistake.
+    out.fill(0, outAt, outAt + size);
+    return { kind: 'forged', reason: 'the sealed batch failed authentication (changed, or copied from another partition or offset)' };
+  }
+  return null;
+}
+
+/** The size of the batch a sealed entry holds. */
+export function unsealedSize(entry: Buffer): number {
+  return entry.length - SEALING_OVERHEAD;
+}
+
+/** {@link unsealBatchInto} into a buffer of its own. */
+export function unsealBatch(entry: Buffer, place: BatchPlace, key: KeyObject): Buffer | UnsealFailure {
+  const out = Buffer.allocUnsafe(unsealedSize(entry));
+  const failure = unsealBatchInto(entry, place, key, out, 0);
+  return failure ?? out;
+}
