@@ -123,6 +123,12 @@ function printInit(result: InitResult): void {
     console.log('    (kept outside the data directory, since the broker never reads it; `parapet cert` issues');
     console.log('     certificates with it. Keep it offline or with another account: docs/security/tls.md)');
   }
+  if (result.masterKeyFile !== undefined) {
+    console.log(`  master key:        ${result.masterKeyFile}`);
+    console.log('    (encryption at rest: every topic is encrypted with keys only this key opens. It is kept');
+    console.log('     outside the data directory so that a copy of the directory is useless on its own; back it');
+    console.log('     up apart from the data. Lost, the data is lost: docs/security/encryption-at-rest.md)');
+  }
   console.log('  admin client settings (mode 0600: they hold the password):');
   console.log(`    librdkafka, kcat -F:          ${result.adminClientFiles.properties}`);
   console.log(`    Java:                         ${result.adminClientFiles.javaProperties}`);

@@ -18,6 +18,7 @@ import { fsyncDirectory, writeFileDurably } from '../storage/durable-files.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { CredentialStore } from '../security/credentials/credential-store.js';
 import { deriveScramCredential, SCRAM_MECHANISMS } from '../security/credentials/scram-keys.js';
+import { defaultMasterKeyFile, ensureMasterKeyFile } from '../storage/crypto/key-setup.js';
 import { CA_CERT_FILE, CA_KEY_FILE, CaDirectoryError, checkCaDirPlacement, defaultCaDir } from '../security/tls/ca-directory.js';
 import { createCertificateAuthority, issueServerCertificate, type CertificateAndKey } from '../security/tls/certificates.js';
 
@@ -71,6 +72,8 @@ export interface InitResult {
   /** The CA directory and its key, when this run created them (not when it only restored the admin). */
   readonly caDir?: string;
   readonly caKeyFile?: string;
+  /** The master key of encryption at rest, when this run wrote the config that names it. */
+  readonly masterKeyFile?: string;
   /** True when an interrupted initialisation was found and started over. */
   readonly resumed: boolean;
 }
@@ -171,7 +174,8 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   stage(staging, join('client', basename(clientFiles.properties)), rendered.properties, 0o600);
   stage(staging, join('client', basename(clientFiles.javaProperties)), rendered.javaProperties, 0o600);
   stage(staging, join('client', basename(clientFiles.json)), rendered.json, 0o600);
-  stage(staging, CONFIG_FILE, configText(dataDir, options, admin, caDir), 0o600);
+  const masterKeyFile = defaultMasterKeyFile(dataDir);
+  stage(staging, CONFIG_FILE, configText(dataDir, options, admin, caDir, masterKeyFile), 0o600);
   step('staged');
 
   // 3. The admin's credentials. Setting them again after an interruption is harmless: the password
@@ -182,6 +186,9 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   // 4. Place it all: the CA directory first, parapet.yaml last.
   placeCa(caDir, tls.ca);
   step('placed-ca');
+  // The master key of encryption at rest, beside the data directory, never in it: the keyring in the
+  // data directory is useless without it (docs/security/encryption-at-rest.md#key-custody).
+  ensureMasterKeyFile(masterKeyFile);
   for (const dir of ['tls', 'client']) {
     mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
     chmodSync(join(dataDir, dir), 0o700);
@@ -206,6 +213,7 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
     caFile,
     caDir,
     caKeyFile: join(caDir, CA_KEY_FILE),
+    masterKeyFile,
     resumed,
   };
 }
@@ -427,7 +435,7 @@ function setScramPassword(dataDir: string, user: string, password: string): void
   }
 }
 
-function configText(dataDir: string, options: InitOptions, admin: string, caDir: string): string {
+function configText(dataDir: string, options: InitOptions, admin: string, caDir: string, masterKeyFile: string): string {
   return [
     `# Written by \`parapet init\`. Start with: parapet start --data-dir ${dataDir}`,
     '# Relative paths are relative to this file. See docs/configuration.md and docs/security/.',
@@ -452,6 +460,12 @@ function configText(dataDir: string, options: InitOptions, admin: string, caDir:
     '    principalPrefix: "oauth:"',
     'superUsers:',
     `  - User:${admin}`,
+    '# Encryption at rest: every topic is encrypted unless created with encryption=none. The master key',
+    '# is outside this directory, so that a copy of the directory is useless without it: back it up on',
+    '# its own, apart from the data (docs/security/encryption-at-rest.md). Lost, nothing can replace it.',
+    'encryptionAtRest:',
+    '  provider: local',
+    `  masterKey: \${file:${masterKeyFile}}`,
     '',
   ].join('\n');
 }

@@ -87,6 +87,7 @@ export async function startBrokerProcess(t: TestContext, options: BrokerProcessO
     rmSync(dataDir, { recursive: true, force: true });
     // `parapet init` put the CA key beside the data directory, outside it.
     rmSync(`${dataDir}-ca`, { recursive: true, force: true });
+    rmSync(`${dataDir}-keys`, { recursive: true, force: true });
   });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -66,7 +66,7 @@ export function openKeyServices(config: EncryptionAtRestConfig, dataDir: string,
     const pin = readSecret(parseSecretRef(p.pin, 'encryptionAtRest.pkcs11.pin'), 'encryptionAtRest.pkcs11.pin').toString('utf8').trim();
     const provider = new PendingKekProvider(
       'pkcs11',
-      Promise.reject(new Error(`PKCS11-TODO ${pin.length}`)),
+      import('./pkcs11-provider.js').then((m) => m.openPkcs11Provider({ module: p.module, tokenLabel: p.tokenLabel, pin, logger })),
     );
     return { services: { provider, cache, limits }, ready: provider.ready, description: `pkcs11 token "${p.tokenLabel}" (${p.module})` };
   }
@@ -123,11 +123,21 @@ function checkOutsideDataDir(path: string, dataDir: string): void {
   }
 }
 
-function createMasterKeyFile(path: string, logger: Logger): void {
+/**
+ * Creates a master key file (32 random bytes, base64, mode 0600 in a 0700 directory) unless one is
+ * there (an interrupted `parapet init` made it). Returns whether it made one.
+ */
+export function ensureMasterKeyFile(path: string): boolean {
+  if (existsSync(path)) return false;
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileDurably(path, `${randomBytes(32).toString('base64')}\n`, 0o600);
   fsyncDirectory(dir);
+  return true;
+}
+
+function createMasterKeyFile(path: string, logger: Logger): void {
+  ensureMasterKeyFile(path);
   logger.warn(
     { masterKeyFile: path },
     'created the master key of encryption at rest: keep it apart from the data directory and back it up on its own; without it the encrypted data cannot be read by anyone',

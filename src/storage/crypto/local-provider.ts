@@ -76,6 +76,7 @@ export class LocalKekProvider implements KekProvider {
   readonly #file: KeyringFile;
   /** Unwrapped KEKs; a handful (one per topic and version in use), dropped at close. */
   readonly #keks = new Map<string, Buffer>();
+  #closed = false;
 
   private constructor(path: string, file: KeyringFile, master: Buffer, fs: LogFs, clock: () => number) {
     this.#path = path;
@@ -116,6 +117,10 @@ export class LocalKekProvider implements KekProvider {
     return new LocalKekProvider(path, file, key, fs, clock);
   }
 
+  #checkOpen(): void {
+    if (this.#closed) throw new KeyFault('unavailable', `the keyring ${this.#path} is closed`);
+  }
+
   #entry(name: string): StoredName | undefined {
     const entry = this.#file.names[name];
     if (entry?.destroyed === true) throw new KeyFault('destroyed', `the keys of ${name} were destroyed (crypto-shredded)`);
@@ -123,12 +128,14 @@ export class LocalKekProvider implements KekProvider {
   }
 
   async current(name: string): Promise<KekRef> {
+    this.#checkOpen();
     const entry = this.#entry(name);
     const newest = entry?.versions.at(-1);
     return newest === undefined ? this.#create(name) : { name, version: newest.version };
   }
 
   async rotate(name: string): Promise<KekRef> {
+    this.#checkOpen();
     return this.#create(name);
   }
 
@@ -155,16 +162,19 @@ export class LocalKekProvider implements KekProvider {
   }
 
   async wrap(kek: KekRef, key: Buffer, context: Buffer): Promise<Buffer> {
+    this.#checkOpen();
     return Buffer.from(gcmSeal(this.#kek(kek), key, dekAad(kek, context)), 'base64');
   }
 
   async unwrap(kek: KekRef, wrapped: Buffer, context: Buffer): Promise<Buffer> {
+    this.#checkOpen();
     const key = gcmOpen(this.#kek(kek), wrapped, dekAad(kek, context));
     if (key === null) throw new KeyFault('tampered', `a data key wrapped by ${kek.name} version ${kek.version} fails authentication (changed, or moved from another partition)`);
     return key;
   }
 
   async destroy(name: string): Promise<void> {
+    this.#checkOpen();
     const entry = this.#file.names[name];
     for (const version of entry?.versions ?? []) this.#keks.get(`${name}\0${version.version}`)?.fill(0);
     for (const id of [...this.#keks.keys()]) if (id.startsWith(`${name}\0`)) this.#keks.delete(id);
@@ -173,16 +183,19 @@ export class LocalKekProvider implements KekProvider {
   }
 
   async describe(name: string): Promise<readonly KekVersionInfo[] | 'destroyed'> {
+    this.#checkOpen();
     const entry = this.#file.names[name];
     if (entry?.destroyed === true) return 'destroyed';
     return (entry?.versions ?? []).map((v) => ({ version: v.version, createdMs: v.createdMs, location: `local keyring ${this.#path}` }));
   }
 
   async names(): Promise<readonly string[]> {
+    this.#checkOpen();
     return Object.keys(this.#file.names);
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     for (const kek of this.#keks.values()) kek.fill(0);
     this.#keks.clear();
   }

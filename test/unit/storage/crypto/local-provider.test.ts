@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { KeyFault } from '../../../../src/storage/crypto/kek-provider.js';
 import { LocalKekProvider, parseMasterKey } from '../../../../src/storage/crypto/local-provider.js';
 import { tempDir } from '../log/helpers.js';
+import { kekProviderSuite } from './kek-provider.suite.js';
 
 const faultKind = (fn: () => unknown) => {
   try {
@@ -69,5 +70,20 @@ describe('the local keyring', () => {
     assert.deepEqual(parseMasterKey(key.toString('hex')), key);
     assert.deepEqual(parseMasterKey(`${key.toString('base64')}\n`), key);
     assert.throws(() => parseMasterKey(randomBytes(16).toString('base64')), /32 bytes/);
+  });
+});
+
+kekProviderSuite('local keyring', (t) => {
+  const path = join(tempDir(t), 'keyring.json');
+  const master = { kind: 'key', key: randomBytes(32) } as const;
+  const provider = LocalKekProvider.open(path, master, { create: true });
+  t.after(() => provider.close());
+  return Promise.resolve({
+    provider,
+    reopen: () => {
+      const again = LocalKekProvider.open(path, master, { create: false });
+      t.after(() => again.close());
+      return Promise.resolve(again);
+    },
   });
 });
