@@ -90,13 +90,14 @@ program
   .option('--data-dir <dir>', 'the data directory to create (default ./parapet-data)')
   .option('--listen <host:port>', 'where the broker will listen, written into the configs (default 127.0.0.1:9092)')
   .option('--ca-dir <dir>', "where the CA's private key goes, outside the data directory (default <data-dir>-ca)")
-  .action(async (opts: { dataDir?: string; listen?: string; caDir?: string }) => {
+  .option('--master-key-file <file>', 'where the master key of encryption at rest goes, outside the data directory (default <data-dir>-keys/master.key)')
+  .action(async (opts: { dataDir?: string; listen?: string; caDir?: string; masterKeyFile?: string }) => {
     const listener = opts.listen === undefined ? DEFAULT_BROKER_CONFIG.listener : { ...DEFAULT_BROKER_CONFIG.listener, ...parseListen(opts.listen) };
     const dataDir = resolve(opts.dataDir ?? DEFAULT_BROKER_CONFIG.dataDir);
     const lock = DataDirLock.acquire(dataDir, 'parapet init');
     try {
       if (!isInitialised(dataDir)) {
-        printInit(await initDataDir({ dataDir, host: listener.host, port: listener.port, lock, ...(opts.caDir === undefined ? {} : { caDir: opts.caDir }) }));
+        printInit(await initDataDir({ dataDir, host: listener.host, port: listener.port, lock, ...initPlaces(opts) }));
         return;
       }
       // Initialised: the one thing init still does is give a way back in when nobody can log in.
@@ -112,6 +113,11 @@ program
       lock.release();
     }
   });
+
+/** Where init puts what stays outside the data directory, from the flags. */
+function initPlaces(opts: { caDir?: string; masterKeyFile?: string }): { caDir?: string; masterKeyFile?: string } {
+  return { ...(opts.caDir === undefined ? {} : { caDir: opts.caDir }), ...(opts.masterKeyFile === undefined ? {} : { masterKeyFile: resolve(opts.masterKeyFile) }) };
+}
 
 function printInit(result: InitResult): void {
   if (result.resumed) console.log(`resumed an interrupted initialisation of ${result.dataDir}`);
@@ -140,6 +146,7 @@ interface StartOptions {
   listen?: string;
   dataDir?: string;
   caDir?: string;
+  masterKeyFile?: string;
   insecure?: boolean;
 }
 
@@ -171,7 +178,7 @@ async function prepareStart(opts: StartOptions): Promise<Prepared> {
     if (state === 'initialised') removeInitLeftovers(dataDir);
     if (secure && (state === 'new' || state === 'interrupted')) {
       const at = { ...config.listener, ...listen };
-      initialised = await initDataDir({ dataDir, host: at.host, port: at.port === 0 ? 9092 : at.port, lock, ...(opts.caDir === undefined ? {} : { caDir: opts.caDir }) });
+      initialised = await initDataDir({ dataDir, host: at.host, port: at.port === 0 ? 9092 : at.port, lock, ...initPlaces(opts) });
     } else if (secure && state === 'not-initialised' && opts.config === undefined) {
       throw new CliFailure(
         `${dataDir} holds data but was never initialised for security (no parapet.yaml: an --insecure broker used it?); ` +
@@ -220,6 +227,7 @@ program
   .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:9092)')
   .option('--data-dir <dir>', 'where topics and data are kept (default ./parapet-data)')
   .option('--ca-dir <dir>', "when start initialises a new data directory: where the CA's private key goes (default <data-dir>-ca)")
+  .option('--master-key-file <file>', 'when start initialises a new data directory: where the master key goes (default <data-dir>-keys/master.key)')
   .option('--insecure', 'INSECURE: plaintext listener, no authentication, everyone may do everything (local development only)')
   .action(async (opts: StartOptions) => {
     const logger = createLogger(logLevelFrom(process.env.PARAPET_LOG_LEVEL));

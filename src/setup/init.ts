@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Secret } from '../client/client-config.js';
 import {
   clientSettingsFilesIn,
@@ -53,6 +53,8 @@ export interface InitOptions {
   readonly adminUser?: string;
   /** Where the CA key and certificate go; outside the data directory (default `<data dir>-ca`). */
   readonly caDir?: string;
+  /** Where the master key of encryption at rest goes; outside the data directory (default `<data dir>-keys/master.key`). */
+  readonly masterKeyFile?: string;
   /** The data directory's lock, when the caller holds it already (`parapet start`); else init takes it. */
   readonly lock?: DataDirLock;
   /** Called after each step, for tests that interrupt initialisation (a throw stops it there). */
@@ -154,6 +156,7 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
     );
   }
   makeCaDir(caDir);
+  const masterKeyFile = placeMasterKey(resolve(options.masterKeyFile ?? defaultMasterKeyFile(dataDir)), dataDir);
 
   // The keys are made in memory first, so that the pending list can name the CA files by digest.
   const tls = await tlsMaterial(options.host);
@@ -174,7 +177,6 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   stage(staging, join('client', basename(clientFiles.properties)), rendered.properties, 0o600);
   stage(staging, join('client', basename(clientFiles.javaProperties)), rendered.javaProperties, 0o600);
   stage(staging, join('client', basename(clientFiles.json)), rendered.json, 0o600);
-  const masterKeyFile = defaultMasterKeyFile(dataDir);
   stage(staging, CONFIG_FILE, configText(dataDir, options, admin, caDir, masterKeyFile), 0o600);
   step('staged');
 
@@ -186,9 +188,6 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   // 4. Place it all: the CA directory first, parapet.yaml last.
   placeCa(caDir, tls.ca);
   step('placed-ca');
-  // The master key of encryption at rest, beside the data directory, never in it: the keyring in the
-  // data directory is useless without it (docs/security/encryption-at-rest.md#key-custody).
-  ensureMasterKeyFile(masterKeyFile);
   for (const dir of ['tls', 'client']) {
     mkdirSync(join(dataDir, dir), { recursive: true, mode: 0o700 });
     chmodSync(join(dataDir, dir), 0o700);
@@ -372,6 +371,26 @@ function makeCaDir(caDir: string): void {
   } catch {
     // A parent we may write but not read (mode 0333) can't be flushed; the entry is there all the same.
   }
+}
+
+/**
+ * The master key of encryption at rest, created before anything else is written (an interrupted init
+ * finds and keeps it): beside the data directory by default, never in it, since the keyring in the data
+ * directory is useless without it (docs/security/encryption-at-rest.md#key-custody).
+ */
+function placeMasterKey(path: string, dataDir: string): string {
+  const inside = relative(dataDir, path);
+  if (!inside.startsWith('..') && !isAbsolute(inside)) {
+    throw new InitError(`the master key file ${path} is inside the data directory: a copy of the directory would carry its own key; give --master-key-file outside it`);
+  }
+  try {
+    ensureMasterKeyFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EEXIST' || code === 'ENOTDIR' ? 'a part of the path is a file' : code;
+    throw new InitError(`cannot create the master key file ${path}: ${why}; give --master-key-file FILE, outside the data directory, where you can write`);
+  }
+  return path;
 }
 
 /** Writes the CA key (0600) and certificate (0644) into its directory, each whole or not at all. */

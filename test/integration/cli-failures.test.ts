@@ -120,7 +120,7 @@ describe('parapet fails with one line a person can act on, and a documented exit
     assert.match(debug.stderr, /^\s+at /m);
   });
 
-  it('a CA directory that cannot be made beside the data directory: exit 3 before anything is written, and --ca-dir works', async (t) => {
+  it('a CA directory or master key that cannot be made beside the data directory: exit 3 before anything is written, and --ca-dir and --master-key-file work', async (t) => {
     const root = tempDir(t);
     const parent = join(root, 'srv');
     mkdirSync(join(parent, 'data'), { recursive: true, mode: 0o700 });
@@ -129,9 +129,13 @@ describe('parapet fails with one line a person can act on, and a documented exit
     const run = await parapet(['init', '--data-dir', join(parent, 'data')], { unprivileged: true });
     assertOneLineFailure(run, 3, /cannot create the CA directory .*srv\/data-ca: permission denied; give --ca-dir DIR, a directory outside the data directory/);
     assert.deepEqual(readdirSync(join(parent, 'data')).filter((name) => !name.startsWith('parapet.')), [], 'nothing but the lock');
-    const elsewhere = await parapet(['init', '--data-dir', join(parent, 'data'), '--ca-dir', join(root, 'ca')], { unprivileged: true });
+    // The master key goes beside the data directory too: it needs a place of its own as well.
+    const keyBeside = await parapet(['init', '--data-dir', join(parent, 'data'), '--ca-dir', join(root, 'ca')], { unprivileged: true });
+    assertOneLineFailure(keyBeside, 3, /cannot create the master key file .*srv\/data-keys\/master\.key: permission denied; give --master-key-file FILE/);
+    const elsewhere = await parapet(['init', '--data-dir', join(parent, 'data'), '--ca-dir', join(root, 'ca'), '--master-key-file', join(root, 'keys', 'master.key')], { unprivileged: true });
     assert.equal(elsewhere.code, 0, elsewhere.stderr);
     assert.match(elsewhere.stdout, /CA key: +.*\/ca\/ca\.key/);
+    assert.match(elsewhere.stdout, /master key: +.*\/keys\/master\.key/);
   });
 
   it('a data directory that cannot be read (EACCES on scandir): exit 3', async (t) => {

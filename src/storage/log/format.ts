@@ -8,6 +8,15 @@ import { SEALED_MAGIC } from '../crypto/sealed-batch.js';
  * next to plain batches in the same segment without a migration.
  */
 export const LOG_FORMAT_VERSION = 1;
+/**
+ * Version 2 may hold sealed batches (encryption at rest) next to plain ones. A partition moves to it,
+ * in `partition.json`, before its first sealed batch is written: an older build, which reads only
+ * version 1, then refuses the partition instead of taking a sealed batch for a torn write and
+ * truncating the log there.
+ */
+export const SEALED_FORMAT_VERSION = 2;
+/** The format versions this build reads. */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [LOG_FORMAT_VERSION, SEALED_FORMAT_VERSION];
 
 /** Written in every partition directory: the format version and which partition this is. */
 export const PARTITION_META_FILE = 'partition.json';

@@ -6,7 +6,7 @@ import { assignOffsets, BatchAttributes, BatchOffsets, LOG_OVERHEAD } from '../.
 import { firstRecordAtOrAfter } from '../../records/record-search.js';
 import { LEADER_EPOCH, type LogPosition, type LogRead, type PartitionView, type TimestampedOffset } from '../log-store.js';
 import type { LogConfig } from './log-config.js';
-import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName } from './format.js';
+import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName, READABLE_FORMAT_VERSIONS, SEALED_FORMAT_VERSION } from './format.js';
 import { ioErrorCode } from './io-faults.js';
 import type { LogFs } from './log-fs.js';
 import { isTransientIoError, OpenFiles } from './open-files.js';
@@ -102,6 +102,8 @@ export class PartitionLog implements PartitionView {
   #loadingProducers: Promise<void> | null = null;
   /** The data key of the last sealed append: it seals the producer state snapshots too. */
   #sealKey: SealingKey | null = null;
+  /** The format version in `partition.json`: raised to {@link SEALED_FORMAT_VERSION} before the first sealed batch. */
+  #formatVersion = LOG_FORMAT_VERSION;
   /** The producer state captured at the last roll, written as a snapshot once that data is durable. */
   #pendingSnapshot: { offset: bigint; data: Buffer } | null = null;
   /** Offset of the newest snapshot on disk (written or loaded), to skip rewriting an unchanged one. */
@@ -134,8 +136,9 @@ export class PartitionLog implements PartitionView {
       fs.fsyncDir(join(dir, '..'));
     }
     const metaPath = join(dir, PARTITION_META_FILE);
-    if (fs.existsSync(metaPath)) checkFormat(fs.readFileSync(metaPath), metaPath);
-    else fs.writeFileDurably(metaPath, Buffer.from(`${JSON.stringify({ formatVersion: LOG_FORMAT_VERSION, ...id })}\n`));
+    let formatVersion = LOG_FORMAT_VERSION;
+    if (fs.existsSync(metaPath)) formatVersion = checkFormat(fs.readFileSync(metaPath), metaPath);
+    else fs.writeFileDurably(metaPath, Buffer.from(`${JSON.stringify({ formatVersion, ...id })}\n`));
     const bases = fs
       .readdirSync(dir)
       .map(parseSegmentFileName)
@@ -146,6 +149,7 @@ export class PartitionLog implements PartitionView {
       for (const [i, base] of bases.entries()) segments.push(Segment.open(segmentDeps, dir, base, i === bases.length - 1));
       if (segments.length === 0) segments.push(Segment.create(segmentDeps, dir, 0n));
       const log = new PartitionLog(deps, dir, id, config, segments, segmentDeps);
+      log.#formatVersion = formatVersion;
       log.#loadProducerState(null);
       return log;
     } catch (err) {
@@ -402,7 +406,10 @@ export class PartitionLog implements PartitionView {
     if (offline !== null) throw new ParapetError('STORAGE_ERROR', offline);
     const now = this.#deps.clock();
     const seal = batch.sealWith;
-    if (seal !== undefined) this.#sealKey = seal;
+    if (seal !== undefined) {
+      if (this.#formatVersion < SEALED_FORMAT_VERSION) this.#raiseFormatVersion();
+      this.#sealKey = seal;
+    }
     this.#maybeRoll(batch.bytes.length + (seal === undefined ? 0 : SEALING_OVERHEAD), batch.lastOffsetDelta, now);
     const baseOffset = this.logEndOffset;
     assignOffsets(batch.bytes, baseOffset, LEADER_EPOCH);
@@ -420,6 +427,14 @@ export class PartitionLog implements PartitionView {
       this.#producers.update({ producerId, producerEpoch, baseSequence, lastOffsetDelta: batch.lastOffsetDelta }, baseOffset, batch.maxTimestamp, now);
     }
     return baseOffset;
+  }
+
+  /** Records, durably and before any sealed batch is written, that this partition may hold them. */
+  #raiseFormatVersion(): void {
+    const meta = { formatVersion: SEALED_FORMAT_VERSION, ...this.id };
+    this.#deps.fs.writeFileDurably(join(this.dir, PARTITION_META_FILE), Buffer.from(`${JSON.stringify(meta)}\n`));
+    this.#deps.fs.fsyncDir(this.dir);
+    this.#formatVersion = SEALED_FORMAT_VERSION;
   }
 
   #maybeRoll(incomingBytes: number, lastOffsetDelta: number, now: number): void {
@@ -727,20 +742,23 @@ export class PartitionLog implements PartitionView {
     this.#pendingSnapshot = null;
     // Every segment is marked closed before any await: none may be reopened by its old path.
     await Promise.all(this.#segments.map((segment) => segment.close()));
+    this.#deps.keys?.forget();
     this.#deps.fs.rmSync(dir);
   }
 }
 
-function checkFormat(meta: Buffer, path: string): void {
+/** The format version a `partition.json` gives, when this build reads it; else a STORAGE_ERROR. */
+function checkFormat(meta: Buffer, path: string): number {
   let version: unknown;
   try {
     version = (JSON.parse(meta.toString('utf8')) as { formatVersion?: unknown }).formatVersion;
   } catch {
     throw new ParapetError('STORAGE_ERROR', `${path} is not valid JSON`);
   }
-  if (version !== LOG_FORMAT_VERSION) {
-    throw new ParapetError('STORAGE_ERROR', `${path}: log format version ${String(version)} is not supported (this build reads version ${LOG_FORMAT_VERSION})`);
+  if (typeof version !== 'number' || !READABLE_FORMAT_VERSIONS.includes(version)) {
+    throw new ParapetError('STORAGE_ERROR', `${path}: log format version ${String(version)} is not supported (this build reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')})`);
   }
+  return version;
 }
 
 /** A read refused for want of a key: destroyed keys are gone for good, anything else may pass. */

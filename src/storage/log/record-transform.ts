@@ -14,7 +14,8 @@ export type PreparedBatch = { readonly kind: 'prepared'; readonly bytes: Buffer 
 
 /**
  * The preparation step of an append: a hook given at construction of the log manager that may rewrite
- * a validated batch before it is committed (encryption or masking of records, to come) or refuse it.
+ * a validated batch before it is committed (masking of records, to come) or refuse it. Encryption at
+ * rest is not a transform: it needs the offset the commit assigns (src/storage/crypto/sealed-batch.ts).
  * It may take its time (a key service): it runs before the producer-state check, so that the check and
  * the append stay one synchronous step whatever the transform awaits.
  *

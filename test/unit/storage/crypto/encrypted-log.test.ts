@@ -11,6 +11,7 @@ import { topicKeyName } from '../../../../src/storage/crypto/kek-provider.js';
 import { LocalKekProvider } from '../../../../src/storage/crypto/local-provider.js';
 import { DATA_KEYS_FILE, DEFAULT_DATA_KEY_LIMITS, type DataKeyLimits, type KeyServices } from '../../../../src/storage/crypto/partition-keys.js';
 import { SEALED_MAGIC, SealedOffsets } from '../../../../src/storage/crypto/sealed-batch.js';
+import { LOG_FORMAT_VERSION, PARTITION_META_FILE, SEALED_FORMAT_VERSION } from '../../../../src/storage/log/format.js';
 import { LogManager } from '../../../../src/storage/log/log-manager.js';
 import { T0, assertSameBatch, defaultConfig, defer, makeBatch, recordingLogger, recordsOf, tempDir } from '../log/helpers.js';
 
@@ -55,6 +56,10 @@ function segmentFile(dataDir: string, partition = 0): string {
   return join(dir, log);
 }
 
+function metaVersion(dataDir: string): number {
+  return (JSON.parse(readFileSync(join(dataDir, 'logs', 't-0', PARTITION_META_FILE), 'utf8')) as { formatVersion: number }).formatVersion;
+}
+
 /** Every file under `dir`, recursively, with its contents. */
 function allFiles(dir: string): { path: string; data: Buffer }[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -77,6 +82,9 @@ describe('encryption at rest in the log', () => {
     }
     const stored = readFileSync(segmentFile(dataDir));
     assert.equal(stored.readInt8(BatchOffsets.magic), SEALED_MAGIC);
+    // Format version 2 before the first sealed batch: an older build refuses the partition rather than
+    // truncate it at a magic byte it does not know.
+    assert.equal(metaVersion(dataDir), SEALED_FORMAT_VERSION);
     const again = open(t, dataDir, { keys: keysOn(dataDir) });
     assertSameBatch(recordsOf(await readAll(again.m))[0], batch.original, 0n);
   });
@@ -95,6 +103,7 @@ describe('encryption at rest in the log', () => {
     const clear = open(t, dataDir, { keys: keysOn(dataDir), encrypted: false });
     const before = makeBatch(2, { tag: 'clear-' });
     await append(clear.m, before.bytes);
+    assert.equal(metaVersion(dataDir), LOG_FORMAT_VERSION, 'a clear partition stays readable by older builds');
     clear.config.encrypted = true;
     const after = makeBatch(2, { tag: 'sealed-' });
     await append(clear.m, after.bytes);
@@ -103,6 +112,7 @@ describe('encryption at rest in the log', () => {
     assertSameBatch(read[1], after.original, 2n);
     const file = readFileSync(segmentFile(dataDir));
     assert.ok(file.includes('clear-'), 'the older batch stays as it was');
+    assert.equal(metaVersion(dataDir), SEALED_FORMAT_VERSION, 'raised at the first sealed batch');
     assert.equal(file.includes('sealed-'), false);
   });
 
