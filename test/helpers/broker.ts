@@ -30,7 +30,7 @@ export function recordingLogger(): Logger & { entries: LogEntry[] } {
 export async function startBroker(
   t: TestContext,
   overrides: Partial<BrokerConfig> = {},
-): Promise<{ broker: Broker; host: string; port: number; bootstrap: string; logger: ReturnType<typeof recordingLogger>; events: SecurityEvent[] }> {
+): Promise<{ broker: Broker; host: string; port: number; bootstrap: string; dataDir: string; logger: ReturnType<typeof recordingLogger>; events: SecurityEvent[] }> {
   const logger = recordingLogger();
   const events: SecurityEvent[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'parapet-test-'));
@@ -43,5 +43,5 @@ export async function startBroker(
     await broker.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  return { broker, host, port, bootstrap: `${host}:${port}`, logger, events };
+  return { broker, host, port, bootstrap: `${host}:${port}`, dataDir, logger, events };
 }
