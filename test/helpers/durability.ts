@@ -72,6 +72,8 @@ export function tempDataDir(t: TestContext, prefix = 'parapet-durability-'): str
   const dir = mkdtempSync(join(tmpdir(), prefix));
   onCleanup(t, () => {
     rmSync(dir, { recursive: true, force: true });
+    // A broker process started on it without a config puts its master key beside it (encryption at rest).
+    rmSync(`${dir}-keys`, { recursive: true, force: true });
   });
   return dir;
 }

@@ -149,11 +149,6 @@ describe('encryption at rest: the data directory changed while the broker is sto
 
   it(
     'a data key id changed in a sealed batch\'s clear header (CRC fixed up): CORRUPT_MESSAGE at that batch, the batches before and after it served',
-    {
-      todo:
-        'src bug: the read asks for every data key id it meets first, so the unknown id fails the whole read with KAFKA_STORAGE_ERROR (56), ' +
-        'also from offset 0 where batch 0 is intact: a consumer there retries forever (see the report of wt-interop)',
-    },
     async (t) => {
       const dataDir = tempDataDir(t, 'parapet-tamper-');
       const first = await openBroker(t, dataDir);

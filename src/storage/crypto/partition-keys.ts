@@ -122,7 +122,8 @@ export class PartitionKeys {
     const file = this.#load();
     // A partition with keys whose KEK the provider does not know (a keyring lost, another HSM): a new
     // KEK would make the old data unreadable next to the new without anyone noticing. Refused.
-    if (file.keys.length > 0 && (await provider.describe(this.kekName)).length === 0) {
+    const versions = await provider.describe(this.kekName);
+    if (file.keys.length > 0 && versions !== 'destroyed' && versions.length === 0) {
       const last = file.keys[file.keys.length - 1] as StoredDataKey;
       throw new KeyFault('missing', `no key ${last.kek.name} version ${last.kek.version} in the ${provider.kind} key provider: restore the keyring (or the HSM token) that holds it`);
     }
@@ -152,7 +153,9 @@ export class PartitionKeys {
 
   async #unwrap(id: number): Promise<KeyObject> {
     const stored = this.#load().keys.find((k) => k.id === id);
-    if (stored === undefined) throw new KeyFault('missing', `data key ${id} is not in ${join(this.#dir, DATA_KEYS_FILE)}`);
+    // Every data key is stored before the first batch it seals: a sealed batch naming an id the file does
+    // not hold was changed (or the file replaced by an older one). Not a key that may come back.
+    if (stored === undefined) throw new KeyFault('tampered', `data key ${id} is not in ${join(this.#dir, DATA_KEYS_FILE)}`);
     const material = await this.#services.provider.unwrap(stored.kek, Buffer.from(stored.wrapped, 'base64'), dataKeyContext(this.#topicId, this.#partition, id));
     const key = createSecretKey(material);
     material.fill(0);

@@ -504,11 +504,18 @@ export class PartitionLog implements PartitionView {
     if (ids.size === 0) return { kind: 'records', records: stored };
     const keys = this.#deps.keys;
     if (keys === undefined) return { kind: 'key-unavailable', reason: 'the broker has no key provider: sealed batches cannot be read' };
-    let opened: Map<number, KeyObject>;
-    try {
-      opened = await keys.openingKeys(ids);
-    } catch (err) {
-      return keyFaultRead(err);
+    // One key at a time, in the order the batches need them: a key that cannot be had ends the read
+    // before the first batch sealed with it (as a batch failing authentication does), so the batches
+    // before it are served and only a read that starts there fails.
+    const opened = new Map<number, KeyObject>();
+    let fault: unknown = null;
+    for (const id of ids) {
+      try {
+        opened.set(id, (await keys.openingKeys([id])).get(id) as KeyObject);
+      } catch (err) {
+        fault = err;
+        break;
+      }
     }
     const out = this.#deps.allocate?.(stored.length - size) ?? Buffer.allocUnsafe(stored.length - size);
     let to = 0;
@@ -519,7 +526,9 @@ export class PartitionLog implements PartitionView {
         to += entry.copy(out, to);
         continue;
       }
-      const failure = unsealBatchInto(entry, this.#place, opened.get(sealedDekId(entry)) as KeyObject, out, to);
+      const key = opened.get(sealedDekId(entry));
+      if (key === undefined) return to === 0 ? keyFaultRead(fault) : { kind: 'records', records: out.subarray(0, to) };
+      const failure = unsealBatchInto(entry, this.#place, key, out, to);
       if (failure !== null) {
         this.#deps.logger.error(
           { partition: `${this.id.topic}-${this.id.partition}`, offset: entry.readBigInt64BE(BatchOffsets.baseOffset).toString(), reason: failure.reason },
