@@ -10,6 +10,7 @@ import { CliFailure, ExitCodes, explainFailure } from './failures.js';
 import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
 import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
 import { registerCertCommands } from './cert-commands.js';
+import { registerKeysCommands } from './keys-commands.js';
 import {
   dataDirState,
   initDataDir,
@@ -285,6 +286,7 @@ function handleSignals(broker: Broker, logger: Logger): void {
 
 registerAdminCommands(program);
 registerCertCommands(program);
+registerKeysCommands(program);
 
 /** The data directory a failing command was about, for messages that need one. */
 function dataDirOf(argv: readonly string[]): string {
