@@ -13,8 +13,8 @@ import { describeKeys, listKeys } from './keys/show.js';
 
 /**
  * `parapet keys list|describe|rotate|rewrap|destroy|encrypt-existing`: the keys of encryption at rest
- * (docs/cli-keys.md), offline, on a stopped broker's data directory: each command holds the directory's
- * lock for its whole run and opens the KEK provider its parapet.yaml names, creating nothing. Output
+ * (docs/security/encryption-at-rest.md, the `parapet keys` commands), offline, on a stopped broker's
+ * data directory: each command holds the directory's lock for its whole run and opens the KEK provider its parapet.yaml names, creating nothing. Output
  * has names, versions, ids, dates and counts, never key material.
  *
  * Exit codes: 0 success, 1 the operation failed, 2 bad usage, 3 the data directory is in use or not one.
