@@ -1,15 +1,19 @@
 /**
  * What the machine itself can do, measured in the same run as the broker so that the broker's figures
- * can be read as ratios: write+fdatasync to a few files (the ceiling for acks=all), and one loopback TCP
+ * can be read as ratios: write+fdatasync to a few files (the ceiling for acks=all), one loopback TCP
  * stream between two sockets of one process (the ceiling for a single client connection), plaintext
- * or TLS (what Node's TLS stack costs before any broker code runs).
+ * or TLS (what Node's TLS stack costs before any broker code runs), and the sealing of stored batches
+ * alone (what encryption at rest costs one thread before any I/O).
  */
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { closeSync, fdatasync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildBatchSync } from '../src/records/record.js';
+import { sealBatch, unsealBatchInto, unsealedSize } from '../src/storage/crypto/sealed-batch.js';
 
 const sync = promisify(fdatasync);
 
@@ -59,4 +63,38 @@ export async function loopbackBaseline(seconds: number, tls?: { cert: Buffer; ke
   client.destroy();
   server.close();
   return received / elapsed / 1e6;
+}
+
+/**
+ * MB/s (of the clear batch) of the log's own sealing and opening of one stored batch of `records`
+ * records of `recordBytes` each, over and over in this thread: AES-256-GCM, the associated data and
+ * the CRC of the sealed entry, as PartitionLog.append and PartitionLog.readRecords do them. Counted in
+ * CPU time (the best of short runs over `seconds`), so that other processes on the machine matter little.
+ */
+export function sealingBaseline(recordBytes: number, records: number, seconds: number): { seal: number; open: number } {
+  const value = Buffer.alloc(recordBytes, 0x61);
+  const batch = buildBatchSync({ records: Array.from({ length: records }, () => ({ value })) });
+  const key = createSecretKey(randomBytes(32));
+  const place = { topicId: randomBytes(16).toString('base64url'), partition: 0 };
+  const sealed = sealBatch(batch, place, 1, key);
+  const out = Buffer.allocUnsafe(unsealedSize(sealed));
+  const runs = {
+    seal: () => sealBatch(batch, place, 1, key),
+    open: () => {
+      if (unsealBatchInto(sealed, place, key, out, 0) !== null) throw new Error('a sealed batch failed to open');
+    },
+  };
+  const best = { seal: 0, open: 0 };
+  const perRun = Math.max(16, Math.round(4e6 / batch.length));
+  const end = performance.now() + seconds * 1000;
+  // Interleaved, so that both see the same machine.
+  while (performance.now() < end) {
+    for (const kind of ['seal', 'open'] as const) {
+      const before = process.cpuUsage();
+      for (let i = 0; i < perRun; i++) runs[kind]();
+      const used = process.cpuUsage(before);
+      best[kind] = Math.max(best[kind], (perRun * batch.length) / (used.user + used.system || 1));
+    }
+  }
+  return best;
 }

@@ -6,9 +6,14 @@
  * full secure path (TLS, SCRAM, ACLs).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AdminClient } from '../src/client/admin.js';
-import type { ClientConfig } from '../src/client/client-config.js';
+import { readClientConfig, Secret, type ClientConfig } from '../src/client/client-config.js';
 import { connectToCluster, type KafkaConnection } from '../src/client/kafka-connection.js';
+import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../src/protocol/acl.js';
 import { Fetch } from '../src/protocol/messages/fetch.js';
 import { Produce } from '../src/protocol/messages/produce.js';
 import { readBatchHeader, splitBatches } from '../src/records/batch.js';
@@ -45,9 +50,30 @@ export const SHAPES: Shape[] = [
   { name: '64 KiB records, 64 KiB batches', recordBytes: 64 * 1024, recordsPerBatch: 1 },
 ];
 
-/** Starts `parapet start <args>` as a child process; resolves once it prints where it listens. */
-export async function startBrokerProcess(args: readonly string[]): Promise<{ port: number; output: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['dist/src/cli/main.js', 'start', '--listen', '127.0.0.1:0', ...args], {
+/**
+ * A data directory for a benchmark's broker, `<new temporary directory>/data`: `parapet start` writes the
+ * CA and the master key of encryption at rest beside it (`data-ca`, `data-keys`), and `remove` deletes
+ * the temporary directory with all of them.
+ */
+export function tempDataDir(prefix: string): { dataDir: string; remove: () => void } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  return {
+    dataDir: join(root, 'data'),
+    remove: () => {
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts `parapet start <args>` as a child process (with `nodeArgs` for node itself, e.g. `--cpu-prof`);
+ * resolves once it prints where it listens.
+ */
+export async function startBrokerProcess(
+  args: readonly string[],
+  nodeArgs: readonly string[] = [],
+): Promise<{ port: number; output: () => string; cpuSeconds: () => number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/src/cli/main.js', 'start', '--listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -62,9 +88,11 @@ export async function startBrokerProcess(args: readonly string[]): Promise<{ por
       reject(new Error(`broker exited with ${String(code)}`));
     });
   });
+  const pid = child.pid;
   return {
     port,
     output: () => out,
+    cpuSeconds: () => (pid === undefined ? NaN : processCpuSeconds(pid)),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => {
@@ -75,12 +103,30 @@ export async function startBrokerProcess(args: readonly string[]): Promise<{ por
   };
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (Linux); NaN elsewhere.
+ * CPU per byte moves much less than throughput when other processes take turns on the machine.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count from the `)` that ends it. Field 3 comes first
+    // after it; utime and stime are fields 14 and 15, in clock ticks (USER_HZ, 100 on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 export function percentile(sorted: Float64Array, p: number): number {
   return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0);
 }
 
 export interface ProduceResult {
   readonly mbPerSec: number;
+  /** Record data produced (values only). */
+  readonly bytes: number;
   readonly recordsPerSec: number;
   readonly requestsPerSec: number;
   readonly p50: number;
@@ -130,6 +176,7 @@ export async function produce(o: LoadOptions, topic: string, shape: Shape, acks:
   const records = requests * PARTITIONS * shape.recordsPerBatch;
   return {
     mbPerSec: (records * shape.recordBytes) / seconds / 1e6,
+    bytes: records * shape.recordBytes,
     recordsPerSec: records / seconds,
     requestsPerSec: requests / seconds,
     p50: percentile(sorted, 50),
@@ -179,14 +226,50 @@ export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec
   return { mbPerSec: bytes / seconds / 1e6, bytes };
 }
 
-/** Creates a topic as the user of `admin` (the super user on a secure broker). */
-export async function createTopic(admin: ClientConfig, name: string, partitions: number): Promise<void> {
+/** Creates a topic as the user of `admin` (the super user on a secure broker), with topic `configs`. */
+export async function createTopic(admin: ClientConfig, name: string, partitions: number, configs: Readonly<Record<string, string>> = {}): Promise<void> {
   const client = await AdminClient.connect(admin, { clientId: 'bench' });
   try {
-    await client.createTopic(name, partitions, {}, 1);
+    await client.createTopic(name, partitions, configs, 1);
   } finally {
     client.close();
   }
+}
+
+/** The settings of the secure path on a broker that `parapet start` initialised in `dataDir`. */
+export interface SecurePath {
+  /** The admin `parapet start` created (a super user): creates the topics. */
+  readonly admin: ClientConfig;
+  /** An ordinary user, `bench`, whose every produce and fetch of a `bench-…` topic passes the ACL authorizer. */
+  readonly user: ClientConfig;
+}
+
+/**
+ * Sets up the load's user on a secure broker: a SCRAM-SHA-512 credential for `bench` and prefixed ACLs
+ * allowing it WRITE and READ on topics named `bench-…`. It connects as librdkafka and the Java client
+ * do to a SASL_SSL listener: TLS verified against the broker's CA, then SCRAM-SHA-512.
+ */
+export async function secureBenchUser(dataDir: string, port: number): Promise<SecurePath> {
+  const admin: ClientConfig = { ...readClientConfig(join(dataDir, 'client', 'admin.properties')), bootstrapServers: [{ host: '127.0.0.1', port }] };
+  const client = await AdminClient.connect(admin);
+  const password = randomBytes(18).toString('base64url');
+  try {
+    await client.upsertScramCredential('bench', 'SCRAM-SHA-512', password, 4096);
+    for (const operation of ['WRITE', 'READ'] as const) {
+      await client.createAcl({ resourceType: ResourceType.TOPIC, resourceName: 'bench-', patternType: PatternType.PREFIXED, principal: 'User:bench', host: '*', operation: AclOperation[operation], permission: AclPermissionType.ALLOW });
+    }
+  } finally {
+    client.close();
+  }
+  return {
+    admin,
+    user: {
+      bootstrapServers: [{ host: '127.0.0.1', port }],
+      securityProtocol: 'SASL_SSL',
+      sasl: { mechanism: 'SCRAM-SHA-512', username: 'bench', password: new Secret(password) },
+      tls: { caLocation: join(dataDir, 'tls', 'ca.crt') },
+    },
+  };
 }
 
 export const fmt = (n: number, digits = 0): string => n.toFixed(digits).padStart(10);

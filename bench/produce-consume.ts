@@ -9,12 +9,9 @@
  *
  *   npm run bench:produce [-- --seconds 5 --connections 4 --partitions 4 --in-flight 4]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { diskBaseline, loopbackBaseline } from './baseline.js';
-import { consume, createTopic, fmt, plaintextClient, produce, SHAPES, startBrokerProcess, type LoadOptions } from './load.js';
+import { consume, createTopic, fmt, plaintextClient, produce, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,7 +29,7 @@ const CONNECTIONS = Number(args.connections);
 const PARTITIONS = Number(args.partitions);
 const IN_FLIGHT = Number(args['in-flight']);
 
-const dataDir = mkdtempSync(join(tmpdir(), 'parapet-bench-'));
+const { dataDir, remove: removeDataDir } = tempDataDir('parapet-bench-');
 const broker = args.port === undefined ? await startBrokerProcess(['--insecure', '--data-dir', dataDir]) : { port: Number(args.port), stop: () => Promise.resolve() };
 const load: LoadOptions = { seconds: SECONDS, connections: CONNECTIONS, partitions: PARTITIONS, inFlight: IN_FLIGHT, client: plaintextClient(broker.port) };
 try {
@@ -57,5 +54,5 @@ try {
   }
 } finally {
   await broker.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  removeDataDir();
 }

@@ -7,16 +7,11 @@
  *   npm run bench:secure [-- --seconds 5 --connections 4 --partitions 4 --in-flight 4 --rounds 2]
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AdminClient } from '../src/client/admin.js';
-import { readClientConfig, Secret, type ClientConfig } from '../src/client/client-config.js';
-import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../src/protocol/acl.js';
 import { loopbackBaseline } from './baseline.js';
-import { consume, createTopic, fmt, plaintextClient, produce, SHAPES, startBrokerProcess, type LoadOptions } from './load.js';
+import { consume, createTopic, fmt, plaintextClient, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,31 +34,15 @@ const common = {
 };
 const ROUNDS = Number(args.rounds);
 
-const plainDir = mkdtempSync(join(tmpdir(), 'parapet-bench-plain-'));
-const secureDir = mkdtempSync(join(tmpdir(), 'parapet-bench-secure-'));
+const { dataDir: plainDir, remove: removePlainDir } = tempDataDir('parapet-bench-plain-');
+const { dataDir: secureDir, remove: removeSecureDir } = tempDataDir('parapet-bench-secure-');
 const plain = await startBrokerProcess(['--insecure', '--data-dir', plainDir]);
 // A new data directory: `parapet start` initialises it (CA, certificate, admin), as for a new user.
 const secure = await startBrokerProcess(['--data-dir', secureDir]);
 try {
-  const adminConfig: ClientConfig = { ...readClientConfig(join(secureDir, 'client', 'admin.properties')), bootstrapServers: [{ host: '127.0.0.1', port: secure.port }] };
-  const admin = await AdminClient.connect(adminConfig);
   // The load runs as an ordinary user whose every produce and fetch passes the ACL authorizer.
-  const password = randomBytes(18).toString('base64url');
-  await admin.upsertScramCredential('bench', 'SCRAM-SHA-512', password, 4096);
-  for (const operation of ['WRITE', 'READ'] as const) {
-    await admin.createAcl({ resourceType: ResourceType.TOPIC, resourceName: 'bench-', patternType: PatternType.PREFIXED, principal: 'User:bench', host: '*', operation: AclOperation[operation], permission: AclPermissionType.ALLOW });
-  }
-  admin.close();
-  const caFile = join(secureDir, 'tls', 'ca.crt');
-  const ca = readFileSync(caFile);
-  // The full secure path, as librdkafka and the Java client take it to a SASL_SSL listener: TLS
-  // verified against the broker's CA, then SCRAM-SHA-512.
-  const benchUser: ClientConfig = {
-    bootstrapServers: [{ host: '127.0.0.1', port: secure.port }],
-    securityProtocol: 'SASL_SSL',
-    sasl: { mechanism: 'SCRAM-SHA-512', username: 'bench', password: new Secret(password) },
-    tls: { caLocation: caFile },
-  };
+  const { admin: adminConfig, user: benchUser } = await secureBenchUser(secureDir, secure.port);
+  const ca = readFileSync(join(secureDir, 'tls', 'ca.crt'));
   const paths: Record<'plaintext' | 'secure', LoadOptions> = {
     plaintext: { ...common, client: plaintextClient(plain.port) },
     secure: { ...common, client: benchUser },
@@ -101,6 +80,6 @@ try {
   }
 } finally {
   await Promise.all([plain.stop(), secure.stop()]);
-  rmSync(plainDir, { recursive: true, force: true });
-  rmSync(secureDir, { recursive: true, force: true });
+  removePlainDir();
+  removeSecureDir();
 }
