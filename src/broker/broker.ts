@@ -223,6 +223,9 @@ export class Broker {
         logger,
         clock,
         allocate: (size) => reads.acquire(size),
+        release: (buffer) => {
+          reads.release(buffer);
+        },
         ...(deps.fs === undefined ? {} : { fs: deps.fs }),
         configs: topicConfigs,
         maxOpenFiles: resolveMaxOpenLogFiles(config.maxOpenLogFiles, logger),

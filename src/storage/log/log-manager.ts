@@ -32,6 +32,8 @@ export interface LogManagerOptions {
   readonly clock?: () => number;
   /** Buffers for reads sent to consumers, e.g. from a pool the connections give them back to. */
   readonly allocate?: (size: number) => Buffer;
+  /** Gives back a buffer from `allocate` that nothing refers to any more (a read unsealed into another). */
+  readonly release?: (buffer: Buffer) => void;
   /** Most segment files open at once (the LRU of open-files.ts); default: no bound. */
   readonly maxOpenFiles?: number;
   /**
@@ -199,6 +201,7 @@ export class LogManager implements ManagedLogStore {
           this.#faults.report(err, operation, label);
         },
         ...(this.#o.allocate === undefined ? {} : { allocate: this.#o.allocate }),
+        ...(this.#o.release === undefined ? {} : { release: this.#o.release }),
         ...(keys === undefined ? {} : { keys }),
       },
       dir,

@@ -35,6 +35,8 @@ export interface PartitionLogDeps {
   readonly clock: () => number;
   /** Buffers for reads sent to consumers (see SegmentDeps.allocate). */
   readonly allocate?: (size: number) => Buffer;
+  /** Gives back a buffer from `allocate` that nothing refers to any more: a read once it is unsealed into another. */
+  readonly release?: (buffer: Buffer) => void;
   /** How long an idle producer's state is kept (Kafka's producer.id.expiration.ms); default one day. */
   readonly producerIdExpirationMs?: number;
   /** The broker's bounded cache of open descriptors; without one, the log keeps its own, unbounded. */
@@ -414,7 +416,8 @@ export class PartitionLog implements PartitionView {
     const baseOffset = this.logEndOffset;
     assignOffsets(batch.bytes, baseOffset, LEADER_EPOCH);
     const lastOffset = baseOffset + BigInt(batch.lastOffsetDelta);
-    const stored = seal === undefined ? batch.bytes : sealBatch(batch.bytes, this.#place, seal.id, seal.key);
+    // Sealed into a buffer reused from one append to the next: the segment writes it synchronously and keeps no view of it.
+    const stored = seal === undefined ? batch.bytes : sealBatch(batch.bytes, this.#place, seal.id, seal.key, sealScratch(batch.bytes.length + SEALING_OVERHEAD));
     this.#active.append({ bytes: stored, baseOffset, lastOffset, maxTimestamp: batch.maxTimestamp }, now);
     if (seal !== undefined) {
       seal.batches++;
@@ -518,6 +521,17 @@ export class PartitionLog implements PartitionView {
       }
     }
     const out = this.#deps.allocate?.(stored.length - size) ?? Buffer.allocUnsafe(stored.length - size);
+    // The stored form is not served: its buffer goes back to the pool once opened (without this, every
+    // read of a sealed partition took a fresh buffer of the read's size, and V8 collected it later).
+    try {
+      return this.#unsealInto(stored, opened, fault, out);
+    } finally {
+      this.#deps.release?.(stored);
+    }
+  }
+
+  /** Opens `stored` into `out` with the `opened` keys; a batch whose key is not among them ends the read (`fault` says why). */
+  #unsealInto(stored: Buffer, opened: Map<number, KeyObject>, fault: unknown, out: Buffer): LogRead {
     let to = 0;
     for (let at = 0; at < stored.length; ) {
       const entry = stored.subarray(at, at + LOG_OVERHEAD + stored.readInt32BE(at + BatchOffsets.batchLength));
@@ -527,14 +541,20 @@ export class PartitionLog implements PartitionView {
         continue;
       }
       const key = opened.get(sealedDekId(entry));
-      if (key === undefined) return to === 0 ? keyFaultRead(fault) : { kind: 'records', records: out.subarray(0, to) };
+      if (key === undefined) {
+        if (to > 0) return { kind: 'records', records: out.subarray(0, to) };
+        this.#deps.release?.(out);
+        return keyFaultRead(fault);
+      }
       const failure = unsealBatchInto(entry, this.#place, key, out, to);
       if (failure !== null) {
         this.#deps.logger.error(
           { partition: `${this.id.topic}-${this.id.partition}`, offset: entry.readBigInt64BE(BatchOffsets.baseOffset).toString(), reason: failure.reason },
           'refused to serve a sealed record batch',
         );
-        return to === 0 ? { kind: 'corrupt', reason: failure.reason } : { kind: 'records', records: out.subarray(0, to) };
+        if (to > 0) return { kind: 'records', records: out.subarray(0, to) };
+        this.#deps.release?.(out);
+        return { kind: 'corrupt', reason: failure.reason };
       }
       to += unsealedSize(entry);
     }
@@ -754,6 +774,15 @@ export class PartitionLog implements PartitionView {
     this.#deps.keys?.forget();
     this.#deps.fs.rmSync(dir);
   }
+}
+
+/** The buffer appends seal into (the commit step is synchronous, so one serves every partition). */
+let scratch = Buffer.alloc(0);
+
+function sealScratch(size: number): Buffer {
+  // Up to the largest batch a producer can send; rarer, larger ones get a buffer of their own.
+  if (scratch.length < size && size <= 16 * 1024 * 1024) scratch = Buffer.allocUnsafeSlow(2 ** Math.ceil(Math.log2(size)));
+  return scratch;
 }
 
 /** The format version a `partition.json` gives, when this build reads it; else a STORAGE_ERROR. */
