@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { UnsealPool } from '../storage/crypto/unseal-pool.js';
 import { DEFAULT_ENCRYPTION_AT_REST, openKeyServices, type EncryptionAtRestConfig, type OpenedKeyServices } from '../storage/crypto/key-setup.js';
 import { DEFAULT_NAME_LIMITS } from '../protocol/names.js';
 import { BufferPool } from '../server/buffer-pool.js';
@@ -191,6 +192,8 @@ export class Broker {
   readonly #waitingFetches: WaitingFetches;
   #offsetExpiryTimer: NodeJS.Timeout | undefined;
   readonly #keys: OpenedKeyServices;
+  /** Worker threads that open large sealed reads, off the event loop. */
+  readonly #unsealPool = new UnsealPool();
   readonly #startCertificateWatch: (() => { close(): void; reload(): boolean }) | undefined;
   #certificateWatch: { close(): void; reload(): boolean } | undefined;
 
@@ -231,6 +234,7 @@ export class Broker {
         maxOpenFiles: resolveMaxOpenLogFiles(config.maxOpenLogFiles, logger),
         maxOpenPartitions: config.maxPartitions,
         keys: keys.services,
+        unsealPool: this.#unsealPool,
       });
       const topics = new TopicAdmin(this.#store, this.#logs, topicConfigs, {
         defaultPartitions: config.defaultPartitions,
@@ -326,6 +330,7 @@ export class Broker {
           : () => watchCertificates(tlsServer, tlsFiles, config.security, logger, (isRevoked) => listener.closeRevokedConnections(isRevoked));
     } catch (err) {
       store?.close();
+      void this.#unsealPool.close();
       this.#lock.release();
       throw err;
     }
@@ -395,6 +400,7 @@ export class Broker {
     await this.#listener.close();
     await this.#logs.close();
     await this.#keys.services.provider.close();
+    await this.#unsealPool.close();
     this.#store.close();
     this.#lock.release();
   }

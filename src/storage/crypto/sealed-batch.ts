@@ -136,11 +136,11 @@ export function sealBatch(batch: Buffer, place: BatchPlace, dekId: number, key: 
 export type UnsealFailure = { readonly kind: 'unsupported'; readonly reason: string } | { readonly kind: 'forged'; readonly reason: string };
 
 /**
- * The original batch of a sealed entry (bytes 0–16 from the clear header, magic 2), written into `out`
- * at `outAt` (it needs {@link unsealedSize} bytes there); or why not. A failed authentication means
- * the entry was changed or moved: never serve it.
+ * Opens a sealed entry: the original batch's bytes from 17 on (its CRC, attributes … records), or why
+ * not. Nothing is returned before the tag is checked: a failed authentication means the entry was
+ * changed or moved, and none of it may be served.
  */
-export function unsealBatchInto(entry: Buffer, place: BatchPlace, key: KeyObject, out: Buffer, outAt: number): UnsealFailure | null {
+export function openSealed(entry: Buffer, place: BatchPlace, key: KeyObject): Buffer | UnsealFailure {
   const version = entry.readInt16BE(SealedOffsets.version);
   if (version !== SEALING_VERSION) return { kind: 'unsupported', reason: `sealing version ${version} is not supported` };
   const tagAt = entry.length - TAG_BYTES;
@@ -148,20 +148,28 @@ export function unsealBatchInto(entry: Buffer, place: BatchPlace, key: KeyObject
   const decipher = createDecipheriv('aes-256-gcm', key, entry.subarray(SealedOffsets.nonce, SealedOffsets.ciphertext), { authTagLength: TAG_BYTES });
   decipher.setAAD(associatedData(place, entry));
   decipher.setAuthTag(entry.subarray(tagAt));
-  const size = unsealedSize(entry);
+  const body = decipher.update(entry.subarray(SealedOffsets.ciphertext, tagAt));
+  try {
+    decipher.final();
+  } catch {
+    body.fill(0);
+    return { kind: 'forged', reason: 'the sealed batch failed authentication (changed, or copied from another partition or offset)' };
+  }
+  return body;
+}
+
+/**
+ * Writes the original batch of a sealed entry whose `body` {@link openSealed} gave: bytes 0–16 from the
+ * clear header (magic 2), then the body, at `outAt` of `out`, which may be the buffer the entry is in,
+ * at or before it (every clear field is read before anything is written).
+ */
+export function writeOpened(entry: Buffer, body: Buffer, out: Buffer, outAt: number): number {
+  const size = CLEAR_PREFIX + body.length;
   entry.copy(out, outAt, 0, BatchOffsets.magic);
   out.writeInt32BE(size - LOG_OVERHEAD, outAt + BatchOffsets.batchLength);
   out.writeInt8(2, outAt + BatchOffsets.magic);
-  try {
-    let at = outAt + CLEAR_PREFIX;
-    at += decipher.update(entry.subarray(SealedOffsets.ciphertext, tagAt)).copy(out, at);
-    decipher.final().copy(out, at);
-  } catch {
-    // Nothing decrypted may be left for a caller to send by mistake.
-    out.fill(0, outAt, outAt + size);
-    return { kind: 'forged', reason: 'the sealed batch failed authentication (changed, or copied from another partition or offset)' };
-  }
-  return null;
+  body.copy(out, outAt + CLEAR_PREFIX);
+  return size;
 }
 
 /** The size of the batch a sealed entry holds. */
@@ -169,9 +177,11 @@ export function unsealedSize(entry: Buffer): number {
   return entry.length - SEALING_OVERHEAD;
 }
 
-/** {@link unsealBatchInto} into a buffer of its own. */
+/** The original batch of a sealed entry, in a buffer of its own; or why not. */
 export function unsealBatch(entry: Buffer, place: BatchPlace, key: KeyObject): Buffer | UnsealFailure {
-  const out = Buffer.allocUnsafe(unsealedSize(entry));
-  const failure = unsealBatchInto(entry, place, key, out, 0);
-  return failure ?? out;
+  const body = openSealed(entry, place, key);
+  if (!Buffer.isBuffer(body)) return body;
+  const out = Buffer.allocUnsafe(CLEAR_PREFIX + body.length);
+  writeOpened(entry, body, out, 0);
+  return out;
 }

@@ -14,6 +14,7 @@ import { PartitionLog } from './partition-log.js';
 import type { PreparedBatch, RecordTransform } from './record-transform.js';
 import { KeyFault } from '../crypto/kek-provider.js';
 import { PartitionKeys, type KeyServices, type SealingKey } from '../crypto/partition-keys.js';
+import type { UnsealPool } from '../crypto/unseal-pool.js';
 
 export interface LogManagerOptions {
   readonly dataDir: string;
@@ -32,8 +33,10 @@ export interface LogManagerOptions {
   readonly clock?: () => number;
   /** Buffers for reads sent to consumers, e.g. from a pool the connections give them back to. */
   readonly allocate?: (size: number) => Buffer;
-  /** Gives back a buffer from `allocate` that nothing refers to any more (a read unsealed into another). */
+  /** Gives back a buffer from `allocate` that nothing refers to any more (a sealed read that serves nothing). */
   readonly release?: (buffer: Buffer) => void;
+  /** Where large sealed reads are opened (worker threads); without it, on the event loop. */
+  readonly unsealPool?: UnsealPool;
   /** Most segment files open at once (the LRU of open-files.ts); default: no bound. */
   readonly maxOpenFiles?: number;
   /**
@@ -202,6 +205,7 @@ export class LogManager implements ManagedLogStore {
         },
         ...(this.#o.allocate === undefined ? {} : { allocate: this.#o.allocate }),
         ...(this.#o.release === undefined ? {} : { release: this.#o.release }),
+        ...(this.#o.unsealPool === undefined ? {} : { unsealPool: this.#o.unsealPool }),
         ...(keys === undefined ? {} : { keys }),
       },
       dir,

@@ -22,7 +22,9 @@ import type { OneAtATime } from './one-at-a-time.js';
 import { segmentsToDelete } from './retention.js';
 import { KeyFault } from '../crypto/kek-provider.js';
 import type { PartitionKeys, SealingKey } from '../crypto/partition-keys.js';
-import { isSealed, sealBatch, sealedDekId, SEALING_OVERHEAD, unsealBatch, unsealBatchInto, unsealedSize, type BatchPlace } from '../crypto/sealed-batch.js';
+import { isSealed, sealBatch, sealedDekId, SEALING_OVERHEAD, unsealBatch, type BatchPlace } from '../crypto/sealed-batch.js';
+import { unsealEntriesInPlace, type Unsealed } from '../crypto/unseal-entries.js';
+import type { UnsealPool } from '../crypto/unseal-pool.js';
 import { isSealedSnapshot, sealedSnapshotDekId, sealSnapshot, unsealSnapshot } from '../crypto/sealed-snapshot.js';
 import { Segment, type SegmentDeps } from './segment.js';
 
@@ -35,8 +37,10 @@ export interface PartitionLogDeps {
   readonly clock: () => number;
   /** Buffers for reads sent to consumers (see SegmentDeps.allocate). */
   readonly allocate?: (size: number) => Buffer;
-  /** Gives back a buffer from `allocate` that nothing refers to any more: a read once it is unsealed into another. */
+  /** Gives back a buffer from `allocate` that nothing refers to any more (a sealed read that serves nothing). */
   readonly release?: (buffer: Buffer) => void;
+  /** Where large sealed reads are opened (worker threads); without it, on the event loop. */
+  readonly unsealPool?: UnsealPool;
   /** How long an idle producer's state is kept (Kafka's producer.id.expiration.ms); default one day. */
   readonly producerIdExpirationMs?: number;
   /** The broker's bounded cache of open descriptors; without one, the log keeps its own, unbounded. */
@@ -498,11 +502,8 @@ export class PartitionLog implements PartitionView {
 
   async #unsealRead(stored: Buffer): Promise<LogRead> {
     const ids = new Set<number>();
-    let size = 0;
     for (let at = 0; at < stored.length; at += LOG_OVERHEAD + stored.readInt32BE(at + BatchOffsets.batchLength)) {
-      if (!isSealed(stored, at)) continue;
-      ids.add(sealedDekId(stored, at));
-      size += SEALING_OVERHEAD;
+      if (isSealed(stored, at)) ids.add(sealedDekId(stored, at));
     }
     if (ids.size === 0) return { kind: 'records', records: stored };
     const keys = this.#deps.keys;
@@ -520,45 +521,28 @@ export class PartitionLog implements PartitionView {
         break;
       }
     }
-    const out = this.#deps.allocate?.(stored.length - size) ?? Buffer.allocUnsafe(stored.length - size);
-    // The stored form is not served: its buffer goes back to the pool once opened (without this, every
-    // read of a sealed partition took a fresh buffer of the read's size, and V8 collected it later).
+    let opening: { buffer: Buffer; unsealed: Unsealed };
     try {
-      return this.#unsealInto(stored, opened, fault, out);
-    } finally {
-      this.#deps.release?.(stored);
+      // In place: the batches are written over the entries that held them (worker threads open large reads).
+      opening = await (this.#deps.unsealPool?.unseal(stored, opened, this.#place) ?? { buffer: stored, unsealed: unsealEntriesInPlace(stored, opened, this.#place) });
+    } catch (err) {
+      return { kind: 'unavailable', reason: err instanceof Error ? err.message : String(err) };
     }
+    const { buffer, unsealed } = opening;
+    const records = buffer.subarray(0, unsealed.length);
+    const stop = unsealed.stop;
+    if (stop === null || records.length > 0) {
+      if (stop?.kind === 'forged') this.#reportForged(stop.baseOffset, stop.reason);
+      return { kind: 'records', records };
+    }
+    this.#deps.release?.(buffer);
+    if (stop.kind === 'no-key') return keyFaultRead(fault ?? new KeyFault('missing', `data key ${stop.id} cannot be had`));
+    this.#reportForged(stop.baseOffset, stop.reason);
+    return { kind: 'corrupt', reason: stop.reason };
   }
 
-  /** Opens `stored` into `out` with the `opened` keys; a batch whose key is not among them ends the read (`fault` says why). */
-  #unsealInto(stored: Buffer, opened: Map<number, KeyObject>, fault: unknown, out: Buffer): LogRead {
-    let to = 0;
-    for (let at = 0; at < stored.length; ) {
-      const entry = stored.subarray(at, at + LOG_OVERHEAD + stored.readInt32BE(at + BatchOffsets.batchLength));
-      at += entry.length;
-      if (!isSealed(entry)) {
-        to += entry.copy(out, to);
-        continue;
-      }
-      const key = opened.get(sealedDekId(entry));
-      if (key === undefined) {
-        if (to > 0) return { kind: 'records', records: out.subarray(0, to) };
-        this.#deps.release?.(out);
-        return keyFaultRead(fault);
-      }
-      const failure = unsealBatchInto(entry, this.#place, key, out, to);
-      if (failure !== null) {
-        this.#deps.logger.error(
-          { partition: `${this.id.topic}-${this.id.partition}`, offset: entry.readBigInt64BE(BatchOffsets.baseOffset).toString(), reason: failure.reason },
-          'refused to serve a sealed record batch',
-        );
-        if (to > 0) return { kind: 'records', records: out.subarray(0, to) };
-        this.#deps.release?.(out);
-        return { kind: 'corrupt', reason: failure.reason };
-      }
-      to += unsealedSize(entry);
-    }
-    return { kind: 'records', records: out };
+  #reportForged(baseOffset: bigint, reason: string): void {
+    this.#deps.logger.error({ partition: `${this.id.topic}-${this.id.partition}`, offset: baseOffset.toString(), reason }, 'refused to serve a sealed record batch');
   }
 
   #read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead {
