@@ -20,31 +20,18 @@ import { BatchOffsets } from '../src/records/batch.js';
 import { SEALED_MAGIC } from '../src/storage/crypto/sealed-batch.js';
 import { segmentFileName } from '../src/storage/log/format.js';
 import { loopbackBaseline, sealingBaseline } from './baseline.js';
-import { consume, createTopic, fmt, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
+import { consume, createTopic, fmt, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, loadFlags, loadOptionsOf, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '4' },
-    partitions: { type: 'string', default: '4' },
-    'in-flight': { type: 'string', default: '4' },
-    // Each scenario runs this many times on each set of topics; the best run of each counts (less noise).
-    rounds: { type: 'string', default: '3' },
-    // Per-partition fetch size; 1 MiB is the Java client's and librdkafka's default.
-    'fetch-bytes': { type: 'string', default: '1048576' },
+    ...loadFlags(3),
     // Skip the machine baselines (loopback TCP/TLS, sealing in one thread).
     'no-baseline': { type: 'boolean', default: false },
     // Run the broker under `node --cpu-prof`, writing its profile here when it stops.
     'cpu-prof-dir': { type: 'string' },
   },
 });
-const load = {
-  seconds: Number(args.seconds),
-  connections: Number(args.connections),
-  partitions: Number(args.partitions),
-  inFlight: Number(args['in-flight']),
-  fetchBytes: Number(args['fetch-bytes']),
-};
+const load = loadOptionsOf(args);
 const ROUNDS = Number(args.rounds);
 /** The issue's target: the secure path with encryption at rest keeps this much of the same path without. */
 const TARGET = 0.9;

@@ -275,3 +275,31 @@ export async function secureBenchUser(dataDir: string, port: number): Promise<Se
 export const fmt = (n: number, digits = 0): string => n.toFixed(digits).padStart(10);
 
 
+
+/**
+ * The command-line flags of the benchmarks that run the standard load (`bench:secure`, `bench:at-rest`),
+ * with `rounds` as each one's default: give to `parseArgs` with a bench's own flags added.
+ */
+export function loadFlags(rounds: number) {
+  return {
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '4' },
+    partitions: { type: 'string', default: '4' },
+    'in-flight': { type: 'string', default: '4' },
+    // Each scenario runs this many times on each side; the best run of each counts (less noise).
+    rounds: { type: 'string', default: String(rounds) },
+    // Per-partition fetch size; 1 MiB is the Java client's and librdkafka's default.
+    'fetch-bytes': { type: 'string', default: '1048576' },
+  } as const;
+}
+
+/** The load options the flags of {@link loadFlags} give. */
+export function loadOptionsOf(args: { seconds: string; connections: string; partitions: string; 'in-flight': string; 'fetch-bytes': string }) {
+  return {
+    seconds: Number(args.seconds),
+    connections: Number(args.connections),
+    partitions: Number(args.partitions),
+    inFlight: Number(args['in-flight']),
+    fetchBytes: Number(args['fetch-bytes']),
+  };
+}

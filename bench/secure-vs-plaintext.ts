@@ -11,27 +11,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loopbackBaseline } from './baseline.js';
-import { consume, createTopic, fmt, plaintextClient, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
+import { consume, createTopic, fmt, plaintextClient, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, loadFlags, loadOptionsOf, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '4' },
-    partitions: { type: 'string', default: '4' },
-    'in-flight': { type: 'string', default: '4' },
-    // Each scenario runs this many times on each path; the best run of each counts (less noise).
-    rounds: { type: 'string', default: '2' },
-    // Per-partition fetch size; 1 MiB is the Java client's and librdkafka's default.
-    'fetch-bytes': { type: 'string', default: '1048576' },
+    ...loadFlags(2),
   },
 });
-const common = {
-  seconds: Number(args.seconds),
-  connections: Number(args.connections),
-  partitions: Number(args.partitions),
-  inFlight: Number(args['in-flight']),
-  fetchBytes: Number(args['fetch-bytes']),
-};
+const common = loadOptionsOf(args);
 const ROUNDS = Number(args.rounds);
 
 const { dataDir: plainDir, remove: removePlainDir } = tempDataDir('parapet-bench-plain-');

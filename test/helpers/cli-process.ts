@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { promisify } from 'node:util';
 
 /** The compiled `parapet` command, run from the project root as `npm test` does. */
 export const CLI = 'dist/src/cli/main.js';
@@ -34,4 +35,24 @@ export function startParapet(t: TestContext, args: readonly string[]): Promise<S
       reject(Object.assign(new Error(`parapet start exited with ${String(code)}: ${err}`), { code, out, err }));
     });
   });
+}
+
+/** How a `parapet` command ended. */
+export interface CliOutcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs `parapet ARGS` to its end; standard input is a pipe, never a terminal. */
+export async function runParapet(args: readonly string[]): Promise<CliOutcome> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { CLI, startParapet } from '../helpers/cli-process.js';
+import { CLI, runParapet, startParapet, type CliOutcome } from '../helpers/cli-process.js';
 import { createOpensslCa } from '../helpers/openssl-ca.js';
 import { waitFor } from '../helpers/tls-fixtures.js';
 
@@ -27,23 +27,10 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-async function parapet(args: readonly string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const parapet = runParapet;
 
-async function kcatExit(args: readonly string[]): Promise<Outcome> {
+async function kcatExit(args: readonly string[]): Promise<CliOutcome> {
   try {
     const { stdout, stderr } = await run('kcat', [...args]);
     return { code: 0, stdout, stderr };

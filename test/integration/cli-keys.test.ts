@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
 import { AdminClient } from '../../src/client/admin.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { Fetch } from '../../src/protocol/messages/fetch.js';
 import { InitProducerId } from '../../src/protocol/messages/init-producer-id.js';
 import { BatchOffsets, LOG_OVERHEAD, splitBatches } from '../../src/records/batch.js';
 import { buildBatchSync } from '../../src/records/record.js';
-import { CLI } from '../helpers/cli-process.js';
+import { CLI, runParapet, type CliOutcome } from '../helpers/cli-process.js';
 import { clientConfigFor, createTopic } from '../helpers/client.js';
 import { BatchClient, LATEST, onCleanup, partitionDir, spawnBroker, tempDataDir, type ChildBroker, type Consumed } from '../helpers/durability.js';
 
@@ -21,30 +20,15 @@ import { BatchClient, LATEST, onCleanup, partitionDir, spawnBroker, tempDataDir,
  * did to the data.
  */
 
-const run = promisify(execFile);
 
-interface Outcome {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-/** `parapet ARGS`; standard input is a pipe, never a terminal. */
-async function parapet(args: readonly string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const parapet = runParapet;
 
 /**
  * `parapet ARGS` on a terminal, typing `input`: util-linux `script` gives it a pseudo-terminal. Its
  * standard output and error both come back in `stdout`.
  */
-function parapetOnTerminal(args: readonly string[], input: string): Promise<Outcome> {
+function parapetOnTerminal(args: readonly string[], input: string): Promise<CliOutcome> {
   const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
@@ -59,7 +43,7 @@ function parapetOnTerminal(args: readonly string[], input: string): Promise<Outc
   });
 }
 
-async function keys(dataDir: string, ...args: string[]): Promise<Outcome> {
+async function keys(dataDir: string, ...args: string[]): Promise<CliOutcome> {
   return parapet(['keys', ...args, '--data-dir', dataDir]);
 }
 
