@@ -383,6 +383,8 @@ describe('parapet keys (processes on a stopped broker’s data directory)', () =
     assert.ok([...p0.keys()].some((n) => n.endsWith('.index')), 'rolled segments have index files');
     assert.ok([...p0.values()].some((data) => data.includes(marker)), 'the clear batches are on disk');
     assert.ok([...p0].some(([n, data]) => n.endsWith('.snapshot') && !data.subarray(0, 26).equals(Buffer.from('parapet-sealed-snapshot v1'))), 'a clear producer snapshot');
+    const formatVersion = (p: number) => (JSON.parse(readFileSync(join(partitionDir(dataDir, 'legacy', p), 'partition.json'), 'utf8')) as { formatVersion: number }).formatVersion;
+    assert.equal(formatVersion(0), 1, 'partition 0 never held a sealed batch');
     const sealedBefore = entries(partitionFiles(dataDir, 'legacy', 1).get('00000000000000000000.log') as Buffer).filter((e) => e.readInt8(BatchOffsets.magic) === 0x50);
     assert.equal(sealedBefore.length, 1);
 
@@ -417,6 +419,8 @@ describe('parapet keys (processes on a stopped broker’s data directory)', () =
         assert.ok(entries(data).every((e) => e.readInt8(BatchOffsets.magic) === 0x50), 'every entry sealed');
       }
     }
+    // Moved to format version 2 before its first sealed batch: an older build refuses it rather than truncate it.
+    assert.deepEqual([formatVersion(0), formatVersion(1)], [2, 2]);
     const p1 = partitionFiles(dataDir, 'legacy', 1).get('00000000000000000000.log') as Buffer;
     assert.ok(p1.includes(sealedBefore[0] as Buffer), 'a sealed entry is copied as it was');
     assert.match(await keysOk(dataDir, 'describe', '--topic', 'legacy'), /^partition 0: \d+ bytes sealed \(8 batches\), 0 bytes clear \(0 batches\), 1 data key$/m);

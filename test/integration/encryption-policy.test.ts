@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { SEALED_MAGIC } from '../../src/storage/crypto/sealed-batch.js';
 import { startBroker } from '../helpers/broker.js';
+import { segmentFiles, storedEntries } from '../helpers/sealed-storage.js';
 
 // KafkaJS's CommonJS build has these enums on its default export only.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 /** The magic byte of every entry of every segment of a partition: 2 clear, 0x50 sealed. */
-function storedMagics(dataDir: string, partitionDir: string): number[] {
-  const dir = join(dataDir, 'logs', partitionDir);
-  const magics: number[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
-    const file = readFileSync(join(dir, name));
-    for (let at = 0; at + 17 <= file.length; at += 12 + file.readInt32BE(at + 8)) magics.push(file.readInt8(at + 16));
-  }
-  return magics;
+function storedMagics(dataDir: string, topic: string): number[] {
+  return segmentFiles(dataDir, topic, 0).flatMap((path) => storedEntries(path).map((e) => e.magic));
 }
 
 describe('encryption at rest: the topic policy, through a real client', () => {
@@ -41,8 +34,8 @@ describe('encryption at rest: the topic policy, through a real client', () => {
     );
 
     for (const topic of ['sealed', 'clear']) await producer.send({ topic, messages: [{ key: 'k', value: `MARKER-${topic}`, headers: { h: `H-${topic}` } }] });
-    assert.deepEqual(storedMagics(dataDir, 'sealed-0'), [SEALED_MAGIC]);
-    assert.deepEqual(storedMagics(dataDir, 'clear-0'), [2]);
+    assert.deepEqual(storedMagics(dataDir, 'sealed'), [SEALED_MAGIC]);
+    assert.deepEqual(storedMagics(dataDir, 'clear'), [2]);
 
     const { resources } = await admin.describeConfigs({
       resources: ['sealed', 'clear'].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['encryption'] })),
@@ -60,6 +53,6 @@ describe('encryption at rest: the topic policy, through a real client', () => {
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'sealed', configEntries: [{ name: 'encryption', value: 'none' }] }] });
     assert.ok(events.some((e) => e.type === 'insecure-setting' && e.setting === 'topic sealed: encryption=none'));
     await producer.send({ topic: 'sealed', messages: [{ value: 'after' }] });
-    assert.deepEqual(storedMagics(dataDir, 'sealed-0'), [SEALED_MAGIC, 2]);
+    assert.deepEqual(storedMagics(dataDir, 'sealed'), [SEALED_MAGIC, 2]);
   });
 });

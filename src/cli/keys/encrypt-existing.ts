@@ -5,8 +5,9 @@ import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, CURRENT_MAGIC, LOG_OVERHEAD
 import type { PartitionKeys } from '../../storage/crypto/partition-keys.js';
 import { sealBatch, SEALED_MAGIC } from '../../storage/crypto/sealed-batch.js';
 import { isSealedSnapshot } from '../../storage/crypto/sealed-snapshot.js';
+import { SEALED_FORMAT_VERSION, segmentPaths, writePartitionMeta } from '../../storage/log/format.js';
+import { nodeLogFs } from '../../storage/log/log-fs.js';
 import { fsyncDirectory } from '../../storage/durable-files.js';
-import { segmentPaths } from '../../storage/log/format.js';
 import { segmentFiles, type PartitionDir } from './partition-files.js';
 
 /**
@@ -54,6 +55,9 @@ export async function encryptPartition(p: PartitionDir, keys: PartitionKeys): Pr
     const entries = readEntries(segment.path);
     const clear = entries.filter((e) => e.magic === CURRENT_MAGIC);
     if (clear.length === 0) continue;
+    // Before the first sealed batch, as the broker does: an older build must refuse the partition
+    // rather than take a sealed batch for a torn write and truncate the log there.
+    if (segments === 0) writePartitionMeta(nodeLogFs, p.dir, { topic: p.topic, partition: p.partition, topicId: p.topicId }, SEALED_FORMAT_VERSION);
     for (const id of await rewriteSegment(p, segment.base, entries, keys)) dataKeyIds.add(id);
     segments++;
     batches += clear.length;

@@ -7,7 +7,7 @@ import type { Logger } from '../../logger.js';
 import { fsyncDirectory, writeFileDurably } from '../durable-files.js';
 import { DataKeyCache } from './data-key-cache.js';
 import { KeyFault, type KekProvider } from './kek-provider.js';
-import { LocalKekProvider, parseMasterKey, type MasterKeySource } from './local-provider.js';
+import { LocalKekProvider, MASTER_KEY_BYTES, parseMasterKey, type MasterKeySource } from './local-provider.js';
 import { DEFAULT_DATA_KEY_LIMITS, type KeyServices } from './partition-keys.js';
 import { PendingKekProvider } from './pending-provider.js';
 
@@ -131,7 +131,7 @@ export function ensureMasterKeyFile(path: string): boolean {
   if (existsSync(path)) return false;
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileDurably(path, `${randomBytes(32).toString('base64')}\n`, 0o600);
+  writeFileDurably(path, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`, 0o600);
   fsyncDirectory(dir);
   return true;
 }

@@ -62,7 +62,7 @@ export interface SealingKey {
 }
 
 /** Bound into each wrapped DEK: a wrapped key moved to another partition or id does not unwrap. */
-export function dataKeyContext(topicId: string, partition: number, id: number): Buffer {
+function dataKeyContext(topicId: string, partition: number, id: number): Buffer {
   return Buffer.from(`parapet-data-key\0${topicId}\0${partition}\0${id}`);
 }
 
@@ -141,14 +141,9 @@ export class PartitionKeys {
     return this.#sealing;
   }
 
-  /** The keys with these ids, unwrapped (from the cache when there). Throws a {@link KeyFault}. */
-  async openingKeys(ids: Iterable<number>): Promise<Map<number, KeyObject>> {
-    const keys = new Map<number, KeyObject>();
-    for (const id of ids) {
-      if (keys.has(id)) continue;
-      keys.set(id, this.#services.cache.get(this.#cacheKey, id) ?? (await this.#unwrap(id)));
-    }
-    return keys;
+  /** The key with this id, unwrapped (from the cache when there). Throws a {@link KeyFault}. */
+  async openingKey(id: number): Promise<KeyObject> {
+    return this.#services.cache.get(this.#cacheKey, id) ?? (await this.#unwrap(id));
   }
 
   async #unwrap(id: number): Promise<KeyObject> {

@@ -172,11 +172,6 @@ export function writeOpened(entry: Buffer, body: Buffer, out: Buffer, outAt: num
   return size;
 }
 
-/** The size of the batch a sealed entry holds. */
-export function unsealedSize(entry: Buffer): number {
-  return entry.length - SEALING_OVERHEAD;
-}
-
 /** The original batch of a sealed entry, in a buffer of its own; or why not. */
 export function unsealBatch(entry: Buffer, place: BatchPlace, key: KeyObject): Buffer | UnsealFailure {
   const body = openSealed(entry, place, key);

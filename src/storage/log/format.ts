@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CURRENT_MAGIC } from '../../records/batch.js';
 import { SEALED_MAGIC } from '../crypto/sealed-batch.js';
+import type { LogFs } from './log-fs.js';
 
 /**
  * The on-disk layout of a partition (docs/storage-format.md). Version 1 stores Kafka record batches v2
@@ -20,6 +21,15 @@ export const READABLE_FORMAT_VERSIONS: readonly number[] = [LOG_FORMAT_VERSION, 
 
 /** Written in every partition directory: the format version and which partition this is. */
 export const PARTITION_META_FILE = 'partition.json';
+
+/**
+ * Writes a partition's `partition.json` durably (the file, then the directory): at creation, and when
+ * the partition moves to {@link SEALED_FORMAT_VERSION}, which must be on disk before any sealed batch.
+ */
+export function writePartitionMeta(fs: LogFs, dir: string, id: { topic: string; partition: number; topicId: string }, formatVersion: number): void {
+  fs.writeFileDurably(join(dir, PARTITION_META_FILE), Buffer.from(`${JSON.stringify({ formatVersion, ...id })}\n`));
+  fs.fsyncDir(dir);
+}
 
 /** Segment files are named by their base offset, zero-padded to 20 digits (Kafka's convention). */
 export function segmentFileName(baseOffset: bigint, suffix: '.log' | '.index' | '.timeindex'): string {

@@ -6,7 +6,7 @@ import { assignOffsets, BatchAttributes, BatchOffsets, LOG_OVERHEAD } from '../.
 import { firstRecordAtOrAfter } from '../../records/record-search.js';
 import { LEADER_EPOCH, type LogPosition, type LogRead, type PartitionView, type TimestampedOffset } from '../log-store.js';
 import type { LogConfig } from './log-config.js';
-import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName, READABLE_FORMAT_VERSIONS, SEALED_FORMAT_VERSION } from './format.js';
+import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName, READABLE_FORMAT_VERSIONS, SEALED_FORMAT_VERSION, writePartitionMeta } from './format.js';
 import { ioErrorCode } from './io-faults.js';
 import type { LogFs } from './log-fs.js';
 import { isTransientIoError, OpenFiles } from './open-files.js';
@@ -144,7 +144,7 @@ export class PartitionLog implements PartitionView {
     const metaPath = join(dir, PARTITION_META_FILE);
     let formatVersion = LOG_FORMAT_VERSION;
     if (fs.existsSync(metaPath)) formatVersion = checkFormat(fs.readFileSync(metaPath), metaPath);
-    else fs.writeFileDurably(metaPath, Buffer.from(`${JSON.stringify({ formatVersion, ...id })}\n`));
+    else writePartitionMeta(fs, dir, id, formatVersion);
     const bases = fs
       .readdirSync(dir)
       .map(parseSegmentFileName)
@@ -300,7 +300,8 @@ export class PartitionLog implements PartitionView {
   async #loadDeferred(): Promise<void> {
     const keys = this.#deps.keys;
     if (keys === undefined) throw new KeyFault('unavailable', 'the broker has no key provider: the producer state of this encrypted partition cannot be read');
-    const opened = await keys.openingKeys(keys.stored().map((k) => k.id));
+    const opened = new Map<number, KeyObject>();
+    for (const { id } of keys.stored()) opened.set(id, await keys.openingKey(id));
     this.#producersDeferred = false;
     this.#loadProducerState(opened);
   }
@@ -438,9 +439,7 @@ export class PartitionLog implements PartitionView {
 
   /** Records, durably and before any sealed batch is written, that this partition may hold them. */
   #raiseFormatVersion(): void {
-    const meta = { formatVersion: SEALED_FORMAT_VERSION, ...this.id };
-    this.#deps.fs.writeFileDurably(join(this.dir, PARTITION_META_FILE), Buffer.from(`${JSON.stringify(meta)}\n`));
-    this.#deps.fs.fsyncDir(this.dir);
+    writePartitionMeta(this.#deps.fs, this.dir, this.id, SEALED_FORMAT_VERSION);
     this.#formatVersion = SEALED_FORMAT_VERSION;
   }
 
@@ -496,7 +495,8 @@ export class PartitionLog implements PartitionView {
    */
   async readRecords(offset: bigint, maxBytes: number, minOneBatch: boolean): Promise<LogRead> {
     const read = this.read(offset, maxBytes, minOneBatch);
-    if (read.kind !== 'records') return read;
+    // A partition below format version 2 never held a sealed batch: nothing to look for.
+    if (read.kind !== 'records' || this.#formatVersion < SEALED_FORMAT_VERSION) return read;
     return this.#unsealRead(read.records);
   }
 
@@ -515,7 +515,7 @@ export class PartitionLog implements PartitionView {
     let fault: unknown = null;
     for (const id of ids) {
       try {
-        opened.set(id, (await keys.openingKeys([id])).get(id) as KeyObject);
+        opened.set(id, await keys.openingKey(id));
       } catch (err) {
         fault = err;
         break;

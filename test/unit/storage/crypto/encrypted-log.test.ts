@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { crc32c } from '@node-rs/crc32';
@@ -13,6 +13,7 @@ import { DATA_KEYS_FILE, DEFAULT_DATA_KEY_LIMITS, type DataKeyLimits, type KeySe
 import { SEALED_MAGIC, SealedOffsets } from '../../../../src/storage/crypto/sealed-batch.js';
 import { LOG_FORMAT_VERSION, PARTITION_META_FILE, SEALED_FORMAT_VERSION } from '../../../../src/storage/log/format.js';
 import { LogManager } from '../../../../src/storage/log/log-manager.js';
+import { filesUnder, segmentFiles, storedEntries } from '../../../helpers/sealed-storage.js';
 import { T0, assertSameBatch, defaultConfig, defer, makeBatch, recordingLogger, recordsOf, tempDir } from '../log/helpers.js';
 
 const MASTER = randomBytes(32);
@@ -49,11 +50,11 @@ async function readAll(m: LogManager, partition = 0) {
   return found.log.readRecords(0n, 1 << 20, true);
 }
 
+/** The one segment file of a partition of `t` (these tests never roll). */
 function segmentFile(dataDir: string, partition = 0): string {
-  const dir = join(dataDir, 'logs', `${TOPIC.name}-${partition}`);
-  const log = readdirSync(dir).find((f) => f.endsWith('.log'));
+  const [log] = segmentFiles(dataDir, TOPIC.name, partition);
   assert.ok(log !== undefined);
-  return join(dir, log);
+  return log;
 }
 
 function metaVersion(dataDir: string): number {
@@ -62,9 +63,7 @@ function metaVersion(dataDir: string): number {
 
 /** Every file under `dir`, recursively, with its contents. */
 function allFiles(dir: string): { path: string; data: Buffer }[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => ({ path: join(e.parentPath, e.name), data: readFileSync(join(e.parentPath, e.name)) }));
+  return filesUnder(dir).map((name) => ({ path: join(dir, name), data: readFileSync(join(dir, name)) }));
 }
 
 describe('encryption at rest in the log', () => {
@@ -128,8 +127,7 @@ describe('encryption at rest in the log', () => {
       [1, 2, 3],
     );
     const segment = readFileSync(segmentFile(dataDir));
-    const ids: number[] = [];
-    for (let at = 0; at < segment.length; at += 12 + segment.readInt32BE(at + 8)) ids.push(segment.readUInt32BE(at + SealedOffsets.dekId));
+    const ids = storedEntries(segmentFile(dataDir)).map((e) => segment.readUInt32BE(e.position + SealedOffsets.dekId));
     assert.deepEqual(ids, [1, 1, 2, 2, 3]);
     keys.cache.dropPartition(`${TOPIC.id}\u00000`);
     const read = recordsOf(await readAll(m));
