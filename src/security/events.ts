@@ -46,3 +46,12 @@ export function loggingSecurityEvents(logger: Logger): SecurityEvents {
     },
   };
 }
+
+/** One stream to many sinks (the log, the audit trail, the metrics), in order. */
+export function fanOutSecurityEvents(...sinks: readonly SecurityEvents[]): SecurityEvents {
+  return {
+    emit(event) {
+      for (const sink of sinks) sink.emit(event);
+    },
+  };
+}
