@@ -36,5 +36,10 @@ export const CloseReasons = {
    * a connection made before the list changed, closed when the broker loads the new list.
    */
   CLIENT_CERTIFICATE_REVOKED: 'CLIENT_CERTIFICATE_REVOKED',
+  /**
+   * A login while the audit trail cannot be written (disk full, I/O error): refused, as the broker
+   * fails closed for what must be audited (docs/security/audit.md#when-the-trail-cannot-be-written).
+   */
+  AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
 } as const;
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];

@@ -7,6 +7,7 @@ export const OCSF_VERSION = '1.3.0';
 
 /** The OCSF classes Parapet writes, with their category. */
 export const OcsfClasses = {
+  COMPLIANCE_FINDING: { uid: 2003, name: 'Compliance Finding', category: 2 },
   ACCOUNT_CHANGE: { uid: 3001, name: 'Account Change', category: 3 },
   AUTHENTICATION: { uid: 3002, name: 'Authentication', category: 3 },
   ENTITY_MANAGEMENT: { uid: 3004, name: 'Entity Management', category: 3 },
@@ -14,7 +15,7 @@ export const OcsfClasses = {
   API_ACTIVITY: { uid: 6003, name: 'API Activity', category: 6 },
 } as const;
 
-export const OcsfCategories: Readonly<Record<number, string>> = { 3: 'Identity & Access Management', 6: 'Application Activity' };
+export const OcsfCategories: Readonly<Record<number, string>> = { 2: 'Findings', 3: 'Identity & Access Management', 6: 'Application Activity' };
 
 export const OcsfStatus = { SUCCESS: 1, FAILURE: 2 } as const;
 

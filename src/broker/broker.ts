@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { DEFAULT_AUDIT_CONFIG, type AuditConfig } from '../audit/audit-config.js';
 import { UnsealPool } from '../storage/crypto/unseal-pool.js';
 import { DEFAULT_ENCRYPTION_AT_REST, openKeyServices, type EncryptionAtRestConfig, type OpenedKeyServices } from '../storage/crypto/key-setup.js';
 import { DEFAULT_NAME_LIMITS } from '../protocol/names.js';
@@ -106,6 +107,8 @@ export interface BrokerConfig {
   readonly minSegmentMs: number;
   /** Encryption at rest: where the keys are and how long a data key is used (docs/security/encryption-at-rest.md). */
   readonly encryptionAtRest: EncryptionAtRestConfig;
+  /** The tamper-evident audit trail: its files, signing key, retention, and failing closed (docs/security/audit.md). */
+  readonly audit: AuditConfig;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -173,6 +176,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   minSegmentBytes: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentBytes,
   minSegmentMs: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentMs,
   encryptionAtRest: DEFAULT_ENCRYPTION_AT_REST,
+  audit: DEFAULT_AUDIT_CONFIG,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */

@@ -24,7 +24,7 @@ import {
 } from '../setup/init.js';
 import { noWayIn } from '../security/way-in.js';
 import { applyConfigFile, ConfigError, loadConfigFile, toConfigFile } from '../config/config-file.js';
-import { createLogger, logLevelFrom, type Logger } from '../logger.js';
+import { createLogger, logFormatFrom, logLevelFrom, type Logger } from '../logger.js';
 import { ALL_APIS } from '../protocol/messages/index.js';
 import { DataDirLock } from '../storage/data-dir-lock.js';
 
@@ -149,6 +149,7 @@ interface StartOptions {
   caDir?: string;
   masterKeyFile?: string;
   insecure?: boolean;
+  logFormat?: string;
 }
 
 interface Prepared {
@@ -230,8 +231,9 @@ program
   .option('--ca-dir <dir>', "when start initialises a new data directory: where the CA's private key goes (default <data-dir>-ca)")
   .option('--master-key-file <file>', 'when start initialises a new data directory: where the master key goes (default <data-dir>-keys/master.key)')
   .option('--insecure', 'INSECURE: plaintext listener, no authentication, everyone may do everything (local development only)')
+  .option('--log-format <format>', 'auto (readable lines on a terminal, JSON otherwise), json or pretty; default $PARAPET_LOG_FORMAT or auto')
   .action(async (opts: StartOptions) => {
-    const logger = createLogger(logLevelFrom(process.env.PARAPET_LOG_LEVEL));
+    const logger = createLogger(logLevelFrom(process.env.PARAPET_LOG_LEVEL), logFormatFrom(opts.logFormat ?? process.env.PARAPET_LOG_FORMAT));
     const { config, lock, initialised } = await prepareStart(opts);
     if (initialised !== undefined) printInit(initialised);
     const broker = new Broker(config, logger, { lock });
@@ -243,6 +245,7 @@ program
       throw err;
     }
     if (initialised !== undefined) updateClientBootstrap(initialised, address.host, address.port);
+    logger.info({ event: 'listening', host: address.host, port: address.port, protocol: config.listener.protocol, dataDir: config.dataDir }, 'listening');
     printListening(config, address);
     handleSignals(broker, logger);
   });

@@ -72,8 +72,22 @@ const EncryptionAtRestSchema = z.strictObject({
   dataKeyCacheSize: positiveInt.optional(),
 });
 
+const AuditSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  dir: path.optional(),
+  signingKey: secretRef.optional(),
+  allowInsecureFailOpen: z.boolean().optional(),
+  checkpointIntervalMs: z.number().int().min(100).max(3_600_000).optional(),
+  maxFileBytes: z.number().int().min(64 * 1024).optional(),
+  maxFiles: z.number().int().min(2).optional(),
+  maxAgeMs: z.number().int().min(60_000).optional(),
+  dataAccessIntervalMs: z.number().int().min(1000).max(3_600_000).optional(),
+  topicRetentionMs: z.number().int().min(60_000).optional(),
+});
+
 export const ConfigFileSchema = z.strictObject({
   encryptionAtRest: EncryptionAtRestSchema.optional(),
+  audit: AuditSchema.optional(),
   listener: z
     .strictObject({
       host: z.string().min(1).optional(),
@@ -166,7 +180,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -177,6 +191,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     ...defined({ ...rest, dataDir: at(rest.dataDir) }),
     listener: { ...base.listener, ...defined(listener ?? {}) },
     encryptionAtRest: encryptionAtRestOf(base.encryptionAtRest, encryptionAtRest, baseDir),
+    audit: audit === undefined ? base.audit : { ...base.audit, ...defined({ ...audit, dir: at(audit.dir), signingKey: audit.signingKey === undefined ? undefined : absoluteSecretRef(audit.signingKey, baseDir) }) },
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),

@@ -8,7 +8,15 @@ import type { Principal, SaslFailureReason } from './types.js';
  * No event carries a secret (passwords, tokens, salted keys): only names, reasons and addresses.
  */
 export type SecurityEvent =
-  | { readonly type: 'authentication-succeeded'; readonly connection: number; readonly remote: string; readonly mechanism: string; readonly principal: Principal }
+  | {
+      readonly type: 'authentication-succeeded';
+      readonly connection: number;
+      readonly remote: string;
+      readonly mechanism: string;
+      readonly principal: Principal;
+      readonly tls?: TlsDetails;
+      readonly client?: ClientSoftware;
+    }
   | {
       readonly type: 'authentication-failed';
       readonly connection: number;
@@ -16,6 +24,8 @@ export type SecurityEvent =
       readonly mechanism: string;
       readonly reason: SaslFailureReason | CloseReason;
       readonly claimedUser?: string;
+      readonly tls?: TlsDetails;
+      readonly client?: ClientSoftware;
     }
   | { readonly type: 'connection-refused'; readonly connection?: number; readonly remote: string; readonly reason: CloseReason | 'TLS_HANDSHAKE_FAILED'; readonly detail?: string }
   | {
@@ -28,20 +38,60 @@ export type SecurityEvent =
       /** How many identical denials on this connection were not reported since the last one. */
       readonly repeated?: number;
     }
-  | { readonly type: 'admin-change'; readonly principal: Principal; readonly remote: string; readonly action: string; readonly detail: object }
-  | { readonly type: 'insecure-setting'; readonly setting: string; readonly detail: string };
+  | {
+      readonly type: 'admin-change';
+      readonly principal: Principal;
+      readonly remote: string;
+      /** What was asked: create-topics, alter-configs, create-acls, rotate-key… */
+      readonly action: string;
+      readonly detail: object;
+      /** The resource changed, when the action names one (a topic, a group, a data key). */
+      readonly resource?: { readonly type: string; readonly name: string };
+      /** Absent: it was done. Otherwise the Kafka error it was refused with. */
+      readonly error?: string;
+    }
+  | { readonly type: 'insecure-setting'; readonly setting: string; readonly detail: string }
+  /** The broker listens: the security settings in force, and every insecure one. */
+  | { readonly type: 'broker-started'; readonly version: string; readonly settings: object; readonly insecure: readonly string[] }
+  | { readonly type: 'broker-stopped'; readonly reason: string }
+  /** Who read or wrote a topic, summed per principal and topic over an interval (src/audit/data-access.ts). */
+  | {
+      readonly type: 'data-access';
+      readonly principal: Principal;
+      readonly topic: string;
+      readonly operation: 'read' | 'write';
+      readonly requests: number;
+      readonly bytes: number;
+      readonly from: number;
+      readonly to: number;
+    }
+  /** The TLS certificate files were read again (a change seen by polling, or SIGHUP). */
+  | { readonly type: 'certificate-reloaded'; readonly ok: boolean; readonly detail: string };
+
+/** The TLS session a client logged in over. */
+export interface TlsDetails {
+  readonly version: string;
+  readonly cipher: string;
+}
+
+/** What the client said it is in ApiVersions v3+ (KIP-511), cut to a bound. */
+export interface ClientSoftware {
+  readonly name: string;
+  readonly version: string;
+}
 
 export interface SecurityEvents {
   emit(event: SecurityEvent): void;
 }
 
-/** Writes each event to the log with `event: <type>`: failures and denials at warn, the rest at info. */
+/** Writes each event to the log with `event: <type>`: failures at warn, logins and data access at debug, the rest at info. */
 export function loggingSecurityEvents(logger: Logger): SecurityEvents {
   return {
     emit(event) {
       const { type, ...fields } = event;
-      const warn = type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting';
-      if (warn) logger.warn({ event: type, ...fields }, `security: ${type}`);
+      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting') logger.warn({ event: type, ...fields }, `security: ${type}`);
+      // Successful logins and data access are many and all in the audit trail: the log keeps them at debug.
+      else if (type === 'authentication-succeeded' || type === 'data-access') logger.debug({ event: type, ...fields }, `security: ${type}`);
       else logger.info({ event: type, ...fields }, `security: ${type}`);
     },
   };

@@ -3,11 +3,12 @@
  *
  *   decode      the frame into header and body; an API without a handler closes the connection
  *   stages      each stage's `before`, in the order of {@link requestStages}:
- *                 authentication gate → names → (quota) → authorization → (request records)
+ *                 authentication gate → names → protected topics → (quota) → authorization → audit
+ *                 → (request records)
  *   handler     what is left of the request, with its {@link RequestContext}
  *   stages      back out, each stage's `finish` and `after`, in reverse order:
- *                 (response records) → authorization's and the names' merge of what they refused
- *                 → (audit, metrics)
+ *                 (response records) → audit → authorization's and the names' merge of what they
+ *                 refused → (metrics)
  *   encode      the response frame; none for a request that is not answered (acks=0)
  *
  * After a v0 SaslHandshake, frames are raw SASL tokens rather than requests, and go to the session;
@@ -24,9 +25,11 @@ import type { FrameHandler } from './connection.js';
 import type { Handler, HandlerEntry, RequestContext } from './handler.js';
 import { boundHeader } from './name-validation/index.js';
 import type { Session } from './session.js';
+import { auditStage, type AuditStageDeps } from './stages/audit.js';
 import { authenticationGate } from './stages/authentication-gate.js';
 import { authorization } from './stages/authorization.js';
 import { nameRules } from './stages/name-rules.js';
+import { protectedTopics } from './stages/protected-topics.js';
 import type { Stage, StageFactory, StageRequest, StageStep } from './stages/stage.js';
 
 export interface PipelineDeps {
@@ -34,6 +37,10 @@ export interface PipelineDeps {
   readonly events: SecurityEvents;
   /** Bounds of client-chosen names (src/protocol/names.ts); DEFAULT_NAME_LIMITS when absent. */
   readonly names?: NameLimits;
+  /** Topics no client may write, delete or alter, super users included (src/topics/internal-topics.ts). */
+  readonly protectedTopics?: ReadonlySet<string>;
+  /** The audit trail's stage (src/server/stages/audit.ts); none when auditing is off. */
+  readonly audit?: AuditStageDeps;
   /** Stages added by the embedder (tests, a plugin): innermost, after authorization. */
   readonly extraStages?: readonly StageFactory[];
 }
@@ -48,7 +55,10 @@ export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
   return [
     authenticationGate(deps.events),
     nameRules(deps.names ?? DEFAULT_NAME_LIMITS),
+    ...(deps.protectedTopics === undefined ? [] : [protectedTopics(deps.protectedTopics, deps.events)]),
     authorization(deps.authorizer, deps.events),
+    // After authorization: it records what was let through, and the handler's answer.
+    ...(deps.audit === undefined ? [] : [auditStage(deps.audit)]),
     ...(deps.extraStages ?? []),
   ];
 }

@@ -3,13 +3,14 @@ import { createServer, Socket, type Server } from 'node:net';
 import { createServer as createTlsServer, Server as TlsServer, TLSSocket, type TlsOptions } from 'node:tls';
 import type { Logger } from '../logger.js';
 import type { ListenerProtocol } from '../security/config.js';
-import type { SecurityEvents } from '../security/events.js';
+import type { SecurityEvents, TlsDetails } from '../security/events.js';
 import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
 import type { NameLimits } from '../protocol/names.js';
 import type { BufferPool } from './buffer-pool.js';
 import { CloseReasons } from '../close-reasons.js';
 import { Connection, type ConnectionLimits, type FrameHandler } from './connection.js';
 import { createDispatcher, requestStages, type DispatcherOptions } from './dispatcher.js';
+import type { AuditStageDeps } from './stages/audit.js';
 import type { HandlerEntry } from './handler.js';
 import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
@@ -48,6 +49,10 @@ export interface ListenerOptions {
   /** The broker-wide budget of request and response bytes all connections draw from. */
   readonly budget?: MemoryBudget;
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
+  /** The audit trail's stage, and whether it refuses logins now (src/server/stages/audit.ts). */
+  readonly audit?: AuditStageDeps;
+  /** Topics no client may write, delete or alter (src/topics/internal-topics.ts). */
+  readonly protectedTopics?: ReadonlySet<string>;
   readonly security: ListenerSecurity;
   readonly logger: Logger;
   /** Buffers for request frames (see ConnectionOptions.framePool). */
@@ -92,6 +97,8 @@ export class Listener {
       authorizer,
       events,
       ...(options.names === undefined ? {} : { names: options.names }),
+      ...(options.audit === undefined ? {} : { audit: options.audit }),
+      ...(options.protectedTopics === undefined ? {} : { protectedTopics: options.protectedTopics }),
       ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
     });
     if (tls === undefined) {
@@ -158,14 +165,29 @@ export class Listener {
       socket.destroy();
       return;
     }
+    const tlsDetails = socket instanceof TLSSocket ? tlsDetailsOf(socket) : undefined;
+    if (initial.principal !== null && initial.fromCertificate === true && this.#o.audit?.refuseUnaudited() === true) {
+      // A certificate login is the connection itself: refused while it cannot be recorded (fail closed).
+      security.events.emit({ type: 'connection-refused', connection: id, remote, reason: CloseReasons.AUDIT_UNAVAILABLE, detail: 'a certificate login while the audit trail cannot be written' });
+      socket.destroy();
+      return;
+    }
     if (initial.principal !== null && initial.fromCertificate === true) {
-      security.events.emit({ type: 'authentication-succeeded', connection: id, remote, mechanism: 'TLS client certificate', principal: initial.principal });
+      security.events.emit({
+        type: 'authentication-succeeded',
+        connection: id,
+        remote,
+        mechanism: 'TLS client certificate',
+        principal: initial.principal,
+        ...(tlsDetails === undefined ? {} : { tls: tlsDetails }),
+      });
     }
     const listener = this.address;
     const session = new Session({
       connectionId: id,
       remote,
       tls,
+      ...(tlsDetails === undefined ? {} : { tlsDetails }),
       mechanisms: security.mechanisms,
       principal: initial.principal,
       failedAuthenticationDelayMs: security.failedAuthenticationDelayMs,
@@ -321,4 +343,12 @@ function remoteOf(socket: Socket): string {
   const parent = (socket as unknown as { _parent?: unknown })._parent;
   const known = socket.remoteAddress === undefined && parent instanceof Socket ? parent : socket;
   return `${known.remoteAddress ?? '?'}:${known.remotePort ?? '?'}`;
+}
+
+/** The negotiated TLS version and cipher suite (known once the handshake is done, as it is at accept). */
+function tlsDetailsOf(socket: TLSSocket): TlsDetails | undefined {
+  const version = socket.getProtocol();
+  const cipher = socket.getCipher() as { name?: string; standardName?: string } | undefined;
+  if (version === null || cipher === undefined) return undefined;
+  return { version, cipher: cipher.standardName ?? cipher.name ?? 'unknown' };
 }

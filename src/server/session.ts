@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { SaslAuthenticateResponse } from '../protocol/messages/sasl-authenticate.js';
 import type { SaslHandshakeResponse } from '../protocol/messages/sasl-handshake.js';
-import type { SecurityEvents } from '../security/events.js';
+import type { ClientSoftware, SecurityEvents, TlsDetails } from '../security/events.js';
 import {
   AUTHENTICATION_FAILED_MESSAGE,
   SaslAuthenticationError,
@@ -14,11 +14,16 @@ import {
 } from '../security/types.js';
 import { CloseReasons, type CloseReason } from '../close-reasons.js';
 
+/** KIP-511 names are short ("librdkafka", "2.3.0"); anything longer is cut here. */
+export const MAX_CLIENT_SOFTWARE_LENGTH = 64;
+
 export interface SessionOptions {
   readonly connectionId: number;
   /** `ip:port` of the peer, for security events. */
   readonly remote: string;
   readonly tls: boolean;
+  /** The TLS version and cipher of the connection, for the audit trail of its login. */
+  readonly tlsDetails?: TlsDetails;
   /** The mechanisms this listener offers, in the order it lists them; null on a listener without SASL. */
   readonly mechanisms: ReadonlyMap<SaslMechanismName, SaslMechanism> | null;
   /** The principal the connection has before SASL: from a client certificate, or ANONYMOUS; null on SASL listeners. */
@@ -53,6 +58,7 @@ type State =
 export class Session {
   readonly #o: SessionOptions;
   #state: State;
+  #client: ClientSoftware | undefined;
 
   constructor(options: SessionOptions) {
     this.#o = options;
@@ -62,6 +68,19 @@ export class Session {
   /** The authenticated principal, or null while authentication is still to happen. */
   get principal(): Principal | null {
     return this.#state.kind === 'authenticated' ? this.#state.principal : null;
+  }
+
+  /**
+   * What the client said it is (ApiVersions v3+, KIP-511), reported with its login. Each part is cut
+   * to {@link MAX_CLIENT_SOFTWARE_LENGTH} characters: the client chooses them.
+   */
+  noteClientSoftware(name: string | null, version: string | null): void {
+    if (name === null || name === '') return;
+    this.#client = { name: name.slice(0, MAX_CLIENT_SOFTWARE_LENGTH), version: (version ?? '').slice(0, MAX_CLIENT_SOFTWARE_LENGTH) };
+  }
+
+  get clientSoftware(): ClientSoftware | undefined {
+    return this.#client;
   }
 
   /** Whether the next frame is a raw SASL token rather than a Kafka request. */
@@ -126,7 +145,7 @@ export class Session {
       const step = await exchange.step(token);
       if (step.done) {
         this.#state = { kind: 'authenticated', principal: step.principal };
-        events.emit({ type: 'authentication-succeeded', connection, remote, mechanism, principal: step.principal });
+        events.emit({ type: 'authentication-succeeded', connection, remote, mechanism, principal: step.principal, ...this.#transport() });
         this.#o.onAuthenticated?.();
       }
       return step.response;
@@ -140,11 +159,19 @@ export class Session {
         mechanism,
         reason: known ? err.reason : SaslFailureReasons.MALFORMED_TOKEN,
         ...(known && err.claimedUser !== undefined ? { claimedUser: err.claimedUser } : {}),
+        ...this.#transport(),
       });
       // Slows down password guessing: each failed attempt costs the client a connection and this delay.
       if (this.#o.failedAuthenticationDelayMs > 0) await sleep(this.#o.failedAuthenticationDelayMs);
       return null;
     }
+  }
+
+  /** The TLS session and client software of the connection, for its login's event. */
+  #transport(): { tls?: TlsDetails; client?: ClientSoftware } {
+    const tls = this.#o.tlsDetails;
+    const client = this.#client;
+    return { ...(tls === undefined ? {} : { tls }), ...(client === undefined ? {} : { client }) };
   }
 
   #refuse(reason: CloseReason, detail: string): void {

@@ -3,6 +3,7 @@ import { entryOf, errorEntry } from '../../protocol/error-responses.js';
 import { Metadata } from '../../protocol/messages/metadata.js';
 import { handler, type HandlerEntry } from '../../server/handler.js';
 import type { TopicRecord } from '../../storage/topic-store.js';
+import { INTERNAL_TOPICS } from '../../topics/internal-topics.js';
 import type { TopicAdmin } from '../../topics/topic-admin.js';
 import type { ClusterIdentity } from './cluster-identity.js';
 
@@ -18,7 +19,7 @@ export function metadataHandler(identity: ClusterIdentity, topics: TopicAdmin, a
   const describe = (t: TopicRecord) => ({
     errorCode: 0,
     name: t.name,
-    isInternal: false,
+    isInternal: INTERNAL_TOPICS.has(t.name),
     partitions: Array.from({ length: t.partitions }, (_, p) => ({
       errorCode: 0,
       partitionIndex: p,

@@ -1,0 +1,53 @@
+import { join, resolve } from 'node:path';
+
+/** The audit trail's settings (docs/security/audit.md#configuration). */
+export interface AuditConfig {
+  /** On by default; `false` is insecure (nothing records who did what) and is warned about. */
+  readonly enabled: boolean;
+  /** Where the audit files go; default `<data dir>/audit`. */
+  readonly dir?: string;
+  /** `${file:…}` or `${env:…}` holding the Ed25519 checkpoint key; default `${file:<data dir>-keys/audit-signing.key}`. */
+  readonly signingKey?: string;
+  /**
+   * INSECURE when true: while the trail cannot be written, admin changes and logins go on unrecorded.
+   * By default the broker fails closed: it refuses them until the trail can be written again.
+   */
+  readonly allowInsecureFailOpen: boolean;
+  /** A signed checkpoint at least this often while events are written. */
+  readonly checkpointIntervalMs: number;
+  /** An audit file is closed (with a checkpoint) and a new one begun at this size. */
+  readonly maxFileBytes: number;
+  /** Retention: at most this many files, none older than maxAgeMs (the newest is always kept). */
+  readonly maxFiles: number;
+  readonly maxAgeMs: number;
+  /** Reads and writes of each principal and topic are summed over this interval into one event. */
+  readonly dataAccessIntervalMs: number;
+  /** retention.ms of the `__audit` topic. */
+  readonly topicRetentionMs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const DEFAULT_AUDIT_CONFIG: AuditConfig = {
+  enabled: true,
+  allowInsecureFailOpen: false,
+  checkpointIntervalMs: 5000,
+  maxFileBytes: 64 * 1024 * 1024,
+  maxFiles: 50,
+  maxAgeMs: 90 * DAY_MS,
+  dataAccessIntervalMs: 60_000,
+  topicRetentionMs: 30 * DAY_MS,
+};
+
+export function auditDirOf(config: AuditConfig, dataDir: string): string {
+  return config.dir ?? join(resolve(dataDir), 'audit');
+}
+
+/** The signing key's default place: beside the data directory, with the master key, never in it. */
+export function defaultAuditSigningKeyFile(dataDir: string): string {
+  return join(`${resolve(dataDir)}-keys`, 'audit-signing.key');
+}
+
+export function auditSigningKeyRefOf(config: AuditConfig, dataDir: string): string {
+  return config.signingKey ?? `\${file:${defaultAuditSigningKeyFile(dataDir)}}`;
+}

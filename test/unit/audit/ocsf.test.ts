@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { OcsfClasses } from '../../../src/audit/audit-event.js';
+import { endpoint, toAuditEvents } from '../../../src/audit/ocsf.js';
+import type { SecurityEvent } from '../../../src/security/events.js';
+
+const common = { time: 1_700_000_000_000, productVersion: '9.9.9' };
+const one = (event: SecurityEvent) => {
+  const out = toAuditEvents(event, common);
+  assert.equal(out.length, 1);
+  return out[0] as NonNullable<(typeof out)[0]>;
+};
+
+describe('OCSF audit events', () => {
+  it('a login: Authentication/Logon, success, the principal, mechanism, TLS session and client software', () => {
+    const e = one({
+      type: 'authentication-succeeded',
+      connection: 7,
+      remote: '10.1.2.3:5555',
+      mechanism: 'SCRAM-SHA-512',
+      principal: 'User:alice',
+      tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' },
+      client: { name: 'librdkafka', version: '2.3.0' },
+    });
+    assert.equal(e.class_uid, OcsfClasses.AUTHENTICATION.uid);
+    assert.equal(e.type_uid, 300201);
+    assert.equal(e.activity_name, 'Logon');
+    assert.equal(e.status, 'Success');
+    assert.equal(e.severity_id, 1);
+    assert.deepEqual(e.actor, { user: { name: 'User:alice' }, app_name: 'librdkafka 2.3.0' });
+    assert.equal(e.auth_protocol, 'SCRAM-SHA-512');
+    assert.deepEqual(e.src_endpoint, { ip: '10.1.2.3', port: 5555 });
+    assert.deepEqual(e.tls, { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' });
+    assert.equal(e.time, common.time);
+    assert.equal(e.metadata.product.version, '9.9.9');
+    assert.equal(e.unmapped.parapet_type, 'authentication-succeeded');
+  });
+
+  it('a failed login: failure, medium severity, the reason and the claimed user', () => {
+    const e = one({ type: 'authentication-failed', connection: 1, remote: '[::1]:4000', mechanism: 'PLAIN', reason: 'BAD_CREDENTIALS', claimedUser: 'mallory' });
+    assert.equal(e.status, 'Failure');
+    assert.equal(e.status_id, 2);
+    assert.equal(e.severity_id, 3);
+    assert.equal(e.status_detail, 'BAD_CREDENTIALS');
+    assert.deepEqual(e.user, { name: 'User:mallory' });
+    assert.deepEqual(e.src_endpoint, { ip: '::1', port: 4000 });
+  });
+
+  it('a denial: API Activity with the operation’s activity, the resources and how often it repeated', () => {
+    const e = one({ type: 'authorization-denied', connection: 2, remote: '1.2.3.4:1', principal: 'User:bob', api: 'Produce', resources: ['WRITE TOPIC:orders'], repeated: 4 });
+    assert.equal(e.class_uid, OcsfClasses.API_ACTIVITY.uid);
+    assert.equal(e.activity_name, 'Create');
+    assert.equal(e.status, 'Failure');
+    assert.deepEqual(e.resources, [{ type: 'topic', name: 'orders' }]);
+    assert.deepEqual(e.api, { operation: 'Produce', service: { name: 'kafka' } });
+    assert.equal(e.count, 5);
+  });
+
+  it('topic changes are Entity Management; a refused one carries its error', () => {
+    const created = one({ type: 'admin-change', principal: 'User:admin', remote: '/127.0.0.1', action: 'create-topics', resource: { type: 'topic', name: 't' }, detail: {} });
+    assert.equal(created.class_uid, OcsfClasses.ENTITY_MANAGEMENT.uid);
+    assert.equal(created.activity_name, 'Create');
+    assert.deepEqual(created.entity, { type: 'topic', name: 't' });
+    assert.deepEqual(created.src_endpoint, { ip: '127.0.0.1' });
+    const refused = one({ type: 'admin-change', principal: 'User:admin', remote: '/127.0.0.1', action: 'delete-topics', resource: { type: 'topic', name: 't' }, detail: {}, error: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    assert.equal(refused.activity_name, 'Delete');
+    assert.equal(refused.status, 'Failure');
+    assert.equal(refused.status_detail, 'UNKNOWN_TOPIC_OR_PARTITION');
+  });
+
+  it('SCRAM changes are Account Change, one event per user', () => {
+    const events = toAuditEvents(
+      {
+        type: 'admin-change',
+        principal: 'User:admin',
+        remote: '/127.0.0.1',
+        action: 'alter-user-scram-credentials',
+        detail: { upserted: [{ name: 'carol', mechanism: 'SCRAM-SHA-256' }], deleted: [{ name: 'dave', mechanism: 'SCRAM-SHA-512' }] },
+      },
+      common,
+    );
+    assert.deepEqual(
+      events.map((e) => [e.class_uid, e.activity_name, (e.user as { name: string }).name]),
+      [
+        [OcsfClasses.ACCOUNT_CHANGE.uid, 'Password Change', 'User:carol'],
+        [OcsfClasses.ACCOUNT_CHANGE.uid, 'Delete', 'User:dave'],
+      ],
+    );
+  });
+
+  it('start and stop are Application Lifecycle; an insecure start is high severity and lists the settings', () => {
+    const started = one({ type: 'broker-started', version: '1.0.0', settings: { listener: 'SASL_SSL' }, insecure: ['allowInsecurePlaintext'] });
+    assert.equal(started.class_uid, OcsfClasses.APPLICATION_LIFECYCLE.uid);
+    assert.equal(started.activity_name, 'Start');
+    assert.equal(started.severity_id, 4);
+    assert.deepEqual(started.unmapped.insecure, ['allowInsecurePlaintext']);
+    assert.equal(one({ type: 'broker-stopped', reason: 'SIGTERM' }).activity_name, 'Stop');
+    const finding = one({ type: 'insecure-setting', setting: 'allowInsecureAnonymous', detail: 'anyone may do anything' });
+    assert.equal(finding.class_uid, OcsfClasses.COMPLIANCE_FINDING.uid);
+    assert.equal(finding.severity_id, 4);
+  });
+
+  it('data access is one aggregated API Activity event: count, interval and bytes', () => {
+    const e = one({ type: 'data-access', principal: 'User:svc', topic: 'orders', operation: 'read', requests: 12, bytes: 4096, from: 1000, to: 61_000 });
+    assert.equal(e.activity_name, 'Read');
+    assert.equal(e.count, 12);
+    assert.equal(e.start_time, 1000);
+    assert.equal(e.end_time, 61_000);
+    assert.equal(e.unmapped.bytes, 4096);
+    assert.equal(one({ type: 'data-access', principal: 'User:svc', topic: 'orders', operation: 'write', requests: 1, bytes: 1, from: 0, to: 1 }).activity_name, 'Create');
+  });
+
+  it('every event carries the OCSF base fields consistently', () => {
+    const samples: SecurityEvent[] = [
+      { type: 'connection-refused', remote: '1.1.1.1:1', reason: 'TLS_HANDSHAKE_FAILED', detail: 'no shared cipher' },
+      { type: 'certificate-reloaded', ok: false, detail: 'the key does not match the certificate' },
+      { type: 'admin-change', principal: 'User:a', remote: 'local', action: 'create-acls', detail: { bindings: [] } },
+    ];
+    for (const s of samples) {
+      for (const e of toAuditEvents(s, common)) {
+        assert.equal(e.type_uid, e.class_uid * 100 + e.activity_id, s.type);
+        assert.equal(e.metadata.version, '1.3.0');
+        assert.ok(e.message.length > 0);
+        assert.ok(['Informational', 'Medium', 'High'].includes(e.severity));
+      }
+    }
+  });
+
+  it('parses the address forms the broker uses', () => {
+    assert.deepEqual(endpoint('10.0.0.1:9092'), { ip: '10.0.0.1', port: 9092 });
+    assert.deepEqual(endpoint('/10.0.0.1'), { ip: '10.0.0.1' });
+    assert.deepEqual(endpoint('::1:0'), { ip: '::1' });
+  });
+});
