@@ -51,3 +51,13 @@ export function defaultAuditSigningKeyFile(dataDir: string): string {
 export function auditSigningKeyRefOf(config: AuditConfig, dataDir: string): string {
   return config.signingKey ?? `\${file:${defaultAuditSigningKeyFile(dataDir)}}`;
 }
+
+/** The audit settings that weaken it: insecure by name, warned about at start and by check-config, and audited. */
+export function auditWarnings(config: AuditConfig): { setting: string; detail: string }[] {
+  const warnings: { setting: string; detail: string }[] = [];
+  if (!config.enabled) warnings.push({ setting: 'audit.enabled=false', detail: 'no audit trail: nothing records who logged in, who was denied or who changed what' });
+  if (config.enabled && config.allowInsecureFailOpen) {
+    warnings.push({ setting: 'audit.allowInsecureFailOpen', detail: 'while the audit trail cannot be written, admin changes and logins go on unrecorded' });
+  }
+  return warnings;
+}

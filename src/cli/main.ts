@@ -9,6 +9,7 @@ import { registerAdminCommands } from './admin-commands.js';
 import { CliFailure, ExitCodes, explainFailure } from './failures.js';
 import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
 import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
+import { auditWarnings } from '../audit/audit-config.js';
 import { registerCertCommands } from './cert-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
 import {
@@ -67,7 +68,7 @@ program
   .action((file: string) => {
     const config = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file), dirname(resolve(file)));
     const posture = checkPosture(config.listener, config.security);
-    for (const w of [...posture.warnings, ...dataDirWarnings(config.dataDir)]) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
+    for (const w of [...posture.warnings, ...dataDirWarnings(config.dataDir), ...auditWarnings(config.audit)]) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
     if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
     const problems = validateSecuritySettings(config.security);
     if (problems.length > 0) throw new ConfigError(`${file}: invalid security settings\n  ${problems.join('\n  ')}`);
@@ -75,7 +76,7 @@ program
     // verdict is a comment, so the output stays a valid config file.
     process.stdout.write(`# the effective configuration of ${file}: defaults, then the file (relative paths resolved)\n`);
     process.stdout.write(stringify(toConfigFile(config)));
-    const warnings = posture.warnings.length + dataDirWarnings(config.dataDir).length;
+    const warnings = posture.warnings.length + dataDirWarnings(config.dataDir).length + auditWarnings(config.audit).length;
     const warned = warnings === 0 ? 'no warnings' : `${warnings} warning(s) on stderr`;
     process.stdout.write(`# OK: ${file} is valid (${warned})\n`);
   });
@@ -255,7 +256,7 @@ function printListening(config: BrokerConfig, address: { host: string; port: num
   const protocol = config.listener.protocol;
   // The warnings are printed here, with the banner, rather than pointed at: the log's own copies are
   // written asynchronously and may come after it.
-  const warnings = checkPosture(config.listener, config.security).warnings;
+  const warnings = [...checkPosture(config.listener, config.security).warnings, ...auditWarnings(config.audit)];
   if (warnings.length > 0) {
     console.log(`parapet listening on ${where} (${protocol}; INSECURE)`);
   } else {

@@ -28,6 +28,8 @@ export interface AuditStageDeps {
   readonly access: DataAccessLedger;
   /** True while what must be audited is to be refused: the trail cannot be written and the broker fails closed. */
   readonly refuseUnaudited: () => boolean;
+  /** Resolves once what was recorded so far is durable: an admin change is answered only then. */
+  readonly durable?: () => Promise<void>;
 }
 
 type Entry = Record<string, unknown>;
@@ -65,9 +67,11 @@ export function auditStage(deps: AuditStageDeps): StageFactory {
       if (apiKey === Produce.apiKey) noteProduce(deps.access, principal, request, response);
       else if (apiKey === Fetch.apiKey) noteFetch(deps.access, principal, response);
       else {
-        for (const change of adminChanges(apiKey, request.body, response)) {
-          deps.events.emit({ type: 'admin-change', principal, remote: request.context.clientHost, ...change });
-        }
+        for (const change of adminChanges(apiKey, request.body, response)) deps.events.emit({ type: 'admin-change', principal, remote: request.context.clientHost, ...change });
+        // A change (here, or an ACL or SCRAM change its handler reported) is answered once its record
+        // is on disk. Should that write fail, the change stands (it was made) and the log says so; the
+        // next ones are refused (fail closed).
+        if (isAdminApi(apiKey) && deps.durable !== undefined) return deps.durable().then(() => response, () => response);
       }
       return response;
     },
