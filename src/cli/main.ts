@@ -11,6 +11,7 @@ import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
 import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
 import { registerCertCommands } from './cert-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 import {
   dataDirState,
   initDataDir,
@@ -287,6 +288,7 @@ function handleSignals(broker: Broker, logger: Logger): void {
 registerAdminCommands(program);
 registerCertCommands(program);
 registerKeysCommands(program);
+registerAuditCommands(program);
 
 /** The data directory a failing command was about, for messages that need one. */
 function dataDirOf(argv: readonly string[]): string {
