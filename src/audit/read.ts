@@ -1,7 +1,8 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { AuditEvent } from './audit-event.js';
-import { listAuditFiles, rawLines } from './audit-files.js';
+import { listAuditFiles, rawLines, readFileTail } from './audit-files.js';
+import { nodeAuditFs } from './audit-fs.js';
 import { isCheckpoint, parseAuditLine, type CheckpointBody } from './chain.js';
 
 /**
@@ -50,15 +51,23 @@ export async function* readAuditRecords(files: readonly string[], options: ReadO
   }
 }
 
-/** The last `n` events of `files` (a window of n kept while reading). */
+/**
+ * The last `n` events of `files`: the newest files are read first, as many as it takes, each through
+ * a ring of n records (memory is n records, whatever the size of the trail).
+ */
 export async function lastAuditRecords(files: readonly string[], n: number, options: ReadOptions = {}): Promise<AuditRecord[]> {
-  const window: AuditRecord[] = [];
-  if (n <= 0) return window;
-  for await (const r of readAuditRecords(files, options)) {
-    window.push(r);
-    if (window.length > n) window.shift();
+  let found: AuditRecord[] = [];
+  for (let i = files.length - 1; i >= 0 && found.length < n; i--) {
+    const want = n - found.length;
+    const ring: AuditRecord[] = [];
+    let next = 0;
+    for await (const r of readAuditRecords(files.slice(i, i + 1), options)) {
+      ring[next] = r;
+      next = (next + 1) % want;
+    }
+    found = [...ring.slice(next), ...ring.slice(0, next), ...found];
   }
-  return window;
+  return found;
 }
 
 export interface FollowOptions extends ReadOptions {
@@ -74,7 +83,8 @@ export async function* followAuditRecords(dir: string, options: FollowOptions = 
   const pollMs = options.pollMs ?? 500;
   let files = await listAuditFiles(dir);
   let file = files.at(-1);
-  let offset = file === undefined ? 0 : await sizeOf(file);
+  // From the end of the last complete line: one being written is read whole once its newline comes.
+  let offset = file === undefined ? 0 : (await readFileTail(nodeAuditFs, file)).completeBytes;
   let lineNo = file === undefined ? 0 : await lineCount(file, offset);
   let carry = Buffer.alloc(0);
   while (options.signal?.aborted !== true) {
@@ -105,15 +115,6 @@ export async function* followAuditRecords(dir: string, options: FollowOptions = 
   }
 }
 
-async function sizeOf(file: string): Promise<number> {
-  const h = await open(file, 'r');
-  try {
-    return (await h.stat()).size;
-  } finally {
-    await h.close();
-  }
-}
-
 async function lineCount(file: string, upTo: number): Promise<number> {
   let n = 0;
   for await (const raw of rawLines(file)) {
@@ -134,7 +135,9 @@ async function readFrom(file: string, offset: number): Promise<Buffer> {
     throw err;
   }
   try {
-    const buf = Buffer.alloc(4 * 1024 * 1024);
+    const size = (await h.stat()).size;
+    if (size <= offset) return Buffer.alloc(0);
+    const buf = Buffer.alloc(Math.min(size - offset, 4 * 1024 * 1024));
     const { bytesRead } = await h.read(buf, 0, buf.length, offset);
     return buf.subarray(0, bytesRead);
   } finally {

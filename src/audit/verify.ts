@@ -59,6 +59,11 @@ export interface AuditVerifyReport {
 export interface VerifyOptions {
   /** The signed head (head.json): without it, a tail cut after the last checkpoint it names cannot be told. */
   readonly head?: AuditHead;
+  /**
+   * The files are a whole audit directory, whose head.json must then exist once anything was signed
+   * (its absence is a problem: deleting it would hide a cut tail).
+   */
+  readonly requireHead?: boolean;
   /** Problems listed at most (default 1000); the rest are counted. */
   readonly maxProblems?: number;
 }
@@ -259,7 +264,8 @@ class Verification {
         } else if (e.seq > p.seq + 1 && !seqs.has(p.seq + 1)) {
           const missing = e.seq - p.seq - 1;
           const which = missing === 1 ? `seq ${p.seq + 1} is missing` : `seq ${p.seq + 1} to ${e.seq - 1} (${missing} lines) are missing`;
-          this.problem({ kind: 'deleted', file, line: e.lineNo, seq: p.seq + 1, message: `${which} between ${pWhere} and ${at(e)} (deleted)` });
+          const eWhere = p.file === file ? at(e) : `line ${e.lineNo} of ${basename(file)}`;
+          this.problem({ kind: 'deleted', file, line: e.lineNo, seq: p.seq + 1, message: `${which} between ${pWhere} and ${eWhere} (deleted)` });
           reported.add(i);
         } else {
           this.problem({
@@ -339,8 +345,13 @@ class Verification {
   /** The signed head: its signature, and the files reach it with the very checkpoint it names. */
   private checkHead(files: readonly string[]): void {
     const head = this.options.head;
-    if (head === undefined) return;
     const newest = files.at(-1) ?? '';
+    if (head === undefined) {
+      if (this.options.requireHead === true && this.checkpoints > 0) {
+        this.problem({ kind: 'head', file: 'head.json', message: 'head.json is missing though the trail has signed checkpoints: it was deleted, and with it what tells a cut tail' });
+      }
+      return;
+    }
     if (head.checkpoint.key !== this.keyId || !checkpointSignatureValid(this.publicKey, head.seq, head.prev, head.checkpoint.signature)) {
       this.problem({ kind: 'head', file: 'head.json', seq: head.seq, message: `the head (seq ${head.seq}) is not signed by the key given (${this.keyId})` });
       return;

@@ -100,7 +100,7 @@ async function verify(io: AdminIo, names: readonly string[], flags: Common & { p
     }
     if (head === undefined && flags.head !== undefined) throw new CliFailure(`${flags.head}: no such file`, ExitCodes.FAILED);
   }
-  const report = await verifyAuditFiles(files, key, head === undefined ? {} : { head });
+  const report = await verifyAuditFiles(files, key, { ...(head === undefined ? {} : { head }), requireHead: dir !== undefined });
   if (flags.json === true) io.stdout(`${JSON.stringify({ ...report, head: head === undefined ? null : headPath })}\n`);
   else io.stdout(verifyText(report, head === undefined ? undefined : headPath));
   io.setExitCode(report.ok ? ExitCodes.OK : ExitCodes.FAILED);

@@ -84,6 +84,14 @@ describe('parapet audit verify', () => {
     assert.match(out.stdout, /\[truncated\] .*: the trail ends at seq \d+ .* but the signed head names the checkpoint at seq \d+ in audit-\d+\.jsonl: the tail was cut/);
   });
 
+  it('head.json deleted: exit 1, said', async (t) => {
+    const { dataDir, auditDir } = await dataDirWithTrail(t);
+    rmSync(join(auditDir, 'head.json'));
+    const out = await runParapet(['audit', 'verify', '--data-dir', dataDir]);
+    assert.equal(out.code, 1);
+    assert.match(out.stdout, /\[head\] head\.json: head\.json is missing though the trail has signed checkpoints/);
+  });
+
   it('named files, with the public key alone (the auditor has no signing key); another key: exit 1', async (t) => {
     const { dataDir, auditDir, keyFile } = await dataDirWithTrail(t);
     renameSync(keyFile, `${keyFile}.away`);

@@ -81,6 +81,19 @@ describe('AuditTrail: the chain and its checkpoints', () => {
     assert.equal(report.checkpoints, 2);
   });
 
+  it('writes the checkpoint of an interval on its own, with nothing else recorded after it', async (t) => {
+    const dir = tempDir(t);
+    const trail = await openTrail(t, { dir, signingKey: privateKey, checkpointIntervalMs: 30 });
+    trail.record(logonEvent('User:a', 1));
+    await trail.flush();
+    const file = auditFiles(dir)[0] ?? '';
+    assert.equal(fileLines(file).length, 1);
+    for (let i = 0; i < 100 && fileLines(file).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(parsed(fileLines(file)[1] ?? '{}').checkpoint !== undefined, 'the timer wrote the checkpoint');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(fileLines(file).length, 2, 'and no more checkpoints while nothing is written');
+  });
+
   it('writes nothing, not even a checkpoint, when nothing was recorded', async (t) => {
     const dir = tempDir(t);
     const trail = await AuditTrail.open({ dir, signingKey: privateKey });

@@ -208,6 +208,44 @@ describe('audit verify: the tamper suite', () => {
   });
 });
 
+describe('audit verify: a set of files', () => {
+  async function rotatedTrail(t: TestContext): Promise<{ dir: string; files: string[] }> {
+    const dir = tempDir(t);
+    const trail = await AuditTrail.open({ dir, signingKey: privateKey, maxFileBytes: 3000 });
+    for (let i = 0; i < 20; i++) trail.record(logonEvent(`User:u${i}`, i));
+    await trail.close();
+    const files = auditFiles(dir);
+    assert.ok(files.length >= 4);
+    return { dir, files };
+  }
+
+  it('a file missing from the middle: the seqs it held, between which files', async (t) => {
+    const { dir, files } = await rotatedTrail(t);
+    const [, second, third] = files;
+    const firstOfThird = parsed(fileLines(third ?? '')[0] ?? '').seq;
+    const firstOfSecond = parsed(fileLines(second ?? '')[0] ?? '').seq;
+    const given = files.filter((f) => f !== second);
+    const p = only(await verifyAuditFiles(given, publicKey, { head: await head(dir) }));
+    assert.equal(p.kind, 'deleted');
+    assert.equal(p.seq, firstOfSecond);
+    assert.match(p.message, new RegExp(`^seq ${firstOfSecond} to ${firstOfThird - 1} \\(\\d+ lines\\) are missing between line \\d+ of audit-0+1\\.jsonl and line 1 of audit-0+${firstOfThird}\\.jsonl \\(deleted\\)$`));
+  });
+
+  it('the files given in any order are verified in the order of their names', async (t) => {
+    const { dir, files } = await rotatedTrail(t);
+    const report = await verifyAuditFiles([...files].reverse(), publicKey, { head: await head(dir) });
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+  });
+
+  it('a whole audit directory without its head.json, once something was signed: a problem', async (t) => {
+    const { files } = await rotatedTrail(t);
+    const p = only(await verifyAuditFiles(files, publicKey, { requireHead: true }));
+    assert.equal(p.kind, 'head');
+    const alone = await verifyAuditFiles(files, publicKey);
+    assert.equal(alone.ok, true, 'files given without a head: nothing to compare the end with, not a failure');
+  });
+});
+
 describe('audit verify: what is not a failure', () => {
   it('events after the last checkpoint: verified as a chain, and said to be not signed yet', async (t) => {
     const dir = tempDir(t);
