@@ -236,7 +236,7 @@ class Verification {
     const seqs = new Set<number>();
     for (const [i, e] of entries.entries()) {
       if (e.bad !== undefined) continue;
-      byHash.set(e.hash, i);
+      if (!byHash.has(e.hash)) byHash.set(e.hash, i);
       prevs.add(e.prev);
       seqs.add(e.seq);
     }
@@ -248,6 +248,14 @@ class Verification {
       const at = (x: { lineNo: number }) => `line ${x.lineNo}`;
       if (e.bad !== undefined) {
         this.problem({ kind: 'invalid-line', file, line: e.lineNo, message: `line ${e.lineNo} is not an audit line (${e.bad}): it was modified or inserted` });
+        reported.add(i);
+        continue;
+      }
+      const original = byHash.get(e.hash);
+      if (original !== undefined && original < i) {
+        // The same bytes twice: the chain goes on from the copy as from the original, so only this says it.
+        const of = entries[original]?.lineNo ?? 0;
+        this.problem({ kind: 'inserted', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) is a copy of line ${of}: it was inserted` });
         reported.add(i);
         continue;
       }

@@ -167,6 +167,11 @@ async function search(io: AdminIo, names: readonly string[], flags: Common & { p
 /** A failure is one line on stderr and an exit code (failures.ts), as for every other command. */
 function auditAction<A extends unknown[]>(io: AdminIo, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
+    // `parapet audit search … | head`: a reader that stops early ends the command quietly.
+    const onPipeError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(ExitCodes.OK);
+    };
+    process.stdout.on('error', onPipeError);
     try {
       await fn(...args);
     } catch (err) {
@@ -179,6 +184,8 @@ function auditAction<A extends unknown[]>(io: AdminIo, fn: (...args: A) => Promi
       const known = explainFailure(err);
       io.stderr(`parapet: ${known === undefined ? `unexpected error: ${message}` : printable(known.message)}\n`);
       io.setExitCode(known?.exitCode ?? ExitCodes.FAILED);
+    } finally {
+      process.stdout.off('error', onPipeError);
     }
   };
 }

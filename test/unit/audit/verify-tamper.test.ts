@@ -92,6 +92,14 @@ describe('audit verify: the tamper suite', () => {
     assert.equal(p.message, 'a line was inserted at line 12 (seq 12): line 13 chains to the line before it');
   });
 
+  it('an event copied right after itself: the copy', async (t) => {
+    const { file, lines, h } = await trail(t);
+    lines.splice(5, 0, lines[4] ?? '');
+    const p = only(await verifyLines(file, lines, h));
+    assert.equal(p.kind, 'inserted');
+    assert.equal(p.message, 'line 6 (seq 5) is a copy of line 5: it was inserted');
+  });
+
   it('an inserted line that is not an audit line', async (t) => {
     const { file, lines, h } = await trail(t);
     lines.splice(11, 0, '{"hello":"world"}');
@@ -202,6 +210,36 @@ describe('audit verify: the tamper suite', () => {
         assert.equal(report.ok, false, `line ${i + 1}, char ${pos} → ${ch}`);
         const located = report.problems.some((p) => p.line === i + 1 || p.line === i + 2 || (p.kind === 'modified' && p.seq === i + 1));
         assert.ok(located, `line ${i + 1} changed; problems: ${JSON.stringify(report.problems)}`);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('audit verify: random whole-line tampering', () => {
+  it('any deletion, copy, swap or move of lines is caught', async (t) => {
+    const { file, lines, h } = await trail(t);
+    const original = [...lines];
+    const n = original.length;
+    const edit = fc.oneof(
+      fc.record({ op: fc.constant('delete' as const), i: fc.nat(n - 1), count: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ op: fc.constant('copy' as const), i: fc.nat(n - 1), to: fc.nat(n) }),
+      fc.record({ op: fc.constant('swap' as const), i: fc.nat(n - 2) }),
+      fc.record({ op: fc.constant('move' as const), i: fc.nat(n - 1), to: fc.nat(n - 1) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(edit, async (e) => {
+        const changed = [...original];
+        if (e.op === 'delete') changed.splice(e.i, e.count);
+        if (e.op === 'copy') changed.splice(e.to, 0, original[e.i] ?? '');
+        if (e.op === 'swap') [changed[e.i], changed[e.i + 1]] = [original[e.i + 1] ?? '', original[e.i] ?? ''];
+        if (e.op === 'move') {
+          fc.pre(e.i !== e.to);
+          const [moved] = changed.splice(e.i, 1);
+          changed.splice(e.to, 0, moved ?? '');
+        }
+        const report = await verifyLines(file, changed, h);
+        assert.equal(report.ok, false, JSON.stringify(e));
       }),
       { numRuns: 150 },
     );
