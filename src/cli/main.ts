@@ -12,6 +12,7 @@ import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
 import { auditWarnings } from '../audit/audit-config.js';
 import { registerCertCommands } from './cert-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
 import {
   dataDirState,
   initDataDir,
@@ -291,6 +292,7 @@ function handleSignals(broker: Broker, logger: Logger): void {
 registerAdminCommands(program);
 registerCertCommands(program);
 registerKeysCommands(program);
+registerAuditCommands(program);
 
 /** The data directory a failing command was about, for messages that need one. */
 function dataDirOf(argv: readonly string[]): string {
