@@ -22,12 +22,13 @@ export const LAYERS = [
   ['security', ['protocol', 'storage', 'records', 'bytes', 'basics']],
   ['groups',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['topics',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['server',   ['security', 'protocol', 'records', 'bytes', 'basics']],
-  ['broker',   ['server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['audit',    ['topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['server',   ['audit', 'security', 'protocol', 'records', 'bytes', 'basics']],
+  ['broker',   ['server', 'audit', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['client',   ['security/types.ts', 'security/credentials/scram-keys.ts', 'protocol', 'records', 'bytes', 'basics']],
-  ['setup',    ['client', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['config',   ['broker', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['cli',      ['config', 'setup', 'client', 'broker', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['setup',    ['client', 'audit', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['config',   ['broker', 'server', 'audit', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['cli',      ['config', 'setup', 'client', 'broker', 'server', 'audit', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { defaultAuditSigningKeyFile } from './signing-key.js';
 
 /** The audit trail's settings (docs/security/audit.md#configuration). */
 export interface AuditConfig {
@@ -43,13 +44,8 @@ export function auditDirOf(config: AuditConfig, dataDir: string): string {
   return config.dir ?? join(resolve(dataDir), 'audit');
 }
 
-/** The signing key's default place: beside the data directory, with the master key, never in it. */
-export function defaultAuditSigningKeyFile(dataDir: string): string {
-  return join(`${resolve(dataDir)}-keys`, 'audit-signing.key');
-}
-
 export function auditSigningKeyRefOf(config: AuditConfig, dataDir: string): string {
-  return config.signingKey ?? `\${file:${defaultAuditSigningKeyFile(dataDir)}}`;
+  return config.signingKey ?? `\${file:${defaultAuditSigningKeyFile(resolve(dataDir))}}`;
 }
 
 /** The audit settings that weaken it: insecure by name, warned about at start and by check-config, and audited. */

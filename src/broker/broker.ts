@@ -25,7 +25,14 @@ import { derivedMaxOpenLogFiles, OTHER_DESCRIPTORS, processOpenFileLimit } from 
 import { ConfigError } from '../config-error.js';
 import { storageLimitsProblem } from '../topics/partition-limits.js';
 import { DEFAULT_SECURITY_CONFIG, type ListenerProtocol, type SecurityConfig } from '../security/config.js';
-import { loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
+import { fanOutSecurityEvents, loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
+import { BrokerAudit, openAuditSigningKey } from '../audit/broker-audit.js';
+import { AuditTopicCopy } from '../audit/audit-topic.js';
+import type { AuditFs } from '../audit/audit-fs.js';
+import { auditWarnings } from '../audit/audit-config.js';
+import { settingsInForce } from './settings-in-force.js';
+import { INTERNAL_TOPICS } from '../topics/internal-topics.js';
+import { productVersion } from '../version.js';
 import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
@@ -117,8 +124,13 @@ export interface BrokerDeps {
   readonly fs?: LogFs;
   /** Timers of the group coordinator (session timeouts, rebalance delays). */
   readonly scheduler?: Scheduler;
-  /** Where authentications, denials and refused connections are reported (default: the log). */
+  /**
+   * Where authentications, denials and refused connections are reported besides the audit trail
+   * (default: the log).
+   */
   readonly events?: SecurityEvents;
+  /** The file system of the audit files (tests inject a full disk). */
+  readonly auditFs?: AuditFs;
   /**
    * The data directory's lock, when the caller took it before (to initialise the directory under it).
    * The broker owns it from then on and releases it when it closes or fails to construct.
@@ -198,12 +210,17 @@ export class Broker {
   readonly #keys: OpenedKeyServices;
   /** Worker threads that open large sealed reads, off the event loop. */
   readonly #unsealPool = new UnsealPool();
+  /** The audit trail; undefined only when `audit.enabled` is false (insecure, warned about). */
+  readonly #audit: BrokerAudit | undefined;
+  readonly #events: SecurityEvents;
+  readonly #config: BrokerConfig;
   readonly #startCertificateWatch: (() => { close(): void; reload(): boolean }) | undefined;
   #certificateWatch: { close(): void; reload(): boolean } | undefined;
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
     const clock = deps.clock ?? Date.now;
     this.#logger = logger;
+    this.#config = config;
     this.#retentionIntervalMs = config.retentionCheckIntervalMs;
     this.#logFileIdleMs = config.logFileIdleMs;
     const limitsProblem = storageLimitsProblem(config);
@@ -214,7 +231,27 @@ export class Broker {
     try {
       store = new MetadataStore(config.dataDir);
       this.#store = store;
-      const events = deps.events ?? loggingSecurityEvents(logger);
+      // Every security event goes to the log (or the test's recorder) and to the audit trail.
+      let events: SecurityEvents = deps.events ?? loggingSecurityEvents(logger);
+      const audit = config.audit.enabled
+        ? new BrokerAudit(
+            {
+              config: config.audit,
+              dataDir: config.dataDir,
+              signingKey: openAuditSigningKey(config.audit, config.dataDir, logger),
+              logger,
+              // Audit times are the wall clock's, whatever clock the logs are given (tests move theirs).
+              clock: Date.now,
+              productVersion: productVersion(),
+              ...(deps.auditFs === undefined ? {} : { fs: deps.auditFs }),
+            },
+            { emit: (e) => this.#events.emit(e) },
+          )
+        : undefined;
+      if (audit !== undefined) events = fanOutSecurityEvents(events, audit);
+      this.#audit = audit;
+      this.#events = events;
+      for (const w of auditWarnings(config.audit)) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
       const security = createBrokerSecurity(config, { store, logger, events });
       const keys = deps.keys ?? openKeyServices(config.encryptionAtRest, config.dataDir, logger);
       this.#keys = keys;
@@ -249,6 +286,10 @@ export class Broker {
         events,
       });
       topics.openLogs();
+      if (audit !== undefined) {
+        AuditTopicCopy.ensureTopic(topics, config.audit.topicRetentionMs);
+        audit.copyToTopic(new AuditTopicCopy(this.#logs, logger));
+      }
       const producerIds = ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs });
       const registry = new GroupRegistry(
         {
@@ -319,6 +360,8 @@ export class Broker {
         budget,
         handlers,
         security: security.listener,
+        protectedTopics: INTERNAL_TOPICS,
+        ...(audit === undefined ? {} : { audit: audit.stageDeps(events) }),
         logger,
         framePool: frames,
         responsePool: reads,
@@ -343,7 +386,11 @@ export class Broker {
   async start(): Promise<{ host: string; port: number }> {
     // An HSM that cannot be opened stops the start, before any client is let in.
     await this.#keys.ready;
+    // The trail is open before the first client: every login is recorded.
+    await this.#audit?.open();
     const address = await this.#listener.start();
+    const { settings, insecure } = settingsInForce(this.#config);
+    this.#events.emit({ type: 'broker-started', version: productVersion(), settings: { ...settings, listener: { ...(settings as { listener: object }).listener, port: address.port } }, insecure });
     this.#certificateWatch = this.#startCertificateWatch?.();
     this.#retentionTimer = setInterval(() => {
       this.enforceRetention().catch((err: unknown) => {
@@ -402,6 +449,9 @@ export class Broker {
     this.#shutdown.abort();
     this.#groups.close();
     await this.#listener.close();
+    this.#events.emit({ type: 'broker-stopped', reason: 'shutdown' });
+    // Before the logs close: the last events are copied to the __audit topic.
+    await this.#audit?.close();
     await this.#logs.close();
     await this.#keys.services.provider.close();
     await this.#unsealPool.close();

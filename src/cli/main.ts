@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
@@ -26,6 +26,7 @@ import {
 } from '../setup/init.js';
 import { noWayIn } from '../security/way-in.js';
 import { applyConfigFile, ConfigError, loadConfigFile, toConfigFile } from '../config/config-file.js';
+import { productVersion } from '../version.js';
 import { createLogger, logFormatFrom, logLevelFrom, type Logger } from '../logger.js';
 import { ALL_APIS } from '../protocol/messages/index.js';
 import { DataDirLock } from '../storage/data-dir-lock.js';
@@ -33,16 +34,10 @@ import { DataDirLock } from '../storage/data-dir-lock.js';
 /** The `parapet` command. Exit codes: src/cli/failures.ts and docs/operations.md. */
 const program = new Command('parapet')
   .description('A secure-by-default, Kafka-compatible event streaming system')
-  .version(packageVersion(), '-V, --version', 'print the version of Parapet')
+  .version(productVersion(), '-V, --version', 'print the version of Parapet')
   .option('--debug', 'print the stack trace of a failure')
   // Usage errors are reported by commander itself; they end with exit code 2 like the admin commands'.
   .exitOverride();
-
-function packageVersion(): string {
-  // dist/src/cli/main.js → the package root, three levels up.
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-}
 
 program
   .command('apis')
@@ -137,6 +132,11 @@ function printInit(result: InitResult): void {
     console.log('    (encryption at rest: every topic is encrypted with keys only this key opens. It is kept');
     console.log('     outside the data directory so that a copy of the directory is useless on its own; back it');
     console.log('     up apart from the data. Lost, the data is lost: docs/security/encryption-at-rest.md)');
+  }
+  if (result.auditSigningKeyFile !== undefined) {
+    console.log(`  audit signing key: ${result.auditSigningKeyFile} (key id ${result.auditKeyId ?? '?'})`);
+    console.log('    (signs the checkpoints of the audit trail; `parapet audit verify` prints the key id it checked');
+    console.log('     against: note this one down apart from the broker: docs/security/audit.md)');
   }
   console.log('  admin client settings (mode 0600: they hold the password):');
   console.log(`    librdkafka, kcat -F:          ${result.adminClientFiles.properties}`);

@@ -10,7 +10,7 @@ import type { BufferPool } from './buffer-pool.js';
 import { CloseReasons } from '../close-reasons.js';
 import { Connection, type ConnectionLimits, type FrameHandler } from './connection.js';
 import { createDispatcher, requestStages, type DispatcherOptions } from './dispatcher.js';
-import type { AuditStageDeps } from './stages/audit.js';
+import type { AuditStageDeps } from '../audit/stage-deps.js';
 import type { HandlerEntry } from './handler.js';
 import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';

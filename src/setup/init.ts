@@ -19,6 +19,7 @@ import { MetadataStore } from '../storage/metadata-store.js';
 import { CredentialStore } from '../security/credentials/credential-store.js';
 import { deriveScramCredential, SCRAM_MECHANISMS } from '../security/credentials/scram-keys.js';
 import { defaultMasterKeyFile, ensureMasterKeyFile } from '../storage/crypto/key-setup.js';
+import { ensureAuditSigningKey, keyId, loadAuditPublicKey } from '../audit/signing-key.js';
 import { CA_CERT_FILE, CA_KEY_FILE, CaDirectoryError, checkCaDirPlacement, defaultCaDir } from '../security/tls/ca-directory.js';
 import { createCertificateAuthority, issueServerCertificate, type CertificateAndKey } from '../security/tls/certificates.js';
 
@@ -76,6 +77,9 @@ export interface InitResult {
   readonly caKeyFile?: string;
   /** The master key of encryption at rest, when this run wrote the config that names it. */
   readonly masterKeyFile?: string;
+  /** The audit trail's checkpoint signing key (beside the master key) and its key id, printed for auditors. */
+  readonly auditSigningKeyFile?: string;
+  readonly auditKeyId?: string;
   /** True when an interrupted initialisation was found and started over. */
   readonly resumed: boolean;
 }
@@ -157,6 +161,9 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   }
   makeCaDir(caDir);
   const masterKeyFile = placeMasterKey(resolve(options.masterKeyFile ?? defaultMasterKeyFile(dataDir)), dataDir);
+  // The audit trail's signing key sits with the master key: outside the data directory, apart from the audit files.
+  const auditSigningKeyFile = join(dirname(masterKeyFile), 'audit-signing.key');
+  ensureAuditSigningKey(auditSigningKeyFile);
 
   // The keys are made in memory first, so that the pending list can name the CA files by digest.
   const tls = await tlsMaterial(options.host);
@@ -177,7 +184,7 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
   stage(staging, join('client', basename(clientFiles.properties)), rendered.properties, 0o600);
   stage(staging, join('client', basename(clientFiles.javaProperties)), rendered.javaProperties, 0o600);
   stage(staging, join('client', basename(clientFiles.json)), rendered.json, 0o600);
-  stage(staging, CONFIG_FILE, configText(dataDir, options, admin, caDir, masterKeyFile), 0o600);
+  stage(staging, CONFIG_FILE, configText(dataDir, options, admin, caDir, masterKeyFile, auditSigningKeyFile), 0o600);
   step('staged');
 
   // 3. The admin's credentials. Setting them again after an interruption is harmless: the password
@@ -213,6 +220,8 @@ async function initLocked(options: InitOptions): Promise<InitResult> {
     caDir,
     caKeyFile: join(caDir, CA_KEY_FILE),
     masterKeyFile,
+    auditSigningKeyFile,
+    auditKeyId: keyId(loadAuditPublicKey(`${auditSigningKeyFile}.pub`)),
     resumed,
   };
 }
@@ -454,7 +463,7 @@ function setScramPassword(dataDir: string, user: string, password: string): void
   }
 }
 
-function configText(dataDir: string, options: InitOptions, admin: string, caDir: string, masterKeyFile: string): string {
+function configText(dataDir: string, options: InitOptions, admin: string, caDir: string, masterKeyFile: string, auditSigningKeyFile: string): string {
   return [
     `# Written by \`parapet init\`. Start with: parapet start --data-dir ${dataDir}`,
     '# Relative paths are relative to this file. See docs/configuration.md and docs/security/.',
@@ -485,6 +494,11 @@ function configText(dataDir: string, options: InitOptions, admin: string, caDir:
     'encryptionAtRest:',
     '  provider: local',
     `  masterKey: \${file:${masterKeyFile}}`,
+    '# The audit trail: every login, denial and change, hash-chained in audit/ and copied to the __audit',
+    '# topic. Its checkpoints are signed with this key, kept apart from the audit files; verify them with',
+    '# `parapet audit verify` (docs/security/audit.md).',
+    'audit:',
+    `  signingKey: \${file:${auditSigningKeyFile}}`,
     '',
   ].join('\n');
 }

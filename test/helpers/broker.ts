@@ -6,7 +6,7 @@ import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../src/brok
 import type { Logger } from '../../src/logger.js';
 import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
 import type { SecurityEvent } from '../../src/security/events.js';
-import { TEST_ENCRYPTION_AT_REST } from './test-keys.js';
+import { TEST_AUDIT, TEST_ENCRYPTION_AT_REST } from './test-keys.js';
 
 export interface LogEntry {
   level: 'info' | 'warn' | 'error' | 'debug';
@@ -34,7 +34,7 @@ export async function startBroker(
   const logger = recordingLogger();
   const events: SecurityEvent[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'parapet-test-'));
-  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, dataDir, ...overrides }, logger, {
+  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir, ...overrides }, logger, {
     // Security events (the insecure-setting warnings of this plaintext broker) are kept apart from the log.
     events: { emit: (e) => events.push(e) },
   });

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { TEST_ENCRYPTION_AT_REST } from './test-keys.js';
+import { TEST_AUDIT, TEST_ENCRYPTION_AT_REST } from './test-keys.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,7 +267,7 @@ export async function openBroker(
   overrides: Partial<BrokerConfig> = {},
 ): Promise<{ broker: Broker; port: number; logger: RecordingLogger; close: () => Promise<void> }> {
   const logger = recordingLogger();
-  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, dataDir, ...overrides };
+  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir, ...overrides };
   // The insecure-setting warnings of this plaintext broker are not what these tests look at in the log.
   const broker = new Broker(config, logger, { events: { emit: () => undefined }, ...deps });
   const { port } = await broker.start();

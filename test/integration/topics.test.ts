@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TEST_ENCRYPTION_AT_REST } from '../helpers/test-keys.js';
+import { TEST_AUDIT, TEST_ENCRYPTION_AT_REST } from '../helpers/test-keys.js';
 import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -103,7 +103,7 @@ describe('topic persistence', () => {
     t.after(() => {
       rmSync(dataDir, { recursive: true, force: true });
     });
-    const config = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' as const }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, dataDir };
+    const config = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' as const }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir };
     const first = new Broker(config, recordingLogger());
     const a = await first.start();
     await roundTrip(a.port, CreateTopics, 5, { topics: [{ name: 'kept', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }] });

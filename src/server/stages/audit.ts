@@ -11,6 +11,7 @@
  * It sits after authorization: it sees only what the principal may do, and the handler's answer.
  */
 import { adminChanges, AUDIT_UNAVAILABLE_MESSAGE, isAdminApi, refusedAdminResponse } from '../../audit/admin-requests.js';
+import type { AuditStageDeps } from '../../audit/stage-deps.js';
 import type { DataAccessLedger } from '../../audit/data-access.js';
 import { CloseReasons } from '../../close-reasons.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -19,18 +20,9 @@ import { Fetch } from '../../protocol/messages/fetch.js';
 import { Produce } from '../../protocol/messages/produce.js';
 import { SaslAuthenticate } from '../../protocol/messages/sasl-authenticate.js';
 import { SaslHandshake } from '../../protocol/messages/sasl-handshake.js';
-import type { SecurityEvents } from '../../security/events.js';
 import type { Principal } from '../../security/types.js';
 import type { StageFactory, StageRequest, StageStep } from './stage.js';
 
-export interface AuditStageDeps {
-  readonly events: SecurityEvents;
-  readonly access: DataAccessLedger;
-  /** True while what must be audited is to be refused: the trail cannot be written and the broker fails closed. */
-  readonly refuseUnaudited: () => boolean;
-  /** Resolves once what was recorded so far is durable: an admin change is answered only then. */
-  readonly durable?: () => Promise<void>;
-}
 
 type Entry = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TEST_ENCRYPTION_AT_REST } from '../../helpers/test-keys.js';
+import { TEST_AUDIT, TEST_ENCRYPTION_AT_REST } from '../../helpers/test-keys.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { RawConnection } from '../../helpers/raw-client.js';
 /** A plaintext broker whose only super user is User:ANONYMOUS (INSECURE_DEV_SECURITY): anyone else is denied. */
 async function broker(t: TestContext, deps: BrokerDeps = {}, options: { start?: boolean } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'parapet-broker-test-'));
-  const b = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, dataDir }, recordingLogger(), {
+  const b = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir }, recordingLogger(), {
     events: { emit: () => undefined },
     ...deps,
   });

@@ -1,6 +1,6 @@
-import type { BrokerConfig } from '../broker/broker.js';
+import type { BrokerConfig } from './broker.js';
 import { checkPosture } from '../security/config.js';
-import { auditWarnings } from './audit-config.js';
+import { auditWarnings } from '../audit/audit-config.js';
 
 /**
  * The security settings a broker starts with, for its start event in the audit trail: what an auditor
