@@ -20,14 +20,15 @@ export const LAYERS = [
   ['protocol', ['records', 'bytes', 'basics']],
   ['storage',  ['records', 'bytes', 'basics']],
   ['security', ['protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['audit',    ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['groups',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['topics',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['server',   ['security', 'protocol', 'records', 'bytes', 'basics']],
-  ['broker',   ['server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['broker',   ['server', 'groups', 'topics', 'audit', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['client',   ['security/types.ts', 'security/credentials/scram-keys.ts', 'protocol', 'records', 'bytes', 'basics']],
   ['setup',    ['client', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['config',   ['broker', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['cli',      ['config', 'setup', 'client', 'broker', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['config',   ['broker', 'server', 'groups', 'topics', 'audit', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['cli',      ['config', 'setup', 'client', 'broker', 'server', 'groups', 'topics', 'audit', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
 ];
 
 /**

@@ -10,8 +10,8 @@ import { verifyAuditFiles } from '../audit/verify.js';
 import { ConfigError } from '../config-error.js';
 import { printable } from '../client/printable.js';
 import { configureGroup, DEFAULT_DATA_DIR, integer, processIo, UsageError, type AdminIo } from './admin/common.js';
-import { matches, parseOutcome, parseTimeSpec, type EventFilter } from './audit/event-filter.js';
-import { eventLine, verifyText } from './audit/output.js';
+import { matches, parseOutcome, parseTimeSpec, type EventFilter } from './auditing/event-filter.js';
+import { eventLine, verifyText } from './auditing/output.js';
 import { CliFailure, ExitCodes, explainFailure } from './failures.js';
 
 /**

@@ -123,6 +123,16 @@ describe('AuditTrail: the chain and its checkpoints', () => {
       fileLines(files[0] ?? '').map((l) => parsed(l).event?.actor?.user?.name ?? 'checkpoint'),
       ['User:a', 'checkpoint', 'User:b', 'User:c', 'User:d', 'checkpoint'],
     );
+    // A crash left b and c unsigned; the next run signs them at its first checkpoint, even with nothing new.
+    const crashed = await openTrail(t, { dir, signingKey: privateKey });
+    crashed.record(logonEvent('User:e', 5));
+    await crashed.flush();
+    const fourth = await AuditTrail.open({ dir, signingKey: privateKey });
+    await fourth.close();
+    assert.deepEqual(
+      fileLines(files[0] ?? '').slice(6).map((l) => parsed(l).event?.actor?.user?.name ?? 'checkpoint'),
+      ['User:e', 'checkpoint'],
+    );
     assertChained(files);
     const report = await verifyAuditFiles(files, publicKey);
     assert.equal(report.ok, true, JSON.stringify(report.problems));
