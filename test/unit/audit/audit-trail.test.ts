@@ -256,11 +256,16 @@ describe('AuditTrail: a failing disk', () => {
     const trail = await openTrail(t, { dir, signingKey: privateKey, fs, retryMaxMs: 20, onFault: (e) => faults.push(e) });
     trail.record(logonEvent('User:a', 1));
     await trail.flush();
+    const file = auditFiles(dir)[0] ?? '';
+    const good = statSync(file).size;
     fs.partialWrite = true;
     fs.writeError = 'ENOSPC';
+    // Lines of different lengths, so that half the batch ends inside a line.
     trail.record(logonEvent('User:b', 2));
-    trail.record(logonEvent('User:c', 3));
+    trail.record(logonEvent('User:carol', 3));
     await assert.rejects(trail.flush(), (err: Error) => err instanceof AuditWriteError && /ENOSPC/.test(err.message));
+    assert.ok(statSync(file).size > good, 'half a batch reached the file: the retry must cut it back');
+    assert.ok(!readFileSync(file, 'utf8').endsWith('\n'), 'it ends in the middle of a line');
     assert.equal(trail.writable, false);
     assert.equal((faults[0] as NodeJS.ErrnoException | undefined)?.code, 'ENOSPC');
     trail.record(logonEvent('User:d', 4));
@@ -273,9 +278,8 @@ describe('AuditTrail: a failing disk', () => {
     assert.equal(trail.writable, true);
     await trail.flush();
     await trail.close();
-    const [file] = auditFiles(dir);
-    const names = fileLines(file ?? '').flatMap((l) => parsed(l).event?.actor?.user?.name ?? []);
-    assert.deepEqual(names, ['User:a', 'User:b', 'User:c', 'User:d']);
+    const names = fileLines(file).flatMap((l) => parsed(l).event?.actor?.user?.name ?? []);
+    assert.deepEqual(names, ['User:a', 'User:b', 'User:carol', 'User:d']);
     const report = await verifyAuditFiles(auditFiles(dir), publicKey);
     assert.equal(report.ok, true, JSON.stringify(report.problems));
   });
