@@ -161,9 +161,16 @@ export class AuditTrail {
       file = await createFile(fs, options.dir, end.nextSeq);
     }
     const trail = new AuditTrail(options, fs, file, end.nextSeq, end.prev);
-    if (end.repair !== undefined) trail.enqueue(tailRepairedEvent(trail.clock(), end.repair));
-    await trail.applyRetention();
-    if (end.repair !== undefined) await trail.flush();
+    try {
+      // Lines a crash left unsigned are signed by the first checkpoint of this run, not left for ever.
+      if (!end.signed) trail.linesSinceCheckpoint = 1;
+      if (end.repair !== undefined) trail.enqueue(tailRepairedEvent(trail.clock(), end.repair));
+      await trail.applyRetention();
+      if (end.repair !== undefined) await trail.flush();
+    } catch (err) {
+      await trail.close().catch(() => undefined);
+      throw err;
+    }
     return trail;
   }
 
@@ -397,6 +404,8 @@ export class AuditTrail {
       this.retryTimer = undefined;
       this.kick();
     }, delay);
+    // Retries do not keep a process alive on their own: close() is what ends a trail.
+    this.retryTimer.unref();
   }
 
   private rejectWaiters(err: Error): void {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { auditFileNames, firstSeqOfName, readFileTail } from './audit-files.js';
 import type { AuditFs } from './audit-fs.js';
-import { GENESIS_PREV, lineHash, parseAuditLine } from './chain.js';
+import { GENESIS_PREV, isCheckpoint, lineHash, parseAuditLine } from './chain.js';
 import type { TailRepair } from './trail-events.js';
 
 /**
@@ -18,6 +18,8 @@ export interface TrailEnd {
   /** The newest file, to be continued (absent: start a new file). */
   readonly active?: { readonly name: string; readonly size: number };
   readonly repair?: TailRepair;
+  /** The last complete line is a checkpoint: nothing before it waits for a signature. */
+  readonly signed: boolean;
 }
 
 /** The trail cannot be continued without someone looking at it first. */
@@ -57,7 +59,7 @@ export async function recoverTrailEnd(fs: AuditFs, dir: string): Promise<TrailEn
           'Run `parapet audit verify`, and move the file aside to start a new trail',
       );
     }
-    const end = { nextSeq: line.seq + 1, prev: lineHash(tail.lastLine.bytes) };
+    const end = { nextSeq: line.seq + 1, prev: lineHash(tail.lastLine.bytes), signed: isCheckpoint(line) };
     if (emptyNewest !== undefined) {
       if (repair === undefined && firstSeqOfName(emptyNewest) === end.nextSeq) return { ...end, active: { name: emptyNewest, size: 0 } };
       await fs.unlink(join(dir, emptyNewest));
@@ -66,8 +68,8 @@ export async function recoverTrailEnd(fs: AuditFs, dir: string): Promise<TrailEn
     return { ...end, active: { name, size: tail.size } };
   }
   if (emptyNewest !== undefined) {
-    if (firstSeqOfName(emptyNewest) === 1 && repair === undefined) return { nextSeq: 1, prev: GENESIS_PREV, active: { name: emptyNewest, size: 0 } };
+    if (firstSeqOfName(emptyNewest) === 1 && repair === undefined) return { nextSeq: 1, prev: GENESIS_PREV, signed: true, active: { name: emptyNewest, size: 0 } };
     await fs.unlink(join(dir, emptyNewest));
   }
-  return { nextSeq: 1, prev: GENESIS_PREV, ...(repair === undefined ? {} : { repair }) };
+  return { nextSeq: 1, prev: GENESIS_PREV, signed: true, ...(repair === undefined ? {} : { repair }) };
 }

@@ -6,12 +6,12 @@ import { auditSettingsOf } from '../audit/audit-settings.js';
 import { HEAD_FILE, listAuditFiles, readHead, type AuditHead } from '../audit/audit-files.js';
 import { followAuditRecords, lastAuditRecords, readAuditRecords, type AuditRecord } from '../audit/read.js';
 import { loadAuditPublicKey, loadAuditSigningKey, publicKeyOf } from '../audit/signing-key.js';
-import { verifyAuditFiles } from '../audit/verify.js';
+import { verifyAuditFiles, type AuditVerifyReport } from '../audit/verify.js';
 import { ConfigError } from '../config-error.js';
 import { printable } from '../client/printable.js';
 import { configureGroup, DEFAULT_DATA_DIR, integer, processIo, UsageError, type AdminIo } from './admin/common.js';
-import { matches, parseOutcome, parseTimeSpec, type EventFilter } from './audit/event-filter.js';
-import { eventLine, verifyText } from './audit/output.js';
+import { matches, parseOutcome, parseTimeSpec, type EventFilter } from './auditing/event-filter.js';
+import { eventLine, verifyText } from './auditing/output.js';
 import { CliFailure, ExitCodes, explainFailure } from './failures.js';
 
 /**
@@ -88,12 +88,32 @@ function publicKeyFor(dataDir: string, path: string | undefined): KeyObject {
 
 async function verify(io: AdminIo, names: readonly string[], flags: Common & { publicKey?: string; head?: string }): Promise<void> {
   const key = publicKeyFor(flags.dataDir, flags.publicKey);
+  let run = await verifyOnce(key, names, flags);
+  if (!run.report.ok && run.live) {
+    // A running broker may have been writing the newest line, or rotating, as it was read: once more,
+    // a moment later. Tampering is still there the second time.
+    await new Promise((r) => setTimeout(r, 500));
+    run = await verifyOnce(key, names, flags);
+  }
+  const { report, headPath } = run;
+  if (flags.json === true) io.stdout(`${JSON.stringify({ ...report, head: headPath ?? null })}\n`);
+  else io.stdout(verifyText(report, headPath));
+  io.setExitCode(report.ok ? ExitCodes.OK : ExitCodes.FAILED);
+}
+
+/** One verification; `live` when it read the data directory's trail, which a broker may be writing. */
+async function verifyOnce(
+  key: KeyObject,
+  names: readonly string[],
+  flags: Common & { head?: string },
+): Promise<{ report: AuditVerifyReport; headPath: string | undefined; live: boolean }> {
   const { files, dir } = await filesOf(names, flags.dataDir);
   if (files.length === 0) throw new CliFailure(`no audit files in ${dir ?? 'the files given'}`, ExitCodes.FAILED);
   const headPath = flags.head ?? (dir === undefined ? undefined : join(dir, HEAD_FILE));
   let head: AuditHead | undefined;
   if (headPath !== undefined) {
     try {
+      // Read before the files: a head is written after its lines, so the files read next reach it.
       head = await readHead(headPath);
     } catch (err) {
       throw new CliFailure(`${headPath}: ${err instanceof Error ? err.message : String(err)}`, ExitCodes.FAILED);
@@ -101,9 +121,7 @@ async function verify(io: AdminIo, names: readonly string[], flags: Common & { p
     if (head === undefined && flags.head !== undefined) throw new CliFailure(`${flags.head}: no such file`, ExitCodes.FAILED);
   }
   const report = await verifyAuditFiles(files, key, { ...(head === undefined ? {} : { head }), requireHead: dir !== undefined });
-  if (flags.json === true) io.stdout(`${JSON.stringify({ ...report, head: head === undefined ? null : headPath })}\n`);
-  else io.stdout(verifyText(report, head === undefined ? undefined : headPath));
-  io.setExitCode(report.ok ? ExitCodes.OK : ExitCodes.FAILED);
+  return { report, headPath: head === undefined ? undefined : headPath, live: dir !== undefined };
 }
 
 function print(io: AdminIo, record: AuditRecord, json: boolean): void {

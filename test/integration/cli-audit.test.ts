@@ -84,6 +84,30 @@ describe('parapet audit verify', () => {
     assert.match(out.stdout, /\[truncated\] .*: the trail ends at seq \d+ .* but the signed head names the checkpoint at seq \d+ in audit-\d+\.jsonl: the tail was cut/);
   });
 
+  it('a trail being written meanwhile (a running broker) verifies', async (t) => {
+    const { dataDir, auditDir, keyFile } = await dataDirWithTrail(t);
+    const trail = await AuditTrail.open({ dir: auditDir, signingKey: loadAuditSigningKey(`\${file:${keyFile}}`), maxFileBytes: 64 * 1024, checkpointIntervalMs: 20 });
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        for (let j = 0; j < 20; j++) trail.record(logonEvent(`User:w${i}`, Date.now()));
+        await trail.flush();
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await trail.close();
+    })();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const out = await runParapet(['audit', 'verify', '--data-dir', dataDir]);
+        assert.equal(out.code, 0, out.stdout + out.stderr);
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+    assert.ok(readdirSync(auditDir).filter((f) => f.endsWith('.jsonl')).length > 4, 'it rotated meanwhile');
+  });
+
   it('head.json deleted: exit 1, said', async (t) => {
     const { dataDir, auditDir } = await dataDirWithTrail(t);
     rmSync(join(auditDir, 'head.json'));

@@ -123,6 +123,16 @@ describe('AuditTrail: the chain and its checkpoints', () => {
       fileLines(files[0] ?? '').map((l) => parsed(l).event?.actor?.user?.name ?? 'checkpoint'),
       ['User:a', 'checkpoint', 'User:b', 'User:c', 'User:d', 'checkpoint'],
     );
+    // A crash left b and c unsigned; the next run signs them at its first checkpoint, even with nothing new.
+    const crashed = await openTrail(t, { dir, signingKey: privateKey });
+    crashed.record(logonEvent('User:e', 5));
+    await crashed.flush();
+    const fourth = await AuditTrail.open({ dir, signingKey: privateKey });
+    await fourth.close();
+    assert.deepEqual(
+      fileLines(files[0] ?? '').slice(6).map((l) => parsed(l).event?.actor?.user?.name ?? 'checkpoint'),
+      ['User:e', 'checkpoint'],
+    );
     assertChained(files);
     const report = await verifyAuditFiles(files, publicKey);
     assert.equal(report.ok, true, JSON.stringify(report.problems));
@@ -246,11 +256,16 @@ describe('AuditTrail: a failing disk', () => {
     const trail = await openTrail(t, { dir, signingKey: privateKey, fs, retryMaxMs: 20, onFault: (e) => faults.push(e) });
     trail.record(logonEvent('User:a', 1));
     await trail.flush();
+    const file = auditFiles(dir)[0] ?? '';
+    const good = statSync(file).size;
     fs.partialWrite = true;
     fs.writeError = 'ENOSPC';
+    // Lines of different lengths, so that half the batch ends inside a line.
     trail.record(logonEvent('User:b', 2));
-    trail.record(logonEvent('User:c', 3));
+    trail.record(logonEvent('User:carol', 3));
     await assert.rejects(trail.flush(), (err: Error) => err instanceof AuditWriteError && /ENOSPC/.test(err.message));
+    assert.ok(statSync(file).size > good, 'half a batch reached the file: the retry must cut it back');
+    assert.ok(!readFileSync(file, 'utf8').endsWith('\n'), 'it ends in the middle of a line');
     assert.equal(trail.writable, false);
     assert.equal((faults[0] as NodeJS.ErrnoException | undefined)?.code, 'ENOSPC');
     trail.record(logonEvent('User:d', 4));
@@ -263,9 +278,8 @@ describe('AuditTrail: a failing disk', () => {
     assert.equal(trail.writable, true);
     await trail.flush();
     await trail.close();
-    const [file] = auditFiles(dir);
-    const names = fileLines(file ?? '').flatMap((l) => parsed(l).event?.actor?.user?.name ?? []);
-    assert.deepEqual(names, ['User:a', 'User:b', 'User:c', 'User:d']);
+    const names = fileLines(file).flatMap((l) => parsed(l).event?.actor?.user?.name ?? []);
+    assert.deepEqual(names, ['User:a', 'User:b', 'User:carol', 'User:d']);
     const report = await verifyAuditFiles(auditFiles(dir), publicKey);
     assert.equal(report.ok, true, JSON.stringify(report.problems));
   });

@@ -3,8 +3,8 @@ import { appendFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AuditTrail } from '../../../src/audit/audit-trail.js';
 import { followAuditRecords, lastAuditRecords, readAuditRecords, type AuditRecord } from '../../../src/audit/read.js';
-import { matches, parseTimeSpec } from '../../../src/cli/audit/event-filter.js';
-import { eventLine } from '../../../src/cli/audit/output.js';
+import { matches, parseTimeSpec } from '../../../src/cli/auditing/event-filter.js';
+import { eventLine } from '../../../src/cli/auditing/output.js';
 import { auditFiles, keyPair, logonEvent, tempDir } from './audit-support.js';
 
 const { privateKey } = keyPair();
