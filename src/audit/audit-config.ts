@@ -21,6 +21,8 @@ export interface AuditConfig {
   /** Retention: at most this many files, none older than maxAgeMs (the newest is always kept). */
   readonly maxFiles: number;
   readonly maxAgeMs: number;
+  /** Events waiting to be written at most (memory); past it what must be audited is refused, as when the disk fails. */
+  readonly maxQueuedEvents: number;
   /** Reads and writes of each principal and topic are summed over this interval into one event. */
   readonly dataAccessIntervalMs: number;
   /** retention.ms of the `__audit` topic. */
@@ -36,6 +38,7 @@ export const DEFAULT_AUDIT_CONFIG: AuditConfig = {
   maxFileBytes: 64 * 1024 * 1024,
   maxFiles: 50,
   maxAgeMs: 90 * DAY_MS,
+  maxQueuedEvents: 100_000,
   dataAccessIntervalMs: 60_000,
   topicRetentionMs: 30 * DAY_MS,
 };

@@ -34,14 +34,19 @@ export class AuditTopicCopy {
     this.#logger = logger;
   }
 
-  /** Creates the topic on the first start (compressed, kept topicRetentionMs), before any client connects. */
-  static ensureTopic(topics: TopicAdmin, retentionMs: number): void {
-    if (topics.get(AUDIT_TOPIC) !== undefined) return;
+  /**
+   * Creates the topic on the first start (kept topicRetentionMs), before any client connects. Returns
+   * false, having logged why, when it cannot be: the file still records everything.
+   */
+  static ensureTopic(topics: TopicAdmin, retentionMs: number, logger: Logger): boolean {
+    if (topics.get(AUDIT_TOPIC) !== undefined) return true;
     const created = topics.create(
       { name: AUDIT_TOPIC, numPartitions: 1, replicationFactor: -1, assignments: [], configs: { 'retention.ms': String(retentionMs), 'cleanup.policy': 'delete' } },
       false,
     );
-    if (created.errorCode !== 0) throw new Error(`cannot create the ${AUDIT_TOPIC} topic: ${created.errorMessage ?? created.errorCode}`);
+    if (created.errorCode === 0) return true;
+    logger.error({ event: 'audit-topic-unavailable', reason: created.errorMessage }, `the ${AUDIT_TOPIC} topic cannot be created: the audit trail is written to its files only`);
+    return false;
   }
 
   /** Queues lines for the topic; they are appended in order, one batch after the other. */

@@ -89,6 +89,7 @@ export class BrokerAudit implements SecurityEvents {
       maxFiles: config.maxFiles,
       maxAgeMs: config.maxAgeMs,
       checkpointIntervalMs: config.checkpointIntervalMs,
+      maxQueuedEvents: config.maxQueuedEvents,
       ...(this.#o.fs === undefined ? {} : { fs: this.#o.fs }),
       onWritten: (lines) => this.#topic?.add(lines),
       onFault: (err) => {

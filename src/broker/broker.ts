@@ -245,7 +245,11 @@ export class Broker {
               productVersion: productVersion(),
               ...(deps.auditFs === undefined ? {} : { fs: deps.auditFs }),
             },
-            { emit: (e) => this.#events.emit(e) },
+            {
+              emit: (e) => {
+                this.#events.emit(e);
+              },
+            },
           )
         : undefined;
       if (audit !== undefined) events = fanOutSecurityEvents(events, audit);
@@ -286,10 +290,7 @@ export class Broker {
         events,
       });
       topics.openLogs();
-      if (audit !== undefined) {
-        AuditTopicCopy.ensureTopic(topics, config.audit.topicRetentionMs);
-        audit.copyToTopic(new AuditTopicCopy(this.#logs, logger));
-      }
+      if (audit !== undefined && AuditTopicCopy.ensureTopic(topics, config.audit.topicRetentionMs, logger)) audit.copyToTopic(new AuditTopicCopy(this.#logs, logger));
       const producerIds = ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs });
       const registry = new GroupRegistry(
         {
@@ -425,6 +426,11 @@ export class Broker {
   /** Reloads the TLS certificate files now (SIGHUP); false when they don't form a valid pair or there is no TLS. */
   reloadCertificates(): boolean {
     return this.#certificateWatch?.reload() ?? false;
+  }
+
+  /** Whether the audit trail can be written now (false: the broker refuses admin changes and logins, unless failing open). */
+  get auditWritable(): boolean {
+    return this.#audit?.writable ?? true;
   }
 
   /** Fetches waiting for data now (long polls): diagnostics, and what the fetch limit tests watch. */

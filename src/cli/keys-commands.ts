@@ -42,32 +42,33 @@ export function registerKeysCommands(program: Command, io: AdminIo = processIo()
     .description('add a KEK version: new data keys are wrapped by it from the next start (older versions are kept for reading)')
     .option('--topic <name>', 'the topic')
     .option('--all', 'every topic')
-    .action(keysAction(io, (flags: DataDirFlags & { topic?: string; all?: boolean }) => session(io, flags, (s) => rotate(io, s, flags))));
+    .action(keysAction(io, (flags: DataDirFlags & { topic?: string; all?: boolean }) => session(io, flags, (s) => rotate(io, s, flags), true)));
 
   withDataDir(keys.command('rewrap'))
     .description("wrap every data key again under its topic's newest KEK version (the data is not rewritten)")
     .option('--topic <name>', 'only this topic (default: every topic)')
-    .action(keysAction(io, (flags: DataDirFlags & { topic?: string }) => session(io, flags, (s) => rewrap(io, s, flags.topic))));
+    .action(keysAction(io, (flags: DataDirFlags & { topic?: string }) => session(io, flags, (s) => rewrap(io, s, flags.topic), true)));
 
   withDataDir(keys.command('destroy'))
     .description("crypto-shredding: destroy every version of a topic's KEK, so that its sealed data, and every copy of it, can never be read")
     .option('--topic <name>', 'the topic')
     .option('--topic-id <id>', 'the id of a deleted topic (parapet keys list shows them)')
     .option('--yes', 'do not ask for confirmation (needed when standard input is not a terminal)')
-    .action(keysAction(io, (flags: DataDirFlags & DestroyTarget) => session(io, flags, (s) => destroyKeys(io, s, flags))));
+    .action(keysAction(io, (flags: DataDirFlags & DestroyTarget) => session(io, flags, (s) => destroyKeys(io, s, flags), true)));
 
   withDataDir(keys.command('encrypt-existing'))
     .description('seal the batches of a topic that were written in clear, in place (offsets unchanged)')
     .requiredOption('--topic <name>', 'the topic (its encryption config must not be none)')
-    .action(keysAction(io, (flags: DataDirFlags & { topic: string }) => session(io, flags, (s) => encryptExisting(io, s, flags.topic))));
+    .action(keysAction(io, (flags: DataDirFlags & { topic: string }) => session(io, flags, (s) => encryptExisting(io, s, flags.topic), true)));
 }
 
 function withDataDir(cmd: Command): Command {
   return cmd.option('--data-dir <dir>', 'the data directory of the stopped broker', DEFAULT_DATA_DIR);
 }
 
-function session(io: AdminIo, flags: DataDirFlags, use: (s: KeysSession) => Promise<void>): Promise<void> {
-  return withKeysSession(flags.dataDir, io.stderr, use);
+/** `changes`: the command changes keys or data, and records each change in the audit trail. */
+function session(io: AdminIo, flags: DataDirFlags, use: (s: KeysSession) => Promise<void>, changes = false): Promise<void> {
+  return withKeysSession(flags.dataDir, io.stderr, use, { changes });
 }
 
 async function rotate(io: AdminIo, s: KeysSession, flags: { topic?: string; all?: boolean }): Promise<void> {
@@ -86,6 +87,7 @@ async function rotate(io: AdminIo, s: KeysSession, flags: { topic?: string; all?
     }
     checkKekKnown(report);
     const kek = await s.provider.rotate(topicKeyName(topic.id));
+    s.recordChange('rotate-key', { type: 'topic key', name: topic.name }, { kek: kek.name, version: kek.version });
     io.stdout(
       `${topic.name}: KEK ${kek.name} is now at version ${kek.version}; new data keys are wrapped by it from the next start ` +
         `(older versions are kept for reading; \`parapet keys rewrap --topic ${topic.name}\` moves the existing data keys to it)\n`,
@@ -114,6 +116,7 @@ async function rewrap(io: AdminIo, s: KeysSession, name: string | undefined): Pr
       if (count === 0) continue;
       const changed = await keys.rewrap();
       total += changed;
+      s.recordChange('rewrap-data-keys', { type: 'data keys', name: `${topic.name}-${p.partition}` }, { rewrapped: changed, kek: report.kek.name });
       io.stdout(`${topic.name}-${p.partition}: ${changed} of ${counted(count, 'data key')} re-wrapped under ${report.kek.name} v${report.kek.newest ?? '?'}\n`);
     }
   }
@@ -133,6 +136,7 @@ async function encryptExisting(io: AdminIo, s: KeysSession, name: string): Promi
   for (const p of dirs) {
     const done = await encryptPartition(p, partitionKeys(p, s.services));
     total += done.clearBytes;
+    s.recordChange('encrypt-existing', { type: 'partition', name: `${topic.name}-${p.partition}` }, { sealedBytes: done.clearBytes, batches: done.batches, segments: done.segments });
     const keys = done.dataKeyIds.length === 0 ? '' : ` with data key${done.dataKeyIds.length === 1 ? '' : 's'} ${done.dataKeyIds.join(', ')}`;
     const snapshots = done.snapshotsDeleted === 0 ? '' : `; deleted ${counted(done.snapshotsDeleted, 'clear producer snapshot')}`;
     io.stdout(`${topic.name}-${p.partition}: sealed ${done.clearBytes} bytes in ${counted(done.batches, 'clear batch', 'clear batches')}, ${counted(done.segments, 'segment')} rewritten${keys}${snapshots}\n`);

@@ -81,6 +81,7 @@ const AuditSchema = z.strictObject({
   maxFileBytes: z.number().int().min(64 * 1024).optional(),
   maxFiles: z.number().int().min(2).optional(),
   maxAgeMs: z.number().int().min(60_000).optional(),
+  maxQueuedEvents: z.number().int().min(100).max(10_000_000).optional(),
   dataAccessIntervalMs: z.number().int().min(1000).max(3_600_000).optional(),
   topicRetentionMs: z.number().int().min(60_000).optional(),
 });

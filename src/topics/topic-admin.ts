@@ -6,6 +6,7 @@ import type { TopicRecord, TopicStore } from '../storage/topic-store.js';
 import { outOfRangeConfigs } from './log-config.js';
 import { topicNameProblem } from '../protocol/names.js';
 import { storageErrorCode } from './storage-errors.js';
+import { INTERNAL_TOPICS } from './internal-topics.js';
 import type { TopicConfigCache } from './topic-config-cache.js';
 import { TOPIC_CONFIGS, validateTopicConfigs, type TopicConfigLimits } from './topic-configs.js';
 import type { SecurityEvents } from '../security/events.js';
@@ -67,7 +68,8 @@ export class TopicAdmin {
     this.#logs = logs;
     this.#configs = configs;
     this.#o = options;
-    this.#totalPartitions = store.topics().reduce((sum, t) => sum + t.partitions, 0);
+    // The broker's own topics (one __audit partition) are not the clients' to count against maxPartitions.
+    this.#totalPartitions = store.topics().reduce((sum, t) => sum + (INTERNAL_TOPICS.has(t.name) ? 0 : t.partitions), 0);
   }
 
   /**
@@ -156,13 +158,14 @@ export class TopicAdmin {
     }
     const configProblem = validateTopicConfigs(spec.configs, this.#o.configLimits);
     if (configProblem !== null) return fail(ErrorCode.INVALID_CONFIG, configProblem);
-    const partitionProblem = this.#partitionProblem(partitions, this.#totalPartitions + pending);
+    const internal = INTERNAL_TOPICS.has(spec.name);
+    const partitionProblem = internal ? null : this.#partitionProblem(partitions, this.#totalPartitions + pending);
     if (partitionProblem !== null) return partitionProblem;
     const record: TopicRecord = { name: spec.name, id: randomUUID(), partitions, configs: spec.configs };
     if (validateOnly) return ok(record);
     const created = this.#store.createTopic(record.name, record.id, partitions, spec.configs);
     if (created.kind !== 'created') return fail(storageErrorCode(created.kind), created.message);
-    this.#totalPartitions += created.topic.partitions;
+    if (!internal) this.#totalPartitions += created.topic.partitions;
     this.#configs.forget(spec.name);
     this.#reportClearText(spec.name, spec.configs, 'created');
     // Nothing on disk yet: each partition's directory is created when it is first used.
@@ -173,7 +176,7 @@ export class TopicAdmin {
   async delete(name: string): Promise<TopicOutcome> {
     const topic = this.#store.topic(name);
     if (topic === undefined || !this.#store.deleteTopic(name)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
-    this.#totalPartitions -= topic.partitions;
+    if (!INTERNAL_TOPICS.has(name)) this.#totalPartitions -= topic.partitions;
     this.#configs.forget(name);
     await this.#logs.deleteTopic(name);
     return ok();

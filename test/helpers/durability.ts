@@ -168,8 +168,16 @@ export async function spawnBroker(t: TestContext, dataDir: string, logLevel = 'i
     port: listening,
     bootstrap: `127.0.0.1:${listening}`,
     logs: () =>
-      child.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; [key: string]: unknown }),
+      child.lines.filter((l) => l.startsWith('{')).map(parseLogLine),
   };
+}
+
+const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+/** A JSON log line of a broker process, its level name (`"warn"`) as pino's number (40), for comparisons. */
+export function parseLogLine(line: string): { level: number; msg: string; [key: string]: unknown } {
+  const parsed = JSON.parse(line) as { level: string | number; msg: string; [key: string]: unknown };
+  return { ...parsed, level: typeof parsed.level === 'number' ? parsed.level : (LEVELS[parsed.level] ?? 0) };
 }
 
 /** A long-running Python script (a producer) whose stdout lines are collected as they come. */

@@ -2,8 +2,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import type { AuditConfig } from '../../src/audit/audit-config.js';
 import type { ClientSettingsFiles } from '../../src/client/client-settings.js';
-import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../src/broker/broker.js';
+import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig, type BrokerDeps } from '../../src/broker/broker.js';
 import { applyConfigFile, loadConfigFile } from '../../src/config/config-file.js';
 import { AclStore, type AclBindingInput } from '../../src/security/authz/acl-store.js';
 import type { SecurityConfig } from '../../src/security/config.js';
@@ -23,10 +24,16 @@ export interface SecureBrokerOptions {
   readonly security?: Partial<SecurityConfig>;
   readonly listener?: Partial<BrokerConfig['listener']>;
   readonly broker?: Partial<Omit<BrokerConfig, 'security' | 'listener'>>;
+  /** Layered over the audit settings init wrote (its signing key kept). */
+  readonly audit?: Partial<AuditConfig>;
+  /** What the broker is built with besides its config (an audit file system that fails on demand). */
+  readonly deps?: Omit<BrokerDeps, 'events'>;
 }
 
 export interface SecureBroker {
   readonly broker: Broker;
+  /** The configuration it runs with. */
+  readonly config: BrokerConfig;
   readonly port: number;
   readonly bootstrap: string;
   readonly dataDir: string;
@@ -78,10 +85,11 @@ export async function startSecureBroker(t: TestContext, options: SecureBrokerOpt
     ...options.broker,
     listener: { ...base.listener, port: 0, ...options.listener },
     security: { ...base.security, sasl: { ...base.security.sasl, failedAuthenticationDelayMs: 0 }, ...options.security },
+    audit: { ...base.audit, ...options.audit },
   };
   const logger = recordingLogger();
   const events: SecurityEvent[] = [];
-  const broker = new Broker(config, logger, { events: { emit: (e) => events.push(e) } });
+  const broker = new Broker(config, logger, { ...options.deps, events: { emit: (e) => events.push(e) } });
   const { port } = await broker.start();
   t.after(async () => {
     await broker.close();
@@ -93,6 +101,7 @@ export async function startSecureBroker(t: TestContext, options: SecureBrokerOpt
   let written = 0;
   return {
     broker,
+    config,
     port,
     bootstrap,
     dataDir,

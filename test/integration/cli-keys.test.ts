@@ -210,6 +210,8 @@ describe('parapet keys (processes on a stopped broker’s data directory)', () =
     assert.deepEqual(
       json.topics.map((x) => [x.topic, x.kek.state, x.kek.newestVersion, x.dataKeys]),
       [
+        // The broker's audit topic is encrypted at rest like any other.
+        ['__audit', 'active', 1, 1],
         ['orders', 'active', 1, 2],
         ['plain', 'none yet', null, 0],
       ],
@@ -260,7 +262,7 @@ describe('parapet keys (processes on a stopped broker’s data directory)', () =
     assert.match(usage.stderr, /--topic NAME, or rotate every topic with --all/);
     assert.match(await keysOk(dataDir, 'rotate', '--topic', 'rot'), /^rot: KEK topic:\S+ is now at version 2; new data keys are wrapped by it from the next start/);
     const afterRotate = JSON.parse(await keysOk(dataDir, 'list', '--json')) as { topics: { topic: string; kek: { newestVersion: number }; dataKeysOnOlderKek: number }[] };
-    assert.deepEqual(afterRotate.topics.map((x) => [x.topic, x.kek.newestVersion, x.dataKeysOnOlderKek]), [['other', 1, 0], ['rot', 2, 1]]);
+    assert.deepEqual(afterRotate.topics.map((x) => [x.topic, x.kek.newestVersion, x.dataKeysOnOlderKek]), [['__audit', 1, 0], ['other', 1, 0], ['rot', 2, 1]]);
 
     broker = await spawnBroker(t, dataDir, 'warn');
     client = await BatchClient.open(t, broker.port);

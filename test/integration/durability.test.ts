@@ -5,6 +5,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { nodeLogFs, type LogFs } from '../../src/storage/log/log-fs.js';
 import { createTopic } from '../helpers/client.js';
 import { Acks, batchesInFile, LATEST, onCleanup, openBroker, BatchClient, records, segmentBases, segmentPath, tempDataDir, waitFor } from '../helpers/durability.js';
+import { TEST_AUDIT } from '../helpers/test-keys.js';
 
 /**
  * The real file system, except that while `full` is set a segment write stores half its bytes and then
@@ -38,6 +39,12 @@ function heldSync(): { fs: LogFs; held: { fd: number; release: () => void; fail:
   };
   return state;
 }
+
+/**
+ * The fsync tests count fdatasync calls: the `__audit` partition, appended to by every admin change,
+ * would join their group-commit rounds. They run without the audit trail (its fsyncs are its own tests').
+ */
+const WITHOUT_AUDIT_TOPIC = { audit: { ...TEST_AUDIT, enabled: false } };
 
 describe('storage faults', () => {
   it('a full disk fails produce with KAFKA_STORAGE_ERROR, keeps acknowledged data and recovers without a gap', async (t) => {
@@ -176,7 +183,7 @@ describe('storage faults', () => {
   it('acks=all is answered only after fdatasync, acks=1 without it; a failed fdatasync answers KAFKA_STORAGE_ERROR and takes the partition offline', async (t) => {
     const dataDir = tempDataDir(t);
     const disk = heldSync();
-    const { port, logger } = await openBroker(t, dataDir, { fs: disk.fs });
+    const { port, logger } = await openBroker(t, dataDir, { fs: disk.fs }, WITHOUT_AUDIT_TOPIC);
     // Runs before the broker closes (cleanups run last-in first-out): a failed assertion must not leave
     // the shutdown flush waiting on a held fsync.
     onCleanup(t, () => {
@@ -221,7 +228,7 @@ describe('storage faults', () => {
   it('pipelined acks=all produces on one connection are appended while the first waits for fsync, answered in order', async (t) => {
     const dataDir = tempDataDir(t);
     const disk = heldSync();
-    const { port } = await openBroker(t, dataDir, { fs: disk.fs });
+    const { port } = await openBroker(t, dataDir, { fs: disk.fs }, WITHOUT_AUDIT_TOPIC);
     onCleanup(t, () => {
       disk.passThrough = true;
       for (const h of disk.held.splice(0)) h.release();

@@ -19,7 +19,8 @@ describe('server', () => {
     const { bootstrap, port } = await startBroker(t);
     const { stdout } = await run('kcat', ['-b', bootstrap, '-L', '-m', '5']);
     assert.match(stdout, new RegExp(`broker 0 at 127\\.0\\.0\\.1:${port} \\(controller\\)`));
-    assert.match(stdout, /0 topics/);
+    // Only the broker's own audit topic, marked internal in Metadata.
+    assert.match(stdout, /1 topics:\n {2}topic "__audit" with 1 partitions/);
   });
 
   it('kafka-python bootstraps (ApiVersions v0 + Metadata v0 probe) and sees no topics', async (t) => {

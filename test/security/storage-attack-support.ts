@@ -4,6 +4,7 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { CreateTopics, Produce } from '../../src/protocol/messages/index.js';
 import { buildBatchSync } from '../../src/records/record.js';
 import type { BrokerProcess } from './attack-support.js';
+import { parseLogLine } from '../helpers/durability.js';
 
 /** Helpers of the storage attack tests (limits-storage*.test.ts): raw requests whose error codes they check. */
 
@@ -49,7 +50,7 @@ export function logLines(broker: BrokerProcess): { level: number; msg: string; [
     .output()
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { level: number; msg: string; [key: string]: unknown });
+    .map(parseLogLine);
 }
 
 export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

@@ -37,11 +37,17 @@ export function registerTopicCommands(topic: Command, io: AdminIo): void {
     }),
   );
 
-  withConnectionOptions(topic.command('list').description('list topics')).action(
-    action(io, async (flags: ConnectionFlags) => {
+  withConnectionOptions(
+    topic
+      .command('list')
+      .description('list topics')
+      // As Kafka's Admin.listTopics: the broker's own topics (__audit) only when asked for.
+      .option('--include-internal', "also list the broker's own topics, such as __audit"),
+  ).action(
+    action(io, async (flags: ConnectionFlags & { includeInternal?: boolean }) => {
       const config = loadConfig(flags);
       const topics = await withAdmin(io, config, (admin) => admin.listTopics());
-      for (const t of topics) io.stdout(`${printable(t.name)}\n`);
+      for (const t of topics) if (flags.includeInternal === true || !t.internal) io.stdout(`${printable(t.name)}${t.internal ? ' (internal)' : ''}\n`);
     }),
   );
 

@@ -64,6 +64,7 @@ export async function destroyKeys(io: AdminIo, session: KeysSession, target: Des
     }
   }
   await session.provider.destroy(name);
+  session.recordChange('destroy-key', { type: 'topic key', name: topic?.name ?? topicId }, { kek: name, versions: kek.versions.length, topicId, sealedBytes: stored.sealedBytes });
   io.stdout(`destroyed the KEK ${name} of ${what}: ${counted(kek.versions.length, 'version')}, crypto-shredded\n`);
   io.stdout(
     `  unreadable from now on, here and in every copy (backups, disk images): ${stored.sealedBytes} bytes in ${counted(stored.sealedBatches, 'sealed batch', 'sealed batches')}, ` +

@@ -9,6 +9,7 @@ import type { KeyServices } from '../../storage/crypto/partition-keys.js';
 import { DataDirLock, DataDirLockedError } from '../../storage/data-dir-lock.js';
 import { MetadataStore, type TopicRecord } from '../../storage/metadata-store.js';
 import { CliFailure, ExitCodes } from '../failures.js';
+import { withAuditedChanges, type RecordChange } from './audited.js';
 
 /**
  * What every `parapet keys` command works with: a stopped broker's data directory, locked for the
@@ -23,6 +24,8 @@ export interface KeysSession {
   /** Where the keys are (`local keyring …`, `pkcs11 token …`): never a secret. */
   readonly keysDescription: string;
   readonly topics: readonly TopicRecord[];
+  /** Records a change in the audit trail (a no-op for the commands that only read). */
+  readonly recordChange: RecordChange;
 }
 
 /** Warnings of the key provider go to stderr as one line; nothing else it logs matters to a command. */
@@ -39,7 +42,12 @@ function stderrLogger(stderr: (text: string) => void): Logger {
   };
 }
 
-export async function withKeysSession<T>(dataDirFlag: string, stderr: (text: string) => void, use: (session: KeysSession) => Promise<T>): Promise<T> {
+export async function withKeysSession<T>(
+  dataDirFlag: string,
+  stderr: (text: string) => void,
+  use: (session: KeysSession) => Promise<T>,
+  options: { changes?: boolean } = {},
+): Promise<T> {
   const dataDir = resolve(dataDirFlag);
   // DataDirLock.acquire would create a missing directory: a mistyped --data-dir must fail instead.
   if (!existsSync(join(dataDir, 'metadata.db'))) {
@@ -69,7 +77,8 @@ export async function withKeysSession<T>(dataDirFlag: string, stderr: (text: str
       await opened.ready.catch((err: unknown) => {
         throw new CliFailure(`the ${opened.services.provider.kind} key provider (${opened.description}) could not be opened: ${err instanceof Error ? err.message : String(err)}`, ExitCodes.FAILED);
       });
-      return await use({ dataDir, config, provider: opened.services.provider, services: opened.services, keysDescription: opened.description, topics });
+      const session = (recordChange: RecordChange) => use({ dataDir, config, provider: opened.services.provider, services: opened.services, keysDescription: opened.description, topics, recordChange });
+      return options.changes === true ? await withAuditedChanges(config, dataDir, session) : await session(() => undefined);
     } finally {
       await opened.services.provider.close();
     }

@@ -58,6 +58,6 @@ describe('admin requests and the audit trail', () => {
     );
     assert.deepEqual(change?.detail, { configs: { 'ssl.key.password': '[hidden]', 'cleanup.policy': 'append compact' } });
     assert.doesNotMatch(JSON.stringify(change), /hunter2/);
-    assert.deepEqual(change?.resource, { type: 'broker config', name: '0' });
+    assert.deepEqual(change.resource, { type: 'broker config', name: '0' });
   });
 });

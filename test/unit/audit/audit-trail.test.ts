@@ -8,7 +8,7 @@ import { checkpointSignatureValid, GENESIS_PREV, lineHash } from '../../../src/a
 import { keyId } from '../../../src/audit/signing-key.js';
 import { verifyAuditFiles } from '../../../src/audit/verify.js';
 import { auditFiles, FakeClock, fileLines, keyPair, logonEvent, openTrail, parsed, tempDir } from './audit-support.js';
-import { FaultyFs } from './faulty-fs.js';
+import { FaultyFs } from '../../helpers/faulty-audit-fs.js';
 
 const { privateKey, publicKey } = keyPair();
 

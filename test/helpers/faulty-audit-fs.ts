@@ -1,4 +1,4 @@
-import { nodeAuditFs, type AuditFileHandle, type AuditFs } from '../../../src/audit/audit-fs.js';
+import { nodeAuditFs, type AuditFileHandle, type AuditFs } from '../../src/audit/audit-fs.js';
 
 /**
  * A real file system whose writes and fsyncs fail when a test says so, as a full disk (ENOSPC) or a
