@@ -375,7 +375,7 @@ export class Broker {
       this.#startCertificateWatch =
         tlsFiles === undefined || tlsServer === undefined
           ? undefined
-          : () => watchCertificates(tlsServer, tlsFiles, config.security, logger, (isRevoked) => listener.closeRevokedConnections(isRevoked));
+          : () => watchCertificates(tlsServer, tlsFiles, config.security, logger, (isRevoked) => listener.closeRevokedConnections(isRevoked), events);
     } catch (err) {
       store?.close();
       void this.#unsealPool.close();

@@ -212,12 +212,14 @@ export function watchCertificates(
   security: SecurityConfig,
   logger: Logger,
   closeRevoked?: (isRevoked: (certificateDer: Uint8Array) => boolean) => number,
+  events?: SecurityEvents,
 ): { close(): void; reload(): boolean } {
   return new CertificateReloader({
     files,
     clientAuth: security.tls.clientAuth,
     server,
     logger,
+    ...(events === undefined ? {} : { onReloaded: ({ ok, detail }: { ok: boolean; detail: string }) => events.emit({ type: 'certificate-reloaded', ok, detail }) }),
     pollIntervalMs: security.tls.reloadIntervalMs,
     ...(closeRevoked === undefined
       ? {}

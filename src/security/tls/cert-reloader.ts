@@ -35,6 +35,8 @@ export interface CertificateReloaderOptions {
   readonly now?: () => number;
   /** Called with the new CRLs (PEM) once a changed CRL file is in use. */
   readonly onCrlChanged?: (crlPem: string) => void;
+  /** Each reload that changed something, and each new reason a reload failed (the audit trail records them). */
+  readonly onReloaded?: (outcome: { ok: boolean; detail: string }) => void;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 2000;
@@ -47,6 +49,7 @@ export class CertificateReloader {
   readonly #logger: Logger;
   readonly #pollIntervalMs: number;
   readonly #settleMs: number;
+  readonly #onReloaded: ((outcome: { ok: boolean; detail: string }) => void) | undefined;
   readonly #watched: readonly string[];
   readonly #now: () => number;
   readonly #onCrlChanged: ((crlPem: string) => void) | undefined;
@@ -71,6 +74,7 @@ export class CertificateReloader {
     this.#logger = options.logger;
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+    this.#onReloaded = options.onReloaded;
     this.#now = options.now ?? Date.now;
     this.#onCrlChanged = options.onCrlChanged;
     if (!Number.isInteger(this.#pollIntervalMs) || this.#pollIntervalMs < 1) throw new Error('pollIntervalMs must be a positive integer');
@@ -115,11 +119,14 @@ export class CertificateReloader {
     this.#loaded = digests;
     this.#recovered();
     if (certificateChanged) {
-      this.#logger.info({ event: 'tls-certificate-reloaded', certFile: this.#files.certFile, ...describeCertificate(options) }, 'TLS certificate reloaded');
+      const described = describeCertificate(options);
+      this.#logger.info({ event: 'tls-certificate-reloaded', certFile: this.#files.certFile, ...described }, 'TLS certificate reloaded');
+      this.#onReloaded?.({ ok: true, detail: `${this.#files.certFile}: ${JSON.stringify(described)}` });
     }
     if (crlChanged && typeof options.crl === 'string') {
       const crls = summariseCrlsQuietly(options.crl);
       this.#logger.info({ event: 'tls-crl-reloaded', crlFile: this.#files.crlFile, crls }, 'TLS certificate revocation list reloaded');
+      this.#onReloaded?.({ ok: true, detail: `revocation list ${this.#files.crlFile ?? ''} reloaded` });
       this.#onCrlChanged?.(options.crl);
     }
     return true;
@@ -151,7 +158,10 @@ export class CertificateReloader {
     const message = 'TLS certificate reload failed; keeping the current certificate';
     // The same failure on every retry is logged once, then quietly.
     if (reason === this.#lastFailure) this.#logger.debug(fields, message);
-    else this.#logger.error(fields, message);
+    else {
+      this.#logger.error(fields, message);
+      this.#onReloaded?.({ ok: false, detail: reason });
+    }
     this.#lastFailure = reason;
   }
 

@@ -86,7 +86,8 @@ describe('CertificateReloader', () => {
     const fixture = await createTlsFixture(t);
     const { server, connect } = await echoServer(t, fixture);
     const logger = recordingLogger();
-    const reloader = new CertificateReloader({ files: fixture.tlsFiles, clientAuth: 'none', server, logger, pollIntervalMs: POLL_MS });
+    const outcomes: { ok: boolean; detail: string }[] = [];
+    const reloader = new CertificateReloader({ files: fixture.tlsFiles, clientAuth: 'none', server, logger, pollIntervalMs: POLL_MS, onReloaded: (o) => outcomes.push(o) });
     t.after(() => {
       reloader.close();
     });
@@ -117,6 +118,10 @@ describe('CertificateReloader', () => {
     await replaceFile(fixture.tlsFiles.keyFile, next.keyPem);
     await waitFor(() => logger.records.some((r) => r.msg === 'TLS certificate reloaded'), 'the reload of the completed pair');
     assert.equal((await connect()).getPeerCertificate().fingerprint256, fingerprintOf(next.certPem));
+    // For the audit trail: the failure once (not each retry), then the reload, naming the new certificate.
+    assert.deepEqual(outcomes.map((o) => o.ok), [false, true]);
+    assert.match(outcomes[0]?.detail ?? '', /does not belong to the certificate/);
+    assert.match(outcomes[1]?.detail ?? '', /localhost-next/);
   });
 
   it('refuses a certificate that has already expired', async (t) => {
