@@ -219,7 +219,13 @@ export function watchCertificates(
     clientAuth: security.tls.clientAuth,
     server,
     logger,
-    ...(events === undefined ? {} : { onReloaded: ({ ok, detail }: { ok: boolean; detail: string }) => { events.emit({ type: 'certificate-reloaded', ok, detail }); } }),
+    ...(events === undefined
+      ? {}
+      : {
+          onReloaded: ({ ok, detail }: { ok: boolean; detail: string }) => {
+            events.emit({ type: 'certificate-reloaded', ok, detail });
+          },
+        }),
     pollIntervalMs: security.tls.reloadIntervalMs,
     ...(closeRevoked === undefined
       ? {}
