@@ -23,11 +23,12 @@ export const LAYERS = [
   ['groups',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['topics',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['server',   ['security', 'protocol', 'records', 'bytes', 'basics']],
-  ['broker',   ['server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['metrics',  ['server', 'security', 'protocol', 'records', 'bytes', 'basics']],
+  ['broker',   ['metrics', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['client',   ['security/types.ts', 'security/credentials/scram-keys.ts', 'protocol', 'records', 'bytes', 'basics']],
   ['setup',    ['client', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['config',   ['broker', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['cli',      ['config', 'setup', 'client', 'broker', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['config',   ['broker', 'metrics', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['cli',      ['config', 'setup', 'client', 'broker', 'metrics', 'server', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
 ];
 
 /**

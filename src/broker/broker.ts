@@ -24,7 +24,13 @@ import { derivedMaxOpenLogFiles, OTHER_DESCRIPTORS, processOpenFileLimit } from 
 import { ConfigError } from '../config-error.js';
 import { storageLimitsProblem } from '../topics/partition-limits.js';
 import { DEFAULT_SECURITY_CONFIG, type ListenerProtocol, type SecurityConfig } from '../security/config.js';
-import { loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
+import { fanOutSecurityEvents, loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
+import { checkAdminEndpoint, DEFAULT_ADMIN_ENDPOINT, type AdminEndpointConfig } from '../metrics/admin-endpoint-config.js';
+import { AdminServer, type AdminServerLimits } from '../metrics/admin-server.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { ReadinessCheck } from '../metrics/readiness.js';
+import { metricsSecurityEvents } from '../metrics/security-event-metrics.js';
+import { brokerReadinessChecks, brokerScrapeSources, logObserverOf } from './monitoring.js';
 import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
@@ -106,6 +112,11 @@ export interface BrokerConfig {
   readonly minSegmentMs: number;
   /** Encryption at rest: where the keys are and how long a data key is used (docs/security/encryption-at-rest.md). */
   readonly encryptionAtRest: EncryptionAtRestConfig;
+  // Monitoring (docs/operations/monitoring.md).
+  /** The HTTP admin endpoint: /metrics, /healthz, /readyz; loopback by default. */
+  readonly adminEndpoint: AdminEndpointConfig;
+  /** Allows the admin endpoint on a non-loopback address without TLS and a bearer token or client certificates. */
+  readonly allowInsecureAdminEndpoint: boolean;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -128,6 +139,12 @@ export interface BrokerDeps {
   readonly stages?: readonly StageFactory[];
   /** The keys of encryption at rest, opened by the caller (a test's provider); default: from `encryptionAtRest`. */
   readonly keys?: OpenedKeyServices;
+  /** Where the broker's metrics go; default: a registry of its own when the admin endpoint is enabled, else none. */
+  readonly metrics?: BrokerMetrics;
+  /** More conditions of /readyz, beside the broker's own (listener up, storage writable, no offline partition). */
+  readonly readinessChecks?: readonly ReadinessCheck[];
+  /** The admin endpoint's connection and timeout bounds (tests shorten them); default: DEFAULT_ADMIN_SERVER_LIMITS. */
+  readonly adminServerLimits?: AdminServerLimits;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -173,6 +190,8 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   minSegmentBytes: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentBytes,
   minSegmentMs: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentMs,
   encryptionAtRest: DEFAULT_ENCRYPTION_AT_REST,
+  adminEndpoint: DEFAULT_ADMIN_ENDPOINT,
+  allowInsecureAdminEndpoint: false,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -196,6 +215,10 @@ export class Broker {
   readonly #unsealPool = new UnsealPool();
   readonly #startCertificateWatch: (() => { close(): void; reload(): boolean }) | undefined;
   #certificateWatch: { close(): void; reload(): boolean } | undefined;
+  readonly #metrics: BrokerMetrics | undefined;
+  readonly #adminServer: AdminServer | undefined;
+  readonly #readinessChecks: ReadinessCheck[] = [];
+  #listening = false;
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
     const clock = deps.clock ?? Date.now;
@@ -204,13 +227,19 @@ export class Broker {
     this.#logFileIdleMs = config.logFileIdleMs;
     const limitsProblem = storageLimitsProblem(config);
     if (limitsProblem !== null) throw new ConfigError(limitsProblem);
+    const adminPosture = checkAdminEndpoint(config.adminEndpoint, config.allowInsecureAdminEndpoint);
+    if (adminPosture.errors.length > 0) throw new ConfigError(adminPosture.errors.join('\n'));
     // One owner per data directory, taken before anything in it is opened (docs/operations.md).
     this.#lock = deps.lock ?? DataDirLock.acquire(config.dataDir, 'a Parapet broker');
     let store: MetadataStore | undefined;
     try {
       store = new MetadataStore(config.dataDir);
       this.#store = store;
-      const events = deps.events ?? loggingSecurityEvents(logger);
+      const metrics = deps.metrics ?? (config.adminEndpoint.enabled ? new BrokerMetrics() : undefined);
+      this.#metrics = metrics;
+      const baseEvents = deps.events ?? loggingSecurityEvents(logger);
+      const events = metrics === undefined ? baseEvents : fanOutSecurityEvents(baseEvents, metricsSecurityEvents(metrics));
+      for (const w of adminPosture.warnings) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
       const security = createBrokerSecurity(config, { store, logger, events });
       const keys = deps.keys ?? openKeyServices(config.encryptionAtRest, config.dataDir, logger);
       this.#keys = keys;
@@ -235,6 +264,7 @@ export class Broker {
         maxOpenPartitions: config.maxPartitions,
         keys: keys.services,
         unsealPool: this.#unsealPool,
+        ...(metrics === undefined ? {} : { observer: logObserverOf(metrics) }),
       });
       const topics = new TopicAdmin(this.#store, this.#logs, topicConfigs, {
         defaultPartitions: config.defaultPartitions,
@@ -320,6 +350,7 @@ export class Broker {
         responsePool: reads,
         names: { maxGroupIdLength: config.maxGroupIdLength, maxTransactionalIdLength: config.maxTransactionalIdLength, maxClientIdLength: config.maxClientIdLength },
         ...(deps.stages === undefined ? {} : { extraStages: deps.stages }),
+        ...(metrics === undefined ? {} : { metrics }),
       });
       const { tlsFiles } = security;
       const listener = this.#listener;
@@ -328,6 +359,21 @@ export class Broker {
         tlsFiles === undefined || tlsServer === undefined
           ? undefined
           : () => watchCertificates(tlsServer, tlsFiles, config.security, logger, (isRevoked) => listener.closeRevokedConnections(isRevoked));
+      this.#readinessChecks.push(
+        ...brokerReadinessChecks({ listening: () => this.#listening, logs: this.#logs, dataDir: config.dataDir, ...(metrics === undefined ? {} : { metrics }) }),
+        ...(deps.readinessChecks ?? []),
+      );
+      if (metrics !== undefined) metrics.watch(brokerScrapeSources({ logs: this.#logs, offsets: store, dataDir: config.dataDir, tlsFiles, adminEndpoint: config.adminEndpoint }));
+      this.#adminServer =
+        !config.adminEndpoint.enabled || metrics === undefined
+          ? undefined
+          : new AdminServer({
+              config: config.adminEndpoint,
+              metrics,
+              checks: () => this.#readinessChecks,
+              logger,
+              ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
+            });
     } catch (err) {
       store?.close();
       void this.#unsealPool.close();
@@ -340,6 +386,11 @@ export class Broker {
     // An HSM that cannot be opened stops the start, before any client is let in.
     await this.#keys.ready;
     const address = await this.#listener.start();
+    this.#listening = true;
+    if (this.#adminServer !== undefined) {
+      const admin = await this.#adminServer.start();
+      this.#logger.info({ url: this.#adminServer.url, ...admin }, 'admin endpoint listening: /metrics, /healthz, /readyz');
+    }
     this.#certificateWatch = this.#startCertificateWatch?.();
     this.#retentionTimer = setInterval(() => {
       this.enforceRetention().catch((err: unknown) => {
@@ -376,6 +427,26 @@ export class Broker {
     return this.#certificateWatch?.reload() ?? false;
   }
 
+  /** Where the admin endpoint (/metrics, /healthz, /readyz) listens once started; undefined when disabled. */
+  get adminAddress(): { host: string; port: number } | undefined {
+    return this.#adminServer?.address;
+  }
+
+  /** The admin endpoint's URL once started (`http://127.0.0.1:9644`); undefined when disabled. */
+  get adminUrl(): string | undefined {
+    return this.#adminServer?.url;
+  }
+
+  /** The broker's metrics (the audit trail reports its write failures here); undefined when there are none. */
+  get metrics(): BrokerMetrics | undefined {
+    return this.#metrics;
+  }
+
+  /** Adds a condition of /readyz (the audit trail: writable). */
+  addReadinessCheck(check: ReadinessCheck): void {
+    this.#readinessChecks.push(check);
+  }
+
   /** Fetches waiting for data now (long polls): diagnostics, and what the fetch limit tests watch. */
   get waitingFetchCount(): number {
     return this.#waitingFetches.size;
@@ -397,7 +468,10 @@ export class Broker {
     this.#certificateWatch?.close();
     this.#shutdown.abort();
     this.#groups.close();
+    // Not ready from the first moment of a shutdown: a load balancer stops sending clients here.
+    this.#listening = false;
     await this.#listener.close();
+    await this.#adminServer?.close();
     await this.#logs.close();
     await this.#keys.services.provider.close();
     await this.#unsealPool.close();

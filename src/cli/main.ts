@@ -52,11 +52,11 @@ program
     }
   });
 
-function parseListen(value: string): { host: string; port: number } {
+function parseListen(value: string, flag = '--listen', example = '127.0.0.1:9092'): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value);
-  if (!m?.[1] || m[2] === undefined) throw new CliFailure(`--listen expects HOST:PORT (e.g. 127.0.0.1:9092), got "${value}"`, ExitCodes.USAGE);
+  if (!m?.[1] || m[2] === undefined) throw new CliFailure(`${flag} expects HOST:PORT (e.g. ${example}), got "${value}"`, ExitCodes.USAGE);
   const port = Number(m[2]);
-  if (!Number.isSafeInteger(port) || port > 65535) throw new CliFailure(`--listen: port ${m[2]} is out of range (0-65535; 0 picks a free port)`, ExitCodes.USAGE);
+  if (!Number.isSafeInteger(port) || port > 65535) throw new CliFailure(`${flag}: port ${m[2]} is out of range (0-65535; 0 picks a free port)`, ExitCodes.USAGE);
   return { host: m[1], port };
 }
 
@@ -149,6 +149,7 @@ interface StartOptions {
   caDir?: string;
   masterKeyFile?: string;
   insecure?: boolean;
+  adminListen?: string;
 }
 
 interface Prepared {
@@ -166,6 +167,7 @@ interface Prepared {
 async function prepareStart(opts: StartOptions): Promise<Prepared> {
   let config = DEFAULT_BROKER_CONFIG;
   const listen = opts.listen === undefined ? undefined : parseListen(opts.listen);
+  const adminListen = opts.adminListen === undefined ? undefined : parseListen(opts.adminListen, '--admin-listen', '127.0.0.1:9644');
   const load = (file: string) => {
     config = applyConfigFile(config, loadConfigFile(file), dirname(resolve(file)));
   };
@@ -199,6 +201,7 @@ async function prepareStart(opts: StartOptions): Promise<Prepared> {
       }
     }
     config = { ...config, dataDir, listener: { ...config.listener, ...listen } };
+    if (adminListen !== undefined) config = { ...config, adminEndpoint: { ...config.adminEndpoint, ...adminListen } };
     if (opts.insecure === true) {
       config = {
         ...config,
@@ -230,6 +233,7 @@ program
   .option('--ca-dir <dir>', "when start initialises a new data directory: where the CA's private key goes (default <data-dir>-ca)")
   .option('--master-key-file <file>', 'when start initialises a new data directory: where the master key goes (default <data-dir>-keys/master.key)')
   .option('--insecure', 'INSECURE: plaintext listener, no authentication, everyone may do everything (local development only)')
+  .option('--admin-listen <host:port>', 'address of the metrics and health endpoint (default 127.0.0.1:9644); see docs/operations/monitoring.md')
   .action(async (opts: StartOptions) => {
     const logger = createLogger(logLevelFrom(process.env.PARAPET_LOG_LEVEL));
     const { config, lock, initialised } = await prepareStart(opts);
@@ -243,11 +247,11 @@ program
       throw err;
     }
     if (initialised !== undefined) updateClientBootstrap(initialised, address.host, address.port);
-    printListening(config, address);
+    printListening(config, address, broker.adminUrl);
     handleSignals(broker, logger);
   });
 
-function printListening(config: BrokerConfig, address: { host: string; port: number }): void {
+function printListening(config: BrokerConfig, address: { host: string; port: number }, adminUrl: string | undefined): void {
   const where = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   const protocol = config.listener.protocol;
   // The warnings are printed here, with the banner, rather than pointed at: the log's own copies are
@@ -260,6 +264,7 @@ function printListening(config: BrokerConfig, address: { host: string; port: num
   }
   for (const w of [...warnings, ...dataDirWarnings(config.dataDir)]) console.log(`  warning: ${w.setting}: ${w.detail}`);
   console.log(`data directory: ${config.dataDir}`);
+  console.log(adminUrl === undefined ? 'admin endpoint: disabled (no metrics, /healthz or /readyz)' : `admin endpoint: ${adminUrl}/metrics, /healthz, /readyz`);
   const adminProperties = join(config.dataDir, 'client', 'admin.properties');
   if (protocol === 'PLAINTEXT') console.log(`try: kcat -b ${where} -L`);
   else if (protocol === 'SASL_SSL' && existsSync(adminProperties)) console.log(`try: kcat -F ${adminProperties} -L`);

@@ -7,7 +7,7 @@
  *   handler     what is left of the request, with its {@link RequestContext}
  *   stages      back out, each stage's `finish` and `after`, in reverse order:
  *                 (response records) → authorization's and the names' merge of what they refused
- *                 → (audit, metrics)
+ *                 → metrics (audit)
  *   encode      the response frame; none for a request that is not answered (acks=0)
  *
  * After a v0 SaslHandshake, frames are raw SASL tokens rather than requests, and go to the session;
@@ -26,6 +26,7 @@ import { boundHeader } from './name-validation/index.js';
 import type { Session } from './session.js';
 import { authenticationGate } from './stages/authentication-gate.js';
 import { authorization } from './stages/authorization.js';
+import { requestMetrics, type RequestMetricsSink } from './stages/metrics.js';
 import { nameRules } from './stages/name-rules.js';
 import type { Stage, StageFactory, StageRequest, StageStep } from './stages/stage.js';
 
@@ -34,6 +35,8 @@ export interface PipelineDeps {
   readonly events: SecurityEvents;
   /** Bounds of client-chosen names (src/protocol/names.ts); DEFAULT_NAME_LIMITS when absent. */
   readonly names?: NameLimits;
+  /** Where requests are counted and timed (the outermost stage); none when absent. */
+  readonly metrics?: RequestMetricsSink;
   /** Stages added by the embedder (tests, a plugin): innermost, after authorization. */
   readonly extraStages?: readonly StageFactory[];
 }
@@ -46,6 +49,7 @@ export interface PipelineDeps {
  */
 export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
   return [
+    ...(deps.metrics === undefined ? [] : [requestMetrics(deps.metrics)]),
     authenticationGate(deps.events),
     nameRules(deps.names ?? DEFAULT_NAME_LIMITS),
     authorization(deps.authorizer, deps.events),
@@ -118,24 +122,32 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
 async function runStages(stages: readonly Stage[], request: { -readonly [K in keyof StageRequest]: StageRequest[K] }, handle: Handler): Promise<object | null> {
   const finishes: (((response: object) => object) | undefined)[] = [];
   let reached = 0;
-  let answer: { response: object | null } | undefined;
-  while (reached < stages.length && answer === undefined) {
-    const stage = stages[reached++] as Stage;
-    const pending = stage.before?.(request);
-    const step: StageStep = pending instanceof Promise ? await pending : pending;
-    if (step?.kind === 'forward') {
-      request.body = step.body;
-      finishes[reached - 1] = step.finish;
-    } else if (step?.kind === 'respond') {
-      answer = { response: step.response };
+  try {
+    let answer: { response: object | null } | undefined;
+    while (reached < stages.length && answer === undefined) {
+      const stage = stages[reached++] as Stage;
+      const pending = stage.before?.(request);
+      const step: StageStep = pending instanceof Promise ? await pending : pending;
+      if (step?.kind === 'forward') {
+        request.body = step.body;
+        finishes[reached - 1] = step.finish;
+      } else if (step?.kind === 'respond') {
+        answer = { response: step.response };
+      }
     }
+    let response = answer !== undefined ? answer.response : await handle(request.body, request.context);
+    for (let i = reached - 1; i >= 0; i--) {
+      const finish = finishes[i];
+      if (response !== null && finish !== undefined) response = finish(response);
+      const after = (stages[i] as Stage).after?.(request, response);
+      if (after !== undefined) response = after instanceof Promise ? await after : after;
+      // Stages inside this one are done with the request: a throw from here on is not theirs to hear of.
+      reached = i;
+    }
+    return response;
+  } catch (err) {
+    // The connection closes unanswered: the stages the request reached hear of it (metrics count it).
+    for (let i = reached - 1; i >= 0; i--) (stages[i] as Stage).failed?.(request, err);
+    throw err;
   }
-  let response = answer !== undefined ? answer.response : await handle(request.body, request.context);
-  for (let i = reached - 1; i >= 0; i--) {
-    const finish = finishes[i];
-    if (response !== null && finish !== undefined) response = finish(response);
-    const after = (stages[i] as Stage).after?.(request, response);
-    if (after !== undefined) response = after instanceof Promise ? await after : after;
-  }
-  return response;
 }
