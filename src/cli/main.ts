@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
+import { checkAdminEndpoint } from '../metrics/admin-endpoint-config.js';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../broker/broker.js';
 import { validateSecuritySettings } from '../broker/security-setup.js';
 import { registerAdminCommands } from './admin-commands.js';
@@ -66,7 +67,9 @@ program
   .argument('<file>', 'YAML config file')
   .action((file: string) => {
     const config = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file), dirname(resolve(file)));
-    const posture = checkPosture(config.listener, config.security);
+    const listenerPosture = checkPosture(config.listener, config.security);
+    const adminPosture = checkAdminEndpoint(config.adminEndpoint, config.allowInsecureAdminEndpoint);
+    const posture = { errors: [...listenerPosture.errors, ...adminPosture.errors], warnings: [...listenerPosture.warnings, ...adminPosture.warnings] };
     for (const w of [...posture.warnings, ...dataDirWarnings(config.dataDir)]) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
     if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
     const problems = validateSecuritySettings(config.security);
