@@ -5,8 +5,9 @@ import type { ScrapeSources } from './scrape-sources.js';
 
 /**
  * Most consumer-lag series one scrape reports. Groups are bounded (groupMaxGroups) and so are their
- * committed offsets (the per-principal offset byte bounds), but their product can be large: past this
- * many, the rest are left out and `parapet_consumer_group_lag_series_dropped` says how many.
+ * committed offsets (the per-principal offset byte bounds), but their product can be large: a scrape
+ * stops reading committed offsets at this many series (bounding its time on the event loop too), and
+ * `parapet_consumer_group_lag_truncated` says it did.
  */
 export const MAX_LAG_SERIES = 10_000;
 
@@ -57,24 +58,24 @@ export function registerScrapeGauges(registry: Registry, sources: ScrapeSources)
     collect() {
       this.reset();
       let reported = 0;
-      let left = 0;
+      let stopped = false;
       for (const c of sources.committedOffsets()) {
         // A partition not opened since the start has an unknown end: no series rather than a wrong one.
         const end = sources.logEndOffset(c.topic, c.partition);
         if (end === undefined || c.offset < 0n) continue;
         if (reported >= MAX_LAG_SERIES) {
-          left++;
-          continue;
+          stopped = true;
+          break;
         }
         const lag = end > c.offset ? Number(end - c.offset) : 0;
         this.set({ group: c.group, topic: c.topic, partition: String(c.partition) }, lag);
         reported++;
       }
-      dropped.set(left);
+      truncated.set(stopped ? 1 : 0);
     },
   });
 
-  const dropped = new Gauge({ name: 'parapet_consumer_group_lag_series_dropped', help: `Consumer lag series left out of the last scrape (more than ${MAX_LAG_SERIES})`, registers });
+  const truncated = new Gauge({ name: 'parapet_consumer_group_lag_truncated', help: `1 when the last scrape stopped at ${MAX_LAG_SERIES} consumer lag series and left the rest out`, registers });
 
   const expiry = new CertificateExpiry();
   new Gauge({

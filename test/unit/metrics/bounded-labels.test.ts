@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BoundedLabelValues, OTHER_LABEL_VALUE } from '../../../src/metrics/bounded-labels.js';
 import { BrokerMetrics, DEFAULT_LABEL_BOUNDS } from '../../../src/metrics/broker-metrics.js';
+import { MAX_LAG_SERIES } from '../../../src/metrics/scrape-gauges.js';
+import type { CommittedSample } from '../../../src/metrics/scrape-sources.js';
 import { metricsSecurityEvents } from '../../../src/metrics/security-event-metrics.js';
 import { userPrincipal } from '../../../src/security/types.js';
 import { labelValues, sampleValue } from '../../helpers/metrics-text.js';
@@ -43,5 +45,27 @@ describe('bounded label values', () => {
     assert.deepEqual([...labelValues(text, 'parapet_authentications_total', 'mechanism')].sort(), ['PLAIN', 'SCRAM-SHA-512', 'other']);
     assert.equal(sampleValue(text, 'parapet_authentications_total', { mechanism: 'other', outcome: 'failure' }), 2);
     assert.equal(sampleValue(text, 'parapet_authentications_total', { mechanism: 'SCRAM-SHA-512', outcome: 'success' }), 1);
+  });
+
+  it('a scrape reports at most MAX_LAG_SERIES consumer lag series, stops reading there, and says so', async () => {
+    const metrics = new BrokerMetrics({ processMetrics: false });
+    let read = 0;
+    const offsets = function* (count: number): Generator<CommittedSample> {
+      for (let i = 0; i < count; i++) {
+        read++;
+        yield { group: `g-${i}`, topic: 't', partition: 0, offset: 10n };
+      }
+    };
+    let count = MAX_LAG_SERIES + 500;
+    metrics.watch({ partitions: () => [], committedOffsets: () => offsets(count), logEndOffset: () => 15n, certificates: () => [], dataDir: '.' });
+    const text = await metrics.metrics();
+    assert.equal(labelValues(text, 'parapet_consumer_group_lag', 'group').size, MAX_LAG_SERIES);
+    assert.equal(sampleValue(text, 'parapet_consumer_group_lag', { group: 'g-0', topic: 't', partition: '0' }), 5);
+    assert.equal(sampleValue(text, 'parapet_consumer_group_lag_truncated'), 1);
+    assert.equal(read, MAX_LAG_SERIES + 1, 'the scrape stopped reading at the bound');
+    count = 3;
+    const fewer = await metrics.metrics();
+    assert.equal(labelValues(fewer, 'parapet_consumer_group_lag', 'group').size, 3, 'series of groups gone are gone');
+    assert.equal(sampleValue(fewer, 'parapet_consumer_group_lag_truncated'), 0);
   });
 });
