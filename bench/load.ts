@@ -73,7 +73,7 @@ export async function startBrokerProcess(
   args: readonly string[],
   nodeArgs: readonly string[] = [],
 ): Promise<{ port: number; output: () => string; cpuSeconds: () => number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...nodeArgs, 'dist/src/cli/main.js', 'start', '--listen', '127.0.0.1:0', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/src/cli/main.js', 'start', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -33,6 +33,12 @@ import { auditWarnings } from '../audit/audit-config.js';
 import { settingsInForce } from './settings-in-force.js';
 import { INTERNAL_TOPICS } from '../topics/internal-topics.js';
 import { productVersion } from '../version.js';
+import { checkAdminEndpoint, DEFAULT_ADMIN_ENDPOINT, type AdminEndpointConfig } from '../metrics/admin-endpoint-config.js';
+import { AdminServer, type AdminServerLimits } from '../metrics/admin-server.js';
+import { BrokerMetrics } from '../metrics/broker-metrics.js';
+import type { ReadinessCheck } from '../metrics/readiness.js';
+import { metricsSecurityEvents } from '../metrics/security-event-metrics.js';
+import { brokerReadinessChecks, brokerScrapeSources, logObserverOf } from './monitoring.js';
 import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
@@ -116,6 +122,11 @@ export interface BrokerConfig {
   readonly encryptionAtRest: EncryptionAtRestConfig;
   /** The tamper-evident audit trail: its files, signing key, retention, and failing closed (docs/security/audit.md). */
   readonly audit: AuditConfig;
+  // Monitoring (docs/operations/monitoring.md).
+  /** The HTTP admin endpoint: /metrics, /healthz, /readyz; loopback by default. */
+  readonly adminEndpoint: AdminEndpointConfig;
+  /** Allows the admin endpoint on a non-loopback address without TLS and a bearer token or client certificates. */
+  readonly allowInsecureAdminEndpoint: boolean;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -143,6 +154,12 @@ export interface BrokerDeps {
   readonly stages?: readonly StageFactory[];
   /** The keys of encryption at rest, opened by the caller (a test's provider); default: from `encryptionAtRest`. */
   readonly keys?: OpenedKeyServices;
+  /** Where the broker's metrics go; default: a registry of its own when the admin endpoint is enabled, else none. */
+  readonly metrics?: BrokerMetrics;
+  /** More conditions of /readyz, beside the broker's own (listener up, storage writable, no offline partition). */
+  readonly readinessChecks?: readonly ReadinessCheck[];
+  /** The admin endpoint's connection and timeout bounds (tests shorten them); default: DEFAULT_ADMIN_SERVER_LIMITS. */
+  readonly adminServerLimits?: AdminServerLimits;
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
@@ -189,6 +206,8 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   minSegmentMs: DEFAULT_TOPIC_CONFIG_LIMITS.minSegmentMs,
   encryptionAtRest: DEFAULT_ENCRYPTION_AT_REST,
   audit: DEFAULT_AUDIT_CONFIG,
+  adminEndpoint: DEFAULT_ADMIN_ENDPOINT,
+  allowInsecureAdminEndpoint: false,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -216,6 +235,10 @@ export class Broker {
   readonly #config: BrokerConfig;
   readonly #startCertificateWatch: (() => { close(): void; reload(): boolean }) | undefined;
   #certificateWatch: { close(): void; reload(): boolean } | undefined;
+  readonly #metrics: BrokerMetrics | undefined;
+  readonly #adminServer: AdminServer | undefined;
+  readonly #readinessChecks: ReadinessCheck[] = [];
+  #listening = false;
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
     const clock = deps.clock ?? Date.now;
@@ -225,14 +248,16 @@ export class Broker {
     this.#logFileIdleMs = config.logFileIdleMs;
     const limitsProblem = storageLimitsProblem(config);
     if (limitsProblem !== null) throw new ConfigError(limitsProblem);
+    const adminPosture = checkAdminEndpoint(config.adminEndpoint, config.allowInsecureAdminEndpoint);
+    if (adminPosture.errors.length > 0) throw new ConfigError(adminPosture.errors.join('\n'));
     // One owner per data directory, taken before anything in it is opened (docs/operations.md).
     this.#lock = deps.lock ?? DataDirLock.acquire(config.dataDir, 'a Parapet broker');
     let store: MetadataStore | undefined;
     try {
       store = new MetadataStore(config.dataDir);
       this.#store = store;
-      // Every security event goes to the log (or the test's recorder) and to the audit trail.
-      let events: SecurityEvents = deps.events ?? loggingSecurityEvents(logger);
+      const metrics = deps.metrics ?? (config.adminEndpoint.enabled ? new BrokerMetrics() : undefined);
+      this.#metrics = metrics;
       const audit = config.audit.enabled
         ? new BrokerAudit(
             {
@@ -244,6 +269,7 @@ export class Broker {
               clock: Date.now,
               productVersion: productVersion(),
               ...(deps.auditFs === undefined ? {} : { fs: deps.auditFs }),
+              ...(metrics === undefined ? {} : { onFault: () => { metrics.auditWriteFailed(); } }),
             },
             {
               emit: (e) => {
@@ -252,10 +278,11 @@ export class Broker {
             },
           )
         : undefined;
-      if (audit !== undefined) events = fanOutSecurityEvents(events, audit);
       this.#audit = audit;
+      // Every security event goes to the log (or the test's recorder), the audit trail and the metrics.
+      const events = fanOutSecurityEvents(deps.events ?? loggingSecurityEvents(logger), ...(audit === undefined ? [] : [audit]), ...(metrics === undefined ? [] : [metricsSecurityEvents(metrics)]));
       this.#events = events;
-      for (const w of auditWarnings(config.audit)) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
+      for (const w of [...adminPosture.warnings, ...auditWarnings(config.audit)]) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
       const security = createBrokerSecurity(config, { store, logger, events });
       const keys = deps.keys ?? openKeyServices(config.encryptionAtRest, config.dataDir, logger);
       this.#keys = keys;
@@ -280,6 +307,7 @@ export class Broker {
         maxOpenPartitions: config.maxPartitions,
         keys: keys.services,
         unsealPool: this.#unsealPool,
+        ...(metrics === undefined ? {} : { observer: logObserverOf(metrics) }),
       });
       const topics = new TopicAdmin(this.#store, this.#logs, topicConfigs, {
         defaultPartitions: config.defaultPartitions,
@@ -368,6 +396,7 @@ export class Broker {
         responsePool: reads,
         names: { maxGroupIdLength: config.maxGroupIdLength, maxTransactionalIdLength: config.maxTransactionalIdLength, maxClientIdLength: config.maxClientIdLength },
         ...(deps.stages === undefined ? {} : { extraStages: deps.stages }),
+        ...(metrics === undefined ? {} : { metrics }),
       });
       const { tlsFiles } = security;
       const listener = this.#listener;
@@ -376,6 +405,26 @@ export class Broker {
         tlsFiles === undefined || tlsServer === undefined
           ? undefined
           : () => watchCertificates(tlsServer, tlsFiles, config.security, logger, (isRevoked) => listener.closeRevokedConnections(isRevoked), events);
+      if (audit !== undefined) {
+        // /readyz and the audit_writable gauge: an unwritable trail means admin changes and logins are refused.
+        this.#readinessChecks.push({ name: 'audit-writable', ready: () => audit.writable || 'the audit trail cannot be written (admin changes and logins are refused)' });
+        metrics?.setAuditWritable(() => audit.writable);
+      }
+      this.#readinessChecks.push(
+        ...brokerReadinessChecks({ listening: () => this.#listening, logs: this.#logs, dataDir: config.dataDir, ...(metrics === undefined ? {} : { metrics }) }),
+        ...(deps.readinessChecks ?? []),
+      );
+      if (metrics !== undefined) metrics.watch(brokerScrapeSources({ logs: this.#logs, offsets: store, dataDir: config.dataDir, tlsFiles, adminEndpoint: config.adminEndpoint }));
+      this.#adminServer =
+        !config.adminEndpoint.enabled || metrics === undefined
+          ? undefined
+          : new AdminServer({
+              config: config.adminEndpoint,
+              metrics,
+              checks: () => this.#readinessChecks,
+              logger,
+              ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
+            });
     } catch (err) {
       store?.close();
       void this.#unsealPool.close();
@@ -390,6 +439,11 @@ export class Broker {
     // The trail is open before the first client: every login is recorded.
     await this.#audit?.open();
     const address = await this.#listener.start();
+    this.#listening = true;
+    if (this.#adminServer !== undefined) {
+      const admin = await this.#adminServer.start();
+      this.#logger.info({ url: this.#adminServer.url, ...admin }, 'admin endpoint listening: /metrics, /healthz, /readyz');
+    }
     const { settings, insecure } = settingsInForce(this.#config);
     this.#events.emit({ type: 'broker-started', version: productVersion(), settings: { ...settings, listener: { ...(settings as { listener: object }).listener, port: address.port } }, insecure });
     this.#certificateWatch = this.#startCertificateWatch?.();
@@ -433,6 +487,26 @@ export class Broker {
     return this.#audit?.writable ?? true;
   }
 
+  /** Where the admin endpoint (/metrics, /healthz, /readyz) listens once started; undefined when disabled. */
+  get adminAddress(): { host: string; port: number } | undefined {
+    return this.#adminServer?.address;
+  }
+
+  /** The admin endpoint's URL once started (`http://127.0.0.1:9644`); undefined when disabled. */
+  get adminUrl(): string | undefined {
+    return this.#adminServer?.url;
+  }
+
+  /** The broker's metrics (the audit trail reports its write failures here); undefined when there are none. */
+  get metrics(): BrokerMetrics | undefined {
+    return this.#metrics;
+  }
+
+  /** Adds a condition of /readyz (the audit trail: writable). */
+  addReadinessCheck(check: ReadinessCheck): void {
+    this.#readinessChecks.push(check);
+  }
+
   /** Fetches waiting for data now (long polls): diagnostics, and what the fetch limit tests watch. */
   get waitingFetchCount(): number {
     return this.#waitingFetches.size;
@@ -454,10 +528,13 @@ export class Broker {
     this.#certificateWatch?.close();
     this.#shutdown.abort();
     this.#groups.close();
+    // Not ready from the first moment of a shutdown: a load balancer stops sending clients here.
+    this.#listening = false;
     await this.#listener.close();
     this.#events.emit({ type: 'broker-stopped', reason: 'shutdown' });
     // Before the logs close: the last events are copied to the __audit topic.
     await this.#audit?.close();
+    await this.#adminServer?.close();
     await this.#logs.close();
     await this.#keys.services.provider.close();
     await this.#unsealPool.close();

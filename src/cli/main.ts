@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { stringify } from 'yaml';
+import { checkAdminEndpoint } from '../metrics/admin-endpoint-config.js';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../broker/broker.js';
 import { validateSecuritySettings } from '../broker/security-setup.js';
 import { registerAdminCommands } from './admin-commands.js';
@@ -49,11 +50,11 @@ program
     }
   });
 
-function parseListen(value: string): { host: string; port: number } {
+function parseListen(value: string, flag = '--listen', example = '127.0.0.1:9092'): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(value);
-  if (!m?.[1] || m[2] === undefined) throw new CliFailure(`--listen expects HOST:PORT (e.g. 127.0.0.1:9092), got "${value}"`, ExitCodes.USAGE);
+  if (!m?.[1] || m[2] === undefined) throw new CliFailure(`${flag} expects HOST:PORT (e.g. ${example}), got "${value}"`, ExitCodes.USAGE);
   const port = Number(m[2]);
-  if (!Number.isSafeInteger(port) || port > 65535) throw new CliFailure(`--listen: port ${m[2]} is out of range (0-65535; 0 picks a free port)`, ExitCodes.USAGE);
+  if (!Number.isSafeInteger(port) || port > 65535) throw new CliFailure(`${flag}: port ${m[2]} is out of range (0-65535; 0 picks a free port)`, ExitCodes.USAGE);
   return { host: m[1], port };
 }
 
@@ -63,7 +64,9 @@ program
   .argument('<file>', 'YAML config file')
   .action((file: string) => {
     const config = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file), dirname(resolve(file)));
-    const posture = checkPosture(config.listener, config.security);
+    const listenerPosture = checkPosture(config.listener, config.security);
+    const adminPosture = checkAdminEndpoint(config.adminEndpoint, config.allowInsecureAdminEndpoint);
+    const posture = { errors: [...listenerPosture.errors, ...adminPosture.errors], warnings: [...listenerPosture.warnings, ...adminPosture.warnings] };
     for (const w of [...posture.warnings, ...dataDirWarnings(config.dataDir), ...auditWarnings(config.audit)]) console.error(`parapet: warning: ${w.setting}: ${w.detail}`);
     if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
     const problems = validateSecuritySettings(config.security);
@@ -152,6 +155,7 @@ interface StartOptions {
   masterKeyFile?: string;
   insecure?: boolean;
   logFormat?: string;
+  adminListen?: string;
 }
 
 interface Prepared {
@@ -169,6 +173,7 @@ interface Prepared {
 async function prepareStart(opts: StartOptions): Promise<Prepared> {
   let config = DEFAULT_BROKER_CONFIG;
   const listen = opts.listen === undefined ? undefined : parseListen(opts.listen);
+  const adminListen = opts.adminListen === undefined ? undefined : parseListen(opts.adminListen, '--admin-listen', '127.0.0.1:9644');
   const load = (file: string) => {
     config = applyConfigFile(config, loadConfigFile(file), dirname(resolve(file)));
   };
@@ -202,6 +207,7 @@ async function prepareStart(opts: StartOptions): Promise<Prepared> {
       }
     }
     config = { ...config, dataDir, listener: { ...config.listener, ...listen } };
+    if (adminListen !== undefined) config = { ...config, adminEndpoint: { ...config.adminEndpoint, ...adminListen } };
     if (opts.insecure === true) {
       config = {
         ...config,
@@ -234,6 +240,7 @@ program
   .option('--master-key-file <file>', 'when start initialises a new data directory: where the master key goes (default <data-dir>-keys/master.key)')
   .option('--insecure', 'INSECURE: plaintext listener, no authentication, everyone may do everything (local development only)')
   .option('--log-format <format>', 'auto (readable lines on a terminal, JSON otherwise), json or pretty; default $PARAPET_LOG_FORMAT or auto')
+  .option('--admin-listen <host:port>', 'address of the metrics and health endpoint (default 127.0.0.1:9644); see docs/operations/monitoring.md')
   .action(async (opts: StartOptions) => {
     const logger = createLogger(logLevelFrom(process.env.PARAPET_LOG_LEVEL), logFormatFrom(opts.logFormat ?? process.env.PARAPET_LOG_FORMAT));
     const { config, lock, initialised } = await prepareStart(opts);
@@ -247,17 +254,17 @@ program
       throw err;
     }
     if (initialised !== undefined) updateClientBootstrap(initialised, address.host, address.port);
-    logger.info({ event: 'listening', host: address.host, port: address.port, protocol: config.listener.protocol, dataDir: config.dataDir }, 'listening');
-    printListening(config, address);
+    logger.info({ event: 'listening', host: address.host, port: address.port, protocol: config.listener.protocol, dataDir: config.dataDir, admin: broker.adminUrl ?? null }, 'listening');
+    printListening(config, address, broker.adminUrl);
     handleSignals(broker, logger);
   });
 
-function printListening(config: BrokerConfig, address: { host: string; port: number }): void {
+function printListening(config: BrokerConfig, address: { host: string; port: number }, adminUrl: string | undefined): void {
   const where = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
   const protocol = config.listener.protocol;
   // The warnings are printed here, with the banner, rather than pointed at: the log's own copies are
   // written asynchronously and may come after it.
-  const warnings = [...checkPosture(config.listener, config.security).warnings, ...auditWarnings(config.audit)];
+  const warnings = [...checkPosture(config.listener, config.security).warnings, ...checkAdminEndpoint(config.adminEndpoint, config.allowInsecureAdminEndpoint).warnings, ...auditWarnings(config.audit)];
   if (warnings.length > 0) {
     console.log(`parapet listening on ${where} (${protocol}; INSECURE)`);
   } else {
@@ -265,6 +272,7 @@ function printListening(config: BrokerConfig, address: { host: string; port: num
   }
   for (const w of [...warnings, ...dataDirWarnings(config.dataDir)]) console.log(`  warning: ${w.setting}: ${w.detail}`);
   console.log(`data directory: ${config.dataDir}`);
+  console.log(adminUrl === undefined ? 'admin endpoint: disabled (no metrics, /healthz or /readyz)' : `admin endpoint: ${adminUrl}/metrics, /healthz, /readyz`);
   const adminProperties = join(config.dataDir, 'client', 'admin.properties');
   if (protocol === 'PLAINTEXT') console.log(`try: kcat -b ${where} -L`);
   else if (protocol === 'SASL_SSL' && existsSync(adminProperties)) console.log(`try: kcat -F ${adminProperties} -L`);

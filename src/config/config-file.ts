@@ -7,6 +7,7 @@ import { PRINCIPAL_PREFIX } from '../security/config.js';
 import { storageLimitsProblem } from '../topics/partition-limits.js';
 import { ConfigError } from '../config-error.js';
 import type { EncryptionAtRestConfig } from '../storage/crypto/key-setup.js';
+import type { AdminEndpointConfig } from '../metrics/admin-endpoint-config.js';
 import { absoluteSecretRef, SECRET_REF } from '../secret-ref.js';
 
 /**
@@ -86,6 +87,15 @@ const AuditSchema = z.strictObject({
   topicRetentionMs: z.number().int().min(60_000).optional(),
 });
 
+// Monitoring (docs/operations/monitoring.md): the HTTP endpoint of /metrics, /healthz and /readyz.
+const AdminEndpointSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  host: z.string().min(1).optional(),
+  port: port.optional(),
+  tls: z.strictObject({ certFile: path, keyFile: path, caFile: path.optional(), clientAuth: z.enum(['none', 'required']).optional() }).optional(),
+  bearerToken: secretRef.optional(),
+});
+
 export const ConfigFileSchema = z.strictObject({
   encryptionAtRest: EncryptionAtRestSchema.optional(),
   audit: AuditSchema.optional(),
@@ -143,6 +153,8 @@ export const ConfigFileSchema = z.strictObject({
   // Kafka's own floors (14 bytes, 1 ms) up to the defaults of segment.bytes (1 GiB) and segment.ms (7 days).
   minSegmentBytes: z.number().int().min(14).max(1024 * 1024 * 1024).optional(),
   minSegmentMs: z.number().int().min(1).max(604_800_000).optional(),
+  adminEndpoint: AdminEndpointSchema.optional(),
+  allowInsecureAdminEndpoint: z.boolean().optional(),
 });
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
@@ -181,7 +193,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -193,6 +205,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     listener: { ...base.listener, ...defined(listener ?? {}) },
     encryptionAtRest: encryptionAtRestOf(base.encryptionAtRest, encryptionAtRest, baseDir),
     audit: audit === undefined ? base.audit : { ...base.audit, ...defined({ ...audit, dir: at(audit.dir), signingKey: audit.signingKey === undefined ? undefined : absoluteSecretRef(audit.signingKey, baseDir) }) },
+    adminEndpoint: adminEndpointOf(base.adminEndpoint, adminEndpoint, baseDir),
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),
@@ -224,6 +237,19 @@ function encryptionAtRestOf(base: EncryptionAtRestConfig, file: ConfigFile['encr
     ...base,
     ...defined({ ...rest, masterKey: ref(rest.masterKey), masterPassphrase: ref(rest.masterPassphrase) }),
     ...(pkcs11 === undefined ? {} : { pkcs11: { ...pkcs11, module: baseDir === undefined ? pkcs11.module : resolve(baseDir, pkcs11.module), pin: ref(pkcs11.pin) ?? pkcs11.pin } }),
+  };
+}
+
+/** The file's admin endpoint settings over the defaults, its paths and `${file:…}` token made absolute. */
+function adminEndpointOf(base: AdminEndpointConfig, file: ConfigFile['adminEndpoint'], baseDir: string | undefined): AdminEndpointConfig {
+  if (file === undefined) return base;
+  const at = (p: string) => (baseDir === undefined ? p : resolve(baseDir, p));
+  const { tls, bearerToken, ...rest } = file;
+  return {
+    ...base,
+    ...defined(rest),
+    ...(tls === undefined ? {} : { tls: { ...defined(tls), certFile: at(tls.certFile), keyFile: at(tls.keyFile), ...(tls.caFile === undefined ? {} : { caFile: at(tls.caFile) }) } }),
+    ...(bearerToken === undefined ? {} : { bearerToken: absoluteSecretRef(bearerToken, baseDir) }),
   };
 }
 

@@ -8,7 +8,7 @@
  *   handler     what is left of the request, with its {@link RequestContext}
  *   stages      back out, each stage's `finish` and `after`, in reverse order:
  *                 (response records) → audit → authorization's and the names' merge of what they
- *                 refused → (metrics)
+ *                 refused → metrics
  *   encode      the response frame; none for a request that is not answered (acks=0)
  *
  * After a v0 SaslHandshake, frames are raw SASL tokens rather than requests, and go to the session;
@@ -29,6 +29,7 @@ import type { AuditStageDeps } from '../audit/stage-deps.js';
 import { auditStage } from './stages/audit.js';
 import { authenticationGate } from './stages/authentication-gate.js';
 import { authorization } from './stages/authorization.js';
+import { requestMetrics, type RequestMetricsSink } from './stages/metrics.js';
 import { nameRules } from './stages/name-rules.js';
 import { protectedTopics } from './stages/protected-topics.js';
 import type { Stage, StageFactory, StageRequest, StageStep } from './stages/stage.js';
@@ -42,6 +43,8 @@ export interface PipelineDeps {
   readonly protectedTopics?: ReadonlySet<string>;
   /** The audit trail's stage (src/server/stages/audit.ts); none when auditing is off. */
   readonly audit?: AuditStageDeps;
+  /** Where requests are counted and timed (the outermost stage); none when absent. */
+  readonly metrics?: RequestMetricsSink;
   /** Stages added by the embedder (tests, a plugin): innermost, after authorization. */
   readonly extraStages?: readonly StageFactory[];
 }
@@ -54,6 +57,7 @@ export interface PipelineDeps {
  */
 export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
   return [
+    ...(deps.metrics === undefined ? [] : [requestMetrics(deps.metrics)]),
     authenticationGate(deps.events),
     nameRules(deps.names ?? DEFAULT_NAME_LIMITS),
     ...(deps.protectedTopics === undefined ? [] : [protectedTopics(deps.protectedTopics, deps.events)]),
@@ -129,24 +133,32 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
 async function runStages(stages: readonly Stage[], request: { -readonly [K in keyof StageRequest]: StageRequest[K] }, handle: Handler): Promise<object | null> {
   const finishes: (((response: object) => object) | undefined)[] = [];
   let reached = 0;
-  let answer: { response: object | null } | undefined;
-  while (reached < stages.length && answer === undefined) {
-    const stage = stages[reached++] as Stage;
-    const pending = stage.before?.(request);
-    const step: StageStep = pending instanceof Promise ? await pending : pending;
-    if (step?.kind === 'forward') {
-      request.body = step.body;
-      finishes[reached - 1] = step.finish;
-    } else if (step?.kind === 'respond') {
-      answer = { response: step.response };
+  try {
+    let answer: { response: object | null } | undefined;
+    while (reached < stages.length && answer === undefined) {
+      const stage = stages[reached++] as Stage;
+      const pending = stage.before?.(request);
+      const step: StageStep = pending instanceof Promise ? await pending : pending;
+      if (step?.kind === 'forward') {
+        request.body = step.body;
+        finishes[reached - 1] = step.finish;
+      } else if (step?.kind === 'respond') {
+        answer = { response: step.response };
+      }
     }
+    let response = answer !== undefined ? answer.response : await handle(request.body, request.context);
+    for (let i = reached - 1; i >= 0; i--) {
+      const finish = finishes[i];
+      if (response !== null && finish !== undefined) response = finish(response);
+      const after = (stages[i] as Stage).after?.(request, response);
+      if (after !== undefined) response = after instanceof Promise ? await after : after;
+      // Stages inside this one are done with the request: a throw from here on is not theirs to hear of.
+      reached = i;
+    }
+    return response;
+  } catch (err) {
+    // The connection closes unanswered: the stages the request reached hear of it (metrics count it).
+    for (let i = reached - 1; i >= 0; i--) (stages[i] as Stage).failed?.(request, err);
+    throw err;
   }
-  let response = answer !== undefined ? answer.response : await handle(request.body, request.context);
-  for (let i = reached - 1; i >= 0; i--) {
-    const finish = finishes[i];
-    if (response !== null && finish !== undefined) response = finish(response);
-    const after = (stages[i] as Stage).after?.(request, response);
-    if (after !== undefined) response = after instanceof Promise ? await after : after;
-  }
-  return response;
 }

@@ -7,7 +7,7 @@ import type { SecurityEvents, TlsDetails } from '../security/events.js';
 import { ANONYMOUS, type Authorizer, type Principal, type SaslMechanism, type SaslMechanismName } from '../security/types.js';
 import type { NameLimits } from '../protocol/names.js';
 import type { BufferPool } from './buffer-pool.js';
-import { CloseReasons } from '../close-reasons.js';
+import { CloseReasons, type CloseReason } from '../close-reasons.js';
 import { Connection, type ConnectionLimits, type FrameHandler } from './connection.js';
 import { createDispatcher, requestStages, type DispatcherOptions } from './dispatcher.js';
 import type { AuditStageDeps } from '../audit/stage-deps.js';
@@ -15,6 +15,7 @@ import type { HandlerEntry } from './handler.js';
 import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
+import type { RequestMetricsSink } from './stages/metrics.js';
 import type { StageFactory } from './stages/stage.js';
 
 /**
@@ -63,6 +64,14 @@ export interface ListenerOptions {
   readonly names?: NameLimits;
   /** Stages added to the request pipeline, innermost (see requestStages). */
   readonly extraStages?: readonly StageFactory[];
+  /** Where connections and requests are counted (src/metrics); nothing is when absent. */
+  readonly metrics?: ListenerMetrics;
+}
+
+/** What the listener reports: its connections, and (through the metrics stage) every request. */
+export interface ListenerMetrics extends RequestMetricsSink {
+  connectionOpened(listener: string): void;
+  connectionClosed(listener: string, reason: CloseReason): void;
 }
 
 /** Who an injected request comes from (see Listener.inject). */
@@ -100,6 +109,7 @@ export class Listener {
       ...(options.audit === undefined ? {} : { audit: options.audit }),
       ...(options.protectedTopics === undefined ? {} : { protectedTopics: options.protectedTopics }),
       ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
     if (tls === undefined) {
       this.#server = createServer((socket) => {
@@ -129,6 +139,11 @@ export class Listener {
       });
       this.#server = server;
     }
+  }
+
+  /** How metrics name this listener: its protocol (one listener per broker today). */
+  get name(): string {
+    return this.#o.security.protocol;
   }
 
   get address(): { host: string; port: number } {
@@ -206,9 +221,13 @@ export class Listener {
       logger: this.#o.logger,
       ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),
       ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),
-      onClose: () => this.#connections.delete(connection),
+      onClose: (reason) => {
+        this.#connections.delete(connection);
+        this.#o.metrics?.connectionClosed(this.name, reason);
+      },
     });
     this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined });
+    this.#o.metrics?.connectionOpened(this.name);
   }
 
   /**

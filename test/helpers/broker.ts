@@ -1,3 +1,4 @@
+import { TEST_ADMIN_ENDPOINT } from './admin-endpoint.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ export async function startBroker(
   const logger = recordingLogger();
   const events: SecurityEvent[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'parapet-test-'));
-  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir, ...overrides }, logger, {
+  const broker = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir, adminEndpoint: TEST_ADMIN_ENDPOINT, ...overrides }, logger, {
     // Security events (the insecure-setting warnings of this plaintext broker) are kept apart from the log.
     events: { emit: (e) => events.push(e) },
   });

@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { TEST_ADMIN_LISTEN } from './admin-endpoint.js';
 
 /** The compiled `parapet` command, run from the project root as `npm test` does. */
 export const CLI = 'dist/src/cli/main.js';
@@ -18,7 +19,7 @@ export interface StartedParapet {
  * killed when the test ends. Rejects with `{ code, out, err }` when it exits first.
  */
 export function startParapet(t: TestContext, args: readonly string[]): Promise<StartedParapet> {
-  const child = spawn(process.execPath, [CLI, 'start', ...args], { env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [CLI, 'start', ...TEST_ADMIN_LISTEN, ...args], { env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' } });
   t.after(() => {
     child.kill('SIGKILL');
   });

@@ -1,3 +1,4 @@
+import { TEST_ADMIN_ENDPOINT, TEST_ADMIN_LISTEN } from './admin-endpoint.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { TEST_AUDIT, TEST_ENCRYPTION_AT_REST } from './test-keys.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -145,7 +146,7 @@ export interface ChildBroker extends Child {
  * Port 0 picks a free one; a fixed port lets clients reconnect to a restarted broker.
  */
 export async function spawnBroker(t: TestContext, dataDir: string, logLevel = 'info', port = 0): Promise<ChildBroker> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--insecure', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [CLI, 'start', ...TEST_ADMIN_LISTEN, '--insecure', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     env: { ...process.env, PARAPET_LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -275,7 +276,7 @@ export async function openBroker(
   overrides: Partial<BrokerConfig> = {},
 ): Promise<{ broker: Broker; port: number; logger: RecordingLogger; close: () => Promise<void> }> {
   const logger = recordingLogger();
-  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir, ...overrides };
+  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir, adminEndpoint: TEST_ADMIN_ENDPOINT, ...overrides };
   // The insecure-setting warnings of this plaintext broker are not what these tests look at in the log.
   const broker = new Broker(config, logger, { events: { emit: () => undefined }, ...deps });
   const { port } = await broker.start();

@@ -1,3 +1,4 @@
+import { TEST_ADMIN_ENDPOINT } from './admin-endpoint.js';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,7 @@ export async function startSecureBroker(t: TestContext, options: SecureBrokerOpt
   const base = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(init.configFile), dataDir);
   const config: BrokerConfig = {
     ...base,
+    adminEndpoint: TEST_ADMIN_ENDPOINT,
     ...options.broker,
     listener: { ...base.listener, port: 0, ...options.listener },
     security: { ...base.security, sasl: { ...base.security.sasl, failedAuthenticationDelayMs: 0 }, ...options.security },

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { CLI, runParapet, startParapet, type CliOutcome } from '../helpers/cli-process.js';
 import { createOpensslCa } from '../helpers/openssl-ca.js';
 import { waitFor } from '../helpers/tls-fixtures.js';
+import { TEST_ADMIN_LISTEN } from '../helpers/admin-endpoint.js';
 
 /**
  * The CA outside the data directory, from the command line: `parapet init` writes its key beside the
@@ -42,7 +43,7 @@ async function kcatExit(args: readonly string[]): Promise<CliOutcome> {
 
 /** `parapet start` as a process with its log at info, resolved once it listens; its output keeps growing in `log()`. */
 async function startLogged(t: TestContext, args: readonly string[]): Promise<{ port: number; log: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'start', ...args], { env: { ...process.env, PARAPET_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, [CLI, 'start', ...TEST_ADMIN_LISTEN, ...args], { env: { ...process.env, PARAPET_LOG_LEVEL: 'info' } });
   t.after(() => {
     child.kill('SIGKILL');
   });

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { CredentialStore } from '../../src/security/credentials/credential-store.js';
 import { MetadataStore } from '../../src/storage/metadata-store.js';
 import { CLI, startParapet as start } from '../helpers/cli-process.js';
+import { TEST_ADMIN_LISTEN } from '../helpers/admin-endpoint.js';
 
 const run = promisify(execFile);
 
@@ -69,7 +70,7 @@ describe('one owner per data directory', () => {
 
   it('a first start killed in the middle of initialising is resumed by the next start, and the admin can log in', async (t) => {
     const dataDir = join(tempDir(t), 'data');
-    const child = spawn(process.execPath, [CLI, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...TEST_ADMIN_LISTEN], { stdio: 'ignore' });
     t.after(() => {
       child.kill('SIGKILL');
     });

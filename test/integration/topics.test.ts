@@ -14,6 +14,7 @@ import { CreateTopics } from '../../src/protocol/messages/create-topics.js';
 import type { RequestOf } from '../../src/protocol/messages/schema.js';
 import { recordingLogger, startBroker } from '../helpers/broker.js';
 import { withConnection } from '../helpers/client.js';
+import { TEST_ADMIN_ENDPOINT } from '../helpers/admin-endpoint.js';
 
 const run = promisify(execFile);
 
@@ -103,7 +104,7 @@ describe('topic persistence', () => {
     t.after(() => {
       rmSync(dataDir, { recursive: true, force: true });
     });
-    const config = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' as const }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir };
+    const config = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' as const }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir, adminEndpoint: TEST_ADMIN_ENDPOINT };
     const first = new Broker(config, recordingLogger());
     const a = await first.start();
     await roundTrip(a.port, CreateTopics, 5, { topics: [{ name: 'kept', numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] }] });

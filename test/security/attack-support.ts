@@ -9,6 +9,7 @@ import { KafkaConnection } from '../../src/client/kafka-connection.js';
 import { Metadata, Produce } from '../../src/protocol/messages/index.js';
 import { buildBatchSync } from '../../src/records/record.js';
 import { CLI } from '../helpers/cli-process.js';
+import { TEST_ADMIN_LISTEN } from '../helpers/admin-endpoint.js';
 
 /**
  * The harness of the resource-bound attack tests (docs/security/limits.md): a broker with default
@@ -70,7 +71,7 @@ export async function startBrokerProcess(t: TestContext, options: BrokerProcessO
     await run(['init', '--data-dir', dataDir, '--listen', '127.0.0.1:9092']);
     if (options.configYaml !== undefined) appendFileSync(join(dataDir, 'parapet.yaml'), `\n${options.configYaml}\n`);
   }
-  const argv = [...(options.nodeArgs ?? []), CLI, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0'];
+  const argv = [...(options.nodeArgs ?? []), CLI, 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...TEST_ADMIN_LISTEN];
   // The shell execs node, so the pid (and /proc/<pid>) is the broker's.
   const [command, args] =
     options.openFileLimit === undefined

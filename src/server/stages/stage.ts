@@ -55,6 +55,11 @@ export interface Stage {
    * of the request's buffers once it has returned.
    */
   after?(request: StageRequest, response: object | null): object | null | Promise<object | null>;
+  /**
+   * Runs instead of `after` when the request ends in a throw (a handler's, or a stage's inside this
+   * one): the connection closes without answering it. For what only observes (metrics); it must not throw.
+   */
+  failed?(request: StageRequest, error: unknown): void;
 }
 
 /** The connection a stage instance serves: stages keep per-connection state (the denial report's rate). */

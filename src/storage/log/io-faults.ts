@@ -22,9 +22,12 @@ export class IoFaultLog {
   readonly #intervalMs: number;
   /** By error code (a closed set, from the OS): when it was last logged and how many were left out. */
   readonly #byCode = new Map<string, { loggedAt: number; suppressed: number }>();
+  /** Told of every fault, logged or not (metrics count them all). */
+  readonly #onFault: ((code: string, operation: string) => void) | undefined;
 
-  constructor(logger: Logger, options: { clock?: () => number; intervalMs?: number } = {}) {
+  constructor(logger: Logger, options: { clock?: () => number; intervalMs?: number; onFault?: (code: string, operation: string) => void } = {}) {
     this.#logger = logger;
+    this.#onFault = options.onFault;
     this.#clock = options.clock ?? Date.now;
     this.#intervalMs = options.intervalMs ?? IO_FAULT_LOG_INTERVAL_MS;
   }
@@ -32,6 +35,7 @@ export class IoFaultLog {
   /** Reports `err`, met while doing `operation` on `partition` (`topic-N`), when its code's interval allows. */
   report(err: unknown, operation: string, partition?: string): void {
     const code = ioErrorCode(err) ?? 'unknown';
+    this.#onFault?.(code, operation);
     const now = this.#clock();
     const seen = this.#byCode.get(code);
     if (seen !== undefined && now - seen.loggedAt < this.#intervalMs) {

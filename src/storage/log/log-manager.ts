@@ -8,6 +8,7 @@ import { GroupCommit } from './group-commit.js';
 import { IoFaultLog, ioErrorCode } from './io-faults.js';
 import type { LogConfig, TopicConfigSource } from './log-config.js';
 import { nodeLogFs, type LogFs } from './log-fs.js';
+import { timedSyncFs, type LogObserver } from './log-observer.js';
 import { OneAtATime } from './one-at-a-time.js';
 import { descriptorYieldingFs, OpenFiles } from './open-files.js';
 import { PartitionLog } from './partition-log.js';
@@ -45,6 +46,8 @@ export interface LogManagerOptions {
    * version) can reach it: their other partitions are then refused, not opened.
    */
   readonly maxOpenPartitions?: number;
+  /** Told of appends, fsyncs, file system errors and deleted topics (metrics); none by default. */
+  readonly observer?: LogObserver;
 }
 
 /** The code of the error of a partition refused because {@link LogManagerOptions.maxOpenPartitions} are open. */
@@ -98,8 +101,12 @@ export class LogManager implements ManagedLogStore {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
     this.#dir = join(options.dataDir, 'logs');
-    this.#faults = new IoFaultLog(options.logger, { clock: this.#clock });
-    const fs = options.fs ?? nodeLogFs;
+    const observer = options.observer;
+    this.#faults = new IoFaultLog(options.logger, {
+      clock: this.#clock,
+      ...(observer === undefined ? {} : { onFault: (code: string, operation: string) => { observer.storageError(operation, code); } }),
+    });
+    const fs = observer === undefined ? (options.fs ?? nodeLogFs) : timedSyncFs(options.fs ?? nodeLogFs, observer);
     this.#files = new OpenFiles({
       fs,
       maxOpen: options.maxOpenFiles ?? Infinity,
@@ -335,6 +342,7 @@ export class LogManager implements ManagedLogStore {
       return { kind: 'unavailable', message: `the broker could not write the batch (${code})` };
     }
     this.#groupCommit.markDirty(log);
+    this.#o.observer?.appended(log.id.topic, bytes.length);
     this.#notify(log);
     return { kind: 'appended', baseOffset, logStartOffset: log.logStartOffset, appendTime: config.logAppendTime ? now : null };
   }
@@ -443,6 +451,17 @@ export class LogManager implements ManagedLogStore {
     await Promise.all(renamed.map(({ log, to }) => log.delete(to)));
     for (const dir of unopened) this.#fs.rmSync(dir);
     this.#fs.fsyncDir(this.#dir);
+    this.#o.observer?.topicDeleted(name);
+  }
+
+  /** The partition logs open now, all topics (what metrics read at a scrape; bounded by maxOpenPartitions). */
+  *openLogs(): IterableIterator<PartitionLog> {
+    for (const entry of this.#topics.values()) yield* entry.logs.values();
+  }
+
+  /** The log of a partition if it is open now; never opens one (a scrape must not open files). */
+  openLog(topic: string, partition: number): PartitionLog | undefined {
+    return this.#topics.get(topic)?.logs.get(partition);
   }
 
   /**

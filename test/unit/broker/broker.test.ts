@@ -19,11 +19,12 @@ import type { Stage } from '../../../src/server/stages/stage.js';
 import { INSECURE_DEV_SECURITY } from '../../../src/security/config.js';
 import { recordingLogger } from '../../helpers/broker.js';
 import { RawConnection } from '../../helpers/raw-client.js';
+import { TEST_ADMIN_ENDPOINT } from '../../helpers/admin-endpoint.js';
 
 /** A plaintext broker whose only super user is User:ANONYMOUS (INSECURE_DEV_SECURITY): anyone else is denied. */
 async function broker(t: TestContext, deps: BrokerDeps = {}, options: { start?: boolean } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'parapet-broker-test-'));
-  const b = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir }, recordingLogger(), {
+  const b = new Broker({ ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' }, security: INSECURE_DEV_SECURITY, encryptionAtRest: TEST_ENCRYPTION_AT_REST, audit: TEST_AUDIT, dataDir, adminEndpoint: TEST_ADMIN_ENDPOINT }, recordingLogger(), {
     events: { emit: () => undefined },
     ...deps,
   });

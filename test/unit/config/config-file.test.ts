@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { DEFAULT_BROKER_CONFIG } from '../../../src/broker/broker.js';
 import { stringify } from 'yaml';
 import { applyConfigFile, ConfigError, loadConfigFile, parseConfigFile, toConfigFile } from '../../../src/config/config-file.js';
+import { TEST_ADMIN_LISTEN } from '../../helpers/admin-endpoint.js';
 
 const run = promisify(execFile);
 
@@ -124,7 +125,7 @@ describe('config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parapet-config-'));
     const file = join(dir, 'parapet.yaml');
     writeFileSync(file, `listener:\n  port: 1\ndataDir: ${join(dir, 'from-file')}\n`);
-    const child = spawn(process.execPath, ['dist/src/cli/main.js', 'start', '--config', file, '--listen', '127.0.0.1:0']);
+    const child = spawn(process.execPath, ['dist/src/cli/main.js', 'start', '--config', file, '--listen', '127.0.0.1:0', ...TEST_ADMIN_LISTEN]);
     t.after(() => {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

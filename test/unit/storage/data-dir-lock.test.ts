@@ -8,6 +8,7 @@ import { Broker, DEFAULT_BROKER_CONFIG } from '../../../src/broker/broker.js';
 import { silentLogger } from '../../../src/logger.js';
 import { INSECURE_DEV_SECURITY } from '../../../src/security/config.js';
 import { DataDirLock, DataDirLockedError, readOwner } from '../../../src/storage/data-dir-lock.js';
+import { TEST_ADMIN_ENDPOINT } from '../../helpers/admin-endpoint.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'parapet-lock-'));
@@ -107,7 +108,7 @@ describe('DataDirLock: one owner per data directory', () => {
 
   it('a Broker holds the lock from construction to close, and a second Broker on the same directory is refused', async (t) => {
     const dataDir = join(tempDir(t), 'data');
-    const config = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' as const }, security: INSECURE_DEV_SECURITY, dataDir };
+    const config = { ...DEFAULT_BROKER_CONFIG, listener: { host: '127.0.0.1', port: 0, protocol: 'PLAINTEXT' as const }, security: INSECURE_DEV_SECURITY, dataDir, adminEndpoint: TEST_ADMIN_ENDPOINT };
     const first = new Broker(config, silentLogger, { events: { emit: () => {} } });
     await first.start();
     assert.throws(() => new Broker(config, silentLogger, { events: { emit: () => {} } }), DataDirLockedError);

@@ -1,0 +1,225 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CloseReason } from '../close-reasons.js';
+import type { RequestOutcome } from '../server/stages/metrics.js';
+import { BoundedLabelValues } from './bounded-labels.js';
+import { processMetricsRegistry } from './process-metrics.js';
+import type { ScrapeSources } from './scrape-sources.js';
+import { registerScrapeGauges } from './scrape-gauges.js';
+
+export type { RequestOutcome };
+
+/** Bounds of the labels whose values come from clients (docs/operations/monitoring.md, "Bounded labels"). */
+export interface LabelBounds {
+  /** Distinct principals in `parapet_authorization_denials_total`; beyond it, `other`. */
+  readonly maxPrincipals: number;
+  /** Distinct SASL mechanism names (a client may ask for any name); beyond it, `other`. */
+  readonly maxMechanisms: number;
+}
+
+export const DEFAULT_LABEL_BOUNDS: LabelBounds = { maxPrincipals: 1000, maxMechanisms: 16 };
+
+/**
+ * Request latency buckets, in seconds: a produce on the page cache answers in tens of microseconds,
+ * an acks=all one waits for an fsync (milliseconds), a long-polling fetch up to maxFetchWaitMs.
+ */
+const REQUEST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** fsync buckets: an SSD syncs in well under a millisecond, a busy disk in tens, a failing one in seconds. */
+const FSYNC_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+
+type CounterChild = { inc(value?: number): void };
+
+/** A counter's collect: its series become the totals of `totals`, by topic. */
+function topicTotals(totals: ReadonlyMap<string, number>) {
+  return function (this: Counter<'topic'>): void {
+    this.reset();
+    for (const [topic, bytes] of totals) this.inc({ topic }, bytes);
+  };
+}
+type HistogramChild = { observe(value: number): void };
+
+/** One API's label children, made once: a request then costs no label lookup. */
+interface ApiChildren {
+  readonly latency: HistogramChild;
+  readonly ok: CounterChild;
+  readonly error: CounterChild;
+  readonly closed: CounterChild;
+}
+
+/**
+ * Every metric of one broker, in a registry of its own (several brokers share a test process, and a
+ * process-wide registry would mix them). The broker gets it through its deps and hands it to what
+ * reports: the request stage, the listener, the log manager's observer, the security event sink.
+ * Metric names follow Prometheus' conventions: `parapet_` prefix, units in the name, `_total` counters.
+ */
+export class BrokerMetrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'api' | 'outcome'>;
+  readonly #latency: Histogram<'api'>;
+  readonly #apis = new Map<string, ApiChildren>();
+  /** Bytes by topic since the start; at most one entry per topic (topics are bounded by maxPartitions). */
+  readonly #topicBytesIn = new Map<string, number>();
+  readonly #topicBytesOut = new Map<string, number>();
+  readonly #connections: Gauge<'listener'>;
+  readonly #accepted: Counter<'listener'>;
+  readonly #closed: Counter<'listener' | 'reason'>;
+  readonly #refused: Counter<'reason'>;
+  readonly #authentications: Counter<'mechanism' | 'outcome'>;
+  readonly #denials: Counter<'principal' | 'api'>;
+  readonly #throttled: Counter;
+  readonly #fsync: Histogram;
+  readonly #fsyncErrors: Counter;
+  readonly #storageErrors: Counter<'operation' | 'code'>;
+  readonly #auditFailures: Counter;
+  readonly #principals: BoundedLabelValues;
+  readonly #mechanisms: BoundedLabelValues;
+  /** The process's metrics (event-loop lag, GC…), shared by every broker of the process. */
+  readonly #process: Registry | undefined;
+  #auditWritable: Gauge | undefined;
+  /** When a write to the logs last failed (ms, performance.now()); readiness looks at it. */
+  #lastWriteFaultAt = -Infinity;
+
+  constructor(options: { labelBounds?: LabelBounds; processMetrics?: boolean } = {}) {
+    const bounds = options.labelBounds ?? DEFAULT_LABEL_BOUNDS;
+    this.#principals = new BoundedLabelValues(bounds.maxPrincipals);
+    this.#mechanisms = new BoundedLabelValues(bounds.maxMechanisms);
+    const registers = [this.registry];
+    this.#requests = new Counter({ name: 'parapet_requests_total', help: 'Requests answered, by API and outcome (ok, error: an error code in the response, closed: the connection was closed)', labelNames: ['api', 'outcome'], registers });
+    this.#latency = new Histogram({ name: 'parapet_request_duration_seconds', help: 'Time from a decoded request to its response, by API (a long-polling Fetch includes its wait)', labelNames: ['api'], buckets: REQUEST_BUCKETS, registers });
+    const bytesIn = this.#topicBytesIn;
+    const bytesOut = this.#topicBytesOut;
+    // Added up in plain maps on every append and fetch, handed to the counters at each scrape.
+    new Counter({ name: 'parapet_topic_bytes_in_total', help: 'Record batch bytes appended to a topic by producers', labelNames: ['topic'], registers, collect: topicTotals(bytesIn) });
+    new Counter({ name: 'parapet_topic_bytes_out_total', help: 'Record batch bytes of a topic sent to consumers in Fetch responses', labelNames: ['topic'], registers, collect: topicTotals(bytesOut) });
+    this.#connections = new Gauge({ name: 'parapet_connections', help: 'Client connections open now, by listener', labelNames: ['listener'], registers });
+    this.#accepted = new Counter({ name: 'parapet_connections_accepted_total', help: 'Client connections accepted, by listener', labelNames: ['listener'], registers });
+    this.#closed = new Counter({ name: 'parapet_connections_closed_total', help: 'Client connections closed, by listener and close reason', labelNames: ['listener', 'reason'], registers });
+    this.#refused = new Counter({ name: 'parapet_connections_refused_total', help: 'Connections refused before a session began (TLS handshake, client certificate), by reason', labelNames: ['reason'], registers });
+    this.#authentications = new Counter({ name: 'parapet_authentications_total', help: 'Authentications, by mechanism and outcome (success, failure)', labelNames: ['mechanism', 'outcome'], registers });
+    this.#denials = new Counter({ name: 'parapet_authorization_denials_total', help: 'Requests (or parts of them) refused by the ACLs, by principal and API', labelNames: ['principal', 'api'], registers });
+    this.#throttled = new Counter({ name: 'parapet_throttled_requests_total', help: 'Requests delayed by a quota', registers });
+    this.#fsync = new Histogram({ name: 'parapet_fsync_duration_seconds', help: 'Duration of each fsync of a partition log file', buckets: FSYNC_BUCKETS, registers });
+    this.#fsyncErrors = new Counter({ name: 'parapet_fsync_errors_total', help: 'fsyncs of partition log files that failed (the partition goes offline)', registers });
+    this.#storageErrors = new Counter({ name: 'parapet_storage_errors_total', help: 'File system errors of the partition logs, by operation and error code (ENOSPC, EIO, EMFILE…)', labelNames: ['operation', 'code'], registers });
+    this.#auditFailures = new Counter({ name: 'parapet_audit_write_failures_total', help: 'Audit records that could not be written', registers });
+    this.#process = options.processMetrics === false ? undefined : processMetricsRegistry();
+  }
+
+  /** The label children of one API, made on its first request. */
+  #api(api: string): ApiChildren {
+    let children = this.#apis.get(api);
+    if (children === undefined) {
+      children = {
+        latency: this.#latency.labels(api),
+        ok: this.#requests.labels(api, 'ok'),
+        error: this.#requests.labels(api, 'error'),
+        closed: this.#requests.labels(api, 'closed'),
+      };
+      this.#apis.set(api, children);
+    }
+    return children;
+  }
+
+  /** One request answered (or its connection closed) after `seconds`. */
+  request(api: string, outcome: RequestOutcome, seconds: number): void {
+    const children = this.#api(api);
+    children.latency.observe(seconds);
+    children[outcome].inc();
+  }
+
+  bytesIn(topic: string, bytes: number): void {
+    this.#topicBytesIn.set(topic, (this.#topicBytesIn.get(topic) ?? 0) + bytes);
+  }
+
+  bytesOut(topic: string, bytes: number): void {
+    this.#topicBytesOut.set(topic, (this.#topicBytesOut.get(topic) ?? 0) + bytes);
+  }
+
+  /** A topic was deleted: its series go (a re-created topic of the same name starts from zero). */
+  topicDeleted(topic: string): void {
+    this.#topicBytesIn.delete(topic);
+    this.#topicBytesOut.delete(topic);
+  }
+
+  connectionOpened(listener: string): void {
+    this.#connections.labels(listener).inc();
+    this.#accepted.labels(listener).inc();
+  }
+
+  connectionClosed(listener: string, reason: CloseReason): void {
+    this.#connections.labels(listener).dec();
+    this.#closed.labels(listener, reason).inc();
+  }
+
+  connectionRefused(reason: string): void {
+    this.#refused.labels(reason).inc();
+  }
+
+  authentication(mechanism: string, outcome: 'success' | 'failure'): void {
+    this.#authentications.labels(this.#mechanisms.of(mechanism), outcome).inc();
+  }
+
+  /** `count` denials of `principal` (bounded: see {@link LabelBounds}) on `api`. */
+  denial(principal: string, api: string, count = 1): void {
+    this.#denials.labels(this.#principals.of(principal), api).inc(count);
+  }
+
+  /** A request delayed by a quota (none exist yet: quotas call this). */
+  throttled(): void {
+    this.#throttled.inc();
+  }
+
+  fsync(seconds: number, failed: boolean): void {
+    this.#fsync.observe(seconds);
+    if (failed) this.#fsyncErrors.inc();
+  }
+
+  /** A file system error of the logs (`operation`: append, open, retention…; `code`: the errno name). */
+  storageError(operation: string, code: string): void {
+    this.#storageErrors.labels(operation, code).inc();
+    if (operation === 'append') this.#lastWriteFaultAt = performance.now();
+  }
+
+  /** How long ago (ms) an append last failed on a file system error; Infinity when never. */
+  get msSinceWriteFault(): number {
+    return performance.now() - this.#lastWriteFaultAt;
+  }
+
+  /** An audit record could not be written (the audit trail calls this). */
+  auditWriteFailed(): void {
+    this.#auditFailures.inc();
+  }
+
+  /** `parapet_audit_writable`: 1 while `writable()` says so, read at each scrape (the audit trail sets it). */
+  setAuditWritable(writable: () => boolean): void {
+    if (this.#auditWritable !== undefined) this.registry.removeSingleMetric('parapet_audit_writable');
+    this.#auditWritable = new Gauge({
+      name: 'parapet_audit_writable',
+      help: '1 while the audit trail can be written, 0 when it cannot',
+      registers: [this.registry],
+      collect() {
+        this.set(writable() ? 1 : 0);
+      },
+    });
+  }
+
+  /** Registers the gauges read at scrape time from the broker's objects (partitions, lag, certificates, disk). */
+  watch(sources: ScrapeSources): void {
+    registerScrapeGauges(this.registry, sources);
+  }
+
+  /** The exposition text of every metric (what GET /metrics answers). */
+  async metrics(): Promise<string> {
+    const own = await this.registry.metrics();
+    return this.#process === undefined ? own : `${own}\n${await this.#process.metrics()}`;
+  }
+
+  /** The names of every metric exposed (the broker's and the process's). */
+  metricNames(): string[] {
+    const registries = this.#process === undefined ? [this.registry] : [this.registry, this.#process];
+    return registries.flatMap((r) => r.getMetricsAsArray().map((m) => m.name));
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

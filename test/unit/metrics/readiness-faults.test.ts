@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nodeLogFs, type LogFs } from '../../../src/storage/log/log-fs.js';
+import { createTopic } from '../../helpers/client.js';
+import { BatchClient, openBroker, records, tempDataDir } from '../../helpers/durability.js';
+import { sampleValue } from '../../helpers/metrics-text.js';
+
+/** The real file system whose fdatasync fails with EIO while `disk.failing` (a failing disk). */
+const disk = { failing: true };
+const failingSync: LogFs = {
+  ...nodeLogFs,
+  fdatasync: (fd) => (disk.failing ? Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })) : nodeLogFs.fdatasync(fd)),
+};
+
+describe('/readyz and the storage metrics when the disk fails', () => {
+  it('a failed fsync is counted, its partition is reported offline, and /readyz turns 503 naming it', async (t) => {
+    const { broker, port } = await openBroker(t, tempDataDir(t), { fs: failingSync });
+    const url = broker.adminUrl ?? '';
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    await createTopic(port, 'fragile', 1);
+    const client = await BatchClient.open(t, port);
+    const answer = await client.produce('fragile', 0, records('r', 3));
+    assert.equal(answer.errorCode, 56, 'KAFKA_STORAGE_ERROR');
+
+    const ready = await fetch(`${url}/readyz`);
+    assert.equal(ready.status, 503);
+    const body = (await ready.json()) as { failing: { check: string; reason?: string }[] };
+    assert.deepEqual(body.failing.map((f) => f.check), ['partitions-online']);
+    assert.match(body.failing[0]?.reason ?? '', /fragile-0/);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, 'still alive');
+
+    const text = await (await fetch(`${url}/metrics`)).text();
+    assert.ok((sampleValue(text, 'parapet_fsync_errors_total') ?? 0) >= 1);
+    assert.equal(sampleValue(text, 'parapet_partitions_offline'), 1);
+    // The disk recovers for the broker's close (it flushes what it holds).
+    disk.failing = false;
+  });
+
+  it('a check added by the broker owner (the audit trail) takes part in /readyz', async (t) => {
+    const { broker } = await openBroker(t, tempDataDir(t));
+    let writable: boolean | string = 'the audit file cannot be written';
+    broker.addReadinessCheck({ name: 'audit-writable', ready: () => writable });
+    broker.metrics?.setAuditWritable(() => writable === true);
+    const url = broker.adminUrl ?? '';
+    const failing = await fetch(`${url}/readyz`);
+    assert.equal(failing.status, 503);
+    assert.deepEqual(await failing.json(), { ready: false, failing: [{ check: 'audit-writable', reason: 'the audit file cannot be written' }] });
+    assert.equal(sampleValue(await (await fetch(`${url}/metrics`)).text(), 'parapet_audit_writable'), 0);
+    writable = true;
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    assert.equal(sampleValue(await (await fetch(`${url}/metrics`)).text(), 'parapet_audit_writable'), 1);
+  });
+});
