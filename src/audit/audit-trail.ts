@@ -84,46 +84,46 @@ const BATCH_BYTES = 1024 * 1024;
 const FIRST_RETRY_MS = 50;
 
 export class AuditTrail {
-  private readonly dir: string;
-  private readonly fs: AuditFs;
-  private readonly key: KeyObject;
-  private readonly keyId: string;
-  private readonly clock: () => number;
-  private readonly limits: Required<Pick<AuditTrailOptions, 'maxFileBytes' | 'maxFiles' | 'maxAgeMs' | 'checkpointIntervalMs' | 'maxQueuedEvents' | 'retryMaxMs'>>;
-  private readonly onWritten: ((lines: readonly string[]) => void) | undefined;
-  private readonly onFault: ((err: Error) => void) | undefined;
+  readonly #dir: string;
+  readonly #fs: AuditFs;
+  readonly #key: KeyObject;
+  readonly #keyId: string;
+  readonly #clock: () => number;
+  readonly #limits: Required<Pick<AuditTrailOptions, 'maxFileBytes' | 'maxFiles' | 'maxAgeMs' | 'checkpointIntervalMs' | 'maxQueuedEvents' | 'retryMaxMs'>>;
+  readonly #onWritten: ((lines: readonly string[]) => void) | undefined;
+  readonly #onFault: ((err: Error) => void) | undefined;
 
-  private file: { name: string; handle: AuditFileHandle; size: number };
-  private seq: number;
-  private prev: string;
-  private queue: Queued[] = [];
-  private batch: Batch | undefined;
-  private batchEvents = 0;
-  private lastTicket = 0;
-  private durableTicket = 0;
-  private waiters: Waiter[] = [];
-  private linesSinceCheckpoint = 0;
-  private lastCheckpointAt: number;
-  private checkpointWanted = false;
-  private headOwed: AuditHead | undefined;
-  private rotateOwed = false;
+  #file: { name: string; handle: AuditFileHandle; size: number };
+  #seq: number;
+  #prev: string;
+  #queue: Queued[] = [];
+  #batch: Batch | undefined;
+  #batchEvents = 0;
+  #lastTicket = 0;
+  #durableTicket = 0;
+  #waiters: Waiter[] = [];
+  #linesSinceCheckpoint = 0;
+  #lastCheckpointAt: number;
+  #checkpointWanted = false;
+  #headOwed: AuditHead | undefined;
+  #rotateOwed = false;
   /** A write may have left bytes after file.size: cut them before the next write. */
-  private dirty = false;
-  private dropped = 0;
-  private fault: Error | undefined;
-  private retryDelay: number = FIRST_RETRY_MS;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private readonly checkpointTimer: NodeJS.Timeout;
-  private running: Promise<void> | undefined;
-  private closed = false;
+  #dirty = false;
+  #dropped = 0;
+  #fault: Error | undefined;
+  #retryDelay: number = FIRST_RETRY_MS;
+  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #checkpointTimer: NodeJS.Timeout;
+  #running: Promise<void> | undefined;
+  #closed = false;
 
   private constructor(options: AuditTrailOptions, fs: AuditFs, file: { name: string; handle: AuditFileHandle; size: number }, seq: number, prev: string) {
-    this.dir = options.dir;
-    this.fs = fs;
-    this.key = options.signingKey;
-    this.keyId = keyId(options.signingKey);
-    this.clock = options.clock ?? Date.now;
-    this.limits = {
+    this.#dir = options.dir;
+    this.#fs = fs;
+    this.#key = options.signingKey;
+    this.#keyId = keyId(options.signingKey);
+    this.#clock = options.clock ?? Date.now;
+    this.#limits = {
       maxFileBytes: options.maxFileBytes ?? DEFAULT_AUDIT_TRAIL.maxFileBytes,
       maxFiles: Math.max(1, options.maxFiles ?? DEFAULT_AUDIT_TRAIL.maxFiles),
       maxAgeMs: options.maxAgeMs ?? DEFAULT_AUDIT_TRAIL.maxAgeMs,
@@ -131,17 +131,17 @@ export class AuditTrail {
       maxQueuedEvents: options.maxQueuedEvents ?? DEFAULT_AUDIT_TRAIL.maxQueuedEvents,
       retryMaxMs: options.retryMaxMs ?? DEFAULT_AUDIT_TRAIL.retryMaxMs,
     };
-    this.onWritten = options.onWritten;
-    this.onFault = options.onFault;
-    this.file = file;
-    this.seq = seq;
-    this.prev = prev;
-    this.lastCheckpointAt = this.clock();
+    this.#onWritten = options.onWritten;
+    this.#onFault = options.onFault;
+    this.#file = file;
+    this.#seq = seq;
+    this.#prev = prev;
+    this.#lastCheckpointAt = this.#clock();
     // The interval's checkpoint is due even when nothing else is recorded after it.
-    this.checkpointTimer = setInterval(() => {
-      if (this.linesSinceCheckpoint > 0 || this.queue.length > 0) this.kick();
-    }, this.limits.checkpointIntervalMs);
-    this.checkpointTimer.unref();
+    this.#checkpointTimer = setInterval(() => {
+      if (this.#linesSinceCheckpoint > 0 || this.#queue.length > 0) this.#kick();
+    }, this.#limits.checkpointIntervalMs);
+    this.#checkpointTimer.unref();
   }
 
   /**
@@ -163,9 +163,9 @@ export class AuditTrail {
     const trail = new AuditTrail(options, fs, file, end.nextSeq, end.prev);
     try {
       // Lines a crash left unsigned are signed by the first checkpoint of this run, not left for ever.
-      if (!end.signed) trail.linesSinceCheckpoint = 1;
-      if (end.repair !== undefined) trail.enqueue(tailRepairedEvent(trail.clock(), end.repair));
-      await trail.applyRetention();
+      if (!end.signed) trail.#linesSinceCheckpoint = 1;
+      if (end.repair !== undefined) trail.#enqueue(tailRepairedEvent(trail.#clock(), end.repair));
+      await trail.#applyRetention();
       if (end.repair !== undefined) await trail.flush();
     } catch (err) {
       await trail.close().catch(() => undefined);
@@ -176,21 +176,21 @@ export class AuditTrail {
 
   /** Queues an event for the next batch. Never throws: a full queue or a closed trail drops it and counts it. */
   record(event: AuditEvent): void {
-    if (this.closed || this.queued() >= this.limits.maxQueuedEvents) {
-      this.dropped += 1;
+    if (this.#closed || this.#queued() >= this.#limits.maxQueuedEvents) {
+      this.#dropped += 1;
       return;
     }
-    this.enqueue(event);
+    this.#enqueue(event);
   }
 
   /** False while a write fails, while the queue is full, and once closed. */
   get writable(): boolean {
-    return this.fault === undefined && !this.closed && this.queued() < this.limits.maxQueuedEvents;
+    return this.#fault === undefined && !this.#closed && this.#queued() < this.#limits.maxQueuedEvents;
   }
 
   /** How many events were dropped since the last `audit-events-dropped` event was queued. */
   get droppedEvents(): number {
-    return this.dropped;
+    return this.#dropped;
   }
 
   /**
@@ -198,136 +198,136 @@ export class AuditTrail {
    * when they cannot be, now (the trail is failing) or by the next failed write; they stay queued.
    */
   flush(): Promise<void> {
-    const ticket = this.lastTicket;
-    if (this.durableTicket >= ticket) return Promise.resolve();
-    if (this.fault !== undefined) return Promise.reject(writeError(this.fault));
+    const ticket = this.#lastTicket;
+    if (this.#durableTicket >= ticket) return Promise.resolve();
+    if (this.#fault !== undefined) return Promise.reject(writeError(this.#fault));
     return new Promise((resolve, reject) => {
-      this.waiters.push({ ticket, resolve, reject });
-      this.kick();
+      this.#waiters.push({ ticket, resolve, reject });
+      this.#kick();
     });
   }
 
   /** Writes a checkpoint now (when anything was written since the last one) and waits for it. */
   async checkpoint(): Promise<void> {
-    if (this.linesSinceCheckpoint === 0 && this.queue.length === 0 && this.batch === undefined) return;
-    this.checkpointWanted = true;
-    this.kick();
-    await this.idle();
-    if (this.fault !== undefined) throw writeError(this.fault);
+    if (this.#linesSinceCheckpoint === 0 && this.#queue.length === 0 && this.#batch === undefined) return;
+    this.#checkpointWanted = true;
+    this.#kick();
+    await this.#idle();
+    if (this.#fault !== undefined) throw writeError(this.#fault);
   }
 
   /** Writes a final checkpoint and closes the file; rejects when the last lines could not be written. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.checkpointTimer);
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-    await this.running;
-    this.fault = undefined;
-    this.checkpointWanted = this.linesSinceCheckpoint > 0 || this.queue.length > 0 || this.batch !== undefined;
-    const failed = await this.run();
-    await this.file.handle.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#checkpointTimer);
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    await this.#running;
+    this.#fault = undefined;
+    this.#checkpointWanted = this.#linesSinceCheckpoint > 0 || this.#queue.length > 0 || this.#batch !== undefined;
+    const failed = await this.#run();
+    await this.#file.handle.close();
     if (failed !== undefined) {
-      this.rejectWaiters(failed);
+      this.#rejectWaiters(failed);
       throw writeError(failed);
     }
   }
 
-  private queued(): number {
-    return this.queue.length + this.batchEvents;
+  #queued(): number {
+    return this.#queue.length + this.#batchEvents;
   }
 
   /** Every event gets the next ticket (the trail's own too): lines are written in ticket order. */
-  private enqueue(event: AuditEvent): void {
-    this.lastTicket += 1;
-    this.queue.push({ event, ticket: this.lastTicket });
-    this.kick();
+  #enqueue(event: AuditEvent): void {
+    this.#lastTicket += 1;
+    this.#queue.push({ event, ticket: this.#lastTicket });
+    this.#kick();
   }
 
   /** Starts the write loop unless it runs or waits for a retry. */
-  private kick(): void {
-    if (this.running !== undefined || this.retryTimer !== undefined || this.closed) return;
-    this.running = this.run().then(() => {
-      this.running = undefined;
+  #kick(): void {
+    if (this.#running !== undefined || this.#retryTimer !== undefined || this.#closed) return;
+    this.#running = this.#run().then(() => {
+      this.#running = undefined;
     });
   }
 
-  private async idle(): Promise<void> {
-    while (this.running !== undefined) await this.running;
+  async #idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running;
   }
 
   /** Writes until there is nothing to write; returns the error that stopped it (a retry is scheduled). */
-  private async run(): Promise<Error | undefined> {
+  async #run(): Promise<Error | undefined> {
     try {
-      while (this.hasWork()) await this.step();
+      while (this.#hasWork()) await this.#step();
       return undefined;
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      this.failed(error);
+      this.#failed(error);
       return error;
     }
   }
 
-  private hasWork(): boolean {
-    return this.batch !== undefined || this.queue.length > 0 || this.headOwed !== undefined || this.rotateOwed || this.checkpointDue();
+  #hasWork(): boolean {
+    return this.#batch !== undefined || this.#queue.length > 0 || this.#headOwed !== undefined || this.#rotateOwed || this.#checkpointDue();
   }
 
-  private checkpointDue(): boolean {
-    if (this.linesSinceCheckpoint === 0) return false;
-    return this.checkpointWanted || this.clock() - this.lastCheckpointAt >= this.limits.checkpointIntervalMs;
+  #checkpointDue(): boolean {
+    if (this.#linesSinceCheckpoint === 0) return false;
+    return this.#checkpointWanted || this.#clock() - this.#lastCheckpointAt >= this.#limits.checkpointIntervalMs;
   }
 
   /** One batch: composed (or the failed one again), written, fsynced; then what it owes (head, rotation). */
-  private async step(): Promise<void> {
-    if (this.rotateOwed) await this.rotate();
-    this.batch ??= this.compose();
-    const batch = this.batch;
+  async #step(): Promise<void> {
+    if (this.#rotateOwed) await this.#rotate();
+    this.#batch ??= this.#compose();
+    const batch = this.#batch;
     if (batch !== undefined) {
-      if (this.dirty) await this.file.handle.truncate(this.file.size);
-      this.dirty = true;
+      if (this.#dirty) await this.#file.handle.truncate(this.#file.size);
+      this.#dirty = true;
       let done = 0;
       while (done < batch.bytes.length) {
-        done += (await this.file.handle.write(batch.bytes, done, batch.bytes.length - done, this.file.size + done)).bytesWritten;
+        done += (await this.#file.handle.write(batch.bytes, done, batch.bytes.length - done, this.#file.size + done)).bytesWritten;
       }
-      await this.file.handle.sync();
-      this.dirty = false;
-      this.file.size += batch.bytes.length;
-      this.batch = undefined;
-      this.batchEvents = 0;
-      if (batch.head !== undefined) this.headOwed = batch.head;
-      if (batch.rotate) this.rotateOwed = true;
-      this.written(batch);
+      await this.#file.handle.sync();
+      this.#dirty = false;
+      this.#file.size += batch.bytes.length;
+      this.#batch = undefined;
+      this.#batchEvents = 0;
+      if (batch.head !== undefined) this.#headOwed = batch.head;
+      if (batch.rotate) this.#rotateOwed = true;
+      this.#written(batch);
     }
-    if (this.headOwed !== undefined) {
-      await writeHead(this.fs, this.dir, this.headOwed);
-      this.headOwed = undefined;
+    if (this.#headOwed !== undefined) {
+      await writeHead(this.#fs, this.#dir, this.#headOwed);
+      this.#headOwed = undefined;
     }
-    this.resolveWaiters();
+    this.#resolveWaiters();
   }
 
   /** Waiters whose events are durable, and the head that names them when a checkpoint came with them. */
-  private resolveWaiters(): void {
-    if (this.waiters.length === 0) return;
-    const ready = this.waiters.filter((w) => w.ticket <= this.durableTicket);
+  #resolveWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const ready = this.#waiters.filter((w) => w.ticket <= this.#durableTicket);
     if (ready.length === 0) return;
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    this.#waiters = this.#waiters.filter((w) => !ready.includes(w));
     for (const w of ready) w.resolve();
   }
 
   /** The queued events as lines, up to a batch's size or the end of the file; a checkpoint when due. */
-  private compose(): Batch | undefined {
+  #compose(): Batch | undefined {
     const lines: string[] = [];
     let bytes = 0;
     let taken = 0;
     let ticket = 0;
     let rotate = false;
-    for (const q of this.queue) {
+    for (const q of this.#queue) {
       if (bytes >= BATCH_BYTES) break;
-      const text = formatEventLine(this.seq, this.prev, q.event);
+      const text = formatEventLine(this.#seq, this.#prev, q.event);
       const size = Buffer.byteLength(text) + 1;
-      const fileBytes = this.file.size + bytes;
-      if (fileBytes > 0 && fileBytes + size + CHECKPOINT_RESERVE > this.limits.maxFileBytes) {
+      const fileBytes = this.#file.size + bytes;
+      if (fileBytes > 0 && fileBytes + size + CHECKPOINT_RESERVE > this.#limits.maxFileBytes) {
         rotate = true;
         break;
       }
@@ -335,115 +335,115 @@ export class AuditTrail {
       bytes += size;
       taken += 1;
       ticket = q.ticket;
-      this.advance(text);
+      this.#advance(text);
     }
-    if (taken > 0) this.queue = taken === this.queue.length ? [] : this.queue.slice(taken);
-    this.batchEvents = taken;
+    if (taken > 0) this.#queue = taken === this.#queue.length ? [] : this.#queue.slice(taken);
+    this.#batchEvents = taken;
     // A file always ends with a checkpoint, even one the interval's checkpoint just closed.
-    if (rotate && this.linesSinceCheckpoint === 0 && lines.length === 0 && this.file.size > 0) {
-      this.rotateOwed = true;
+    if (rotate && this.#linesSinceCheckpoint === 0 && lines.length === 0 && this.#file.size > 0) {
+      this.#rotateOwed = true;
       return undefined;
     }
     let head: AuditHead | undefined;
-    if (rotate || this.checkpointDue()) {
-      const time = this.clock();
-      const checkpoint = signCheckpoint(this.key, this.keyId, this.seq, this.prev, time);
-      head = { file: this.file.name, seq: this.seq, prev: this.prev, checkpoint };
-      const text = formatCheckpointLine(this.seq, this.prev, checkpoint);
+    if (rotate || this.#checkpointDue()) {
+      const time = this.#clock();
+      const checkpoint = signCheckpoint(this.#key, this.#keyId, this.#seq, this.#prev, time);
+      head = { file: this.#file.name, seq: this.#seq, prev: this.#prev, checkpoint };
+      const text = formatCheckpointLine(this.#seq, this.#prev, checkpoint);
       lines.push(text);
-      this.advance(text);
-      this.linesSinceCheckpoint = 0;
-      this.lastCheckpointAt = time;
-      this.checkpointWanted = false;
+      this.#advance(text);
+      this.#linesSinceCheckpoint = 0;
+      this.#lastCheckpointAt = time;
+      this.#checkpointWanted = false;
     }
     if (lines.length === 0) return undefined;
     return { lines, bytes: Buffer.from(`${lines.join('\n')}\n`, 'utf8'), ticket, ...(head === undefined ? {} : { head }), rotate };
   }
 
-  private advance(text: string): void {
-    this.prev = lineHash(text);
-    this.seq += 1;
-    this.linesSinceCheckpoint += 1;
+  #advance(text: string): void {
+    this.#prev = lineHash(text);
+    this.#seq += 1;
+    this.#linesSinceCheckpoint += 1;
   }
 
   /** A batch is durable: waiters resolved, the fault over, dropped events owned up to. */
-  private written(batch: Batch): void {
-    if (batch.ticket > this.durableTicket) this.durableTicket = batch.ticket;
-    if (this.fault !== undefined) {
-      this.fault = undefined;
-      this.retryDelay = FIRST_RETRY_MS;
+  #written(batch: Batch): void {
+    if (batch.ticket > this.#durableTicket) this.#durableTicket = batch.ticket;
+    if (this.#fault !== undefined) {
+      this.#fault = undefined;
+      this.#retryDelay = FIRST_RETRY_MS;
     }
-    if (this.dropped > 0 && this.queued() < this.limits.maxQueuedEvents) {
+    if (this.#dropped > 0 && this.#queued() < this.#limits.maxQueuedEvents) {
       // After what was queued before the drops: the order they were recorded in.
-      const count = this.dropped;
-      this.dropped = 0;
-      this.lastTicket += 1;
-      this.queue.push({ event: eventsDroppedEvent(this.clock(), count), ticket: this.lastTicket });
+      const count = this.#dropped;
+      this.#dropped = 0;
+      this.#lastTicket += 1;
+      this.#queue.push({ event: eventsDroppedEvent(this.#clock(), count), ticket: this.#lastTicket });
     }
-    if (this.onWritten !== undefined) {
+    if (this.#onWritten !== undefined) {
       try {
-        this.onWritten(batch.lines);
+        this.#onWritten(batch.lines);
       } catch (err) {
-        this.onFault?.(err instanceof Error ? err : new Error(String(err)));
+        this.#onFault?.(err instanceof Error ? err : new Error(String(err)));
       }
     }
   }
 
-  private failed(err: Error): void {
-    this.fault = err;
-    this.rejectWaiters(err);
+  #failed(err: Error): void {
+    this.#fault = err;
+    this.#rejectWaiters(err);
     try {
-      this.onFault?.(err);
+      this.#onFault?.(err);
     } catch {
       // A listener's own failure must not stop the retries.
     }
-    if (this.closed) return;
-    const delay = Math.min(this.retryDelay, this.limits.retryMaxMs);
-    this.retryDelay = Math.min(this.retryDelay * 2, this.limits.retryMaxMs);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.kick();
+    if (this.#closed) return;
+    const delay = Math.min(this.#retryDelay, this.#limits.retryMaxMs);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, this.#limits.retryMaxMs);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#kick();
     }, delay);
     // Retries do not keep a process alive on their own: close() is what ends a trail.
-    this.retryTimer.unref();
+    this.#retryTimer.unref();
   }
 
-  private rejectWaiters(err: Error): void {
-    const waiters = this.waiters;
-    this.waiters = [];
+  #rejectWaiters(err: Error): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
     for (const w of waiters) w.reject(writeError(err));
   }
 
   /** Closes the full file (its last line is a checkpoint) and starts the next one, chained to it. */
-  private async rotate(): Promise<void> {
-    const next = await createFile(this.fs, this.dir, this.seq);
-    const old = this.file;
-    this.file = next;
-    this.rotateOwed = false;
+  async #rotate(): Promise<void> {
+    const next = await createFile(this.#fs, this.#dir, this.#seq);
+    const old = this.#file;
+    this.#file = next;
+    this.#rotateOwed = false;
     await old.handle.close().catch(() => undefined);
     try {
-      await this.applyRetention();
+      await this.#applyRetention();
     } catch (err) {
       // Files kept too long are not a reason to refuse what must be audited: reported, tried again at the next rotation.
-      this.onFault?.(err instanceof Error ? err : new Error(String(err)));
+      this.#onFault?.(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
   /** Deletes the oldest files beyond maxFiles, and those not written for maxAgeMs; never the active one. */
-  private async applyRetention(): Promise<void> {
-    const names = auditFileNames(await this.fs.readdir(this.dir)).filter((n) => n !== this.file.name && (firstSeqOfName(n) ?? 0) < this.seq);
-    let excess = names.length + 1 - this.limits.maxFiles;
-    const oldest = this.clock() - this.limits.maxAgeMs;
+  async #applyRetention(): Promise<void> {
+    const names = auditFileNames(await this.#fs.readdir(this.#dir)).filter((n) => n !== this.#file.name && (firstSeqOfName(n) ?? 0) < this.#seq);
+    let excess = names.length + 1 - this.#limits.maxFiles;
+    const oldest = this.#clock() - this.#limits.maxAgeMs;
     let deleted = false;
     for (const name of names) {
-      const path = join(this.dir, name);
+      const path = join(this.#dir, name);
       // Oldest first, and only from the start: the files kept stay one unbroken chain.
-      if (excess <= 0 && (await this.fs.stat(path)).mtimeMs >= oldest) break;
-      await this.fs.unlink(path);
+      if (excess <= 0 && (await this.#fs.stat(path)).mtimeMs >= oldest) break;
+      await this.#fs.unlink(path);
       excess -= 1;
       deleted = true;
     }
-    if (deleted) await syncDirectory(this.fs, this.dir);
+    if (deleted) await syncDirectory(this.#fs, this.#dir);
   }
 }
 

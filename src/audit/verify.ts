@@ -100,63 +100,63 @@ export async function verifyAuditFiles(files: readonly string[], publicKey: KeyO
 }
 
 class Verification {
-  private readonly keyId: string;
-  private readonly maxProblems: number;
-  private readonly problems: AuditProblem[] = [];
-  private moreProblems = 0;
-  private readonly notes: string[] = [];
-  private lines = 0;
-  private events = 0;
-  private checkpoints = 0;
-  private unsignedEvents = 0;
-  private firstSeq: number | undefined;
-  private last: Carried | undefined;
-  private lastCheckpoint: { file: string; line: number; seq: number } | undefined;
+  readonly #keyId: string;
+  readonly #maxProblems: number;
+  readonly #problems: AuditProblem[] = [];
+  #moreProblems = 0;
+  readonly #notes: string[] = [];
+  #lines = 0;
+  #events = 0;
+  #checkpoints = 0;
+  #unsignedEvents = 0;
+  #firstSeq: number | undefined;
+  #last: Carried | undefined;
+  #lastCheckpoint: { file: string; line: number; seq: number } | undefined;
   /** The line at the head's seq, when the files reach it. */
-  private atHead: { file: string; line: number; entry: Entry } | undefined;
+  #atHead: { file: string; line: number; entry: Entry } | undefined;
 
   constructor(
     private readonly publicKey: KeyObject,
     private readonly options: VerifyOptions,
   ) {
-    this.keyId = keyId(publicKey);
-    this.maxProblems = options.maxProblems ?? 1000;
+    this.#keyId = keyId(publicKey);
+    this.#maxProblems = options.maxProblems ?? 1000;
   }
 
   async run(files: readonly string[]): Promise<AuditVerifyReport> {
     for (const [i, file] of files.entries()) {
       try {
-        await this.file(file, i === files.length - 1);
+        await this.#file(file, i === files.length - 1);
       } catch (err) {
-        this.problem({ kind: 'unreadable', file, message: `${basename(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
+        this.#problem({ kind: 'unreadable', file, message: `${basename(file)} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
       }
     }
-    this.checkHead(files);
-    if (this.unsignedEvents > 0) this.notes.push(`${this.unsignedEvents} event(s) after the last checkpoint are not signed yet (the next checkpoint signs them)`);
-    if (this.lines > 0 && this.checkpoints === 0) this.notes.push('no checkpoint: nothing in these files is signed yet');
+    this.#checkHead(files);
+    if (this.#unsignedEvents > 0) this.#notes.push(`${this.#unsignedEvents} event(s) after the last checkpoint are not signed yet (the next checkpoint signs them)`);
+    if (this.#lines > 0 && this.#checkpoints === 0) this.#notes.push('no checkpoint: nothing in these files is signed yet');
     return {
-      ok: this.problems.length === 0 && this.moreProblems === 0,
-      keyId: this.keyId,
+      ok: this.#problems.length === 0 && this.#moreProblems === 0,
+      keyId: this.#keyId,
       files,
-      lines: this.lines,
-      events: this.events,
-      checkpoints: this.checkpoints,
-      ...(this.firstSeq === undefined ? {} : { firstSeq: this.firstSeq }),
-      ...(this.last === undefined ? {} : { lastSeq: this.last.seq }),
-      ...(this.lastCheckpoint === undefined ? {} : { lastCheckpoint: this.lastCheckpoint }),
-      unsignedEvents: this.unsignedEvents,
-      notes: this.notes,
-      problems: this.problems,
-      moreProblems: this.moreProblems,
+      lines: this.#lines,
+      events: this.#events,
+      checkpoints: this.#checkpoints,
+      ...(this.#firstSeq === undefined ? {} : { firstSeq: this.#firstSeq }),
+      ...(this.#last === undefined ? {} : { lastSeq: this.#last.seq }),
+      ...(this.#lastCheckpoint === undefined ? {} : { lastCheckpoint: this.#lastCheckpoint }),
+      unsignedEvents: this.#unsignedEvents,
+      notes: this.#notes,
+      problems: this.#problems,
+      moreProblems: this.#moreProblems,
     };
   }
 
-  private problem(p: AuditProblem): void {
-    if (this.problems.length < this.maxProblems) this.problems.push(p);
-    else this.moreProblems += 1;
+  #problem(p: AuditProblem): void {
+    if (this.#problems.length < this.#maxProblems) this.#problems.push(p);
+    else this.#moreProblems += 1;
   }
 
-  private async file(file: string, newest: boolean): Promise<void> {
+  async #file(file: string, newest: boolean): Promise<void> {
     const entries: Entry[] = [];
     let partial: TailRepair | undefined;
     let partialLine = 0;
@@ -166,15 +166,15 @@ class Verification {
         partialLine = raw.lineNo;
         break;
       }
-      const entry = this.entry(raw.bytes, raw.lineNo, raw.overlong);
+      const entry = this.#entry(raw.bytes, raw.lineNo, raw.overlong);
       entries.push(entry);
-      if (entry.bad === undefined) this.counted(file, entry);
+      if (entry.bad === undefined) this.#counted(file, entry);
     }
-    this.chain(file, entries);
+    this.#chain(file, entries);
     const lastEntry = entries.at(-1);
     if (partial !== undefined) {
       if (newest) {
-        this.problem({
+        this.#problem({
           kind: 'partial-line',
           file,
           line: partialLine,
@@ -183,13 +183,13 @@ class Verification {
       }
     }
     if (lastEntry !== undefined && lastEntry.bad === undefined) {
-      this.last = { file, lineNo: lastEntry.lineNo, seq: lastEntry.seq, hash: lastEntry.hash, ...(partial === undefined ? {} : { partial }) };
-    } else if (lastEntry === undefined && partial !== undefined && this.last !== undefined) {
-      this.last = { ...this.last, partial };
+      this.#last = { file, lineNo: lastEntry.lineNo, seq: lastEntry.seq, hash: lastEntry.hash, ...(partial === undefined ? {} : { partial }) };
+    } else if (lastEntry === undefined && partial !== undefined && this.#last !== undefined) {
+      this.#last = { ...this.#last, partial };
     }
   }
 
-  private entry(bytes: Buffer, lineNo: number, overlong: boolean): Entry {
+  #entry(bytes: Buffer, lineNo: number, overlong: boolean): Entry {
     const hash = lineHash(bytes);
     if (overlong) return { lineNo, seq: 0, prev: '', hash, bad: 'longer than any line the trail writes' };
     const line = parseAuditLine(bytes.toString('utf8'));
@@ -203,34 +203,34 @@ class Verification {
   }
 
   /** Counts a valid line, checks a checkpoint's signature, keeps the line at the head's seq. */
-  private counted(file: string, e: Entry): void {
-    this.lines += 1;
-    this.firstSeq ??= e.seq;
+  #counted(file: string, e: Entry): void {
+    this.#lines += 1;
+    this.#firstSeq ??= e.seq;
     const head = this.options.head;
-    if (head !== undefined && e.seq === head.seq) this.atHead = { file, line: e.lineNo, entry: e };
+    if (head !== undefined && e.seq === head.seq) this.#atHead = { file, line: e.lineNo, entry: e };
     if (e.checkpoint === undefined) {
-      this.events += 1;
-      this.unsignedEvents += 1;
+      this.#events += 1;
+      this.#unsignedEvents += 1;
       return;
     }
-    this.checkpoints += 1;
-    this.unsignedEvents = 0;
-    this.lastCheckpoint = { file, line: e.lineNo, seq: e.seq };
-    if (e.checkpoint.key !== this.keyId) {
-      this.problem({
+    this.#checkpoints += 1;
+    this.#unsignedEvents = 0;
+    this.#lastCheckpoint = { file, line: e.lineNo, seq: e.seq };
+    if (e.checkpoint.key !== this.#keyId) {
+      this.#problem({
         kind: 'wrong-key',
         file,
         line: e.lineNo,
         seq: e.seq,
-        message: `the checkpoint at line ${e.lineNo} (seq ${e.seq}) was signed by key ${e.checkpoint.key}, not by the key given (${this.keyId})`,
+        message: `the checkpoint at line ${e.lineNo} (seq ${e.seq}) was signed by key ${e.checkpoint.key}, not by the key given (${this.#keyId})`,
       });
     } else if (!checkpointSignatureValid(this.publicKey, e.seq, e.prev, e.checkpoint.signature)) {
-      this.problem({ kind: 'bad-signature', file, line: e.lineNo, seq: e.seq, message: `the checkpoint at line ${e.lineNo} (seq ${e.seq}) has a bad signature` });
+      this.#problem({ kind: 'bad-signature', file, line: e.lineNo, seq: e.seq, message: `the checkpoint at line ${e.lineNo} (seq ${e.seq}) has a bad signature` });
     }
   }
 
   /** Walks one file's chain, from the last line of the file before it. */
-  private chain(file: string, entries: readonly Entry[]): void {
+  #chain(file: string, entries: readonly Entry[]): void {
     const byHash = new Map<string, number>();
     const prevs = new Set<string>();
     const seqs = new Set<number>();
@@ -240,14 +240,14 @@ class Verification {
       prevs.add(e.prev);
       seqs.add(e.seq);
     }
-    const carried = this.last;
+    const carried = this.#last;
     const reported = new Set<number>();
     const first = entries[0];
-    if (first !== undefined && first.bad === undefined) this.startOfFile(file, first, carried);
+    if (first !== undefined && first.bad === undefined) this.#startOfFile(file, first, carried);
     for (const [i, e] of entries.entries()) {
       const at = (x: { lineNo: number }) => `line ${x.lineNo}`;
       if (e.bad !== undefined) {
-        this.problem({ kind: 'invalid-line', file, line: e.lineNo, message: `line ${e.lineNo} is not an audit line (${e.bad}): it was modified or inserted` });
+        this.#problem({ kind: 'invalid-line', file, line: e.lineNo, message: `line ${e.lineNo} is not an audit line (${e.bad}): it was modified or inserted` });
         reported.add(i);
         continue;
       }
@@ -255,7 +255,7 @@ class Verification {
       if (original !== undefined && original < i) {
         // The same bytes twice: the chain goes on from the copy as from the original, so only this says it.
         const of = entries[original]?.lineNo ?? 0;
-        this.problem({ kind: 'inserted', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) is a copy of line ${of}: it was inserted` });
+        this.#problem({ kind: 'inserted', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) is a copy of line ${of}: it was inserted` });
         reported.add(i);
         continue;
       }
@@ -267,16 +267,16 @@ class Verification {
       if (pred === undefined) {
         if (prevs.has(p.hash) || (i > 0 && reported.has(i - 1))) {
           // The line before has its successor elsewhere: this one does not belong.
-          this.problem({ kind: 'inserted', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) was inserted or modified: its prev matches no line` });
+          this.#problem({ kind: 'inserted', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) was inserted or modified: its prev matches no line` });
           reported.add(i);
         } else if (e.seq > p.seq + 1 && !seqs.has(p.seq + 1)) {
           const missing = e.seq - p.seq - 1;
           const which = missing === 1 ? `seq ${p.seq + 1} is missing` : `seq ${p.seq + 1} to ${e.seq - 1} (${missing} lines) are missing`;
           const eWhere = p.file === file ? at(e) : `line ${e.lineNo} of ${basename(file)}`;
-          this.problem({ kind: 'deleted', file, line: e.lineNo, seq: p.seq + 1, message: `${which} between ${pWhere} and ${eWhere} (deleted)` });
+          this.#problem({ kind: 'deleted', file, line: e.lineNo, seq: p.seq + 1, message: `${which} between ${pWhere} and ${eWhere} (deleted)` });
           reported.add(i);
         } else {
-          this.problem({
+          this.#problem({
             kind: 'modified',
             file: p.file,
             line: p.lineNo,
@@ -286,26 +286,26 @@ class Verification {
           reported.add(i);
         }
       } else if (pred === i - 2 && !prevs.has(p.hash) && !reported.has(i - 1)) {
-        this.problem({ kind: 'inserted', file, line: p.lineNo, seq: p.seq, message: `a line was inserted at ${at(p)} (seq ${p.seq}): ${at(e)} chains to the line before it` });
+        this.#problem({ kind: 'inserted', file, line: p.lineNo, seq: p.seq, message: `a line was inserted at ${at(p)} (seq ${p.seq}): ${at(e)} chains to the line before it` });
         reported.add(i);
       } else if (e.seq < p.seq || pred >= i) {
         // Moved lines: reported once, at the line whose seq goes backwards.
         if (e.seq < p.seq) {
-          this.problem({ kind: 'reordered', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) is out of order: it comes after ${pWhere} (seq ${p.seq})` });
+          this.#problem({ kind: 'reordered', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) is out of order: it comes after ${pWhere} (seq ${p.seq})` });
           reported.add(i);
         }
       } else if (!reported.has(i - 1)) {
-        this.problem({ kind: 'reordered', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) is out of order: it chains to a line further back` });
+        this.#problem({ kind: 'reordered', file, line: e.lineNo, seq: e.seq, message: `${at(e)} (seq ${e.seq}) is out of order: it chains to a line further back` });
         reported.add(i);
       }
     }
   }
 
   /** The first line of a file: where the set starts, the seq its name promises, a repaired tail before it. */
-  private startOfFile(file: string, first: Entry, carried: Carried | undefined): void {
+  #startOfFile(file: string, first: Entry, carried: Carried | undefined): void {
     const named = firstSeqOfName(file);
     if (named !== undefined && named !== first.seq) {
-      this.problem({
+      this.#problem({
         kind: 'deleted',
         file,
         line: first.lineNo,
@@ -315,9 +315,9 @@ class Verification {
     }
     if (carried === undefined) {
       if (first.prev === GENESIS_PREV) {
-        if (first.seq !== 1) this.problem({ kind: 'modified', file, line: first.lineNo, seq: first.seq, message: `line ${first.lineNo} (seq ${first.seq}) starts the trail but its seq is not 1` });
+        if (first.seq !== 1) this.#problem({ kind: 'modified', file, line: first.lineNo, seq: first.seq, message: `line ${first.lineNo} (seq ${first.seq}) starts the trail but its seq is not 1` });
       } else {
-        this.notes.push(`the files given start at seq ${first.seq} (earlier files removed by retention or not given): the lines before it cannot be checked`);
+        this.#notes.push(`the files given start at seq ${first.seq} (earlier files removed by retention or not given): the lines before it cannot be checked`);
       }
     }
     const partial = carried?.partial;
@@ -325,19 +325,19 @@ class Verification {
     if (partial !== undefined) {
       const recorded = repair !== undefined && repair.file === partial.file && repair.offset === partial.offset && repair.bytes === partial.bytes;
       if (!recorded) {
-        this.problem({
+        this.#problem({
           kind: 'partial-line',
           file: carried?.file ?? file,
           message: `${basename(carried?.file ?? '')} ends with an incomplete line (${partial.bytes} bytes at offset ${partial.offset}) that the first event of ${basename(file)} does not record as a repair: the file was cut`,
         });
       } else {
-        this.notes.push(`${partial.file} ends with an incomplete line (${partial.bytes} bytes at offset ${partial.offset}, a crash mid-write); line 1 of ${basename(file)} records its repair`);
+        this.#notes.push(`${partial.file} ends with an incomplete line (${partial.bytes} bytes at offset ${partial.offset}, a crash mid-write); line 1 of ${basename(file)} records its repair`);
       }
     } else if (repair !== undefined) {
       if (repair.file.endsWith('.partial')) {
-        this.notes.push(`line 1 of ${basename(file)} records a repaired tail: ${repair.file} (${repair.bytes} bytes, no complete line) was set aside after a crash mid-write`);
+        this.#notes.push(`line 1 of ${basename(file)} records a repaired tail: ${repair.file} (${repair.bytes} bytes, no complete line) was set aside after a crash mid-write`);
       } else if (carried !== undefined) {
-        this.problem({
+        this.#problem({
           kind: 'modified',
           file,
           line: first.lineNo,
@@ -345,29 +345,29 @@ class Verification {
           message: `line ${first.lineNo} of ${basename(file)} records an incomplete line at the end of ${repair.file}, but ${basename(carried.file)} has none: its end was changed`,
         });
       } else {
-        this.notes.push(`line 1 of ${basename(file)} records a repaired incomplete line at the end of ${repair.file} (not given)`);
+        this.#notes.push(`line 1 of ${basename(file)} records a repaired incomplete line at the end of ${repair.file} (not given)`);
       }
     }
   }
 
   /** The signed head: its signature, and the files reach it with the very checkpoint it names. */
-  private checkHead(files: readonly string[]): void {
+  #checkHead(files: readonly string[]): void {
     const head = this.options.head;
     const newest = files.at(-1) ?? '';
     if (head === undefined) {
-      if (this.options.requireHead === true && this.checkpoints > 0) {
-        this.problem({ kind: 'head', file: 'head.json', message: 'head.json is missing though the trail has signed checkpoints: it was deleted, and with it what tells a cut tail' });
+      if (this.options.requireHead === true && this.#checkpoints > 0) {
+        this.#problem({ kind: 'head', file: 'head.json', message: 'head.json is missing though the trail has signed checkpoints: it was deleted, and with it what tells a cut tail' });
       }
       return;
     }
-    if (head.checkpoint.key !== this.keyId || !checkpointSignatureValid(this.publicKey, head.seq, head.prev, head.checkpoint.signature)) {
-      this.problem({ kind: 'head', file: 'head.json', seq: head.seq, message: `the head (seq ${head.seq}) is not signed by the key given (${this.keyId})` });
+    if (head.checkpoint.key !== this.#keyId || !checkpointSignatureValid(this.publicKey, head.seq, head.prev, head.checkpoint.signature)) {
+      this.#problem({ kind: 'head', file: 'head.json', seq: head.seq, message: `the head (seq ${head.seq}) is not signed by the key given (${this.#keyId})` });
       return;
     }
-    const last = this.last;
+    const last = this.#last;
     if (last === undefined || last.seq < head.seq) {
       const ends = last === undefined ? 'the files hold no line' : `the trail ends at seq ${last.seq} (line ${last.lineNo} of ${basename(last.file)})`;
-      this.problem({
+      this.#problem({
         kind: 'truncated',
         file: last?.file ?? newest,
         ...(last === undefined ? {} : { line: last.lineNo, seq: last.seq }),
@@ -375,8 +375,8 @@ class Verification {
       });
       return;
     }
-    if (this.firstSeq !== undefined && head.seq < this.firstSeq) return;
-    const at = this.atHead;
+    if (this.#firstSeq !== undefined && head.seq < this.#firstSeq) return;
+    const at = this.#atHead;
     const same =
       at?.entry.checkpoint !== undefined &&
       at.entry.prev === head.prev &&
@@ -384,7 +384,7 @@ class Verification {
       at.entry.checkpoint.time === head.checkpoint.time &&
       basename(at.file) === head.file;
     if (!same) {
-      this.problem({
+      this.#problem({
         kind: 'modified',
         file: at?.file ?? newest,
         ...(at === undefined ? {} : { line: at.line }),

@@ -26,7 +26,8 @@ import { ConfigError } from '../config-error.js';
 import { storageLimitsProblem } from '../topics/partition-limits.js';
 import { DEFAULT_SECURITY_CONFIG, type ListenerProtocol, type SecurityConfig } from '../security/config.js';
 import { fanOutSecurityEvents, loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
-import { BrokerAudit, openAuditSigningKey } from '../audit/broker-audit.js';
+import type { BrokerAudit } from '../audit/broker-audit.js';
+import { createBrokerAudit } from './audit-setup.js';
 import { AuditTopicCopy } from '../audit/audit-topic.js';
 import type { AuditFs } from '../audit/audit-fs.js';
 import { auditWarnings } from '../audit/audit-config.js';
@@ -258,26 +259,10 @@ export class Broker {
       this.#store = store;
       const metrics = deps.metrics ?? (config.adminEndpoint.enabled ? new BrokerMetrics() : undefined);
       this.#metrics = metrics;
-      const audit = config.audit.enabled
-        ? new BrokerAudit(
-            {
-              config: config.audit,
-              dataDir: config.dataDir,
-              signingKey: openAuditSigningKey(config.audit, config.dataDir, logger),
-              logger,
-              // Audit times are the wall clock's, whatever clock the logs are given (tests move theirs).
-              clock: Date.now,
-              productVersion: productVersion(),
-              ...(deps.auditFs === undefined ? {} : { fs: deps.auditFs }),
-              ...(metrics === undefined ? {} : { onFault: () => { metrics.auditWriteFailed(); } }),
-            },
-            {
-              emit: (e) => {
-                this.#events.emit(e);
-              },
-            },
-          )
-        : undefined;
+      // Data access sums are reported through the broker's events (the log, the trail, the metrics).
+      const audit = createBrokerAudit(config, { logger, metrics, ...(deps.auditFs === undefined ? {} : { fs: deps.auditFs }) }, (e) => {
+        this.#events.emit(e);
+      });
       this.#audit = audit;
       // Every security event goes to the log (or the test's recorder), the audit trail and the metrics.
       const events = fanOutSecurityEvents(deps.events ?? loggingSecurityEvents(logger), ...(audit === undefined ? [] : [audit]), ...(metrics === undefined ? [] : [metricsSecurityEvents(metrics)]));

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../logger.js';
-import { AclStore } from '../security/authz/acl-store.js';
+import { aclOperationName, aclPermissionTypeName, patternTypeName, resourceTypeName } from '../protocol/acl.js';
+import { AclStore, type AclBinding } from '../security/authz/acl-store.js';
 import { AclAuthorizer } from '../security/authz/authorizer.js';
 import { checkPosture, principalPrefixes, usesSasl, usesTls, type ListenerProtocol, type SecurityConfig } from '../security/config.js';
 import { CredentialStore } from '../security/credentials/credential-store.js';
@@ -118,8 +119,8 @@ export function createBrokerSecurity(
   }
 
   // Admin changes name who made them and what changed, never a key or salted password.
-  const adminChange = (action: string, context: RequestContext, detail: object) => {
-    deps.events.emit({ type: 'admin-change', principal: context.principal ?? ANONYMOUS, remote: context.clientHost, action, detail });
+  const adminChange = (action: string, context: RequestContext, detail: object, resource?: { type: string; name: string }) => {
+    deps.events.emit({ type: 'admin-change', principal: context.principal ?? ANONYMOUS, remote: context.clientHost, action, detail, ...(resource === undefined ? {} : { resource }) });
   };
   return {
     tlsFiles,
@@ -136,7 +137,7 @@ export function createBrokerSecurity(
     admin: {
       acls,
       onAclChange: (e) => {
-        adminChange(e.action, e.context, { bindings: e.bindings });
+        adminChange(e.action, e.context, { bindings: e.bindings }, { type: 'acl', name: bindingsSummary(e.bindings) });
       },
       scram: {
         credentials,
@@ -255,4 +256,19 @@ function outsidePrefixes(credentials: CredentialLookup, prefixes: readonly strin
     scram: (user, mechanism) => (prefixes.some((p) => user.startsWith(p)) ? undefined : credentials.scram(user, mechanism)),
     ...(typicalShape === undefined ? {} : { typicalShape }),
   };
+}
+
+/** `ALLOW User:siem READ TOPIC:__audit (LITERAL)`, and how many more: the name of an ACL change in the audit trail. */
+function bindingsSummary(bindings: readonly AclBinding[]): string {
+  const [first] = bindings;
+  if (first === undefined) return '';
+  const text = [
+    aclPermissionTypeName(first.permission) ?? first.permission,
+    first.principal,
+    aclOperationName(first.operation) ?? first.operation,
+    `${resourceTypeName(first.resourceType) ?? first.resourceType}:${first.resourceName}`,
+    `(${patternTypeName(first.patternType) ?? first.patternType})`,
+    ...(first.host === '*' ? [] : [`from ${first.host}`]),
+  ].join(' ');
+  return bindings.length === 1 ? text : `${text} and ${bindings.length - 1} more`;
 }
