@@ -504,9 +504,9 @@ export class Broker {
 
   /**
    * Graceful shutdown: end long polls, stop accepting, answer requests in flight, close connections,
-   * then flush and close the logs and the metadata store.
+   * then flush and close the logs and the metadata store. `reason` (a signal's name) goes into the audit trail's stop event.
    */
-  async close(): Promise<void> {
+  async close(reason = 'shutdown'): Promise<void> {
     clearInterval(this.#retentionTimer);
     clearInterval(this.#idleFilesTimer);
     clearInterval(this.#offsetExpiryTimer);
@@ -516,7 +516,7 @@ export class Broker {
     // Not ready from the first moment of a shutdown: a load balancer stops sending clients here.
     this.#listening = false;
     await this.#listener.close();
-    this.#events.emit({ type: 'broker-stopped', reason: 'shutdown' });
+    this.#events.emit({ type: 'broker-stopped', reason });
     // Before the logs close: the last events are copied to the __audit topic.
     await this.#audit?.close();
     await this.#adminServer?.close();

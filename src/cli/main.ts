@@ -281,7 +281,7 @@ function printListening(config: BrokerConfig, address: { host: string; port: num
 function handleSignals(broker: Broker, logger: Logger): void {
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    void broker.close().then(() => {
+    void broker.close(signal).then(() => {
       logger.info({}, 'stopped');
     });
   };
