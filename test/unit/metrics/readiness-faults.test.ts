@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { nodeLogFs, type LogFs } from '../../../src/storage/log/log-fs.js';
 import { createTopic } from '../../helpers/client.js';
-import { BatchClient, openBroker, records, tempDataDir } from '../../helpers/durability.js';
+import { BatchClient, openBroker, records, tempDataDir, waitFor } from '../../helpers/durability.js';
+import { FaultyFs } from '../../helpers/faulty-audit-fs.js';
 import { sampleValue } from '../../helpers/metrics-text.js';
+import { TEST_AUDIT } from '../../helpers/test-keys.js';
 
 /** The real file system whose fdatasync fails with EIO while `disk.failing` (a failing disk). */
 const disk = { failing: true };
@@ -14,7 +16,8 @@ const failingSync: LogFs = {
 
 describe('/readyz and the storage metrics when the disk fails', () => {
   it('a failed fsync is counted, its partition is reported offline, and /readyz turns 503 naming it', async (t) => {
-    const { broker, port } = await openBroker(t, tempDataDir(t), { fs: failingSync });
+    // Without the audit trail: the __audit partition's fsync would fail too, and be counted with it.
+    const { broker, port } = await openBroker(t, tempDataDir(t), { fs: failingSync }, { audit: { ...TEST_AUDIT, enabled: false } });
     const url = broker.adminUrl ?? '';
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     await createTopic(port, 'fragile', 1);
@@ -36,17 +39,24 @@ describe('/readyz and the storage metrics when the disk fails', () => {
     disk.failing = false;
   });
 
-  it('a check added by the broker owner (the audit trail) takes part in /readyz', async (t) => {
-    const { broker } = await openBroker(t, tempDataDir(t));
-    let writable: boolean | string = 'the audit file cannot be written';
-    broker.addReadinessCheck({ name: 'audit-writable', ready: () => writable });
-    broker.metrics?.setAuditWritable(() => writable === true);
+  it('an audit trail that cannot be written turns /readyz 503 and parapet_audit_writable 0, and both recover', async (t) => {
+    const auditFs = new FaultyFs();
+    const { broker, port } = await openBroker(t, tempDataDir(t), { auditFs });
     const url = broker.adminUrl ?? '';
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    assert.equal(sampleValue(await (await fetch(`${url}/metrics`)).text(), 'parapet_audit_writable'), 1);
+    auditFs.writeError = 'ENOSPC';
+    // The topic's creation is an event to write: its write fails.
+    await createTopic(port, 'audited', 1);
+    await waitFor(() => !broker.auditWritable, 'the failed audit write');
     const failing = await fetch(`${url}/readyz`);
     assert.equal(failing.status, 503);
-    assert.deepEqual(await failing.json(), { ready: false, failing: [{ check: 'audit-writable', reason: 'the audit file cannot be written' }] });
-    assert.equal(sampleValue(await (await fetch(`${url}/metrics`)).text(), 'parapet_audit_writable'), 0);
-    writable = true;
+    assert.deepEqual(((await failing.json()) as { failing: { check: string }[] }).failing.map((f) => f.check), ['audit-writable']);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    assert.equal(sampleValue(text, 'parapet_audit_writable'), 0);
+    assert.ok((sampleValue(text, 'parapet_audit_write_failures_total') ?? 0) >= 1);
+    auditFs.writeError = undefined;
+    await waitFor(() => broker.auditWritable, 'the retry to succeed', 10_000);
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     assert.equal(sampleValue(await (await fetch(`${url}/metrics`)).text(), 'parapet_audit_writable'), 1);
   });
