@@ -30,7 +30,9 @@ interface Sum {
  */
 export class DataAccessLedger {
   readonly #o: Required<Omit<DataAccessOptions, 'events'>> & { events: SecurityEvents };
-  readonly #sums = new Map<string, Sum>();
+  /** By principal, then topic, then operation: no key string is built per request. */
+  readonly #sums = new Map<Principal, Map<string, { read?: Sum; write?: Sum }>>();
+  #size = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: DataAccessOptions) {
@@ -50,30 +52,35 @@ export class DataAccessLedger {
   }
 
   note(principal: Principal, topic: string, operation: 'read' | 'write', bytes: number): void {
-    const key = `${operation}\u0000${principal}\u0000${topic}`;
-    const sum = this.#sums.get(key);
+    const sum = this.#sums.get(principal)?.get(topic)?.[operation];
     if (sum !== undefined) {
       sum.requests++;
       sum.bytes += bytes;
       return;
     }
-    if (this.#sums.size >= this.#o.maxEntries) this.report();
-    this.#sums.set(key, { principal, topic, operation, requests: 1, bytes, from: this.#o.clock() });
+    if (this.#size >= this.#o.maxEntries) this.report();
+    let topics = this.#sums.get(principal);
+    if (topics === undefined) this.#sums.set(principal, (topics = new Map<string, { read?: Sum; write?: Sum }>()));
+    let ops = topics.get(topic);
+    if (ops === undefined) topics.set(topic, (ops = {}));
+    ops[operation] = { principal, topic, operation, requests: 1, bytes, from: this.#o.clock() };
+    this.#size++;
   }
 
   /** Reports every sum held and starts new ones (every interval, when full, and at close). */
   report(): void {
-    if (this.#sums.size === 0) return;
+    if (this.#size === 0) return;
     const to = this.#o.clock();
-    const sums = [...this.#sums.values()];
+    const sums = [...this.#sums.values()].flatMap((topics) => [...topics.values()].flatMap((ops) => [ops.write, ops.read].filter((s): s is Sum => s !== undefined)));
     this.#sums.clear();
+    this.#size = 0;
     for (const s of sums) {
       this.#o.events.emit({ type: 'data-access', principal: s.principal, topic: s.topic, operation: s.operation, requests: s.requests, bytes: s.bytes, from: s.from, to });
     }
   }
 
   get size(): number {
-    return this.#sums.size;
+    return this.#size;
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import type { CloseReason } from '../close-reasons.js';
 import type { RequestOutcome } from '../server/stages/metrics.js';
 import { BoundedLabelValues } from './bounded-labels.js';
 import { processMetricsRegistry } from './process-metrics.js';
+import { RequestStats } from './request-stats.js';
 import type { ScrapeSources } from './scrape-sources.js';
 import { registerScrapeGauges } from './scrape-gauges.js';
 
@@ -26,23 +27,12 @@ const REQUEST_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 /** fsync buckets: an SSD syncs in well under a millisecond, a busy disk in tens, a failing one in seconds. */
 const FSYNC_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
 
-type CounterChild = { inc(value?: number): void };
-
 /** A counter's collect: its series become the totals of `totals`, by topic. */
 function topicTotals(totals: ReadonlyMap<string, number>) {
   return function (this: Counter<'topic'>): void {
     this.reset();
     for (const [topic, bytes] of totals) this.inc({ topic }, bytes);
   };
-}
-type HistogramChild = { observe(value: number): void };
-
-/** One API's label children, made once: a request then costs no label lookup. */
-interface ApiChildren {
-  readonly latency: HistogramChild;
-  readonly ok: CounterChild;
-  readonly error: CounterChild;
-  readonly closed: CounterChild;
 }
 
 /**
@@ -53,9 +43,7 @@ interface ApiChildren {
  */
 export class BrokerMetrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'api' | 'outcome'>;
-  readonly #latency: Histogram<'api'>;
-  readonly #apis = new Map<string, ApiChildren>();
+  readonly #requests: RequestStats;
   /** Bytes by topic since the start; at most one entry per topic (topics are bounded by maxPartitions). */
   readonly #topicBytesIn = new Map<string, number>();
   readonly #topicBytesOut = new Map<string, number>();
@@ -83,8 +71,7 @@ export class BrokerMetrics {
     this.#principals = new BoundedLabelValues(bounds.maxPrincipals);
     this.#mechanisms = new BoundedLabelValues(bounds.maxMechanisms);
     const registers = [this.registry];
-    this.#requests = new Counter({ name: 'parapet_requests_total', help: 'Requests answered, by API and outcome (ok, error: an error code in the response, closed: the connection was closed)', labelNames: ['api', 'outcome'], registers });
-    this.#latency = new Histogram({ name: 'parapet_request_duration_seconds', help: 'Time from a decoded request to its response, by API (a long-polling Fetch includes its wait)', labelNames: ['api'], buckets: REQUEST_BUCKETS, registers });
+    this.#requests = new RequestStats(this.registry, REQUEST_BUCKETS);
     const bytesIn = this.#topicBytesIn;
     const bytesOut = this.#topicBytesOut;
     // Added up in plain maps on every append and fetch, handed to the counters at each scrape.
@@ -105,25 +92,9 @@ export class BrokerMetrics {
   }
 
   /** The label children of one API, made on its first request. */
-  #api(api: string): ApiChildren {
-    let children = this.#apis.get(api);
-    if (children === undefined) {
-      children = {
-        latency: this.#latency.labels(api),
-        ok: this.#requests.labels(api, 'ok'),
-        error: this.#requests.labels(api, 'error'),
-        closed: this.#requests.labels(api, 'closed'),
-      };
-      this.#apis.set(api, children);
-    }
-    return children;
-  }
-
   /** One request answered (or its connection closed) after `seconds`. */
   request(api: string, outcome: RequestOutcome, seconds: number): void {
-    const children = this.#api(api);
-    children.latency.observe(seconds);
-    children[outcome].inc();
+    this.#requests.record(api, outcome, seconds);
   }
 
   bytesIn(topic: string, bytes: number): void {

@@ -73,10 +73,10 @@ export function auditStage(deps: AuditStageDeps): StageFactory {
 /** The bytes of each topic's partitions that were appended (all of them for acks=0, which has no answer). */
 function noteProduce(access: DataAccessLedger, principal: Principal, request: StageRequest, response: object | null): void {
   const topics = request.body.topicData as Entry[];
-  const answered = response === null ? undefined : new Map(((response as Entry).responses as Entry[]).map((t) => [t.name as string, t.partitionResponses as Entry[]]));
+  const answers = response === null ? undefined : ((response as Entry).responses as Entry[]);
   for (const topic of topics) {
     const name = topic.name as string;
-    const failed = answered === undefined ? undefined : failedPartitions(answered.get(name));
+    const failed = answers === undefined ? undefined : failedPartitions(answerOf(answers, name, topics.length));
     if (failed === 'all') continue;
     let bytes = 0;
     for (const p of topic.partitionData as Entry[]) {
@@ -84,6 +84,18 @@ function noteProduce(access: DataAccessLedger, principal: Principal, request: St
     }
     access.note(principal, name, 'write', bytes);
   }
+}
+
+/** A topic's partition answers: a scan for the usual request of a few topics, a map past that (a request may name thousands). */
+const answerIndexes = new WeakMap<Entry[], Map<string, Entry[]>>();
+function answerOf(answers: Entry[], name: string, requested: number): Entry[] | undefined {
+  if (requested <= 8) return answers.find((t) => t.name === name)?.partitionResponses as Entry[] | undefined;
+  let index = answerIndexes.get(answers);
+  if (index === undefined) {
+    index = new Map(answers.map((t) => [t.name as string, t.partitionResponses as Entry[]]));
+    answerIndexes.set(answers, index);
+  }
+  return index.get(name);
 }
 
 /** The partitions of a topic's answer that failed; 'all' when none succeeded (or it has no answer). */

@@ -18,23 +18,29 @@ import type { StageFactory, StageStep } from './stage.js';
 const REFUSED_OPERATIONS: ReadonlySet<number> = new Set([AclOperation.WRITE, AclOperation.DELETE, AclOperation.ALTER, AclOperation.ALTER_CONFIGS, AclOperation.CREATE]);
 
 type Entry = Record<string, unknown>;
-const names = (list: unknown, key: string): string[] => (Array.isArray(list) ? (list as Entry[]).map((e) => (typeof e[key] === 'string' ? e[key] : '')) : []);
 
-/** The topic names of a request that could change a topic, cheaply, so that other requests pass untouched. */
-const TOPICS_NAMED: ReadonlyMap<number, (body: Entry) => readonly string[]> = new Map([
-  [Produce.apiKey, (b: Entry) => names(b.topicData, 'name')],
-  [DeleteTopics.apiKey, (b: Entry) => [...(Array.isArray(b.topicNames) ? (b.topicNames as string[]) : []), ...names(b.topics, 'name')]],
-  [CreatePartitions.apiKey, (b: Entry) => names(b.topics, 'name')],
-  [AlterConfigs.apiKey, (b: Entry) => names(b.resources, 'resourceName')],
-  [IncrementalAlterConfigs.apiKey, (b: Entry) => names(b.resources, 'resourceName')],
+/** Whether a list of entries names a protected topic in `key` (no array made: Produce passes here every time). */
+function names(list: unknown, key: string, protectedNames: ReadonlySet<string>): boolean {
+  if (!Array.isArray(list)) return false;
+  for (const e of list as Entry[]) if (typeof e[key] === 'string' && protectedNames.has(e[key])) return true;
+  return false;
+}
+
+/** Whether a request that could change a topic names a protected one, cheaply, so that other requests pass untouched. */
+const NAMES_PROTECTED: ReadonlyMap<number, (body: Entry, p: ReadonlySet<string>) => boolean> = new Map([
+  [Produce.apiKey, (b: Entry, p: ReadonlySet<string>) => names(b.topicData, 'name', p)],
+  [DeleteTopics.apiKey, (b: Entry, p: ReadonlySet<string>) => (Array.isArray(b.topicNames) && (b.topicNames as unknown[]).some((n) => typeof n === 'string' && p.has(n))) || names(b.topics, 'name', p)],
+  [CreatePartitions.apiKey, (b: Entry, p: ReadonlySet<string>) => names(b.topics, 'name', p)],
+  [AlterConfigs.apiKey, (b: Entry, p: ReadonlySet<string>) => names(b.resources, 'resourceName', p)],
+  [IncrementalAlterConfigs.apiKey, (b: Entry, p: ReadonlySet<string>) => names(b.resources, 'resourceName', p)],
 ]);
 
 export function protectedTopics(protectedNames: ReadonlySet<string>, events: SecurityEvents): StageFactory {
   return (connection) => ({
     name: 'protected-topics',
     before({ api, header, body, context }): StageStep {
-      const named = TOPICS_NAMED.get(api.apiKey);
-      if (named === undefined || !named(body).some((n) => protectedNames.has(n))) return undefined;
+      const names = NAMES_PROTECTED.get(api.apiKey);
+      if (names === undefined || !names(body, protectedNames)) return undefined;
       const refused: string[] = [];
       const outcome = authorizeRequest(api.apiKey, body, header.apiVersion, {
         allowed(operation, resourceType, resourceName) {
