@@ -29,8 +29,6 @@ interface Variant {
  */
 const VARIANTS: readonly Variant[] = [
   { name: 'off', config: { adminEndpoint: { enabled: false }, audit: { enabled: false } }, scrape: false },
-  { name: 'metrics', config: { audit: { enabled: false } }, scrape: true },
-  { name: 'audit', config: { adminEndpoint: { enabled: false } }, scrape: false },
   { name: 'audit+metrics', config: {}, scrape: true },
 ];
 
