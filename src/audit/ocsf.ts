@@ -16,10 +16,10 @@ import { OCSF_VERSION, OcsfCategories, OcsfClasses, OcsfStatus, type AuditEvent,
 
 type OcsfClass = (typeof OcsfClasses)[keyof typeof OcsfClasses];
 
-const SEVERITY = { INFORMATIONAL: 1, MEDIUM: 3, HIGH: 4 } as const;
+export const SEVERITY = { INFORMATIONAL: 1, MEDIUM: 3, HIGH: 4 } as const;
 const SEVERITY_NAMES: Readonly<Record<number, string>> = { 1: 'Informational', 3: 'Medium', 4: 'High' };
 
-const ACTIVITY = {
+export const ACTIVITY = {
   LOGON: [1, 'Logon'],
   CREATE: [1, 'Create'],
   READ: [2, 'Read'],
@@ -33,7 +33,7 @@ const ACTIVITY = {
 } as const;
 type Activity = (typeof ACTIVITY)[keyof typeof ACTIVITY];
 
-interface Common {
+export interface Common {
   readonly time: number;
   readonly productVersion: string;
 }
@@ -46,7 +46,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
       const ok = event.type === 'authentication-succeeded';
       const user = ok ? event.principal : event.claimedUser === undefined ? undefined : `User:${event.claimedUser}`;
       return [
-        build(common, OcsfClasses.AUTHENTICATION, ACTIVITY.LOGON, ok, {
+        ocsfEvent(common, OcsfClasses.AUTHENTICATION, ACTIVITY.LOGON, ok, {
           message: ok ? `${event.principal} logged in with ${event.mechanism}` : `a login with ${event.mechanism} failed: ${event.reason}`,
           ...(ok ? {} : { status_detail: event.reason }),
           ...(user === undefined ? {} : { user: { name: user }, actor: { user: { name: user }, ...appName(event.client) } }),
@@ -61,7 +61,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
     }
     case 'connection-refused':
       return [
-        build(common, OcsfClasses.AUTHENTICATION, ACTIVITY.LOGON, false, {
+        ocsfEvent(common, OcsfClasses.AUTHENTICATION, ACTIVITY.LOGON, false, {
           message: `a connection was refused: ${event.reason}${event.detail === undefined ? '' : ` (${event.detail})`}`,
           status_detail: event.reason,
           src_endpoint: endpoint(event.remote),
@@ -71,7 +71,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
     case 'authorization-denied': {
       const resources = event.resources.map(parseDenied);
       return [
-        build(common, OcsfClasses.API_ACTIVITY, activityOfOperation(resources[0]?.operation), false, {
+        ocsfEvent(common, OcsfClasses.API_ACTIVITY, activityOfOperation(resources[0]?.operation), false, {
           message: `${event.principal} was denied ${event.api}: ${event.resources.join(', ')}`,
           status_detail: 'AUTHORIZATION_FAILED',
           actor: { user: { name: event.principal } },
@@ -87,7 +87,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
       return adminChange(event, common);
     case 'insecure-setting':
       return [
-        build(common, OcsfClasses.COMPLIANCE_FINDING, ACTIVITY.CREATE, true, {
+        ocsfEvent(common, OcsfClasses.COMPLIANCE_FINDING, ACTIVITY.CREATE, true, {
           severity_id: SEVERITY.HIGH,
           message: `insecure setting in force: ${event.setting}`,
           finding_info: { title: event.setting, desc: event.detail, uid: event.setting },
@@ -97,7 +97,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
       ];
     case 'broker-started':
       return [
-        build(common, OcsfClasses.APPLICATION_LIFECYCLE, ACTIVITY.START, true, {
+        ocsfEvent(common, OcsfClasses.APPLICATION_LIFECYCLE, ACTIVITY.START, true, {
           ...(event.insecure.length > 0 ? { severity_id: SEVERITY.HIGH } : {}),
           message: event.insecure.length === 0 ? 'the broker started' : `the broker started with ${event.insecure.length} insecure setting(s): ${event.insecure.join('; ')}`,
           app: { name: 'Parapet', vendor_name: 'Parapet', version: event.version },
@@ -106,7 +106,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
       ];
     case 'broker-stopped':
       return [
-        build(common, OcsfClasses.APPLICATION_LIFECYCLE, ACTIVITY.STOP, true, {
+        ocsfEvent(common, OcsfClasses.APPLICATION_LIFECYCLE, ACTIVITY.STOP, true, {
           message: `the broker stopped (${event.reason})`,
           app: { name: 'Parapet', vendor_name: 'Parapet', version: common.productVersion },
           unmapped: { parapet_type: event.type, reason: event.reason },
@@ -114,7 +114,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
       ];
     case 'data-access':
       return [
-        build(common, OcsfClasses.API_ACTIVITY, event.operation === 'write' ? ACTIVITY.CREATE : ACTIVITY.READ, true, {
+        ocsfEvent(common, OcsfClasses.API_ACTIVITY, event.operation === 'write' ? ACTIVITY.CREATE : ACTIVITY.READ, true, {
           message: `${event.principal} ${event.operation === 'write' ? 'wrote to' : 'read from'} ${event.topic}: ${event.requests} request(s), ${event.bytes} bytes`,
           actor: { user: { name: event.principal } },
           api: { operation: event.operation === 'write' ? 'Produce' : 'Fetch', service: { name: 'kafka' } },
@@ -127,7 +127,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
       ];
     case 'certificate-reloaded':
       return [
-        build(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.UPDATE, event.ok, {
+        ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.UPDATE, event.ok, {
           message: event.ok ? `the TLS certificate was reloaded: ${event.detail}` : `a TLS certificate reload failed: ${event.detail}`,
           entity: { type: 'certificate', name: 'listener certificate' },
           ...(event.ok ? {} : { status_detail: event.detail }),
@@ -148,7 +148,7 @@ function adminChange(event: Extract<SecurityEvent, { type: 'admin-change' }>, co
     const detail = event.detail as { upserted?: readonly { name: string; mechanism?: string }[]; deleted?: readonly { name: string; mechanism?: string }[] };
     const changes = [...(detail.upserted ?? []).map((u) => ({ ...u, deleted: false })), ...(detail.deleted ?? []).map((u) => ({ ...u, deleted: true }))];
     return changes.map((change) =>
-      build(common, OcsfClasses.ACCOUNT_CHANGE, change.deleted ? ACTIVITY.ACCOUNT_DELETE : ACTIVITY.PASSWORD_CHANGE, ok, {
+      ocsfEvent(common, OcsfClasses.ACCOUNT_CHANGE, change.deleted ? ACTIVITY.ACCOUNT_DELETE : ACTIVITY.PASSWORD_CHANGE, ok, {
         message: `${event.principal} ${change.deleted ? 'deleted' : 'set'} the ${change.mechanism ?? 'SCRAM'} credential of User:${change.name}`,
         user: { name: `User:${change.name}` },
         actor,
@@ -162,7 +162,7 @@ function adminChange(event: Extract<SecurityEvent, { type: 'admin-change' }>, co
   const entity = event.resource ?? { type: entityTypeOf(event.action), name: '' };
   const what = entity.name === '' ? entity.type : `${entity.type} ${entity.name}`;
   return [
-    build(common, OcsfClasses.ENTITY_MANAGEMENT, activity, ok, {
+    ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, activity, ok, {
       message: ok ? `${event.principal}: ${event.action} ${what}` : `${event.principal}: ${event.action} ${what} refused (${event.error})`,
       entity,
       actor,
@@ -228,7 +228,8 @@ export function endpoint(remote: string): OcsfEndpoint {
   return port === 0 ? { ip } : { ip, port };
 }
 
-function build(
+/** An OCSF event with its base fields filled: the class, the activity, the outcome and the product. */
+export function ocsfEvent(
   common: Common,
   klass: OcsfClass,
   [activityId, activityName]: Activity,
