@@ -41,5 +41,12 @@ export const CloseReasons = {
    * fails closed for what must be audited (docs/security/audit.md#when-the-trail-cannot-be-written).
    */
   AUDIT_UNAVAILABLE: 'AUDIT_UNAVAILABLE',
+  /**
+   * The client did not finish logging in within `authenticationTimeoutMs` of its connection (a
+   * slowloris holding a descriptor without ever authenticating): docs/security/limits.md#connections.
+   */
+  AUTHENTICATION_TIMEOUT: 'AUTHENTICATION_TIMEOUT',
+  /** Nothing was sent or answered for `connectionsMaxIdleMs` (Kafka's connections.max.idle.ms). */
+  IDLE_TIMEOUT: 'IDLE_TIMEOUT',
 } as const;
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];

@@ -69,6 +69,10 @@ export interface BrokerConfig {
   readonly maxQueuedResponseBytes: number;
   /** A client that takes none of the responses waiting for it for this long is closed. */
   readonly responseWriteTimeoutMs: number;
+  /** A connection must finish logging in (SASL) this long after it is accepted, or it is closed. */
+  readonly authenticationTimeoutMs: number;
+  /** A connection with nothing sent, answered or waited for this long is closed (Kafka's connections.max.idle.ms). */
+  readonly connectionsMaxIdleMs: number;
   /** Where topics, configs and (soon) partition logs live. */
   readonly dataDir: string;
   /** Create unknown topics named in Metadata requests (off by default, as it hides typos). */
@@ -175,6 +179,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   maxQueuedRequestBytes: 64 * 1024 * 1024,
   maxQueuedResponseBytes: 64 * 1024 * 1024,
   responseWriteTimeoutMs: 60_000,
+  // The TLS handshake has 10 s of its own before it; every client logs in within a second or two.
+  authenticationTimeoutMs: 10_000,
+  connectionsMaxIdleMs: 600_000,
   dataDir: './parapet-data',
   autoCreateTopics: false,
   defaultPartitions: 1,
@@ -371,6 +378,8 @@ export class Broker {
           maxQueuedResponseBytes: config.maxQueuedResponseBytesPerConnection,
         },
         responseWriteTimeoutMs: config.responseWriteTimeoutMs,
+        authenticationTimeoutMs: config.authenticationTimeoutMs,
+        connectionsMaxIdleMs: config.connectionsMaxIdleMs,
         budget,
         handlers,
         security: security.listener,

@@ -122,6 +122,8 @@ export const ConfigFileSchema = z.strictObject({
   maxQueuedRequestBytes: positiveInt.optional(),
   maxQueuedResponseBytes: positiveInt.optional(),
   responseWriteTimeoutMs: z.number().int().min(100).optional(),
+  authenticationTimeoutMs: z.number().int().min(100).max(300_000).optional(),
+  connectionsMaxIdleMs: z.number().int().min(1000).optional(),
   autoCreateTopics: z.boolean().optional(),
   defaultPartitions: positiveInt.optional(),
   retentionCheckIntervalMs: positiveInt.optional(),

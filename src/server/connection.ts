@@ -74,6 +74,8 @@ export interface ConnectionOptions {
    * RESPONSE_WRITE_TIMEOUT, which frees what it held.
    */
   readonly responseWriteTimeoutMs: number;
+  /** A connection with nothing sent, answered or in flight for this long is closed (IDLE_TIMEOUT); 0: never. */
+  readonly idleTimeoutMs?: number;
   /** The broker-wide budget all connections draw their request and response bytes from. */
   readonly budget?: MemoryBudget;
   readonly handle: FrameHandler;
@@ -139,6 +141,9 @@ export class Connection {
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
   readonly #closedSignal = new AbortController();
+  /** When the client last sent a byte or got an answer (performance.now()), for the idle timeout. */
+  #lastActive = performance.now();
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
@@ -162,8 +167,10 @@ export class Connection {
     });
     const { socket } = options;
     socket.setNoDelay(true);
+    this.#armIdle(options.idleTimeoutMs ?? 0);
     socket.on('data', (chunk: Buffer) => {
       if (this.#closed || this.#stopped) return;
+      this.#lastActive = performance.now();
       this.#splitter.push(chunk);
       this.#update();
     });
@@ -330,6 +337,7 @@ export class Connection {
         return;
       }
       if (result !== null) await this.#write(result, size);
+      this.#lastActive = performance.now();
       const after = closeAfter as { reason: CloseReason; detail: string | undefined } | null;
       if (after !== null) this.#endAfterWrite(after.reason, after.detail);
       else this.#update();
@@ -458,8 +466,25 @@ export class Connection {
   }
 
   /** From now on nothing is read or started, and what the connection held goes back to the budget. */
+  /**
+   * Closes the connection once nothing was sent, answered or waited for (a long-polling Fetch is not
+   * idle) for `timeoutMs`. One timer per connection, re-armed for what is left when it fires early.
+   */
+  #armIdle(timeoutMs: number, delayMs = timeoutMs): void {
+    if (timeoutMs <= 0) return;
+    this.#idleTimer = setTimeout(() => {
+      if (this.#closed) return;
+      const idleMs = performance.now() - this.#lastActive;
+      if (this.#outstanding > 0 || this.#inFlight > 0) this.#armIdle(timeoutMs);
+      else if (idleMs >= timeoutMs) this.close(CloseReasons.IDLE_TIMEOUT, new Error(`nothing sent or answered for ${Math.round(idleMs)} ms (connectionsMaxIdleMs ${timeoutMs})`));
+      else this.#armIdle(timeoutMs, timeoutMs - idleMs);
+    }, delayMs);
+    this.#idleTimer.unref();
+  }
+
   #markClosed(): void {
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
     this.#queue.length = 0;
     this.#watchdog.disarm();
     const budget = this.#o.budget;

@@ -47,6 +47,10 @@ export interface ListenerOptions {
   readonly limits: ConnectionLimits;
   /** A client that takes none of its responses for this long is closed (RESPONSE_WRITE_TIMEOUT). */
   readonly responseWriteTimeoutMs: number;
+  /** A connection not logged in this long after it was accepted is closed (AUTHENTICATION_TIMEOUT); 0: never. */
+  readonly authenticationTimeoutMs?: number;
+  /** A connection idle this long is closed (IDLE_TIMEOUT, Kafka's connections.max.idle.ms); 0: never. */
+  readonly connectionsMaxIdleMs?: number;
   /** The broker-wide budget of request and response bytes all connections draw from. */
   readonly budget?: MemoryBudget;
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
@@ -208,6 +212,7 @@ export class Listener {
       failedAuthenticationDelayMs: security.failedAuthenticationDelayMs,
       events: security.events,
       onAuthenticated: () => {
+        clearTimeout(deadline);
         connection.setLimits(this.#o.limits);
       },
     });
@@ -216,16 +221,30 @@ export class Listener {
       id,
       limits: initial.principal === null ? this.#unauthenticatedLimits() : this.#o.limits,
       responseWriteTimeoutMs: this.#o.responseWriteTimeoutMs,
+      ...(this.#o.connectionsMaxIdleMs === undefined ? {} : { idleTimeoutMs: this.#o.connectionsMaxIdleMs }),
       ...(this.#o.budget === undefined ? {} : { budget: this.#o.budget }),
       handle: this.#dispatcher({ id, listener, clientIp: socket.remoteAddress ?? 'unknown', remote }, session),
       logger: this.#o.logger,
       ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),
       ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),
       onClose: (reason) => {
+        clearTimeout(deadline);
         this.#connections.delete(connection);
         this.#o.metrics?.connectionClosed(this.name, reason);
       },
     });
+    // Logging in has a deadline from the accept (the TLS handshake has its own, before it): a peer
+    // that trickles bytes, or sends nothing, cannot hold a descriptor for ever.
+    const authenticationTimeoutMs = this.#o.authenticationTimeoutMs ?? 0;
+    const deadline =
+      initial.principal !== null || authenticationTimeoutMs <= 0
+        ? undefined
+        : setTimeout(() => {
+            if (session.principal !== null) return;
+            const detail = `not logged in ${authenticationTimeoutMs} ms after the connection was accepted`;
+            security.events.emit({ type: 'connection-refused', connection: id, remote, reason: CloseReasons.AUTHENTICATION_TIMEOUT, detail });
+            connection.close(CloseReasons.AUTHENTICATION_TIMEOUT, new Error(detail));
+          }, authenticationTimeoutMs).unref();
     this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined });
     this.#o.metrics?.connectionOpened(this.name);
   }
