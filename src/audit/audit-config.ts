@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { DEFAULT_AUDIT_TRAIL } from './audit-trail.js';
 import { defaultAuditSigningKeyFile } from './signing-key.js';
 
 /** The audit trail's settings (docs/security/audit.md#configuration). */
@@ -34,11 +35,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_AUDIT_CONFIG: AuditConfig = {
   enabled: true,
   allowInsecureFailOpen: false,
-  checkpointIntervalMs: 5000,
-  maxFileBytes: 64 * 1024 * 1024,
-  maxFiles: 50,
-  maxAgeMs: 90 * DAY_MS,
-  maxQueuedEvents: 100_000,
+  // The writer's own defaults: files, retention, checkpoints and its queue (audit-trail.ts).
+  checkpointIntervalMs: DEFAULT_AUDIT_TRAIL.checkpointIntervalMs,
+  maxFileBytes: DEFAULT_AUDIT_TRAIL.maxFileBytes,
+  maxFiles: DEFAULT_AUDIT_TRAIL.maxFiles,
+  maxAgeMs: DEFAULT_AUDIT_TRAIL.maxAgeMs,
+  maxQueuedEvents: DEFAULT_AUDIT_TRAIL.maxQueuedEvents,
   dataAccessIntervalMs: 60_000,
   topicRetentionMs: 30 * DAY_MS,
 };

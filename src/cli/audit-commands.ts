@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { auditSettingsOf } from '../audit/audit-settings.js';
+import { auditDirOf, auditSigningKeyRefOf } from '../audit/audit-config.js';
+import { dataDirConfig } from './data-dir-config.js';
 import { HEAD_FILE, listAuditFiles, readHead, type AuditHead } from '../audit/audit-files.js';
 import { followAuditRecords, lastAuditRecords, readAuditRecords, type AuditRecord } from '../audit/read.js';
 import { loadAuditPublicKey, loadAuditSigningKey, publicKeyOf } from '../audit/signing-key.js';
@@ -12,7 +13,8 @@ import { printable } from '../client/printable.js';
 import { configureGroup, DEFAULT_DATA_DIR, integer, processIo, UsageError, type AdminIo } from './admin/common.js';
 import { matches, parseOutcome, parseTimeSpec, type EventFilter } from './auditing/event-filter.js';
 import { eventLine, verifyText } from './auditing/output.js';
-import { CliFailure, ExitCodes, explainFailure } from './failures.js';
+import { CliFailure, ExitCodes } from './failures.js';
+import { offlineAction } from './offline-action.js';
 
 /**
  * `parapet audit verify|tail|search` (docs/security/audit.md): the audit trail's files, read as they
@@ -70,14 +72,14 @@ async function filesOf(files: readonly string[], dataDir: string): Promise<{ fil
     for (const f of files) if (!existsSync(f)) throw new CliFailure(`${f}: no such file`, ExitCodes.FAILED);
     return { files: files.map((f) => resolve(f)) };
   }
-  const dir = auditSettingsOf(dataDir).dir;
+  const dir = auditDirOf(dataDirConfig(resolve(dataDir)).audit, resolve(dataDir));
   if (!existsSync(dir)) throw new CliFailure(`no audit trail at ${dir} (is auditing on for ${resolve(dataDir)}? pass --data-dir, or name the files)`, ExitCodes.FAILED);
   return { files: await listAuditFiles(dir), dir };
 }
 
 function publicKeyFor(dataDir: string, path: string | undefined): KeyObject {
   if (path !== undefined) return loadAuditPublicKey(path);
-  const ref = auditSettingsOf(dataDir).signingKey;
+  const ref = auditSigningKeyRefOf(dataDirConfig(resolve(dataDir)).audit, resolve(dataDir));
   try {
     return publicKeyOf(loadAuditSigningKey(ref));
   } catch (err) {
@@ -182,28 +184,7 @@ async function search(io: AdminIo, names: readonly string[], flags: Common & { p
   invalid.report();
 }
 
-/** A failure is one line on stderr and an exit code (failures.ts), as for every other command. */
+/** A config that cannot be read (its audit section, the key reference) is a usage mistake (2). */
 function auditAction<A extends unknown[]>(io: AdminIo, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    // `parapet audit search … | head`: a reader that stops early ends the command quietly.
-    const onPipeError = (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(ExitCodes.OK);
-    };
-    process.stdout.on('error', onPipeError);
-    try {
-      await fn(...args);
-    } catch (err) {
-      const message = printable(err instanceof Error ? err.message : String(err));
-      if (err instanceof UsageError || err instanceof ConfigError) {
-        io.stderr(`parapet: ${message}\n`);
-        io.setExitCode(ExitCodes.USAGE);
-        return;
-      }
-      const known = explainFailure(err);
-      io.stderr(`parapet: ${known === undefined ? `unexpected error: ${message}` : printable(known.message)}\n`);
-      io.setExitCode(known?.exitCode ?? ExitCodes.FAILED);
-    } finally {
-      process.stdout.off('error', onPipeError);
-    }
-  };
+  return offlineAction(io, fn, (err) => (err instanceof ConfigError ? ExitCodes.USAGE : undefined));
 }

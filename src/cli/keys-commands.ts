@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { printable } from '../client/printable.js';
 import { KeyFault, topicKeyName } from '../storage/crypto/kek-provider.js';
 import type { TopicRecord } from '../storage/metadata-store.js';
 import { configureGroup, DEFAULT_DATA_DIR, processIo, UsageError, type AdminIo } from './admin/common.js';
-import { explainFailure, ExitCodes } from './failures.js';
+import { ExitCodes } from './failures.js';
+import { offlineAction } from './offline-action.js';
 import { destroyKeys, type DestroyTarget } from './keys/destroy.js';
 import { encryptPartition, RewriteRefused } from './keys/encrypt-existing.js';
 import { checkKekKnown, counted, topicKeysReport, topicNamed } from './keys/key-report.js';
@@ -144,26 +144,7 @@ async function encryptExisting(io: AdminIo, s: KeysSession, name: string): Promi
   io.stdout(`rewrote ${total} bytes of clear batches of ${topic.name}; the broker rebuilds the indexes of rewritten segments at its next start\n`);
 }
 
-/** A failure is one line on stderr and an exit code (failures.ts), as for every other command. */
+/** A key fault or a refused rewrite is the command's own failure (1), said as it is. */
 function keysAction<A extends unknown[]>(io: AdminIo, fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      const message = printable(err instanceof Error ? err.message : String(err));
-      if (err instanceof UsageError) {
-        io.stderr(`parapet: ${message}\n`);
-        io.setExitCode(ExitCodes.USAGE);
-        return;
-      }
-      if (err instanceof KeyFault || err instanceof RewriteRefused) {
-        io.stderr(`parapet: ${message}\n`);
-        io.setExitCode(ExitCodes.FAILED);
-        return;
-      }
-      const known = explainFailure(err);
-      io.stderr(`parapet: ${known === undefined ? `unexpected error: ${message}` : printable(known.message)}\n`);
-      io.setExitCode(known?.exitCode ?? ExitCodes.FAILED);
-    }
-  };
+  return offlineAction(io, fn, (err) => (err instanceof KeyFault || err instanceof RewriteRefused ? ExitCodes.FAILED : undefined));
 }

@@ -7,6 +7,7 @@ import { checkAdminEndpoint } from '../metrics/admin-endpoint-config.js';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../broker/broker.js';
 import { validateSecuritySettings } from '../broker/security-setup.js';
 import { registerAdminCommands } from './admin-commands.js';
+import { dataDirConfig } from './data-dir-config.js';
 import { CliFailure, ExitCodes, explainFailure } from './failures.js';
 import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
 import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
@@ -79,11 +80,6 @@ program
     const warned = warnings === 0 ? 'no warnings' : `${warnings} warning(s) on stderr`;
     process.stdout.write(`# OK: ${file} is valid (${warned})\n`);
   });
-
-/** The effective config of an initialised data directory: the defaults, then its parapet.yaml. */
-function dataDirConfig(dataDir: string): BrokerConfig {
-  return applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(join(dataDir, 'parapet.yaml')), dataDir);
-}
 
 program
   .command('init')

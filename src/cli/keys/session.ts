@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../broker/broker.js';
-import { applyConfigFile, loadConfigFile } from '../../config/config-file.js';
+import type { BrokerConfig } from '../../broker/broker.js';
 import type { Logger } from '../../logger.js';
 import type { KekProvider } from '../../storage/crypto/kek-provider.js';
 import { KEYRING_FILE, openKeyServices } from '../../storage/crypto/key-setup.js';
 import type { KeyServices } from '../../storage/crypto/partition-keys.js';
 import { DataDirLock, DataDirLockedError } from '../../storage/data-dir-lock.js';
 import { MetadataStore, type TopicRecord } from '../../storage/metadata-store.js';
+import { dataDirConfig } from '../data-dir-config.js';
 import { CliFailure, ExitCodes } from '../failures.js';
 import { withAuditedChanges, type RecordChange } from './audited.js';
 
@@ -103,14 +103,4 @@ function acquireLock(dataDir: string): DataDirLock {
       ExitCodes.DATA_DIR,
     );
   }
-}
-
-/**
- * As `parapet start --data-dir` reads it: the defaults, then the directory's parapet.yaml when there
- * is one (relative paths in it are relative to the directory); the flag names the directory.
- */
-function dataDirConfig(dataDir: string): BrokerConfig {
-  const file = join(dataDir, 'parapet.yaml');
-  const config = existsSync(file) ? applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(file), dataDir) : DEFAULT_BROKER_CONFIG;
-  return { ...config, dataDir };
 }

@@ -3,7 +3,6 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { auditSettingsOf } from '../../../src/audit/audit-settings.js';
 import { ensureAuditSigningKey, keyId, loadAuditPublicKey, loadAuditSigningKey, publicKeyOf } from '../../../src/audit/signing-key.js';
 import { ConfigError } from '../../../src/config-error.js';
 import { tempDir } from './audit-support.js';
@@ -15,9 +14,10 @@ describe('the audit signing key', () => {
     assert.equal(ensureAuditSigningKey(path), false, 'the second call keeps the key');
     assert.equal(statSync(path).mode & 0o777, 0o600);
     assert.equal(statSync(join(path, '..')).mode & 0o777, 0o700);
-    assert.match(readFileSync(path, 'utf8'), /^-----BEGIN PRIVATE KEY-----\n/);
     const key = loadAuditSigningKey(`\${file:${path}}`);
     assert.equal(key.asymmetricKeyType, 'ed25519');
+    // The file is the key's PKCS#8 PEM, byte for byte (what openssl and every PEM reader take).
+    assert.equal(readFileSync(path, 'utf8'), key.export({ format: 'pem', type: 'pkcs8' }).toString());
     const pub = loadAuditPublicKey(`${path}.pub`);
     assert.equal(keyId(pub), keyId(key));
     assert.match(keyId(key), /^[0-9a-f]{16}$/);
@@ -63,22 +63,5 @@ describe('the audit signing key', () => {
     assert.equal(keyId(publicKey), createHash('sha256').update(raw).digest('hex').slice(0, 16));
     assert.equal(keyId(privateKey), keyId(publicKey));
     assert.equal(keyId(publicKeyOf(privateKey)), keyId(createPublicKey(privateKey)));
-  });
-});
-
-describe('auditSettingsOf', () => {
-  it('defaults: <data dir>/audit and the key beside the data directory', (t) => {
-    const dataDir = join(tempDir(t), 'data');
-    assert.deepEqual(auditSettingsOf(dataDir), { dir: join(dataDir, 'audit'), signingKey: `\${file:${dataDir}-keys/audit-signing.key}` });
-  });
-
-  it("reads the data directory's parapet.yaml audit section, relative paths from the data directory", (t) => {
-    const dataDir = tempDir(t);
-    writeFileSync(join(dataDir, 'parapet.yaml'), 'audit:\n  dir: trail\n  signingKey: ${file:../k/audit.key}\n');
-    assert.deepEqual(auditSettingsOf(dataDir), { dir: join(dataDir, 'trail'), signingKey: `\${file:${join(dataDir, '..', 'k', 'audit.key')}}` });
-    writeFileSync(join(dataDir, 'parapet.yaml'), 'listener:\n  port: 9092\n');
-    assert.equal(auditSettingsOf(dataDir).dir, join(dataDir, 'audit'));
-    writeFileSync(join(dataDir, 'parapet.yaml'), 'audit: 3\n');
-    assert.throws(() => auditSettingsOf(dataDir), ConfigError);
   });
 });
