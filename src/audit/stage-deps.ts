@@ -9,4 +9,6 @@ export interface AuditStageDeps {
   readonly refuseUnaudited: () => boolean;
   /** Resolves once what was recorded so far is durable: an admin change is answered only then. */
   readonly durable?: () => Promise<void>;
+  /** Longest an admin change's answer waits for `durable` (default 5 s): after it, the answer goes anyway. */
+  readonly durableWaitMs?: number;
 }

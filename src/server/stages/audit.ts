@@ -23,8 +23,10 @@ import { SaslHandshake } from '../../protocol/messages/sasl-handshake.js';
 import type { Principal } from '../../security/types.js';
 import type { StageFactory, StageRequest, StageStep } from './stage.js';
 
-
 type Entry = Record<string, unknown>;
+
+/** Longest an admin change's answer waits for its record to reach the disk. */
+export const DEFAULT_DURABLE_WAIT_MS = 5000;
 
 export function auditStage(deps: AuditStageDeps): StageFactory {
   return (connection) => ({
@@ -63,10 +65,23 @@ export function auditStage(deps: AuditStageDeps): StageFactory {
         // A change (here, or an ACL or SCRAM change its handler reported) is answered once its record
         // is on disk. Should that write fail, the change stands (it was made) and the log says so; the
         // next ones are refused (fail closed).
-        if (isAdminApi(apiKey) && deps.durable !== undefined) return deps.durable().then(() => response, () => response);
+        // The wait is bounded: a disk that stops answering must not hang the admin's request for ever.
+        if (isAdminApi(apiKey) && deps.durable !== undefined) return boundedWait(deps.durable(), deps.durableWaitMs ?? DEFAULT_DURABLE_WAIT_MS).then(() => response);
       }
       return response;
     },
+  });
+}
+
+/** Settles when `durable` does (resolved or rejected) or after `ms`, whichever comes first. */
+function boundedWait(durable: Promise<void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    durable.then(done, done);
   });
 }
 
