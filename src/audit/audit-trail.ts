@@ -250,6 +250,9 @@ export class AuditTrail {
     if (this.#running !== undefined || this.#retryTimer !== undefined || this.#closed) return;
     this.#running = this.#run().then(() => {
       this.#running = undefined;
+      // Work that arrived after the loop's last look and before this turn found it still running and
+      // did not start it: start it now rather than leave it (and a flush() waiting on it) to the timer.
+      if (this.#hasWork()) this.#kick();
     });
   }
 

@@ -94,6 +94,46 @@ describe('AuditTrail: the chain and its checkpoints', () => {
     assert.equal(fileLines(file).length, 2, 'and no more checkpoints while nothing is written');
   });
 
+  it('writes an event recorded just as the write loop finishes at once, not at the next interval', async (t) => {
+    // The interval is an hour, so only the write loop can write these; each event is recorded a few
+    // microtasks after a batch was written, which lands one of them between the loop's last look at
+    // its queue and its end: it must still be written (and its flush resolve) without the timer.
+    const dir = tempDir(t);
+    const pending: Promise<void>[] = [];
+    const opened: { trail?: AuditTrail } = {};
+    let depth = 0;
+    const recordLater = (n: number): void => {
+      if (n > 0) {
+        void Promise.resolve().then(() => {
+          recordLater(n - 1);
+        });
+        return;
+      }
+      opened.trail?.record(logonEvent(`User:d${depth}`, 1));
+      pending.push(opened.trail?.flush() ?? Promise.resolve());
+    };
+    const trail = await openTrail(t, {
+      dir,
+      signingKey: privateKey,
+      checkpointIntervalMs: 3_600_000,
+      onWritten: () => {
+        if (depth < 12) recordLater(depth++);
+      },
+    });
+    opened.trail = trail;
+    trail.record(logonEvent('User:first', 1));
+    await trail.flush();
+    // Each written event records the next: with one left unwritten the chain stops short.
+    for (let i = 0; i < 200 && pending.length < 12; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(pending.length, 12, `the chain stopped after ${pending.length} events`);
+    const timeout = new Promise<string>((r) => {
+      setTimeout(() => {
+        r('timed out');
+      }, 2000).unref();
+    });
+    assert.equal(await Promise.race([Promise.all(pending).then(() => 'flushed'), timeout]), 'flushed');
+  });
+
   it('writes nothing, not even a checkpoint, when nothing was recorded', async (t) => {
     const dir = tempDir(t);
     const trail = await AuditTrail.open({ dir, signingKey: privateKey });
