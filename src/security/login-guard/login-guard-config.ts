@@ -12,8 +12,9 @@ export interface LoginGuardConfig {
   readonly sourceDelayMs: number;
   /** The longest wait; an attempt that would wait longer (many queued on other connections) is refused. */
   readonly sourceMaxDelayMs: number;
-  /** Failures (not yet refilled) at which a source is blocked: its logins are refused unverified. */
+  /** Failures within `sourceBlockWindowMs` (refilled at that rate) at which a source is blocked: its logins are refused unverified. */
   readonly sourceBlockAfterFailures: number;
+  readonly sourceBlockWindowMs: number;
   readonly sourceBlockMs: number;
   /** Failures for one user name, from any source, within `userWindowMs`, at which the user is guarded. */
   readonly userGuardAfterFailures: number;
@@ -37,6 +38,7 @@ export const DEFAULT_LOGIN_GUARD_CONFIG: LoginGuardConfig = {
   sourceDelayMs: 200,
   sourceMaxDelayMs: 5_000,
   sourceBlockAfterFailures: 30,
+  sourceBlockWindowMs: 600_000,
   sourceBlockMs: 60_000,
   userGuardAfterFailures: 20,
   userWindowMs: 300_000,

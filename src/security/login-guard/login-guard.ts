@@ -13,7 +13,7 @@ import { sourceKey } from './source-key.js';
  * - a source past its free budget waits, the wait doubling with each further failure and spread over
  *   its connections (one slot after another), up to `sourceMaxDelayMs`; an attempt that would wait
  *   longer, or that would take the source past its block threshold with those in flight, is refused;
- * - a source with `sourceBlockAfterFailures` failures is blocked for `sourceBlockMs`;
+ * - a source with `sourceBlockAfterFailures` failures within `sourceBlockWindowMs` is blocked for `sourceBlockMs`;
  * - a user name with `userGuardAfterFailures` failures from any sources is guarded: only sources that
  *   logged in as it recently (trusted) and sources with no recent failure (clean) are verified, so a
  *   distributed attacker gets one guess per fresh address and the real user is not locked out.
@@ -70,8 +70,10 @@ export class LoginRefusedError extends Error {
 }
 
 interface SourceRecord {
-  /** Failures not yet refilled (leaks at sourceFreeFailures per sourceWindowMs). */
+  /** Failures not yet refilled (leaks at sourceFreeFailures per sourceWindowMs): sets the delay. */
   score: number;
+  /** The same failures leaking at sourceBlockAfterFailures per sourceBlockWindowMs: sets the block. */
+  blockScore: number;
   at: number;
   /** Admitted attempts not yet resolved (waiting or being verified). */
   pending: number;
@@ -129,8 +131,8 @@ export class LoginGuard {
     }
     // Attempts in flight count as failures until they resolve: 200 connections guessing at once must
     // not all get past a budget that none of them has spent yet.
+    if (Math.floor(record.blockScore) + record.pending >= c.sourceBlockAfterFailures) return this.#refuse(request, source, LoginRefusals.SOURCE_THROTTLED);
     const counted = Math.floor(record.score) + record.pending;
-    if (counted >= c.sourceBlockAfterFailures) return this.#refuse(request, source, LoginRefusals.SOURCE_THROTTLED);
     let waitMs = 0;
     if (counted >= c.sourceFreeFailures) {
       const delay = Math.min(c.sourceMaxDelayMs, c.sourceDelayMs * 2 ** (counted - c.sourceFreeFailures));
@@ -186,6 +188,7 @@ export class LoginGuard {
     const c = this.#c;
     const now = this.#now();
     record.score += 1;
+    record.blockScore += 1;
     record.lastFailureAt = now;
     const { user } = request;
     if (user !== undefined) {
@@ -193,16 +196,16 @@ export class LoginGuard {
       if (entry !== undefined) entry[1] += 1;
       else record.users = [...record.users.slice(-(USERS_PER_SOURCE - 1)), [user, 1]];
     }
-    if (record.score >= c.sourceBlockAfterFailures && !this.#blocked.has(source, now)) {
+    if (record.blockScore >= c.sourceBlockAfterFailures && !this.#blocked.has(source, now)) {
       const until = now + c.sourceBlockMs;
       this.#blocked.add(source, until, now);
-      this.#events.emit({ type: 'login-guard-engaged', scope: 'source', source, remote: request.remote, mechanism: request.mechanism, failures: Math.floor(record.score), until, ...(user === undefined ? {} : { claimedUser: user }) });
+      this.#events.emit({ type: 'login-guard-engaged', scope: 'source', source, remote: request.remote, mechanism: request.mechanism, failures: Math.floor(record.blockScore), until, ...(user === undefined ? {} : { claimedUser: user }) });
     }
     if (user === undefined) return;
     const u = this.#user(user, now);
     u.score += 1;
-    if (u.score >= c.userGuardAfterFailures) {
-      const wasGuarded = this.#guarded.has(user, now);
+    const wasGuarded = this.#guarded.has(user, now);
+    if (wasGuarded || u.score >= c.userGuardAfterFailures) {
       // Renewed by every further failure: the guard lasts as long as the guessing does.
       const until = now + c.userGuardMs;
       this.#guarded.add(user, until, now);
@@ -219,6 +222,7 @@ export class LoginGuard {
     const forgiven = record.users.find(([name]) => name === user)?.[1] ?? 0;
     if (forgiven > 0) {
       record.score = Math.max(0, record.score - forgiven);
+      record.blockScore = Math.max(0, record.blockScore - forgiven);
       record.users = record.users.filter(([name]) => name !== user);
       const u = this.#user(user, now);
       u.score = Math.max(0, u.score - forgiven);
@@ -234,10 +238,15 @@ export class LoginGuard {
   #source(source: string, now: number): SourceRecord {
     let record = this.#sources.get(source);
     if (record === undefined) {
-      record = { score: 0, at: now, pending: 0, nextSlotAt: 0, lastFailureAt: -Infinity, users: [] };
+      record = { score: 0, blockScore: 0, at: now, pending: 0, nextSlotAt: 0, lastFailureAt: -Infinity, users: [] };
       this.#sources.set(source, record);
     }
-    record.score = leak(record.score, now - record.at, this.#c.sourceFreeFailures / this.#c.sourceWindowMs);
+    const c = this.#c;
+    // The budget refills only while the source is not being made to wait: otherwise the waits it is
+    // given would themselves earn it back the failures they are for, and the delay would stop doubling.
+    const refillFrom = Math.max(record.at, Math.min(record.nextSlotAt, now));
+    record.score = leak(record.score, now - refillFrom, c.sourceFreeFailures / c.sourceWindowMs);
+    record.blockScore = leak(record.blockScore, now - record.at, c.sourceBlockAfterFailures / c.sourceBlockWindowMs);
     record.at = now;
     return record;
   }
