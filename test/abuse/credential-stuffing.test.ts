@@ -74,7 +74,7 @@ async function kcatLogsIn(t: TestContext, broker: BrokerProcess): Promise<string
     'ssl.ca.location': broker.caFile,
   });
   const result = await kcat(['-F', properties, '-L', '-m', '10'], { timeoutMs: 20_000 });
-  return `${result.stdout}${result.stderr}`;
+  return `${result.stdout.toString()}${result.stderr}`;
 }
 
 describe('credential stuffing over 200 parallel connections', () => {

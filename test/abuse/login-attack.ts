@@ -39,7 +39,7 @@ export async function connectFrom(port: number, caFile: string, localAddress: st
     });
     socket.once('error', (err) => {
       clearTimeout(timer);
-      reject(err);
+      reject(err instanceof Error ? err : new Error(String(err)));
     });
   });
   socket.setNoDelay(true);
