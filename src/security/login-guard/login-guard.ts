@@ -131,8 +131,8 @@ export class LoginGuard {
     }
     // Attempts in flight count as failures until they resolve: 200 connections guessing at once must
     // not all get past a budget that none of them has spent yet.
-    if (Math.floor(record.blockScore) + record.pending >= c.sourceBlockAfterFailures) return this.#refuse(request, source, LoginRefusals.SOURCE_THROTTLED);
-    const counted = Math.floor(record.score) + record.pending;
+    if (failures(record.blockScore) + record.pending >= c.sourceBlockAfterFailures) return this.#refuse(request, source, LoginRefusals.SOURCE_THROTTLED);
+    const counted = failures(record.score) + record.pending;
     let waitMs = 0;
     if (counted >= c.sourceFreeFailures) {
       const delay = Math.min(c.sourceMaxDelayMs, c.sourceDelayMs * 2 ** (counted - c.sourceFreeFailures));
@@ -196,21 +196,21 @@ export class LoginGuard {
       if (entry !== undefined) entry[1] += 1;
       else record.users = [...record.users.slice(-(USERS_PER_SOURCE - 1)), [user, 1]];
     }
-    if (record.blockScore >= c.sourceBlockAfterFailures && !this.#blocked.has(source, now)) {
+    if (failures(record.blockScore) >= c.sourceBlockAfterFailures && !this.#blocked.has(source, now)) {
       const until = now + c.sourceBlockMs;
       this.#blocked.add(source, until, now);
-      this.#events.emit({ type: 'login-guard-engaged', scope: 'source', source, remote: request.remote, mechanism: request.mechanism, failures: Math.floor(record.blockScore), until, ...(user === undefined ? {} : { claimedUser: user }) });
+      this.#events.emit({ type: 'login-guard-engaged', scope: 'source', source, remote: request.remote, mechanism: request.mechanism, failures: failures(record.blockScore), until, ...(user === undefined ? {} : { claimedUser: user }) });
     }
     if (user === undefined) return;
     const u = this.#user(user, now);
     u.score += 1;
     const wasGuarded = this.#guarded.has(user, now);
-    if (wasGuarded || u.score >= c.userGuardAfterFailures) {
+    if (wasGuarded || failures(u.score) >= c.userGuardAfterFailures) {
       // Renewed by every further failure: the guard lasts as long as the guessing does.
       const until = now + c.userGuardMs;
       this.#guarded.add(user, until, now);
       if (!wasGuarded) {
-        this.#events.emit({ type: 'login-guard-engaged', scope: 'user', source, remote: request.remote, mechanism: request.mechanism, failures: Math.floor(u.score), until, claimedUser: user });
+        this.#events.emit({ type: 'login-guard-engaged', scope: 'user', source, remote: request.remote, mechanism: request.mechanism, failures: failures(u.score), until, claimedUser: user });
       }
     }
   }
@@ -267,6 +267,14 @@ export class LoginGuard {
     this.#reporter.refused({ source, remote: request.remote, reason, mechanism: request.mechanism, user: request.user, connection: request.connection });
     return { ok: false, reason };
   }
+}
+
+/**
+ * A score as a whole number of failures. Rounded, not floored: the refill during the seconds between
+ * two failures must not make the 30th failure count as 29.something, and so let a 31st through.
+ */
+function failures(score: number): number {
+  return Math.round(score);
 }
 
 /** A leaky bucket: `score` minus what `elapsedMs` at `perMs` refilled, never below zero. */
