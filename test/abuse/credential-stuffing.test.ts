@@ -24,8 +24,12 @@ const VICTIM_PASSWORD = 'correct-horse-battery-staple';
 const ANALYST = 'analyst';
 const ANALYST_PASSWORD = 'analyst-password-1';
 const ROUND_MS = 4_000;
-/** What one source may get verified in a round at the defaults: 10 free, then waits of 0.2+0.4+0.8+1.6 s (then 3.2 s, past 4 s). */
-const BUDGET_PER_ROUND = 10 + 4;
+/**
+ * What one source may get verified in a round at the defaults, however many connections it has: 10
+ * free, then slots 0.2, 0.6, 1.4 and 3 s after the start (waits of 0.2, 0.4, 0.8, 1.6 s), and one more
+ * admitted at about 3 s for a slot at 6.2 s (verified after the round: its attempt was started in it).
+ */
+const BUDGET_PER_ROUND = 10 + 5;
 
 /** Failed logins the broker verified from `address` (its `authentication-failed` events in the log). */
 function verifiedFrom(broker: BrokerProcess, address: string): number {
@@ -98,10 +102,11 @@ describe('credential stuffing over 200 parallel connections', () => {
     };
     const [plain20, scram20] = await round(20, '127.0.0.2', '127.0.0.4');
     const attack200 = round(200, '127.0.0.3', '127.0.0.5');
+    // During the attack, from another address: the real user's password is verified and accepted.
+    const loginDuring = new Promise((r) => setTimeout(r, ROUND_MS / 2)).then(() => attemptLogin(broker.port, broker.caFile, '127.0.0.10', 'PLAIN', VICTIM, VICTIM_PASSWORD));
     const during = await sampleWhile(probe, attack200);
     const [plain200, scram200] = await attack200;
-    // During the attack, from another address: the real user's password is verified and accepted.
-    const fromOther = await attemptLogin(broker.port, broker.caFile, '127.0.0.10', 'PLAIN', VICTIM, VICTIM_PASSWORD);
+    const fromOther = await loginDuring;
     // Attempts admitted near the end of a round finish within the longest wait (5 s) plus the answer's delay.
     await new Promise((r) => setTimeout(r, 1_500));
 
@@ -124,17 +129,18 @@ describe('credential stuffing over 200 parallel connections', () => {
     assert.ok(scram200.answered > verified.scram200 * 3, `SCRAM: ${scram200.answered} answers for ${verified.scram200} verified`);
     // The budget bounds what a source gets verified, whatever its number of connections.
     for (const [name, n] of Object.entries(verified)) {
-      assert.ok(n >= 1 && n <= BUDGET_PER_ROUND + 2, `${name}: ${n} guesses verified in a ${ROUND_MS} ms round, budget ${BUDGET_PER_ROUND}`);
+      assert.ok(n >= 1 && n <= BUDGET_PER_ROUND + 3, `${name}: ${n} guesses verified in a ${ROUND_MS} ms round, budget ${BUDGET_PER_ROUND}`);
     }
-    assert.ok(verified.plain200 <= verified.plain20 + 2 && verified.scram200 <= verified.scram20 + 2, JSON.stringify(verified));
+    assert.ok(verified.plain200 <= verified.plain20 + 3 && verified.scram200 <= verified.scram20 + 3, JSON.stringify(verified));
 
     // The broker stays responsive: no PBKDF2 storm (the review measured 1.3 s before the guard).
     assert.ok(median(during) <= Math.max(10 * baseline, baseline + 500), `Metadata median ${median(during)} ms during the attack, ${baseline} ms before`);
 
     assert.equal(fromOther, 0, 'the real user logs in from another address during the attack');
-    // By now the victim's name is guarded (20+ failures across addresses): the attacker's addresses are
+    // By now the victim's name is guarded (20 failures across addresses): the attacker's addresses are
     // refused even with the right password, the victim's trusted address and a clean one still log in.
-    assert.ok(verified.plain20 + verified.plain200 >= 20, 'the victim is guarded');
+    const guarded = broker.output().split('\n').some((l) => l.includes('"event":"login-guard-engaged"') && l.includes('"scope":"user"') && l.includes(`"claimedUser":"${VICTIM}"`));
+    assert.ok(guarded, 'the victim is guarded');
     assert.notEqual(await attemptLogin(broker.port, broker.caFile, '127.0.0.3', 'PLAIN', VICTIM, VICTIM_PASSWORD), 0);
     assert.equal(await attemptLogin(broker.port, broker.caFile, '127.0.0.9', 'PLAIN', VICTIM, VICTIM_PASSWORD), 0);
     const listing = await kcatLogsIn(t, broker);
