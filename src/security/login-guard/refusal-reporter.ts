@@ -12,7 +12,7 @@ export interface Refusal {
 }
 
 interface Pending {
-  readonly first: Refusal;
+  /** The latest refusal of the interval: its address and user are the summary's. */
   latest: Refusal;
   count: number;
   reportedAt: number;
@@ -58,7 +58,7 @@ export class RefusalReporter {
     const key = this.#pending.has(refusal.source) || this.#pending.size < this.#maxSources ? refusal.source : '*';
     const entry = this.#pending.get(key);
     if (entry === undefined) {
-      this.#pending.set(key, { first: refusal, latest: refusal, count: 0, reportedAt: now });
+      this.#pending.set(key, { latest: refusal, count: 0, reportedAt: now });
       this.#emit(key === '*' ? { ...refusal, source: '*', remote: '*' } : refusal, 1);
       this.#arm();
       return;
