@@ -33,8 +33,8 @@ export const realSchedule: Schedule = (run, ms) => {
 /**
  * Reports refused logins without letting an attacker choose how many log lines and audit records they
  * make: the first refusal of a source is reported at once, the next ones of the interval are summed
- * into one `login-refused` event with their count. At most `maxSources` sources are tracked; refusals
- * of others are summed under the source `*` (the metrics still count each one).
+ * into one `login-refused` event with their count, per source and reason. At most `maxSources` such
+ * pairs are tracked; refusals of others are summed under the source `*` (the metrics still count each one).
  */
 export class RefusalReporter {
   readonly #events: SecurityEvents;
@@ -55,11 +55,13 @@ export class RefusalReporter {
 
   refused(refusal: Refusal): void {
     const now = this.#now();
-    const key = this.#pending.has(refusal.source) || this.#pending.size < this.#maxSources ? refusal.source : '*';
+    // Per source and reason: a summary never mixes a block with a guarded user.
+    const own = `${refusal.source} ${refusal.reason}`;
+    const key = this.#pending.has(own) || this.#pending.size < this.#maxSources ? own : `* ${refusal.reason}`;
     const entry = this.#pending.get(key);
     if (entry === undefined) {
       this.#pending.set(key, { latest: refusal, count: 0, reportedAt: now });
-      this.#emit(key === '*' ? { ...refusal, source: '*', remote: '*' } : refusal, 1);
+      this.#emit(key.startsWith('* ') ? { ...refusal, source: '*', remote: '*' } : refusal, 1);
       this.#arm();
       return;
     }
@@ -72,7 +74,7 @@ export class RefusalReporter {
     const now = this.#now();
     for (const [key, entry] of this.#pending) {
       if (entry.count > 0) {
-        this.#emit(key === '*' ? { ...entry.latest, source: '*', remote: '*' } : entry.latest, entry.count);
+        this.#emit(key.startsWith('* ') ? { ...entry.latest, source: '*', remote: '*' } : entry.latest, entry.count);
         entry.count = 0;
         entry.reportedAt = now;
       } else if (now - entry.reportedAt >= this.#intervalMs) {
@@ -88,7 +90,7 @@ export class RefusalReporter {
     this.#timer?.cancel();
     this.#timer = undefined;
     for (const [key, entry] of this.#pending) {
-      if (entry.count > 0) this.#emit(key === '*' ? { ...entry.latest, source: '*', remote: '*' } : entry.latest, entry.count);
+      if (entry.count > 0) this.#emit(key.startsWith('* ') ? { ...entry.latest, source: '*', remote: '*' } : entry.latest, entry.count);
     }
     this.#pending.clear();
   }
