@@ -135,7 +135,8 @@ export class LoginGuard {
     const counted = failures(record.score) + record.pending;
     let waitMs = 0;
     if (counted >= c.sourceFreeFailures) {
-      const delay = Math.min(c.sourceMaxDelayMs, c.sourceDelayMs * 2 ** (counted - c.sourceFreeFailures));
+      // The exponent is capped so that a zero sourceDelayMs never meets an infinite factor (0 × ∞ is NaN).
+      const delay = Math.min(c.sourceMaxDelayMs, c.sourceDelayMs * 2 ** Math.min(counted - c.sourceFreeFailures, 30));
       // One slot after another across the source's connections: parallel attempts queue, not overlap.
       const slot = Math.max(now, record.nextSlotAt) + delay;
       waitMs = slot - now;

@@ -156,6 +156,13 @@ describe('login guard: per source', () => {
     assert.ok(next.ok && next.waitMs >= 200, JSON.stringify(next));
   });
 
+  it('with sourceDelayMs 0 and a large block threshold, attempts past the budget are admitted at once (no NaN wait)', () => {
+    const g = guardOf({ sourceDelayMs: 0, sourceBlockAfterFailures: 5000 });
+    g.fail('10.0.0.1', 1200);
+    const a = g.admit('10.0.0.1');
+    assert.ok(a.ok && a.waitMs === 0, JSON.stringify(a));
+  });
+
   it('counts an IPv6 /64 as one source and an IPv4-mapped address as its IPv4 address', () => {
     const g = guardOf();
     for (let i = 0; i < 10; i++) g.fail(`2001:db8:1:2::${(i + 1).toString(16)}`, 1);
