@@ -46,6 +46,11 @@ export const CloseReasons = {
    * slowloris holding a descriptor without ever authenticating): docs/security/limits.md#connections.
    */
   AUTHENTICATION_TIMEOUT: 'AUTHENTICATION_TIMEOUT',
+  /**
+   * The login guard refused the login without verifying it: its source is blocked or throttled, or the
+   * user is guarded (docs/security/network.md#brute-force-defence). The client saw a failed login.
+   */
+  LOGIN_BLOCKED: 'LOGIN_BLOCKED',
   /** Nothing was sent or answered for `connectionsMaxIdleMs` (Kafka's connections.max.idle.ms). */
   IDLE_TIMEOUT: 'IDLE_TIMEOUT',
 } as const;

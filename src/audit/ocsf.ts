@@ -1,7 +1,8 @@
 /**
  * Security events as OCSF 1.3 audit events (https://schema.ocsf.io). The class of each:
  *
- *   logins, failed logins, refused connections      Authentication 3002 (Logon)
+ *   logins, failed logins, refused connections,     Authentication 3002 (Logon)
+ *     logins the login guard refused or blocked
  *   denials, who read or wrote which topic          API Activity 6003 (Create = write, Read, Update, Delete)
  *   topics, partitions, configs, ACLs, groups,      Entity Management 3004 (Create, Update, Delete)
  *     data keys, certificate reloads
@@ -68,6 +69,37 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
           unmapped: { parapet_type: event.type, ...(event.connection === undefined ? {} : { connection: event.connection }), ...(event.detail === undefined ? {} : { detail: event.detail }) },
         }),
       ];
+    case 'login-refused': {
+      const user = event.claimedUser === undefined ? undefined : `User:${event.claimedUser}`;
+      return [
+        ocsfEvent(common, OcsfClasses.AUTHENTICATION, ACTIVITY.LOGON, false, {
+          message: `${event.count} login(s) with ${event.mechanism} from ${event.source} refused unverified: ${event.reason}`,
+          status_detail: 'LOGIN_BLOCKED',
+          ...(user === undefined ? {} : { user: { name: user } }),
+          auth_protocol: event.mechanism,
+          auth_protocol_id: 99,
+          src_endpoint: event.remote === '*' ? { ip: '*' } : endpoint(event.remote),
+          count: event.count,
+          unmapped: { parapet_type: event.type, reason: event.reason, source: event.source, ...(event.connection === undefined ? {} : { connection: event.connection }) },
+        }),
+      ];
+    }
+    case 'login-guard-engaged': {
+      const user = event.claimedUser === undefined ? undefined : `User:${event.claimedUser}`;
+      const what = event.scope === 'source' ? `source ${event.source} blocked` : `${user ?? 'a user'} guarded (logins verified only from trusted or clean sources)`;
+      return [
+        ocsfEvent(common, OcsfClasses.AUTHENTICATION, ACTIVITY.LOGON, false, {
+          severity_id: SEVERITY.HIGH,
+          message: `${what} after ${event.failures} failed logins, until ${new Date(event.until).toISOString()}`,
+          status_detail: event.scope === 'source' ? 'SOURCE_BLOCKED' : 'USER_GUARDED',
+          ...(user === undefined ? {} : { user: { name: user } }),
+          auth_protocol: event.mechanism,
+          auth_protocol_id: 99,
+          src_endpoint: endpoint(event.remote),
+          unmapped: { parapet_type: event.type, scope: event.scope, source: event.source, failures: event.failures, until: event.until },
+        }),
+      ];
+    }
     case 'authorization-denied': {
       const resources = event.resources.map(parseDenied);
       return [

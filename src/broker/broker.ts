@@ -43,6 +43,7 @@ import { brokerReadinessChecks, brokerScrapeSources, logObserverOf } from './mon
 import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
+import type { LoginGuard } from '../security/login-guard/login-guard.js';
 
 export interface BrokerConfig {
   readonly listener: {
@@ -243,6 +244,8 @@ export class Broker {
   readonly #config: BrokerConfig;
   readonly #startCertificateWatch: (() => { close(): void; reload(): boolean }) | undefined;
   #certificateWatch: { close(): void; reload(): boolean } | undefined;
+  /** Failed logins across connections (src/security/login-guard); undefined when disabled. */
+  readonly #loginGuard: LoginGuard | undefined;
   readonly #metrics: BrokerMetrics | undefined;
   readonly #adminServer: AdminServer | undefined;
   readonly #readinessChecks: ReadinessCheck[] = [];
@@ -275,7 +278,10 @@ export class Broker {
       const events = fanOutSecurityEvents(deps.events ?? loggingSecurityEvents(logger), ...(audit === undefined ? [] : [audit]), ...(metrics === undefined ? [] : [metricsSecurityEvents(metrics)]));
       this.#events = events;
       for (const w of [...adminPosture.warnings, ...auditWarnings(config.audit)]) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
-      const security = createBrokerSecurity(config, { store, logger, events });
+      const security = createBrokerSecurity(config, { store, logger, events, ...(metrics === undefined ? {} : { loginGuardMetrics: metrics }) });
+      this.#loginGuard = security.listener.loginGuard;
+      const guard = this.#loginGuard;
+      if (metrics !== undefined && guard !== undefined) metrics.watchLoginGuard(() => guard.stats());
       const keys = deps.keys ?? openKeyServices(config.encryptionAtRest, config.dataDir, logger);
       this.#keys = keys;
       logger.info({ keys: keys.description }, 'encryption at rest: topics are encrypted unless created with encryption=none');
@@ -525,6 +531,8 @@ export class Broker {
     // Not ready from the first moment of a shutdown: a load balancer stops sending clients here.
     this.#listening = false;
     await this.#listener.close();
+    // Its last summary of refused logins goes into the trail before the stop event.
+    this.#loginGuard?.close();
     this.#events.emit({ type: 'broker-stopped', reason });
     // Before the logs close: the last events are copied to the __audit topic.
     await this.#audit?.close();

@@ -10,6 +10,7 @@ import { checkPosture, principalPrefixes, usesSasl, usesTls, type ListenerProtoc
 import { CredentialStore } from '../security/credentials/credential-store.js';
 import type { SecurityEvents } from '../security/events.js';
 import { oauthBearerMechanism } from '../security/sasl/oauthbearer.js';
+import { LoginGuard, type LoginGuardMetrics } from '../security/login-guard/login-guard.js';
 import { plainMechanism } from '../security/sasl/plain.js';
 import { scramMechanism } from '../security/sasl/scram.js';
 import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
@@ -62,7 +63,7 @@ export function tlsFilesOf(security: SecurityConfig, dataDir: string): TlsFiles 
  */
 export function createBrokerSecurity(
   config: { listener: { host: string; protocol: ListenerProtocol }; security: SecurityConfig; dataDir: string },
-  deps: { store: MetadataStore; logger: Logger; events: SecurityEvents },
+  deps: { store: MetadataStore; logger: Logger; events: SecurityEvents; loginGuardMetrics?: LoginGuardMetrics },
 ): BrokerSecurity {
   const { security, listener } = config;
   const posture = checkPosture(listener, security);
@@ -118,6 +119,10 @@ export function createBrokerSecurity(
     };
   }
 
+  // One guard for every connection: failures are counted per source and user, not per connection.
+  const guardConfig = security.sasl.loginGuard;
+  const loginGuard = guardConfig.enabled && mechanisms.size > 0 ? new LoginGuard({ config: guardConfig, events: deps.events, metrics: deps.loginGuardMetrics }) : undefined;
+
   // Admin changes name who made them and what changed, never a key or salted password.
   const adminChange = (action: string, context: RequestContext, detail: object, resource?: { type: string; name: string }) => {
     deps.events.emit({ type: 'admin-change', principal: context.principal ?? ANONYMOUS, remote: context.clientHost, action, detail, ...(resource === undefined ? {} : { resource }) });
@@ -130,6 +135,7 @@ export function createBrokerSecurity(
       mechanisms,
       allowAnonymous: security.allowInsecureAnonymous,
       failedAuthenticationDelayMs: security.sasl.failedAuthenticationDelayMs,
+      ...(loginGuard === undefined ? {} : { loginGuard }),
       maxUnauthenticatedFrameBytes: security.sasl.maxUnauthenticatedFrameBytes,
       authorizer,
       events: deps.events,

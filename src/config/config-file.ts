@@ -42,6 +42,27 @@ const TlsSchema = z.strictObject({
   reloadIntervalMs: positiveInt.optional(),
 });
 
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+// The login guard (docs/security/network.md#brute-force-defence): each key overrides its default.
+const LoginGuardSchema = z.strictObject({
+    enabled: z.boolean().optional(),
+    sourceFreeFailures: z.number().int().min(0).max(10_000).optional(),
+    sourceWindowMs: ms(1000, 86_400_000).optional(),
+    sourceDelayMs: ms(0, 60_000).optional(),
+    sourceMaxDelayMs: ms(0, 60_000).optional(),
+    sourceBlockAfterFailures: z.number().int().min(1).max(100_000).optional(),
+    sourceBlockWindowMs: ms(1000, 86_400_000).optional(),
+  sourceBlockMs: ms(0, 86_400_000).optional(),
+    userGuardAfterFailures: z.number().int().min(1).max(100_000).optional(),
+    userWindowMs: ms(1000, 86_400_000).optional(),
+    userGuardMs: ms(0, 86_400_000).optional(),
+    trustedSourceMs: ms(0, 90 * 86_400_000).optional(),
+    maxTrackedSources: z.number().int().min(100).max(10_000_000).optional(),
+    maxTrackedUsers: z.number().int().min(100).max(10_000_000).optional(),
+    maxTrustedSources: z.number().int().min(100).max(10_000_000).optional(),
+    reportIntervalMs: ms(1000, 3_600_000).optional(),
+  });
+
 const SaslSchema = z.strictObject({
   mechanisms: z.array(z.enum(['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN', 'OAUTHBEARER'])).min(1).optional(),
   oauthbearer: z
@@ -56,6 +77,7 @@ const SaslSchema = z.strictObject({
     })
     .optional(),
   failedAuthenticationDelayMs: z.number().int().min(0).max(60_000).optional(),
+  loginGuard: LoginGuardSchema.optional(),
   maxUnauthenticatedFrameBytes: z.number().int().min(1024).max(1024 * 1024).optional(),
 });
 
@@ -224,7 +246,11 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
       },
       sasl: {
         ...s.sasl,
-        ...defined({ ...sasl, oauthbearer: oauth === undefined ? undefined : defined({ ...oauth, jwksFile: at(oauth.jwksFile) }) }),
+        ...defined({
+          ...sasl,
+          oauthbearer: oauth === undefined ? undefined : defined({ ...oauth, jwksFile: at(oauth.jwksFile) }),
+          loginGuard: sasl?.loginGuard === undefined ? undefined : { ...s.sasl.loginGuard, ...defined(sasl.loginGuard) },
+        }),
       },
     },
   };
@@ -277,6 +303,7 @@ export function toConfigFile(config: BrokerConfig): ConfigFile {
       mechanisms: [...sasl.mechanisms],
       ...(oauthbearer === undefined ? {} : { oauthbearer: { ...withoutAudience, ...(audience === undefined ? {} : { audience: [...audience] }) } }),
       failedAuthenticationDelayMs: sasl.failedAuthenticationDelayMs,
+      loginGuard: { ...sasl.loginGuard },
       maxUnauthenticatedFrameBytes: sasl.maxUnauthenticatedFrameBytes,
     },
     superUsers: superUsers.map((p) => principalOf(p)),

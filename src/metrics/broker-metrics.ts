@@ -54,6 +54,8 @@ export class BrokerMetrics {
   readonly #authentications: Counter<'mechanism' | 'outcome'>;
   readonly #denials: Counter<'principal' | 'api'>;
   readonly #throttled: Counter;
+  readonly #loginRefusals: Counter<'reason'>;
+  readonly #loginDelays: Counter;
   readonly #fsync: Histogram;
   readonly #fsyncErrors: Counter;
   readonly #storageErrors: Counter<'operation' | 'code'>;
@@ -84,6 +86,8 @@ export class BrokerMetrics {
     this.#authentications = new Counter({ name: 'parapet_authentications_total', help: 'Authentications, by mechanism and outcome (success, failure)', labelNames: ['mechanism', 'outcome'], registers });
     this.#denials = new Counter({ name: 'parapet_authorization_denials_total', help: 'Requests (or parts of them) refused by the ACLs, by principal and API', labelNames: ['principal', 'api'], registers });
     this.#throttled = new Counter({ name: 'parapet_throttled_requests_total', help: 'Requests delayed by a quota', registers });
+    this.#loginRefusals = new Counter({ name: 'parapet_login_refusals_total', help: 'Logins the login guard refused without verifying them, by reason (source-blocked, source-throttled, user-guarded)', labelNames: ['reason'], registers });
+    this.#loginDelays = new Counter({ name: 'parapet_login_delays_total', help: 'Logins the login guard made wait because their source had spent its free budget of failures', registers });
     this.#fsync = new Histogram({ name: 'parapet_fsync_duration_seconds', help: 'Duration of each fsync of a partition log file', buckets: FSYNC_BUCKETS, registers });
     this.#fsyncErrors = new Counter({ name: 'parapet_fsync_errors_total', help: 'fsyncs of partition log files that failed (the partition goes offline)', registers });
     this.#storageErrors = new Counter({ name: 'parapet_storage_errors_total', help: 'File system errors of the partition logs, by operation and error code (ENOSPC, EIO, EMFILE…)', labelNames: ['operation', 'code'], registers });
@@ -137,6 +141,22 @@ export class BrokerMetrics {
   /** A request delayed by a quota (none exist yet: quotas call this). */
   throttled(): void {
     this.#throttled.inc();
+  }
+
+  /** A login refused unverified by the login guard (src/security/login-guard). */
+  loginRefused(reason: string): void {
+    this.#loginRefusals.labels(reason).inc();
+  }
+
+  loginDelayed(): void {
+    this.#loginDelays.inc();
+  }
+
+  /** `parapet_login_blocked_sources` and `parapet_login_guarded_users`, read from the guard at each scrape. */
+  watchLoginGuard(stats: () => { blockedSources: number; guardedUsers: number }): void {
+    const registers = [this.registry];
+    new Gauge({ name: 'parapet_login_blocked_sources', help: 'Source addresses (IPv6: /64) the login guard blocks now', registers, collect() { this.set(stats().blockedSources); } });
+    new Gauge({ name: 'parapet_login_guarded_users', help: 'User names the login guard guards now (verified only from trusted or clean sources)', registers, collect() { this.set(stats().guardedUsers); } });
   }
 
   fsync(seconds: number, failed: boolean): void {

@@ -23,6 +23,9 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
         case 'connection-refused':
           metrics.connectionRefused(event.reason);
           break;
+        // Counted per attempt by the guard itself (loginRefused), not from these rate-limited summaries.
+        case 'login-refused':
+        case 'login-guard-engaged':
         case 'admin-change':
         case 'insecure-setting':
           break;

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { DEFAULT_LOGIN_GUARD_CONFIG, type LoginGuardConfig } from './login-guard/login-guard-config.js';
 import type { PrincipalMappingRule } from './tls/principal-mapping.js';
 import type { ClientAuth } from './tls/tls-options.js';
 import type { Principal, SaslMechanismName } from './types.js';
@@ -40,8 +41,10 @@ export interface SaslConfig {
   /** Offered in this order. PLAIN is only ever offered on TLS listeners; OAUTHBEARER needs `oauthbearer`. */
   readonly mechanisms: readonly SaslMechanismName[];
   readonly oauthbearer?: OAuthBearerConfig;
-  /** Kafka's connection.failed.authentication.delay.ms. */
+  /** Kafka's connection.failed.authentication.delay.ms: per connection, after each failure. */
   readonly failedAuthenticationDelayMs: number;
+  /** Failed logins counted across connections per source and user: delay, block, guard (docs/security/network.md). */
+  readonly loginGuard: LoginGuardConfig;
   /** Largest frame before authentication (Kafka caps SASL frames too, CVE-2022-34917). */
   readonly maxUnauthenticatedFrameBytes: number;
 }
@@ -67,6 +70,7 @@ export const DEFAULT_SECURITY_CONFIG: SecurityConfig = {
   sasl: {
     mechanisms: ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'],
     failedAuthenticationDelayMs: 100,
+    loginGuard: DEFAULT_LOGIN_GUARD_CONFIG,
     maxUnauthenticatedFrameBytes: 64 * 1024,
   },
   superUsers: ['User:admin'],

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { CloseReason } from '../close-reasons.js';
+import type { LoginRefusal } from './login-guard/login-guard-config.js';
 import type { Principal, SaslFailureReason } from './types.js';
 
 /**
@@ -65,6 +66,35 @@ export type SecurityEvent =
       readonly from: number;
       readonly to: number;
     }
+  /**
+   * Logins the login guard refused without verifying them (docs/security/network.md#brute-force-defence):
+   * the first of a source at once, then one event per interval with the `count` of the others.
+   */
+  | {
+      readonly type: 'login-refused';
+      /** `ip:port` of the latest refused connection (`*`: sources past the reporter's bound). */
+      readonly remote: string;
+      /** What the guard counts: the IPv4 address, or the IPv6 /64. */
+      readonly source: string;
+      readonly reason: LoginRefusal;
+      readonly mechanism: string;
+      readonly count: number;
+      readonly claimedUser?: string;
+      readonly connection?: number;
+    }
+  /** A source was blocked, or a user name guarded, by the login guard (once per block or guard period). */
+  | {
+      readonly type: 'login-guard-engaged';
+      readonly scope: 'source' | 'user';
+      readonly source: string;
+      readonly remote: string;
+      readonly mechanism: string;
+      /** The failures that made it (the source's, or the user's from every source). */
+      readonly failures: number;
+      /** Until when (ms since the epoch). */
+      readonly until: number;
+      readonly claimedUser?: string;
+    }
   /** The TLS certificate files were read again (a change seen by polling, or SIGHUP). */
   | { readonly type: 'certificate-reloaded'; readonly ok: boolean; readonly detail: string };
 
@@ -89,7 +119,7 @@ export function loggingSecurityEvents(logger: Logger): SecurityEvents {
   return {
     emit(event) {
       const { type, ...fields } = event;
-      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting') logger.warn({ event: type, ...fields }, `security: ${type}`);
+      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting' || type === 'login-refused' || type === 'login-guard-engaged') logger.warn({ event: type, ...fields }, `security: ${type}`);
       // Successful logins and data access are many and all in the audit trail: the log keeps them at debug.
       else if (type === 'authentication-succeeded' || type === 'data-access') logger.debug({ event: type, ...fields }, `security: ${type}`);
       else logger.info({ event: type, ...fields }, `security: ${type}`);

@@ -51,10 +51,21 @@ export interface SaslExchange {
 }
 export type SaslStep = { readonly done: false; readonly response: Buffer } | { readonly done: true; readonly response: Buffer; readonly principal: Principal };
 
+/** What an exchange knows of its connection. */
+export interface SaslConnection {
+  /** Whether the connection is encrypted (PLAIN refuses otherwise). */
+  readonly tls: boolean;
+  /**
+   * Asked once per attempt, with the user name when the mechanism knows it, after parsing and before
+   * any verification (the login guard, src/security/login-guard): it may wait, or throw
+   * LoginRefusedError to refuse the attempt unverified.
+   */
+  readonly admit?: (user: string | undefined) => Promise<void>;
+}
+
 export interface SaslMechanism {
   readonly name: SaslMechanismName;
-  /** A new exchange; `tls` says whether the connection is encrypted (PLAIN refuses otherwise). */
-  start(connection: { readonly tls: boolean }): SaslExchange;
+  start(connection: SaslConnection): SaslExchange;
 }
 
 /** Why an exchange failed, as logged and audited (a closed set, like close reasons). */

@@ -15,6 +15,7 @@ import type { HandlerEntry } from './handler.js';
 import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
+import type { LoginGuard } from '../security/login-guard/login-guard.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
 import type { StageFactory } from './stages/stage.js';
 
@@ -33,6 +34,8 @@ export interface ListenerSecurity {
   /** Whether a connection without any authentication may proceed as User:ANONYMOUS (allowInsecureAnonymous). */
   readonly allowAnonymous: boolean;
   readonly failedAuthenticationDelayMs: number;
+  /** Failed logins counted across every connection (src/security/login-guard); none when disabled. */
+  readonly loginGuard?: LoginGuard;
   /** Largest frame before authentication: a huge size prefix from an unknown peer costs nothing. */
   readonly maxUnauthenticatedFrameBytes: number;
   readonly authorizer: Authorizer;
@@ -205,6 +208,8 @@ export class Listener {
     const session = new Session({
       connectionId: id,
       remote,
+      clientIp: socket.remoteAddress ?? 'unknown',
+      ...(security.loginGuard === undefined ? {} : { loginGuard: security.loginGuard }),
       tls,
       ...(tlsDetails === undefined ? {} : { tlsDetails }),
       mechanisms: security.mechanisms,

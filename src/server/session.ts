@@ -3,6 +3,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import type { SaslAuthenticateResponse } from '../protocol/messages/sasl-authenticate.js';
 import type { SaslHandshakeResponse } from '../protocol/messages/sasl-handshake.js';
 import type { ClientSoftware, SecurityEvents, TlsDetails } from '../security/events.js';
+import { LoginRefusedError, type LoginAttempt, type LoginGuard } from '../security/login-guard/login-guard.js';
 import {
   AUTHENTICATION_FAILED_MESSAGE,
   SaslAuthenticationError,
@@ -21,6 +22,10 @@ export interface SessionOptions {
   readonly connectionId: number;
   /** `ip:port` of the peer, for security events. */
   readonly remote: string;
+  /** The peer's IP address, which the login guard counts failures of. */
+  readonly clientIp?: string;
+  /** Shared by every connection: refuses or delays logins of sources and users that failed too often. */
+  readonly loginGuard?: LoginGuard;
   readonly tls: boolean;
   /** The TLS version and cipher of the connection, for the audit trail of its login. */
   readonly tlsDetails?: TlsDetails;
@@ -59,6 +64,8 @@ export class Session {
   readonly #o: SessionOptions;
   #state: State;
   #client: ClientSoftware | undefined;
+  /** The attempt the login guard admitted in the current step, resolved with the step's outcome. */
+  #attempt: LoginAttempt | undefined;
 
   constructor(options: SessionOptions) {
     this.#o = options;
@@ -104,7 +111,11 @@ export class Session {
       this.#refuse(CloseReasons.UNSUPPORTED_SASL_MECHANISM, `mechanism ${JSON.stringify(mechanism.slice(0, 64))} not offered`);
       return { response: { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms }, close: CloseReasons.UNSUPPORTED_SASL_MECHANISM };
     }
-    const exchange = chosen.start({ tls: this.#o.tls });
+    const guard = this.#o.loginGuard;
+    const exchange = chosen.start({
+      tls: this.#o.tls,
+      ...(guard === undefined ? {} : { admit: (user: string | undefined) => this.#admit(guard, chosen.name, user) }),
+    });
     this.#state = { kind: version === 0 ? 'raw-tokens' : 'authenticate-requests', mechanism: chosen.name, exchange };
     return { response: { errorCode: ErrorCode.NONE, mechanisms } };
   }
@@ -119,10 +130,11 @@ export class Session {
       };
     }
     const step = await this.#step(state.mechanism, state.exchange, token);
-    if (step === null) {
+    if (!Buffer.isBuffer(step)) {
+      // The same answer whether the password was wrong or never checked: only the close reason and the events differ.
       return {
         response: { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: AUTHENTICATION_FAILED_MESSAGE, authBytes: Buffer.alloc(0), sessionLifetimeMs: 0n },
-        close: CloseReasons.AUTHENTICATION_FAILED,
+        close: step.close,
       };
     }
     // session_lifetime_ms = 0: KafkaJS and platformatic re-authenticate when it is positive (KIP-368).
@@ -134,16 +146,35 @@ export class Session {
     const state = this.#state;
     if (state.kind !== 'raw-tokens') throw new Error('rawToken outside the raw-token state');
     const step = await this.#step(state.mechanism, state.exchange, token);
-    if (step === null) return { response: null, close: CloseReasons.AUTHENTICATION_FAILED };
+    if (!Buffer.isBuffer(step)) return { response: null, close: step.close };
     return { response: step };
   }
 
-  /** Runs one exchange step: the server's token, or null after a (delayed, reported) failure. */
-  async #step(mechanism: SaslMechanismName, exchange: SaslExchange, token: Buffer): Promise<Buffer | null> {
+  /**
+   * Asks the login guard whether this attempt may be verified: it waits the delay the guard sets, or
+   * throws LoginRefusedError (the attempt is then answered as any failure, never verified).
+   */
+  async #admit(guard: LoginGuard, mechanism: SaslMechanismName, user: string | undefined): Promise<void> {
+    const { connectionId, remote } = this.#o;
+    const admission = guard.admit({ ip: this.#o.clientIp ?? ipOf(remote), remote, user, mechanism, connection: connectionId });
+    if (!admission.ok) throw new LoginRefusedError(admission.reason, user);
+    this.#attempt = admission.attempt;
+    if (admission.waitMs > 0) await sleep(admission.waitMs);
+    const again = admission.attempt.proceed();
+    if (!again.ok) {
+      this.#attempt = undefined;
+      throw new LoginRefusedError(again.reason, user);
+    }
+  }
+
+  /** Runs one exchange step: the server's token, or how the connection closes after a (delayed, reported) failure. */
+  async #step(mechanism: SaslMechanismName, exchange: SaslExchange, token: Buffer): Promise<Buffer | { close: CloseReason }> {
     const { connectionId: connection, remote, events } = this.#o;
     try {
       const step = await exchange.step(token);
       if (step.done) {
+        this.#attempt?.succeeded();
+        this.#attempt = undefined;
         this.#state = { kind: 'authenticated', principal: step.principal };
         events.emit({ type: 'authentication-succeeded', connection, remote, mechanism, principal: step.principal, ...this.#transport() });
         this.#o.onAuthenticated?.();
@@ -151,6 +182,13 @@ export class Session {
       return step.response;
     } catch (err) {
       this.#state = { kind: 'failed' };
+      this.#attempt?.failed();
+      this.#attempt = undefined;
+      if (err instanceof LoginRefusedError) {
+        // Reported by the guard, once per source and interval: an attacker does not choose how many events it makes.
+        if (this.#o.failedAuthenticationDelayMs > 0) await sleep(this.#o.failedAuthenticationDelayMs);
+        return { close: CloseReasons.LOGIN_BLOCKED };
+      }
       const known = err instanceof SaslAuthenticationError;
       events.emit({
         type: 'authentication-failed',
@@ -163,7 +201,7 @@ export class Session {
       });
       // Slows down password guessing: each failed attempt costs the client a connection and this delay.
       if (this.#o.failedAuthenticationDelayMs > 0) await sleep(this.#o.failedAuthenticationDelayMs);
-      return null;
+      return { close: CloseReasons.AUTHENTICATION_FAILED };
     }
   }
 
@@ -178,4 +216,10 @@ export class Session {
     this.#state = { kind: 'failed' };
     this.#o.events.emit({ type: 'connection-refused', connection: this.#o.connectionId, remote: this.#o.remote, reason, detail });
   }
+}
+
+/** The address of `ip:port` or `[v6]:port`. */
+function ipOf(remote: string): string {
+  const colon = remote.lastIndexOf(':');
+  return (colon < 0 ? remote : remote.slice(0, colon)).replace(/^\[|\]$/g, '');
 }

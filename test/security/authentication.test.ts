@@ -5,6 +5,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiVersions } from '../../src/protocol/messages/api-versions.js';
 import { Metadata } from '../../src/protocol/messages/metadata.js';
 import { AUTHENTICATION_FAILED_MESSAGE } from '../../src/security/types.js';
+import { DEFAULT_LOGIN_GUARD_CONFIG } from '../../src/security/login-guard/login-guard-config.js';
 import { SaslTestConnection } from '../helpers/sasl-client.js';
 import { startSecureBroker } from '../helpers/secure-broker.js';
 
@@ -123,7 +124,7 @@ describe('SASL authentication attacks (SASL_SSL, CA-verified TLS)', () => {
   });
 
   it('a failed authentication is answered only after the configured delay', async (t) => {
-    const b = await startSecureBroker(t, { users: USERS, security: { sasl: { mechanisms: ['SCRAM-SHA-512'], failedAuthenticationDelayMs: 400, maxUnauthenticatedFrameBytes: 65536 } } });
+    const b = await startSecureBroker(t, { users: USERS, security: { sasl: { mechanisms: ['SCRAM-SHA-512'], failedAuthenticationDelayMs: 400, loginGuard: DEFAULT_LOGIN_GUARD_CONFIG, maxUnauthenticatedFrameBytes: 65536 } } });
     const other = await SaslTestConnection.open(t, b.port, b.caFile);
     const started = Date.now();
     const { result } = await other.scram('SCRAM-SHA-512', 'alice', 'wrong');

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
-import { SaslAuthenticationError, SaslFailureReasons, userPrincipal, type SaslExchange, type SaslMechanism, type SaslStep } from '../types.js';
+import { SaslAuthenticationError, SaslFailureReasons, userPrincipal, type SaslConnection, type SaslExchange, type SaslMechanism, type SaslStep } from '../types.js';
 import { decodeUtf8, isAcceptableUserName, malformed, parseGs2Header, unexpectedToken } from './gs2.js';
 
 /**
@@ -50,7 +50,7 @@ export function oauthBearerMechanism(options: OAuthBearerMechanismOptions): Sasl
   const verifier = new JwtVerifier(options);
   return {
     name: 'OAUTHBEARER',
-    start: () => new OAuthBearerExchange(verifier, options.principalPrefix ?? ''),
+    start: (connection) => new OAuthBearerExchange(verifier, options.principalPrefix ?? '', connection),
   };
 }
 
@@ -213,11 +213,13 @@ function parseInitialResponse(message: string): InitialResponse {
 class OAuthBearerExchange implements SaslExchange {
   readonly #verifier: JwtVerifier;
   readonly #prefix: string;
+  readonly #connection: SaslConnection;
   #over = false;
 
-  constructor(verifier: JwtVerifier, prefix: string) {
+  constructor(verifier: JwtVerifier, prefix: string, connection: SaslConnection) {
     this.#verifier = verifier;
     this.#prefix = prefix;
+    this.#connection = connection;
   }
 
   async step(token: Buffer): Promise<SaslStep> {
@@ -228,6 +230,8 @@ class OAuthBearerExchange implements SaslExchange {
     // Bad tokens are refused at once, without RFC 7628's error challenge: KafkaJS and @platformatic/kafka
     // ignore challenge bytes, and librdkafka handles an immediate failure too.
     const { authzid, token: jwt } = parseInitialResponse(decodeUtf8(token, MAX_MESSAGE_BYTES, 'the OAUTHBEARER message'));
+    // The user is only known once the token is verified: the login guard counts this source alone.
+    await this.#connection.admit?.(undefined);
     const { user } = await this.#verifier.verify(jwt);
     if (authzid !== undefined && authzid !== user) {
       throw new SaslAuthenticationError(SaslFailureReasons.BAD_CREDENTIALS, 'the authorization id differs from the token principal', user);

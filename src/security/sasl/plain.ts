@@ -7,6 +7,7 @@ import {
   userPrincipal,
   type CredentialLookup,
   type SaslExchange,
+  type SaslConnection,
   type SaslMechanism,
   type SaslStep,
   type ScramCredential,
@@ -35,7 +36,7 @@ const PREFERENCE: readonly ScramMechanismName[] = ['SCRAM-SHA-512', 'SCRAM-SHA-2
 export function plainMechanism(options: PlainMechanismOptions): SaslMechanism {
   return {
     name: 'PLAIN',
-    start: (connection) => new PlainExchange(options.credentials, connection.tls),
+    start: (connection) => new PlainExchange(options.credentials, connection),
   };
 }
 
@@ -61,19 +62,19 @@ function parse(message: string): PlainMessage {
 
 class PlainExchange implements SaslExchange {
   readonly #credentials: CredentialLookup;
-  readonly #tls: boolean;
+  readonly #connection: SaslConnection;
   #over = false;
 
-  constructor(credentials: CredentialLookup, tls: boolean) {
+  constructor(credentials: CredentialLookup, connection: SaslConnection) {
     this.#credentials = credentials;
-    this.#tls = tls;
+    this.#connection = connection;
   }
 
   async step(token: Buffer): Promise<SaslStep> {
     if (this.#over) throw unexpectedToken();
     // PLAIN is one message: whatever its outcome, the exchange is over.
     this.#over = true;
-    if (!this.#tls) {
+    if (!this.#connection.tls) {
       // The password has crossed the network in clear already; refuse it without checking it, so a
       // cleartext listener is never a password oracle. The user name is kept for the audit log.
       throw new SaslAuthenticationError(SaslFailureReasons.INSECURE_TRANSPORT, 'PLAIN is only allowed over TLS', claimedUserOf(token));
@@ -83,6 +84,8 @@ class PlainExchange implements SaslExchange {
     if (authzid !== '' && authzid !== authcid) {
       throw new SaslAuthenticationError(SaslFailureReasons.BAD_CREDENTIALS, 'the authorization id differs from the user name', authcid);
     }
+    // The login guard decides before the key derivation, the cost a password guesser makes the broker pay.
+    await this.#connection.admit?.(authcid);
     const found = this.#findCredential(authcid);
     // An unknown user costs the same key derivation as a known one, against a credential no password
     // matches, so that response time does not tell which user names exist.

@@ -7,6 +7,7 @@ import {
   userPrincipal,
   type CredentialLookup,
   type SaslExchange,
+  type SaslConnection,
   type SaslMechanism,
   type SaslStep,
   type ScramCredential,
@@ -76,7 +77,7 @@ export function scramMechanism(name: ScramMechanismName, options: ScramMechanism
   const fakeSecret = options.fakeCredentialSecret ?? processFakeSecret;
   return {
     name,
-    start: () => new ScramExchange(name, options.credentials, nonce, fakeSecret),
+    start: (connection) => new ScramExchange(name, options.credentials, nonce, fakeSecret, connection),
   };
 }
 
@@ -99,13 +100,15 @@ class ScramExchange implements SaslExchange {
   readonly #credentials: CredentialLookup;
   readonly #nonce: () => string;
   readonly #fakeSecret: Buffer;
+  readonly #connection: SaslConnection;
   #state: ExchangeState = { at: 'client-first' };
 
-  constructor(mechanism: ScramMechanismName, credentials: CredentialLookup, nonce: () => string, fakeSecret: Buffer) {
+  constructor(mechanism: ScramMechanismName, credentials: CredentialLookup, nonce: () => string, fakeSecret: Buffer, connection: SaslConnection) {
     this.#mechanism = mechanism;
     this.#credentials = credentials;
     this.#nonce = nonce;
     this.#fakeSecret = fakeSecret;
+    this.#connection = connection;
   }
 
   step(token: Buffer): Promise<SaslStep> {
@@ -115,7 +118,7 @@ class ScramExchange implements SaslExchange {
     });
   }
 
-  #step(token: Buffer): SaslStep {
+  #step(token: Buffer): SaslStep | Promise<SaslStep> {
     const state = this.#state;
     // Whatever happens next, this state is consumed: a failure or a success ends the exchange.
     this.#state = { at: 'over' };
@@ -124,7 +127,7 @@ class ScramExchange implements SaslExchange {
       this.#state = { at: 'client-final', data };
       return { done: false, response };
     }
-    if (state.at === 'client-final') return this.#clientFinal(state.data, token);
+    if (state.at === 'client-final') return this.#clientFinal(state.data, token, this.#connection.admit);
     throw unexpectedToken();
   }
 
@@ -167,7 +170,12 @@ class ScramExchange implements SaslExchange {
     };
   }
 
-  #clientFinal(data: AwaitingFinal, token: Buffer): SaslStep {
+  /**
+   * Parses client-final, asks the login guard (`admit`, when there is one) and then checks the proof.
+   * The guard is asked here rather than at client-first: the attempt is admitted and resolved within
+   * one step, so an exchange abandoned after server-first holds nothing in the guard.
+   */
+  #clientFinal(data: AwaitingFinal, token: Buffer, admit: ((user: string) => Promise<void>) | undefined): SaslStep | Promise<SaslStep> {
     const { user } = data;
     const message = decodeUtf8(token, MAX_MESSAGE_BYTES, 'client-final');
     const proofAt = message.lastIndexOf(',p=');
@@ -184,7 +192,6 @@ class ScramExchange implements SaslExchange {
       if (!EXTENSION.test(extension)) throw malformed('client-final has a malformed extension', user);
     }
     const proof = decodeBase64(message.slice(proofAt + 3), 'the client proof');
-    const { credential } = data;
     if (proof.length !== hashBytes(this.#mechanism)) throw malformed('the client proof has the wrong length', user);
     // librdkafka before 2.6.1 (kcat 1.7, confluent-kafka 1.x) echoes its own nonce in front of the
     // combined one (librdkafka#4895); Kafka accepts that form too. The echo still has to carry this
@@ -194,6 +201,12 @@ class ScramExchange implements SaslExchange {
       throw new SaslAuthenticationError(SaslFailureReasons.NONCE_MISMATCH, 'the nonce differs from the one of this exchange', user);
     }
 
+    if (admit === undefined) return this.#verify(data, withoutProof, proof);
+    return admit(user).then(() => this.#verify(data, withoutProof, proof));
+  }
+
+  #verify(data: AwaitingFinal, withoutProof: string, proof: Buffer): SaslStep {
+    const { user, credential } = data;
     // ClientKey = ClientProof XOR HMAC(StoredKey, AuthMessage); the client knows the password iff
     // H(ClientKey) = StoredKey. The fake credential of an unknown user goes through the same work.
     const authMessage = `${data.clientFirstBare},${data.serverFirst},${withoutProof}`;

@@ -110,6 +110,21 @@ describe('OCSF audit events', () => {
     assert.equal(one({ type: 'data-access', principal: 'User:svc', topic: 'orders', operation: 'write', requests: 1, bytes: 1, from: 0, to: 1 }).activity_name, 'Create');
   });
 
+  it('logins the login guard refused: Authentication/Logon failures with LOGIN_BLOCKED, the reason, the source and the count', () => {
+    const e = one({ type: 'login-refused', remote: '10.9.0.3:41000', source: '10.9.0.3', reason: 'user-guarded', mechanism: 'PLAIN', count: 42, claimedUser: 'alice', connection: 9 });
+    assert.equal(e.type_uid, 300201);
+    assert.equal(e.status, 'Failure');
+    assert.equal(e.status_detail, 'LOGIN_BLOCKED');
+    assert.equal(e.count, 42);
+    assert.deepEqual(e.user, { name: 'User:alice' });
+    assert.deepEqual(e.src_endpoint, { ip: '10.9.0.3', port: 41000 });
+    assert.deepEqual(e.unmapped, { parapet_type: 'login-refused', reason: 'user-guarded', source: '10.9.0.3', connection: 9 });
+    const engaged = one({ type: 'login-guard-engaged', scope: 'source', source: '10.9.0.3', remote: '10.9.0.3:41001', mechanism: 'SCRAM-SHA-512', failures: 30, until: common.time + 60_000 });
+    assert.equal(engaged.status_detail, 'SOURCE_BLOCKED');
+    assert.equal(engaged.severity, 'High');
+    assert.match(engaged.message, /source 10\.9\.0\.3 blocked after 30 failed logins, until 2023-11-14T22:14:20\.000Z/);
+  });
+
   it('every event carries the OCSF base fields consistently', () => {
     const samples: SecurityEvent[] = [
       { type: 'connection-refused', remote: '1.1.1.1:1', reason: 'TLS_HANDSHAKE_FAILED', detail: 'no shared cipher' },

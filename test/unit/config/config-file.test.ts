@@ -26,6 +26,16 @@ describe('config file', () => {
     assert.deepEqual([names.maxGroupIdLength, names.maxTransactionalIdLength, names.maxClientIdLength], [300, 64, 255]);
   });
 
+  it('sets the login guard key by key over its defaults, and refuses its unknown keys and out-of-range values', () => {
+    const config = applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile('sasl:\n  loginGuard:\n    sourceBlockMs: 120000\n', 'guard.yaml'));
+    assert.equal(config.security.sasl.loginGuard.sourceBlockMs, 120_000);
+    assert.equal(config.security.sasl.loginGuard.sourceFreeFailures, 10);
+    assert.equal(config.security.sasl.loginGuard.enabled, true);
+    assert.equal(DEFAULT_BROKER_CONFIG.security.sasl.loginGuard.enabled, true);
+    assert.throws(() => parseConfigFile('sasl:\n  loginGuard:\n    sourceFreeFailure: 3\n', 'typo.yaml'), /sasl\.loginGuard.*sourceFreeFailure/s);
+    assert.throws(() => parseConfigFile('sasl:\n  loginGuard:\n    sourceMaxDelayMs: 600000\n', 'range.yaml'), /sasl\.loginGuard\.sourceMaxDelayMs/);
+  });
+
   it('reads JSON too, and an empty file means the defaults', () => {
     assert.deepEqual(applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile('', 'empty.yaml')), DEFAULT_BROKER_CONFIG);
     assert.equal(parseConfigFile('{"nodeId": 3}', 'c.json').nodeId, 3);
