@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
-import { startBrokerProcess, type BrokerProcess } from '../../test/security/attack-support.js';
+import { startBrokerProcess } from '../../test/security/attack-support.js';
 import { consume, produce, SHAPES, type LoadOptions } from '../load.js';
 import { MiB, type AbuseCase, type Figure } from './case.js';
+import type { AttackerReport, AttackerRequest } from './slowloris-attacker.js';
 
 /**
  * Slowloris against a default broker: connections that trickle bytes and never finish, half before
@@ -52,25 +52,30 @@ export const slowlorisCase: AbuseCase = {
 
     const rssBefore = broker.rssBytes();
     const fdsBefore = broker.openFds();
-    const attack = new Slowloris(broker, { connections, sources, trickleMs });
-    await attack.start();
+    const attack = await startAttacker({ port: broker.port, caFile: broker.caFile, connections, sources, trickleMs });
     const rampFds = broker.openFds();
     console.log(`   attack: ${attack.open} connections open (${attack.opened} opened), broker fds ${fdsBefore} → ${rampFds}`);
     let underAttack: Awaited<ReturnType<typeof measure>>;
+    let rssDuring: number;
     try {
       underAttack = await measure('attacked');
+      rssDuring = broker.rssBytes();
     } finally {
-      attack.stop();
+      await attack.stop();
     }
-    const rssDuring = broker.rssBytes();
     console.log(
       `   under attack: produce ${underAttack.produce.toFixed(1)} MB/s (p99 ${underAttack.p99.toFixed(1)} ms), consume ${underAttack.consume.toFixed(1)} MB/s; ` +
         `${attack.opened} attack connections opened in all, ${attack.closedByBroker} closed by the broker`,
     );
+    // Unloaded again after the attack: the baseline is the mean of before and after, so that a machine
+    // getting busier or quieter during the run (other processes) does not pass for the attack's cost.
+    const after = await measure('unloaded-again');
+    console.log(`   unloaded again: produce ${after.produce.toFixed(1)} MB/s (p99 ${after.p99.toFixed(1)} ms), consume ${after.consume.toFixed(1)} MB/s`);
+    const base = { produce: (unloaded.produce + after.produce) / 2, consume: (unloaded.consume + after.consume) / 2, p99: (unloaded.p99 + after.p99) / 2 };
     const figures: Figure[] = [
-      { name: 'produce under attack / unloaded', value: underAttack.produce / unloaded.produce, unit: 'ratio', note: `${underAttack.produce.toFixed(1)} vs ${unloaded.produce.toFixed(1)} MB/s; 1 = no cost` },
-      { name: 'consume under attack / unloaded', value: underAttack.consume / unloaded.consume, unit: 'ratio', note: `${underAttack.consume.toFixed(1)} vs ${unloaded.consume.toFixed(1)} MB/s` },
-      { name: 'produce p99 under attack / unloaded', value: underAttack.p99 / unloaded.p99, unit: 'ratio', note: `${underAttack.p99.toFixed(1)} vs ${unloaded.p99.toFixed(1)} ms` },
+      { name: 'produce under attack / unloaded', value: underAttack.produce / base.produce, unit: 'ratio', note: `${underAttack.produce.toFixed(1)} vs ${base.produce.toFixed(1)} MB/s; 1 = no cost` },
+      { name: 'consume under attack / unloaded', value: underAttack.consume / base.consume, unit: 'ratio', note: `${underAttack.consume.toFixed(1)} vs ${base.consume.toFixed(1)} MB/s` },
+      { name: 'produce p99 under attack / unloaded', value: underAttack.p99 / base.p99, unit: 'ratio', note: `${underAttack.p99.toFixed(1)} vs ${base.p99.toFixed(1)} ms; 1 = no cost` },
       { name: 'attack connections held / asked', value: attack.peakOpen / connections, unit: 'ratio', note: `peak ${attack.peakOpen} of ${connections}; ${attack.closedByBroker} closed by the broker` },
       { name: 'broker RSS under attack', value: rssDuring / MiB, unit: 'MiB', note: `from ${(rssBefore / MiB).toFixed(0)} MiB` },
     ];
@@ -78,84 +83,33 @@ export const slowlorisCase: AbuseCase = {
   },
 };
 
-interface SlowlorisOptions {
-  readonly connections: number;
-  /** Loopback source addresses (127.0.2.1 …) the connections are spread over. */
-  readonly sources: number;
-  /** Milliseconds between the bytes each connection sends. */
-  readonly trickleMs: number;
-}
-
-/** Holds `connections` trickling connections, half before TLS and half after, replacing those the broker closes. */
-class Slowloris {
-  open = 0;
-  peakOpen = 0;
-  opened = 0;
-  closedByBroker = 0;
-  readonly #sockets = new Set<Socket>();
-  readonly #ca: Buffer;
-  #stopped = false;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    readonly broker: BrokerProcess,
-    readonly o: SlowlorisOptions,
-  ) {
-    this.#ca = readFileSync(broker.caFile);
-  }
-
-  /** Opens every connection (in waves, not to be a connection storm), then starts the trickle. */
-  async start(): Promise<void> {
-    const wave = 100;
-    for (let i = 0; i < this.o.connections; i += wave) {
-      await Promise.all(Array.from({ length: Math.min(wave, this.o.connections - i) }, (_, j) => this.#openOne(i + j)));
-    }
-    this.#timer = setInterval(() => {
-      for (const s of this.#sockets) if (!s.destroyed) s.write(Buffer.from([0x41]));
-    }, this.o.trickleMs);
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    for (const s of this.#sockets) s.destroy();
-  }
-
-  async #openOne(n: number): Promise<void> {
-    if (this.#stopped) return;
-    const i = this.opened++;
-    const localAddress = `127.0.${2 + Math.floor((i % this.o.sources) / 250)}.${1 + ((i % this.o.sources) % 250)}`;
-    const beforeTls = n % 2 === 0;
-    let socket: Socket;
-    try {
-      socket = await new Promise<Socket>((resolve, reject) => {
-        const s = beforeTls
-          ? netConnect({ host: '127.0.0.1', port: this.broker.port, localAddress }, () => {
-              resolve(s);
-            })
-          : tlsConnect({ socket: netConnect({ host: '127.0.0.1', port: this.broker.port, localAddress }), host: '127.0.0.1', ca: this.#ca }, () => {
-              resolve(s);
-            });
-        s.once('error', reject);
-      });
-    } catch {
-      // Refused (a limit, once there is one): try again a little later, as an attacker would.
-      setTimeout(() => void this.#openOne(n), 100).unref();
-      return;
-    }
-    socket.on('error', () => undefined);
-    // Before TLS: a handshake record header announcing 512 bytes; after TLS: a size prefix of 1 KiB.
-    // Neither is ever completed: one byte per trickle interval.
-    socket.write(beforeTls ? Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]) : Buffer.from([0, 0, 4, 0]));
-    this.#sockets.add(socket);
-    this.open++;
-    this.peakOpen = Math.max(this.peakOpen, this.open);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
-      this.open--;
-      if (this.#stopped) return;
-      this.closedByBroker++;
-      void this.#openOne(n);
+/**
+ * The attacker runs as its own process: in the benchmark's, its 2,000 sockets would share the event
+ * loop of the legitimate client and slow it down by themselves.
+ */
+async function startAttacker(request: AttackerRequest): Promise<AttackerReport & { stop: () => Promise<AttackerReport> }> {
+  const child = fork(fileURLToPath(new URL('./slowloris-attacker.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise<AttackerReport>((resolve, reject) => {
+    child.once('message', (m) => {
+      resolve(m as AttackerReport);
     });
-  }
+    child.once('exit', (code) => {
+      reject(new Error(`the attacker exited with ${String(code)}`));
+    });
+  });
+  const ready = next();
+  child.send(request);
+  const first = await ready;
+  const state = {
+    ...first,
+    stop: async () => {
+      const last = next();
+      child.send('stop');
+      const report = await last;
+      Object.assign(state, report);
+      child.kill();
+      return report;
+    },
+  };
+  return state;
 }
