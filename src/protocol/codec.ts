@@ -147,7 +147,7 @@ function readTaggedFields(s: CompiledStruct, r: Reader, out: Obj): void {
       continue;
     }
     const end = r.offset + size;
-    const sub = new Reader(r.buf, r.offset, end, r.limits);
+    const sub = r.sub(end);
     try {
       out[fld.name] = fld.read(sub);
     } catch (err) {

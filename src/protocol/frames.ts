@@ -30,7 +30,8 @@ export function responseHeaderVersion(api: ApiSchema, version: number): 0 | 1 {
  * byte offset where the frame went wrong.
  */
 export function decodeRequest(frame: Buffer, limits: ReadLimits = DEFAULT_READ_LIMITS): DecodedRequest {
-  const r = new Reader(frame, 0, frame.length, limits);
+  const maxElements = limits.maxRequestElements ?? DEFAULT_READ_LIMITS.maxRequestElements ?? Infinity;
+  const r = new Reader(frame, 0, frame.length, limits, { left: maxElements, max: maxElements });
   let header: RequestHeader;
   try {
     header = readRequestHeaderPrefix(r);

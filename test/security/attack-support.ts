@@ -64,8 +64,13 @@ function run(args: readonly string[]): Promise<void> {
   });
 }
 
+/** What owns the broker's clean-up: a test's context, or a benchmark's scope (bench/abuse/case.ts). */
+export interface CleanupScope {
+  after(fn: () => void): void;
+}
+
 /** `parapet init`, then `parapet start` on loopback with a free port, as a separate process. */
-export async function startBrokerProcess(t: TestContext, options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
+export async function startBrokerProcess(t: CleanupScope, options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'parapet-attack-'));
   if (options.dataDir === undefined) {
     await run(['init', '--data-dir', dataDir, '--listen', '127.0.0.1:9092']);

@@ -1,0 +1,6 @@
+import type { AbuseCase } from './case.js';
+import { fuzzCase } from './fuzz.js';
+import { slowlorisCase } from './slowloris.js';
+
+/** Every case of `npm run bench:abuse`, in the order they run when none is named. */
+export const ABUSE_CASES: readonly AbuseCase[] = [fuzzCase, slowlorisCase];
