@@ -43,8 +43,7 @@ import { brokerReadinessChecks, brokerScrapeSources, logObserverOf } from './mon
 import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
-import { DEFAULT_LISTENER_ADMISSION, resolveAdmissionPolicy, type AdmissionPolicy, type ListenerAdmissionSettings } from '../server/admission/admission-policy.js';
-import { loadConfigFile } from '../config/config-file.js';
+import { DEFAULT_LISTENER_ADMISSION, resolveAdmissionPolicy, type AdmissionPolicy, type ListenerAdmissionInput, type ListenerAdmissionSettings } from '../server/admission/admission-policy.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -251,7 +250,7 @@ export class Broker {
   readonly #readinessChecks: ReadinessCheck[] = [];
   #listening = false;
   /** What the listener's `auto` connection limits are derived from (read once, at the start). */
-  readonly #descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number };
+  readonly #descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number; readonly forConnections: number };
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
     const clock = deps.clock ?? Date.now;
@@ -287,8 +286,8 @@ export class Broker {
       // Produce frames and fetch reads come from bounded pools and go back to them once used.
       const frames = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
       const reads = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
-      this.#descriptors = { openFileLimit: processOpenFileLimit(), maxOpenLogFiles: resolveMaxOpenLogFiles(config.maxOpenLogFiles, logger) };
-      const admission = admissionPolicyOf(config.listener, this.#descriptors);
+      this.#descriptors = descriptorsOf(config.maxOpenLogFiles, logger);
+      const admission = admissionPolicyOf(config.listener, this.#descriptors.forConnections);
       logger.info({ ...admission.summary, openFileLimit: this.#descriptors.openFileLimit ?? 'unknown' }, 'listener connection limits and address lists');
       const configLimits = { minSegmentBytes: config.minSegmentBytes, minSegmentMs: config.minSegmentMs, maxMessageBytes: config.maxFrameBytes };
       // The logs read topic configs from here; the topic admin tells it of every change.
@@ -487,21 +486,20 @@ export class Broker {
   }
 
   /**
-   * Reads the listener's address lists and connection limits again from `configFile` (SIGHUP) and
-   * applies them without a restart: new connections meet them at once, and open connections from an
-   * address now denied are closed (ADDRESS_DENIED). A file that does not parse or validate changes
-   * nothing: the old lists stay in force and the refusal is reported (the log at warn, the audit trail).
-   * Other settings of the file need a restart.
+   * Applies the listener's address lists and connection limits that `read` returns (SIGHUP: the config
+   * file's `listener` section, read again) without a restart: new connections meet them at once, and
+   * open connections from an address now denied are closed (ADDRESS_DENIED). When `read` throws (a file
+   * that does not parse or validate) or a block is malformed, nothing changes: the lists in force are
+   * kept and the refusal is reported (the log at warn, the audit trail). Absent keys are the defaults,
+   * as at a start.
    */
-  reloadListenerPolicy(configFile: string): { ok: boolean; detail: string; closed: number } {
+  reloadListenerPolicy(read: () => ListenerAdmissionInput): { ok: boolean; detail: string; closed: number } {
     let result: { ok: boolean; detail: string; closed: number };
     try {
-      const { listener } = loadConfigFile(configFile);
-      // Keys absent from the file go back to their defaults: the file is the whole truth, as at a start.
-      const policy = admissionPolicyOf({ ...DEFAULT_LISTENER_ADMISSION, ...definedSettings(listener ?? {}) }, this.#descriptors);
+      const policy = admissionPolicyOf({ ...DEFAULT_LISTENER_ADMISSION, ...definedSettings(read()) }, this.#descriptors.forConnections);
       const closed = this.#listener.updateAdmission(policy);
       const { allow, deny, maxConnections, maxConnectionsPerIp } = policy.summary;
-      result = { ok: true, detail: `${configFile}: allow [${allow.join(', ')}], deny [${deny.join(', ')}], maxConnections ${maxConnections}, maxConnectionsPerIp ${maxConnectionsPerIp}`, closed };
+      result = { ok: true, detail: `allow [${allow.join(', ')}], deny [${deny.join(', ')}], maxConnections ${maxConnections}, maxConnectionsPerIp ${maxConnectionsPerIp}`, closed };
     } catch (err) {
       result = { ok: false, detail: `${err instanceof Error ? err.message : String(err)} (the lists and limits in force are kept)`, closed: 0 };
     }
@@ -571,20 +569,34 @@ export class Broker {
 }
 
 /** The listener's settings resolved against the process's descriptors; a bad CIDR block is a ConfigError. */
-function admissionPolicyOf(settings: ListenerAdmissionSettings, descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number }): AdmissionPolicy {
+function admissionPolicyOf(settings: ListenerAdmissionSettings, connectionDescriptors: number): AdmissionPolicy {
   try {
-    return resolveAdmissionPolicy(settings, descriptors);
+    return resolveAdmissionPolicy(settings, connectionDescriptors);
   } catch (err) {
     throw new ConfigError(err instanceof Error ? err.message : String(err));
   }
 }
 
 /** The admission settings of a config file's listener section, absent keys left out. */
-function definedSettings(listener: { readonly [K in keyof ListenerAdmissionSettings]?: ListenerAdmissionSettings[K] | undefined }): ListenerAdmissionSettings {
+function definedSettings(listener: ListenerAdmissionInput): ListenerAdmissionSettings {
   const { maxConnections, maxConnectionsPerIp, maxConnectionsPerIpOverrides, maxConnectionCreationRate, maxConnectionCreationRatePerIp, allow, deny } = listener;
-  return Object.fromEntries(
+  const all: ListenerAdmissionSettings = Object.fromEntries(
     Object.entries({ maxConnections, maxConnectionsPerIp, maxConnectionsPerIpOverrides, maxConnectionCreationRate, maxConnectionCreationRatePerIp, allow, deny }).filter(([, v]) => v !== undefined),
-  ) as ListenerAdmissionSettings;
+  );
+  return all;
+}
+
+/** The open-file limit assumed where it cannot be read (no /proc): the most common soft limit. */
+const ASSUMED_OPEN_FILE_LIMIT = 1024;
+
+/**
+ * How the process's descriptors are shared: segment files (maxOpenLogFiles), the broker's own
+ * (OTHER_DESCRIPTORS), and the rest for connections (what `listener.maxConnections: auto` is).
+ */
+function descriptorsOf(maxOpenLogFilesSetting: number | 'auto', logger: Logger): { openFileLimit: number | undefined; maxOpenLogFiles: number; forConnections: number } {
+  const openFileLimit = processOpenFileLimit();
+  const maxOpenLogFiles = resolveMaxOpenLogFiles(maxOpenLogFilesSetting, logger);
+  return { openFileLimit, maxOpenLogFiles, forConnections: (openFileLimit ?? ASSUMED_OPEN_FILE_LIMIT) - maxOpenLogFiles - OTHER_DESCRIPTORS };
 }
 
 /** `auto` derived from the process's open-file limit; a setting close to that limit is warned about (connections need the rest). */

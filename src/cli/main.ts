@@ -296,7 +296,7 @@ function handleSignals(broker: Broker, logger: Logger, configFile: string | unde
   process.on('SIGHUP', () => {
     logger.info({ reloaded: broker.reloadCertificates() }, 'SIGHUP: certificate reload');
     if (configFile === undefined) return;
-    const policy = broker.reloadListenerPolicy(configFile);
+    const policy = broker.reloadListenerPolicy(() => loadConfigFile(configFile).listener ?? {});
     if (policy.ok) logger.info({ closed: policy.closed, detail: policy.detail }, 'SIGHUP: listener address lists and connection limits reloaded');
     else logger.error({ detail: policy.detail }, 'SIGHUP: the config file is invalid: the listener address lists and connection limits in force are kept');
   });

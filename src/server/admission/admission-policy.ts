@@ -1,4 +1,3 @@
-import { OTHER_DESCRIPTORS } from '../../storage/log/fd-limit.js';
 import { CidrTable, parseCidr, type Cidr } from './cidr.js';
 
 /**
@@ -23,6 +22,9 @@ export interface ListenerAdmissionSettings {
   readonly deny?: readonly string[];
 }
 
+/** The settings as a parsed config file gives them (a key may be present and undefined). */
+export type ListenerAdmissionInput = { readonly [K in keyof ListenerAdmissionSettings]?: ListenerAdmissionSettings[K] | undefined };
+
 export const DEFAULT_LISTENER_ADMISSION = {
   maxConnections: 'auto',
   maxConnectionsPerIp: 'auto',
@@ -41,8 +43,6 @@ export const DEFAULT_LISTENER_ADMISSION = {
 export const MIN_DERIVED_MAX_CONNECTIONS = 32;
 /** The fewest connections per address `maxConnectionsPerIp: auto` allows. */
 export const MIN_DERIVED_MAX_CONNECTIONS_PER_IP = 8;
-/** The open-file limit assumed where it cannot be read: the most common soft limit. */
-const ASSUMED_OPEN_FILE_LIMIT = 1024;
 /** A rate's bucket holds this many seconds of it: the burst a restarting fleet of clients makes. */
 export const RATE_BURST_SECONDS = 2;
 /** The longest the listener rate delays an accept; further over the rate, the connection is refused. */
@@ -70,13 +70,12 @@ export interface AdmissionPolicy {
 }
 
 /**
- * `maxConnections: auto`: the descriptors left under the open-file limit once the segment files
- * (`maxOpenLogFiles`) and the broker's own (the metadata store, the audit trail, Node) are counted, so
- * that a full listener never makes the broker itself meet EMFILE.
+ * `maxConnections: auto`: the descriptors the broker leaves to connections (the open-file limit less
+ * the segment files and its own: src/broker works it out), so that a full listener never makes the
+ * broker itself meet EMFILE.
  */
-export function derivedMaxConnections(openFileLimit: number | undefined, maxOpenLogFiles: number): number {
-  const limit = openFileLimit ?? ASSUMED_OPEN_FILE_LIMIT;
-  return Math.max(MIN_DERIVED_MAX_CONNECTIONS, limit - maxOpenLogFiles - OTHER_DESCRIPTORS);
+export function derivedMaxConnections(connectionDescriptors: number): number {
+  return Math.max(MIN_DERIVED_MAX_CONNECTIONS, connectionDescriptors);
 }
 
 /** `maxConnectionsPerIp: auto`: a quarter of the listener, so that one address never fills it. */
@@ -85,13 +84,13 @@ export function derivedMaxConnectionsPerIp(maxConnections: number): number {
 }
 
 /**
- * Resolves the settings against the process (its open-file limit, the segment files' share of it).
+ * Resolves the settings against the descriptors the process leaves to connections (`auto`).
  * Throws an Error naming the setting for a block that does not parse (the config file's schema
  * refuses them first; this guards configurations built in code).
  */
-export function resolveAdmissionPolicy(settings: ListenerAdmissionSettings, fds: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number }): AdmissionPolicy {
+export function resolveAdmissionPolicy(settings: ListenerAdmissionSettings, connectionDescriptors: number): AdmissionPolicy {
   const s = { ...DEFAULT_LISTENER_ADMISSION, ...definedOnly(settings) };
-  const maxConnections = s.maxConnections === 'auto' ? derivedMaxConnections(fds.openFileLimit, fds.maxOpenLogFiles) : s.maxConnections;
+  const maxConnections = s.maxConnections === 'auto' ? derivedMaxConnections(connectionDescriptors) : s.maxConnections;
   const maxConnectionsPerIp = s.maxConnectionsPerIp === 'auto' ? Math.min(maxConnections, derivedMaxConnectionsPerIp(maxConnections)) : s.maxConnectionsPerIp;
   const blocks = (key: string, list: readonly string[]): Cidr[] =>
     list.map((text) => {

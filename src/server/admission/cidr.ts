@@ -33,8 +33,10 @@ export function parseIp(text: string): bigint | undefined {
     head = `${address.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
   }
   const groups = (part: string) => (part === '' ? [] : part.split(':').map((g) => BigInt(`0x${g}`)));
-  const [left, right] = head.includes('::') ? head.split('::') : [head, undefined];
-  const leftGroups = groups(left ?? '');
+  const double = head.indexOf('::');
+  const left = double < 0 ? head : head.slice(0, double);
+  const right = double < 0 ? undefined : head.slice(double + 2);
+  const leftGroups = groups(left);
   const rightGroups = right === undefined ? [] : groups(right);
   const missing = 8 - leftGroups.length - rightGroups.length;
   const all = [...leftGroups, ...Array.from({ length: right === undefined ? 0 : missing }, () => 0n), ...rightGroups];

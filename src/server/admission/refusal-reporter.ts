@@ -44,13 +44,13 @@ export class RefusalReporter {
       return;
     }
     if (this.#folded.size >= this.#maxAddresses) {
-      const other = this.#folded.get(OTHER_ADDRESSES) ?? { counts: new Map() };
+      const other: Folded = this.#folded.get(OTHER_ADDRESSES) ?? { counts: new Map<AdmissionRefusal, number>() };
       other.counts.set(reason, (other.counts.get(reason) ?? 0) + 1);
       this.#folded.set(OTHER_ADDRESSES, other);
       this.#schedule();
       return;
     }
-    this.#folded.set(address, { counts: new Map() });
+    this.#folded.set(address, { counts: new Map<AdmissionRefusal, number>() });
     this.#events.emit({ type: 'connection-refused', remote, reason, detail });
     this.#schedule();
   }
