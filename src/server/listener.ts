@@ -154,7 +154,8 @@ export class Listener {
         if (detail === REVOKED) {
           events.emit({ type: 'connection-refused', remote: remoteOf(socket), reason: CloseReasons.CLIENT_CERTIFICATE_REVOKED, detail: revokedDetail(socket) });
         } else {
-          events.emit({ type: 'connection-refused', remote: remoteOf(socket), reason: 'TLS_HANDSHAKE_FAILED', detail });
+          // A slowloris misses the handshake deadline by the thousand: reported once per address per interval.
+          this.#refusals.refused(addressOf(socket), remoteOf(socket), 'TLS_HANDSHAKE_FAILED', detail);
         }
         socket.destroy();
       });
@@ -339,7 +340,8 @@ export class Listener {
         : setTimeout(() => {
             if (session.principal !== null) return;
             const detail = `not logged in ${authenticationTimeoutMs} ms after the connection was accepted`;
-            security.events.emit({ type: 'connection-refused', connection: id, remote, reason: CloseReasons.AUTHENTICATION_TIMEOUT, detail });
+            // As many as an attacker opens: reported once per address per interval, the rest summed.
+            this.#refusals.refused(socket.remoteAddress ?? '?', remote, CloseReasons.AUTHENTICATION_TIMEOUT, `connection ${id}: ${detail}`);
             connection.close(CloseReasons.AUTHENTICATION_TIMEOUT, new Error(detail));
           }, authenticationTimeoutMs).unref();
     this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined, address: socket.remoteAddress });
@@ -475,6 +477,12 @@ function revokedDetail(socket: TLSSocket): string {
 
 function describeCertificate(certificate: X509Certificate): string {
   return `subject ${certificate.subject.replace(/\n/g, ',')}, serial ${certificate.serialNumber}`;
+}
+
+/** The client's IP address, from the TCP socket under a TLS socket whose handshake failed if need be (see remoteOf). */
+function addressOf(socket: Socket): string {
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  return socket.remoteAddress ?? (parent instanceof Socket ? parent.remoteAddress : undefined) ?? '?';
 }
 
 function remoteOf(socket: Socket): string {

@@ -1,5 +1,5 @@
 import type { SecurityEvents } from '../../security/events.js';
-import type { AdmissionRefusal } from './connection-admission.js';
+import type { CloseReason } from '../../close-reasons.js';
 
 /** Refusals of one address are reported once per interval, the rest summed. */
 export const DEFAULT_REPORT_INTERVAL_MS = 10_000;
@@ -9,14 +9,18 @@ export const DEFAULT_MAX_REPORTED_ADDRESSES = 256;
 /** The source `*`: refusals of addresses beyond the table, summed. */
 export const OTHER_ADDRESSES = '*';
 
+/** What the reporter sums: the admission's refusals, and the deadlines an attacker runs into by the thousand. */
+export type ReportedRefusal = CloseReason | 'TLS_HANDSHAKE_FAILED';
+
 interface Folded {
   /** Refusals by reason since the first one of the interval, not reported yet. */
-  readonly counts: Map<AdmissionRefusal, number>;
+  readonly counts: Map<ReportedRefusal, number>;
 }
 
 /**
  * Reports the listener's refusals as security events without letting an attacker choose how many: a
- * storm refused on accept is thousands of connections a second, and one log line (and one audit event)
+ * storm refused on accept is thousands of connections a second (and a slowloris thousands of TLS
+ * handshakes or logins that miss their deadline every 10 s), and one log line (and one audit event)
  * each would be a second attack on the disk. The first refusal of each address in an interval is
  * reported with its detail; the others are counted and reported at the end of the interval as one
  * event per address and reason, whose `repeated` says how many it stands for (so the refusal counter
@@ -37,20 +41,20 @@ export class RefusalReporter {
   }
 
   /** A connection from `address` (its `remote`, address and port) was refused. */
-  refused(address: string, remote: string, reason: AdmissionRefusal, detail: string): void {
+  refused(address: string, remote: string, reason: ReportedRefusal, detail: string): void {
     const known = this.#folded.get(address);
     if (known !== undefined) {
       known.counts.set(reason, (known.counts.get(reason) ?? 0) + 1);
       return;
     }
     if (this.#folded.size >= this.#maxAddresses) {
-      const other: Folded = this.#folded.get(OTHER_ADDRESSES) ?? { counts: new Map<AdmissionRefusal, number>() };
+      const other: Folded = this.#folded.get(OTHER_ADDRESSES) ?? { counts: new Map<ReportedRefusal, number>() };
       other.counts.set(reason, (other.counts.get(reason) ?? 0) + 1);
       this.#folded.set(OTHER_ADDRESSES, other);
       this.#schedule();
       return;
     }
-    this.#folded.set(address, { counts: new Map<AdmissionRefusal, number>() });
+    this.#folded.set(address, { counts: new Map<ReportedRefusal, number>() });
     this.#events.emit({ type: 'connection-refused', remote, reason, detail });
     this.#schedule();
   }
