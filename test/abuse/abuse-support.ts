@@ -11,7 +11,7 @@ import { eventually, type BrokerProcess } from '../security/attack-support.js';
 export interface StormSocket {
   readonly socket: Socket;
   /** Whether the broker has closed (or reset) it. */
-  closed(): boolean;
+  readonly closed: () => boolean;
 }
 
 /** Opens `n` TCP connections from `localAddress` at once; each is destroyed when the test ends. */
