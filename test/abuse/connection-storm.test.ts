@@ -95,25 +95,22 @@ describe('connection storms', () => {
 
   it('an address opening connections faster than maxConnectionCreationRatePerIp is refused (CONNECTION_RATE), another is not', async (t) => {
     const broker = await startBrokerProcess(t);
-    // Open-and-close churn from one address: never many open, 1,000 opened in little more than a second.
-    const refusedBefore = await metricValue(broker, 'parapet_connections_refused_total{reason="CONNECTION_RATE"}');
-    let seenClosed = 0;
+    // Open-and-close churn from one address: never many open, 1,500 opened in about two seconds.
+    let refused = 0;
     const started = performance.now();
     for (let batch = 0; batch < 10; batch++) {
-      const sockets = storm(t, broker.port, '127.0.3.1', 100);
+      const sockets = storm(t, broker.port, '127.0.3.1', 150);
       await settled(sockets);
+      // A refused connection is closed on accept; an admitted one waits for a ClientHello (10 s).
       await new Promise((r) => setTimeout(r, 100));
-      seenClosed += 100 - stillOpen(sockets);
+      refused += 150 - stillOpen(sockets);
       for (const s of sockets) s.socket.destroy();
     }
     const elapsedS = (performance.now() - started) / 1000;
-    // The summary event (10 s after the first refusal) brings the metric to every refusal.
-    await eventually(() => refusalLines(broker, 'CONNECTION_RATE', '127.0.3.1').some((l) => l.repeated !== undefined), 'the summed refusals', 15_000);
-    const refused = (await metricValue(broker, 'parapet_connections_refused_total{reason="CONNECTION_RATE"}')) - refusedBefore;
     // 200 a second with a burst of 400: at most 400 + 200 per second got in.
     const admittedMax = 400 + Math.ceil(200 * elapsedS) + 10;
-    assert.ok(1000 - refused <= admittedMax, `${1000 - refused} admitted in ${elapsedS.toFixed(2)} s (at most ${admittedMax})`);
-    assert.ok(refused >= 1000 - admittedMax && seenClosed >= refused - 50, `${refused} refused, ${seenClosed} seen closed by the client`);
+    assert.ok(1500 - refused <= admittedMax, `${1500 - refused} admitted in ${elapsedS.toFixed(2)} s (at most ${admittedMax})`);
+    assert.ok(refused > 0, 'some were refused');
     assert.ok(refusalLines(broker, 'CONNECTION_RATE', '127.0.3.1').length >= 1);
     // Another address is not slowed by this one.
     const other = storm(t, broker.port, '127.0.3.2', 20);
@@ -124,6 +121,6 @@ describe('connection storms', () => {
     await admin.createTopic('rate-probe', 1);
     const probe = await LatencyProbe.open(t, broker.adminConfig, 'rate-probe');
     assert.ok((await probe.produceMs()) < 10_000);
-    t.diagnostic(`${1000 - refused} of 1000 admitted from one address in ${elapsedS.toFixed(2)} s; ${refused} refused`);
+    t.diagnostic(`${1500 - refused} of 1500 admitted from one address in ${elapsedS.toFixed(2)} s; ${refused} refused`);
   });
 });

@@ -50,7 +50,7 @@ describe('config file', () => {
     ]);
     assert.deepEqual([listener.maxConnectionCreationRate, listener.maxConnectionCreationRatePerIp], [300, 20]);
     assert.deepEqual([listener.allow, listener.deny], [['10.0.0.0/8', '127.0.0.1'], ['10.6.6.0/24']]);
-    assert.throws(() => parseConfigFile('listener:\n  deny: [10.0.0.0/33]\n', 'bad.yaml'), /bad\.yaml: invalid configuration\n  listener\.deny\.0: 10\.0\.0\.0\/33: the prefix length must be 0 to 32/);
+    assert.throws(() => parseConfigFile('listener:\n  deny: [10.0.0.0/33]\n', 'bad.yaml'), /bad\.yaml: invalid configuration\n {2}listener\.deny\.0: 10\.0\.0\.0\/33: the prefix length must be 0 to 32/);
     assert.throws(() => parseConfigFile('listener:\n  allow: [10.1.2.3/8]\n', 'bad.yaml'), /listener\.allow\.0: 10\.1\.2\.3\/8: has bits set after the \/8 prefix \(did you mean 10\.0\.0\.0\/8\?\)/);
     assert.throws(() => parseConfigFile('listener:\n  maxConnections: 0\n', 'bad.yaml'), /listener\.maxConnections/);
     assert.throws(() => parseConfigFile('listener:\n  maxConnectionsPerIpOverrides: [{ cidr: 10.0.0.0/8 }]\n', 'bad.yaml'), /listener\.maxConnectionsPerIpOverrides\.0\.max/);
