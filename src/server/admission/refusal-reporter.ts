@@ -13,6 +13,7 @@ export const OTHER_ADDRESSES = '*';
 export type ReportedRefusal = CloseReason | 'TLS_HANDSHAKE_FAILED';
 
 interface Folded {
+  readonly address: string;
   /** Refusals by reason since the first one of the interval, not reported yet. */
   readonly counts: Map<ReportedRefusal, number>;
 }
@@ -42,19 +43,22 @@ export class RefusalReporter {
 
   /** A connection from `address` (its `remote`, address and port) was refused. */
   refused(address: string, remote: string, reason: ReportedRefusal, detail: string): void {
-    const known = this.#folded.get(address);
+    // A failed TLS handshake says why (an old protocol, no client certificate, a forged one): each
+    // kind is reported apart, as an operator tells a misconfigured client from an attack by it.
+    const key = reason === 'TLS_HANDSHAKE_FAILED' ? `${address} ${reason} ${detail}` : address;
+    const known = this.#folded.get(key);
     if (known !== undefined) {
       known.counts.set(reason, (known.counts.get(reason) ?? 0) + 1);
       return;
     }
     if (this.#folded.size >= this.#maxAddresses) {
-      const other: Folded = this.#folded.get(OTHER_ADDRESSES) ?? { counts: new Map<ReportedRefusal, number>() };
+      const other: Folded = this.#folded.get(OTHER_ADDRESSES) ?? { address: OTHER_ADDRESSES, counts: new Map<ReportedRefusal, number>() };
       other.counts.set(reason, (other.counts.get(reason) ?? 0) + 1);
       this.#folded.set(OTHER_ADDRESSES, other);
       this.#schedule();
       return;
     }
-    this.#folded.set(address, { counts: new Map<ReportedRefusal, number>() });
+    this.#folded.set(key, { address, counts: new Map<ReportedRefusal, number>() });
     this.#events.emit({ type: 'connection-refused', remote, reason, detail });
     this.#schedule();
   }
@@ -63,7 +67,7 @@ export class RefusalReporter {
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const [address, { counts }] of this.#folded) {
+    for (const { address, counts } of this.#folded.values()) {
       for (const [reason, n] of counts) {
         const from = address === OTHER_ADDRESSES ? 'addresses beyond the first reported ones' : 'the address';
         this.#events.emit({

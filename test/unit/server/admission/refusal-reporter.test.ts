@@ -56,4 +56,24 @@ describe('refusal reporter', () => {
     });
     reporter.close();
   });
+
+  it('reports each kind of failed TLS handshake of an address apart, and sums the repeats of each', () => {
+    const { events, sink } = recorder();
+    const reporter = new RefusalReporter(sink, { intervalMs: 60_000 });
+    for (let i = 0; i < 3; i++) reporter.refused('10.0.0.1', '10.0.0.1:1', 'TLS_HANDSHAKE_FAILED', 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
+    for (let i = 0; i < 3; i++) reporter.refused('10.0.0.1', '10.0.0.1:2', 'TLS_HANDSHAKE_FAILED', 'ERR_TLS_HANDSHAKE_TIMEOUT');
+    assert.deepEqual(
+      events.map((e) => (e.type === 'connection-refused' ? e.detail : '')),
+      ['ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE', 'ERR_TLS_HANDSHAKE_TIMEOUT'],
+    );
+    reporter.flush();
+    assert.deepEqual(
+      events.slice(2).map((e) => (e.type === 'connection-refused' ? [e.remote, e.reason, e.repeated] : [])),
+      [
+        ['10.0.0.1:0', 'TLS_HANDSHAKE_FAILED', 1],
+        ['10.0.0.1:0', 'TLS_HANDSHAKE_FAILED', 1],
+      ],
+    );
+    reporter.close();
+  });
 });
