@@ -53,5 +53,14 @@ export const CloseReasons = {
   LOGIN_BLOCKED: 'LOGIN_BLOCKED',
   /** Nothing was sent or answered for `connectionsMaxIdleMs` (Kafka's connections.max.idle.ms). */
   IDLE_TIMEOUT: 'IDLE_TIMEOUT',
+  /**
+   * Refused on the TCP accept, before TLS, by the listener's address lists (`listener.allow`/`deny`),
+   * or closed when a reload denies the address of an open connection: docs/security/network.md.
+   */
+  ADDRESS_DENIED: 'ADDRESS_DENIED',
+  /** Refused on the TCP accept: the listener, or the client's address, has its maximum of connections open. */
+  CONNECTION_LIMIT: 'CONNECTION_LIMIT',
+  /** Refused on the TCP accept: the client's address (or, far over it, the listener) opens connections faster than its rate (KIP-612). */
+  CONNECTION_RATE: 'CONNECTION_RATE',
 } as const;
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];

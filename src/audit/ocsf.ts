@@ -66,6 +66,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
           message: `a connection was refused: ${event.reason}${event.detail === undefined ? '' : ` (${event.detail})`}`,
           status_detail: event.reason,
           src_endpoint: endpoint(event.remote),
+          ...(event.repeated === undefined ? {} : { count: 1 + event.repeated }),
           unmapped: { parapet_type: event.type, ...(event.connection === undefined ? {} : { connection: event.connection }), ...(event.detail === undefined ? {} : { detail: event.detail }) },
         }),
       ];
@@ -164,6 +165,15 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
           entity: { type: 'certificate', name: 'listener certificate' },
           ...(event.ok ? {} : { status_detail: event.detail }),
           unmapped: { parapet_type: event.type, detail: event.detail },
+        }),
+      ];
+    case 'listener-policy-reloaded':
+      return [
+        ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.UPDATE, event.ok, {
+          message: event.ok ? `the listener's address lists and connection limits were reloaded: ${event.detail}` : `a reload of the listener's address lists and connection limits was refused: ${event.detail}`,
+          entity: { type: 'listener policy', name: 'listener' },
+          ...(event.ok ? {} : { status_detail: event.detail }),
+          unmapped: { parapet_type: event.type, detail: event.detail, closed: event.closed },
         }),
       ];
   }

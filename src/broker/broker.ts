@@ -44,14 +44,16 @@ import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
 import type { LoginGuard } from '../security/login-guard/login-guard.js';
+import { DEFAULT_LISTENER_ADMISSION, resolveAdmissionPolicy, type AdmissionPolicy, type ListenerAdmissionInput, type ListenerAdmissionSettings } from '../server/admission/admission-policy.js';
 
 export interface BrokerConfig {
+  /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
   readonly listener: {
     readonly host: string;
     readonly port: number;
     /** SASL_SSL by default; anything weaker must be allowed by name in `security`. */
     readonly protocol: ListenerProtocol;
-  };
+  } & ListenerAdmissionSettings;
   /** TLS, SASL, super users and the `allowInsecure…` switches (docs/security/). */
   readonly security: SecurityConfig;
   readonly nodeId: number;
@@ -169,7 +171,7 @@ export interface BrokerDeps {
 }
 
 export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
-  listener: { host: '127.0.0.1', port: 9092, protocol: 'SASL_SSL' },
+  listener: { host: '127.0.0.1', port: 9092, protocol: 'SASL_SSL', ...DEFAULT_LISTENER_ADMISSION },
   security: DEFAULT_SECURITY_CONFIG,
   nodeId: 0,
   clusterId: 'parapet',
@@ -250,6 +252,8 @@ export class Broker {
   readonly #adminServer: AdminServer | undefined;
   readonly #readinessChecks: ReadinessCheck[] = [];
   #listening = false;
+  /** What the listener's `auto` connection limits are derived from (read once, at the start). */
+  readonly #descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number; readonly forConnections: number };
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
     const clock = deps.clock ?? Date.now;
@@ -288,6 +292,9 @@ export class Broker {
       // Produce frames and fetch reads come from bounded pools and go back to them once used.
       const frames = new BufferPool({ maxPooledBytes: 32 * 1024 * 1024 });
       const reads = new BufferPool({ maxPooledBytes: 64 * 1024 * 1024 });
+      this.#descriptors = descriptorsOf(config.maxOpenLogFiles, logger);
+      const admission = admissionPolicyOf(config.listener, this.#descriptors.forConnections);
+      logger.info({ ...admission.summary, openFileLimit: this.#descriptors.openFileLimit ?? 'unknown' }, 'listener connection limits and address lists');
       const configLimits = { minSegmentBytes: config.minSegmentBytes, minSegmentMs: config.minSegmentMs, maxMessageBytes: config.maxFrameBytes };
       // The logs read topic configs from here; the topic admin tells it of every change.
       const topicConfigs = new TopicConfigCache(store, configLimits);
@@ -301,7 +308,7 @@ export class Broker {
         },
         ...(deps.fs === undefined ? {} : { fs: deps.fs }),
         configs: topicConfigs,
-        maxOpenFiles: resolveMaxOpenLogFiles(config.maxOpenLogFiles, logger),
+        maxOpenFiles: this.#descriptors.maxOpenLogFiles,
         maxOpenPartitions: config.maxPartitions,
         keys: keys.services,
         unsealPool: this.#unsealPool,
@@ -397,6 +404,7 @@ export class Broker {
         names: { maxGroupIdLength: config.maxGroupIdLength, maxTransactionalIdLength: config.maxTransactionalIdLength, maxClientIdLength: config.maxClientIdLength },
         ...(deps.stages === undefined ? {} : { extraStages: deps.stages }),
         ...(metrics === undefined ? {} : { metrics }),
+        admission,
       });
       const { tlsFiles } = security;
       const listener = this.#listener;
@@ -445,7 +453,8 @@ export class Broker {
       this.#logger.info({ url: this.#adminServer.url, ...admin }, 'admin endpoint listening: /metrics, /healthz, /readyz');
     }
     const { settings, insecure } = settingsInForce(this.#config);
-    this.#events.emit({ type: 'broker-started', version: productVersion(), settings: { ...settings, listener: { ...(settings as { listener: object }).listener, port: address.port } }, insecure });
+    const connections = this.#listener.admissionPolicy?.summary;
+    this.#events.emit({ type: 'broker-started', version: productVersion(), settings: { ...settings, listener: { ...(settings as { listener: object }).listener, port: address.port, ...(connections === undefined ? {} : { connections }) } }, insecure });
     this.#certificateWatch = this.#startCertificateWatch?.();
     this.#retentionTimer = setInterval(() => {
       this.enforceRetention().catch((err: unknown) => {
@@ -480,6 +489,28 @@ export class Broker {
   /** Reloads the TLS certificate files now (SIGHUP); false when they don't form a valid pair or there is no TLS. */
   reloadCertificates(): boolean {
     return this.#certificateWatch?.reload() ?? false;
+  }
+
+  /**
+   * Applies the listener's address lists and connection limits that `read` returns (SIGHUP: the config
+   * file's `listener` section, read again) without a restart: new connections meet them at once, and
+   * open connections from an address now denied are closed (ADDRESS_DENIED). When `read` throws (a file
+   * that does not parse or validate) or a block is malformed, nothing changes: the lists in force are
+   * kept and the refusal is reported (the log at warn, the audit trail). Absent keys are the defaults,
+   * as at a start.
+   */
+  reloadListenerPolicy(read: () => ListenerAdmissionInput): { ok: boolean; detail: string; closed: number } {
+    let result: { ok: boolean; detail: string; closed: number };
+    try {
+      const policy = admissionPolicyOf({ ...DEFAULT_LISTENER_ADMISSION, ...definedSettings(read()) }, this.#descriptors.forConnections);
+      const closed = this.#listener.updateAdmission(policy);
+      const { allow, deny, maxConnections, maxConnectionsPerIp } = policy.summary;
+      result = { ok: true, detail: `allow [${allow.join(', ')}], deny [${deny.join(', ')}], maxConnections ${maxConnections}, maxConnectionsPerIp ${maxConnectionsPerIp}`, closed };
+    } catch (err) {
+      result = { ok: false, detail: `${err instanceof Error ? err.message : String(err)} (the lists and limits in force are kept)`, closed: 0 };
+    }
+    this.#events.emit({ type: 'listener-policy-reloaded', ...result });
+    return result;
   }
 
   /** Whether the audit trail can be written now (false: the broker refuses admin changes and logins, unless failing open). */
@@ -543,6 +574,37 @@ export class Broker {
     this.#store.close();
     this.#lock.release();
   }
+}
+
+/** The listener's settings resolved against the process's descriptors; a bad CIDR block is a ConfigError. */
+function admissionPolicyOf(settings: ListenerAdmissionSettings, connectionDescriptors: number): AdmissionPolicy {
+  try {
+    return resolveAdmissionPolicy(settings, connectionDescriptors);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** The admission settings of a config file's listener section, absent keys left out. */
+function definedSettings(listener: ListenerAdmissionInput): ListenerAdmissionSettings {
+  const { maxConnections, maxConnectionsPerIp, maxConnectionsPerIpOverrides, maxConnectionCreationRate, maxConnectionCreationRatePerIp, allow, deny } = listener;
+  const all: ListenerAdmissionSettings = Object.fromEntries(
+    Object.entries({ maxConnections, maxConnectionsPerIp, maxConnectionsPerIpOverrides, maxConnectionCreationRate, maxConnectionCreationRatePerIp, allow, deny }).filter(([, v]) => v !== undefined),
+  );
+  return all;
+}
+
+/** The open-file limit assumed where it cannot be read (no /proc): the most common soft limit. */
+const ASSUMED_OPEN_FILE_LIMIT = 1024;
+
+/**
+ * How the process's descriptors are shared: segment files (maxOpenLogFiles), the broker's own
+ * (OTHER_DESCRIPTORS), and the rest for connections (what `listener.maxConnections: auto` is).
+ */
+function descriptorsOf(maxOpenLogFilesSetting: number | 'auto', logger: Logger): { openFileLimit: number | undefined; maxOpenLogFiles: number; forConnections: number } {
+  const openFileLimit = processOpenFileLimit();
+  const maxOpenLogFiles = resolveMaxOpenLogFiles(maxOpenLogFilesSetting, logger);
+  return { openFileLimit, maxOpenLogFiles, forConnections: (openFileLimit ?? ASSUMED_OPEN_FILE_LIMIT) - maxOpenLogFiles - OTHER_DESCRIPTORS };
 }
 
 /** `auto` derived from the process's open-file limit; a setting close to that limit is warned about (connections need the rest). */

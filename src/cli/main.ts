@@ -158,6 +158,8 @@ interface Prepared {
   readonly config: BrokerConfig;
   readonly lock: DataDirLock;
   readonly initialised?: InitResult;
+  /** The config file read (--config, else the data directory's parapet.yaml): SIGHUP reads it again. */
+  readonly configFile?: string;
 }
 
 /**
@@ -168,10 +170,12 @@ interface Prepared {
  */
 async function prepareStart(opts: StartOptions): Promise<Prepared> {
   let config = DEFAULT_BROKER_CONFIG;
+  let configFile: string | undefined;
   const listen = opts.listen === undefined ? undefined : parseListen(opts.listen);
   const adminListen = opts.adminListen === undefined ? undefined : parseListen(opts.adminListen, '--admin-listen', '127.0.0.1:9644');
   const load = (file: string) => {
     config = applyConfigFile(config, loadConfigFile(file), dirname(resolve(file)));
+    configFile = resolve(file);
   };
   if (opts.config !== undefined) load(opts.config);
   let dataDir = resolve(opts.dataDir ?? config.dataDir);
@@ -219,7 +223,7 @@ async function prepareStart(opts: StartOptions): Promise<Prepared> {
         ExitCodes.DATA_DIR,
       );
     }
-    return initialised === undefined ? { config, lock } : { config, lock, initialised };
+    return { config, lock, ...(initialised === undefined ? {} : { initialised }), ...(configFile === undefined ? {} : { configFile }) };
   } catch (err) {
     lock.release();
     throw err;
@@ -239,7 +243,7 @@ program
   .option('--admin-listen <host:port>', 'address of the metrics and health endpoint (default 127.0.0.1:9644); see docs/operations/monitoring.md')
   .action(async (opts: StartOptions) => {
     const logger = createLogger(logLevelFrom(process.env.PARAPET_LOG_LEVEL), logFormatFrom(opts.logFormat ?? process.env.PARAPET_LOG_FORMAT));
-    const { config, lock, initialised } = await prepareStart(opts);
+    const { config, lock, initialised, configFile } = await prepareStart(opts);
     if (initialised !== undefined) printInit(initialised);
     const broker = new Broker(config, logger, { lock });
     let address: { host: string; port: number };
@@ -252,7 +256,7 @@ program
     if (initialised !== undefined) updateClientBootstrap(initialised, address.host, address.port);
     logger.info({ event: 'listening', host: address.host, port: address.port, protocol: config.listener.protocol, dataDir: config.dataDir, admin: broker.adminUrl ?? null }, 'listening');
     printListening(config, address, broker.adminUrl);
-    handleSignals(broker, logger);
+    handleSignals(broker, logger, configFile);
   });
 
 function printListening(config: BrokerConfig, address: { host: string; port: number }, adminUrl: string | undefined): void {
@@ -274,7 +278,7 @@ function printListening(config: BrokerConfig, address: { host: string; port: num
   else if (protocol === 'SASL_SSL' && existsSync(adminProperties)) console.log(`try: kcat -F ${adminProperties} -L`);
 }
 
-function handleSignals(broker: Broker, logger: Logger): void {
+function handleSignals(broker: Broker, logger: Logger, configFile: string | undefined): void {
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     void broker.close(signal).then(() => {
@@ -287,9 +291,14 @@ function handleSignals(broker: Broker, logger: Logger): void {
   process.once('SIGTERM', () => {
     stop('SIGTERM');
   });
-  // Certificate files are also polled; SIGHUP reloads them at once (after a renewal script runs).
+  // Certificate files are also polled; SIGHUP reloads them at once (after a renewal script runs), and
+  // the listener's address lists and connection limits from the config file (docs/security/network.md).
   process.on('SIGHUP', () => {
     logger.info({ reloaded: broker.reloadCertificates() }, 'SIGHUP: certificate reload');
+    if (configFile === undefined) return;
+    const policy = broker.reloadListenerPolicy(() => loadConfigFile(configFile).listener ?? {});
+    if (policy.ok) logger.info({ closed: policy.closed, detail: policy.detail }, 'SIGHUP: listener address lists and connection limits reloaded');
+    else logger.error({ detail: policy.detail }, 'SIGHUP: the config file is invalid: the listener address lists and connection limits in force are kept');
   });
 }
 

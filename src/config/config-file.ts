@@ -9,6 +9,7 @@ import { ConfigError } from '../config-error.js';
 import type { EncryptionAtRestConfig } from '../storage/crypto/key-setup.js';
 import type { AdminEndpointConfig } from '../metrics/admin-endpoint-config.js';
 import { absoluteSecretRef, SECRET_REF } from '../secret-ref.js';
+import { parseCidr } from '../server/admission/cidr.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -81,6 +82,15 @@ const SaslSchema = z.strictObject({
   maxUnauthenticatedFrameBytes: z.number().int().min(1024).max(1024 * 1024).optional(),
 });
 
+// An IPv4 or IPv6 block (10.0.0.0/8, 2001:db8::/32) or a bare address, checked as the listener will read it.
+const cidr = z.string().superRefine((text, ctx) => {
+  try {
+    parseCidr(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+  }
+});
+
 const secretRef = z.string().regex(SECRET_REF, 'a secret is given by reference, ${file:/path} or ${env:NAME}, never written in the configuration');
 
 const EncryptionAtRestSchema = z.strictObject({
@@ -126,6 +136,17 @@ export const ConfigFileSchema = z.strictObject({
       host: z.string().min(1).optional(),
       port: port.optional(),
       protocol: z.enum(['SASL_SSL', 'SSL', 'SASL_PLAINTEXT', 'PLAINTEXT']).optional(),
+      // Connection limits and address lists (docs/security/network.md#connection-limits-and-address-lists).
+      maxConnections: z.union([z.literal('auto'), positiveInt]).optional(),
+      maxConnectionsPerIp: z.union([z.literal('auto'), positiveInt]).optional(),
+      maxConnectionsPerIpOverrides: z
+        .array(z.strictObject({ cidr, max: z.number().int().min(0) }))
+        .max(1000)
+        .optional(),
+      maxConnectionCreationRate: positiveInt.optional(),
+      maxConnectionCreationRatePerIp: positiveInt.optional(),
+      allow: z.array(cidr).max(10_000).optional(),
+      deny: z.array(cidr).max(10_000).optional(),
     })
     .optional(),
   tls: TlsSchema.optional(),
@@ -297,7 +318,7 @@ export function toConfigFile(config: BrokerConfig): ConfigFile {
   const oauthbearer = sasl.oauthbearer;
   const { audience, ...withoutAudience } = oauthbearer ?? {};
   return {
-    listener: { ...listener },
+    listener: listenerOf(listener),
     tls: { ...tls, principalMapping: tls.principalMapping.map((rule) => ({ ...rule })) },
     sasl: {
       mechanisms: [...sasl.mechanisms],
@@ -311,6 +332,17 @@ export function toConfigFile(config: BrokerConfig): ConfigFile {
     allowInsecureAnonymous,
     allowInsecureNonLoopback,
     ...rest,
+  };
+}
+
+/** The listener section with its lists copied (the file's types are mutable). */
+function listenerOf(listener: BrokerConfig['listener']): NonNullable<ConfigFile['listener']> {
+  const { maxConnectionsPerIpOverrides, allow, deny, ...rest } = listener;
+  return {
+    ...rest,
+    ...(maxConnectionsPerIpOverrides === undefined ? {} : { maxConnectionsPerIpOverrides: maxConnectionsPerIpOverrides.map((o) => ({ ...o })) }),
+    ...(allow === undefined ? {} : { allow: [...allow] }),
+    ...(deny === undefined ? {} : { deny: [...deny] }),
   };
 }
 

@@ -82,7 +82,7 @@ export class BrokerMetrics {
     this.#connections = new Gauge({ name: 'parapet_connections', help: 'Client connections open now, by listener', labelNames: ['listener'], registers });
     this.#accepted = new Counter({ name: 'parapet_connections_accepted_total', help: 'Client connections accepted, by listener', labelNames: ['listener'], registers });
     this.#closed = new Counter({ name: 'parapet_connections_closed_total', help: 'Client connections closed, by listener and close reason', labelNames: ['listener', 'reason'], registers });
-    this.#refused = new Counter({ name: 'parapet_connections_refused_total', help: 'Connections refused before a session began (TLS handshake, client certificate), by reason', labelNames: ['reason'], registers });
+    this.#refused = new Counter({ name: 'parapet_connections_refused_total', help: 'Connections refused (address lists, connection limits and rates, TLS handshake, client certificate, login deadline), by reason', labelNames: ['reason'], registers });
     this.#authentications = new Counter({ name: 'parapet_authentications_total', help: 'Authentications, by mechanism and outcome (success, failure)', labelNames: ['mechanism', 'outcome'], registers });
     this.#denials = new Counter({ name: 'parapet_authorization_denials_total', help: 'Requests (or parts of them) refused by the ACLs, by principal and API', labelNames: ['principal', 'api'], registers });
     this.#throttled = new Counter({ name: 'parapet_throttled_requests_total', help: 'Requests delayed by a quota', registers });
@@ -125,8 +125,8 @@ export class BrokerMetrics {
     this.#closed.labels(listener, reason).inc();
   }
 
-  connectionRefused(reason: string): void {
-    this.#refused.labels(reason).inc();
+  connectionRefused(reason: string, count = 1): void {
+    this.#refused.labels(reason).inc(count);
   }
 
   authentication(mechanism: string, outcome: 'success' | 'failure'): void {

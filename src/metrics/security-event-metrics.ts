@@ -21,7 +21,7 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
           metrics.denial(event.principal, event.api, 1 + (event.repeated ?? 0));
           break;
         case 'connection-refused':
-          metrics.connectionRefused(event.reason);
+          metrics.connectionRefused(event.reason, 1 + (event.repeated ?? 0));
           break;
         // Counted per attempt by the guard itself (loginRefused), not from these rate-limited summaries.
         case 'login-refused':

@@ -28,7 +28,15 @@ export type SecurityEvent =
       readonly tls?: TlsDetails;
       readonly client?: ClientSoftware;
     }
-  | { readonly type: 'connection-refused'; readonly connection?: number; readonly remote: string; readonly reason: CloseReason | 'TLS_HANDSHAKE_FAILED'; readonly detail?: string }
+  | {
+      readonly type: 'connection-refused';
+      readonly connection?: number;
+      readonly remote: string;
+      readonly reason: CloseReason | 'TLS_HANDSHAKE_FAILED';
+      readonly detail?: string;
+      /** How many identical refusals (same address and reason) were folded into this event instead of reported one by one. */
+      readonly repeated?: number;
+    }
   | {
       readonly type: 'authorization-denied';
       readonly connection: number;
@@ -96,7 +104,12 @@ export type SecurityEvent =
       readonly claimedUser?: string;
     }
   /** The TLS certificate files were read again (a change seen by polling, or SIGHUP). */
-  | { readonly type: 'certificate-reloaded'; readonly ok: boolean; readonly detail: string };
+  | { readonly type: 'certificate-reloaded'; readonly ok: boolean; readonly detail: string }
+  /**
+   * The listener's address lists and connection limits were read again (SIGHUP): applied (`ok`), or
+   * refused with the old ones kept; `closed` open connections whose address is now denied.
+   */
+  | { readonly type: 'listener-policy-reloaded'; readonly ok: boolean; readonly detail: string; readonly closed: number };
 
 /** The TLS session a client logged in over. */
 export interface TlsDetails {
@@ -119,7 +132,7 @@ export function loggingSecurityEvents(logger: Logger): SecurityEvents {
   return {
     emit(event) {
       const { type, ...fields } = event;
-      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting' || type === 'login-refused' || type === 'login-guard-engaged') logger.warn({ event: type, ...fields }, `security: ${type}`);
+      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting' || type === 'login-refused' || type === 'login-guard-engaged' || (type === 'listener-policy-reloaded' && !event.ok)) logger.warn({ event: type, ...fields }, `security: ${type}`);
       // Successful logins and data access are many and all in the audit trail: the log keeps them at debug.
       else if (type === 'authentication-succeeded' || type === 'data-access') logger.debug({ event: type, ...fields }, `security: ${type}`);
       else logger.info({ event: type, ...fields }, `security: ${type}`);

@@ -1,6 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
 import { createServer, Socket, type Server } from 'node:net';
 import { createServer as createTlsServer, Server as TlsServer, TLSSocket, type TlsOptions } from 'node:tls';
+import { ConnectionAdmission } from './admission/connection-admission.js';
+import type { AdmissionPolicy } from './admission/admission-policy.js';
+import { RefusalReporter } from './admission/refusal-reporter.js';
 import type { Logger } from '../logger.js';
 import type { ListenerProtocol } from '../security/config.js';
 import type { SecurityEvents, TlsDetails } from '../security/events.js';
@@ -73,6 +76,11 @@ export interface ListenerOptions {
   readonly extraStages?: readonly StageFactory[];
   /** Where connections and requests are counted (src/metrics); nothing is when absent. */
   readonly metrics?: ListenerMetrics;
+  /**
+   * The address lists and connection limits, checked on the TCP accept before TLS (src/server/admission);
+   * every connection is admitted when absent.
+   */
+  readonly admission?: AdmissionPolicy;
 }
 
 /** What the listener reports: its connections, and (through the metrics stage) every request. */
@@ -100,11 +108,19 @@ export class Listener {
   readonly #o: ListenerOptions;
   readonly #server: Server;
   /** Open connections, with their TLS socket on a TLS listener (to close those whose certificate is revoked). */
-  readonly #connections = new Map<Connection, { readonly id: number; readonly tlsSocket: TLSSocket | undefined }>();
+  readonly #connections = new Map<Connection, { readonly id: number; readonly tlsSocket: TLSSocket | undefined; readonly address: string | undefined }>();
   /** The request pipeline's stages, built once: each connection makes its own instances. */
   readonly #stages: readonly StageFactory[];
   #nextId = 1;
   #address: { host: string; port: number } | null = null;
+  /** The TLS server of a TLS listener: it never listens itself, the TCP server hands it admitted sockets. */
+  readonly #tlsServer: TlsServer | undefined;
+  readonly #admission: ConnectionAdmission | undefined;
+  readonly #refusals: RefusalReporter;
+  /** Admitted TCP sockets until they close, with their client's address (to release it, and to close them on a reload). */
+  readonly #admitted = new Map<Socket, string>();
+  /** Accepts the listener rate delays: cleared when the listener closes. */
+  readonly #delayed = new Set<NodeJS.Timeout>();
 
   constructor(options: ListenerOptions) {
     this.#o = options;
@@ -118,10 +134,16 @@ export class Listener {
       ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     });
+    this.#admission = options.admission === undefined ? undefined : new ConnectionAdmission(options.admission);
+    this.#refusals = new RefusalReporter(events);
+    // The TCP server decides on every connection before anything else is spent on it: refused ones
+    // are closed without a TLS handshake. `pauseOnConnect`: nothing is read from a socket until it is
+    // handed on, so a delayed one keeps its ClientHello in the kernel for the TLS server to read.
+    this.#server = createServer({ pauseOnConnect: true }, (socket) => {
+      this.#admit(socket);
+    });
     if (tls === undefined) {
-      this.#server = createServer((socket) => {
-        this.#accept(socket, false);
-      });
+      this.#tlsServer = undefined;
     } else {
       const server = createTlsServer({ ...tls.options, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => {
         this.#accept(socket, true);
@@ -135,7 +157,8 @@ export class Listener {
         if (detail === REVOKED) {
           events.emit({ type: 'connection-refused', remote: remoteOf(socket), reason: CloseReasons.CLIENT_CERTIFICATE_REVOKED, detail: revokedDetail(socket) });
         } else {
-          events.emit({ type: 'connection-refused', remote: remoteOf(socket), reason: 'TLS_HANDSHAKE_FAILED', detail });
+          // A slowloris misses the handshake deadline by the thousand: reported once per address per interval.
+          this.#refusals.refused(addressOf(socket), remoteOf(socket), 'TLS_HANDSHAKE_FAILED', detail);
         }
         socket.destroy();
       });
@@ -144,8 +167,83 @@ export class Listener {
       server.on('connection', (raw: Socket) => {
         remoteOf(raw);
       });
-      this.#server = server;
+      this.#tlsServer = server;
     }
+  }
+
+  /**
+   * A new TCP connection: refused (closed at once, no TLS), delayed (the listener's creation rate), or
+   * handed to TLS or straight to the Kafka protocol. Counted against its address until it closes.
+   */
+  #admit(socket: Socket): void {
+    const address = socket.remoteAddress;
+    // Gone already (reset before the accept ran): nothing to decide, nothing to hold.
+    if (address === undefined) {
+      socket.destroy();
+      return;
+    }
+    const decision = this.#admission?.admit(address) ?? { kind: 'admit', delayMs: 0 };
+    if (decision.kind === 'refuse') {
+      this.#refusals.refused(address, remoteOf(socket), decision.reason, decision.detail);
+      socket.destroy();
+      return;
+    }
+    this.#admitted.set(socket, address);
+    socket.once('close', () => {
+      this.#admitted.delete(socket);
+      this.#admission?.release(address);
+    });
+    // Errors of a socket nobody reads yet (a reset while delayed) must not crash the broker.
+    socket.on('error', () => undefined);
+    if (decision.delayMs <= 0) {
+      this.#handOver(socket);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#delayed.delete(timer);
+      if (!socket.destroyed) this.#handOver(socket);
+    }, decision.delayMs);
+    this.#delayed.add(timer);
+  }
+
+  #handOver(socket: Socket): void {
+    if (this.#tlsServer !== undefined) {
+      this.#tlsServer.emit('connection', socket);
+    } else {
+      socket.resume();
+      this.#accept(socket, false);
+    }
+  }
+
+  /**
+   * Applies new address lists and connection limits (a reload): new connections meet them at once;
+   * open connections from an address now denied are closed (ADDRESS_DENIED), since an operator who
+   * denies an address means its clients too. Returns how many connections (sessions) were closed.
+   */
+  updateAdmission(policy: AdmissionPolicy): number {
+    const admission = this.#admission;
+    if (admission === undefined) return 0;
+    admission.update(policy);
+    let closed = 0;
+    for (const [connection, { id, address, tlsSocket }] of this.#connections) {
+      if (address === undefined || !admission.denied(address)) continue;
+      this.#refusals.refused(address, tlsSocket === undefined ? `${address}:?` : remoteOf(tlsSocket), CloseReasons.ADDRESS_DENIED, `connection ${id} closed: its address was denied by a reload while it was connected`);
+      connection.close(CloseReasons.ADDRESS_DENIED);
+      closed++;
+    }
+    // Sockets still in their TLS handshake, or waiting out the listener rate: no session to tell.
+    for (const [socket, address] of this.#admitted) if (admission.denied(address)) socket.destroy();
+    return closed;
+  }
+
+  /** The address lists and limits in force; undefined when the listener admits everything. */
+  get admissionPolicy(): AdmissionPolicy | undefined {
+    return this.#admission?.policy;
+  }
+
+  /** Connections the admission control counts as open now (handshaking and delayed ones among them). */
+  get admittedConnections(): number {
+    return this.#admission?.open ?? this.#admitted.size;
   }
 
   /** How metrics name this listener: its protocol (one listener per broker today). */
@@ -160,7 +258,7 @@ export class Listener {
 
   /** The TLS server of a TLS listener, whose certificate can be replaced live; undefined without TLS. */
   get tlsServer(): TlsServer | undefined {
-    return this.#server instanceof TlsServer ? this.#server : undefined;
+    return this.#tlsServer;
   }
 
   async start(): Promise<{ host: string; port: number }> {
@@ -247,10 +345,11 @@ export class Listener {
         : setTimeout(() => {
             if (session.principal !== null) return;
             const detail = `not logged in ${authenticationTimeoutMs} ms after the connection was accepted`;
-            security.events.emit({ type: 'connection-refused', connection: id, remote, reason: CloseReasons.AUTHENTICATION_TIMEOUT, detail });
+            // As many as an attacker opens: reported once per address per interval, the rest summed.
+            this.#refusals.refused(socket.remoteAddress ?? '?', remote, CloseReasons.AUTHENTICATION_TIMEOUT, `connection ${id}: ${detail}`);
             connection.close(CloseReasons.AUTHENTICATION_TIMEOUT, new Error(detail));
           }, authenticationTimeoutMs).unref();
-    this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined });
+    this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined, address: socket.remoteAddress });
     this.#o.metrics?.connectionOpened(this.name);
   }
 
@@ -362,7 +461,12 @@ export class Listener {
         resolve();
       });
     });
+    for (const timer of this.#delayed) clearTimeout(timer);
+    this.#delayed.clear();
     await Promise.all([...this.#connections.keys()].map((c) => c.shutdown()));
+    // What is left never became a connection (delayed, or in its TLS handshake): nothing to answer.
+    for (const socket of this.#admitted.keys()) socket.destroy();
+    this.#refusals.close();
     await stopped;
   }
 }
@@ -378,6 +482,12 @@ function revokedDetail(socket: TLSSocket): string {
 
 function describeCertificate(certificate: X509Certificate): string {
   return `subject ${certificate.subject.replace(/\n/g, ',')}, serial ${certificate.serialNumber}`;
+}
+
+/** The client's IP address, from the TCP socket under a TLS socket whose handshake failed if need be (see remoteOf). */
+function addressOf(socket: Socket): string {
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  return socket.remoteAddress ?? (parent instanceof Socket ? parent.remoteAddress : undefined) ?? '?';
 }
 
 function remoteOf(socket: Socket): string {

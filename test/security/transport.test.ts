@@ -51,7 +51,8 @@ describe('transport security of the default listener', () => {
     }
     assert.equal(await tlsAttempt(b.port, { ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }), null);
     assert.equal(await tlsAttempt(b.port, { ca, minVersion: 'TLSv1.3' }), null);
-    assert.ok(b.events.filter((e) => e.type === 'connection-refused' && e.reason === 'TLS_HANDSHAKE_FAILED').length >= 3);
+    // Reported once per address per interval, the others summed (docs/security/network.md#finding-the-attacker).
+    assert.ok(b.events.filter((e) => e.type === 'connection-refused' && e.reason === 'TLS_HANDSHAKE_FAILED').length >= 1);
   });
 
   it('garbage and truncated handshakes are refused, logged with a typed reason, and others are still served', async (t) => {
@@ -63,7 +64,8 @@ describe('transport security of the default listener', () => {
     await sendAndWaitClose(b.port, Buffer.concat([Buffer.from('1603010200010001fc0303', 'hex'), Buffer.alloc(20, 7)]), true);
     await sendAndWaitClose(b.port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     const refused = b.events.filter((e) => e.type === 'connection-refused');
-    assert.ok(refused.length >= 2, JSON.stringify(refused));
+    // Both from 127.0.0.1 in one interval: the first reported, the second summed at the interval's end.
+    assert.ok(refused.length >= 1, JSON.stringify(refused));
     assert.ok(refused.every((e) => e.reason === 'TLS_HANDSHAKE_FAILED'));
     const fine = await SaslTestConnection.open(t, b.port, b.caFile);
     assert.equal((await fine.scram('SCRAM-SHA-512', 'alice', USERS.alice)).result.errorCode, 0);

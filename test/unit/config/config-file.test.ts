@@ -9,6 +9,7 @@ import { DEFAULT_BROKER_CONFIG } from '../../../src/broker/broker.js';
 import { stringify } from 'yaml';
 import { applyConfigFile, ConfigError, loadConfigFile, parseConfigFile, toConfigFile } from '../../../src/config/config-file.js';
 import { TEST_ADMIN_LISTEN } from '../../helpers/admin-endpoint.js';
+import { DEFAULT_LISTENER_ADMISSION } from '../../../src/server/admission/admission-policy.js';
 
 const run = promisify(execFile);
 
@@ -16,7 +17,7 @@ describe('config file', () => {
   it('layers the file over the defaults, the listener key by key', () => {
     const file = parseConfigFile('listener:\n  port: 19092\ndataDir: /var/lib/parapet\nautoCreateTopics: true\n', 'test.yaml');
     const config = applyConfigFile(DEFAULT_BROKER_CONFIG, file);
-    assert.deepEqual(config.listener, { host: '127.0.0.1', port: 19092, protocol: 'SASL_SSL' });
+    assert.deepEqual(config.listener, { host: '127.0.0.1', port: 19092, protocol: 'SASL_SSL', ...DEFAULT_LISTENER_ADMISSION });
     assert.equal(config.dataDir, '/var/lib/parapet');
     assert.equal(config.autoCreateTopics, true);
     assert.equal(config.maxFetchBytes, DEFAULT_BROKER_CONFIG.maxFetchBytes);
@@ -34,6 +35,36 @@ describe('config file', () => {
     assert.equal(DEFAULT_BROKER_CONFIG.security.sasl.loginGuard.enabled, true);
     assert.throws(() => parseConfigFile('sasl:\n  loginGuard:\n    sourceFreeFailure: 3\n', 'typo.yaml'), /sasl\.loginGuard.*sourceFreeFailure/s);
     assert.throws(() => parseConfigFile('sasl:\n  loginGuard:\n    sourceMaxDelayMs: 600000\n', 'range.yaml'), /sasl\.loginGuard\.sourceMaxDelayMs/);
+  });
+
+  it('reads the listener connection limits and address lists, and refuses malformed blocks naming the key', () => {
+    const file = parseConfigFile(
+      [
+        'listener:',
+        '  maxConnections: 2000',
+        '  maxConnectionsPerIp: auto',
+        '  maxConnectionsPerIpOverrides: [{ cidr: 10.0.0.0/8, max: 500 }, { cidr: "2001:db8::/32", max: 0 }]',
+        '  maxConnectionCreationRate: 300',
+        '  maxConnectionCreationRatePerIp: 20',
+        '  allow: [10.0.0.0/8, 127.0.0.1]',
+        '  deny: [10.6.6.0/24]',
+      ].join('\n'),
+      'limits.yaml',
+    );
+    const { listener } = applyConfigFile(DEFAULT_BROKER_CONFIG, file);
+    assert.equal(listener.maxConnections, 2000);
+    assert.equal(listener.maxConnectionsPerIp, 'auto');
+    assert.deepEqual(listener.maxConnectionsPerIpOverrides, [
+      { cidr: '10.0.0.0/8', max: 500 },
+      { cidr: '2001:db8::/32', max: 0 },
+    ]);
+    assert.deepEqual([listener.maxConnectionCreationRate, listener.maxConnectionCreationRatePerIp], [300, 20]);
+    assert.deepEqual([listener.allow, listener.deny], [['10.0.0.0/8', '127.0.0.1'], ['10.6.6.0/24']]);
+    assert.throws(() => parseConfigFile('listener:\n  deny: [10.0.0.0/33]\n', 'bad.yaml'), /bad\.yaml: invalid configuration\n {2}listener\.deny\.0: 10\.0\.0\.0\/33: the prefix length must be 0 to 32/);
+    assert.throws(() => parseConfigFile('listener:\n  allow: [10.1.2.3/8]\n', 'bad.yaml'), /listener\.allow\.0: 10\.1\.2\.3\/8: has bits set after the \/8 prefix \(did you mean 10\.0\.0\.0\/8\?\)/);
+    assert.throws(() => parseConfigFile('listener:\n  maxConnections: 0\n', 'bad.yaml'), /listener\.maxConnections/);
+    assert.throws(() => parseConfigFile('listener:\n  maxConnectionsPerIpOverrides: [{ cidr: 10.0.0.0/8 }]\n', 'bad.yaml'), /listener\.maxConnectionsPerIpOverrides\.0\.max/);
+    assert.throws(() => parseConfigFile('listener:\n  alow: [10.0.0.0/8]\n', 'bad.yaml'), /alow/);
   });
 
   it('reads JSON too, and an empty file means the defaults', () => {
