@@ -42,7 +42,8 @@ import { metricsSecurityEvents } from '../metrics/security-event-metrics.js';
 import { brokerReadinessChecks, brokerScrapeSources, logObserverOf } from './monitoring.js';
 import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
-import { createBrokerSecurity, watchCertificates } from './security-setup.js';
+import { createBrokerSecurity, passwordVerifier, watchCertificates } from './security-setup.js';
+import { SessionRegistry } from '../server/session-registry.js';
 
 export interface BrokerConfig {
   readonly listener: {
@@ -73,6 +74,11 @@ export interface BrokerConfig {
   readonly authenticationTimeoutMs: number;
   /** A connection with nothing sent, answered or waited for this long is closed (Kafka's connections.max.idle.ms). */
   readonly connectionsMaxIdleMs: number;
+  /**
+   * A SASL login lasts this long, then the client must re-authenticate or is closed at its next request
+   * (Kafka's connections.max.reauth.ms, KIP-368); an OAUTHBEARER login also ends with its token. 0: no limit.
+   */
+  readonly connectionsMaxReauthMs: number;
   /** Where topics, configs and (soon) partition logs live. */
   readonly dataDir: string;
   /** Create unknown topics named in Metadata requests (off by default, as it hides typos). */
@@ -182,6 +188,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   // The TLS handshake has 10 s of its own before it; every client logs in within a second or two.
   authenticationTimeoutMs: 10_000,
   connectionsMaxIdleMs: 600_000,
+  // An hour: a password changed elsewhere (or a token revoked at its issuer) stops working within it on
+  // every connection; clients that cannot re-authenticate reconnect once an hour (docs/security/network.md).
+  connectionsMaxReauthMs: 3_600_000,
   dataDir: './parapet-data',
   autoCreateTopics: false,
   defaultPartitions: 1,
@@ -276,6 +285,21 @@ export class Broker {
       this.#events = events;
       for (const w of [...adminPosture.warnings, ...auditWarnings(config.audit)]) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
       const security = createBrokerSecurity(config, { store, logger, events });
+      // Live connections, for `parapet sessions` and for ending the logins of a changed credential.
+      const sessions = new SessionRegistry({ events });
+      const scramAdmin = security.admin.scram;
+      const admin = {
+        ...security.admin,
+        scram: {
+          ...scramAdmin,
+          onChange: (e: Parameters<NonNullable<typeof scramAdmin.onChange>>[0]) => {
+            scramAdmin.onChange?.(e);
+            // A deleted or changed password ends the logins made with it now, not at their next login.
+            const users = new Set([...e.upserted.map((u) => u.user), ...e.deleted.map((d) => d.user)]);
+            for (const user of users) sessions.revokeCredentials(user, e.context);
+          },
+        },
+      };
       const keys = deps.keys ?? openKeyServices(config.encryptionAtRest, config.dataDir, logger);
       this.#keys = keys;
       logger.info({ keys: keys.description }, 'encryption at rest: topics are encrypted unless created with encryption=none');
@@ -366,7 +390,7 @@ export class Broker {
         },
         groups: this.#groups,
         offsets: this.#offsets,
-        ...security.admin,
+        ...admin,
       });
       this.#listener = new Listener({
         host: config.listener.host,
@@ -380,6 +404,8 @@ export class Broker {
         responseWriteTimeoutMs: config.responseWriteTimeoutMs,
         authenticationTimeoutMs: config.authenticationTimeoutMs,
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+        connectionsMaxReauthMs: config.connectionsMaxReauthMs,
+        sessions,
         budget,
         handlers,
         security: security.listener,
@@ -418,6 +444,7 @@ export class Broker {
               checks: () => this.#readinessChecks,
               logger,
               ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
+              sessions: { registry: sessions, verifyPassword: passwordVerifier(security.admin.scram.credentials), authorizer: security.listener.authorizer, events },
             });
     } catch (err) {
       store?.close();

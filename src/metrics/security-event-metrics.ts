@@ -24,6 +24,7 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
           metrics.connectionRefused(event.reason);
           break;
         case 'admin-change':
+        case 'admin-request':
         case 'insecure-setting':
           break;
       }

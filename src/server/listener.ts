@@ -15,6 +15,7 @@ import type { HandlerEntry } from './handler.js';
 import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
+import type { SessionRegistry } from './session-registry.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
 import type { StageFactory } from './stages/stage.js';
 
@@ -53,6 +54,10 @@ export interface ListenerOptions {
   readonly connectionsMaxIdleMs?: number;
   /** The broker-wide budget of request and response bytes all connections draw from. */
   readonly budget?: MemoryBudget;
+  /** A SASL login must re-authenticate this long after it logged in (KIP-368, connections.max.reauth.ms); 0: never. */
+  readonly connectionsMaxReauthMs?: number;
+  /** Where open connections are registered (`parapet sessions`, credential revocation); none when absent. */
+  readonly sessions?: SessionRegistry;
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
   /** The audit trail's stage, and whether it refuses logins now (src/server/stages/audit.ts). */
   readonly audit?: AuditStageDeps;
@@ -211,6 +216,7 @@ export class Listener {
       principal: initial.principal,
       failedAuthenticationDelayMs: security.failedAuthenticationDelayMs,
       events: security.events,
+      ...(this.#o.connectionsMaxReauthMs === undefined ? {} : { connectionsMaxReauthMs: this.#o.connectionsMaxReauthMs }),
       onAuthenticated: () => {
         clearTimeout(deadline);
         connection.setLimits(this.#o.limits);
@@ -230,6 +236,7 @@ export class Listener {
       onClose: (reason) => {
         clearTimeout(deadline);
         this.#connections.delete(connection);
+        this.#o.sessions?.remove(id);
         this.#o.metrics?.connectionClosed(this.name, reason);
       },
     });
@@ -246,6 +253,18 @@ export class Listener {
             connection.close(CloseReasons.AUTHENTICATION_TIMEOUT, new Error(detail));
           }, authenticationTimeoutMs).unref();
     this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined });
+    this.#o.sessions?.add({
+      id,
+      listener: this.name,
+      remote,
+      tls,
+      connectedAt: Date.now(),
+      session,
+      bytes: () => ({ in: socket.bytesRead, out: socket.bytesWritten }),
+      close: (reason, detail) => {
+        connection.close(reason, new Error(detail));
+      },
+    });
     this.#o.metrics?.connectionOpened(this.name);
   }
 
