@@ -255,6 +255,7 @@ export class Broker {
   readonly #metrics: BrokerMetrics | undefined;
   readonly #adminServer: AdminServer | undefined;
   readonly #readinessChecks: ReadinessCheck[] = [];
+  readonly #sessions: SessionRegistry;
   #listening = false;
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
@@ -287,6 +288,7 @@ export class Broker {
       const security = createBrokerSecurity(config, { store, logger, events });
       // Live connections, for `parapet sessions` and for ending the logins of a changed credential.
       const sessions = new SessionRegistry({ events });
+      this.#sessions = sessions;
       const scramAdmin = security.admin.scram;
       const admin = {
         ...security.admin,
@@ -526,6 +528,11 @@ export class Broker {
   /** Adds a condition of /readyz (the audit trail: writable). */
   addReadinessCheck(check: ReadinessCheck): void {
     this.#readinessChecks.push(check);
+  }
+
+  /** The open connections (what `parapet sessions list` shows). */
+  get sessions(): SessionRegistry {
+    return this.#sessions;
   }
 
   /** Fetches waiting for data now (long polls): diagnostics, and what the fetch limit tests watch. */

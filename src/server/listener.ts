@@ -220,6 +220,7 @@ export class Listener {
       onAuthenticated: () => {
         clearTimeout(deadline);
         connection.setLimits(this.#o.limits);
+        this.#o.sessions?.loggedIn(id);
       },
     });
     const connection = new Connection({

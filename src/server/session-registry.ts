@@ -54,12 +54,23 @@ export interface Requester {
 /** The mechanisms whose login is a SCRAM credential: a change of it ends their sessions. */
 const CREDENTIAL_MECHANISMS: ReadonlySet<SaslMechanismName | null> = new Set<SaslMechanismName | null>(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN']);
 
+/**
+ * How long a revocation is remembered for the logins under way when it happened: longer than a login
+ * may take (authenticationTimeoutMs is at most 300 s), and bounded in count too.
+ */
+const REVOCATION_MEMORY_MS = 300_000;
+const MAX_REMEMBERED_REVOCATIONS = 10_000;
+
 export class SessionRegistry {
   readonly #live = new Map<number, LiveConnection>();
   readonly #events: SecurityEvents;
+  readonly #clock: () => number;
+  /** Principal → when its credentials last changed: a login that started before and ends after is closed. */
+  readonly #revoked = new Map<Principal, number>();
 
-  constructor(options: { readonly events: SecurityEvents }) {
+  constructor(options: { readonly events: SecurityEvents; readonly clock?: () => number }) {
     this.#events = options.events;
+    this.#clock = options.clock ?? Date.now;
   }
 
   add(connection: LiveConnection): void {
@@ -86,6 +97,7 @@ export class SessionRegistry {
    */
   revokeCredentials(user: string, requester?: Requester): number {
     const principal: Principal = `User:${user}`;
+    this.#remember(principal);
     return this.#closeWhere(
       (c) => {
         const login = c.session.login;
@@ -95,6 +107,31 @@ export class SessionRegistry {
       (c) => `${principal}'s SCRAM credentials changed or were deleted while it was connected with ${c.session.login?.mechanism ?? 'SASL'}`,
       requester,
     );
+  }
+
+  /**
+   * A connection just logged in. A SCRAM exchange reads the credential at its first message: one under
+   * way when the credential was deleted or changed would otherwise complete with the old one and
+   * outlive the revocation. Such a login (its connection accepted before the change) is closed now.
+   */
+  loggedIn(id: number): void {
+    const c = this.#live.get(id);
+    const login = c?.session.login;
+    if (c === undefined || login == null || !CREDENTIAL_MECHANISMS.has(login.mechanism)) return;
+    const revokedAt = this.#revoked.get(login.principal);
+    if (revokedAt === undefined || revokedAt < c.connectedAt) return;
+    this.#closeWhere((other) => other === c, 'CREDENTIALS_REVOKED', () => `${login.principal} finished logging in with ${login.mechanism ?? 'SASL'} after its SCRAM credentials changed`);
+  }
+
+  #remember(principal: Principal): void {
+    const now = this.#clock();
+    this.#revoked.delete(principal);
+    this.#revoked.set(principal, now);
+    // Oldest first (re-inserted on each change): drop what no login under way can predate, and past the cap.
+    for (const [p, at] of this.#revoked) {
+      if (at >= now - REVOCATION_MEMORY_MS && this.#revoked.size <= MAX_REMEMBERED_REVOCATIONS) break;
+      this.#revoked.delete(p);
+    }
   }
 
   /** Closes the sessions of a principal, or the one connection `id` (an administrator's kill). */

@@ -120,3 +120,27 @@ describe('SessionRegistry', () => {
     assert.ok(events.every((e) => e.type === 'connection-refused' && e.detail === 'closed by User:admin'));
   });
 });
+
+describe('SessionRegistry: a login under way when the credential changes', () => {
+  it('is closed when it completes if its connection was accepted before the change; later connections log in', async () => {
+    const clock = { now: 1000 };
+    const events: SecurityEvent[] = [];
+    const registry = new SessionRegistry({ events: { emit: (e) => events.push(e) }, clock: () => clock.now });
+    const closed: number[] = [];
+    const add = (id: number, session: Session, connectedAt: number) => {
+      registry.add({ id, listener: 'SASL_SSL', remote: 'r', tls: true, connectedAt, session, bytes: () => ({ in: 0, out: 0 }), close: () => closed.push(id) });
+    };
+    // Connection 1 was accepted at 900 and finishes its SCRAM login at 1000, just after alice's password changed at 1000.
+    registry.revokeCredentials('alice');
+    add(1, await login('alice', 'SCRAM-SHA-512'), 900);
+    registry.loggedIn(1);
+    // Connection 2 was accepted after the change: its login used the new credential.
+    add(2, await login('alice', 'SCRAM-SHA-512'), 1001);
+    registry.loggedIn(2);
+    // An OAUTHBEARER login does not use the SCRAM credential.
+    add(3, await login('alice', 'OAUTHBEARER'), 900);
+    registry.loggedIn(3);
+    assert.deepEqual(closed, [1]);
+    assert.equal(events.length, 1);
+  });
+});
