@@ -79,6 +79,12 @@ export interface BrokerConfig {
    * (Kafka's connections.max.reauth.ms, KIP-368); an OAUTHBEARER login also ends with its token. 0: no limit.
    */
   readonly connectionsMaxReauthMs: number;
+  /**
+   * Whether connectionsMaxReauthMs also closes the clients that cannot re-authenticate (kafka-python 2.0.2,
+   * librdkafka before 2.2) when their session ends, as Kafka does. Off by default: kcat exits when its
+   * connection is closed, and their SCRAM logins end anyway when the credential is changed or deleted.
+   */
+  readonly expireLegacySessions: boolean;
   /** Where topics, configs and (soon) partition logs live. */
   readonly dataDir: string;
   /** Create unknown topics named in Metadata requests (off by default, as it hides typos). */
@@ -191,6 +197,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   // An hour: a password changed elsewhere (or a token revoked at its issuer) stops working within it on
   // every connection; clients that cannot re-authenticate reconnect once an hour (docs/security/network.md).
   connectionsMaxReauthMs: 3_600_000,
+  expireLegacySessions: false,
   dataDir: './parapet-data',
   autoCreateTopics: false,
   defaultPartitions: 1,
@@ -407,6 +414,7 @@ export class Broker {
         authenticationTimeoutMs: config.authenticationTimeoutMs,
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
         connectionsMaxReauthMs: config.connectionsMaxReauthMs,
+        expireLegacySessions: config.expireLegacySessions,
         sessions,
         budget,
         handlers,

@@ -56,6 +56,8 @@ export interface ListenerOptions {
   readonly budget?: MemoryBudget;
   /** A SASL login must re-authenticate this long after it logged in (KIP-368, connections.max.reauth.ms); 0: never. */
   readonly connectionsMaxReauthMs?: number;
+  /** Whether connectionsMaxReauthMs also closes clients that cannot re-authenticate (see SessionOptions). */
+  readonly expireLegacySessions?: boolean;
   /** Where open connections are registered (`parapet sessions`, credential revocation); none when absent. */
   readonly sessions?: SessionRegistry;
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
@@ -217,6 +219,7 @@ export class Listener {
       failedAuthenticationDelayMs: security.failedAuthenticationDelayMs,
       events: security.events,
       ...(this.#o.connectionsMaxReauthMs === undefined ? {} : { connectionsMaxReauthMs: this.#o.connectionsMaxReauthMs }),
+      ...(this.#o.expireLegacySessions === undefined ? {} : { expireLegacySessions: this.#o.expireLegacySessions }),
       onAuthenticated: () => {
         clearTimeout(deadline);
         connection.setLimits(this.#o.limits);

@@ -38,6 +38,12 @@ export interface SessionOptions {
    * connections.max.reauth.ms, KIP-368); 0 or absent: no limit but the credential's own expiry.
    */
   readonly connectionsMaxReauthMs?: number;
+  /**
+   * Whether connectionsMaxReauthMs also ends the logins of clients that cannot re-authenticate
+   * (SaslHandshake v0 or SaslAuthenticate v0: they never learn the lifetime), as Kafka does. Off: their
+   * logins end only with their credential (an OAUTHBEARER token's exp), or when it is revoked.
+   */
+  readonly expireLegacySessions?: boolean;
   /** The time, in ms since the epoch (tests fake it). */
   readonly clock?: () => number;
 }
@@ -226,7 +232,11 @@ export class Session {
           throw new SaslAuthenticationError(SaslFailureReasons.PRINCIPAL_CHANGED, `re-authentication as ${step.principal} of a ${previous.principal} connection`, step.principal.slice(5));
         }
         const since = this.#clock();
-        const lifetime = sessionLifetime(this.#o.connectionsMaxReauthMs ?? 0, step.expiresAtMs === undefined ? null : step.expiresAtMs - since);
+        // A client that cannot re-authenticate would be closed at the end of every lifetime: kcat (librdkafka
+        // before 2.2) then reports all brokers down and exits. Its login is bounded by its credential only,
+        // unless expireLegacySessions asks for Kafka's behaviour (docs/security/network.md).
+        const maxReauthMs = canReauthenticate || this.#o.expireLegacySessions === true ? (this.#o.connectionsMaxReauthMs ?? 0) : 0;
+        const lifetime = sessionLifetime(maxReauthMs, step.expiresAtMs === undefined ? null : step.expiresAtMs - since);
         this.#state = { kind: 'authenticated', principal: step.principal, mechanism, since, expiresAt: lifetime === null ? null : since + lifetime, canReauthenticate };
         events.emit({ type: 'authentication-succeeded', connection, remote, mechanism, principal: step.principal, ...this.#transport() });
         if (previous === null) this.#o.onAuthenticated?.();

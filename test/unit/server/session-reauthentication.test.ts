@@ -32,7 +32,7 @@ function mechanism(name: SaslMechanismName): SaslMechanism {
   };
 }
 
-function setup(maxReauthMs: number) {
+function setup(maxReauthMs: number, expireLegacySessions = false) {
   const events: SecurityEvent[] = [];
   const clock = { now: 0 };
   let authenticated = 0;
@@ -46,6 +46,7 @@ function setup(maxReauthMs: number) {
     events: { emit: (e) => events.push(e) },
     onAuthenticated: () => authenticated++,
     connectionsMaxReauthMs: maxReauthMs,
+    expireLegacySessions,
     clock: () => clock.now,
   });
   return { session, events, clock, authenticated: () => authenticated };
@@ -105,7 +106,7 @@ describe('re-authentication (KIP-368)', () => {
     clock.now = 1900;
     session.handshake(1, 'SCRAM-SHA-512');
     await session.authenticate(Buffer.from('alice'), 2);
-    assert.equal(session.login?.expiresAt, 2900);
+    assert.equal(session.login.expiresAt, 2900);
   });
 
   it('another principal: refused with SASL_AUTHENTICATION_FAILED and the connection closes (Kafka: "Cannot change principals")', async () => {
@@ -148,8 +149,22 @@ describe('re-authentication (KIP-368)', () => {
     const raw = setup(1000);
     raw.session.handshake(0, 'PLAIN');
     await raw.session.rawToken(Buffer.from('alice'));
-    assert.equal(raw.session.login?.expiresAt, 1000, 'its session still ends: the broker closes it then');
     assert.equal(raw.session.handshake(1, 'PLAIN').response.errorCode, ErrorCode.ILLEGAL_SASL_STATE);
+  });
+
+  it('such a legacy login ends with its credential only, unless expireLegacySessions asks for Kafka’s behaviour', async () => {
+    const kept = setup(1000);
+    kept.session.handshake(0, 'PLAIN');
+    await kept.session.rawToken(Buffer.from('alice'));
+    assert.equal(kept.session.login?.expiresAt, null);
+    const token = setup(1000);
+    token.session.handshake(1, 'OAUTHBEARER');
+    await token.session.authenticate(Buffer.from('alice-token'), 0);
+    assert.equal(token.session.login?.expiresAt, 300, 'a token still ends the session at its exp');
+    const expired = setup(1000, true);
+    expired.session.handshake(0, 'PLAIN');
+    await expired.session.rawToken(Buffer.from('alice'));
+    assert.equal(expired.session.login?.expiresAt, 1000);
   });
 });
 
@@ -195,7 +210,7 @@ describe('the session-expiry stage', () => {
     assert.deepEqual(expired.closes.map((c) => c.reason), [CloseReasons.SESSION_EXPIRED]);
     assert.deepEqual(metadataCalls, [999, 1200], 'the expired request never reached its handler');
     const refused = events.at(-1);
-    assert.equal(refused?.type, 'connection-refused');
-    assert.match(refused?.type === 'connection-refused' ? (refused.detail ?? '') : '', /User:alice session \(PLAIN\) ended 100 ms before this Metadata/);
+    assert.ok(refused?.type === 'connection-refused', 'reported as a refused connection');
+    assert.match(refused.detail ?? '', /User:alice session \(PLAIN\) ended 100 ms before this Metadata/);
   });
 });

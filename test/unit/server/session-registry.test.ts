@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloseReasons, type CloseReason } from '../../../src/close-reasons.js';
 import type { SecurityEvent } from '../../../src/security/events.js';
-import type { Principal, SaslMechanism, SaslMechanismName } from '../../../src/security/types.js';
+import type { SaslMechanism, SaslMechanismName } from '../../../src/security/types.js';
 import { Session } from '../../../src/server/session.js';
 import { SessionRegistry } from '../../../src/server/session-registry.js';
 
 /** Any token logs in as the user it names. */
 const byName = (name: SaslMechanismName): SaslMechanism => ({
   name,
-  start: () => ({ step: (token) => Promise.resolve({ done: true, response: Buffer.alloc(0), principal: `User:${token.toString()}` as Principal }) }),
+  start: () => ({ step: (token) => Promise.resolve({ done: true, response: Buffer.alloc(0), principal: `User:${token.toString()}` }) }),
 });
 
 async function login(user: string, mechanism: SaslMechanismName): Promise<Session> {
@@ -58,15 +58,15 @@ describe('SessionRegistry', () => {
   it('lists each open connection: principal, mechanism, address, client software, times, bytes; an entry goes with its connection', async () => {
     const { registry, add } = setup();
     const id = add(await login('alice', 'SCRAM-SHA-512'));
-    const [row] = registry.list();
-    assert.equal(row?.id, id);
-    assert.equal(row?.principal, 'User:alice');
-    assert.equal(row?.mechanism, 'SCRAM-SHA-512');
-    assert.equal(row?.remote, `127.0.0.1:${40000 + id}`);
-    assert.equal(row?.client, 'librdkafka/2.0.2');
-    assert.equal(row?.connectedAt, '2026-01-01T00:00:00.000Z');
-    assert.ok(row?.authenticatedAt !== null && row?.sessionExpiresAt !== null);
-    assert.equal(Date.parse(row.sessionExpiresAt ?? '') - Date.parse(row.authenticatedAt ?? ''), 60_000);
+    const row = registry.list()[0];
+    assert.ok(row !== undefined);
+    assert.equal(row.id, id);
+    assert.equal(row.principal, 'User:alice');
+    assert.equal(row.mechanism, 'SCRAM-SHA-512');
+    assert.equal(row.remote, `127.0.0.1:${40000 + id}`);
+    assert.equal(row.client, 'librdkafka/2.0.2');
+    assert.equal(row.connectedAt, '2026-01-01T00:00:00.000Z');
+    assert.equal(Date.parse(row.sessionExpiresAt ?? 'none') - Date.parse(row.authenticatedAt ?? 'none'), 60_000);
     assert.deepEqual([row.bytesIn, row.bytesOut], [10 * id, 100 * id]);
     registry.remove(id);
     assert.equal(registry.size, 0);
