@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AdminClient } from '../../src/client/admin.js';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel } from 'kafkajs';
+import { AdminClient, MATCH_ALL_ACLS } from '../../src/client/admin.js';
+import { AclOperation, ResourceType } from '../../src/protocol/acl.js';
 import { readClientConfig } from '../../src/client/client-config.js';
 import { CloseReasons } from '../../src/close-reasons.js';
 import { createTopic } from '../helpers/client.js';
@@ -80,5 +83,42 @@ describe('revocation of SCRAM credentials closes live connections', () => {
     await t.test('the admin’s own connection, which made the changes, is untouched (it logged in as another user)', () => {
       assert.ok(b.broker.sessions.list().some((s) => s.principal === 'User:admin'));
     });
+  });
+
+  it('an ACL removed applies to the next request of an open KafkaJS connection (the authorizer’s decision cache follows the bindings)', async (t) => {
+    const b = await startSecureBroker(t, { users: USERS, acls: appAcls('User:bob', TOPIC, 'g-bob') });
+    await createTopic(b.adminProperties, TOPIC);
+    const kafka = new Kafka({
+      clientId: 'acl-revocation',
+      brokers: [b.bootstrap],
+      ssl: { ca: [readFileSync(b.caFile)] },
+      sasl: { mechanism: 'scram-sha-512', username: 'bob', password: USERS.bob },
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    // Twice: the second decision comes from the authorizer's cache.
+    await producer.send({ topic: TOPIC, messages: [{ value: 'allowed-1' }] });
+    await producer.send({ topic: TOPIC, messages: [{ value: 'allowed-2' }] });
+    const open = sessionsOf(b, 'User:bob').map((s) => s.id);
+    const eventsBefore = b.events.length;
+
+    const admin = await AdminClient.connect(readClientConfig(b.adminProperties));
+    t.after(() => {
+      admin.close();
+    });
+    const removed = await admin.deleteAcls({ ...MATCH_ALL_ACLS, resourceType: ResourceType.TOPIC, principal: 'User:bob', operation: AclOperation.WRITE });
+    assert.equal(removed.length, 1);
+
+    await assert.rejects(producer.send({ topic: TOPIC, messages: [{ value: 'refused' }] }), (err: Error & { type?: string }) => {
+      assert.equal(err.type ?? (err as { cause?: { type?: string } }).cause?.type, 'TOPIC_AUTHORIZATION_FAILED', String(err));
+      return true;
+    });
+    const later = b.events.slice(eventsBefore);
+    const denial = later.find((e) => e.type === 'authorization-denied' && e.principal === 'User:bob');
+    assert.ok(denial?.type === 'authorization-denied' && open.includes(denial.connection), 'denied on a connection opened before the change');
+    assert.ok(!later.some((e) => e.type === 'authentication-succeeded' && e.principal === 'User:bob'), 'no new login: the same connection');
   });
 });
