@@ -113,7 +113,8 @@ export class SessionRoutes {
     const closed = this.#o.registry.kill(target, principal);
     const name = 'id' in target ? `connection ${target.id}` : target.principal;
     audit(200, principal, `${closed} session(s) of ${name} closed`);
-    this.#o.events.emit({ type: 'admin-change', principal, remote, action: 'kill-sessions', detail: { ...target, closed }, resource: { type: 'session', name } });
+    // Nothing closed is no change: the access above is its record.
+    if (closed > 0) this.#o.events.emit({ type: 'admin-change', principal, remote, action: 'kill-sessions', detail: { ...target, closed }, resource: { type: 'session', name } });
     sendJson(res, 200, { closed });
   }
 

@@ -137,7 +137,7 @@ export class SessionRegistry {
   /** Closes the sessions of a principal, or the one connection `id` (an administrator's kill). */
   kill(target: { readonly principal: Principal } | { readonly id: number }, by: string): number {
     const match = 'id' in target ? (c: LiveConnection) => c.id === target.id : (c: LiveConnection) => c.session.principal === target.principal;
-    return this.#closeWhere(match, 'SESSION_KILLED', () => `closed by ${by}`);
+    return this.#closeWhere(match, 'SESSION_KILLED', (c) => `${c.session.principal ?? 'a connection not logged in'} closed by ${by}`);
   }
 
   #closeWhere(match: (c: LiveConnection) => boolean, reason: CloseReason, detail: (c: LiveConnection) => string, requester?: Requester): number {
