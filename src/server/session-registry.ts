@@ -45,10 +45,9 @@ export interface SessionInfo {
   readonly bytesOut: number;
 }
 
-/** Who asked for a change (their own connection is closed after the answer, not before). */
+/** Who asked for a change: their own connection is not closed by it. */
 export interface Requester {
   readonly connectionId: number;
-  readonly closeAfterResponse: (reason: CloseReason, detail?: string) => void;
 }
 
 /** The mechanisms whose login is a SCRAM credential: a change of it ends their sessions. */
@@ -93,7 +92,8 @@ export class SessionRegistry {
   /**
    * Closes the connections that logged in with a SCRAM credential of `user` (SCRAM or PLAIN): the
    * credential was deleted or changed, and a login made with it must not outlive it. The requester's
-   * own connection, when it is one of them, closes after its answer. Returns how many were closed.
+   * own connection is kept: a user changing its own password (`parapet user passwd admin`, which sends
+   * one request per mechanism) made the change with the rights it has. Returns how many were closed.
    */
   revokeCredentials(user: string, requester?: Requester): number {
     const principal: Principal = `User:${user}`;
@@ -101,11 +101,10 @@ export class SessionRegistry {
     return this.#closeWhere(
       (c) => {
         const login = c.session.login;
-        return login !== null && login.principal === principal && CREDENTIAL_MECHANISMS.has(login.mechanism);
+        return c.id !== requester?.connectionId && login !== null && login.principal === principal && CREDENTIAL_MECHANISMS.has(login.mechanism);
       },
       'CREDENTIALS_REVOKED',
       (c) => `${principal}'s SCRAM credentials changed or were deleted while it was connected with ${c.session.login?.mechanism ?? 'SASL'}`,
-      requester,
     );
   }
 
@@ -140,14 +139,13 @@ export class SessionRegistry {
     return this.#closeWhere(match, 'SESSION_KILLED', (c) => `${c.session.principal ?? 'a connection not logged in'} closed by ${by}`);
   }
 
-  #closeWhere(match: (c: LiveConnection) => boolean, reason: CloseReason, detail: (c: LiveConnection) => string, requester?: Requester): number {
+  #closeWhere(match: (c: LiveConnection) => boolean, reason: CloseReason, detail: (c: LiveConnection) => string): number {
     // Collected first: closing removes entries from the map being walked.
     const chosen = [...this.#live.values()].filter(match);
     for (const c of chosen) {
       const why = detail(c);
       this.#events.emit({ type: 'connection-refused', connection: c.id, remote: c.remote, reason, detail: why });
-      if (requester !== undefined && c.id === requester.connectionId) requester.closeAfterResponse(reason, why);
-      else c.close(reason, why);
+      c.close(reason, why);
     }
     return chosen.length;
   }
