@@ -62,5 +62,14 @@ export const CloseReasons = {
   CONNECTION_LIMIT: 'CONNECTION_LIMIT',
   /** Refused on the TCP accept: the client's address (or, far over it, the listener) opens connections faster than its rate (KIP-612). */
   CONNECTION_RATE: 'CONNECTION_RATE',
+  /**
+   * The SASL login outlived its session (`connectionsMaxReauthMs`, or an OAUTHBEARER token's expiry)
+   * and the client sent a request without re-authenticating (KIP-368): closed at that request.
+   */
+  SESSION_EXPIRED: 'SESSION_EXPIRED',
+  /** The user's SCRAM credentials were deleted or changed while it was connected with SCRAM or PLAIN. */
+  CREDENTIALS_REVOKED: 'CREDENTIALS_REVOKED',
+  /** An administrator closed the session (`parapet sessions kill`, POST /v1/sessions/kill). */
+  SESSION_KILLED: 'SESSION_KILLED',
 } as const;
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];

@@ -158,6 +158,19 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
           unmapped: { parapet_type: event.type, bytes: event.bytes },
         }),
       ];
+    case 'admin-request': {
+      const ok = event.status < 400;
+      return [
+        ocsfEvent(common, OcsfClasses.API_ACTIVITY, event.method === 'GET' ? ACTIVITY.READ : ACTIVITY.UPDATE, ok, {
+          message: `${event.principal ?? 'an unauthenticated client'}: ${event.method} ${event.path} → ${event.status}${event.detail === undefined ? '' : ` (${event.detail})`}`,
+          ...(event.principal === undefined ? {} : { actor: { user: { name: event.principal } } }),
+          api: { operation: `${event.method} ${event.path}`, service: { name: 'parapet-admin-endpoint' } },
+          src_endpoint: endpoint(event.remote),
+          ...(ok ? {} : { status_detail: `HTTP ${event.status}` }),
+          unmapped: { parapet_type: event.type, status: event.status, ...(event.detail === undefined ? {} : { detail: event.detail }) },
+        }),
+      ];
+    }
     case 'certificate-reloaded':
       return [
         ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.UPDATE, event.ok, {

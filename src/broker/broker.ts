@@ -42,9 +42,10 @@ import { metricsSecurityEvents } from '../metrics/security-event-metrics.js';
 import { brokerReadinessChecks, brokerScrapeSources, logObserverOf } from './monitoring.js';
 import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
-import { createBrokerSecurity, watchCertificates } from './security-setup.js';
+import { createBrokerSecurity, passwordVerifier, watchCertificates } from './security-setup.js';
 import type { LoginGuard } from '../security/login-guard/login-guard.js';
 import { DEFAULT_LISTENER_ADMISSION, resolveAdmissionPolicy, type AdmissionPolicy, type ListenerAdmissionInput, type ListenerAdmissionSettings } from '../server/admission/admission-policy.js';
+import { SessionRegistry } from '../server/session-registry.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -76,6 +77,17 @@ export interface BrokerConfig {
   readonly authenticationTimeoutMs: number;
   /** A connection with nothing sent, answered or waited for this long is closed (Kafka's connections.max.idle.ms). */
   readonly connectionsMaxIdleMs: number;
+  /**
+   * A SASL login lasts this long, then the client must re-authenticate or is closed at its next request
+   * (Kafka's connections.max.reauth.ms, KIP-368); an OAUTHBEARER login also ends with its token. 0: no limit.
+   */
+  readonly connectionsMaxReauthMs: number;
+  /**
+   * Whether connectionsMaxReauthMs also closes the clients that cannot re-authenticate (kafka-python 2.0.2,
+   * librdkafka before 2.2) when their session ends, as Kafka does. Off by default: kcat exits when its
+   * connection is closed, and their SCRAM logins end anyway when the credential is changed or deleted.
+   */
+  readonly expireLegacySessions: boolean;
   /** Where topics, configs and (soon) partition logs live. */
   readonly dataDir: string;
   /** Create unknown topics named in Metadata requests (off by default, as it hides typos). */
@@ -185,6 +197,10 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   // The TLS handshake has 10 s of its own before it; every client logs in within a second or two.
   authenticationTimeoutMs: 10_000,
   connectionsMaxIdleMs: 600_000,
+  // An hour: a password changed elsewhere (or a token revoked at its issuer) stops working within it on
+  // every connection; clients that cannot re-authenticate reconnect once an hour (docs/security/network.md).
+  connectionsMaxReauthMs: 3_600_000,
+  expireLegacySessions: false,
   dataDir: './parapet-data',
   autoCreateTopics: false,
   defaultPartitions: 1,
@@ -251,6 +267,7 @@ export class Broker {
   readonly #metrics: BrokerMetrics | undefined;
   readonly #adminServer: AdminServer | undefined;
   readonly #readinessChecks: ReadinessCheck[] = [];
+  readonly #sessions: SessionRegistry;
   #listening = false;
   /** What the listener's `auto` connection limits are derived from (read once, at the start). */
   readonly #descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number; readonly forConnections: number };
@@ -286,6 +303,22 @@ export class Broker {
       this.#loginGuard = security.listener.loginGuard;
       const guard = this.#loginGuard;
       if (metrics !== undefined && guard !== undefined) metrics.watchLoginGuard(() => guard.stats());
+      // Live connections, for `parapet sessions` and for ending the logins of a changed credential.
+      const sessions = new SessionRegistry({ events });
+      this.#sessions = sessions;
+      const scramAdmin = security.admin.scram;
+      const admin = {
+        ...security.admin,
+        scram: {
+          ...scramAdmin,
+          onChange: (e: Parameters<NonNullable<typeof scramAdmin.onChange>>[0]) => {
+            scramAdmin.onChange?.(e);
+            // A deleted or changed password ends the logins made with it now, not at their next login.
+            const users = new Set([...e.upserted.map((u) => u.user), ...e.deleted.map((d) => d.user)]);
+            for (const user of users) sessions.revokeCredentials(user, e.context);
+          },
+        },
+      };
       const keys = deps.keys ?? openKeyServices(config.encryptionAtRest, config.dataDir, logger);
       this.#keys = keys;
       logger.info({ keys: keys.description }, 'encryption at rest: topics are encrypted unless created with encryption=none');
@@ -379,7 +412,7 @@ export class Broker {
         },
         groups: this.#groups,
         offsets: this.#offsets,
-        ...security.admin,
+        ...admin,
       });
       this.#listener = new Listener({
         host: config.listener.host,
@@ -393,6 +426,9 @@ export class Broker {
         responseWriteTimeoutMs: config.responseWriteTimeoutMs,
         authenticationTimeoutMs: config.authenticationTimeoutMs,
         connectionsMaxIdleMs: config.connectionsMaxIdleMs,
+        connectionsMaxReauthMs: config.connectionsMaxReauthMs,
+        expireLegacySessions: config.expireLegacySessions,
+        sessions,
         budget,
         handlers,
         security: security.listener,
@@ -432,6 +468,7 @@ export class Broker {
               checks: () => this.#readinessChecks,
               logger,
               ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
+              sessions: { registry: sessions, verifyPassword: passwordVerifier(security.admin.scram.credentials), authorizer: security.listener.authorizer, events },
             });
     } catch (err) {
       store?.close();
@@ -536,6 +573,11 @@ export class Broker {
   /** Adds a condition of /readyz (the audit trail: writable). */
   addReadinessCheck(check: ReadinessCheck): void {
     this.#readinessChecks.push(check);
+  }
+
+  /** The open connections (what `parapet sessions list` shows). */
+  get sessions(): SessionRegistry {
+    return this.#sessions;
   }
 
   /** Fetches waiting for data now (long polls): diagnostics, and what the fetch limit tests watch. */

@@ -157,6 +157,22 @@ export function createBrokerSecurity(
 }
 
 /**
+ * Checks a SCRAM user's password as a PLAIN login does (salted password, ClientKey, StoredKey, compared
+ * in constant time; an unknown user costs the same): for the admin endpoint's HTTP Basic routes.
+ */
+export function passwordVerifier(credentials: CredentialLookup): (user: string, password: string) => Promise<Principal | null> {
+  const plain = plainMechanism({ credentials });
+  return async (user, password) => {
+    try {
+      const step = await plain.start({ tls: true }).step(Buffer.from(`\0${user}\0${password}`, 'utf8'));
+      return step.done ? step.principal : null;
+    } catch {
+      return null;
+    }
+  };
+}
+
+/**
  * What the posture check cannot see: principal mapping rules that do not compile, an OAUTHBEARER key
  * set that cannot be read or is refused (a private key in it, say). Returns one message per problem.
  */

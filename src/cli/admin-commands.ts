@@ -4,6 +4,7 @@ import { registerAclCommands } from './admin/acl-commands.js';
 import { registerGroupCommands } from './admin/group-commands.js';
 import { registerTopicCommands } from './admin/topic-commands.js';
 import { registerUserCommands } from './admin/user-commands.js';
+import { registerSessionCommands } from './admin/session-commands.js';
 
 export type { AdminIo } from './admin/common.js';
 
@@ -20,4 +21,6 @@ export function registerAdminCommands(program: Command, io: AdminIo = processIo(
   registerAclCommands(configureGroup(program.command('acl').description('manage ACL bindings'), io), io);
   registerTopicCommands(configureGroup(program.command('topic').description('manage topics'), io), io);
   registerGroupCommands(configureGroup(program.command('group').description('inspect consumer groups, reset their offsets, delete them'), io), io);
+  // Over the broker's admin HTTP endpoint: the Kafka protocol cannot list or close other clients' connections.
+  registerSessionCommands(configureGroup(program.command('sessions').description('list the open connections and close them (admin endpoint)'), io), io);
 }

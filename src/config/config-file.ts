@@ -167,6 +167,9 @@ export const ConfigFileSchema = z.strictObject({
   responseWriteTimeoutMs: z.number().int().min(100).optional(),
   authenticationTimeoutMs: z.number().int().min(100).max(300_000).optional(),
   connectionsMaxIdleMs: z.number().int().min(1000).optional(),
+  // 0 turns it off (Kafka's default); otherwise at least a second, at most a week.
+  connectionsMaxReauthMs: z.union([z.literal(0), z.number().int().min(1000).max(7 * 24 * 3_600_000)]).optional(),
+  expireLegacySessions: z.boolean().optional(),
   autoCreateTopics: z.boolean().optional(),
   defaultPartitions: positiveInt.optional(),
   retentionCheckIntervalMs: positiveInt.optional(),

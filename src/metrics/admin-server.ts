@@ -7,6 +7,7 @@ import { ConfigError } from '../config-error.js';
 import { parseSecretRef, readSecret } from '../secret-ref.js';
 import type { AdminEndpointConfig } from './admin-endpoint-config.js';
 import { evaluateReadiness, type ReadinessCheck } from './readiness.js';
+import { SessionRoutes, type SessionRoutesOptions } from './admin-sessions.js';
 
 /**
  * What the endpoint lets one client hold (docs/operations/monitoring.md, "The endpoint's bounds"): a
@@ -43,6 +44,8 @@ export interface AdminServerOptions {
   readonly checks: () => readonly ReadinessCheck[];
   readonly logger: Logger;
   readonly limits?: AdminServerLimits;
+  /** The authenticated /v1/sessions routes (./admin-sessions.ts); absent: not served. */
+  readonly sessions?: Omit<SessionRoutesOptions, 'tokenDigest'>;
 }
 
 /**
@@ -55,6 +58,7 @@ export class AdminServer {
   readonly #server: Server;
   /** SHA-256 of the expected token: comparing digests takes the same time whatever the lengths. */
   readonly #tokenDigest: Buffer | undefined;
+  readonly #sessions: SessionRoutes | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: AdminServerOptions) {
@@ -62,6 +66,8 @@ export class AdminServer {
     const { config } = options;
     const limits = options.limits ?? DEFAULT_ADMIN_SERVER_LIMITS;
     this.#tokenDigest = config.bearerToken === undefined ? undefined : digest(readToken(config.bearerToken));
+    const tokenDigest = this.#tokenDigest;
+    this.#sessions = options.sessions === undefined ? undefined : new SessionRoutes({ ...options.sessions, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -145,12 +151,17 @@ export class AdminServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    // The session routes authenticate every request themselves (a SCRAM user or the token), loopback or not.
+    if (this.#sessions !== undefined && SessionRoutes.handles(path)) {
+      await this.#sessions.handle(req, res, path);
+      return;
+    }
     if (!this.#authorized(req)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="parapet"');
       send(res, 401, 'text/plain', 'unauthorized: send Authorization: Bearer <token>\n');
       return;
     }
-    const path = (req.url ?? '/').split('?', 1)[0];
     if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz') {
       send(res, 404, 'text/plain', 'not found: GET /metrics, /healthz or /readyz\n');
       return;

@@ -27,6 +27,7 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
         case 'login-refused':
         case 'login-guard-engaged':
         case 'admin-change':
+        case 'admin-request':
         case 'insecure-setting':
           break;
       }

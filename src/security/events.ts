@@ -103,6 +103,19 @@ export type SecurityEvent =
       readonly until: number;
       readonly claimedUser?: string;
     }
+  /**
+   * A request to an authenticated route of the admin HTTP endpoint (/v1/sessions…): who, what, and the
+   * HTTP status it got (401: no valid credentials, 403: not allowed, 2xx: done). Never the credentials.
+   */
+  | {
+      readonly type: 'admin-request';
+      readonly remote: string;
+      readonly principal?: Principal;
+      readonly method: string;
+      readonly path: string;
+      readonly status: number;
+      readonly detail?: string;
+    }
   /** The TLS certificate files were read again (a change seen by polling, or SIGHUP). */
   | { readonly type: 'certificate-reloaded'; readonly ok: boolean; readonly detail: string }
   /**
@@ -132,7 +145,7 @@ export function loggingSecurityEvents(logger: Logger): SecurityEvents {
   return {
     emit(event) {
       const { type, ...fields } = event;
-      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting' || type === 'login-refused' || type === 'login-guard-engaged' || (type === 'listener-policy-reloaded' && !event.ok)) logger.warn({ event: type, ...fields }, `security: ${type}`);
+      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting' || type === 'login-refused' || type === 'login-guard-engaged' || (type === 'listener-policy-reloaded' && !event.ok) || (type === 'admin-request' && event.status >= 400)) logger.warn({ event: type, ...fields }, `security: ${type}`);
       // Successful logins and data access are many and all in the audit trail: the log keeps them at debug.
       else if (type === 'authentication-succeeded' || type === 'data-access') logger.debug({ event: type, ...fields }, `security: ${type}`);
       else logger.info({ event: type, ...fields }, `security: ${type}`);

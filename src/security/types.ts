@@ -49,7 +49,10 @@ export interface CredentialLookup {
 export interface SaslExchange {
   step(token: Buffer): Promise<SaslStep>;
 }
-export type SaslStep = { readonly done: false; readonly response: Buffer } | { readonly done: true; readonly response: Buffer; readonly principal: Principal };
+export type SaslStep =
+  | { readonly done: false; readonly response: Buffer }
+  /** `expiresAtMs`: when the credential stops being valid (an OAUTHBEARER token's `exp`); the session ends then at the latest (KIP-368). */
+  | { readonly done: true; readonly response: Buffer; readonly principal: Principal; readonly expiresAtMs?: number };
 
 /** What an exchange knows of its connection. */
 export interface SaslConnection {
@@ -77,6 +80,8 @@ export const SaslFailureReasons = {
   INSECURE_TRANSPORT: 'INSECURE_TRANSPORT',
   INVALID_TOKEN: 'INVALID_TOKEN',
   UNEXPECTED_TOKEN: 'UNEXPECTED_TOKEN',
+  /** A re-authentication (KIP-368) logged in as another principal than the connection's: refused, as Kafka does. */
+  PRINCIPAL_CHANGED: 'PRINCIPAL_CHANGED',
 } as const;
 export type SaslFailureReason = (typeof SaslFailureReasons)[keyof typeof SaslFailureReasons];
 

@@ -3,7 +3,7 @@
  *
  *   decode      the frame into header and body; an API without a handler closes the connection
  *   stages      each stage's `before`, in the order of {@link requestStages}:
- *                 authentication gate → names → protected topics → (quota) → authorization → audit
+ *                 session expiry → authentication gate → names → protected topics → (quota) → authorization → audit
  *                 → (request records)
  *   handler     what is left of the request, with its {@link RequestContext}
  *   stages      back out, each stage's `finish` and `after`, in reverse order:
@@ -32,6 +32,7 @@ import { authorization } from './stages/authorization.js';
 import { requestMetrics, type RequestMetricsSink } from './stages/metrics.js';
 import { nameRules } from './stages/name-rules.js';
 import { protectedTopics } from './stages/protected-topics.js';
+import { sessionExpiry } from './stages/session-expiry.js';
 import type { Stage, StageFactory, StageRequest, StageStep } from './stages/stage.js';
 
 export interface PipelineDeps {
@@ -58,6 +59,8 @@ export interface PipelineDeps {
 export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
   return [
     ...(deps.metrics === undefined ? [] : [requestMetrics(deps.metrics)]),
+    // A login past its session (KIP-368) is closed before anything else looks at the request.
+    sessionExpiry(deps.events),
     authenticationGate(deps.events),
     nameRules(deps.names ?? DEFAULT_NAME_LIMITS),
     ...(deps.protectedTopics === undefined ? [] : [protectedTopics(deps.protectedTopics, deps.events)]),

@@ -19,6 +19,7 @@ import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
 import type { LoginGuard } from '../security/login-guard/login-guard.js';
+import type { SessionRegistry } from './session-registry.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
 import type { StageFactory } from './stages/stage.js';
 
@@ -59,6 +60,12 @@ export interface ListenerOptions {
   readonly connectionsMaxIdleMs?: number;
   /** The broker-wide budget of request and response bytes all connections draw from. */
   readonly budget?: MemoryBudget;
+  /** A SASL login must re-authenticate this long after it logged in (KIP-368, connections.max.reauth.ms); 0: never. */
+  readonly connectionsMaxReauthMs?: number;
+  /** Whether connectionsMaxReauthMs also closes clients that cannot re-authenticate (see SessionOptions). */
+  readonly expireLegacySessions?: boolean;
+  /** Where open connections are registered (`parapet sessions`, credential revocation); none when absent. */
+  readonly sessions?: SessionRegistry;
   readonly handlers: ReadonlyMap<number, HandlerEntry>;
   /** The audit trail's stage, and whether it refuses logins now (src/server/stages/audit.ts). */
   readonly audit?: AuditStageDeps;
@@ -314,9 +321,12 @@ export class Listener {
       principal: initial.principal,
       failedAuthenticationDelayMs: security.failedAuthenticationDelayMs,
       events: security.events,
+      ...(this.#o.connectionsMaxReauthMs === undefined ? {} : { connectionsMaxReauthMs: this.#o.connectionsMaxReauthMs }),
+      ...(this.#o.expireLegacySessions === undefined ? {} : { expireLegacySessions: this.#o.expireLegacySessions }),
       onAuthenticated: () => {
         clearTimeout(deadline);
         connection.setLimits(this.#o.limits);
+        this.#o.sessions?.loggedIn(id);
       },
     });
     const connection = new Connection({
@@ -333,6 +343,7 @@ export class Listener {
       onClose: (reason) => {
         clearTimeout(deadline);
         this.#connections.delete(connection);
+        this.#o.sessions?.remove(id);
         this.#o.metrics?.connectionClosed(this.name, reason);
       },
     });
@@ -350,6 +361,18 @@ export class Listener {
             connection.close(CloseReasons.AUTHENTICATION_TIMEOUT, new Error(detail));
           }, authenticationTimeoutMs).unref();
     this.#connections.set(connection, { id, tlsSocket: socket instanceof TLSSocket ? socket : undefined, address: socket.remoteAddress });
+    this.#o.sessions?.add({
+      id,
+      listener: this.name,
+      remote,
+      tls,
+      connectedAt: Date.now(),
+      session,
+      bytes: () => ({ in: socket.bytesRead, out: socket.bytesWritten }),
+      close: (reason, detail) => {
+        connection.close(reason, new Error(detail));
+      },
+    });
     this.#o.metrics?.connectionOpened(this.name);
   }
 

@@ -38,6 +38,19 @@ export interface SessionOptions {
   readonly events: SecurityEvents;
   /** Called once SASL authentication succeeds (the connection raises its frame size limit). */
   readonly onAuthenticated?: () => void;
+  /**
+   * Longest a SASL login is valid before the client must re-authenticate (Kafka's
+   * connections.max.reauth.ms, KIP-368); 0 or absent: no limit but the credential's own expiry.
+   */
+  readonly connectionsMaxReauthMs?: number;
+  /**
+   * Whether connectionsMaxReauthMs also ends the logins of clients that cannot re-authenticate
+   * (SaslHandshake v0 or SaslAuthenticate v0: they never learn the lifetime), as Kafka does. Off: their
+   * logins end only with their credential (an OAUTHBEARER token's exp), or when it is revoked.
+   */
+  readonly expireLegacySessions?: boolean;
+  /** The time, in ms since the epoch (tests fake it). */
+  readonly clock?: () => number;
 }
 
 /** A SASL step's outcome: what to answer, and whether to close the connection after it. */
@@ -51,8 +64,30 @@ type State =
   /** After SaslHandshake v0 the tokens arrive as raw length-prefixed frames, with no Kafka header. */
   | { readonly kind: 'raw-tokens'; readonly mechanism: SaslMechanismName; readonly exchange: SaslExchange }
   | { readonly kind: 'authenticate-requests'; readonly mechanism: SaslMechanismName; readonly exchange: SaslExchange }
-  | { readonly kind: 'authenticated'; readonly principal: Principal }
+  | Authenticated
+  /** A re-authentication (KIP-368) in progress: the connection keeps its principal until it completes. */
+  | { readonly kind: 'reauthenticating'; readonly mechanism: SaslMechanismName; readonly exchange: SaslExchange; readonly previous: Authenticated }
   | { readonly kind: 'failed' };
+
+interface Authenticated {
+  readonly kind: 'authenticated';
+  readonly principal: Principal;
+  /** null for a principal from the transport (a client certificate, ANONYMOUS): no SASL session to end. */
+  readonly mechanism: SaslMechanismName | null;
+  readonly since: number;
+  /** When the login stops being valid (KIP-368); null: never. */
+  readonly expiresAt: number | null;
+  /** Whether the client used SaslAuthenticate v1+, the versions that carry session_lifetime_ms and allow re-authentication. */
+  readonly canReauthenticate: boolean;
+}
+
+/** What the session registry shows of a login. */
+export interface LoginInfo {
+  readonly principal: Principal;
+  readonly mechanism: SaslMechanismName | null;
+  readonly since: number;
+  readonly expiresAt: number | null;
+}
 
 /**
  * A connection's authentication state. On a SASL listener it starts unauthenticated and moves through
@@ -67,14 +102,43 @@ export class Session {
   /** The attempt the login guard admitted in the current step, resolved with the step's outcome. */
   #attempt: LoginAttempt | undefined;
 
+  readonly #clock: () => number;
+
   constructor(options: SessionOptions) {
     this.#o = options;
-    this.#state = options.principal === null ? { kind: 'awaiting-handshake' } : { kind: 'authenticated', principal: options.principal };
+    this.#clock = options.clock ?? Date.now;
+    this.#state =
+      options.principal === null
+        ? { kind: 'awaiting-handshake' }
+        : { kind: 'authenticated', principal: options.principal, mechanism: null, since: this.#clock(), expiresAt: null, canReauthenticate: false };
   }
 
-  /** The authenticated principal, or null while authentication is still to happen. */
+  /** The authenticated principal (kept while it re-authenticates), or null while authentication is still to happen. */
   get principal(): Principal | null {
-    return this.#state.kind === 'authenticated' ? this.#state.principal : null;
+    return this.#login()?.principal ?? null;
+  }
+
+  /** The login in force: who, with which mechanism, since when, until when; null before authentication. */
+  get login(): LoginInfo | null {
+    const login = this.#login();
+    return login === null ? null : { principal: login.principal, mechanism: login.mechanism, since: login.since, expiresAt: login.expiresAt };
+  }
+
+  /**
+   * How long ago the login expired, when it has and no re-authentication is under way (KIP-368: the
+   * broker then closes the connection at its next request); null while it is valid.
+   */
+  expiredFor(now = this.#clock()): number | null {
+    const state = this.#state;
+    if (state.kind !== 'authenticated' || state.expiresAt === null || now < state.expiresAt) return null;
+    return now - state.expiresAt;
+  }
+
+  #login(): Authenticated | null {
+    const state = this.#state;
+    if (state.kind === 'authenticated') return state;
+    if (state.kind === 'reauthenticating') return state.previous;
+    return null;
   }
 
   /**
@@ -102,7 +166,19 @@ export class Session {
 
   handshake(version: number, mechanism: string): SaslOutcome<SaslHandshakeResponse> {
     const mechanisms = this.mechanismNames;
-    if (this.#state.kind !== 'awaiting-handshake') {
+    const state = this.#state;
+    // KIP-368: a SASL login made with SaslAuthenticate v1+ may log in again on the same connection,
+    // with the same mechanism (Kafka's REAUTH_BAD_MECHANISM) and, checked at the end, the same principal.
+    if (state.kind === 'authenticated' && state.mechanism !== null && state.canReauthenticate && version >= 1) {
+      const chosen = this.#o.mechanisms?.get(state.mechanism);
+      if (mechanism !== state.mechanism || chosen === undefined) {
+        this.#refuse(CloseReasons.UNSUPPORTED_SASL_MECHANISM, `re-authentication with ${JSON.stringify(mechanism.slice(0, 64))} of a ${state.mechanism} login`);
+        return { response: { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: [state.mechanism] }, close: CloseReasons.UNSUPPORTED_SASL_MECHANISM };
+      }
+      this.#state = { kind: 'reauthenticating', mechanism: chosen.name, exchange: this.#start(chosen), previous: state };
+      return { response: { errorCode: ErrorCode.NONE, mechanisms } };
+    }
+    if (state.kind !== 'awaiting-handshake') {
       this.#refuse(CloseReasons.ILLEGAL_SASL_STATE, `SaslHandshake in state ${this.#state.kind}`);
       return { response: { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms }, close: CloseReasons.ILLEGAL_SASL_STATE };
     }
@@ -111,25 +187,30 @@ export class Session {
       this.#refuse(CloseReasons.UNSUPPORTED_SASL_MECHANISM, `mechanism ${JSON.stringify(mechanism.slice(0, 64))} not offered`);
       return { response: { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms }, close: CloseReasons.UNSUPPORTED_SASL_MECHANISM };
     }
-    const guard = this.#o.loginGuard;
-    const exchange = chosen.start({
-      tls: this.#o.tls,
-      ...(guard === undefined ? {} : { admit: (user: string | undefined) => this.#admit(guard, chosen.name, user) }),
-    });
-    this.#state = { kind: version === 0 ? 'raw-tokens' : 'authenticate-requests', mechanism: chosen.name, exchange };
+    this.#state = { kind: version === 0 ? 'raw-tokens' : 'authenticate-requests', mechanism: chosen.name, exchange: this.#start(chosen) };
     return { response: { errorCode: ErrorCode.NONE, mechanisms } };
   }
 
-  async authenticate(token: Buffer): Promise<SaslOutcome<SaslAuthenticateResponse>> {
+  /** A mechanism's exchange, asking the login guard (when there is one) before it verifies anything: re-logins too. */
+  #start(chosen: SaslMechanism): SaslExchange {
+    const guard = this.#o.loginGuard;
+    return chosen.start({
+      tls: this.#o.tls,
+      ...(guard === undefined ? {} : { admit: (user: string | undefined) => this.#admit(guard, chosen.name, user) }),
+    });
+  }
+
+  /** One SaslAuthenticate; `version` 1+ carries session_lifetime_ms, and only such a login may re-authenticate. */
+  async authenticate(token: Buffer, version = 1): Promise<SaslOutcome<SaslAuthenticateResponse>> {
     const state = this.#state;
-    if (state.kind !== 'authenticate-requests') {
+    if (state.kind !== 'authenticate-requests' && state.kind !== 'reauthenticating') {
       this.#refuse(CloseReasons.ILLEGAL_SASL_STATE, `SaslAuthenticate in state ${state.kind}`);
       return {
         response: { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: 'Unexpected SaslAuthenticate request', authBytes: Buffer.alloc(0), sessionLifetimeMs: 0n },
         close: CloseReasons.ILLEGAL_SASL_STATE,
       };
     }
-    const step = await this.#step(state.mechanism, state.exchange, token);
+    const step = await this.#step(state.mechanism, state.exchange, token, version >= 1, state.kind === 'reauthenticating' ? state.previous : null);
     if (!Buffer.isBuffer(step)) {
       // The same answer whether the password was wrong or never checked: only the close reason and the events differ.
       return {
@@ -137,15 +218,18 @@ export class Session {
         close: step.close,
       };
     }
-    // session_lifetime_ms = 0: KafkaJS and platformatic re-authenticate when it is positive (KIP-368).
-    return { response: { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step, sessionLifetimeMs: 0n } };
+    // KIP-368: a positive session_lifetime_ms asks the client to log in again before it ends (KafkaJS,
+    // librdkafka 2.2+, the Java client do); one that does not is closed at its first request after it.
+    const login = this.#state.kind === 'authenticated' ? this.#state : null;
+    const lifetime = login?.expiresAt == null ? 0 : Math.max(1, login.expiresAt - login.since);
+    return { response: { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step, sessionLifetimeMs: BigInt(lifetime) } };
   }
 
   /** A raw token after a v0 handshake; a failure has no error to carry, so the connection just closes (as in Kafka). */
   async rawToken(token: Buffer): Promise<SaslOutcome<Buffer | null>> {
     const state = this.#state;
     if (state.kind !== 'raw-tokens') throw new Error('rawToken outside the raw-token state');
-    const step = await this.#step(state.mechanism, state.exchange, token);
+    const step = await this.#step(state.mechanism, state.exchange, token, false, null);
     if (!Buffer.isBuffer(step)) return { response: null, close: step.close };
     return { response: step };
   }
@@ -167,17 +251,30 @@ export class Session {
     }
   }
 
-  /** Runs one exchange step: the server's token, or how the connection closes after a (delayed, reported) failure. */
-  async #step(mechanism: SaslMechanismName, exchange: SaslExchange, token: Buffer): Promise<Buffer | { close: CloseReason }> {
+  /**
+   * Runs one exchange step: the server's token, or how the connection closes after a (delayed, reported)
+   * failure. `previous`: the login a re-authentication replaces, whose principal it must keep.
+   */
+  async #step(mechanism: SaslMechanismName, exchange: SaslExchange, token: Buffer, canReauthenticate: boolean, previous: Authenticated | null): Promise<Buffer | { close: CloseReason }> {
     const { connectionId: connection, remote, events } = this.#o;
     try {
       const step = await exchange.step(token);
       if (step.done) {
+        if (previous !== null && step.principal !== previous.principal) {
+          // Kafka: "Cannot change principals during re-authentication"; the connection closes.
+          throw new SaslAuthenticationError(SaslFailureReasons.PRINCIPAL_CHANGED, `re-authentication as ${step.principal} of a ${previous.principal} connection`, step.principal.slice(5));
+        }
         this.#attempt?.succeeded();
         this.#attempt = undefined;
-        this.#state = { kind: 'authenticated', principal: step.principal };
+        const since = this.#clock();
+        // A client that cannot re-authenticate would be closed at the end of every lifetime: kcat (librdkafka
+        // before 2.2) then reports all brokers down and exits. Its login is bounded by its credential only,
+        // unless expireLegacySessions asks for Kafka's behaviour (docs/security/network.md).
+        const maxReauthMs = canReauthenticate || this.#o.expireLegacySessions === true ? (this.#o.connectionsMaxReauthMs ?? 0) : 0;
+        const lifetime = sessionLifetime(maxReauthMs, step.expiresAtMs === undefined ? null : step.expiresAtMs - since);
+        this.#state = { kind: 'authenticated', principal: step.principal, mechanism, since, expiresAt: lifetime === null ? null : since + lifetime, canReauthenticate };
         events.emit({ type: 'authentication-succeeded', connection, remote, mechanism, principal: step.principal, ...this.#transport() });
-        this.#o.onAuthenticated?.();
+        if (previous === null) this.#o.onAuthenticated?.();
       }
       return step.response;
     } catch (err) {
@@ -213,6 +310,7 @@ export class Session {
   }
 
   #refuse(reason: CloseReason, detail: string): void {
+    // A refused re-authentication ends the login too: the connection closes after the answer.
     this.#state = { kind: 'failed' };
     this.#o.events.emit({ type: 'connection-refused', connection: this.#o.connectionId, remote: this.#o.remote, reason, detail });
   }
@@ -222,4 +320,15 @@ export class Session {
 function ipOf(remote: string): string {
   const colon = remote.lastIndexOf(':');
   return (colon < 0 ? remote : remote.slice(0, colon)).replace(/^\[|\]$/g, '');
+}
+
+/**
+ * How long a login lasts (Kafka's ReauthInfo): the smaller of connections.max.reauth.ms (when positive)
+ * and what is left of the credential (an OAUTHBEARER token's exp); null when neither bounds it. A
+ * credential already expired gets 1 ms rather than 0, which a client would read as "no limit".
+ */
+export function sessionLifetime(maxReauthMs: number, credentialLeftMs: number | null): number | null {
+  const byCredential = credentialLeftMs === null ? null : Math.max(1, credentialLeftMs);
+  if (maxReauthMs > 0) return byCredential === null ? maxReauthMs : Math.min(maxReauthMs, byCredential);
+  return byCredential;
 }

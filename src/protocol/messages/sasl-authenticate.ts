@@ -1,8 +1,8 @@
 import { api, f, type RequestOf, type ResponseOf } from './schema.js';
 
 /**
- * SaslAuthenticate (36): one SASL token exchange after a SaslHandshake v1. Answer
- * sessionLifetimeMs = 0, or KafkaJS and platformatic re-authenticate (KIP-368).
+ * SaslAuthenticate (36): one SASL token exchange after a SaslHandshake v1. A positive
+ * sessionLifetimeMs (v1+) asks the client to re-authenticate before it ends (KIP-368).
  */
 export const SaslAuthenticate = api({
   apiKey: 36,

@@ -99,6 +99,8 @@ function keySet(options: OAuthBearerMechanismOptions): JWTVerifyGetKey {
 
 interface VerifiedToken {
   readonly user: string;
+  /** The token's `exp`, in ms since the epoch. */
+  readonly expiresAtMs?: number;
 }
 
 /** The configured checks, built once per mechanism so a remote key set is fetched and cached once. */
@@ -175,7 +177,9 @@ class JwtVerifier {
     if (typeof user !== 'string' || !isAcceptableUserName(user)) {
       throw invalidToken(`the ${this.#principalClaim} claim is not a usable user name`, undefined);
     }
-    return { user };
+    // `exp` is required above and a NumericDate in seconds (RFC 7519 §4.1.4): the session ends with it (KIP-368).
+    const exp = payload['exp'];
+    return { user, ...(typeof exp === 'number' && Number.isFinite(exp) ? { expiresAtMs: exp * 1000 } : {}) };
   }
 }
 
@@ -232,11 +236,11 @@ class OAuthBearerExchange implements SaslExchange {
     const { authzid, token: jwt } = parseInitialResponse(decodeUtf8(token, MAX_MESSAGE_BYTES, 'the OAUTHBEARER message'));
     // The user is only known once the token is verified: the login guard counts this source alone.
     await this.#connection.admit?.(undefined);
-    const { user } = await this.#verifier.verify(jwt);
+    const { user, expiresAtMs } = await this.#verifier.verify(jwt);
     if (authzid !== undefined && authzid !== user) {
       throw new SaslAuthenticationError(SaslFailureReasons.BAD_CREDENTIALS, 'the authorization id differs from the token principal', user);
     }
     // The authorization id, when sent, names the token's user as the client knows it: without the prefix.
-    return { done: true, response: Buffer.alloc(0), principal: userPrincipal(`${this.#prefix}${user}`) };
+    return { done: true, response: Buffer.alloc(0), principal: userPrincipal(`${this.#prefix}${user}`), ...(expiresAtMs === undefined ? {} : { expiresAtMs }) };
   }
 }

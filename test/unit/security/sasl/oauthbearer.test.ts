@@ -67,7 +67,8 @@ describe('OAUTHBEARER valid tokens', () => {
   it('accepts RS256 and ES256 tokens from the key set, with an empty response', async () => {
     assert.equal(mechanism().name, 'OAUTHBEARER');
     for (const key of [rsa, ec]) {
-      assert.deepEqual(await accepts(await sign(CLAIMS, key)), { done: true, response: Buffer.alloc(0), principal: 'User:alice' });
+      // expiresAtMs: the token's exp, which ends the session (KIP-368).
+      assert.deepEqual(await accepts(await sign(CLAIMS, key)), { done: true, response: Buffer.alloc(0), principal: 'User:alice', expiresAtMs: (NOW + 300) * 1000 });
     }
   });
 
@@ -84,6 +85,7 @@ describe('OAUTHBEARER valid tokens', () => {
   it('accepts fractional iat and exp (librdkafka style) on a signed token', async () => {
     const step = await accepts(await sign({ ...CLAIMS, iat: NOW - 0.123, exp: NOW + 60.5 }));
     assert.equal(step.done && step.principal, 'User:alice');
+    assert.equal(step.done && step.expiresAtMs, (NOW + 60.5) * 1000);
   });
 
   it('tolerates clock skew of 30 s by default, and what is configured', async () => {
