@@ -43,6 +43,8 @@ import { brokerReadinessChecks, brokerScrapeSources, logObserverOf } from './mon
 import { brokerHandlers } from './handlers/index.js';
 import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
+import { DEFAULT_QUOTA_CONFIG, type QuotaConfig } from '../quotas/quota-config.js';
+import { QuotaManager } from '../quotas/quota-manager.js';
 
 export interface BrokerConfig {
   readonly listener: {
@@ -132,6 +134,8 @@ export interface BrokerConfig {
   readonly adminEndpoint: AdminEndpointConfig;
   /** Allows the admin endpoint on a non-loopback address without TLS and a bearer token or client certificates. */
   readonly allowInsecureAdminEndpoint: boolean;
+  /** Client quotas: Kafka's window, per-user defaults and bounds (docs/security/network.md, "Quotas"). */
+  readonly quotas: QuotaConfig;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -216,6 +220,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   audit: DEFAULT_AUDIT_CONFIG,
   adminEndpoint: DEFAULT_ADMIN_ENDPOINT,
   allowInsecureAdminEndpoint: false,
+  quotas: DEFAULT_QUOTA_CONFIG,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -275,6 +280,8 @@ export class Broker {
       const events = fanOutSecurityEvents(deps.events ?? loggingSecurityEvents(logger), ...(audit === undefined ? [] : [audit]), ...(metrics === undefined ? [] : [metricsSecurityEvents(metrics)]));
       this.#events = events;
       for (const w of [...adminPosture.warnings, ...auditWarnings(config.audit)]) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
+      if (!config.quotas.enabled) events.emit({ type: 'insecure-setting', setting: 'quotas.enabled', detail: 'client quotas are off: one client can take all of the broker’s bandwidth and event-loop time' });
+      const quotas = new QuotaManager({ config: config.quotas, store });
       const security = createBrokerSecurity(config, { store, logger, events });
       const keys = deps.keys ?? openKeyServices(config.encryptionAtRest, config.dataDir, logger);
       this.#keys = keys;
@@ -366,6 +373,7 @@ export class Broker {
         },
         groups: this.#groups,
         offsets: this.#offsets,
+        quotas,
         ...security.admin,
       });
       this.#listener = new Listener({
@@ -391,6 +399,11 @@ export class Broker {
         names: { maxGroupIdLength: config.maxGroupIdLength, maxTransactionalIdLength: config.maxTransactionalIdLength, maxClientIdLength: config.maxClientIdLength },
         ...(deps.stages === undefined ? {} : { extraStages: deps.stages }),
         ...(metrics === undefined ? {} : { metrics }),
+        quotas: {
+          quotas,
+          topics: { partitionsOf: (name) => topics.get(name)?.partitions, defaultPartitions: config.defaultPartitions },
+          ...(metrics === undefined ? {} : { metrics }),
+        },
       });
       const { tlsFiles } = security;
       const listener = this.#listener;

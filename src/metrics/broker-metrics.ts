@@ -54,6 +54,7 @@ export class BrokerMetrics {
   readonly #authentications: Counter<'mechanism' | 'outcome'>;
   readonly #denials: Counter<'principal' | 'api'>;
   readonly #throttled: Counter;
+  readonly #throttleSeconds: Counter;
   readonly #fsync: Histogram;
   readonly #fsyncErrors: Counter;
   readonly #storageErrors: Counter<'operation' | 'code'>;
@@ -83,7 +84,8 @@ export class BrokerMetrics {
     this.#refused = new Counter({ name: 'parapet_connections_refused_total', help: 'Connections refused before a session began (TLS handshake, client certificate), by reason', labelNames: ['reason'], registers });
     this.#authentications = new Counter({ name: 'parapet_authentications_total', help: 'Authentications, by mechanism and outcome (success, failure)', labelNames: ['mechanism', 'outcome'], registers });
     this.#denials = new Counter({ name: 'parapet_authorization_denials_total', help: 'Requests (or parts of them) refused by the ACLs, by principal and API', labelNames: ['principal', 'api'], registers });
-    this.#throttled = new Counter({ name: 'parapet_throttled_requests_total', help: 'Requests delayed by a quota', registers });
+    this.#throttled = new Counter({ name: 'parapet_throttled_requests_total', help: 'Requests answered with a throttle time by a client quota, by API', labelNames: ['api'], registers });
+    this.#throttleSeconds = new Counter({ name: 'parapet_throttle_seconds_total', help: 'Throttle time handed to clients by the quotas (their connections muted that long), in seconds', registers });
     this.#fsync = new Histogram({ name: 'parapet_fsync_duration_seconds', help: 'Duration of each fsync of a partition log file', buckets: FSYNC_BUCKETS, registers });
     this.#fsyncErrors = new Counter({ name: 'parapet_fsync_errors_total', help: 'fsyncs of partition log files that failed (the partition goes offline)', registers });
     this.#storageErrors = new Counter({ name: 'parapet_storage_errors_total', help: 'File system errors of the partition logs, by operation and error code (ENOSPC, EIO, EMFILE…)', labelNames: ['operation', 'code'], registers });
@@ -134,9 +136,10 @@ export class BrokerMetrics {
     this.#denials.labels(this.#principals.of(principal), api).inc(count);
   }
 
-  /** A request delayed by a quota (none exist yet: quotas call this). */
-  throttled(): void {
-    this.#throttled.inc();
+  /** A request throttled by a quota (src/server/stages/quota.ts), by API, with its throttle time. */
+  throttled(api: string, ms: number): void {
+    this.#throttled.labels(api).inc();
+    this.#throttleSeconds.inc(ms / 1000);
   }
 
   fsync(seconds: number, failed: boolean): void {

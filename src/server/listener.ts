@@ -16,6 +16,7 @@ import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
+import type { QuotaStageDeps } from './stages/quota.js';
 import type { StageFactory } from './stages/stage.js';
 
 /**
@@ -70,6 +71,8 @@ export interface ListenerOptions {
   readonly extraStages?: readonly StageFactory[];
   /** Where connections and requests are counted (src/metrics); nothing is when absent. */
   readonly metrics?: ListenerMetrics;
+  /** Client quotas (src/server/stages/quota.ts); none when absent. */
+  readonly quotas?: QuotaStageDeps;
 }
 
 /** What the listener reports: its connections, and (through the metrics stage) every request. */
@@ -114,6 +117,7 @@ export class Listener {
       ...(options.protectedTopics === undefined ? {} : { protectedTopics: options.protectedTopics }),
       ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
     });
     if (tls === undefined) {
       this.#server = createServer((socket) => {
@@ -227,6 +231,7 @@ export class Listener {
       logger: this.#o.logger,
       ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),
       ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),
+      ...(this.#o.quotas === undefined ? {} : { maxMuteMs: this.#o.quotas.quotas.maxThrottleMs }),
       onClose: (reason) => {
         clearTimeout(deadline);
         this.#connections.delete(connection);
