@@ -184,6 +184,7 @@ function entityTypeOf(action: string): string {
   if (action.endsWith('topics') || action.endsWith('partitions')) return 'topic';
   if (action.endsWith('configs')) return 'config';
   if (action.endsWith('groups')) return 'group';
+  if (action.endsWith('quotas')) return 'client-quota';
   return 'broker';
 }
 
