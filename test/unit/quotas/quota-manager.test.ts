@@ -143,12 +143,12 @@ describe('QuotaManager: AlterClientQuotas and DescribeClientQuotas', () => {
 
   it('persists in the metadata store: a reopened broker applies the same quotas', (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'parapet-quota-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    t.after(() => { rmSync(dir, { recursive: true, force: true }); });
     const store = new MetadataStore(dir);
     new QuotaManager({ config: NO_DEFAULTS, store }).alter([set([user('alice'), client(null)], 4096), set([client('we"ird\u0001')], 7)], false);
     store.close();
     const again = new MetadataStore(dir);
-    t.after(() => again.close());
+    t.after(() => { again.close(); });
     const q = new QuotaManager({ config: NO_DEFAULTS, store: again });
     assert.equal(q.resolve(P, 'alice', 'any')?.limit, 4096);
     assert.equal(q.resolve(P, 'bob', 'we"ird\u0001')?.limit, 7);

@@ -19,7 +19,7 @@ const frameOf = (api: ApiSchema, version: number, body: object, clientId = 'quot
 
 async function inject(b: Broker, api: ApiSchema, version: number, body: object, options: InjectOptions = {}) {
   const result = await b.inject(frameOf(api, version, body), options);
-  return { ...result, body: result.frame === null ? null : (decodeResponse(api, version, result.frame.subarray(4)).body as Record<string, unknown>) };
+  return { ...result, body: result.frame === null ? null : (decodeResponse(api, version, result.frame.subarray(4)).body) };
 }
 
 const topic = (name: string, numPartitions: number): CreateTopicsRequest['topics'][number] => ({ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] });
