@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { configureGroup, processIo, type AdminIo } from './admin/common.js';
 import { registerAclCommands } from './admin/acl-commands.js';
 import { registerGroupCommands } from './admin/group-commands.js';
+import { registerQuotaCommands } from './admin/quota-commands.js';
 import { registerTopicCommands } from './admin/topic-commands.js';
 import { registerUserCommands } from './admin/user-commands.js';
 
 export type { AdminIo } from './admin/common.js';
 
 /**
- * `parapet user|acl|topic|group`: administration over the Kafka protocol through the admin client, so the
+ * `parapet user|acl|topic|group|quota`: administration over the Kafka protocol through the admin client, so the
  * same commands work against Parapet and any Kafka cluster. Connection settings come from a
  * librdkafka-style client config (by default `<data-dir>/client/admin.properties`).
  *
@@ -20,4 +21,5 @@ export function registerAdminCommands(program: Command, io: AdminIo = processIo(
   registerAclCommands(configureGroup(program.command('acl').description('manage ACL bindings'), io), io);
   registerTopicCommands(configureGroup(program.command('topic').description('manage topics'), io), io);
   registerGroupCommands(configureGroup(program.command('group').description('inspect consumer groups, reset their offsets, delete them'), io), io);
+  registerQuotaCommands(configureGroup(program.command('quota').description('set, list and remove client quotas (byte rates, request time, partition mutations)'), io), io);
 }
