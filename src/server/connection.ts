@@ -31,9 +31,9 @@ export interface FrameControl {
    */
   readonly closed: AbortSignal;
   /**
-   * Mutes the connection for `ms` once this request's response is written (KIP-219): a client over its
-   * quota gets its answer at once with the throttle time in it, and the broker reads and starts nothing
-   * more of it until that time has passed. Bounded by the connection's maxMuteMs.
+   * Mutes the connection for `ms` from now (KIP-219): a client over its quota gets this request's answer
+   * at once with the throttle time in it, and the broker reads and starts nothing more of it until that
+   * time has passed. Bounded by the connection's maxMuteMs.
    */
   readonly throttle: (ms: number) => void;
 }
@@ -320,7 +320,6 @@ export class Connection {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let closeAfter: { reason: CloseReason; detail: string | undefined } | null = null;
-    let muteMs = 0;
     this.#outstanding++;
     const response = this.#o.handle(frame, {
       release,
@@ -329,8 +328,10 @@ export class Connection {
         closeAfter = { reason, detail };
       },
       closed: this.#closedSignal.signal,
+      // From now: a released request (an acks=all produce waiting for fsync) must not let the next one
+      // start while its client owes throttle time.
       throttle: (ms) => {
-        muteMs = Math.max(muteMs, ms);
+        this.#mute(ms);
       },
     });
     const previous = this.#responses;
@@ -355,7 +356,6 @@ export class Connection {
       }
       if (result !== null) await this.#write(result, size);
       this.#lastActive = performance.now();
-      if (muteMs > 0) this.#mute(muteMs);
       const after = closeAfter as { reason: CloseReason; detail: string | undefined } | null;
       if (after !== null) this.#endAfterWrite(after.reason, after.detail);
       else this.#update();

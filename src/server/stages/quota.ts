@@ -40,8 +40,8 @@ interface Pending {
   readonly start: bigint;
   /** Nanoseconds of its synchronous handling, once measured. */
   syncNs: bigint | undefined;
-  /** The controller mutation quota's throttle, when the request is one it counts. */
-  mutationMs: number;
+  /** What the request owes already before its handler: the produce and controller mutation quotas. */
+  throttleMs: number;
 }
 
 const NS_PER_PERCENT_OF_SECOND = 10_000_000n;
@@ -56,19 +56,27 @@ export function quotaStage(deps: QuotaStageDeps): StageFactory {
       before(request) {
         const { context, header, api, body } = request;
         if (!quotas.enabled || context.principal === null) return undefined;
-        const state: Pending = { start: process.hrtime.bigint(), syncNs: undefined, mutationMs: 0 };
+        const state: Pending = { start: process.hrtime.bigint(), syncNs: undefined, throttleMs: 0 };
         pending.set(request, state);
         // Runs once the stages after this one and the handler have run up to their first wait: what
         // the request held the event loop for, without its waits (fsync, a long-polling fetch).
         queueMicrotask(() => {
           state.syncNs = process.hrtime.bigint() - state.start;
         });
+        if (api.apiKey === Produce.apiKey) {
+          // Counted before the handler, and the mute begins now: an acks=all produce releases the
+          // connection before it is answered, and the client's next pipelined request must not start
+          // while it owes time (Kafka records a produce's bytes as it handles it, too).
+          state.throttleMs = quotas.record(QuotaKeys.PRODUCER_BYTE_RATE, userOf(context.principal), header.clientId ?? '', produceBytes(body));
+          if (state.throttleMs > 0) context.throttle(state.throttleMs);
+          return undefined;
+        }
         const mutation = mutationRequest(api.apiKey, header.apiVersion, body, deps.topics);
         if (mutation === null) return undefined;
         const bucket = quotas.mutations(userOf(context.principal), header.clientId ?? '');
         if (!mutation.strict) {
           bucket.take(mutation.topics.reduce((n, t) => n + t.partitions, 0));
-          state.mutationMs = bucket.debtMs();
+          state.throttleMs = bucket.debtMs();
           return undefined;
         }
         // KIP-599's strict mode: each topic is let through while the bucket is not in debt (the one
@@ -80,7 +88,7 @@ export function quotaStage(deps: QuotaStageDeps): StageFactory {
           allowed.push(ok);
         }
         const throttle = bucket.debtMs();
-        state.mutationMs = throttle;
+        state.throttleMs = throttle;
         if (allowed.every(Boolean)) return undefined;
         const refusals = mutation.topics.map((t) => t.refusal(throttle));
         const merge = (handled: readonly unknown[]) => {
@@ -104,16 +112,17 @@ export function quotaStage(deps: QuotaStageDeps): StageFactory {
         const state = pending.get(request);
         if (state === undefined) return response;
         pending.delete(request);
-        const { context, header, api, body } = request;
+        const { context, header, api } = request;
         const user = userOf(context.principal);
         const clientId = header.clientId ?? '';
         const syncNs = state.syncNs ?? process.hrtime.bigint() - state.start;
         const percent = Number(syncNs) / Number(NS_PER_PERCENT_OF_SECOND);
-        let throttle = Math.max(state.mutationMs, quotas.record(QuotaKeys.REQUEST_PERCENTAGE, user, clientId, percent));
-        if (api.apiKey === Produce.apiKey) throttle = Math.max(throttle, quotas.record(QuotaKeys.PRODUCER_BYTE_RATE, user, clientId, produceBytes(body)));
-        else if (api.apiKey === Fetch.apiKey && response !== null) throttle = Math.max(throttle, quotas.record(QuotaKeys.CONSUMER_BYTE_RATE, user, clientId, fetchBytes(response)));
+        const timeMs = quotas.record(QuotaKeys.REQUEST_PERCENTAGE, user, clientId, percent);
+        const fetchMs = api.apiKey === Fetch.apiKey && response !== null ? quotas.record(QuotaKeys.CONSUMER_BYTE_RATE, user, clientId, fetchBytes(response)) : 0;
+        const throttle = Math.max(state.throttleMs, timeMs, fetchMs);
         if (throttle <= 0) return response;
-        context.throttle(throttle);
+        // The produce's own throttle began in `before`; a longer one from here extends the mute.
+        if (throttle > state.throttleMs || api.apiKey !== Produce.apiKey) context.throttle(throttle);
         deps.metrics?.throttled(api.name, throttle);
         if (response === null || !('throttleTimeMs' in api.response.fields)) return response;
         const current = (response as { throttleTimeMs?: unknown }).throttleTimeMs;
