@@ -401,7 +401,7 @@ export class Broker {
         ...(metrics === undefined ? {} : { metrics }),
         quotas: {
           quotas,
-          topics: { partitionsOf: (name) => topics.get(name)?.partitions, defaultPartitions: config.defaultPartitions },
+          topics: { partitionsOf: (name) => topics.get(name)?.partitions, defaultPartitions: config.defaultPartitions, maxPartitionsPerTopic: config.maxPartitionsPerTopic },
           ...(metrics === undefined ? {} : { metrics }),
         },
       });

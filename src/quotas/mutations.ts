@@ -15,6 +15,8 @@ import { DeleteTopics } from '../protocol/messages/delete-topics.js';
 export interface TopicPartitions {
   partitionsOf(topic: string): number | undefined;
   readonly defaultPartitions: number;
+  /** A count above this is refused by the handler (INVALID_PARTITIONS) and mutates nothing: it costs nothing. */
+  readonly maxPartitionsPerTopic: number;
 }
 
 /** One topic of a mutation request: its partitions mutated, and the answer that refuses it. */
@@ -46,6 +48,8 @@ const str = (value: unknown): string => (typeof value === 'string' ? value : '')
 /** The mutations of a request of one of the three APIs; null for any other, and for a validate-only request (not counted, as in Kafka). */
 export function mutationRequest(apiKey: number, version: number, body: Body, topics: TopicPartitions): MutationRequest | null {
   if (body.validateOnly === true) return null;
+  // As Kafka counts only what passed validation: a count no topic may have is no mutation.
+  const counted = (n: number) => (n > 0 && n <= topics.maxPartitionsPerTopic ? n : 0);
   switch (apiKey) {
     case CreateTopics.apiKey: {
       const items = list(body.topics);
@@ -59,7 +63,7 @@ export function mutationRequest(apiKey: number, version: number, body: Body, top
           const assigned = list(t.assignments).length;
           const requested = num(t.numPartitions);
           return {
-            partitions: assigned > 0 ? assigned : requested > 0 ? requested : topics.defaultPartitions,
+            partitions: counted(assigned > 0 ? assigned : requested === -1 ? topics.defaultPartitions : requested),
             refusal: (ms) => errorEntry(entry, THROTTLED, { name: str(t.name), errorMessage: message(ms) }),
           };
         }),
@@ -74,7 +78,7 @@ export function mutationRequest(apiKey: number, version: number, body: Body, top
         resultsField: 'results',
         withItems: (kept) => ({ ...body, topics: kept }),
         topics: items.map((t) => ({
-          partitions: Math.max(0, num(t.count) - (topics.partitionsOf(str(t.name)) ?? num(t.count))),
+          partitions: num(t.count) > topics.maxPartitionsPerTopic ? 0 : Math.max(0, num(t.count) - (topics.partitionsOf(str(t.name)) ?? num(t.count))),
           refusal: (ms) => errorEntry(entry, THROTTLED, { name: str(t.name), errorMessage: message(ms) }),
         })),
       };
