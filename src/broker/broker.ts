@@ -45,6 +45,7 @@ import { WaitingFetches } from './handlers/fetch/waiting-fetches.js';
 import { createBrokerSecurity, watchCertificates } from './security-setup.js';
 import { DEFAULT_QUOTA_CONFIG, type QuotaConfig } from '../quotas/quota-config.js';
 import { QuotaManager } from '../quotas/quota-manager.js';
+import { ThrottleReports } from '../quotas/throttle-reports.js';
 
 export interface BrokerConfig {
   readonly listener: {
@@ -403,6 +404,7 @@ export class Broker {
           quotas,
           topics: { partitionsOf: (name) => topics.get(name)?.partitions, defaultPartitions: config.defaultPartitions, maxPartitionsPerTopic: config.maxPartitionsPerTopic },
           ...(metrics === undefined ? {} : { metrics }),
+          reports: new ThrottleReports(events),
         },
       });
       const { tlsFiles } = security;

@@ -23,6 +23,9 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
         case 'connection-refused':
           metrics.connectionRefused(event.reason);
           break;
+        case 'quota-throttled':
+          // Counted by the quota stage itself, every throttle (the events are a sample).
+          break;
         case 'admin-change':
         case 'insecure-setting':
           break;

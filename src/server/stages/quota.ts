@@ -22,6 +22,7 @@ import { Produce } from '../../protocol/messages/produce.js';
 import { QuotaKeys } from '../../quotas/entities.js';
 import { mutationRequest, type TopicPartitions } from '../../quotas/mutations.js';
 import type { QuotaManager } from '../../quotas/quota-manager.js';
+import type { ThrottleReports } from '../../quotas/throttle-reports.js';
 import type { StageFactory, StageRequest, StageStep } from './stage.js';
 
 /** Where throttles are counted (BrokerMetrics). */
@@ -33,6 +34,8 @@ export interface QuotaStageDeps {
   readonly quotas: QuotaManager;
   readonly topics: TopicPartitions;
   readonly metrics?: QuotaMetricsSink;
+  /** Throttles reported as security events, rate-limited per user. */
+  readonly reports?: ThrottleReports;
 }
 
 interface Pending {
@@ -48,7 +51,7 @@ const NS_PER_PERCENT_OF_SECOND = 10_000_000n;
 
 export function quotaStage(deps: QuotaStageDeps): StageFactory {
   const { quotas } = deps;
-  return () => {
+  return (connection) => {
     // Per connection: a connection may have several requests in flight (a released produce).
     const pending = new Map<StageRequest, Pending>();
     return {
@@ -113,7 +116,9 @@ export function quotaStage(deps: QuotaStageDeps): StageFactory {
         if (state === undefined) return response;
         pending.delete(request);
         const { context, header, api } = request;
-        const user = userOf(context.principal);
+        const principal = context.principal;
+        if (principal === null) return response;
+        const user = userOf(principal);
         const clientId = header.clientId ?? '';
         const syncNs = state.syncNs ?? process.hrtime.bigint() - state.start;
         const percent = Number(syncNs) / Number(NS_PER_PERCENT_OF_SECOND);
@@ -124,6 +129,12 @@ export function quotaStage(deps: QuotaStageDeps): StageFactory {
         // The produce's own throttle began in `before`; a longer one from here extends the mute.
         if (throttle > state.throttleMs || api.apiKey !== Produce.apiKey) context.throttle(throttle);
         deps.metrics?.throttled(api.name, throttle);
+        const quota =
+          throttle === timeMs ? QuotaKeys.REQUEST_PERCENTAGE
+          : throttle === fetchMs ? QuotaKeys.CONSUMER_BYTE_RATE
+          : api.apiKey === Produce.apiKey ? QuotaKeys.PRODUCER_BYTE_RATE
+          : QuotaKeys.CONTROLLER_MUTATION_RATE;
+        deps.reports?.throttled({ connection: connection.id, remote: connection.remote, principal, clientId, api: api.name, quota, throttleMs: throttle });
         if (response === null || !('throttleTimeMs' in api.response.fields)) return response;
         const current = (response as { throttleTimeMs?: unknown }).throttleTimeMs;
         return { ...response, throttleTimeMs: Math.max(throttle, typeof current === 'number' ? current : 0) };

@@ -7,7 +7,9 @@ import { AlterClientQuotas } from '../../../../src/protocol/messages/alter-clien
 import { CreateTopics, type CreateTopicsRequest } from '../../../../src/protocol/messages/create-topics.js';
 import { DeleteTopics } from '../../../../src/protocol/messages/delete-topics.js';
 import { DescribeClientQuotas } from '../../../../src/protocol/messages/describe-client-quotas.js';
+import { Fetch } from '../../../../src/protocol/messages/fetch.js';
 import { Produce } from '../../../../src/protocol/messages/produce.js';
+import { buildBatchSync } from '../../../../src/records/record.js';
 import type { ApiSchema } from '../../../../src/protocol/messages/schema.js';
 import type { Broker } from '../../../../src/broker/broker.js';
 import type { InjectOptions } from '../../../../src/server/listener.js';
@@ -30,7 +32,7 @@ const setQuota = (b: Broker, entity: { entityType: string; entityName: string | 
 
 describe('the quota stage: throttle_time_ms and the mute (KIP-219)', () => {
   it('answers a producer over its byte rate at once with throttle_time_ms, and asks the connection to mute; another user is not throttled', async (t) => {
-    const { broker } = await startBroker(t, { quotas: { ...DEFAULT_QUOTA_CONFIG, producerByteRate: 0 } });
+    const { broker, events } = await startBroker(t, { quotas: { ...DEFAULT_QUOTA_CONFIG, producerByteRate: 0 } });
     const set = await setQuota(broker, [{ entityType: 'user', entityName: 'ANONYMOUS' }], 'producer_byte_rate', 1000);
     assert.deepEqual((set.body?.entries as { errorCode: number }[]).map((e) => e.errorCode), [0]);
     // 10,000 bytes over the 10 s minimum window: exactly 1,000 B/s, not over.
@@ -45,8 +47,31 @@ describe('the quota stage: throttle_time_ms and the mute (KIP-219)', () => {
     // bob has no quota (the config default is off here): counted, never throttled.
     const bob = await inject(broker, Produce, 9, produce(50_000), { principal: 'User:bob' });
     assert.equal(bob.mutedMs, undefined);
+    // Two more throttles: counted every time, reported as a security event once a minute per user.
+    await inject(broker, Produce, 9, produce(10_000));
+    await inject(broker, Produce, 9, produce(10_000));
     const text = await broker.metrics?.metrics();
-    assert.match(text ?? '', /parapet_throttled_requests_total\{api="Produce"\} 1/);
+    assert.match(text ?? '', /parapet_throttled_requests_total\{api="Produce"\} 3/);
+    const reported = events.flatMap((e) => (e.type === 'quota-throttled' ? [[e.principal, e.clientId, e.api, e.quota]] : []));
+    assert.deepEqual(reported, [['User:ANONYMOUS', 'quota-test', 'Produce', 'producer_byte_rate']]);
+  });
+
+  it('counts the record bytes of Fetch responses against consumer_byte_rate', async (t) => {
+    const { broker } = await startBroker(t, { quotas: { ...DEFAULT_QUOTA_CONFIG, producerByteRate: 0, consumerByteRate: 1000 } });
+    await inject(broker, CreateTopics, 7, { topics: [topic('orders', 1)], timeoutMs: 1000, validateOnly: false });
+    const batch = buildBatchSync({ records: [{ value: 'x'.repeat(15_000) }] });
+    const produced = await inject(broker, Produce, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: 'orders', partitionData: [{ index: 0, records: batch }] }] });
+    assert.equal(produced.mutedMs, undefined, 'produce bytes are not counted against the consumer quota');
+    const fetch = {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: 'orders', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [], rackId: '',
+    };
+    const fetched = await inject(broker, Fetch, 11, fetch);
+    // ~15,000 bytes over the 10 s minimum window: 1,500 B/s against 1,000 — (1,500 − 1,000) / 1,000 × 10 s.
+    const throttle = fetched.body?.throttleTimeMs as number;
+    assert.ok(throttle > 4500 && throttle <= 5200, `${throttle} ms`);
+    assert.equal(fetched.mutedMs, throttle);
   });
 
   it('a connection that has not logged in reaches no quota', async (t) => {
