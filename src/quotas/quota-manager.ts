@@ -6,6 +6,7 @@ import {
   entityKey,
   entityLabel,
   EntityTypes,
+  isQuotaKey,
   part,
   precedence,
   QUOTA_KEYS,
@@ -82,7 +83,8 @@ export class QuotaManager {
     this.#window = rateWindowOf(deps.config);
     this.#defaults = configDefaults(deps.config);
     this.#maxThrottleMs = this.#window.samples * this.#window.sampleMs;
-    for (const q of deps.store.quotas()) this.#set(q.entity, q.key, q.value);
+    // A key this Parapet does not know (stored by a newer one) is left alone.
+    for (const q of deps.store.quotas()) if (isQuotaKey(q.key)) this.#set(q.entity, q.key, q.value);
   }
 
   get enabled(): boolean {
@@ -152,7 +154,7 @@ export class QuotaManager {
    * entry and answers per entity). With `validateOnly`, nothing is applied.
    */
   alter(entries: readonly AlterEntry[], validateOnly: boolean): AlterOutcome[] {
-    const changes: QuotaChange[] = [];
+    const changes: (QuotaChange & { readonly key: QuotaKey })[] = [];
     const outcomes: AlterOutcome[] = [];
     const entitiesAfter = new Set(this.#settings.keys());
     for (const entry of entries) {

@@ -1,27 +1,8 @@
-import type { QuotaKey } from './entities.js';
+import type { QuotaChange, QuotaStore, StoredQuota } from '../storage/quota-store.js';
 
-/** One stored quota value: the entity (src/quotas/entities.ts entityKey), the key, the value. */
-export interface StoredQuota {
-  readonly entity: string;
-  readonly key: QuotaKey;
-  readonly value: number;
-}
+export type { QuotaChange, QuotaStore, StoredQuota } from '../storage/quota-store.js';
 
-/** One change of an AlterClientQuotas entry: a value set, or removed (null). */
-export interface QuotaChange {
-  readonly entity: string;
-  readonly key: QuotaKey;
-  readonly value: number | null;
-}
-
-/** Where quota settings are kept across restarts: the metadata store. */
-export interface QuotaStore {
-  quotas(): StoredQuota[];
-  /** Applies every change in one transaction. */
-  alterQuotas(changes: readonly QuotaChange[]): void;
-}
-
-/** A store in memory (tests, and a broker without a data directory). */
+/** A store in memory (tests). */
 export class MemoryQuotaStore implements QuotaStore {
   readonly #values = new Map<string, StoredQuota>();
 

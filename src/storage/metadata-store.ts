@@ -5,8 +5,7 @@ import { ParapetError } from '../errors.js';
 import { OFFSET_ROW_OVERHEAD_BYTES, type CommittedOffset, type OffsetStore, type StoredGroupMetadata, type TopicPartition } from './offset-store.js';
 import type { MetadataRefusal } from './outcomes.js';
 import type { TopicConfigChange, TopicRecord, TopicStore } from './topic-store.js';
-import { isQuotaKey } from '../quotas/entities.js';
-import type { QuotaChange, QuotaStore, StoredQuota } from '../quotas/quota-store.js';
+import type { QuotaChange, QuotaStore, StoredQuota } from './quota-store.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
@@ -590,9 +589,9 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
     return get();
   }
 
-  /** Every stored client quota value; keys this Parapet does not know (a newer one's) are left out. */
+  /** Every stored client quota value. */
   quotas(): StoredQuota[] {
-    return this.#stmts.quotas.all().flatMap((row) => (isQuotaKey(row.key) ? [{ entity: row.entity, key: row.key, value: row.value }] : []));
+    return this.#stmts.quotas.all().map((row) => ({ entity: row.entity, key: row.key, value: row.value }));
   }
 
   /** Sets and removes client quota values in one transaction. */

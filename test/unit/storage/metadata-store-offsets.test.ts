@@ -61,7 +61,7 @@ describe('MetadataStore: schema migration', () => {
     const v4 = new MetadataStore(dir);
     v4.close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.exec('DROP TABLE broker_secrets; PRAGMA user_version = 4;');
+    db.exec('DROP TABLE broker_secrets; DROP TABLE client_quotas; PRAGMA user_version = 4;');
     db.close();
 
     const store = new MetadataStore(dir);
