@@ -2,10 +2,11 @@
  * The administrative APIs as the audit trail sees them: which changes a request asked for and how each
  * ended (from its response), and, while the trail cannot be written, the answer that refuses them all.
  * ACL and SCRAM changes are reported by their handlers (they know what matched); this file covers
- * topics, partitions, configs and groups, and refuses all of them.
+ * topics, partitions, configs, groups and client quotas, and refuses all of them.
  */
 import { errorByCode, ErrorCode } from '../protocol/error-codes.js';
 import { entryOf, errorEntry, errorResponse } from '../protocol/error-responses.js';
+import { AlterClientQuotas } from '../protocol/messages/alter-client-quotas.js';
 import { AlterConfigs } from '../protocol/messages/alter-configs.js';
 import { AlterUserScramCredentials } from '../protocol/messages/alter-user-scram-credentials.js';
 import { CreateAcls } from '../protocol/messages/create-acls.js';
@@ -42,7 +43,15 @@ const CONFIG_RESOURCE: Readonly<Record<number, string>> = { 2: 'topic', 4: 'brok
 const SECRET_CONFIG = /password|secret|token|key$/i;
 
 /** The APIs whose changes this file reports (by API key). */
-const REPORTED = new Set([CreateTopics.apiKey, DeleteTopics.apiKey, CreatePartitions.apiKey, AlterConfigs.apiKey, IncrementalAlterConfigs.apiKey, DeleteGroups.apiKey]);
+const REPORTED = new Set([
+  CreateTopics.apiKey,
+  DeleteTopics.apiKey,
+  CreatePartitions.apiKey,
+  AlterConfigs.apiKey,
+  IncrementalAlterConfigs.apiKey,
+  DeleteGroups.apiKey,
+  AlterClientQuotas.apiKey,
+]);
 
 /** Every API that changes what the broker keeps besides records and offsets: refused while the trail is down. */
 const ADMIN_APIS = new Set([...REPORTED, CreateAcls.apiKey, DeleteAcls.apiKey, AlterUserScramCredentials.apiKey]);
@@ -94,9 +103,24 @@ export function adminChanges(apiKey: number, body: Body, response: object | null
     }
     case DeleteGroups.apiKey:
       return list(r.results).map((e) => ({ action: 'delete-groups', resource: { type: 'group', name: text(e.groupId) }, detail: {}, ...errorOf(e) }));
+    case AlterClientQuotas.apiKey: {
+      // Entries are answered in request order, one per entry.
+      const results = list(r.entries);
+      return list(body.entries).map((e, i) => ({
+        action: 'alter-client-quotas',
+        resource: { type: 'client-quota', name: quotaEntityName(list(e.entity)) },
+        detail: { ops: Object.fromEntries(list(e.ops).map((op) => [text(op.key), op.remove === true ? 'remove' : op.value])) },
+        ...errorOf(results[i]),
+      }));
+    }
     default:
       return [];
   }
+}
+
+/** `user=alice client-id=<default>`: the entity as kafka-configs names it. */
+function quotaEntityName(components: Entry[]): string {
+  return components.map((c) => `${text(c.entityType)}=${typeof c.entityName === 'string' ? c.entityName : '<default>'}`).join(' ');
 }
 
 /** Config names and values (secret-looking values hidden), with the incremental operation when there is one. */
@@ -152,6 +176,15 @@ export function refusedAdminResponse(apiKey: number, body: Body): object | undef
     case DeleteGroups.apiKey:
       return errorResponse(DeleteGroups, ErrorCode.NONE, {
         results: (Array.isArray(body.groupsNames) ? (body.groupsNames as unknown[]) : []).map((g) => errorEntry(entryOf(DeleteGroups.response.fields.results), code, { groupId: text(g) })),
+      });
+    case AlterClientQuotas.apiKey:
+      return errorResponse(AlterClientQuotas, ErrorCode.NONE, {
+        entries: list(body.entries).map((e) =>
+          errorEntry(entryOf(AlterClientQuotas.response.fields.entries), code, {
+            entity: list(e.entity).map((c) => ({ entityType: text(c.entityType), entityName: typeof c.entityName === 'string' ? c.entityName : null })),
+            ...message,
+          }),
+        ),
       });
     case CreateAcls.apiKey:
       return errorResponse(CreateAcls, ErrorCode.NONE, { results: list(body.creations).map(() => errorEntry(entryOf(CreateAcls.response.fields.results), code, message)) });

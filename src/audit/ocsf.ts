@@ -171,6 +171,19 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
         }),
       ];
     }
+    case 'quota-throttled':
+      // Served, then slowed down: a success of the API, with the throttle as its detail.
+      return [
+        ocsfEvent(common, OcsfClasses.API_ACTIVITY, ACTIVITY.OTHER, true, {
+          message: `${event.principal} (client id ${event.clientId}) was throttled ${event.throttleMs} ms on ${event.api} by its ${event.quota} quota${event.repeated === undefined ? '' : `, and ${event.repeated} time(s) more since the last report (longest ${event.maxRepeatedMs ?? 0} ms)`}`,
+          status_detail: 'THROTTLED',
+          actor: { user: { name: event.principal }, app_name: event.clientId },
+          api: { operation: event.api, service: { name: 'kafka' } },
+          src_endpoint: endpoint(event.remote),
+          count: 1 + (event.repeated ?? 0),
+          unmapped: { parapet_type: event.type, connection: event.connection, quota: event.quota, throttle_ms: event.throttleMs },
+        }),
+      ];
     case 'certificate-reloaded':
       return [
         ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.UPDATE, event.ok, {
@@ -239,6 +252,7 @@ function entityTypeOf(action: string): string {
   if (action.endsWith('topics') || action.endsWith('partitions')) return 'topic';
   if (action.endsWith('configs')) return 'config';
   if (action.endsWith('groups')) return 'group';
+  if (action.endsWith('quotas')) return 'client-quota';
   return 'broker';
 }
 

@@ -46,6 +46,9 @@ import { createBrokerSecurity, passwordVerifier, watchCertificates } from './sec
 import type { LoginGuard } from '../security/login-guard/login-guard.js';
 import { DEFAULT_LISTENER_ADMISSION, resolveAdmissionPolicy, type AdmissionPolicy, type ListenerAdmissionInput, type ListenerAdmissionSettings } from '../server/admission/admission-policy.js';
 import { SessionRegistry } from '../server/session-registry.js';
+import { DEFAULT_QUOTA_CONFIG, type QuotaConfig } from '../quotas/quota-config.js';
+import { QuotaManager } from '../quotas/quota-manager.js';
+import { ThrottleReports } from '../quotas/throttle-reports.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -147,6 +150,8 @@ export interface BrokerConfig {
   readonly adminEndpoint: AdminEndpointConfig;
   /** Allows the admin endpoint on a non-loopback address without TLS and a bearer token or client certificates. */
   readonly allowInsecureAdminEndpoint: boolean;
+  /** Client quotas: Kafka's window, per-user defaults and bounds (docs/security/network.md, "Quotas"). */
+  readonly quotas: QuotaConfig;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -235,6 +240,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   audit: DEFAULT_AUDIT_CONFIG,
   adminEndpoint: DEFAULT_ADMIN_ENDPOINT,
   allowInsecureAdminEndpoint: false,
+  quotas: DEFAULT_QUOTA_CONFIG,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -299,6 +305,8 @@ export class Broker {
       const events = fanOutSecurityEvents(deps.events ?? loggingSecurityEvents(logger), ...(audit === undefined ? [] : [audit]), ...(metrics === undefined ? [] : [metricsSecurityEvents(metrics)]));
       this.#events = events;
       for (const w of [...adminPosture.warnings, ...auditWarnings(config.audit)]) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
+      if (!config.quotas.enabled) events.emit({ type: 'insecure-setting', setting: 'quotas.enabled', detail: 'client quotas are off: one client can take all of the broker’s bandwidth and event-loop time' });
+      const quotas = new QuotaManager({ config: config.quotas, store });
       const security = createBrokerSecurity(config, { store, logger, events, ...(metrics === undefined ? {} : { loginGuardMetrics: metrics }) });
       this.#loginGuard = security.listener.loginGuard;
       const guard = this.#loginGuard;
@@ -412,6 +420,7 @@ export class Broker {
         },
         groups: this.#groups,
         offsets: this.#offsets,
+        quotas,
         ...admin,
       });
       this.#listener = new Listener({
@@ -441,6 +450,12 @@ export class Broker {
         ...(deps.stages === undefined ? {} : { extraStages: deps.stages }),
         ...(metrics === undefined ? {} : { metrics }),
         admission,
+        quotas: {
+          quotas,
+          topics: { partitionsOf: (name) => topics.get(name)?.partitions, defaultPartitions: config.defaultPartitions, maxPartitionsPerTopic: config.maxPartitionsPerTopic },
+          ...(metrics === undefined ? {} : { metrics }),
+          reports: new ThrottleReports(events),
+        },
       });
       const { tlsFiles } = security;
       const listener = this.#listener;

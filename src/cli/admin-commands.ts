@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { configureGroup, processIo, type AdminIo } from './admin/common.js';
 import { registerAclCommands } from './admin/acl-commands.js';
 import { registerGroupCommands } from './admin/group-commands.js';
+import { registerQuotaCommands } from './admin/quota-commands.js';
 import { registerTopicCommands } from './admin/topic-commands.js';
 import { registerUserCommands } from './admin/user-commands.js';
 import { registerSessionCommands } from './admin/session-commands.js';
@@ -9,7 +10,7 @@ import { registerSessionCommands } from './admin/session-commands.js';
 export type { AdminIo } from './admin/common.js';
 
 /**
- * `parapet user|acl|topic|group`: administration over the Kafka protocol through the admin client, so the
+ * `parapet user|acl|topic|group|quota`: administration over the Kafka protocol through the admin client, so the
  * same commands work against Parapet and any Kafka cluster. Connection settings come from a
  * librdkafka-style client config (by default `<data-dir>/client/admin.properties`).
  *
@@ -23,4 +24,5 @@ export function registerAdminCommands(program: Command, io: AdminIo = processIo(
   registerGroupCommands(configureGroup(program.command('group').description('inspect consumer groups, reset their offsets, delete them'), io), io);
   // Over the broker's admin HTTP endpoint: the Kafka protocol cannot list or close other clients' connections.
   registerSessionCommands(configureGroup(program.command('sessions').description('list the open connections and close them (admin endpoint)'), io), io);
+  registerQuotaCommands(configureGroup(program.command('quota').description('set, list and remove client quotas (byte rates, request time, partition mutations)'), io), io);
 }

@@ -36,6 +36,7 @@ import { printable } from './printable.js';
 import { ClientError, ConnectionError, KafkaError, throwIfError } from './errors.js';
 import { ClusterConnections } from './cluster-connections.js';
 import { GroupAdmin } from './group-admin.js';
+import { QuotaAdmin } from './quota-admin.js';
 import type { KafkaConnection, ConnectionOptions } from './kafka-connection.js';
 import { describePartitions, listOffsets, type OffsetSpec, type TopicPartition, type TopicPartitions } from './partition-offsets.js';
 
@@ -202,11 +203,14 @@ export class AdminClient {
   #controller: Promise<KafkaConnection> | undefined;
   /** Consumer groups: listing, describing, committed offsets, deletion. */
   readonly groups: GroupAdmin;
+  /** Client quotas (KIP-546). */
+  readonly quotas: QuotaAdmin;
 
   private constructor(cluster: ClusterConnections) {
     this.#cluster = cluster;
     this.#bootstrap = cluster.bootstrap;
     this.groups = new GroupAdmin(cluster);
+    this.quotas = new QuotaAdmin(cluster);
   }
 
   static async connect(config: ClientConfig, options: ConnectionOptions = {}): Promise<AdminClient> {

@@ -128,7 +128,21 @@ const AdminEndpointSchema = z.strictObject({
   bearerToken: secretRef.optional(),
 });
 
+// Client quotas (docs/security/network.md, "Quotas"): Kafka's window and per-user defaults (0: no limit).
+const QuotasSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  windowSeconds: z.number().int().min(1).max(3600).optional(),
+  windowSamples: z.number().int().min(2).max(100).optional(),
+  producerByteRate: z.number().int().min(0).optional(),
+  consumerByteRate: z.number().int().min(0).optional(),
+  requestPercentage: z.number().min(0).optional(),
+  controllerMutationRate: z.number().min(0).optional(),
+  maxEntities: positiveInt.max(1_000_000).optional(),
+  maxTrackedClients: z.number().int().min(100).max(10_000_000).optional(),
+});
+
 export const ConfigFileSchema = z.strictObject({
+  quotas: QuotasSchema.optional(),
   encryptionAtRest: EncryptionAtRestSchema.optional(),
   audit: AuditSchema.optional(),
   listener: z
@@ -241,7 +255,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -254,6 +268,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     encryptionAtRest: encryptionAtRestOf(base.encryptionAtRest, encryptionAtRest, baseDir),
     audit: audit === undefined ? base.audit : { ...base.audit, ...defined({ ...audit, dir: at(audit.dir), signingKey: audit.signingKey === undefined ? undefined : absoluteSecretRef(audit.signingKey, baseDir) }) },
     adminEndpoint: adminEndpointOf(base.adminEndpoint, adminEndpoint, baseDir),
+    quotas: { ...base.quotas, ...defined(quotas ?? {}) },
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),

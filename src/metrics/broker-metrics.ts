@@ -56,6 +56,7 @@ export class BrokerMetrics {
   readonly #throttled: Counter;
   readonly #loginRefusals: Counter<'reason'>;
   readonly #loginDelays: Counter;
+  readonly #throttleSeconds: Counter;
   readonly #fsync: Histogram;
   readonly #fsyncErrors: Counter;
   readonly #storageErrors: Counter<'operation' | 'code'>;
@@ -85,7 +86,8 @@ export class BrokerMetrics {
     this.#refused = new Counter({ name: 'parapet_connections_refused_total', help: 'Connections refused (address lists, connection limits and rates, TLS handshake, client certificate, login deadline), by reason', labelNames: ['reason'], registers });
     this.#authentications = new Counter({ name: 'parapet_authentications_total', help: 'Authentications, by mechanism and outcome (success, failure)', labelNames: ['mechanism', 'outcome'], registers });
     this.#denials = new Counter({ name: 'parapet_authorization_denials_total', help: 'Requests (or parts of them) refused by the ACLs, by principal and API', labelNames: ['principal', 'api'], registers });
-    this.#throttled = new Counter({ name: 'parapet_throttled_requests_total', help: 'Requests delayed by a quota', registers });
+    this.#throttled = new Counter({ name: 'parapet_throttled_requests_total', help: 'Requests answered with a throttle time by a client quota, by API', labelNames: ['api'], registers });
+    this.#throttleSeconds = new Counter({ name: 'parapet_throttle_seconds_total', help: 'Throttle time handed to clients by the quotas (their connections muted that long), in seconds', registers });
     this.#loginRefusals = new Counter({ name: 'parapet_login_refusals_total', help: 'Logins the login guard refused without verifying them, by reason (source-blocked, source-throttled, user-guarded)', labelNames: ['reason'], registers });
     this.#loginDelays = new Counter({ name: 'parapet_login_delays_total', help: 'Logins the login guard made wait because their source had spent its free budget of failures', registers });
     this.#fsync = new Histogram({ name: 'parapet_fsync_duration_seconds', help: 'Duration of each fsync of a partition log file', buckets: FSYNC_BUCKETS, registers });
@@ -138,9 +140,10 @@ export class BrokerMetrics {
     this.#denials.labels(this.#principals.of(principal), api).inc(count);
   }
 
-  /** A request delayed by a quota (none exist yet: quotas call this). */
-  throttled(): void {
-    this.#throttled.inc();
+  /** A request throttled by a quota (src/server/stages/quota.ts), by API, with its throttle time. */
+  throttled(api: string, ms: number): void {
+    this.#throttled.labels(api).inc();
+    this.#throttleSeconds.inc(ms / 1000);
   }
 
   /** A login refused unverified by the login guard (src/security/login-guard). */

@@ -26,6 +26,8 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
         // Counted per attempt by the guard itself (loginRefused), not from these rate-limited summaries.
         case 'login-refused':
         case 'login-guard-engaged':
+        // Counted by the quota stage itself, every throttle (the events are a sample).
+        case 'quota-throttled':
         case 'admin-change':
         case 'admin-request':
         case 'insecure-setting':

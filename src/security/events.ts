@@ -116,6 +116,24 @@ export type SecurityEvent =
       readonly status: number;
       readonly detail?: string;
     }
+  /**
+   * A user over a client quota was throttled (src/server/stages/quota.ts): reported at most once a
+   * minute per user, with how many more throttles it got since the last report and the longest.
+   */
+  | {
+      readonly type: 'quota-throttled';
+      readonly connection: number;
+      readonly remote: string;
+      readonly principal: Principal;
+      readonly clientId: string;
+      readonly api: string;
+      /** The quota key that set the throttle: producer_byte_rate, request_percentage… */
+      readonly quota: string;
+      readonly throttleMs: number;
+      /** Throttles of this user since its last report that were not reported, and the longest of them. */
+      readonly repeated?: number;
+      readonly maxRepeatedMs?: number;
+    }
   /** The TLS certificate files were read again (a change seen by polling, or SIGHUP). */
   | { readonly type: 'certificate-reloaded'; readonly ok: boolean; readonly detail: string }
   /**

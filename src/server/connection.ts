@@ -30,6 +30,12 @@ export interface FrameControl {
    * stops waiting and gives up what it holds, since its answer can no longer be delivered.
    */
   readonly closed: AbortSignal;
+  /**
+   * Mutes the connection for `ms` from now (KIP-219): a client over its quota gets this request's answer
+   * at once with the throttle time in it, and the broker reads and starts nothing more of it until that
+   * time has passed. Bounded by the connection's maxMuteMs.
+   */
+  readonly throttle: (ms: number) => void;
 }
 
 /** What one connection may make the broker hold (docs/security/limits.md). */
@@ -91,6 +97,8 @@ export interface ConnectionOptions {
    */
   readonly responsePool?: BufferPool;
   readonly onClose?: (reason: CloseReason) => void;
+  /** The longest a throttle may mute the connection (the quota window); 0: throttles never mute. */
+  readonly maxMuteMs?: number;
 }
 
 /**
@@ -144,6 +152,9 @@ export class Connection {
   /** When the client last sent a byte or got an answer (performance.now()), for the idle timeout. */
   #lastActive = performance.now();
   #idleTimer: NodeJS.Timeout | undefined;
+  /** A quota's throttle: nothing is read or started until it ends (KIP-219). */
+  #muteTimer: NodeJS.Timeout | undefined;
+  #mutedUntil = 0;
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
@@ -251,7 +262,7 @@ export class Connection {
       }
     }
     // Reads nothing more from a client that does not read its responses (Kafka mutes such a channel).
-    const pause = this.#draining || this.#refused || this.#responseBytes >= this.#limits.maxQueuedResponseBytes;
+    const pause = this.#draining || this.#refused || this.#muteTimer !== undefined || this.#responseBytes >= this.#limits.maxQueuedResponseBytes;
     if (pause !== this.#paused) {
       this.#paused = pause;
       if (pause) this.#o.socket.pause();
@@ -269,6 +280,8 @@ export class Connection {
    * with none may always start (its response is the only one it holds).
    */
   #mayStart(): boolean {
+    // Frames read before a throttle began wait for its end too: a muted client gets nothing handled.
+    if (this.#muteTimer !== undefined) return false;
     const held = this.#responseBytes;
     return held === 0 || (held < this.#limits.maxQueuedResponseBytes && this.#o.budget?.responsesFull !== true);
   }
@@ -315,6 +328,11 @@ export class Connection {
         closeAfter = { reason, detail };
       },
       closed: this.#closedSignal.signal,
+      // From now: a released request (an acks=all produce waiting for fsync) must not let the next one
+      // start while its client owes throttle time.
+      throttle: (ms) => {
+        this.#mute(ms);
+      },
     });
     const previous = this.#responses;
     const written = (this.#responses = (async () => {
@@ -343,6 +361,33 @@ export class Connection {
       else this.#update();
     })());
     return { ready: Promise.race([released, written]), written };
+  }
+
+  /**
+   * Reads and starts nothing for `ms` (bounded by maxMuteMs); a longer throttle asked for while muted
+   * extends the mute. The idle timeout does not count the mute: the client is waiting for us.
+   */
+  #mute(ms: number): void {
+    const bounded = Math.min(ms, this.#o.maxMuteMs ?? 0);
+    if (bounded <= 0 || this.#closed) return;
+    const until = performance.now() + bounded;
+    if (this.#muteTimer !== undefined) {
+      if (until <= this.#mutedUntil) return;
+      clearTimeout(this.#muteTimer);
+    }
+    this.#mutedUntil = until;
+    this.#muteTimer = setTimeout(() => {
+      this.#muteTimer = undefined;
+      this.#lastActive = performance.now();
+      this.#update();
+    }, bounded);
+    this.#muteTimer.unref();
+    this.#update();
+  }
+
+  /** Whether a throttle mutes the connection now (tests). */
+  get muted(): boolean {
+    return this.#muteTimer !== undefined;
   }
 
   #handled(requestBytes: number, responseBytes: number): void {
@@ -475,7 +520,7 @@ export class Connection {
     this.#idleTimer = setTimeout(() => {
       if (this.#closed) return;
       const idleMs = performance.now() - this.#lastActive;
-      if (this.#outstanding > 0 || this.#inFlight > 0) this.#armIdle(timeoutMs);
+      if (this.#outstanding > 0 || this.#inFlight > 0 || this.#muteTimer !== undefined) this.#armIdle(timeoutMs);
       else if (idleMs >= timeoutMs) this.close(CloseReasons.IDLE_TIMEOUT, new Error(`nothing sent or answered for ${Math.round(idleMs)} ms (connectionsMaxIdleMs ${timeoutMs})`));
       else this.#armIdle(timeoutMs, timeoutMs - idleMs);
     }, delayMs);
@@ -485,6 +530,7 @@ export class Connection {
   #markClosed(): void {
     this.#closed = true;
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#muteTimer);
     this.#queue.length = 0;
     this.#watchdog.disarm();
     const budget = this.#o.budget;

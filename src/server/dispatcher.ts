@@ -3,7 +3,7 @@
  *
  *   decode      the frame into header and body; an API without a handler closes the connection
  *   stages      each stage's `before`, in the order of {@link requestStages}:
- *                 session expiry → authentication gate → names → protected topics → (quota) → authorization → audit
+ *                 session expiry → authentication gate → names → protected topics → quota → authorization → audit
  *                 → (request records)
  *   handler     what is left of the request, with its {@link RequestContext}
  *   stages      back out, each stage's `finish` and `after`, in reverse order:
@@ -33,6 +33,7 @@ import { requestMetrics, type RequestMetricsSink } from './stages/metrics.js';
 import { nameRules } from './stages/name-rules.js';
 import { protectedTopics } from './stages/protected-topics.js';
 import { sessionExpiry } from './stages/session-expiry.js';
+import { quotaStage, type QuotaStageDeps } from './stages/quota.js';
 import type { Stage, StageFactory, StageRequest, StageStep } from './stages/stage.js';
 
 export interface PipelineDeps {
@@ -46,6 +47,8 @@ export interface PipelineDeps {
   readonly audit?: AuditStageDeps;
   /** Where requests are counted and timed (the outermost stage); none when absent. */
   readonly metrics?: RequestMetricsSink;
+  /** Client quotas (src/server/stages/quota.ts); none when absent. */
+  readonly quotas?: QuotaStageDeps;
   /** Stages added by the embedder (tests, a plugin): innermost, after authorization. */
   readonly extraStages?: readonly StageFactory[];
 }
@@ -64,6 +67,7 @@ export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
     authenticationGate(deps.events),
     nameRules(deps.names ?? DEFAULT_NAME_LIMITS),
     ...(deps.protectedTopics === undefined ? [] : [protectedTopics(deps.protectedTopics, deps.events)]),
+    ...(deps.quotas === undefined ? [] : [quotaStage(deps.quotas)]),
     authorization(deps.authorizer, deps.events),
     // After authorization: it records what was let through, and the handler's answer.
     ...(deps.audit === undefined ? [] : [auditStage(deps.audit)]),
@@ -120,6 +124,7 @@ export function createDispatcher(options: DispatcherOptions): FrameHandler {
       release: control.release,
       closeAfterResponse: control.closeAfterResponse,
       connectionClosed: control.closed,
+      throttle: control.throttle,
     };
     const response = await runStages(stages, { api, header, body, context }, entry.handle);
     const encoded = response === null ? null : encodeResponse(api, header.apiVersion, header.correlationId, response);

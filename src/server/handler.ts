@@ -30,6 +30,8 @@ export interface RequestContext {
   readonly closeAfterResponse: (reason: CloseReason, detail?: string) => void;
   /** Aborted when the connection closes: a waiting request stops waiting (its answer has nowhere to go). */
   readonly connectionClosed: AbortSignal;
+  /** Mutes the connection for this long from now; the response is still written (a quota's throttle, KIP-219). */
+  readonly throttle: (ms: number) => void;
 }
 
 /**

@@ -11,6 +11,8 @@ export interface InjectedResponse {
    * decode, an API version not served), which closes the connection unanswered.
    */
   readonly closed?: { readonly reason: CloseReason; readonly detail?: string; readonly error?: unknown };
+  /** How long a quota would have muted the connection after this response (KIP-219); absent: not throttled. */
+  readonly mutedMs?: number;
 }
 
 /**
@@ -22,6 +24,7 @@ export async function injectFrame(handle: FrameHandler, frame: Buffer): Promise<
   const size = frame.readInt32BE(0);
   if (size !== frame.length - 4) throw new Error(`the frame's size prefix says ${size} bytes, but ${frame.length - 4} follow it`);
   let closeAfter: { reason: CloseReason; detail?: string } | undefined;
+  let throttleMs = 0;
   try {
     const chunks = await handle(frame.subarray(4), {
       release: () => undefined,
@@ -30,9 +33,13 @@ export async function injectFrame(handle: FrameHandler, frame: Buffer): Promise<
         closeAfter = detail === undefined ? { reason } : { reason, detail };
       },
       closed: new AbortController().signal,
+      throttle: (ms) => {
+        throttleMs = Math.max(throttleMs, ms);
+      },
     });
     const response = chunks === null ? null : Buffer.concat(chunks);
-    return closeAfter === undefined ? { frame: response } : { frame: response, closed: closeAfter };
+    const muted = throttleMs > 0 ? { mutedMs: throttleMs } : {};
+    return closeAfter === undefined ? { frame: response, ...muted } : { frame: response, closed: closeAfter, ...muted };
   } catch (error) {
     return { frame: null, closed: { reason: closeReasonOf(error), error } };
   }

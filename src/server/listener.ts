@@ -21,6 +21,7 @@ import { Session } from './session.js';
 import type { LoginGuard } from '../security/login-guard/login-guard.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
+import type { QuotaStageDeps } from './stages/quota.js';
 import type { StageFactory } from './stages/stage.js';
 
 /**
@@ -88,6 +89,8 @@ export interface ListenerOptions {
    * every connection is admitted when absent.
    */
   readonly admission?: AdmissionPolicy;
+  /** Client quotas (src/server/stages/quota.ts); none when absent. */
+  readonly quotas?: QuotaStageDeps;
 }
 
 /** What the listener reports: its connections, and (through the metrics stage) every request. */
@@ -140,6 +143,7 @@ export class Listener {
       ...(options.protectedTopics === undefined ? {} : { protectedTopics: options.protectedTopics }),
       ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
     });
     this.#admission = options.admission === undefined ? undefined : new ConnectionAdmission(options.admission);
     this.#refusals = new RefusalReporter(events);
@@ -340,6 +344,7 @@ export class Listener {
       logger: this.#o.logger,
       ...(this.#o.framePool === undefined ? {} : { framePool: this.#o.framePool }),
       ...(this.#o.responsePool === undefined ? {} : { responsePool: this.#o.responsePool }),
+      ...(this.#o.quotas === undefined ? {} : { maxMuteMs: this.#o.quotas.quotas.maxThrottleMs }),
       onClose: (reason) => {
         clearTimeout(deadline);
         this.#connections.delete(connection);

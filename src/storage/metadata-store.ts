@@ -5,6 +5,7 @@ import { ParapetError } from '../errors.js';
 import { OFFSET_ROW_OVERHEAD_BYTES, type CommittedOffset, type OffsetStore, type StoredGroupMetadata, type TopicPartition } from './offset-store.js';
 import type { MetadataRefusal } from './outcomes.js';
 import type { TopicConfigChange, TopicRecord, TopicStore } from './topic-store.js';
+import type { QuotaChange, QuotaStore, StoredQuota } from './quota-store.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
@@ -116,12 +117,12 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 5;
+const SCHEMA_VERSION = 6;
 
 /** What a change that the store made answers (a refusal says why it made none: storage/outcomes.ts). */
 const CHANGED = Object.freeze({ kind: 'changed' as const });
 
-export class MetadataStore implements TopicStore, OffsetStore {
+export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
   readonly #db: Database.Database;
   readonly #stmts: {
     insertTopic: Database.Statement<[string, string, number]>;
@@ -156,6 +157,9 @@ export class MetadataStore implements TopicStore, OffsetStore {
     upsertScram: Database.Statement<[string, string, Buffer, Buffer, Buffer, number]>;
     deleteScram: Database.Statement<[string, string]>;
     insertSecret: Database.Statement<[string, Buffer]>;
+    quotas: Database.Statement<[], { entity: string; key: string; value: number }>;
+    upsertQuota: Database.Statement<[string, string, number]>;
+    deleteQuota: Database.Statement<[string, string]>;
     secret: Database.Statement<[string], { value: Buffer }>;
   };
 
@@ -245,6 +249,9 @@ export class MetadataStore implements TopicStore, OffsetStore {
       deleteScram: db.prepare('DELETE FROM scram_credentials WHERE user_name = ? AND mechanism = ?'),
       insertSecret: db.prepare('INSERT OR IGNORE INTO broker_secrets (name, value) VALUES (?, ?)'),
       secret: db.prepare('SELECT value FROM broker_secrets WHERE name = ?'),
+      quotas: db.prepare('SELECT entity, key, value FROM client_quotas ORDER BY entity, key'),
+      upsertQuota: db.prepare('INSERT OR REPLACE INTO client_quotas (entity, key, value) VALUES (?, ?, ?)'),
+      deleteQuota: db.prepare('DELETE FROM client_quotas WHERE entity = ? AND key = ?'),
     };
   }
 
@@ -325,6 +332,18 @@ export class MetadataStore implements TopicStore, OffsetStore {
         this.#db.exec(`
           CREATE TABLE broker_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
           PRAGMA user_version = 5;`);
+      })();
+    }
+    if (version < 6) {
+      // v6: client quotas set with AlterClientQuotas (src/quotas): the entity as its JSON key, one row per value.
+      this.#db.transaction(() => {
+        this.#db.exec(`
+          CREATE TABLE client_quotas (
+            entity TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value REAL NOT NULL CHECK (value > 0),
+            PRIMARY KEY (entity, key)) WITHOUT ROWID;
+          PRAGMA user_version = 6;`);
       })();
     }
   }
@@ -568,6 +587,22 @@ export class MetadataStore implements TopicStore, OffsetStore {
       return row.value;
     });
     return get();
+  }
+
+  /** Every stored client quota value. */
+  quotas(): StoredQuota[] {
+    return this.#stmts.quotas.all().map((row) => ({ entity: row.entity, key: row.key, value: row.value }));
+  }
+
+  /** Sets and removes client quota values in one transaction. */
+  alterQuotas(changes: readonly QuotaChange[]): void {
+    const alter = this.#db.transaction(() => {
+      for (const c of changes) {
+        if (c.value === null) this.#stmts.deleteQuota.run(c.entity, c.key);
+        else this.#stmts.upsertQuota.run(c.entity, c.key, c.value);
+      }
+    });
+    alter();
   }
 
   close(): void {

@@ -24,6 +24,7 @@ export function testRequestContext(fields: Pick<RequestContext, 'header' | 'list
     release: () => undefined,
     closeAfterResponse: () => undefined,
     connectionClosed: new AbortController().signal,
+    throttle: () => undefined,
     ...fields,
   };
 }

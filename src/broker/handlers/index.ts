@@ -7,6 +7,7 @@
 import type { GroupCoordinator } from '../../groups/coordinator.js';
 import type { OffsetManager } from '../../groups/offsets.js';
 import type { Logger } from '../../logger.js';
+import { AlterClientQuotas } from '../../protocol/messages/alter-client-quotas.js';
 import { AlterConfigs } from '../../protocol/messages/alter-configs.js';
 import { AlterUserScramCredentials } from '../../protocol/messages/alter-user-scram-credentials.js';
 import { ApiVersions } from '../../protocol/messages/api-versions.js';
@@ -17,6 +18,7 @@ import { DeleteAcls } from '../../protocol/messages/delete-acls.js';
 import { DeleteGroups } from '../../protocol/messages/delete-groups.js';
 import { DeleteTopics } from '../../protocol/messages/delete-topics.js';
 import { DescribeAcls } from '../../protocol/messages/describe-acls.js';
+import { DescribeClientQuotas } from '../../protocol/messages/describe-client-quotas.js';
 import { DescribeCluster } from '../../protocol/messages/describe-cluster.js';
 import { DescribeConfigs } from '../../protocol/messages/describe-configs.js';
 import { DescribeGroups } from '../../protocol/messages/describe-groups.js';
@@ -43,7 +45,9 @@ import type { HandlerEntry } from '../../server/handler.js';
 import type { LogStore } from '../../storage/log-store.js';
 import type { ProducerIdStore } from '../../storage/producer-ids.js';
 import type { TopicAdmin } from '../../topics/topic-admin.js';
+import type { QuotaManager } from '../../quotas/quota-manager.js';
 import type { AclChangeListener } from './acl-changes.js';
+import { alterClientQuotasHandler } from './alter-client-quotas.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { alterUserScramCredentialsHandler, type AlterScramCredentialsDeps } from './alter-user-scram-credentials.js';
 import { apiVersionsHandler } from './api-versions.js';
@@ -55,6 +59,7 @@ import { deleteAclsHandler } from './delete-acls.js';
 import { deleteGroupsHandler } from './delete-groups.js';
 import { deleteTopicsHandler } from './delete-topics.js';
 import { describeAclsHandler } from './describe-acls.js';
+import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeConfigsHandler } from './describe-configs.js';
 import { describeGroupsHandler } from './describe-groups.js';
@@ -93,6 +98,8 @@ export interface HandlerDeps {
   readonly onAclChange: AclChangeListener;
   /** The SCRAM users, the names they may not take and who is told of changes (the audit log). */
   readonly scram: AlterScramCredentialsDeps;
+  /** Client quotas: their settings and measures. */
+  readonly quotas: QuotaManager;
 }
 
 interface Registration {
@@ -138,6 +145,9 @@ const API_HANDLERS: readonly Registration[] = [
   { api: DeleteAcls, build: (d) => deleteAclsHandler(d.acls, d.onAclChange) },
   { api: DescribeUserScramCredentials, build: (d) => describeUserScramCredentialsHandler(d.scram.credentials) },
   { api: AlterUserScramCredentials, build: (d) => alterUserScramCredentialsHandler(d.scram) },
+  // Client quotas.
+  { api: DescribeClientQuotas, build: (d) => describeClientQuotasHandler(d.quotas) },
+  { api: AlterClientQuotas, build: (d) => alterClientQuotasHandler(d.quotas) },
 ];
 
 /** The handler of every served API, by API key. Throws on a table that registers an API twice or builds the wrong API's handler. */

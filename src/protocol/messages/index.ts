@@ -29,6 +29,8 @@ import { IncrementalAlterConfigs } from './incremental-alter-configs.js';
 import { DescribeUserScramCredentials } from './describe-user-scram-credentials.js';
 import { AlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import { DescribeCluster } from './describe-cluster.js';
+import { DescribeClientQuotas } from './describe-client-quotas.js';
+import { AlterClientQuotas } from './alter-client-quotas.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -60,6 +62,8 @@ export * from './incremental-alter-configs.js';
 export * from './describe-user-scram-credentials.js';
 export * from './alter-user-scram-credentials.js';
 export * from './describe-cluster.js';
+export * from './describe-client-quotas.js';
+export * from './alter-client-quotas.js';
 export * from './schema.js';
 
 /** Every API Parapet decodes and encodes, in API-key order. Their version ranges are what ApiVersions advertises. */
@@ -91,6 +95,8 @@ export const ALL_APIS: readonly ApiSchema[] = [
   CreatePartitions,
   DeleteGroups,
   IncrementalAlterConfigs,
+  DescribeClientQuotas,
+  AlterClientQuotas,
   DescribeUserScramCredentials,
   AlterUserScramCredentials,
   DescribeCluster,

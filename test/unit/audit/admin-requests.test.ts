@@ -18,6 +18,7 @@ const REQUESTS: Record<string, Record<string, unknown>> = {
   CreateAcls: { creations: [{ resourceType: 2, resourceName: 'a', resourcePatternType: 3, principal: 'User:x', host: '*', operation: 3, permissionType: 3 }] },
   DeleteAcls: { filters: [{ resourceTypeFilter: 2, resourceNameFilter: 'a', patternTypeFilter: 3, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] },
   AlterUserScramCredentials: { deletions: [{ name: 'u', mechanism: 1 }], upsertions: [] },
+  AlterClientQuotas: { entries: [{ entity: [{ entityType: 'user', entityName: 'u' }], ops: [{ key: 'producer_byte_rate', value: 1024, remove: false }] }], validateOnly: false },
 };
 
 describe('admin requests and the audit trail', () => {

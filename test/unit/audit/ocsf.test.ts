@@ -125,10 +125,21 @@ describe('OCSF audit events', () => {
     assert.match(engaged.message, /source 10\.9\.0\.3 blocked after 30 failed logins, until 2023-11-14T22:14:20\.000Z/);
   });
 
+  it('a quota throttle is a successful API Activity with THROTTLED, the user, the client id and the throttles folded into it', () => {
+    const e = one({ type: 'quota-throttled', connection: 4, remote: '10.0.0.9:5000', principal: 'User:greedy', clientId: 'loader', api: 'Produce', quota: 'producer_byte_rate', throttleMs: 900, repeated: 41, maxRepeatedMs: 1100 });
+    assert.equal(e.class_name, 'API Activity');
+    assert.equal(e.status, 'Success');
+    assert.equal(e.status_detail, 'THROTTLED');
+    assert.equal(e.actor?.user?.name, 'User:greedy');
+    assert.equal(e.count, 42);
+    assert.match(e.message, /User:greedy \(client id loader\) was throttled 900 ms on Produce by its producer_byte_rate quota, and 41 time\(s\) more/);
+  });
+
   it('every event carries the OCSF base fields consistently', () => {
     const samples: SecurityEvent[] = [
       { type: 'connection-refused', remote: '1.1.1.1:1', reason: 'TLS_HANDSHAKE_FAILED', detail: 'no shared cipher' },
       { type: 'certificate-reloaded', ok: false, detail: 'the key does not match the certificate' },
+      { type: 'quota-throttled', connection: 1, remote: '1.1.1.1:1', principal: 'User:a', clientId: 'c', api: 'Fetch', quota: 'consumer_byte_rate', throttleMs: 5 },
       { type: 'admin-change', principal: 'User:a', remote: 'local', action: 'create-acls', detail: { bindings: [] } },
     ];
     for (const s of samples) {

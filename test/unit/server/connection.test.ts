@@ -253,3 +253,62 @@ describe('Connection: the broker-wide budget', () => {
     assert.deepEqual([budget.requestBytes, budget.responseBytes], [0, 0]);
   });
 });
+
+describe('Connection: a quota’s throttle (KIP-219)', () => {
+  function throttled(options: { idleTimeoutMs?: number; maxMuteMs?: number } = {}) {
+    const socket = new FakeSocket();
+    const calls: Call[] = [];
+    const closes: CloseReason[] = [];
+    const connection = new Connection({
+      socket,
+      id: 1,
+      limits: LIMITS,
+      responseWriteTimeoutMs: 60_000,
+      maxMuteMs: options.maxMuteMs ?? 10_000,
+      ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+      handle: (f, control) =>
+        new Promise((resolve) => {
+          calls.push({ frame: f, control, respond: (bytes) => { resolve(bytes === null ? null : [Buffer.alloc(bytes, 9)]); } });
+        }),
+      logger: recordingLogger(),
+      onClose: (reason) => closes.push(reason),
+    });
+    return { socket, calls, closes, connection };
+  }
+
+  it('writes the response at once, then reads and starts nothing until the throttle time has passed', async () => {
+    const { socket, calls, connection } = throttled();
+    socket.send(frame(10));
+    await settle();
+    call(calls, 0).control.throttle(300);
+    call(calls, 0).respond(5);
+    await settle();
+    assert.equal(socket.written.length, 1, 'the throttled response is not held back');
+    assert.equal(connection.muted, true);
+    assert.equal(socket.paused, true);
+    socket.send(frame(10));
+    await sleep(150);
+    assert.equal(calls.length, 1, 'nothing of the muted client is handled');
+    await sleep(250);
+    await settle();
+    assert.equal(connection.muted, false);
+    assert.equal(calls.length, 2, 'the next request is read once the mute ends');
+  });
+
+  it('bounds the mute by maxMuteMs, and the idle timeout does not count it', async () => {
+    const { socket, calls, closes, connection } = throttled({ idleTimeoutMs: 200, maxMuteMs: 400 });
+    socket.send(frame(10));
+    await settle();
+    call(calls, 0).control.throttle(3_600_000);
+    call(calls, 0).respond(5);
+    await sleep(300);
+    assert.deepEqual(closes, [], 'muted by us: not idle');
+    assert.equal(connection.muted, true);
+    await sleep(200);
+    assert.equal(connection.muted, false, 'an hour asked for, 400 ms at most');
+    assert.deepEqual(closes, []);
+    // Idle from the end of the mute: closed once idleTimeoutMs passes with nothing sent.
+    await sleep(450);
+    assert.deepEqual(closes, [CloseReasons.IDLE_TIMEOUT]);
+  });
+});

@@ -38,6 +38,7 @@ export function fakeControl(): FrameControl & { closes: { reason: CloseReason; d
       control.closes.push({ reason, detail });
     },
     closed: new AbortController().signal,
+    throttle: () => undefined,
   };
   return control;
 }

@@ -6,6 +6,7 @@
 import { AclOperation, CLUSTER_RESOURCE_NAME, ResourceType } from '../../../protocol/acl.js';
 import { ErrorCode } from '../../../protocol/error-codes.js';
 import { entryOf, errorEntry, errorResponse } from '../../../protocol/error-responses.js';
+import { AlterClientQuotas } from '../../../protocol/messages/alter-client-quotas.js';
 import { AlterConfigs } from '../../../protocol/messages/alter-configs.js';
 import { AlterUserScramCredentials } from '../../../protocol/messages/alter-user-scram-credentials.js';
 import { CreateAcls } from '../../../protocol/messages/create-acls.js';
@@ -14,6 +15,7 @@ import { CreateTopics, type CreateTopicsRequest, type CreateTopicsResponse } fro
 import { DeleteAcls } from '../../../protocol/messages/delete-acls.js';
 import { DeleteTopics, type DeleteTopicsResponse } from '../../../protocol/messages/delete-topics.js';
 import { DescribeAcls } from '../../../protocol/messages/describe-acls.js';
+import { DescribeClientQuotas } from '../../../protocol/messages/describe-client-quotas.js';
 import { DescribeCluster } from '../../../protocol/messages/describe-cluster.js';
 import { DescribeConfigs, type DescribeConfigsResponse } from '../../../protocol/messages/describe-configs.js';
 import { DescribeUserScramCredentials } from '../../../protocol/messages/describe-user-scram-credentials.js';
@@ -200,6 +202,25 @@ export const alterUserScramCredentialsPolicy = definePolicy(AlterUserScramCreden
   return { kind: 'respond', response: errorResponse(AlterUserScramCredentials, clusterDenied, { results: users.map((user) => errorEntry(denied, clusterDenied, { user })) }) };
 });
 
+/** DescribeClientQuotas: DESCRIBE_CONFIGS on the cluster, else 31 at the top level and no entries (Kafka's KafkaApis). */
+export const describeClientQuotasPolicy = definePolicy(DescribeClientQuotas, (body, _version, check) =>
+  onCluster(check, AclOperation.DESCRIBE_CONFIGS)
+    ? { kind: 'forward', body }
+    : { kind: 'respond', response: errorResponse(DescribeClientQuotas, clusterDenied, { errorMessage: denialMessage(clusterDenied), entries: null }) },
+);
+
+/** AlterClientQuotas: ALTER_CONFIGS on the cluster, else 31 for every entry. */
+export const alterClientQuotasPolicy = definePolicy(AlterClientQuotas, (body, _version, check) => {
+  if (onCluster(check, AclOperation.ALTER_CONFIGS)) return { kind: 'forward', body };
+  const denied = entryOf(AlterClientQuotas.response.fields.entries);
+  return {
+    kind: 'respond',
+    response: errorResponse(AlterClientQuotas, clusterDenied, {
+      entries: body.entries.map((e) => errorEntry(denied, clusterDenied, { entity: e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName })) })),
+    }),
+  };
+});
+
 export const ADMIN_POLICIES = [
   createTopicsPolicy,
   deleteTopicsPolicy,
@@ -213,4 +234,6 @@ export const ADMIN_POLICIES = [
   describeAclsPolicy,
   describeUserScramCredentialsPolicy,
   alterUserScramCredentialsPolicy,
+  describeClientQuotasPolicy,
+  alterClientQuotasPolicy,
 ] as const;

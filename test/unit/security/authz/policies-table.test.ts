@@ -10,7 +10,7 @@ import { memoizeCheck } from '../../../../src/security/authz/policies/support.js
 import { decoded, grants } from './policies-helpers.js';
 
 /** Every API the broker serves. */
-const SERVED = [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 29, 30, 31, 32, 33, 36, 37, 42, 44, 50, 51, 60];
+const SERVED = [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 29, 30, 31, 32, 33, 36, 37, 42, 44, 48, 49, 50, 51, 60];
 
 describe('the policy table', () => {
   it('has a policy for every served API, registered under its own key and schema', () => {

@@ -54,6 +54,7 @@ function setup(t: TestContext, options: { maxWaitMs?: number; maxResponseBytes?:
       connectionId: 1,
       clientHost: '/127.0.0.1',
       connectionClosed: connection.signal,
+      throttle: () => undefined,
     });
     return (await handler.handle(body, ctx)) as FetchResponse | null;
   };
