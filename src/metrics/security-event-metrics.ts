@@ -23,10 +23,10 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
         case 'connection-refused':
           metrics.connectionRefused(event.reason, 1 + (event.repeated ?? 0));
           break;
-        // Counted per attempt by the guard itself (loginRefused), not from these rate-limited summaries.
+        // Counted where they happen (the login guard's loginRefused, the quota stage), not from these
+        // rate-limited summaries.
         case 'login-refused':
         case 'login-guard-engaged':
-        // Counted by the quota stage itself, every throttle (the events are a sample).
         case 'quota-throttled':
         case 'admin-change':
         case 'admin-request':
