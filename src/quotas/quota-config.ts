@@ -21,9 +21,10 @@ export interface QuotaConfig {
 }
 
 /**
- * On by default, with limits a well-behaved client of one broker never reaches (a producer sending
- * 64 MiB/s or a consumer reading 128 MiB/s already moves about what one Parapet process moves in all)
- * that still leave room for everyone else when one client tries to take it all: no single user gets
+ * On by default, with limits a well-behaved client of one broker rarely reaches (one Parapet process
+ * moves a few hundred MB/s in all: a user producing 64 MiB/s or reading 128 MiB/s is a big one, and is
+ * given a quota of its own by name) that still leave room for everyone else when one client tries to
+ * take it all (docs/security/network.md#quotas): no single user gets
  * more than 70% of the event loop's request time, and topic churn is paced at 100 partitions/s after a
  * burst of 1,100 (one window's worth), which no deployment script comes near. Kafka's window: 11
  * samples of 1 s.
