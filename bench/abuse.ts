@@ -8,7 +8,7 @@
  * Each case starts its own broker and prints figures meant to be compared within the run (ratios to
  * the unloaded measure, memory before and after); docs/performance.md#abuse-runner says how to read them.
  */
-import { BenchScope, Flags, type AbuseCase } from './abuse/case.js';
+import { BenchScope, FlagError, Flags, type AbuseCase } from './abuse/case.js';
 import { ABUSE_CASES } from './abuse/cases.js';
 
 function usage(): string {
@@ -55,16 +55,22 @@ async function main(): Promise<void> {
   const flags = new Flags(parsed.flags);
   for (const c of parsed.cases) {
     console.log(`\n== ${c.name}: ${c.summary}`);
-    const settings = Object.keys(c.flags).map((f) => `${f}=${String(flags.number(c, f))}`);
+    const settings = Object.keys(c.flags).map((f) => `${f}=${flags.text(c, f)}`);
     console.log(`   ${settings.join(' ')}`);
     const scope = new BenchScope();
     const started = performance.now();
     try {
       const figures = await c.run(scope, flags);
-      for (const f of figures) console.log(`   ${f.name.padEnd(44)} ${formatValue(f.value).padStart(12)} ${f.unit.padEnd(10)} ${f.note ?? ''}`);
+      const width = Math.max(44, ...figures.map((f) => f.name.length));
+      for (const f of figures) console.log(`   ${f.name.padEnd(width)} ${formatValue(f.value).padStart(12)} ${f.unit.padEnd(10)} ${f.note ?? ''}`);
     } catch (err) {
-      console.error(`   ${c.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      process.exitCode = 1;
+      if (err instanceof FlagError) {
+        console.error(`   ${err.message}`);
+        process.exitCode = 2;
+      } else {
+        console.error(`   ${c.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        process.exitCode = 1;
+      }
     } finally {
       scope.close();
     }

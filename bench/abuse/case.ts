@@ -23,15 +23,42 @@ export interface Figure {
   readonly note?: string;
 }
 
+/** A flag's value that a case cannot use: reported as a usage error, without a stack. */
+export class FlagError extends Error {}
+
 /** The flags given on the command line (`--frames=100000`), read with a case's defaults. */
 export class Flags {
   constructor(readonly given: Readonly<Record<string, string>>) {}
 
-  number(c: AbuseCase, name: string): number {
+  /** The flag as given, or its default. */
+  text(c: AbuseCase, name: string): string {
     const raw = this.given[name] ?? c.flags[name];
+    if (raw === undefined) throw new FlagError(`${c.name} has no flag --${name}`);
+    return raw;
+  }
+
+  number(c: AbuseCase, name: string): number {
+    const raw = this.text(c, name);
     const n = Number(raw);
-    if (raw === undefined || !Number.isFinite(n)) throw new Error(`--${name} of ${c.name} must be a number (got ${String(raw)})`);
+    if (raw === '' || !Number.isFinite(n)) throw new FlagError(`--${name} of ${c.name} must be a number (got ${raw})`);
     return n;
+  }
+
+  /** A comma-separated list of whole numbers above 0 (`--connections=20,200`). */
+  counts(c: AbuseCase, name: string): number[] {
+    const raw = this.text(c, name);
+    const ns = raw.split(',').map(Number);
+    if (ns.some((n) => !Number.isInteger(n) || n < 1)) throw new FlagError(`--${name} of ${c.name} must be whole numbers above 0, separated by commas (got ${raw})`);
+    return ns;
+  }
+
+  /** A comma-separated list of words, each one of `allowed`. */
+  choices<T extends string>(c: AbuseCase, name: string, allowed: readonly T[]): T[] {
+    const raw = this.text(c, name);
+    const words = raw.split(',');
+    const bad = words.filter((w) => !(allowed as readonly string[]).includes(w));
+    if (bad.length > 0 || words.length === 0) throw new FlagError(`--${name} of ${c.name}: ${bad.join(', ')} is not one of ${allowed.join(', ')}`);
+    return words as T[];
   }
 }
 

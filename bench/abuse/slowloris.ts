@@ -14,9 +14,9 @@ import type { AttackerReport, AttackerRequest } from './slowloris-attacker.js';
  * attack holds `connections` for its whole length. The figure to read is the legitimate client's
  * throughput under attack as a ratio of the same client's unloaded throughput, in the same run.
  *
- * The broker's answer today is the login deadline (authenticationTimeoutMs, 10 s from the accept);
- * connection limits per source and overall (issue 15) will change the figure: run it again with
- * `--sources` 1 and many to see them work.
+ * Spread over many sources, each under maxConnectionsPerIp, the broker's answer is the login deadline
+ * (authenticationTimeoutMs, 10 s from the accept); from one source (`--sources=1`) the per-source
+ * limit refuses the excess on accept (docs/performance.md#abuse-runner has both figures).
  */
 export const slowlorisCase: AbuseCase = {
   name: 'slowloris',

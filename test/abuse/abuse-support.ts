@@ -1,6 +1,5 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
-import type { TestContext } from 'node:test';
-import { eventually, type BrokerProcess } from '../security/attack-support.js';
+import { eventually, type BrokerProcess, type CleanupScope } from '../security/attack-support.js';
 
 /**
  * Helpers of the abuse suite (docs/security/network.md): many TCP connections from chosen loopback
@@ -14,8 +13,8 @@ export interface StormSocket {
   readonly closed: () => boolean;
 }
 
-/** Opens `n` TCP connections from `localAddress` at once; each is destroyed when the test ends. */
-export function storm(t: TestContext, port: number, localAddress: string, n: number): StormSocket[] {
+/** Opens `n` TCP connections from `localAddress` at once; each is destroyed when the test (or benchmark case) ends. */
+export function storm(t: CleanupScope, port: number, localAddress: string, n: number): StormSocket[] {
   const sockets: StormSocket[] = [];
   for (let i = 0; i < n; i++) {
     const socket = tcpConnect({ host: '127.0.0.1', port, localAddress });
@@ -77,7 +76,16 @@ export async function adminUrlOf(broker: BrokerProcess): Promise<string> {
 
 /** The value of one Prometheus sample (0 when absent). */
 export async function metricValue(broker: BrokerProcess, sample: string): Promise<number> {
+  return (await metricSamples(broker, sample)).get(sample) ?? 0;
+}
+
+/** Every Prometheus sample whose name (with its labels) starts with `prefix`, by that name. */
+export async function metricSamples(broker: BrokerProcess, prefix: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${await adminUrlOf(broker)}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-  return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const space = line.lastIndexOf(' ');
+    if (line.startsWith(prefix) && space > 0) samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return samples;
 }

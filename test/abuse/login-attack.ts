@@ -16,6 +16,8 @@ export interface GuessOptions {
   readonly caFile: string;
   /** The source address, 127.0.0.x. */
   readonly localAddress: string;
+  /** Several source addresses instead (the connections spread over them in turn): one attacker with many addresses. */
+  readonly localAddresses?: readonly string[];
   readonly mechanism: 'PLAIN' | ScramMechanismName;
   readonly user: string;
   readonly connections: number;
@@ -70,9 +72,11 @@ export async function guessPasswords(o: GuessOptions): Promise<{ answered: numbe
   let answered = 0;
   let broken = 0;
   let guess = 0;
-  const worker = async () => {
+  const addresses = o.localAddresses ?? [o.localAddress];
+  const worker = async (_: unknown, i: number) => {
+    const from = addresses[i % addresses.length] ?? o.localAddress;
     while (Date.now() < deadline) {
-      const code = await attemptLogin(o.port, o.caFile, o.localAddress, o.mechanism, o.user, `guess-${guess++}`);
+      const code = await attemptLogin(o.port, o.caFile, from, o.mechanism, o.user, `guess-${guess++}`);
       if (code === null) broken += 1;
       else answered += 1;
     }

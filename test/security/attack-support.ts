@@ -173,7 +173,7 @@ export class LatencyProbe {
     this.#topic = topic;
   }
 
-  static async open(t: TestContext, config: ClientConfig, topic: string): Promise<LatencyProbe> {
+  static async open(t: CleanupScope, config: ClientConfig, topic: string): Promise<LatencyProbe> {
     const address = config.bootstrapServers[0];
     if (address === undefined) throw new Error('no bootstrap server');
     const connection = await KafkaConnection.connect(address, config, { clientId: 'latency-probe', requestTimeoutMs: 60_000 });
