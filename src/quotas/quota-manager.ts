@@ -18,7 +18,7 @@ import {
 import { configDefaults, rateWindowOf, type QuotaConfig } from './quota-config.js';
 import type { RateWindow } from './windowed-rate.js';
 import type { QuotaChange, QuotaStore } from './quota-store.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../token-bucket.js';
 import { throttleMs, WindowedRate } from './windowed-rate.js';
 
 /** Which limit applies to a request, and the measure it is counted in. */
@@ -133,7 +133,7 @@ export class QuotaManager {
     const now = this.#now();
     const burst = (quota.limit * this.#maxThrottleMs) / 1000;
     let bucket = this.#measures.get(quota.measure);
-    if (!(bucket instanceof TokenBucket) || bucket.rate !== quota.limit) bucket = new TokenBucket(quota.limit, burst, now);
+    if (!(bucket instanceof TokenBucket) || bucket.ratePerSecond !== quota.limit) bucket = new TokenBucket(quota.limit, burst, now);
     this.#touch(quota.measure, bucket);
     const held = bucket;
     return {

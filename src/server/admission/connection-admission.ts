@@ -1,7 +1,7 @@
 import { CloseReasons } from '../../close-reasons.js';
 import { MAX_ACCEPT_DELAY_MS, RATE_BURST_SECONDS, type AdmissionPolicy } from './admission-policy.js';
 import { parseIp } from './cidr.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../../token-bucket.js';
 
 export type AdmissionRefusal = typeof CloseReasons.ADDRESS_DENIED | typeof CloseReasons.CONNECTION_LIMIT | typeof CloseReasons.CONNECTION_RATE;
 

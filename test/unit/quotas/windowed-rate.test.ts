@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TokenBucket } from '../../../src/quotas/token-bucket.js';
 import { throttleMs, WindowedRate } from '../../../src/quotas/windowed-rate.js';
 
 const WINDOW = { samples: 11, sampleMs: 1000 };
@@ -53,18 +52,5 @@ describe('WindowedRate: Kafka’s sampled rate, on a fake clock', () => {
     }
     const average = (sent * 1000) / now;
     assert.ok(Math.abs(average - 100_000) / 100_000 < 0.1, `average ${average} B/s against 100,000`);
-  });
-});
-
-describe('TokenBucket: the controller mutation quota (KIP-599)', () => {
-  it('starts full, goes into debt for one large mutation, and refills at the rate', () => {
-    const bucket = new TokenBucket(10, 110, 0);
-    assert.equal(bucket.debtMs(0), 0);
-    bucket.take(150, 0);
-    assert.equal(bucket.tokens(0), -40);
-    assert.equal(bucket.debtMs(0), 4000, '40 partitions at 10/s');
-    assert.equal(bucket.debtMs(4000), 0);
-    assert.equal(bucket.full(100_000), true, 'never more than the burst');
-    assert.equal(bucket.tokens(100_000), 110);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TokenBucket } from '../../../../src/server/admission/token-bucket.js';
+import { TokenBucket } from '../../src/token-bucket.js';
 
 describe('token bucket', () => {
   it('lets a burst of its capacity through, then its rate', () => {
@@ -28,5 +28,18 @@ describe('token bucket', () => {
     assert.equal(bucket.reserve(0, 15), undefined, 'a 30 ms wait is over a 15 ms bound');
     assert.equal(bucket.reserve(0, 1000), 30, 'a refused reservation took nothing');
     assert.equal(bucket.reserve(30, 1000), 10, 'time pays the debt back');
+  });
+});
+
+describe('token bucket in debt: the controller mutation quota (KIP-599)', () => {
+  it('starts full, goes into debt for one large mutation, and refills at the rate', () => {
+    const bucket = new TokenBucket(10, 110, 0);
+    assert.equal(bucket.debtMs(0), 0);
+    bucket.take(150, 0);
+    assert.equal(bucket.tokens(0), -40);
+    assert.equal(bucket.debtMs(0), 4000, '40 partitions at 10/s');
+    assert.equal(bucket.debtMs(4000), 0);
+    assert.equal(bucket.full(100_000), true, 'never more than the burst');
+    assert.equal(bucket.tokens(100_000), 110);
   });
 });
