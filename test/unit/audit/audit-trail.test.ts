@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AuditTrail, AuditWriteError } from '../../../src/audit/audit-trail.js';
@@ -216,6 +216,30 @@ describe('AuditTrail: rotation and retention', () => {
     const report = await verifyAuditFiles(files, publicKey, { head: (await readHead(join(dir, 'head.json')))! }); // eslint-disable-line @typescript-eslint/no-non-null-assertion
     assert.equal(report.ok, true, JSON.stringify(report.problems));
     assert.match(report.notes.join('\n'), new RegExp(`start at seq ${report.firstSeq} \\(earlier files removed by retention or not given\\)`));
+  });
+
+  it('verifies a trail whose oldest files retention deletes between the listing and the reading; a file gone from the middle is a problem', async (t) => {
+    const dir = tempDir(t);
+    const trail = await openTrail(t, { dir, signingKey: privateKey, maxFileBytes: 4000 });
+    for (let i = 0; i < 40; i++) {
+      trail.record(logonEvent(`User:u${i}`, i));
+      await trail.flush();
+    }
+    await trail.close();
+    const files = auditFiles(dir);
+    assert.ok(files.length >= 4, `${files.length} files`);
+    const head = (await readHead(join(dir, 'head.json')))!; // eslint-disable-line @typescript-eslint/no-non-null-assertion
+    // Listed, then deleted by retention before verify reads them (a running broker rotating meanwhile).
+    rmSync(files[0] ?? '');
+    rmSync(files[1] ?? '');
+    const report = await verifyAuditFiles(files, publicKey, { head });
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+    assert.match(report.notes.join('\n'), /2 of the oldest files listed were removed \(by retention\) before they were read/);
+    // A file missing after one that was read is not retention: the chain has a hole.
+    rmSync(files[3] ?? '');
+    const holed = await verifyAuditFiles(files, publicKey, { head });
+    assert.equal(holed.ok, false);
+    assert.ok(holed.problems.some((p) => p.kind === 'unreadable' && p.file === files[3]), JSON.stringify(holed.problems));
   });
 
   it('deletes files last written more than maxAgeMs ago at the next rotation, never the active file', async (t) => {
