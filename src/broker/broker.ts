@@ -202,8 +202,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   // The TLS handshake has 10 s of its own before it; every client logs in within a second or two.
   authenticationTimeoutMs: 10_000,
   connectionsMaxIdleMs: 600_000,
-  // An hour: a password changed elsewhere (or a token revoked at its issuer) stops working within it on
-  // every connection; clients that cannot re-authenticate reconnect once an hour (docs/security/network.md).
+  // An hour: a token revoked at its issuer stops working within it on every connection that can log in
+  // again (KIP-368); a changed or deleted password ends its logins at once, and clients that cannot
+  // re-authenticate are kept unless expireLegacySessions (docs/security/network.md).
   connectionsMaxReauthMs: 3_600_000,
   expireLegacySessions: false,
   dataDir: './parapet-data',

@@ -1,4 +1,4 @@
-import type { SecurityEvents } from '../security/events.js';
+import type { SecurityEvent, SecurityEvents } from '../security/events.js';
 import type { Principal } from '../security/types.js';
 
 /** A user is reported at most this often; the throttles in between are summed into the next report. */
@@ -6,15 +6,8 @@ export const THROTTLE_REPORT_INTERVAL_MS = 60_000;
 /** Users whose report state is kept; beyond, the least recently throttled is forgotten (its next throttle is reported). */
 const MAX_REPORTED_USERS = 1000;
 
-export interface Throttle {
-  readonly connection: number;
-  readonly remote: string;
-  readonly principal: Principal;
-  readonly clientId: string;
-  readonly api: string;
-  readonly quota: string;
-  readonly throttleMs: number;
-}
+/** One throttle, as the quota stage saw it: the `quota-throttled` event without the summed counts. */
+export type Throttle = Omit<Extract<SecurityEvent, { type: 'quota-throttled' }>, 'type' | 'repeated' | 'maxRepeatedMs'>;
 
 /**
  * Throttles as security events, so that who is held back is in the log and the audit trail without one
