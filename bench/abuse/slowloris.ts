@@ -1,9 +1,10 @@
 import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
 import { startBrokerProcess } from '../../test/security/attack-support.js';
 import { consume, produce, SHAPES, type LoadOptions } from '../load.js';
-import { MiB, type AbuseCase, type Figure } from './case.js';
+import { FlagError, MiB, type AbuseCase, type Figure } from './case.js';
 import type { AttackerReport, AttackerRequest } from './slowloris-attacker.js';
 
 /**
@@ -21,13 +22,15 @@ import type { AttackerReport, AttackerRequest } from './slowloris-attacker.js';
 export const slowlorisCase: AbuseCase = {
   name: 'slowloris',
   summary: 'connections trickling bytes before and after TLS while a real client produces and consumes: its throughput ratio',
-  flags: { connections: '2000', sources: '50', 'trickle-ms': '1000', seconds: '10', partitions: '2' },
+  flags: { connections: '2000', sources: '50', 'trickle-ms': '1000', seconds: '10', partitions: '2', 'attacker-nice': '19' },
   async run(scope, flags) {
     const connections = flags.number(this, 'connections');
     const sources = flags.number(this, 'sources');
     const trickleMs = flags.number(this, 'trickle-ms');
     const seconds = flags.number(this, 'seconds');
     const partitions = flags.number(this, 'partitions');
+    const nice = flags.number(this, 'attacker-nice');
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new FlagError(`--attacker-nice of ${this.name} must be 0 to 19 (got ${nice})`);
     // The attack's sockets and the broker's share this machine's descriptors; the broker gets room for them.
     const broker = await startBrokerProcess(scope, { openFileLimit: Math.max(4096, connections * 2 + 1024) });
     const admin = await broker.admin();
@@ -36,6 +39,10 @@ export const slowlorisCase: AbuseCase = {
       { resourceType: ResourceType.TOPIC, resourceName: 'bench-', patternType: PatternType.PREFIXED, host: '*', operation: AclOperation.WRITE, permission: AclPermissionType.ALLOW },
       { resourceType: ResourceType.TOPIC, resourceName: 'bench-', patternType: PatternType.PREFIXED, host: '*', operation: AclOperation.READ, permission: AclPermissionType.ALLOW },
     ]);
+    // The default byte-rate quotas (64 MiB/s produce, 128 MiB/s fetch) would cap the client below what
+    // the broker can give it, and hide the attack's cost: this user's are lifted, as an operator would
+    // for a heavy producer. Its request-time share keeps the default.
+    await admin.quotas.alter({ user: 'bench' }, { producer_byte_rate: 1024 * MiB, consumer_byte_rate: 1024 * MiB });
     const load: LoadOptions = { seconds, connections: 2, partitions, inFlight: 4, client: user };
     const shape = SHAPES[0] ?? { name: '1 KiB records', recordBytes: 1024, recordsPerBatch: 16 };
     /** The legitimate client: produces for `seconds` to a new topic, then reads it all back. */
@@ -52,7 +59,7 @@ export const slowlorisCase: AbuseCase = {
 
     const rssBefore = broker.rssBytes();
     const fdsBefore = broker.openFds();
-    const attack = await startAttacker({ port: broker.port, caFile: broker.caFile, connections, sources, trickleMs });
+    const attack = await startAttacker({ port: broker.port, caFile: broker.caFile, connections, sources, trickleMs }, nice);
     const rampFds = broker.openFds();
     console.log(`   attack: ${attack.open} connections open (${attack.opened} opened), broker fds ${fdsBefore} → ${rampFds}`);
     let underAttack: Awaited<ReturnType<typeof measure>>;
@@ -85,10 +92,13 @@ export const slowlorisCase: AbuseCase = {
 
 /**
  * The attacker runs as its own process: in the benchmark's, its 2,000 sockets would share the event
- * loop of the legitimate client and slow it down by themselves.
+ * loop of the legitimate client and slow it down by themselves. At `nice` 19 (the default) it gets
+ * only the CPU the broker and the client leave idle, as an attacker on another machine costs this one
+ * nothing but its connections; at 0 it competes with both for this machine's cores.
  */
-async function startAttacker(request: AttackerRequest): Promise<AttackerReport & { stop: () => Promise<AttackerReport> }> {
+async function startAttacker(request: AttackerRequest, nice: number): Promise<AttackerReport & { stop: () => Promise<AttackerReport> }> {
   const child = fork(fileURLToPath(new URL('./slowloris-attacker.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (child.pid !== undefined) setPriority(child.pid, nice);
   const next = () => new Promise<AttackerReport>((resolve, reject) => {
     child.once('message', (m) => {
       resolve(m as AttackerReport);
