@@ -645,9 +645,9 @@ function admissionPolicyOf(settings: ListenerAdmissionSettings, connectionDescri
 
 /** The admission settings of a config file's listener section, absent keys left out. */
 function definedSettings(listener: ListenerAdmissionInput): ListenerAdmissionSettings {
-  const { maxConnections, maxConnectionsPerIp, maxConnectionsPerIpOverrides, maxConnectionCreationRate, maxConnectionCreationRatePerIp, allow, deny } = listener;
+  const { maxConnections, maxConnectionsPerIp, maxConnectionsPerIpOverrides, maxConnectionCreationRate, maxConnectionCreationRatePerIp, reservedFor, reservedConnections, allow, deny } = listener;
   const all: ListenerAdmissionSettings = Object.fromEntries(
-    Object.entries({ maxConnections, maxConnectionsPerIp, maxConnectionsPerIpOverrides, maxConnectionCreationRate, maxConnectionCreationRatePerIp, allow, deny }).filter(([, v]) => v !== undefined),
+    Object.entries({ maxConnections, maxConnectionsPerIp, maxConnectionsPerIpOverrides, maxConnectionCreationRate, maxConnectionCreationRatePerIp, reservedFor, reservedConnections, allow, deny }).filter(([, v]) => v !== undefined),
   );
   return all;
 }

@@ -159,6 +159,8 @@ export const ConfigFileSchema = z.strictObject({
         .optional(),
       maxConnectionCreationRate: positiveInt.optional(),
       maxConnectionCreationRatePerIp: positiveInt.optional(),
+      reservedFor: z.array(cidr).max(1000).optional(),
+      reservedConnections: z.number().int().min(0).max(10_000).optional(),
       allow: z.array(cidr).max(10_000).optional(),
       deny: z.array(cidr).max(10_000).optional(),
     })
@@ -355,9 +357,10 @@ export function toConfigFile(config: BrokerConfig): ConfigFile {
 
 /** The listener section with its lists copied (the file's types are mutable). */
 function listenerOf(listener: BrokerConfig['listener']): NonNullable<ConfigFile['listener']> {
-  const { maxConnectionsPerIpOverrides, allow, deny, ...rest } = listener;
+  const { maxConnectionsPerIpOverrides, reservedFor, allow, deny, ...rest } = listener;
   return {
     ...rest,
+    ...(reservedFor === undefined ? {} : { reservedFor: [...reservedFor] }),
     ...(maxConnectionsPerIpOverrides === undefined ? {} : { maxConnectionsPerIpOverrides: maxConnectionsPerIpOverrides.map((o) => ({ ...o })) }),
     ...(allow === undefined ? {} : { allow: [...allow] }),
     ...(deny === undefined ? {} : { deny: [...deny] }),

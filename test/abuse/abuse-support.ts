@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { eventually, type BrokerProcess, type CleanupScope } from '../security/attack-support.js';
 
 /**
@@ -88,4 +90,16 @@ export async function metricSamples(broker: BrokerProcess, prefix: string): Prom
     if (line.startsWith(prefix) && space > 0) samples.set(line.slice(0, space), Number(line.slice(space + 1)));
   }
   return samples;
+}
+
+/** Rewrites the listener section of the broker's parapet.yaml (`original`) with `lines` after its protocol. */
+export function setListenerLines(broker: BrokerProcess, original: string, lines: readonly string[]): void {
+  writeFileSync(join(broker.dataDir, 'parapet.yaml'), original.replace(/^( {2}protocol: SASL_SSL)$/m, ['$1', ...lines.map((l) => `  ${l}`)].join('\n')));
+}
+
+/** Sends the broker SIGHUP (re-read the config file) and waits for its output to match `expected`. */
+export async function sighup(broker: BrokerProcess, expected: RegExp): Promise<void> {
+  const before = broker.output().length;
+  process.kill(broker.pid, 'SIGHUP');
+  await eventually(() => expected.test(broker.output().slice(before)), `the reload: ${expected.source}`);
 }

@@ -7,8 +7,8 @@ import { describe, it, type TestContext } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { Metadata } from '../../src/protocol/messages/index.js';
 import { SaslTestConnection } from '../helpers/sasl-client.js';
-import { eventually, startBrokerProcess, type BrokerProcess } from '../security/attack-support.js';
-import { refusalLines } from './abuse-support.js';
+import { startBrokerProcess, type BrokerProcess } from '../security/attack-support.js';
+import { refusalLines, setListenerLines, sighup } from './abuse-support.js';
 
 /**
  * The listener's address lists (docs/security/network.md#connection-limits-and-address-lists): a denied
@@ -54,17 +54,6 @@ async function sClient(broker: BrokerProcess, localAddress: string): Promise<{ r
   const read = /SSL handshake has read (\d+) bytes/.exec(out)?.[1];
   assert.ok(read !== undefined, out);
   return { read: Number(read), verified: /-----BEGIN CERTIFICATE-----/.test(out) && /Verify return code: 0 \(ok\)/.test(out) };
-}
-
-/** Rewrites the listener section of the broker's parapet.yaml with `lines` after its protocol. */
-function setListenerLines(broker: BrokerProcess, original: string, lines: readonly string[]): void {
-  writeFileSync(join(broker.dataDir, 'parapet.yaml'), original.replace(/^( {2}protocol: SASL_SSL)$/m, ['$1', ...lines.map((l) => `  ${l}`)].join('\n')));
-}
-
-async function sighup(broker: BrokerProcess, expected: RegExp): Promise<void> {
-  const before = broker.output().length;
-  process.kill(broker.pid, 'SIGHUP');
-  await eventually(() => expected.test(broker.output().slice(before)), `the reload: ${expected.source}`);
 }
 
 describe('listener address lists', () => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { eventually, LatencyProbe, startBrokerProcess } from '../security/attack-support.js';
-import { metricValue, refusalLines, settled, storm, stillOpen } from './abuse-support.js';
+import { metricValue, refusalLines, setListenerLines, settled, sighup, storm, stillOpen } from './abuse-support.js';
 
 /**
  * Connection storms against a broker with default settings (docs/security/network.md#connection-limits-and-address-lists),
@@ -71,8 +72,9 @@ describe('connection storms', () => {
     t.diagnostic(`one address: ${fromOne} of 1000 admitted; two more: ${2 * MAX_PER_IP} of 300; fds ${fdsBefore} before, ${fdsDuring} during; refused ${counted}`);
   });
 
-  it('a full listener refuses everyone on accept, the broker keeps its descriptors, and frees them as the storm ends', async (t) => {
-    const broker = await startBrokerProcess(t, { openFileLimit: OPEN_FILE_LIMIT });
+  it('a full listener refuses everyone on accept but the operators\' reserve, the broker keeps its descriptors, and frees them as the storm ends', async (t) => {
+    // At info, the broker logs the reload's event (the SIGHUP below).
+    const broker = await startBrokerProcess(t, { openFileLimit: OPEN_FILE_LIMIT, env: { PARAPET_LOG_LEVEL: 'info' } });
     const admin = await broker.admin();
     await admin.createTopic('storm-probe', 1);
     const probe = await LatencyProbe.open(t, broker.adminConfig, 'storm-probe');
@@ -88,6 +90,19 @@ describe('connection storms', () => {
     // Logged-in clients are served; new connections wait for the storm to end (or its TLS handshakes to time out).
     assert.ok((await probe.produceMs()) < 10_000);
     await eventually(() => refusalLines(broker, 'CONNECTION_LIMIT').some((l) => /maximum of 448 connections open \(maxConnections\)/.test(l.detail ?? '')), 'the full listener reported');
+    // The operator is locked out too, until its address is reserved (listener.reservedFor, by SIGHUP).
+    const locked = storm(t, broker.port, '127.0.0.1', 1);
+    await settled(locked);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(stillOpen(locked), 0, 'a new connection from the operator\'s address is refused while the listener is full');
+    setListenerLines(broker, readFileSync(join(broker.dataDir, 'parapet.yaml'), 'utf8'), ['reservedFor: [127.0.0.1/32]']);
+    await sighup(broker, /"event":"listener-policy-reloaded","ok":true/);
+    const operator = await LatencyProbe.open(t, broker.adminConfig, 'storm-probe');
+    assert.ok((await operator.produceMs()) < 10_000, 'the operator logs in and produces during the storm');
+    const stillLocked = storm(t, broker.port, '127.0.2.9', 1);
+    await settled(stillLocked);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(stillOpen(stillLocked), 0, 'the reserve is not anyone\'s');
     for (const s of sockets) s.socket.destroy();
     await eventually(() => broker.openFds() <= fdsBefore + 4, `the descriptors freed (${broker.openFds()})`);
     const after = await LatencyProbe.open(t, broker.adminConfig, 'storm-probe');

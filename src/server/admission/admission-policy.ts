@@ -16,6 +16,14 @@ export interface ListenerAdmissionSettings {
   readonly maxConnectionCreationRate?: number;
   /** New connections a second from one address; over it the connection is closed (KIP-612's per-IP connection_creation_rate). */
   readonly maxConnectionCreationRatePerIp?: number;
+  /**
+   * Addresses (CIDR blocks: the operators' hosts) that may still connect when the listener is full:
+   * up to `reservedConnections` beyond maxConnections, so that an attack from many addresses that
+   * fills the listener does not lock the operator out. Empty: no reserve.
+   */
+  readonly reservedFor?: readonly string[];
+  /** Connections beyond maxConnections that only `reservedFor` addresses may take. */
+  readonly reservedConnections?: number;
   /** Addresses that may connect (CIDR blocks); empty: every address. */
   readonly allow?: readonly string[];
   /** Addresses that may not connect, whatever `allow` says (deny wins). */
@@ -35,6 +43,10 @@ export const DEFAULT_LISTENER_ADMISSION = {
   // A client reconnects with a backoff (50 ms to 1 s in librdkafka and the Java client): one address
   // opening 200 a second is a pool of hundreds of processes, or an attack.
   maxConnectionCreationRatePerIp: 200,
+  reservedFor: [],
+  // Enough for an operator's shells, CLI commands and a monitoring probe; taken out of the 64
+  // descriptors `maxConnections: auto` leaves spare, so the broker's own files still have 48.
+  reservedConnections: 16,
   allow: [],
   deny: [],
 } as const satisfies Required<ListenerAdmissionSettings>;
@@ -55,6 +67,8 @@ export interface AdmissionPolicy {
   readonly perIpOverrides: CidrTable<number>;
   readonly maxConnectionCreationRate: number;
   readonly maxConnectionCreationRatePerIp: number;
+  readonly reservedFor: CidrTable<true>;
+  readonly reservedConnections: number;
   readonly allow: CidrTable<true>;
   readonly deny: CidrTable<true>;
   /** What the settings resolved to, for the log and the start event. */
@@ -64,6 +78,8 @@ export interface AdmissionPolicy {
     readonly maxConnectionsPerIpOverrides: readonly { readonly cidr: string; readonly max: number }[];
     readonly maxConnectionCreationRate: number;
     readonly maxConnectionCreationRatePerIp: number;
+    readonly reservedFor: readonly string[];
+    readonly reservedConnections: number;
     readonly allow: readonly string[];
     readonly deny: readonly string[];
   };
@@ -111,6 +127,8 @@ export function resolveAdmissionPolicy(settings: ListenerAdmissionSettings, conn
     perIpOverrides: new CidrTable(overrideBlocks.map((cidr, i) => ({ cidr, value: overrides[i]?.max ?? maxConnectionsPerIp }))),
     maxConnectionCreationRate: s.maxConnectionCreationRate,
     maxConnectionCreationRatePerIp: s.maxConnectionCreationRatePerIp,
+    reservedFor: new CidrTable(blocks('reservedFor', s.reservedFor).map((cidr) => ({ cidr, value: true as const }))),
+    reservedConnections: s.reservedConnections,
     allow: new CidrTable(blocks('allow', s.allow).map((cidr) => ({ cidr, value: true as const }))),
     deny: new CidrTable(blocks('deny', s.deny).map((cidr) => ({ cidr, value: true as const }))),
     summary: {
@@ -119,6 +137,8 @@ export function resolveAdmissionPolicy(settings: ListenerAdmissionSettings, conn
       maxConnectionsPerIpOverrides: overrides.map((o) => ({ ...o })),
       maxConnectionCreationRate: s.maxConnectionCreationRate,
       maxConnectionCreationRatePerIp: s.maxConnectionCreationRatePerIp,
+      reservedFor: [...s.reservedFor],
+      reservedConnections: s.reservedConnections,
       allow: [...s.allow],
       deny: [...s.deny],
     },

@@ -77,7 +77,11 @@ export class ConnectionAdmission {
     const denial = this.#deniedIp(ip);
     if (denial !== undefined) return { kind: 'refuse', reason: CloseReasons.ADDRESS_DENIED, detail: denial };
     const p = this.#policy;
-    if (this.#open >= p.maxConnections) return { kind: 'refuse', reason: CloseReasons.CONNECTION_LIMIT, detail: `the listener has its maximum of ${p.maxConnections} connections open (maxConnections)` };
+    if (this.#open >= p.maxConnections) {
+      // The operators' reserve: their addresses may go past a full listener, by reservedConnections.
+      const reserved = p.reservedFor.match(ip) !== undefined && this.#open < p.maxConnections + p.reservedConnections;
+      if (!reserved) return { kind: 'refuse', reason: CloseReasons.CONNECTION_LIMIT, detail: `the listener has its maximum of ${p.maxConnections} connections open (maxConnections)` };
+    }
     const openHere = this.#openByAddress.get(ip) ?? 0;
     const override = p.perIpOverrides.match(ip);
     const maxHere = override?.value ?? p.maxConnectionsPerIp;

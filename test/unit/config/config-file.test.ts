@@ -46,6 +46,8 @@ describe('config file', () => {
         '  maxConnectionsPerIpOverrides: [{ cidr: 10.0.0.0/8, max: 500 }, { cidr: "2001:db8::/32", max: 0 }]',
         '  maxConnectionCreationRate: 300',
         '  maxConnectionCreationRatePerIp: 20',
+        '  reservedFor: [192.0.2.0/24]',
+        '  reservedConnections: 8',
         '  allow: [10.0.0.0/8, 127.0.0.1]',
         '  deny: [10.6.6.0/24]',
       ].join('\n'),
@@ -60,6 +62,8 @@ describe('config file', () => {
     ]);
     assert.deepEqual([listener.maxConnectionCreationRate, listener.maxConnectionCreationRatePerIp], [300, 20]);
     assert.deepEqual([listener.allow, listener.deny], [['10.0.0.0/8', '127.0.0.1'], ['10.6.6.0/24']]);
+    assert.deepEqual([listener.reservedFor, listener.reservedConnections], [['192.0.2.0/24'], 8]);
+    assert.throws(() => parseConfigFile('listener:\n  reservedFor: [192.0.2.1/24]\n', 'bad.yaml'), /listener\.reservedFor\.0: 192\.0\.2\.1\/24: has bits set after the \/24 prefix/);
     assert.throws(() => parseConfigFile('listener:\n  deny: [10.0.0.0/33]\n', 'bad.yaml'), /bad\.yaml: invalid configuration\n {2}listener\.deny\.0: 10\.0\.0\.0\/33: the prefix length must be 0 to 32/);
     assert.throws(() => parseConfigFile('listener:\n  allow: [10.1.2.3/8]\n', 'bad.yaml'), /listener\.allow\.0: 10\.1\.2\.3\/8: has bits set after the \/8 prefix \(did you mean 10\.0\.0\.0\/8\?\)/);
     assert.throws(() => parseConfigFile('listener:\n  maxConnections: 0\n', 'bad.yaml'), /listener\.maxConnections/);

@@ -64,6 +64,24 @@ describe('connection admission', () => {
     assert.equal(admission.admit('10.0.0.9').kind, 'admit');
   });
 
+  it('lets the operators\' addresses past a full listener, by reservedConnections and no more; nobody else', () => {
+    const { admission } = admissionWith({ maxConnections: 4, maxConnectionsPerIp: 4, reservedFor: ['192.0.2.0/28', '2001:db8::/64'], reservedConnections: 2 });
+    // An attack from many addresses fills the listener.
+    for (let i = 0; i < 4; i++) assert.equal(admission.admit(`10.0.0.${i}`).kind, 'admit');
+    assert.equal(admission.admit('10.0.0.9').kind, 'refuse', 'the listener is full for everyone else');
+    assert.equal(admission.admit('192.0.2.16').kind, 'refuse', 'next to the reserved block is not in it');
+    assert.equal(admission.admit('192.0.2.5').kind, 'admit', 'an operator gets in');
+    assert.equal(admission.admit('2001:db8::7').kind, 'admit');
+    const over = admission.admit('192.0.2.6');
+    assert.ok(over.kind === 'refuse' && over.reason === 'CONNECTION_LIMIT', 'the reserve is bounded too');
+    // The reserve holds no slot for anyone else: once it is in use, a closed connection frees one.
+    admission.release('192.0.2.5');
+    assert.equal(admission.admit('10.0.0.9').kind, 'refuse', 'still 5 open: over maxConnections for an unreserved address');
+    assert.equal(admission.admit('192.0.2.5').kind, 'admit');
+    assert.deepEqual(policy({}).summary.reservedFor, [], 'no reserve unless addresses are named');
+    assert.equal(policy({}).reservedConnections, 16);
+  });
+
   it('applies the most specific per-address override, IPv4 and IPv6', () => {
     const { admission } = admissionWith({
       maxConnections: 1000,
