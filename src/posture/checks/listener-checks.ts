@@ -16,7 +16,7 @@ export function listenerFindings(o: ListenerObservation, options: ListenerCheckO
   const target = formatBrokerAddress(o.address);
   if (o.unreachable !== undefined) return [finding(RULES.unreachable, target, o.unreachable)];
   const out: Finding[] = [];
-  const mechanisms = Array.isArray(o.sasl) ? o.sasl : [];
+  const mechanisms: readonly string[] = o.sasl === 'none' || o.sasl === 'unknown' ? [] : o.sasl;
   if (o.tls === undefined) {
     out.push(finding(RULES.plaintextListener, target, 'ApiVersions answered over plain TCP (no TLS handshake)'));
     if (mechanisms.includes('PLAIN')) out.push(finding(RULES.plainWithoutTls, target, `SASL mechanisms offered without TLS: ${mechanisms.join(', ')}`));

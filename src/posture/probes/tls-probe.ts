@@ -52,7 +52,7 @@ function handshake(address: BrokerAddress, options: ConnectionOptions, timeoutMs
       clearTimeout(timer);
       resolve({ ok: true, socket });
     });
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
       resolve({ ok: false, error: err.message });
@@ -115,7 +115,9 @@ function describe(cert: DetailedPeerCertificate): TlsObservation['certificate'] 
     Object.entries(n ?? {})
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`)
       .join(', ');
-  // A self-signed certificate is its own issuer: Node links it to itself.
-  const selfSigned = cert.issuerCertificate === cert || (cert.issuerCertificate?.fingerprint256 === cert.fingerprint256 && name(cert.subject) === name(cert.issuer));
+  // A self-signed certificate is its own issuer: Node links it to itself. The issuer is absent at run
+  // time when the server sent no chain, whatever the type says.
+  const issuer: DetailedPeerCertificate | undefined = cert.issuerCertificate;
+  const selfSigned = issuer === cert || (issuer?.fingerprint256 === cert.fingerprint256 && name(cert.subject) === name(cert.issuer));
   return { subject: name(cert.subject), issuer: name(cert.issuer), validFrom: new Date(cert.valid_from), validTo: new Date(cert.valid_to), selfSigned, altNames: cert.subjectaltname ?? '' };
 }

@@ -11,7 +11,7 @@ import type { PostureReport } from '../scan.js';
  * lets a dashboard follow one finding from scan to scan.
  */
 export function postureSarif(report: PostureReport): object {
-  const rules = Object.values(RULES) as Rule[];
+  const rules: Rule[] = Object.values(RULES);
   const index = new Map(rules.map((r, i) => [r.id, i]));
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
