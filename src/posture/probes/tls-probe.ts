@@ -117,7 +117,7 @@ function describe(cert: DetailedPeerCertificate): TlsObservation['certificate'] 
       .join(', ');
   // A self-signed certificate is its own issuer: Node links it to itself. The issuer is absent at run
   // time when the server sent no chain, whatever the type says.
-  const issuer: DetailedPeerCertificate | undefined = cert.issuerCertificate;
-  const selfSigned = issuer === cert || (issuer?.fingerprint256 === cert.fingerprint256 && name(cert.subject) === name(cert.issuer));
+  const issuer = cert.issuerCertificate as DetailedPeerCertificate | undefined;
+  const selfSigned = issuer !== undefined && (issuer === cert || (issuer.fingerprint256 === cert.fingerprint256 && name(cert.subject) === name(cert.issuer)));
   return { subject: name(cert.subject), issuer: name(cert.issuer), validFrom: new Date(cert.valid_from), validTo: new Date(cert.valid_to), selfSigned, altNames: cert.subjectaltname ?? '' };
 }
