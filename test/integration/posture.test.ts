@@ -7,6 +7,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
 import { readCertificateAuthority } from '../../src/security/tls/ca-directory.js';
 import { issueServerCertificate } from '../../src/security/tls/certificates.js';
+import { DEFAULT_QUOTA_CONFIG } from '../../src/quotas/quota-config.js';
 import { parapet } from '../helpers/admin-cli.js';
 import { startBroker } from '../helpers/broker.js';
 import { startKafkaPeer } from '../helpers/kafka-peer.js';
@@ -138,6 +139,16 @@ describe('parapet posture', () => {
     assert.ok(results.some((r) => r.ruleId === 'PARAPET-ACL-UNKNOWN-USER' && r.level === 'note'));
     const ruleIds = new Set(sarif.runs[0]?.tool.driver.rules.map((r) => r.id));
     assert.ok(results.every((r) => ruleIds.has(r.ruleId)), 'every result names a rule of the driver');
+  });
+
+  it('a Parapet with its audit trail and quotas off and topics auto-created: each reported', async (t) => {
+    const b = await startSecureBroker(t, { audit: { enabled: false }, broker: { quotas: { ...DEFAULT_QUOTA_CONFIG, enabled: false }, autoCreateTopics: true } });
+    const { report } = await scan(t, ['--client-config', b.adminProperties]);
+    assert.deepEqual(severityOf(report, 'PARAPET-AUDIT-OFF'), ['HIGH']);
+    assert.deepEqual(severityOf(report, 'PARAPET-QUOTAS-OFF'), ['MEDIUM']);
+    assert.deepEqual(severityOf(report, 'PARAPET-CFG-AUTO-CREATE-TOPICS'), ['MEDIUM']);
+    assert.deepEqual(find(report, 'PARAPET-SETTING-INSECURE'), [], 'each is reported by its own rule, once');
+    assert.ok((report.controls.find((c) => c.control === 4)?.score ?? 100) < 100);
   });
 
   it('a peer answering like Apache Kafka 3.x with its defaults: plaintext, anonymous, no authorizer, auto-created topics, min.insync.replicas=1, a weak SCRAM credential', async (t) => {

@@ -5,7 +5,7 @@ import { parseBootstrapServers, type ClientConfig } from '../../client/client-co
 import { SEVERITIES, severityRank, type Severity } from '../../posture/finding.js';
 import { postureJson } from '../../posture/report/json.js';
 import { postureSarif } from '../../posture/report/sarif.js';
-import { postureText } from '../../posture/report/text.js';
+import { postureText } from './posture-text.js';
 import { scanPosture } from '../../posture/scan.js';
 import { action, integer, loadConfig, UsageError, withConnectionOptions, type AdminIo, type ConnectionFlags } from './common.js';
 

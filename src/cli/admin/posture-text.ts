@@ -1,6 +1,6 @@
 import { printable } from '../../client/printable.js';
-import { formatTable } from '../../cli/admin/table.js';
-import type { PostureReport } from '../scan.js';
+import { formatTable } from './table.js';
+import type { PostureReport } from '../../posture/scan.js';
 
 /** The report for a person: a score per control, then each finding with its evidence and fix. */
 export function postureText(report: PostureReport): string {
