@@ -28,9 +28,10 @@ export const LAYERS = [
   ['metrics',  ['server', 'security', 'protocol', 'records', 'bytes', 'basics']],
   ['broker',   ['metrics', 'server', 'audit', 'quotas', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['client',   ['security/types.ts', 'security/credentials/scram-keys.ts', 'protocol', 'records', 'bytes', 'basics']],
+  ['posture',  ['client', 'protocol', 'records', 'bytes', 'basics']],
   ['setup',    ['client', 'audit', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['config',   ['broker', 'metrics', 'server', 'audit', 'quotas', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['cli',      ['config', 'setup', 'client', 'broker', 'metrics', 'server', 'audit', 'quotas', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['cli',      ['config', 'setup', 'posture', 'client', 'broker', 'metrics', 'server', 'audit', 'quotas', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
 ];
 
 /**

@@ -31,6 +31,7 @@ import { createBrokerAudit } from './audit-setup.js';
 import { AuditTopicCopy } from '../audit/audit-topic.js';
 import type { AuditFs } from '../audit/audit-fs.js';
 import { auditWarnings } from '../audit/audit-config.js';
+import { brokerConfigEntries } from './broker-configs.js';
 import { settingsInForce } from './settings-in-force.js';
 import { INTERNAL_TOPICS } from '../topics/internal-topics.js';
 import { productVersion } from '../version.js';
@@ -422,6 +423,7 @@ export class Broker {
         groups: this.#groups,
         offsets: this.#offsets,
         quotas,
+        brokerConfigs: () => brokerConfigEntries(config, this.#listener.admissionPolicy, this.#listener.address),
         ...admin,
       });
       this.#listener = new Listener({

@@ -6,6 +6,7 @@ import { registerQuotaCommands } from './admin/quota-commands.js';
 import { registerTopicCommands } from './admin/topic-commands.js';
 import { registerUserCommands } from './admin/user-commands.js';
 import { registerSessionCommands } from './admin/session-commands.js';
+import { registerPostureCommand } from './admin/posture-command.js';
 
 export type { AdminIo } from './admin/common.js';
 
@@ -24,5 +25,6 @@ export function registerAdminCommands(program: Command, io: AdminIo = processIo(
   registerGroupCommands(configureGroup(program.command('group').description('inspect consumer groups, reset their offsets, delete them'), io), io);
   // Over the broker's admin HTTP endpoint: the Kafka protocol cannot list or close other clients' connections.
   registerSessionCommands(configureGroup(program.command('sessions').description('list the open connections and close them (admin endpoint)'), io), io);
+  registerPostureCommand(program, io);
   registerQuotaCommands(configureGroup(program.command('quota').description('set, list and remove client quotas (byte rates, request time, partition mutations)'), io), io);
 }

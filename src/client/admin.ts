@@ -132,6 +132,9 @@ export interface ScramUserDescription {
   readonly credentials: readonly ScramCredentialInfo[];
 }
 
+/** DescribeConfigs resource type of a broker (Kafka's `ConfigResource.Type.BROKER`). */
+const CONFIG_RESOURCE_BROKER = 4;
+
 /** DescribeConfigs resource type of a topic (Kafka's `ConfigResource.Type.TOPIC`). */
 const CONFIG_RESOURCE_TOPIC = 2;
 const CONFIG_SOURCE_DEFAULT = 5;
@@ -294,6 +297,24 @@ export class AdminClient {
         .sort((a, b) => a.partition - b.partition),
       configs,
     };
+  }
+
+  /** The cluster's brokers (Metadata), as clients are told to reach them. */
+  async describeBrokers(): Promise<readonly { nodeId: number; host: string; port: number }[]> {
+    return (await this.#cluster.nodes()).brokers;
+  }
+
+  /** A broker's configs (DescribeConfigs of resource BROKER): name → value, null when sensitive or unset. */
+  async describeBrokerConfigs(nodeId: number): Promise<ReadonlyMap<string, string | null>> {
+    const response = await this.#bootstrap.request(DescribeConfigs, {
+      resources: [{ resourceType: CONFIG_RESOURCE_BROKER, resourceName: String(nodeId), configurationKeys: null }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    const result = response.results[0];
+    if (result === undefined) throw new ClientError(`describe configs of broker ${nodeId}: the broker returned no result`);
+    throwIfError(`describe configs of broker ${nodeId}`, result.errorCode, result.errorMessage);
+    return new Map(result.configs.map((c) => [c.name, c.value]));
   }
 
   async deleteTopic(name: string): Promise<void> {

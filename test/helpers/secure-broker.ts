@@ -29,6 +29,8 @@ export interface SecureBrokerOptions {
   readonly audit?: Partial<AuditConfig>;
   /** What the broker is built with besides its config (an audit file system that fails on demand). */
   readonly deps?: Omit<BrokerDeps, 'events'>;
+  /** Runs on the initialised data directory before the broker starts (plant a certificate, a weak credential). */
+  readonly prepare?: (dirs: { readonly dataDir: string; readonly caDir: string }) => void | Promise<void>;
 }
 
 export interface SecureBroker {
@@ -80,6 +82,7 @@ export async function startSecureBroker(t: TestContext, options: SecureBrokerOpt
       store.close();
     }
   }
+  await options.prepare?.({ dataDir, caDir });
   const base = applyConfigFile(DEFAULT_BROKER_CONFIG, loadConfigFile(init.configFile), dataDir);
   const config: BrokerConfig = {
     ...base,

@@ -4,18 +4,39 @@ import { handler, type HandlerEntry } from '../../server/handler.js';
 import { effectiveValue } from '../../topics/log-config.js';
 import type { TopicAdmin } from '../../topics/topic-admin.js';
 import { TOPIC_CONFIGS } from '../../topics/topic-configs.js';
+import type { BrokerConfigEntry } from '../broker-configs.js';
 import { ConfigResourceType, unsupportedResource } from './config-resources.js';
 
-/** Config sources reported by DescribeConfigs v1+. */
-const ConfigSource = { DYNAMIC_TOPIC_CONFIG: 1, DEFAULT_CONFIG: 5 } as const;
+/** Config sources reported by DescribeConfigs v1+ (Kafka's ConfigSource). */
+const ConfigSource = { DYNAMIC_TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const;
 
-/** DescribeConfigs: every topic config with its value and source; the broker itself has none to show yet. */
-export function describeConfigsHandler(admin: TopicAdmin, nodeId: number): HandlerEntry {
+/** Kafka's ConfigType (DescribeConfigs v3+), for the broker's values. */
+const ConfigType = { BOOLEAN: 1, STRING: 2, LONG: 5 } as const;
+
+/**
+ * DescribeConfigs: every topic config with its value and source, and the broker's own settings
+ * (./broker-configs.ts: read-only, from the config file) for resource BROKER.
+ */
+export function describeConfigsHandler(admin: TopicAdmin, nodeId: number, brokerConfigs: () => readonly BrokerConfigEntry[]): HandlerEntry {
   return handler(DescribeConfigs, (body) => ({
     throttleTimeMs: 0,
     results: body.resources.map(({ resourceType, resourceName, configurationKeys }) => {
       if (resourceType === ConfigResourceType.BROKER && resourceName === String(nodeId)) {
-        return { errorCode: 0, errorMessage: null, resourceType, resourceName, configs: [] };
+        const wanted = configurationKeys === null ? undefined : new Set(configurationKeys);
+        const configs = brokerConfigs()
+          .filter((c) => wanted === undefined || wanted.has(c.name))
+          .map(({ name, value }) => ({
+            name,
+            value,
+            readOnly: true,
+            isDefault: false,
+            configSource: ConfigSource.STATIC_BROKER_CONFIG,
+            isSensitive: false,
+            synonyms: body.includeSynonyms === true ? [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }] : [],
+            configType: value === 'true' || value === 'false' ? ConfigType.BOOLEAN : /^-?\d+$/.test(value) ? ConfigType.LONG : ConfigType.STRING,
+            documentation: null,
+          }));
+        return { errorCode: 0, errorMessage: null, resourceType, resourceName, configs };
       }
       if (resourceType !== ConfigResourceType.TOPIC) return { ...unsupportedResource(resourceType, resourceName), configs: [] };
       const topic = admin.get(resourceName);

@@ -62,6 +62,7 @@ import { describeAclsHandler } from './describe-acls.js';
 import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeConfigsHandler } from './describe-configs.js';
+import type { BrokerConfigEntry } from '../broker-configs.js';
 import { describeGroupsHandler } from './describe-groups.js';
 import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
 import { fetchHandler, type FetchDeps } from './fetch/fetch.js';
@@ -100,6 +101,8 @@ export interface HandlerDeps {
   readonly scram: AlterScramCredentialsDeps;
   /** Client quotas: their settings and measures. */
   readonly quotas: QuotaManager;
+  /** The broker's settings as DescribeConfigs shows them for resource BROKER (read when asked: a reload changes them). */
+  readonly brokerConfigs: () => readonly BrokerConfigEntry[];
 }
 
 interface Registration {
@@ -136,7 +139,7 @@ const API_HANDLERS: readonly Registration[] = [
   { api: CreateTopics, build: (d) => createTopicsHandler(d.topics) },
   { api: DeleteTopics, build: (d) => deleteTopicsHandler(d.topics) },
   { api: CreatePartitions, build: (d) => createPartitionsHandler(d.topics) },
-  { api: DescribeConfigs, build: (d) => describeConfigsHandler(d.topics, d.identity.nodeId) },
+  { api: DescribeConfigs, build: (d) => describeConfigsHandler(d.topics, d.identity.nodeId, d.brokerConfigs) },
   { api: AlterConfigs, build: (d) => alterConfigsHandler(d.topics) },
   { api: IncrementalAlterConfigs, build: (d) => incrementalAlterConfigsHandler(d.topics) },
   // Security administration: ACLs and SCRAM users.
