@@ -81,7 +81,7 @@ describe('MetadataStore: schema migration', () => {
     assert.equal(made, 2);
   });
 
-  it('migrates a v3 store to v6, keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
+  it('migrates a v3 store to the current schema (v7), keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
     const dir = tempDir(t);
     mkdirSync(dir, { recursive: true });
     // The v3 schema exactly as Parapet created it before group metadata.
@@ -119,7 +119,7 @@ describe('MetadataStore: schema migration', () => {
     assert.equal(store.groupMetadata('g'), undefined, 'a group from before v4 describes as a simple group until its next generation');
     store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
     store.close();
-    assert.equal(userVersion(dir), 6);
+    assert.equal(userVersion(dir), 7);
 
     const again = open(t, dir);
     assert.deepEqual(again.groupMetadata('g'), { protocolType: 'consumer', generationId: 1 }, 'reopening migrates nothing again');
@@ -146,7 +146,7 @@ describe('MetadataStore: schema migration', () => {
     assert.deepEqual(store.groupsWithOffsets(), []);
     store.commitOffsets('g', [offset('orders', 2, 10n)]);
     store.close();
-    assert.equal(userVersion(dir), 6);
+    assert.equal(userVersion(dir), 7);
 
     // Reopening a migrated store migrates nothing again and keeps the offsets.
     const again = open(t, dir);
