@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../security/types.js';
+import { TOKEN_PRINCIPAL } from './admin-sessions.js';
 
 /**
  * What the admin endpoint's authenticated routes share (see ./admin-sessions.ts for the contract):
@@ -8,8 +9,6 @@ import type { Principal } from '../security/types.js';
  * requests (and with them the key derivations a password guesser can cause), bounded JSON bodies.
  */
 
-/** Who a bearer token's holder is in the audit trail (the same name ./admin-sessions.ts uses). */
-export const BEARER_TOKEN_PRINCIPAL: Principal = 'User:admin-endpoint-token';
 
 /** User names are bounded (src/protocol/names.ts); a Basic header past this is refused unread. */
 const MAX_AUTHORIZATION_LENGTH = 1024;
@@ -28,7 +27,7 @@ export async function authenticateCaller(
   const bearer = /^Bearer (\S+)$/i.exec(header)?.[1];
   if (bearer !== undefined) {
     // Both sides are digests of the same length: the comparison's time tells nothing of the token.
-    if (tokenDigest !== undefined && timingSafeEqual(createHash('sha256').update(bearer, 'utf8').digest(), tokenDigest)) return { kind: 'token', principal: BEARER_TOKEN_PRINCIPAL };
+    if (tokenDigest !== undefined && timingSafeEqual(createHash('sha256').update(bearer, 'utf8').digest(), tokenDigest)) return { kind: 'token', principal: TOKEN_PRINCIPAL };
     return { kind: 'refused', detail: tokenDigest === undefined ? 'a bearer token, but none is configured' : 'a wrong bearer token' };
   }
   const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];

@@ -19,6 +19,7 @@ import {
 import { ClientError } from '../../client/errors.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, integer, UsageError } from './common.js';
 import { fetchDisabled, registerUserContainmentCommands, type DisabledRow } from './containment-commands.js';
+import { dataDirConfig } from '../data-dir-config.js';
 
 const GENERATED_PASSWORD_BYTES = 24;
 
@@ -252,6 +253,19 @@ async function changeEveryPassword(io: AdminIo, outDir: string, flags: PasswordF
   if (failed > 0) io.setExitCode(1);
 }
 
+/**
+ * Whether the data directory names an admin endpoint to ask for the disabled principals: a Parapet
+ * directory whose endpoint is on (a config that does not load says so when asked).
+ */
+function endpointConfigured(dataDir: string): boolean {
+  if (!existsSync(join(dataDir, 'parapet.yaml'))) return false;
+  try {
+    return dataDirConfig(dataDir).adminEndpoint.enabled;
+  } catch {
+    return true;
+  }
+}
+
 /** `parapet user add|list|passwd|delete`: SCRAM credentials, set from salted passwords only. */
 export function registerUserCommands(user: Command, io: AdminIo): void {
   const iterationsOption = () =>
@@ -349,7 +363,7 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
         const users = await withAdmin(io, config, (admin) => admin.describeScramUsers(null));
         // Disabling is Parapet's, kept by the broker: asked of its admin endpoint when there is one to ask.
         let disabled: DisabledRow[] = [];
-        const askEndpoint = flags.adminUrl !== undefined || existsSync(join(flags.dataDir, 'parapet.yaml'));
+        const askEndpoint = flags.adminUrl !== undefined || endpointConfigured(flags.dataDir);
         if (askEndpoint) {
           try {
             disabled = await fetchDisabled(flags);
