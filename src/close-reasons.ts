@@ -71,5 +71,12 @@ export const CloseReasons = {
   CREDENTIALS_REVOKED: 'CREDENTIALS_REVOKED',
   /** An administrator closed the session (`parapet sessions kill`, POST /v1/sessions/kill). */
   SESSION_KILLED: 'SESSION_KILLED',
+  /**
+   * The principal was disabled (`parapet user disable`): its live connections are closed at once, and
+   * its logins are refused as a wrong password is (the client learns nothing; the event says why).
+   */
+  PRINCIPAL_DISABLED: 'PRINCIPAL_DISABLED',
+  /** The broker is in lockdown (`parapet lockdown on`): every principal but the super users is shut out. */
+  LOCKDOWN: 'LOCKDOWN',
 } as const;
 export type CloseReason = (typeof CloseReasons)[keyof typeof CloseReasons];

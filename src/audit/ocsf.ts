@@ -6,7 +6,8 @@
  *   denials, who read or wrote which topic          API Activity 6003 (Create = write, Read, Update, Delete)
  *   topics, partitions, configs, ACLs, groups,      Entity Management 3004 (Create, Update, Delete)
  *     data keys, certificate reloads
- *   SCRAM users                                     Account Change 3001 (Password Change, Delete)
+ *   SCRAM users; principals disabled and enabled    Account Change 3001 (Password Change, Delete, Disable, Enable)
+ *   a lockdown turned on or off, or in force         Entity Management 3004 (Update)
  *   start and stop, with the settings in force      Application Lifecycle 6002 (Start, Stop)
  *   an insecure setting in force                    Compliance Finding 2003 (Create)
  *
@@ -29,6 +30,8 @@ export const ACTIVITY = {
   OTHER: [99, 'Other'],
   PASSWORD_CHANGE: [3, 'Password Change'],
   ACCOUNT_DELETE: [6, 'Delete'],
+  ENABLE: [2, 'Enable'],
+  DISABLE: [5, 'Disable'],
   START: [3, 'Start'],
   STOP: [4, 'Stop'],
 } as const;
@@ -48,7 +51,7 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
       const user = ok ? event.principal : event.claimedUser === undefined ? undefined : `User:${event.claimedUser}`;
       return [
         ocsfEvent(common, OcsfClasses.AUTHENTICATION, ACTIVITY.LOGON, ok, {
-          message: ok ? `${event.principal} logged in with ${event.mechanism}` : `a login with ${event.mechanism} failed: ${event.reason}`,
+          message: ok ? `${event.principal} logged in with ${event.mechanism}` : `a login with ${event.mechanism} failed: ${event.reason}${event.detail === undefined ? '' : ` (${event.detail})`}`,
           ...(ok ? {} : { status_detail: event.reason }),
           ...(user === undefined ? {} : { user: { name: user }, actor: { user: { name: user }, ...appName(event.client) } }),
           ...(user === undefined && event.client !== undefined ? { actor: appName(event.client) } : {}),
@@ -200,6 +203,46 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
           entity: { type: 'listener policy', name: 'listener' },
           ...(event.ok ? {} : { status_detail: event.detail }),
           unmapped: { parapet_type: event.type, detail: event.detail, closed: event.closed },
+        }),
+      ];
+    case 'principal-disabled':
+    case 'principal-enabled': {
+      const disabled = event.type === 'principal-disabled';
+      return [
+        ocsfEvent(common, OcsfClasses.ACCOUNT_CHANGE, disabled ? ACTIVITY.DISABLE : ACTIVITY.ENABLE, true, {
+          ...(disabled ? { severity_id: SEVERITY.HIGH } : {}),
+          message: disabled
+            ? `${event.principal} disabled ${event.target} (${event.reason}); ${event.closed} live connection(s) closed`
+            : `${event.principal} enabled ${event.target}, disabled since ${new Date(event.disabledSince).toISOString()}`,
+          user: { name: event.target },
+          actor: { user: { name: event.principal } },
+          src_endpoint: endpoint(event.remote),
+          unmapped: { parapet_type: event.type, ...(disabled ? { reason: event.reason, closed: event.closed } : { disabled_since: event.disabledSince }) },
+        }),
+      ];
+    }
+    case 'lockdown-on':
+    case 'lockdown-off':
+      return [
+        ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.UPDATE, true, {
+          severity_id: SEVERITY.HIGH,
+          message:
+            event.type === 'lockdown-on'
+              ? `${event.principal} put the broker in lockdown (${event.reason}): only super users may connect; ${event.closed} live connection(s) closed`
+              : `${event.principal} lifted the lockdown in force since ${new Date(event.since).toISOString()}`,
+          entity: { type: 'broker', name: 'lockdown' },
+          actor: { user: { name: event.principal } },
+          src_endpoint: endpoint(event.remote),
+          unmapped: { parapet_type: event.type, ...(event.type === 'lockdown-on' ? { reason: event.reason, closed: event.closed } : { since: event.since }) },
+        }),
+      ];
+    case 'lockdown-in-force':
+      return [
+        ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.UPDATE, true, {
+          severity_id: SEVERITY.HIGH,
+          message: `the broker started in lockdown, in force since ${new Date(event.since).toISOString()} (by ${event.by}: ${event.reason}): only super users may connect`,
+          entity: { type: 'broker', name: 'lockdown' },
+          unmapped: { parapet_type: event.type, since: event.since, by: event.by, reason: event.reason },
         }),
       ];
   }

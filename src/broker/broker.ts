@@ -47,6 +47,7 @@ import { createBrokerSecurity, passwordVerifier, watchCertificates } from './sec
 import type { LoginGuard } from '../security/login-guard/login-guard.js';
 import { DEFAULT_LISTENER_ADMISSION, resolveAdmissionPolicy, type AdmissionPolicy, type ListenerAdmissionInput, type ListenerAdmissionSettings } from '../server/admission/admission-policy.js';
 import { SessionRegistry } from '../server/session-registry.js';
+import { Containment, shutOutPasswordVerifier } from '../security/containment/containment.js';
 import { DEFAULT_QUOTA_CONFIG, type QuotaConfig } from '../quotas/quota-config.js';
 import { QuotaManager } from '../quotas/quota-manager.js';
 import { ThrottleReports } from '../quotas/throttle-reports.js';
@@ -276,6 +277,8 @@ export class Broker {
   readonly #adminServer: AdminServer | undefined;
   readonly #readinessChecks: ReadinessCheck[] = [];
   readonly #sessions: SessionRegistry;
+  /** Disabled principals and the lockdown (incident response). */
+  readonly #containment: Containment;
   #listening = false;
   /** What the listener's `auto` connection limits are derived from (read once, at the start). */
   readonly #descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number; readonly forConnections: number };
@@ -316,6 +319,9 @@ export class Broker {
       // Live connections, for `parapet sessions` and for ending the logins of a changed credential.
       const sessions = new SessionRegistry({ events });
       this.#sessions = sessions;
+      // Disabled principals and the lockdown, from the store: refused at login and on every request, closed when set.
+      const containment = new Containment({ store: store.containment, superUsers: config.security.superUsers, events, closeRefused: (refusal) => sessions.closeRefused(refusal) });
+      this.#containment = containment;
       const scramAdmin = security.admin.scram;
       const admin = {
         ...security.admin,
@@ -459,6 +465,7 @@ export class Broker {
           ...(metrics === undefined ? {} : { metrics }),
           reports: new ThrottleReports(events),
         },
+        refusal: (principal) => containment.refusal(principal),
       });
       const { tlsFiles } = security;
       const listener = this.#listener;
@@ -476,6 +483,8 @@ export class Broker {
         ...brokerReadinessChecks({ listening: () => this.#listening, logs: this.#logs, dataDir: config.dataDir, ...(metrics === undefined ? {} : { metrics }) }),
         ...(deps.readinessChecks ?? []),
       );
+      // A disabled administrator, or any but a super user in a lockdown, cannot use the endpoint either.
+      const verifyPassword = shutOutPasswordVerifier(passwordVerifier(security.admin.scram.credentials), containment, events);
       if (metrics !== undefined) metrics.watch(brokerScrapeSources({ logs: this.#logs, offsets: store, dataDir: config.dataDir, tlsFiles, adminEndpoint: config.adminEndpoint }));
       this.#adminServer =
         !config.adminEndpoint.enabled || metrics === undefined
@@ -486,7 +495,8 @@ export class Broker {
               checks: () => this.#readinessChecks,
               logger,
               ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
-              sessions: { registry: sessions, verifyPassword: passwordVerifier(security.admin.scram.credentials), authorizer: security.listener.authorizer, events },
+              sessions: { registry: sessions, verifyPassword, authorizer: security.listener.authorizer, events },
+              containment: { containment, verifyPassword, authorizer: security.listener.authorizer, events, superUsers: config.security.superUsers },
             });
     } catch (err) {
       store?.close();
@@ -510,6 +520,8 @@ export class Broker {
     const { settings, insecure } = settingsInForce(this.#config);
     const connections = this.#listener.admissionPolicy?.summary;
     this.#events.emit({ type: 'broker-started', version: productVersion(), settings: { ...settings, listener: { ...(settings as { listener: object }).listener, port: address.port, ...(connections === undefined ? {} : { connections }) } }, insecure });
+    // A lockdown survives restarts: said at every start (the log at warn, the trail) until it is lifted.
+    this.#containment.reportAtStart();
     this.#certificateWatch = this.#startCertificateWatch?.();
     this.#retentionTimer = setInterval(() => {
       this.enforceRetention().catch((err: unknown) => {
@@ -591,6 +603,11 @@ export class Broker {
   /** Adds a condition of /readyz (the audit trail: writable). */
   addReadinessCheck(check: ReadinessCheck): void {
     this.#readinessChecks.push(check);
+  }
+
+  /** Disabled principals and the lockdown (`parapet user disable`, `parapet lockdown`). */
+  get containment(): Containment {
+    return this.#containment;
   }
 
   /** The open connections (what `parapet sessions list` shows). */

@@ -7,6 +7,7 @@ import { registerTopicCommands } from './admin/topic-commands.js';
 import { registerUserCommands } from './admin/user-commands.js';
 import { registerSessionCommands } from './admin/session-commands.js';
 import { registerPostureCommand } from './admin/posture-command.js';
+import { registerLockdownCommands } from './admin/containment-commands.js';
 
 export type { AdminIo } from './admin/common.js';
 
@@ -19,12 +20,13 @@ export type { AdminIo } from './admin/common.js';
  * A password never reaches stdout, stderr or an error message: generated ones go only to a 0600 file.
  */
 export function registerAdminCommands(program: Command, io: AdminIo = processIo()): void {
-  registerUserCommands(configureGroup(program.command('user').description('manage SCRAM users (SCRAM-SHA-256/512 credentials)'), io), io);
+  registerUserCommands(configureGroup(program.command('user').description('manage SCRAM users (SCRAM-SHA-256/512 credentials); disable and enable principals'), io), io);
   registerAclCommands(configureGroup(program.command('acl').description('manage ACL bindings'), io), io);
   registerTopicCommands(configureGroup(program.command('topic').description('manage topics'), io), io);
   registerGroupCommands(configureGroup(program.command('group').description('inspect consumer groups, reset their offsets, delete them'), io), io);
   // Over the broker's admin HTTP endpoint: the Kafka protocol cannot list or close other clients' connections.
   registerSessionCommands(configureGroup(program.command('sessions').description('list the open connections and close them (admin endpoint)'), io), io);
   registerPostureCommand(program, io);
+  registerLockdownCommands(configureGroup(program.command('lockdown').description('deny every principal but the super users, and lift it (admin endpoint)'), io), io);
   registerQuotaCommands(configureGroup(program.command('quota').description('set, list and remove client quotas (byte rates, request time, partition mutations)'), io), io);
 }

@@ -13,6 +13,7 @@ import { checkPosture, INSECURE_DEV_SECURITY } from '../security/config.js';
 import { dataDirWarnings } from '../security/tls/ca-key-posture.js';
 import { auditWarnings } from '../audit/audit-config.js';
 import { registerCertCommands } from './cert-commands.js';
+import { registerTlsCommands } from './tls-commands.js';
 import { registerKeysCommands } from './keys-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import {
@@ -256,6 +257,11 @@ program
     if (initialised !== undefined) updateClientBootstrap(initialised, address.host, address.port);
     logger.info({ event: 'listening', host: address.host, port: address.port, protocol: config.listener.protocol, dataDir: config.dataDir, admin: broker.adminUrl ?? null }, 'listening');
     printListening(config, address, broker.adminUrl);
+    const lockdown = broker.containment.lockdown;
+    // Shown at every start until lifted (the log and the audit trail have it too: lockdown-in-force).
+    if (lockdown !== null) {
+      console.log(`  warning: LOCKDOWN in force since ${new Date(lockdown.since).toISOString()} (by ${lockdown.by}: ${lockdown.reason}): only super users may connect; lift it with \`parapet lockdown off\``);
+    }
     handleSignals(broker, logger, configFile);
   });
 
@@ -304,6 +310,7 @@ function handleSignals(broker: Broker, logger: Logger, configFile: string | unde
 
 registerAdminCommands(program);
 registerCertCommands(program);
+registerTlsCommands(program);
 registerKeysCommands(program);
 registerAuditCommands(program);
 

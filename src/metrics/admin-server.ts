@@ -8,6 +8,7 @@ import { parseSecretRef, readSecret } from '../secret-ref.js';
 import type { AdminEndpointConfig } from './admin-endpoint-config.js';
 import { evaluateReadiness, type ReadinessCheck } from './readiness.js';
 import { SessionRoutes, type SessionRoutesOptions } from './admin-sessions.js';
+import { ContainmentRoutes, type ContainmentRoutesOptions } from './admin-containment.js';
 
 /**
  * What the endpoint lets one client hold (docs/operations/monitoring.md, "The endpoint's bounds"): a
@@ -46,6 +47,8 @@ export interface AdminServerOptions {
   readonly limits?: AdminServerLimits;
   /** The authenticated /v1/sessions routes (./admin-sessions.ts); absent: not served. */
   readonly sessions?: Omit<SessionRoutesOptions, 'tokenDigest'>;
+  /** The authenticated incident-response routes (./admin-containment.ts); absent: not served. */
+  readonly containment?: Omit<ContainmentRoutesOptions, 'tokenDigest'>;
 }
 
 /**
@@ -59,6 +62,7 @@ export class AdminServer {
   /** SHA-256 of the expected token: comparing digests takes the same time whatever the lengths. */
   readonly #tokenDigest: Buffer | undefined;
   readonly #sessions: SessionRoutes | undefined;
+  readonly #containment: ContainmentRoutes | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: AdminServerOptions) {
@@ -68,6 +72,7 @@ export class AdminServer {
     this.#tokenDigest = config.bearerToken === undefined ? undefined : digest(readToken(config.bearerToken));
     const tokenDigest = this.#tokenDigest;
     this.#sessions = options.sessions === undefined ? undefined : new SessionRoutes({ ...options.sessions, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
+    this.#containment = options.containment === undefined ? undefined : new ContainmentRoutes({ ...options.containment, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -155,6 +160,10 @@ export class AdminServer {
     // The session routes authenticate every request themselves (a SCRAM user or the token), loopback or not.
     if (this.#sessions !== undefined && SessionRoutes.handles(path)) {
       await this.#sessions.handle(req, res, path);
+      return;
+    }
+    if (this.#containment !== undefined && ContainmentRoutes.handles(path)) {
+      await this.#containment.handle(req, res, path);
       return;
     }
     if (!this.#authorized(req)) {

@@ -31,6 +31,11 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
         case 'admin-change':
         case 'admin-request':
         case 'insecure-setting':
+        case 'principal-disabled':
+        case 'principal-enabled':
+        case 'lockdown-on':
+        case 'lockdown-off':
+        case 'lockdown-in-force':
           break;
       }
     },

@@ -25,6 +25,8 @@ export type SecurityEvent =
       readonly mechanism: string;
       readonly reason: SaslFailureReason | CloseReason;
       readonly claimedUser?: string;
+      /** Why, when the reason needs it (a disabled principal: since when, by whom, why). */
+      readonly detail?: string;
       readonly tls?: TlsDetails;
       readonly client?: ClientSoftware;
     }
@@ -140,7 +142,18 @@ export type SecurityEvent =
    * The listener's address lists and connection limits were read again (SIGHUP): applied (`ok`), or
    * refused with the old ones kept; `closed` open connections whose address is now denied.
    */
-  | { readonly type: 'listener-policy-reloaded'; readonly ok: boolean; readonly detail: string; readonly closed: number };
+  | { readonly type: 'listener-policy-reloaded'; readonly ok: boolean; readonly detail: string; readonly closed: number }
+  // Incident response (src/security/containment): who was shut out, by whom, why; `closed` live connections.
+  /** `principal` disabled `target` (`parapet user disable`): its logins are refused, its connections closed. */
+  | { readonly type: 'principal-disabled'; readonly principal: Principal; readonly remote: string; readonly target: Principal; readonly reason: string; readonly closed: number }
+  /** `principal` enabled `target` again; `disabledSince`: when it had been disabled (ms since the epoch). */
+  | { readonly type: 'principal-enabled'; readonly principal: Principal; readonly remote: string; readonly target: Principal; readonly disabledSince: number }
+  /** `principal` put the broker in lockdown (`parapet lockdown on`): only super users may connect. */
+  | { readonly type: 'lockdown-on'; readonly principal: Principal; readonly remote: string; readonly reason: string; readonly closed: number }
+  /** `principal` lifted the lockdown that was on since `since`. */
+  | { readonly type: 'lockdown-off'; readonly principal: Principal; readonly remote: string; readonly since: number }
+  /** The broker started (or restarted) while in lockdown: reported at every start until it is lifted. */
+  | { readonly type: 'lockdown-in-force'; readonly since: number; readonly by: Principal; readonly reason: string };
 
 /** The TLS session a client logged in over. */
 export interface TlsDetails {
@@ -163,7 +176,7 @@ export function loggingSecurityEvents(logger: Logger): SecurityEvents {
   return {
     emit(event) {
       const { type, ...fields } = event;
-      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting' || type === 'login-refused' || type === 'login-guard-engaged' || (type === 'listener-policy-reloaded' && !event.ok) || (type === 'admin-request' && event.status >= 400)) logger.warn({ event: type, ...fields }, `security: ${type}`);
+      if (type === 'authentication-failed' || type === 'connection-refused' || type === 'insecure-setting' || type === 'login-refused' || type === 'login-guard-engaged' || (type === 'listener-policy-reloaded' && !event.ok) || (type === 'admin-request' && event.status >= 400) || type === 'lockdown-on' || type === 'lockdown-in-force') logger.warn({ event: type, ...fields }, `security: ${type}`);
       // Successful logins and data access are many and all in the audit trail: the log keeps them at debug.
       else if (type === 'authentication-succeeded' || type === 'data-access') logger.debug({ event: type, ...fields }, `security: ${type}`);
       else logger.info({ event: type, ...fields }, `security: ${type}`);

@@ -3,7 +3,7 @@
  *
  *   decode      the frame into header and body; an API without a handler closes the connection
  *   stages      each stage's `before`, in the order of {@link requestStages}:
- *                 session expiry → authentication gate → names → protected topics → quota → authorization → audit
+ *                 session expiry → authentication gate → principal gate → names → protected topics → quota → authorization → audit
  *                 → (request records)
  *   handler     what is left of the request, with its {@link RequestContext}
  *   stages      back out, each stage's `finish` and `after`, in reverse order:
@@ -20,7 +20,7 @@ import type { ReadLimits } from '../bytes/reader.js';
 import { DEFAULT_NAME_LIMITS, type NameLimits } from '../protocol/names.js';
 import { ParapetError } from '../errors.js';
 import type { SecurityEvents } from '../security/events.js';
-import type { Authorizer } from '../security/types.js';
+import type { Authorizer, Principal } from '../security/types.js';
 import type { FrameHandler } from './connection.js';
 import type { Handler, HandlerEntry, RequestContext } from './handler.js';
 import { boundHeader } from './name-validation/index.js';
@@ -28,6 +28,8 @@ import type { Session } from './session.js';
 import type { AuditStageDeps } from '../audit/stage-deps.js';
 import { auditStage } from './stages/audit.js';
 import { authenticationGate } from './stages/authentication-gate.js';
+import { principalGate } from './stages/principal-gate.js';
+import type { Refusal } from '../security/containment/containment.js';
 import { authorization } from './stages/authorization.js';
 import { requestMetrics, type RequestMetricsSink } from './stages/metrics.js';
 import { nameRules } from './stages/name-rules.js';
@@ -51,6 +53,8 @@ export interface PipelineDeps {
   readonly quotas?: QuotaStageDeps;
   /** Stages added by the embedder (tests, a plugin): innermost, after authorization. */
   readonly extraStages?: readonly StageFactory[];
+  /** Disabled principals and the lockdown (src/security/containment); nobody is refused when absent. */
+  readonly refusal?: (principal: Principal) => Refusal | null;
 }
 
 /**
@@ -65,6 +69,8 @@ export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
     // A login past its session (KIP-368) is closed before anything else looks at the request.
     sessionExpiry(deps.events),
     authenticationGate(deps.events),
+    // A principal disabled or locked out while connected: closed before anything else is done for it.
+    ...(deps.refusal === undefined ? [] : [principalGate(deps.refusal, deps.events)]),
     nameRules(deps.names ?? DEFAULT_NAME_LIMITS),
     ...(deps.protectedTopics === undefined ? [] : [protectedTopics(deps.protectedTopics, deps.events)]),
     ...(deps.quotas === undefined ? [] : [quotaStage(deps.quotas)]),

@@ -19,6 +19,7 @@ import { injectFrame, type InjectedResponse } from './inject.js';
 import type { MemoryBudget } from './memory-budget.js';
 import { Session } from './session.js';
 import type { LoginGuard } from '../security/login-guard/login-guard.js';
+import type { Refusal } from '../security/containment/containment.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
 import type { QuotaStageDeps } from './stages/quota.js';
@@ -91,6 +92,11 @@ export interface ListenerOptions {
   readonly admission?: AdmissionPolicy;
   /** Client quotas (src/server/stages/quota.ts); none when absent. */
   readonly quotas?: QuotaStageDeps;
+  /**
+   * Who is shut out now (a disabled principal, a lockdown: src/security/containment): refused at login
+   * (SASL and certificates) and on every request; nobody is when absent.
+   */
+  readonly refusal?: (principal: Principal) => Refusal | null;
 }
 
 /** What the listener reports: its connections, and (through the metrics stage) every request. */
@@ -144,6 +150,7 @@ export class Listener {
       ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
+      ...(options.refusal === undefined ? {} : { refusal: options.refusal }),
     });
     this.#admission = options.admission === undefined ? undefined : new ConnectionAdmission(options.admission);
     this.#refusals = new RefusalReporter(events);
@@ -303,6 +310,22 @@ export class Listener {
       socket.destroy();
       return;
     }
+    const refused = initial.principal !== null && initial.fromCertificate === true ? (this.#o.refusal?.(initial.principal) ?? null) : null;
+    if (refused !== null) {
+      // A certificate login of a principal shut out: refused as the login it is, before any request.
+      security.events.emit({
+        type: 'authentication-failed',
+        connection: id,
+        remote,
+        mechanism: 'TLS client certificate',
+        reason: refused.reason,
+        ...(initial.principal === null ? {} : { claimedUser: initial.principal.slice('User:'.length) }),
+        detail: refused.detail,
+        ...(tlsDetails === undefined ? {} : { tls: tlsDetails }),
+      });
+      socket.destroy();
+      return;
+    }
     if (initial.principal !== null && initial.fromCertificate === true) {
       security.events.emit({
         type: 'authentication-succeeded',
@@ -327,6 +350,7 @@ export class Listener {
       events: security.events,
       ...(this.#o.connectionsMaxReauthMs === undefined ? {} : { connectionsMaxReauthMs: this.#o.connectionsMaxReauthMs }),
       ...(this.#o.expireLegacySessions === undefined ? {} : { expireLegacySessions: this.#o.expireLegacySessions }),
+      ...(this.#o.refusal === undefined ? {} : { refuseLogin: this.#o.refusal }),
       onAuthenticated: () => {
         clearTimeout(deadline);
         connection.setLimits(this.#o.limits);

@@ -1,6 +1,7 @@
 import type { SecurityEvents } from '../security/events.js';
 import type { Principal, SaslMechanismName } from '../security/types.js';
 import type { CloseReason } from '../close-reasons.js';
+import type { Refusal } from '../security/containment/containment.js';
 import type { Session } from './session.js';
 
 /**
@@ -137,6 +138,21 @@ export class SessionRegistry {
   kill(target: { readonly principal: Principal } | { readonly id: number }, by: string): number {
     const match = 'id' in target ? (c: LiveConnection) => c.id === target.id : (c: LiveConnection) => c.session.principal === target.principal;
     return this.#closeWhere(match, 'SESSION_KILLED', (c) => `${c.session.principal ?? 'a connection not logged in'} closed by ${by}`);
+  }
+
+  /**
+   * Closes every logged-in connection whose principal `refusal` now shuts out (a principal disabled, a
+   * lockdown: src/security/containment), each with the refusal's reason. Returns how many were closed.
+   */
+  closeRefused(refusal: (principal: Principal) => Refusal | null): number {
+    let closed = 0;
+    for (const c of [...this.#live.values()]) {
+      const principal = c.session.principal;
+      const why = principal === null ? null : refusal(principal);
+      if (why === null) continue;
+      closed += this.#closeWhere((other) => other === c, why.reason, () => why.detail);
+    }
+    return closed;
   }
 
   #closeWhere(match: (c: LiveConnection) => boolean, reason: CloseReason, detail: (c: LiveConnection) => string): number {

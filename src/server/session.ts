@@ -14,6 +14,7 @@ import {
   type SaslMechanismName,
 } from '../security/types.js';
 import { CloseReasons, type CloseReason } from '../close-reasons.js';
+import type { Refusal } from '../security/containment/containment.js';
 
 /** KIP-511 names are short ("librdkafka", "2.3.0"); anything longer is cut here. */
 export const MAX_CLIENT_SOFTWARE_LENGTH = 64;
@@ -51,6 +52,11 @@ export interface SessionOptions {
   readonly expireLegacySessions?: boolean;
   /** The time, in ms since the epoch (tests fake it). */
   readonly clock?: () => number;
+  /**
+   * Asked when a login has proved its credential: a disabled principal, or any but a super user in a
+   * lockdown (src/security/containment), is refused as a wrong password is.
+   */
+  readonly refuseLogin?: (principal: Principal) => Refusal | null;
 }
 
 /** A SASL step's outcome: what to answer, and whether to close the connection after it. */
@@ -264,6 +270,8 @@ export class Session {
           // Kafka: "Cannot change principals during re-authentication"; the connection closes.
           throw new SaslAuthenticationError(SaslFailureReasons.PRINCIPAL_CHANGED, `re-authentication as ${step.principal} of a ${previous.principal} connection`, step.principal.slice(5));
         }
+        const refusal = this.#o.refuseLogin?.(step.principal) ?? null;
+        if (refusal !== null) return await this.#refuseProvenLogin(mechanism, step.principal, refusal);
         this.#attempt?.succeeded();
         this.#attempt = undefined;
         const since = this.#clock();
@@ -300,6 +308,22 @@ export class Session {
       if (this.#o.failedAuthenticationDelayMs > 0) await sleep(this.#o.failedAuthenticationDelayMs);
       return { close: CloseReasons.AUTHENTICATION_FAILED };
     }
+  }
+
+  /**
+   * A login whose credential was right but whose principal is shut out (disabled, or a lockdown): the
+   * client gets what a wrong password gets, after the same delay; the event names the real reason.
+   * The login guard counts it as the success it is for password guessing (it judges passwords), so a
+   * disabled client that keeps reconnecting does not get its address blocked for everyone else on it.
+   */
+  async #refuseProvenLogin(mechanism: SaslMechanismName, principal: Principal, refusal: Refusal): Promise<{ close: CloseReason }> {
+    const { connectionId: connection, remote, events } = this.#o;
+    this.#state = { kind: 'failed' };
+    this.#attempt?.succeeded();
+    this.#attempt = undefined;
+    events.emit({ type: 'authentication-failed', connection, remote, mechanism, reason: refusal.reason, claimedUser: principal.slice('User:'.length), detail: refusal.detail, ...this.#transport() });
+    if (this.#o.failedAuthenticationDelayMs > 0) await sleep(this.#o.failedAuthenticationDelayMs);
+    return { close: refusal.reason };
   }
 
   /** The TLS session and client software of the connection, for its login's event. */

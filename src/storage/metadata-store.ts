@@ -6,6 +6,7 @@ import { OFFSET_ROW_OVERHEAD_BYTES, type CommittedOffset, type OffsetStore, type
 import type { MetadataRefusal } from './outcomes.js';
 import type { TopicConfigChange, TopicRecord, TopicStore } from './topic-store.js';
 import type { QuotaChange, QuotaStore, StoredQuota } from './quota-store.js';
+import { CONTAINMENT_SCHEMA_V7, ContainmentTables, type ContainmentStore } from './containment-store.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
@@ -117,7 +118,7 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 6;
+const SCHEMA_VERSION = 7;
 
 /** What a change that the store made answers (a refusal says why it made none: storage/outcomes.ts). */
 const CHANGED = Object.freeze({ kind: 'changed' as const });
@@ -162,6 +163,8 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
     deleteQuota: Database.Statement<[string, string]>;
     secret: Database.Statement<[string], { value: Buffer }>;
   };
+  /** The disabled principals and the lockdown (incident response). */
+  readonly #containment: ContainmentTables;
 
   /** Opens (creating if needed) `<dataDir>/metadata.db`. */
   constructor(dataDir: string) {
@@ -253,6 +256,7 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
       upsertQuota: db.prepare('INSERT OR REPLACE INTO client_quotas (entity, key, value) VALUES (?, ?, ?)'),
       deleteQuota: db.prepare('DELETE FROM client_quotas WHERE entity = ? AND key = ?'),
     };
+    this.#containment = new ContainmentTables(db);
   }
 
   #migrate(): void {
@@ -344,6 +348,13 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
             value REAL NOT NULL CHECK (value > 0),
             PRIMARY KEY (entity, key)) WITHOUT ROWID;
           PRAGMA user_version = 6;`);
+      })();
+    }
+    if (version < 7) {
+      // v7: incident response (src/security/containment): disabled principals and the lockdown, with who, when, why.
+      this.#db.transaction(() => {
+        this.#db.exec(`${CONTAINMENT_SCHEMA_V7}
+          PRAGMA user_version = 7;`);
       })();
     }
   }
@@ -603,6 +614,11 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
       }
     });
     alter();
+  }
+
+  /** The disabled principals and the lockdown, kept across restarts. */
+  get containment(): ContainmentStore {
+    return this.#containment;
   }
 
   close(): void {

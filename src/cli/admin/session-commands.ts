@@ -8,7 +8,7 @@ import { callEndpoint, endpointUrlOf, type EndpointCredentials, type EndpointTar
 import { action, DEFAULT_DATA_DIR, integer, loadConfig, UsageError, type AdminIo } from './common.js';
 import { formatTable } from './table.js';
 
-interface SessionFlags {
+export interface SessionFlags {
   readonly dataDir: string;
   readonly clientConfig?: string;
   readonly adminUrl?: string;
@@ -78,7 +78,7 @@ export function registerSessionCommands(sessions: Command, io: AdminIo): void {
     );
 }
 
-function withEndpointOptions(cmd: Command): Command {
+export function withEndpointOptions(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'the Parapet data directory (its config names the admin endpoint)', DEFAULT_DATA_DIR)
     .option('--client-config <file>', 'client properties with the SCRAM user to authenticate as (default: <data-dir>/client/admin.properties)')
@@ -93,7 +93,7 @@ function principalOf(text: string): string {
   return principal;
 }
 
-function target(flags: SessionFlags): EndpointTarget {
+export function target(flags: SessionFlags): EndpointTarget {
   let url: URL;
   if (flags.adminUrl !== undefined) {
     try {
@@ -109,7 +109,7 @@ function target(flags: SessionFlags): EndpointTarget {
   return { url, ...(caFile === undefined ? {} : { caFile }) };
 }
 
-function credentials(flags: SessionFlags): EndpointCredentials {
+export function credentials(flags: SessionFlags): EndpointCredentials {
   if (flags.bearerTokenFile !== undefined) {
     let token: string;
     try {

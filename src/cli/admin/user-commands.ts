@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_SCRAM_ITERATIONS, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, SCRAM_MECHANISMS } from '../../security/credentials/scram-keys.js';
@@ -18,6 +18,8 @@ import {
 } from '../../client/client-settings.js';
 import { ClientError } from '../../client/errors.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, integer, UsageError } from './common.js';
+import { fetchDisabled, registerUserContainmentCommands, type DisabledRow } from './containment-commands.js';
+import { dataDirConfig } from '../data-dir-config.js';
 
 const GENERATED_PASSWORD_BYTES = 24;
 
@@ -105,6 +107,8 @@ function legacyKafkaJsFile(files: ClientSettingsFiles): string {
 
 interface PasswordFlags extends ConnectionFlags {
   readonly passwordStdin?: boolean;
+  /** Said explicitly: the default unless --password-stdin (a forced change after a leak reads better with it). */
+  readonly generate?: boolean;
   readonly out?: string;
   readonly iterations?: number;
 }
@@ -209,6 +213,59 @@ function describeCredentials(credentials: readonly ScramCredentialInfo[]): strin
   return credentials.map((c) => `${c.mechanism} (${c.iterations} iterations)`).join(', ');
 }
 
+/**
+ * `parapet user passwd --all --generate --out-dir DIR`: a new random password for every SCRAM user
+ * (a credential leak of unknown extent), each written only to `DIR/<name>.*` (0600, DIR 0700). Each
+ * change closes that user's live connections (the broker's CREDENTIALS_REVOKED) and is audited as any
+ * credential change. The user this command logs in as is left out: its own settings file would stop
+ * working mid-run; `parapet user passwd <it>` changes it and rewrites that file.
+ */
+async function changeEveryPassword(io: AdminIo, outDir: string, flags: PasswordFlags): Promise<void> {
+  const dir = resolve(outDir);
+  if (existsSync(dir)) {
+    const stat = statSync(dir);
+    if (!stat.isDirectory()) throw new UsageError(`--out-dir: ${dir} is not a directory`);
+    if ((stat.mode & 0o077) !== 0) throw new UsageError(`--out-dir: ${dir} is open to other accounts (mode ${(stat.mode & 0o777).toString(8)}): the passwords go only to a new or owner-only (0700) directory`);
+  } else {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+  const config = loadConfig(flags);
+  const self = config.sasl?.username;
+  let failed = 0;
+  await withAdmin(io, config, async (admin) => {
+    for (const u of await admin.describeScramUsers(null)) {
+      if (u.user === self) {
+        io.stdout(`skipped "${printable(u.user)}": this command logs in as it; change it with \`parapet user passwd ${shellWord(u.user)}\`\n`);
+        continue;
+      }
+      if (!SAFE_FILE_NAME.test(u.user)) {
+        io.stderr(`parapet: "${printable(u.user)}" cannot be a file name: change it with \`parapet user passwd NAME --out FILE\`\n`);
+        failed++;
+        continue;
+      }
+      const plan: PasswordPlan = { password: randomBytes(GENERATED_PASSWORD_BYTES).toString('base64url'), files: clientSettingsFiles(join(dir, `${u.user}.properties`)) };
+      const changed = u.credentials.map((c) => ({ mechanism: c.mechanism, iterations: flags.iterations ?? c.iterations }));
+      await applyPassword(plan, u.user, preferredMechanism(changed.map((c) => c.mechanism)), config, (password) => admin.upsertScramCredentials(u.user, password, changed));
+      io.stdout(`changed the password of "${printable(u.user)}": ${describeCredentials(changed)} -> ${plan.files?.properties ?? ''}\n`);
+    }
+  });
+  io.stdout(`client settings with the new passwords (mode 0600) are in ${dir}: hand each to its application, then delete them\n`);
+  if (failed > 0) io.setExitCode(1);
+}
+
+/**
+ * Whether the data directory names an admin endpoint to ask for the disabled principals: a Parapet
+ * directory whose endpoint is on (a config that does not load says so when asked).
+ */
+function endpointConfigured(dataDir: string): boolean {
+  if (!existsSync(join(dataDir, 'parapet.yaml'))) return false;
+  try {
+    return dataDirConfig(dataDir).adminEndpoint.enabled;
+  } catch {
+    return true;
+  }
+}
+
 /** `parapet user add|list|passwd|delete`: SCRAM credentials, set from salted passwords only. */
 export function registerUserCommands(user: Command, io: AdminIo): void {
   const iterationsOption = () =>
@@ -259,12 +316,23 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
     passwordOptions(
       user
         .command('passwd')
-        .description("change a SCRAM user's password, for every mechanism the user has")
-        .argument('<name>', 'user name')
+        .description("change a SCRAM user's password, for every mechanism the user has; its live connections are closed")
+        .argument('[name]', 'user name (or --all)')
+        .addOption(new Option('--generate', 'a new random password, written only to 0600 client settings files (the default unless --password-stdin)').conflicts('passwordStdin'))
+        .addOption(new Option('--all', "every SCRAM user's password (a forced change after a leak): with --generate and --out-dir").conflicts(['passwordStdin', 'out']))
+        .option('--out-dir <dir>', "with --all: each user's client settings go to <dir>/<name>.properties (0600; the directory 0700)")
         .addOption(iterationsOption()),
     ),
   ).action(
-    action(io, async (name: string, flags: PasswordFlags) => {
+    action(io, async (name: string | undefined, flags: PasswordFlags & { all?: boolean; outDir?: string }) => {
+      if (flags.all === true) {
+        if (name !== undefined) throw new UsageError('give a user name or --all, not both');
+        if (flags.outDir === undefined) throw new UsageError('--all needs --out-dir DIR: the new passwords are written only there');
+        await changeEveryPassword(io, flags.outDir, flags);
+        return;
+      }
+      if (name === undefined) throw new UsageError('give a user name, or --all for every SCRAM user');
+      if (flags.outDir !== undefined) throw new UsageError('--out-dir goes with --all; for one user, use --out FILE');
       checkUserName(name);
       const config = loadConfig(flags);
       const plan = await planPassword(io, name, flags, 'passwd');
@@ -285,16 +353,36 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
     }),
   );
 
-  withConnectionOptions(user.command('list').description('list SCRAM users with their mechanisms and iterations')).action(
-    action(io, async (flags: ConnectionFlags) => {
-      const config = loadConfig(flags);
-      await withAdmin(io, config, async (admin) => {
-        for (const u of await admin.describeScramUsers(null)) {
-          io.stdout(`${printable(u.user)}  ${describeCredentials(u.credentials)}\n`);
+  withConnectionOptions(user.command('list').description('list SCRAM users with their mechanisms and iterations, and the disabled principals'))
+    .option('--admin-url <url>', "the admin endpoint that knows the disabled principals (default: from the data directory's config)")
+    .option('--admin-ca <file>', 'CA bundle of an https admin endpoint (default: ssl.ca.location of the client config)')
+    .option('--bearer-token-file <file>', "authenticate to the admin endpoint with its bearer token in this file")
+    .action(
+      action(io, async (flags: ConnectionFlags & { adminUrl?: string; adminCa?: string; bearerTokenFile?: string }) => {
+        const config = loadConfig(flags);
+        const users = await withAdmin(io, config, (admin) => admin.describeScramUsers(null));
+        // Disabling is Parapet's, kept by the broker: asked of its admin endpoint when there is one to ask.
+        let disabled: DisabledRow[] = [];
+        const askEndpoint = flags.adminUrl !== undefined || endpointConfigured(flags.dataDir);
+        if (askEndpoint) {
+          try {
+            disabled = await fetchDisabled(flags);
+          } catch (err) {
+            io.stderr(`parapet: the disabled principals are not shown: ${printable(err instanceof Error ? err.message : String(err))}\n`);
+          }
         }
-      });
-    }),
-  );
+        const byPrincipal = new Map(disabled.map((d) => [d.principal, d]));
+        const mark = (d: DisabledRow | undefined) => (d === undefined ? '' : `  DISABLED since ${d.since} by ${d.by}: ${d.reason}`);
+        for (const u of users) {
+          io.stdout(`${printable(u.user)}  ${describeCredentials(u.credentials)}${printable(mark(byPrincipal.get(userPrincipal(u.user))))}\n`);
+        }
+        const others = disabled.filter((d) => !users.some((u) => userPrincipal(u.user) === d.principal));
+        if (others.length > 0) {
+          io.stdout('disabled principals without a SCRAM credential (certificates, tokens):\n');
+          for (const d of others) io.stdout(`  ${printable(d.principal)}${printable(mark(d))}\n`);
+        }
+      }),
+    );
 
   withConnectionOptions(user.command('delete').description("delete a user's SCRAM credentials (every mechanism), and name the ACL bindings and client files left").argument('<name>', 'user name')).action(
     action(io, async (name: string, flags: ConnectionFlags) => {
@@ -312,5 +400,8 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
       });
     }),
   );
+
+  // Incident response: lock a principal out without deleting it (admin endpoint).
+  registerUserContainmentCommands(user, io);
 }
 
