@@ -38,7 +38,8 @@ describe('the sh doctest blocks of docs/', { concurrency: 2 }, () => {
   });
 
   for (const file of files) {
-    describe(relative(ROOT, join(ROOT, file.path)), { timeout: FILE_TIMEOUT_MS + 90_000 }, () => {
+    // The blocks of one file in order, one at a time: each may depend on the ones before.
+    describe(relative(ROOT, join(ROOT, file.path)), { timeout: FILE_TIMEOUT_MS + 90_000, concurrency: 1 }, () => {
       let ws: DocWorkspace | undefined;
       let broken: string | undefined;
       const deadline = { at: 0 };
@@ -56,13 +57,16 @@ describe('the sh doctest blocks of docs/', { concurrency: 2 }, () => {
             t.skip(`an earlier block failed (${broken})`);
             return;
           }
-          const left = deadline.at - Date.now();
-          broken = `line ${block.line}`;
-          assert.ok(left > 0, `${block.file}:${block.line}: the file's blocks took longer than ${FILE_TIMEOUT_MS / 1000} s together`);
-          const outcome = await ws.runBlock(block, Math.min(BLOCK_TIMEOUT_MS, left));
-          if (outcome.timedOut) assert.fail(failure(block, `did not finish within ${Math.round(Math.min(BLOCK_TIMEOUT_MS, left) / 1000)} s`, outcome.output));
-          if (outcome.code !== 0) assert.fail(failure(block, `exited with status ${String(outcome.code)}`, `${outcome.output}\n  broker log (last lines):\n${ws.brokerLog().split('\n').slice(-10).map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l)).join('\n')}`));
-          broken = undefined;
+          try {
+            const left = deadline.at - Date.now();
+            assert.ok(left > 0, `${block.file}:${block.line}: the file's blocks took longer than ${FILE_TIMEOUT_MS / 1000} s together`);
+            const outcome = await ws.runBlock(block, Math.min(BLOCK_TIMEOUT_MS, left));
+            if (outcome.timedOut) assert.fail(failure(block, `did not finish within ${Math.round(Math.min(BLOCK_TIMEOUT_MS, left) / 1000)} s`, outcome.output));
+            if (outcome.code !== 0) assert.fail(failure(block, `exited with status ${String(outcome.code)}`, `${outcome.output}\n  broker log (last lines):\n${ws.brokerLog().split('\n').slice(-10).map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l)).join('\n')}`));
+          } catch (err) {
+            broken = `line ${block.line}`;
+            throw err;
+          }
         });
       }
     });

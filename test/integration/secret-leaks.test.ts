@@ -154,6 +154,7 @@ describe('secrets by reference never leak', () => {
     };
     const groupReadable = secretFile('group-readable.password', `${adminPassword}\n`, 0o640);
     const wrongFile = secretFile('wrong.password', `${wrongPassword}\n`);
+    const openTokenFile = secretFile('open.token', `${adminToken}\n`, 0o644);
     // check-config refuses what start would: a group-readable signing key, an unset variable; and
     // says where a pin comes from.
     const weakYaml = join(home, 'weak.yaml');
@@ -166,6 +167,7 @@ describe('secrets by reference never leak', () => {
       [['user', 'list', '--client-config', refConfig('wrong', `\${file:${wrongFile}}`), ...at], {}, 1, /[Aa]uthentication failed|invalid credentials/],
       [['sessions', 'list', '--admin-url', adminUrl, '--bearer-token', '${env:PARAPET_LEAK_WRONG_TOKEN}', ...at], env, 1, /refused the credentials \(bearer token\)/],
       [['sessions', 'list', '--admin-url', adminUrl, '--bearer-token', adminToken, ...at], {}, 2, /--bearer-token takes a reference/],
+      [['sessions', 'list', '--admin-url', adminUrl, '--bearer-token-file', openTokenFile, ...at], {}, 1, new RegExp(`--bearer-token-file: ${openTokenFile} may be read by other accounts \\(mode 644\\)`)],
       [['user', 'add', 'nobody', '--password', '${env:PARAPET_LEAK_UNSET}', ...at], {}, 1, /--password: the environment variable PARAPET_LEAK_UNSET is not set/],
       [['check-config', weakYaml], {}, 2, /adminEndpoint\.bearerToken: the environment variable PARAPET_LEAK_UNSET is not set/],
       [['check-config', pinYaml], env, 0, /encryptionAtRest\.pkcs11\.pin: \$\{env:PARAPET_LEAK_PIN\}: set \(from env PARAPET_LEAK_PIN\)/],
@@ -186,7 +188,7 @@ describe('secrets by reference never leak', () => {
       assert.match(run.out, message);
       assert.doesNotMatch(run.out, /\n\s+at /, 'no stack trace');
     }
-    assert.ok(runs[6]?.out.includes(`audit.signingKey: ${groupReadable} may be read by other accounts (mode 640): \`chmod 600 ${groupReadable}\``), runs[6]?.out);
+    assert.ok(runs[7]?.out.includes(`audit.signingKey: ${groupReadable} may be read by other accounts (mode 640): \`chmod 600 ${groupReadable}\``), runs[7]?.out);
     // The __audit topic, read as the admin.
     const audit = await kcat(['-F', kcatConfig, '-C', '-t', '__audit', '-e', '-q', '-o', 'beginning'], { timeoutMs: 20_000 });
     assert.equal(audit.code, 0, audit.stderr);
