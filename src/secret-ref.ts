@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
 
@@ -9,7 +9,19 @@ import { ConfigError } from './config-error.js';
  */
 export const SECRET_REF = /^\$\{(file|env):([^}]+)\}$/;
 
+/** Text that was meant as a reference (`${…}`), well formed or not: a typo must not pass as a literal secret. */
+const LOOKS_LIKE_REF = /^\$\{.*\}$/s;
+
 export type SecretRef = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'env'; readonly name: string };
+
+export function isSecretRef(text: string): boolean {
+  return SECRET_REF.test(text);
+}
+
+/** `${vault:x}`, `${env:}`, `${file:}`: written as a reference but not one Parapet reads. */
+export function isMalformedSecretRef(text: string): boolean {
+  return LOOKS_LIKE_REF.test(text) && !SECRET_REF.test(text);
+}
 
 /** Parses a reference; `what` names the setting in errors. Relative file paths are taken from `baseDir`. */
 export function parseSecretRef(ref: string, what: string, baseDir?: string): SecretRef {
@@ -25,6 +37,22 @@ export function absoluteSecretRef(ref: string, baseDir: string | undefined): str
   return parsed.kind === 'env' ? ref : `\${file:${parsed.path}}`;
 }
 
+/** The permission bits of an owner-only secret file, or a refusal that names the file and the fix. */
+function ownerOnlyMode(path: string, what: string): number {
+  let stat: Stats;
+  try {
+    stat = statSync(path);
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (!stat.isFile()) throw new ConfigError(`${what}: ${path} is not a file`);
+  const mode = stat.mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new ConfigError(`${what}: ${path} may be read by other accounts (mode ${mode.toString(8)}): \`chmod 600 ${path}\``);
+  }
+  return mode;
+}
+
 /** The secret's bytes. Throws a ConfigError that names the reference, never the secret. */
 export function readSecret(ref: SecretRef, what: string): Buffer {
   if (ref.kind === 'env') {
@@ -32,14 +60,22 @@ export function readSecret(ref: SecretRef, what: string): Buffer {
     if (value === undefined || value === '') throw new ConfigError(`${what}: the environment variable ${ref.name} is not set`);
     return Buffer.from(value, 'utf8');
   }
-  let mode: number;
+  ownerOnlyMode(ref.path, what);
   try {
-    mode = statSync(ref.path).mode;
+    return readFileSync(ref.path);
   } catch (err) {
     throw new ConfigError(`${what}: cannot read ${ref.path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  if ((mode & 0o077) !== 0) {
-    throw new ConfigError(`${what}: ${ref.path} may be read by other accounts (mode ${(mode & 0o777).toString(8)}): \`chmod 600 ${ref.path}\``);
-  }
-  return readFileSync(ref.path);
+}
+
+/**
+ * Where a secret comes from, once it is known to be readable and not empty: `set (from env NAME)` or
+ * `set (from file PATH, mode 600)`, what `parapet check-config` prints in place of a value. Throws the
+ * refusal `readSecret` would.
+ */
+export function describeSecret(ref: SecretRef, what: string): string {
+  const value = readSecret(ref, what);
+  if (value.toString('utf8').trim() === '') throw new ConfigError(`${what}: ${ref.kind === 'env' ? `the environment variable ${ref.name}` : ref.path} is empty`);
+  value.fill(0);
+  return ref.kind === 'env' ? `set (from env ${ref.name})` : `set (from file ${ref.path}, mode ${ownerOnlyMode(ref.path, what).toString(8)})`;
 }

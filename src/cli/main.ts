@@ -29,6 +29,7 @@ import {
 } from '../setup/init.js';
 import { noWayIn } from '../security/way-in.js';
 import { applyConfigFile, ConfigError, loadConfigFile, toConfigFile } from '../config/config-file.js';
+import { secretReport, secretReportText } from '../config/secret-report.js';
 import { productVersion } from '../version.js';
 import { createLogger, logFormatFrom, logLevelFrom, type Logger } from '../logger.js';
 import { ALL_APIS } from '../protocol/messages/index.js';
@@ -73,10 +74,14 @@ program
     if (posture.errors.length > 0) throw new ConfigError(`${file}: insecure configuration refused\n  ${posture.errors.join('\n  ')}`);
     const problems = validateSecuritySettings(config.security);
     if (problems.length > 0) throw new ConfigError(`${file}: invalid security settings\n  ${problems.join('\n  ')}`);
+    // Each secret is read (never shown) to say where it comes from, or why start would refuse it.
+    const secrets = secretReport(config);
+    if (secrets.problems.length > 0) throw new ConfigError(`${file}: secrets the broker could not read\n  ${secrets.problems.join('\n  ')}`);
     // YAML in the file's own layout, so that it can be compared with the file or saved as one; the
     // verdict is a comment, so the output stays a valid config file.
     process.stdout.write(`# the effective configuration of ${file}: defaults, then the file (relative paths resolved)\n`);
     process.stdout.write(stringify(toConfigFile(config)));
+    process.stdout.write(secretReportText(secrets));
     const warnings = posture.warnings.length + dataDirWarnings(config.dataDir).length + auditWarnings(config.audit).length;
     const warned = warnings === 0 ? 'no warnings' : `${warnings} warning(s) on stderr`;
     process.stdout.write(`# OK: ${file} is valid (${warned})\n`);

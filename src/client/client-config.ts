@@ -1,6 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { dirname } from 'node:path';
 import { inspect } from 'node:util';
+import { ConfigError } from '../config-error.js';
+import { isMalformedSecretRef, isSecretRef, parseSecretRef, readSecret } from '../secret-ref.js';
 import { ClientError } from './errors.js';
 
 /**
@@ -47,6 +50,8 @@ export interface SaslSettings {
   readonly mechanism: ClientSaslMechanism;
   readonly username: string;
   readonly password: Secret;
+  /** `sasl.password` as written when it is a reference (`${env:NAME}`, `${file:PATH}`) rather than the password. */
+  readonly passwordReference?: string;
 }
 
 export interface TlsSettings {
@@ -113,9 +118,10 @@ function oneOf<T extends string>(allowed: readonly T[], value: string): T | unde
 /**
  * Parses the text of a properties file. `origin` names the file in errors. Error messages quote
  * values of non-secret keys only: a line that cannot be parsed is reported by number alone, since it
- * might be a password that lost its key.
+ * might be a password that lost its key. `sasl.password` may be a reference, `${env:NAME}` or
+ * `${file:PATH}` (owner-only; a relative path is taken from `baseDir`), read here.
  */
-export function parseClientConfig(text: string, origin = 'client config'): ClientConfig {
+export function parseClientConfig(text: string, origin = 'client config', baseDir?: string): ClientConfig {
   const values = new Map<string, { value: string; line: number }>();
   const lines = text.split(/\r?\n/);
   for (const [index, line] of lines.entries()) {
@@ -183,23 +189,60 @@ export function parseClientConfig(text: string, origin = 'client config'): Clien
     fail(mechanismKey, `must be one of ${CLIENT_SASL_MECHANISMS.join(', ')} (got "${mechanismText.value}")`);
   if (username === undefined || username.value === '') fail('sasl.username', `must be set for ${securityProtocol}`);
   if (password === undefined || password.value === '') fail('sasl.password', `must be set for ${securityProtocol}`);
+  const reference = isSecretRef(password.value) ? password.value : undefined;
   return {
     bootstrapServers,
     securityProtocol,
-    sasl: { mechanism, username: username.value, password: new Secret(password.value) },
+    sasl: {
+      mechanism,
+      username: username.value,
+      password: reference === undefined ? passwordOf(password.value, fail) : referencedPassword(reference, baseDir, fail),
+      ...(reference === undefined ? {} : { passwordReference: reference }),
+    },
     tls,
   };
 }
 
-/** Whether the text sets `sasl.password` to something, judged before it is fully validated. */
+function passwordOf(value: string, fail: (key: string, message: string) => never): Secret {
+  // Quoting nothing of the value: it is meant as a reference, but it may be a password all the same.
+  if (isMalformedSecretRef(value)) fail('sasl.password', 'looks like a reference but is not one: write ${env:NAME} or ${file:PATH}');
+  return new Secret(value);
+}
+
+/**
+ * The password a reference names. A file usually ends with a newline, which is not part of the
+ * password; anything else that could not be sent as one line of a properties file is refused.
+ */
+function referencedPassword(reference: string, baseDir: string | undefined, fail: (key: string, message: string) => never): Secret {
+  let text: string;
+  try {
+    text = readSecret(parseSecretRef(reference, 'sasl.password', baseDir), 'sasl.password').toString('utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    if (err instanceof ConfigError) fail('sasl.password', err.message.replace(/^sasl\.password: /, `= ${reference}: `));
+    throw err;
+  }
+  if (text === '') fail('sasl.password', `= ${reference}: the password is empty`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00\r\n]/.test(text)) fail('sasl.password', `= ${reference}: the password must be one line`);
+  return new Secret(text);
+}
+
+/**
+ * Whether the text sets `sasl.password` to a password, judged before it is fully validated. A reference
+ * (`${env:NAME}`, `${file:PATH}`) is not one: it says where the password is, and anyone may read that.
+ */
 function holdsPassword(text: string): boolean {
-  return text.split(/\r?\n/).some((line) => /^\s*sasl\.password\s*=\s*\S/.test(line));
+  return text.split(/\r?\n/).some((line) => {
+    const m = /^\s*sasl\.password\s*=\s*(\S.*)$/.exec(line);
+    return m?.[1] !== undefined && !isSecretRef(m[1].trim());
+  });
 }
 
 /**
  * Reads and parses a client config file. A file that holds a password must be private to its owner
  * (no group or other permission bits), the rule ssh applies to private keys: a password readable by
- * every local account is a password already shared.
+ * every local account is a password already shared. A file whose `sasl.password` is a reference need
+ * not be private; the file it names must be.
  */
 export function readClientConfig(path: string): ClientConfig {
   let text: string;
@@ -217,5 +260,5 @@ export function readClientConfig(path: string): ClientConfig {
       `client config ${path} holds sasl.password but its permissions (${octal}) let other users read it; run: chmod 600 ${path}`,
     );
   }
-  return parseClientConfig(text, path);
+  return parseClientConfig(text, path, dirname(path));
 }

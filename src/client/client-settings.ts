@@ -288,6 +288,10 @@ export function readClientSettings(propertiesFile: string): ClientSettings {
     throw new ClientSettingsError(`${propertiesFile} holds no SASL login`);
   }
   if (sasl.mechanism === 'PLAIN') throw new ClientSettingsError(`${propertiesFile} uses PLAIN, not a SCRAM mechanism`);
+  // Rendering the other formats would write the password itself where the file only names it.
+  if (sasl.passwordReference !== undefined) {
+    throw new ClientSettingsError(`${propertiesFile} takes sasl.password from ${sasl.passwordReference}: Parapet does not write the password out of it; edit the files yourself`);
+  }
   const caFile = config.tls.caLocation;
   return {
     bootstrapServers: config.bootstrapServers,

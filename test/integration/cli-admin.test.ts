@@ -234,6 +234,45 @@ describe('parapet user', () => {
     assert.match(empty.stderr, /standard input holds no password/);
   });
 
+  it('takes a password by reference (--password), never the password itself; a client file that names its password by reference is kept', async (t) => {
+    const { dir, flags } = await setup(t);
+    process.env.PARAPET_TEST_CAROL_PASSWORD = 'carol-ref-password-1';
+    t.after(() => {
+      delete process.env.PARAPET_TEST_CAROL_PASSWORD;
+    });
+    const added = ok(await parapet(['user', 'add', 'carol', '--password', '${env:PARAPET_TEST_CAROL_PASSWORD}', ...flags]));
+    assert.equal(added, 'created user "carol": SCRAM-SHA-256 (8192 iterations), SCRAM-SHA-512 (8192 iterations)\n');
+    assert.ok(!existsSync(join(dir, 'client', 'carol.properties')), 'a password the caller keeps is written nowhere');
+
+    const literal = await parapet(['user', 'add', 'dave', '--password', 'dave-literal-password', ...flags]);
+    assert.equal(literal.code, 2);
+    assert.match(literal.stderr, /--password takes a reference, '\$\{env:NAME\}' or '\$\{file:PATH\}'/);
+    assert.ok(!literal.stderr.includes('dave-literal-password'));
+    const both = await parapet(['user', 'add', 'dave', '--password', '${env:PARAPET_TEST_CAROL_PASSWORD}', '--password-stdin', ...flags], 'x-password-12\n');
+    assert.equal(both.code, 2);
+
+    // carol's client file names its password: passwd changes the password and leaves the file to name it.
+    mkdirSync(join(dir, 'client'), { recursive: true, mode: 0o700 });
+    const carolFile = join(dir, 'client', 'carol.properties');
+    const carolSettings = 'security.protocol=SASL_PLAINTEXT\nsasl.mechanisms=SCRAM-SHA-512\nsasl.username=carol\nsasl.password=${file:carol.password}\n';
+    writeFileSync(carolFile, carolSettings, { mode: 0o644 });
+    const newPassword = join(dir, 'new.password');
+    writeFileSync(newPassword, 'carol-new-password-2\n', { mode: 0o644 });
+    chmodSync(newPassword, 0o644);
+    const open = await parapet(['user', 'passwd', 'carol', '--password', `\${file:${newPassword}}`, ...flags]);
+    assert.equal(open.code, 1);
+    assert.ok(open.stderr.includes(`${newPassword} may be read by other accounts (mode 644): \`chmod 600 ${newPassword}\``), open.stderr);
+    chmodSync(newPassword, 0o600);
+    const changed = await parapet(['user', 'passwd', 'carol', '--password', `\${file:${newPassword}}`, ...flags]);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.equal(changed.stderr, `parapet: ${carolFile} takes its password from \${file:carol.password}: it is left as it is; put the new password there\n`);
+    assert.equal(readFileSync(carolFile, 'utf8'), carolSettings);
+    const generated = await parapet(['user', 'passwd', 'carol', ...flags]);
+    assert.equal(generated.code, 2);
+    assert.match(generated.stderr, /takes its password from \$\{file:carol\.password\}: give the new password with --password REF or --password-stdin/);
+    assert.equal(readFileSync(carolFile, 'utf8'), carolSettings);
+  });
+
   it('adds, lists, changes the password of and deletes SCRAM users', async (t) => {
     const { dir, bootstrap, flags } = await setup(t);
     const added = await parapet(['user', 'add', 'alice', ...flags]);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { Secret } from '../../client/client-config.js';
 import { ClientError } from '../../client/errors.js';
@@ -6,6 +5,7 @@ import type { SessionInfo } from '../../server/session-registry.js';
 import { dataDirConfig } from '../data-dir-config.js';
 import { callEndpoint, endpointUrlOf, type EndpointCredentials, type EndpointTarget } from './admin-endpoint-client.js';
 import { action, DEFAULT_DATA_DIR, integer, loadConfig, UsageError, type AdminIo } from './common.js';
+import { secretFromFile, secretFromFlag } from './secret-flag.js';
 import { formatTable } from './table.js';
 
 export interface SessionFlags {
@@ -14,6 +14,7 @@ export interface SessionFlags {
   readonly adminUrl?: string;
   readonly adminCa?: string;
   readonly bearerTokenFile?: string;
+  readonly bearerToken?: string;
 }
 
 /**
@@ -84,7 +85,8 @@ export function withEndpointOptions(cmd: Command): Command {
     .option('--client-config <file>', 'client properties with the SCRAM user to authenticate as (default: <data-dir>/client/admin.properties)')
     .option('--admin-url <url>', 'the admin endpoint (default: from the data directory\'s config, http://127.0.0.1:9644)')
     .option('--admin-ca <file>', 'CA bundle of an https admin endpoint (default: ssl.ca.location of the client config)')
-    .option('--bearer-token-file <file>', 'authenticate with the admin endpoint\'s bearer token in this file instead of a SCRAM user');
+    .addOption(new Option('--bearer-token-file <file>', 'authenticate with the admin endpoint\'s bearer token in this file (owner-only) instead of a SCRAM user').conflicts('bearerToken'))
+    .option('--bearer-token <ref>', "the same, by reference: '${env:NAME}' or '${file:PATH}' (owner-only)");
 }
 
 function principalOf(text: string): string {
@@ -105,24 +107,17 @@ export function target(flags: SessionFlags): EndpointTarget {
   } else {
     url = endpointUrlOf(dataDirConfig(flags.dataDir).adminEndpoint);
   }
-  const caFile = flags.adminCa ?? (url.protocol === 'https:' && flags.bearerTokenFile === undefined ? loadConfig(flags).tls.caLocation : undefined);
+  const bearer = flags.bearerTokenFile !== undefined || flags.bearerToken !== undefined;
+  const caFile = flags.adminCa ?? (url.protocol === 'https:' && !bearer ? loadConfig(flags).tls.caLocation : undefined);
   return { url, ...(caFile === undefined ? {} : { caFile }) };
 }
 
 export function credentials(flags: SessionFlags): EndpointCredentials {
-  if (flags.bearerTokenFile !== undefined) {
-    let token: string;
-    try {
-      token = readFileSync(flags.bearerTokenFile, 'utf8').trim();
-    } catch (err) {
-      throw new ClientError(`cannot read --bearer-token-file ${flags.bearerTokenFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
-    if (token === '') throw new UsageError(`--bearer-token-file: ${flags.bearerTokenFile} is empty`);
-    return { kind: 'bearer', token: new Secret(token) };
-  }
+  if (flags.bearerToken !== undefined) return { kind: 'bearer', token: new Secret(secretFromFlag('--bearer-token', flags.bearerToken).trim()) };
+  if (flags.bearerTokenFile !== undefined) return { kind: 'bearer', token: new Secret(secretFromFile('--bearer-token-file', flags.bearerTokenFile).trim()) };
   const config = loadConfig(flags);
   if (config.sasl === undefined) {
-    throw new ClientError('the client config has no sasl.username/sasl.password: the session routes need a SCRAM user (or --bearer-token-file)');
+    throw new ClientError('the client config has no sasl.username/sasl.password: the session routes need a SCRAM user (or --bearer-token)');
   }
   return { kind: 'basic', user: config.sasl.username, password: config.sasl.password };
 }

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_SCRAM_ITERATIONS, MAX_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, SCRAM_MECHANISMS } from '../../security/credentials/scram-keys.js';
 import { existingUserNameProblem, userNameProblem } from '../../protocol/names.js';
 import { userPrincipal, type ScramMechanismName } from '../../security/types.js';
 import { printable } from '../../client/printable.js';
+import { isSecretRef } from '../../secret-ref.js';
 import { formatAclBinding, MATCH_ALL_ACLS, compareAclBindings, type AdminClient, type AclBinding, type ScramCredentialInfo } from '../../client/admin.js';
 import { Secret, usesTls, type ClientConfig } from '../../client/client-config.js';
 import {
@@ -20,6 +21,7 @@ import { ClientError } from '../../client/errors.js';
 import { type AdminIo, type ConnectionFlags, withConnectionOptions, loadConfig, withAdmin, action, integer, UsageError } from './common.js';
 import { fetchDisabled, registerUserContainmentCommands, type DisabledRow } from './containment-commands.js';
 import { dataDirConfig } from '../data-dir-config.js';
+import { secretFromFlag } from './secret-flag.js';
 
 const GENERATED_PASSWORD_BYTES = 24;
 
@@ -65,9 +67,14 @@ function parseMechanisms(value: string): ScramMechanismName[] {
 function readPasswordText(text: string): string {
   const password = text.replace(/\r?\n$/, '');
   if (password === '') throw new UsageError('--password-stdin: standard input holds no password');
+  return checkPassword('--password-stdin', password);
+}
+
+/** The rules of a password a person chose: one line, at least MIN_PASSWORD_LENGTH characters. */
+function checkPassword(flag: string, password: string): string {
   // eslint-disable-next-line no-control-regex
-  if (/[\x00\r\n]/.test(password)) throw new UsageError('--password-stdin: the password must be one line');
-  if (characterCount(password) < MIN_PASSWORD_LENGTH) throw new UsageError(`--password-stdin: the password is shorter than ${MIN_PASSWORD_LENGTH} characters`);
+  if (/[\x00\r\n]/.test(password)) throw new UsageError(`${flag}: the password must be one line`);
+  if (characterCount(password) < MIN_PASSWORD_LENGTH) throw new UsageError(`${flag}: the password is shorter than ${MIN_PASSWORD_LENGTH} characters`);
   return password;
 }
 
@@ -105,10 +112,25 @@ function legacyKafkaJsFile(files: ClientSettingsFiles): string {
   return files.json.replace(/\.json$/, '.kafkajs.mjs');
 }
 
+/** The reference a properties file's `sasl.password` is, if it is one. */
+function passwordReferenceIn(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const values = [...text.matchAll(/^\s*sasl\.password\s*=\s*(.*?)\s*$/gm)].map((m) => m[1] ?? '');
+  const last = values.at(-1);
+  return last !== undefined && isSecretRef(last) ? last : undefined;
+}
+
 interface PasswordFlags extends ConnectionFlags {
   readonly passwordStdin?: boolean;
   /** Said explicitly: the default unless --password-stdin (a forced change after a leak reads better with it). */
   readonly generate?: boolean;
+  /** A reference, `${env:NAME}` or `${file:PATH}`. */
+  readonly password?: string;
   readonly out?: string;
   readonly iterations?: number;
 }
@@ -123,18 +145,29 @@ interface PasswordPlan {
  * Settles the password and the output files before anything touches the network, so usage errors cost
  * nothing. The files are `--out` (and its siblings) when given; else `<data-dir>/client/<name>.*` for a
  * generated password (shown nowhere else) and, for `passwd`, also for a password from standard input
- * when those files already exist, so that they never keep a password that no longer works.
+ * or a reference when those files already exist, so that they never keep a password that no longer
+ * works (unless the file names its password by reference: that stays).
  */
 async function planPassword(io: AdminIo, name: string, flags: PasswordFlags, command: 'add' | 'passwd'): Promise<PasswordPlan> {
-  const generated = flags.passwordStdin !== true;
+  const generated = flags.passwordStdin !== true && flags.password === undefined;
   const defaultFile = SAFE_FILE_NAME.test(name) ? join(flags.dataDir, 'client', `${name}.properties`) : undefined;
+  // A file that names where its password is keeps naming it: the new password goes there, by whoever keeps it.
+  const reference = command === 'passwd' && defaultFile !== undefined && existsSync(defaultFile) ? passwordReferenceIn(defaultFile) : undefined;
   let out = flags.out;
   if (out === undefined && generated) {
     if (defaultFile === undefined) throw new UsageError(`user name "${name}" cannot be used as a file name: pass --out FILE`);
+    if (reference !== undefined) throw new UsageError(`${defaultFile} takes its password from ${reference}: give the new password with --password REF or --password-stdin (or --out FILE for new client settings)`);
     out = defaultFile;
   }
-  if (out === undefined && command === 'passwd' && defaultFile !== undefined && existsSync(defaultFile)) out = defaultFile;
-  const password = generated ? randomBytes(GENERATED_PASSWORD_BYTES).toString('base64url') : readPasswordText(await io.readStdin());
+  if (out === undefined && command === 'passwd' && defaultFile !== undefined && existsSync(defaultFile)) {
+    if (reference === undefined) out = defaultFile;
+    else io.stderr(`parapet: ${defaultFile} takes its password from ${reference}: it is left as it is; put the new password there\n`);
+  }
+  const password = generated
+    ? randomBytes(GENERATED_PASSWORD_BYTES).toString('base64url')
+    : flags.password !== undefined
+      ? checkPassword('--password', secretFromFlag('--password', flags.password))
+      : readPasswordText(await io.readStdin());
   if (out !== undefined && password.trim() !== password) {
     throw new UsageError(`a password with surrounding spaces cannot be written to ${out} (a properties file drops them)`);
   }
@@ -274,7 +307,8 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
     );
   const passwordOptions = (cmd: Command) =>
     cmd
-      .option('--password-stdin', 'read the password from standard input instead of generating one')
+      .addOption(new Option('--password-stdin', 'read the password from standard input instead of generating one').conflicts('password'))
+      .option('--password <ref>', "take the password from a reference instead of generating one: '${env:NAME}' or '${file:PATH}' (owner-only)")
       .option(
         '--out <file>',
         'write the client settings here (.properties; .java.properties and .json beside it). Default for generated passwords: <data-dir>/client/<name>.properties',
@@ -318,8 +352,8 @@ export function registerUserCommands(user: Command, io: AdminIo): void {
         .command('passwd')
         .description("change a SCRAM user's password, for every mechanism the user has; its live connections are closed")
         .argument('[name]', 'user name (or --all)')
-        .addOption(new Option('--generate', 'a new random password, written only to 0600 client settings files (the default unless --password-stdin)').conflicts('passwordStdin'))
-        .addOption(new Option('--all', "every SCRAM user's password (a forced change after a leak): with --generate and --out-dir").conflicts(['passwordStdin', 'out']))
+        .addOption(new Option('--generate', 'a new random password, written only to 0600 client settings files (the default unless --password-stdin)').conflicts(['passwordStdin', 'password']))
+        .addOption(new Option('--all', "every SCRAM user's password (a forced change after a leak): with --generate and --out-dir").conflicts(['passwordStdin', 'password', 'out']))
         .option('--out-dir <dir>', "with --all: each user's client settings go to <dir>/<name>.properties (0600; the directory 0700)")
         .addOption(iterationsOption()),
     ),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { inspect } from 'node:util';
 import { ClientConfigError, parseBootstrapServers, parseClientConfig, readClientConfig } from '../../../src/client/client-config.js';
+import { readClientSettings } from '../../../src/client/client-settings.js';
 
 const SECRET = 'Sup3r-s3cret=pa55,word#1';
 
@@ -147,5 +148,65 @@ describe('client config', () => {
     chmodSync(path, 0o644);
     assert.equal(readClientConfig(path).securityProtocol, 'SSL');
     assert.throws(() => readClientConfig(join(dir, 'missing.properties')), /cannot read client config .*missing\.properties: no such file/);
+  });
+
+  it('takes sasl.password by reference, ${file:} (owner-only, relative to the file) or ${env:}, in a file anyone may read', { skip: process.platform === 'win32' }, (t) => {
+    const dir = tempDir(t);
+    const head = 'bootstrap.servers=localhost:9092\nsecurity.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\nsasl.username=admin\n';
+    writeFileSync(join(dir, 'admin.password'), `${SECRET}\n`, { mode: 0o600 });
+    const byFile = join(dir, 'by-file.properties');
+    writeFileSync(byFile, `${head}sasl.password=\${file:admin.password}\n`, { mode: 0o644 });
+    chmodSync(byFile, 0o644);
+    const fromFile = readClientConfig(byFile).sasl;
+    assert.ok(fromFile);
+    assert.equal(fromFile.password.reveal(), SECRET, 'the final newline is not part of the password');
+    assert.equal(fromFile.passwordReference, '${file:admin.password}');
+    // Its other formats would have to hold the password itself: Parapet does not write them from it.
+    assert.throws(() => readClientSettings(byFile), /takes sasl\.password from \$\{file:admin\.password\}/);
+
+    const byEnv = join(dir, 'by-env.properties');
+    writeFileSync(byEnv, `${head}sasl.password=\${env:PARAPET_TEST_CLIENT_PASSWORD}\n`, { mode: 0o644 });
+    chmodSync(byEnv, 0o644);
+    process.env.PARAPET_TEST_CLIENT_PASSWORD = SECRET;
+    t.after(() => {
+      delete process.env.PARAPET_TEST_CLIENT_PASSWORD;
+    });
+    assert.equal(readClientConfig(byEnv).sasl?.password.reveal(), SECRET);
+    delete process.env.PARAPET_TEST_CLIENT_PASSWORD;
+    assert.throws(() => readClientConfig(byEnv), /by-env\.properties: line 5: sasl\.password = \$\{env:PARAPET_TEST_CLIENT_PASSWORD\}: the environment variable PARAPET_TEST_CLIENT_PASSWORD is not set$/);
+
+    // The file a reference names must be owner-only; refused unread, with the fix.
+    chmodSync(join(dir, 'admin.password'), 0o640);
+    assert.throws(
+      () => readClientConfig(byFile),
+      (err: unknown) => {
+        assert.ok(err instanceof ClientConfigError);
+        assert.ok(err.message.includes(`${join(dir, 'admin.password')} may be read by other accounts (mode 640): \`chmod 600 ${join(dir, 'admin.password')}\``), err.message);
+        assert.ok(!err.message.includes(SECRET));
+        return true;
+      },
+    );
+    const cases: [string, RegExp][] = [
+      ['${file:nothing}', /cannot read .*nothing \(ENOENT\)/],
+      [`\${file:${dir}}`, /is not a file/],
+      ['${vault:admin}', /sasl\.password looks like a reference but is not one/],
+      ['${env:}', /sasl\.password looks like a reference but is not one/],
+    ];
+    for (const [reference, message] of cases) {
+      const path = join(dir, 'case.properties');
+      writeFileSync(path, `${head}sasl.password=${reference}\n`, { mode: 0o600 });
+      assert.throws(() => readClientConfig(path), message, reference);
+    }
+    writeFileSync(join(dir, 'empty.password'), '\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'empty.properties'), `${head}sasl.password=\${file:empty.password}\n`, { mode: 0o600 });
+    assert.throws(() => readClientConfig(join(dir, 'empty.properties')), /the password is empty/);
+  });
+
+  it('still refuses a file that others may read when any sasl.password line holds a password', { skip: process.platform === 'win32' }, (t) => {
+    const dir = tempDir(t);
+    const path = join(dir, 'mixed.properties');
+    writeFileSync(path, `security.protocol=SASL_SSL\nsasl.mechanisms=PLAIN\nsasl.username=u\nsasl.password=${SECRET}\nsasl.password=\${env:HOME}\n`);
+    chmodSync(path, 0o644);
+    assert.throws(() => readClientConfig(path), /chmod 600/);
   });
 });
