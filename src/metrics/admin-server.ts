@@ -8,6 +8,7 @@ import { parseSecretRef, readSecret } from '../secret-ref.js';
 import type { AdminEndpointConfig } from './admin-endpoint-config.js';
 import { evaluateReadiness, type ReadinessCheck } from './readiness.js';
 import { SessionRoutes, type SessionRoutesOptions } from './admin-sessions.js';
+import { AccessRoutes, type AccessRoutesOptions } from './admin-access.js';
 
 /**
  * What the endpoint lets one client hold (docs/operations/monitoring.md, "The endpoint's bounds"): a
@@ -46,6 +47,8 @@ export interface AdminServerOptions {
   readonly limits?: AdminServerLimits;
   /** The authenticated /v1/sessions routes (./admin-sessions.ts); absent: not served. */
   readonly sessions?: Omit<SessionRoutesOptions, 'tokenDigest'>;
+  /** The authenticated /v1/access and /v1/logins routes (./admin-access.ts); absent: not served. */
+  readonly access?: Omit<AccessRoutesOptions, 'tokenDigest'>;
 }
 
 /**
@@ -59,6 +62,7 @@ export class AdminServer {
   /** SHA-256 of the expected token: comparing digests takes the same time whatever the lengths. */
   readonly #tokenDigest: Buffer | undefined;
   readonly #sessions: SessionRoutes | undefined;
+  readonly #access: AccessRoutes | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: AdminServerOptions) {
@@ -68,6 +72,7 @@ export class AdminServer {
     this.#tokenDigest = config.bearerToken === undefined ? undefined : digest(readToken(config.bearerToken));
     const tokenDigest = this.#tokenDigest;
     this.#sessions = options.sessions === undefined ? undefined : new SessionRoutes({ ...options.sessions, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
+    this.#access = options.access === undefined ? undefined : new AccessRoutes({ ...options.access, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -155,6 +160,10 @@ export class AdminServer {
     // The session routes authenticate every request themselves (a SCRAM user or the token), loopback or not.
     if (this.#sessions !== undefined && SessionRoutes.handles(path)) {
       await this.#sessions.handle(req, res, path);
+      return;
+    }
+    if (this.#access !== undefined && AccessRoutes.handles(path)) {
+      await this.#access.handle(req, res, path);
       return;
     }
     if (!this.#authorized(req)) {

@@ -23,6 +23,7 @@ import type { SessionRegistry } from './session-registry.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
 import type { QuotaStageDeps } from './stages/quota.js';
 import type { StageFactory } from './stages/stage.js';
+import type { AccessRecorder } from '../security/access-log/observed-access.js';
 
 /**
  * How a TLS connection's certificate becomes a principal: a verified certificate maps through the
@@ -91,6 +92,8 @@ export interface ListenerOptions {
   readonly admission?: AdmissionPolicy;
   /** Client quotas (src/server/stages/quota.ts); none when absent. */
   readonly quotas?: QuotaStageDeps;
+  /** Where every authorization decision is recorded (src/security/access-log); nowhere when absent. */
+  readonly access?: AccessRecorder;
 }
 
 /** What the listener reports: its connections, and (through the metrics stage) every request. */
@@ -144,6 +147,7 @@ export class Listener {
       ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
+      ...(options.access === undefined ? {} : { access: options.access }),
     });
     this.#admission = options.admission === undefined ? undefined : new ConnectionAdmission(options.admission);
     this.#refusals = new RefusalReporter(events);

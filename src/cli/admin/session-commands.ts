@@ -8,7 +8,7 @@ import { callEndpoint, endpointUrlOf, type EndpointCredentials, type EndpointTar
 import { action, DEFAULT_DATA_DIR, integer, loadConfig, UsageError, type AdminIo } from './common.js';
 import { formatTable } from './table.js';
 
-interface SessionFlags {
+export interface SessionFlags {
   readonly dataDir: string;
   readonly clientConfig?: string;
   readonly adminUrl?: string;
@@ -93,7 +93,8 @@ function principalOf(text: string): string {
   return principal;
 }
 
-function target(flags: SessionFlags): EndpointTarget {
+/** The endpoint to call: --admin-url, else the data directory's config; its CA for https. */
+export function target(flags: SessionFlags): EndpointTarget {
   let url: URL;
   if (flags.adminUrl !== undefined) {
     try {
@@ -109,7 +110,8 @@ function target(flags: SessionFlags): EndpointTarget {
   return { url, ...(caFile === undefined ? {} : { caFile }) };
 }
 
-function credentials(flags: SessionFlags): EndpointCredentials {
+/** The bearer token of --bearer-token-file, else the client config's SCRAM user. */
+export function credentials(flags: SessionFlags): EndpointCredentials {
   if (flags.bearerTokenFile !== undefined) {
     let token: string;
     try {
@@ -122,7 +124,7 @@ function credentials(flags: SessionFlags): EndpointCredentials {
   }
   const config = loadConfig(flags);
   if (config.sasl === undefined) {
-    throw new ClientError('the client config has no sasl.username/sasl.password: the session routes need a SCRAM user (or --bearer-token-file)');
+    throw new ClientError('the client config has no sasl.username/sasl.password: the admin endpoint routes need a SCRAM user (or --bearer-token-file)');
   }
   return { kind: 'basic', user: config.sasl.username, password: config.sasl.password };
 }
