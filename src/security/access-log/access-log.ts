@@ -202,7 +202,9 @@ export class AccessLog implements AccessRecorder, SecurityEvents {
     return this.#o.store.logins();
   }
 
+  /** Since when it records and how much it dropped, the buffer's drops written first. */
   state(): AccessLogState {
+    this.flush();
     return this.#o.store.state();
   }
 
