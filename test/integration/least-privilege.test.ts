@@ -145,6 +145,22 @@ const short = (b: { operation: string; resourceType: string; resourceName: strin
 const PROPOSAL = ['READ TOPIC orders.eu LITERAL', 'WRITE TOPIC orders.eu LITERAL', 'READ GROUP billing LITERAL'];
 
 describe('the least-privilege advisor with kcat and confluent-kafka', () => {
+  it('explains a mistake in how it is called before connecting anywhere (exit 2)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['acl', 'advise'], /give --principal, e\.g\. User:alice/],
+      [['acl', 'advise', '--principal', 'app', '--since', '5x'], /--since must be a duration such as 30d/],
+      [['acl', 'advise', '--principal', 'User:*'], /User:\* is every principal/],
+      [['acl', 'advise', '--principal', 'app', '--yes'], /--yes goes with --apply/],
+      [['access', 'review', '--unused-days', '0'], /--unused-days must be an integer from 1 to 3650/],
+      [['access', 'review', '--format', 'xml'], /Allowed choices are text, csv, json/],
+    ];
+    for (const [args, message] of cases) {
+      const out = await runParapet([...args, '--data-dir', '/nonexistent-parapet-dir']);
+      assert.equal(out.code, 2, `${args.join(' ')}: ${out.stderr}`);
+      assert.match(out.stderr, message);
+    }
+  });
+
   it('proposes exactly WRITE and READ on orders.eu and READ on billing; review shows the unused grant; restart keeps it; --apply leaves exactly that and the clients still work', async (t) => {
     const first = await running(await startBrokerProcess(t, { configYaml: 'groupInitialRebalanceDelayMs: 0' }));
     const admin = await first.broker.admin();
