@@ -311,7 +311,7 @@ export class Broker {
         this.#events.emit(e);
       });
       this.#audit = audit;
-      const accessLog = config.accessLog.enabled ? new AccessLog({ config: config.accessLog, store: store.accessStore(clock()), logger, clock }) : undefined;
+      const accessLog = config.accessLog.enabled ? new AccessLog({ config: config.accessLog, store: store.accessStore(clock()), logger, ...(deps.clock === undefined ? {} : { clock: deps.clock }) }) : undefined;
       this.#accessLog = accessLog;
       if (metrics !== undefined && accessLog !== undefined) metrics.watchAccessLog(() => accessLog.stats());
       // Every security event goes to the log (or the test's recorder), the audit trail, the metrics and (logins) the access log.
