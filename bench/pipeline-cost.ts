@@ -1,8 +1,8 @@
 /**
- * What the audit trail and the metrics cost each request, in one process and without sockets: the same
+ * What the audit trail, the metrics and the access log cost each request, in one process and without sockets: the same
  * produce requests (one small batch each, acks=1, the hot path) run through the whole pipeline of two
- * brokers with `Broker.inject`, one with neither (insecure by name, as a baseline) and one as it runs
- * by default (and each alone), in short alternating rounds. Prints the median µs of CPU per request and
+ * brokers with `Broker.inject`, one with none of them (insecure by name, as a baseline) and one as it
+ * runs by default (and each alone), in short alternating rounds. Prints the median µs of CPU per request and
  * the ratio of the rates;
  * without the network and the client, this ratio is the worst the per-request cost can make it.
  *
@@ -21,6 +21,7 @@ import { buildBatchSync } from '../src/records/record.js';
 import { INSECURE_DEV_SECURITY } from '../src/security/config.js';
 import { DEFAULT_AUDIT_CONFIG } from '../src/audit/audit-config.js';
 import { DEFAULT_ENCRYPTION_AT_REST } from '../src/storage/crypto/key-setup.js';
+import { DEFAULT_ACCESS_LOG_CONFIG } from '../src/security/access-log/access-log-config.js';
 
 const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '60' } } });
 const REQUESTS = Number(args.requests);
@@ -34,11 +35,17 @@ interface Variant {
   readonly name: string;
   readonly config: Partial<BrokerConfig>;
 }
+const noAudit = { ...DEFAULT_AUDIT_CONFIG, enabled: false };
+const noMetrics = { ...DEFAULT_BROKER_CONFIG.adminEndpoint, enabled: false };
+const withMetrics = { ...DEFAULT_BROKER_CONFIG.adminEndpoint, port: 0 };
+const noAccessLog = { ...DEFAULT_ACCESS_LOG_CONFIG, enabled: false };
 const VARIANTS: readonly Variant[] = [
-  { name: 'off', config: { audit: { ...DEFAULT_AUDIT_CONFIG, enabled: false }, adminEndpoint: { ...DEFAULT_BROKER_CONFIG.adminEndpoint, enabled: false } } },
-  { name: 'metrics', config: { audit: { ...DEFAULT_AUDIT_CONFIG, enabled: false }, adminEndpoint: { ...DEFAULT_BROKER_CONFIG.adminEndpoint, port: 0 } } },
-  { name: 'audit', config: { adminEndpoint: { ...DEFAULT_BROKER_CONFIG.adminEndpoint, enabled: false } } },
-  { name: 'audit+metrics', config: { adminEndpoint: { ...DEFAULT_BROKER_CONFIG.adminEndpoint, port: 0 } } },
+  { name: 'off', config: { audit: noAudit, adminEndpoint: noMetrics, accessLog: noAccessLog } },
+  { name: 'metrics', config: { audit: noAudit, adminEndpoint: withMetrics, accessLog: noAccessLog } },
+  { name: 'audit', config: { adminEndpoint: noMetrics, accessLog: noAccessLog } },
+  { name: 'access-log', config: { audit: noAudit, adminEndpoint: noMetrics } },
+  { name: 'audit+metrics', config: { adminEndpoint: withMetrics, accessLog: noAccessLog } },
+  { name: 'all (default)', config: { adminEndpoint: withMetrics } },
 ];
 
 const root = mkdtempSync(join(tmpdir(), 'parapet-bench-pipeline-'));

@@ -26,6 +26,7 @@ import { ConfigError } from '../config-error.js';
 import { storageLimitsProblem } from '../topics/partition-limits.js';
 import { DEFAULT_SECURITY_CONFIG, type ListenerProtocol, type SecurityConfig } from '../security/config.js';
 import { fanOutSecurityEvents, loggingSecurityEvents, type SecurityEvents } from '../security/events.js';
+import { ANONYMOUS } from '../security/types.js';
 import type { BrokerAudit } from '../audit/broker-audit.js';
 import { createBrokerAudit } from './audit-setup.js';
 import { AuditTopicCopy } from '../audit/audit-topic.js';
@@ -51,6 +52,9 @@ import { Containment, shutOutPasswordVerifier } from '../security/containment/co
 import { DEFAULT_QUOTA_CONFIG, type QuotaConfig } from '../quotas/quota-config.js';
 import { QuotaManager } from '../quotas/quota-manager.js';
 import { ThrottleReports } from '../quotas/throttle-reports.js';
+import { DEFAULT_ACCESS_LOG_CONFIG, type AccessLogConfig } from '../security/access-log/access-log-config.js';
+import { AccessLog } from '../security/access-log/access-log.js';
+import { recordingAuthorizer } from '../security/access-log/recording-authorizer.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -154,6 +158,8 @@ export interface BrokerConfig {
   readonly allowInsecureAdminEndpoint: boolean;
   /** Client quotas: Kafka's window, per-user defaults and bounds (docs/security/network.md, "Quotas"). */
   readonly quotas: QuotaConfig;
+  /** Observed access and logins, for the least-privilege advisor (docs/security/least-privilege.md). */
+  readonly accessLog: AccessLogConfig;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -244,6 +250,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   adminEndpoint: DEFAULT_ADMIN_ENDPOINT,
   allowInsecureAdminEndpoint: false,
   quotas: DEFAULT_QUOTA_CONFIG,
+  accessLog: DEFAULT_ACCESS_LOG_CONFIG,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -279,6 +286,8 @@ export class Broker {
   readonly #sessions: SessionRegistry;
   /** Disabled principals and the lockdown (incident response). */
   readonly #containment: Containment;
+  /** What each principal did and when it logged in; undefined when accessLog.enabled is false. */
+  readonly #accessLog: AccessLog | undefined;
   #listening = false;
   /** What the listener's `auto` connection limits are derived from (read once, at the start). */
   readonly #descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number; readonly forConnections: number };
@@ -306,8 +315,16 @@ export class Broker {
         this.#events.emit(e);
       });
       this.#audit = audit;
-      // Every security event goes to the log (or the test's recorder), the audit trail and the metrics.
-      const events = fanOutSecurityEvents(deps.events ?? loggingSecurityEvents(logger), ...(audit === undefined ? [] : [audit]), ...(metrics === undefined ? [] : [metricsSecurityEvents(metrics)]));
+      const accessLog = config.accessLog.enabled ? new AccessLog({ config: config.accessLog, store: store.accessStore(clock()), logger, ...(deps.clock === undefined ? {} : { clock: deps.clock }) }) : undefined;
+      this.#accessLog = accessLog;
+      if (metrics !== undefined && accessLog !== undefined) metrics.watchAccessLog(() => accessLog.stats());
+      // Every security event goes to the log (or the test's recorder), the audit trail, the metrics and (logins) the access log.
+      const events = fanOutSecurityEvents(
+        deps.events ?? loggingSecurityEvents(logger),
+        ...(audit === undefined ? [] : [audit]),
+        ...(metrics === undefined ? [] : [metricsSecurityEvents(metrics)]),
+        ...(accessLog === undefined ? [] : [accessLog]),
+      );
       this.#events = events;
       for (const w of [...adminPosture.warnings, ...auditWarnings(config.audit)]) events.emit({ type: 'insecure-setting', setting: w.setting, detail: w.detail });
       if (!config.quotas.enabled) events.emit({ type: 'insecure-setting', setting: 'quotas.enabled', detail: 'client quotas are off: one client can take all of the broker’s bandwidth and event-loop time' });
@@ -466,6 +483,7 @@ export class Broker {
           reports: new ThrottleReports(events),
         },
         refusal: (principal) => containment.refusal(principal),
+        ...(accessLog === undefined ? {} : { access: accessLog }),
       });
       const { tlsFiles } = security;
       const listener = this.#listener;
@@ -485,6 +503,8 @@ export class Broker {
       );
       // A disabled administrator, or any but a super user in a lockdown, cannot use the endpoint either.
       const verifyPassword = shutOutPasswordVerifier(passwordVerifier(security.admin.scram.credentials), containment, events);
+      // The endpoint's own checks are decisions of logged-in principals too: recorded as the pipeline's are.
+      const endpointAuthorizer = accessLog === undefined ? security.listener.authorizer : recordingAuthorizer(security.listener.authorizer, accessLog);
       if (metrics !== undefined) metrics.watch(brokerScrapeSources({ logs: this.#logs, offsets: store, dataDir: config.dataDir, tlsFiles, adminEndpoint: config.adminEndpoint }));
       this.#adminServer =
         !config.adminEndpoint.enabled || metrics === undefined
@@ -495,8 +515,9 @@ export class Broker {
               checks: () => this.#readinessChecks,
               logger,
               ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
-              sessions: { registry: sessions, verifyPassword, authorizer: security.listener.authorizer, events },
-              containment: { containment, verifyPassword, authorizer: security.listener.authorizer, events, superUsers: config.security.superUsers },
+              sessions: { registry: sessions, verifyPassword, authorizer: endpointAuthorizer, events },
+              containment: { containment, verifyPassword, authorizer: endpointAuthorizer, events, superUsers: config.security.superUsers },
+              access: { log: accessLog, superUsers: superUsersOf(config.security), verifyPassword, authorizer: endpointAuthorizer, events },
             });
     } catch (err) {
       store?.close();
@@ -523,6 +544,7 @@ export class Broker {
     // A lockdown survives restarts: said at every start (the log at warn, the trail) until it is lifted.
     this.#containment.reportAtStart();
     this.#certificateWatch = this.#startCertificateWatch?.();
+    this.#accessLog?.start();
     this.#retentionTimer = setInterval(() => {
       this.enforceRetention().catch((err: unknown) => {
         this.#logger.error({ err: String(err) }, 'retention check failed');
@@ -648,9 +670,16 @@ export class Broker {
     await this.#logs.close();
     await this.#keys.services.provider.close();
     await this.#unsealPool.close();
+    // After the listener and the endpoint: nothing is recorded any more, and the last observations are kept.
+    this.#accessLog?.close();
     this.#store.close();
     this.#lock.release();
   }
+}
+
+/** Who the authorizer lets do everything (src/broker/security-setup.ts): the super users, and anonymous clients when allowed in. */
+function superUsersOf(security: SecurityConfig): string[] {
+  return security.allowInsecureAnonymous ? [...security.superUsers, ANONYMOUS] : [...security.superUsers];
 }
 
 /** The listener's settings resolved against the process's descriptors; a bad CIDR block is a ConfigError. */

@@ -8,6 +8,8 @@ import { registerUserCommands } from './admin/user-commands.js';
 import { registerSessionCommands } from './admin/session-commands.js';
 import { registerPostureCommand } from './admin/posture-command.js';
 import { registerLockdownCommands } from './admin/containment-commands.js';
+import { registerAclAdvise } from './access/advise-command.js';
+import { registerAccessCommands } from './access/review-command.js';
 
 export type { AdminIo } from './admin/common.js';
 
@@ -21,12 +23,16 @@ export type { AdminIo } from './admin/common.js';
  */
 export function registerAdminCommands(program: Command, io: AdminIo = processIo()): void {
   registerUserCommands(configureGroup(program.command('user').description('manage SCRAM users (SCRAM-SHA-256/512 credentials); disable and enable principals'), io), io);
-  registerAclCommands(configureGroup(program.command('acl').description('manage ACL bindings'), io), io);
+  const acl = configureGroup(program.command('acl').description('manage ACL bindings; advise the least privilege from observed access'), io);
+  registerAclCommands(acl, io);
+  registerAclAdvise(acl, io);
   registerTopicCommands(configureGroup(program.command('topic').description('manage topics'), io), io);
   registerGroupCommands(configureGroup(program.command('group').description('inspect consumer groups, reset their offsets, delete them'), io), io);
   // Over the broker's admin HTTP endpoint: the Kafka protocol cannot list or close other clients' connections.
   registerSessionCommands(configureGroup(program.command('sessions').description('list the open connections and close them (admin endpoint)'), io), io);
   registerPostureCommand(program, io);
   registerLockdownCommands(configureGroup(program.command('lockdown').description('deny every principal but the super users, and lift it (admin endpoint)'), io), io);
+  // Observed access from the admin endpoint, ACLs and users over the Kafka protocol (docs/security/least-privilege.md).
+  registerAccessCommands(configureGroup(program.command('access').description('review access: unused grants, principals never seen, super users, wildcard grants'), io), io);
   registerQuotaCommands(configureGroup(program.command('quota').description('set, list and remove client quotas (byte rates, request time, partition mutations)'), io), io);
 }

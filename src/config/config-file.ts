@@ -141,8 +141,18 @@ const QuotasSchema = z.strictObject({
   maxTrackedClients: z.number().int().min(100).max(10_000_000).optional(),
 });
 
+// The access log of the least-privilege advisor (docs/security/least-privilege.md): on by default, bounded.
+const AccessLogSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  maxEntries: z.number().int().min(100).max(10_000_000).optional(),
+  maxEntriesPerPrincipal: z.number().int().min(10).max(10_000_000).optional(),
+  maxPrincipals: z.number().int().min(10).max(10_000_000).optional(),
+  flushIntervalMs: ms(100, 600_000).optional(),
+});
+
 export const ConfigFileSchema = z.strictObject({
   quotas: QuotasSchema.optional(),
+  accessLog: AccessLogSchema.optional(),
   encryptionAtRest: EncryptionAtRestSchema.optional(),
   audit: AuditSchema.optional(),
   listener: z
@@ -257,7 +267,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -271,6 +281,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     audit: audit === undefined ? base.audit : { ...base.audit, ...defined({ ...audit, dir: at(audit.dir), signingKey: audit.signingKey === undefined ? undefined : absoluteSecretRef(audit.signingKey, baseDir) }) },
     adminEndpoint: adminEndpointOf(base.adminEndpoint, adminEndpoint, baseDir),
     quotas: { ...base.quotas, ...defined(quotas ?? {}) },
+    accessLog: { ...base.accessLog, ...defined(accessLog ?? {}) },
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),

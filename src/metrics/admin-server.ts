@@ -9,6 +9,7 @@ import type { AdminEndpointConfig } from './admin-endpoint-config.js';
 import { evaluateReadiness, type ReadinessCheck } from './readiness.js';
 import { SessionRoutes, type SessionRoutesOptions } from './admin-sessions.js';
 import { ContainmentRoutes, type ContainmentRoutesOptions } from './admin-containment.js';
+import { AccessRoutes, type AccessRoutesOptions } from './admin-access.js';
 
 /**
  * What the endpoint lets one client hold (docs/operations/monitoring.md, "The endpoint's bounds"): a
@@ -49,6 +50,8 @@ export interface AdminServerOptions {
   readonly sessions?: Omit<SessionRoutesOptions, 'tokenDigest'>;
   /** The authenticated incident-response routes (./admin-containment.ts); absent: not served. */
   readonly containment?: Omit<ContainmentRoutesOptions, 'tokenDigest'>;
+  /** The authenticated /v1/access and /v1/logins routes (./admin-access.ts); absent: not served. */
+  readonly access?: Omit<AccessRoutesOptions, 'tokenDigest'>;
 }
 
 /**
@@ -63,6 +66,7 @@ export class AdminServer {
   readonly #tokenDigest: Buffer | undefined;
   readonly #sessions: SessionRoutes | undefined;
   readonly #containment: ContainmentRoutes | undefined;
+  readonly #access: AccessRoutes | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: AdminServerOptions) {
@@ -73,6 +77,7 @@ export class AdminServer {
     const tokenDigest = this.#tokenDigest;
     this.#sessions = options.sessions === undefined ? undefined : new SessionRoutes({ ...options.sessions, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
     this.#containment = options.containment === undefined ? undefined : new ContainmentRoutes({ ...options.containment, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
+    this.#access = options.access === undefined ? undefined : new AccessRoutes({ ...options.access, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -164,6 +169,10 @@ export class AdminServer {
     }
     if (this.#containment !== undefined && ContainmentRoutes.handles(path)) {
       await this.#containment.handle(req, res, path);
+      return;
+    }
+    if (this.#access !== undefined && AccessRoutes.handles(path)) {
+      await this.#access.handle(req, res, path);
       return;
     }
     if (!this.#authorized(req)) {

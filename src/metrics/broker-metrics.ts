@@ -162,6 +162,21 @@ export class BrokerMetrics {
     new Gauge({ name: 'parapet_login_guarded_users', help: 'User names the login guard guards now (verified only from trusted or clean sources)', registers, collect() { this.set(stats().guardedUsers); } });
   }
 
+  /** `parapet_access_log_entries` and `parapet_access_log_dropped_total`, read from the access log at each scrape. */
+  watchAccessLog(stats: () => { entries: number; dropped: number }): void {
+    const registers = [this.registry];
+    new Gauge({ name: 'parapet_access_log_entries', help: 'Observed access tuples the access log keeps (least-privilege advisor)', registers, collect() { this.set(stats().entries); } });
+    new Counter({
+      name: 'parapet_access_log_dropped_total',
+      help: 'Observations the access log dropped to stay within accessLog.maxEntries, maxEntriesPerPrincipal and maxPrincipals',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(stats().dropped);
+      },
+    });
+  }
+
   fsync(seconds: number, failed: boolean): void {
     this.#fsync.observe(seconds);
     if (failed) this.#fsyncErrors.inc();

@@ -21,6 +21,7 @@ import { DEFAULT_NAME_LIMITS, type NameLimits } from '../protocol/names.js';
 import { ParapetError } from '../errors.js';
 import type { SecurityEvents } from '../security/events.js';
 import type { Authorizer, Principal } from '../security/types.js';
+import type { AccessRecorder } from '../security/access-log/observed-access.js';
 import type { FrameHandler } from './connection.js';
 import type { Handler, HandlerEntry, RequestContext } from './handler.js';
 import { boundHeader } from './name-validation/index.js';
@@ -55,6 +56,8 @@ export interface PipelineDeps {
   readonly extraStages?: readonly StageFactory[];
   /** Disabled principals and the lockdown (src/security/containment); nobody is refused when absent. */
   readonly refusal?: (principal: Principal) => Refusal | null;
+  /** Where every authorization decision is recorded (src/security/access-log); nowhere when absent. */
+  readonly access?: AccessRecorder;
 }
 
 /**
@@ -74,7 +77,7 @@ export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
     nameRules(deps.names ?? DEFAULT_NAME_LIMITS),
     ...(deps.protectedTopics === undefined ? [] : [protectedTopics(deps.protectedTopics, deps.events)]),
     ...(deps.quotas === undefined ? [] : [quotaStage(deps.quotas)]),
-    authorization(deps.authorizer, deps.events),
+    authorization(deps.authorizer, deps.events, deps.access),
     // After authorization: it records what was let through, and the handler's answer.
     ...(deps.audit === undefined ? [] : [auditStage(deps.audit)]),
     ...(deps.extraStages ?? []),

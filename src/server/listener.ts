@@ -24,6 +24,7 @@ import type { SessionRegistry } from './session-registry.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
 import type { QuotaStageDeps } from './stages/quota.js';
 import type { StageFactory } from './stages/stage.js';
+import type { AccessRecorder } from '../security/access-log/observed-access.js';
 
 /**
  * How a TLS connection's certificate becomes a principal: a verified certificate maps through the
@@ -97,6 +98,8 @@ export interface ListenerOptions {
    * (SASL and certificates) and on every request; nobody is when absent.
    */
   readonly refusal?: (principal: Principal) => Refusal | null;
+  /** Where every authorization decision is recorded (src/security/access-log); nowhere when absent. */
+  readonly access?: AccessRecorder;
 }
 
 /** What the listener reports: its connections, and (through the metrics stage) every request. */
@@ -151,6 +154,7 @@ export class Listener {
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
       ...(options.refusal === undefined ? {} : { refusal: options.refusal }),
+      ...(options.access === undefined ? {} : { access: options.access }),
     });
     this.#admission = options.admission === undefined ? undefined : new ConnectionAdmission(options.admission);
     this.#refusals = new RefusalReporter(events);

@@ -7,6 +7,7 @@ import type { MetadataRefusal } from './outcomes.js';
 import type { TopicConfigChange, TopicRecord, TopicStore } from './topic-store.js';
 import type { QuotaChange, QuotaStore, StoredQuota } from './quota-store.js';
 import { CONTAINMENT_SCHEMA_V7, ContainmentTables, type ContainmentStore } from './containment-store.js';
+import { ACCESS_SCHEMA_V8, AccessStore } from './access-store.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
@@ -118,7 +119,7 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 7;
+const SCHEMA_VERSION = 8;
 
 /** What a change that the store made answers (a refusal says why it made none: storage/outcomes.ts). */
 const CHANGED = Object.freeze({ kind: 'changed' as const });
@@ -357,6 +358,18 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
           PRAGMA user_version = 7;`);
       })();
     }
+    if (version < 8) {
+      // v8: the access log of the least-privilege advisor (./access-store.ts): observed access and logins.
+      this.#db.transaction(() => {
+        this.#db.exec(`${ACCESS_SCHEMA_V8}
+          PRAGMA user_version = 8;`);
+      })();
+    }
+  }
+
+  /** The access log's tables (observed access and logins); `now` marks when recording began, the first time. */
+  accessStore(now: number): AccessStore {
+    return new AccessStore(this.#db, now);
   }
 
   createTopic(name: string, id: string, partitions: number, configs: Readonly<Record<string, string>> = {}): { kind: 'created'; topic: TopicRecord } | MetadataRefusal {

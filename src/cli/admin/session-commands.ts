@@ -95,6 +95,7 @@ function principalOf(text: string): string {
   return principal;
 }
 
+/** The endpoint to call: --admin-url, else the data directory's config; its CA for https. */
 export function target(flags: SessionFlags): EndpointTarget {
   let url: URL;
   if (flags.adminUrl !== undefined) {
@@ -112,12 +113,13 @@ export function target(flags: SessionFlags): EndpointTarget {
   return { url, ...(caFile === undefined ? {} : { caFile }) };
 }
 
+/** The bearer token (--bearer-token, --bearer-token-file), else the client config's SCRAM user. */
 export function credentials(flags: SessionFlags): EndpointCredentials {
   if (flags.bearerToken !== undefined) return { kind: 'bearer', token: new Secret(secretFromFlag('--bearer-token', flags.bearerToken).trim()) };
   if (flags.bearerTokenFile !== undefined) return { kind: 'bearer', token: new Secret(secretFromFile('--bearer-token-file', flags.bearerTokenFile).trim()) };
   const config = loadConfig(flags);
   if (config.sasl === undefined) {
-    throw new ClientError('the client config has no sasl.username/sasl.password: the session routes need a SCRAM user (or --bearer-token)');
+    throw new ClientError('the client config has no sasl.username/sasl.password: the admin endpoint routes need a SCRAM user (or --bearer-token)');
   }
   return { kind: 'basic', user: config.sasl.username, password: config.sasl.password };
 }

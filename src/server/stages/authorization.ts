@@ -1,6 +1,7 @@
 import { aclOperationName, resourceTypeName, type AclOperation, type ResourceType } from '../../protocol/acl.js';
 import { authorizeRequest } from '../../security/authz/policies/index.js';
 import type { AuthzCheck } from '../../security/authz/policies/types.js';
+import type { AccessRecorder } from '../../security/access-log/observed-access.js';
 import type { SecurityEvents } from '../../security/events.js';
 import type { Authorizer, Principal } from '../../security/types.js';
 import type { StageConnection, StageFactory, StageStep } from './stage.js';
@@ -12,9 +13,11 @@ const DENIAL_REPORT_INTERVAL_MS = 1000;
 /**
  * Authorization, here and only here: the API's policy (src/security/authz/policies) hands on what the
  * principal may act on, and its `finish` merges the denied items, with their error codes, back into
- * the response; or it answers the whole request itself. Denials are reported as security events.
+ * the response; or it answers the whole request itself. Denials are reported as security events;
+ * every decision, allowed or denied, goes to the access log when there is one (the least-privilege
+ * advisor's observations, src/security/access-log).
  */
-export function authorization(authorizer: Authorizer, events: SecurityEvents): StageFactory {
+export function authorization(authorizer: Authorizer, events: SecurityEvents, access?: AccessRecorder): StageFactory {
   return (connection) => {
     const reportDenial = denialReporter(events, connection);
     return {
@@ -25,7 +28,7 @@ export function authorization(authorizer: Authorizer, events: SecurityEvents): S
         // saw to it), and they name no resource.
         if (principal === null) return undefined;
         const denied: string[] = [];
-        const outcome = authorizeRequest(api.apiKey, body, header.apiVersion, authzCheck(authorizer, principal, connection.clientIp, denied));
+        const outcome = authorizeRequest(api.apiKey, body, header.apiVersion, authzCheck(authorizer, principal, connection.clientIp, denied, access));
         if (denied.length > 0) reportDenial(principal, api.name, denied);
         // A policy's outcome is a stage step of its API's types.
         return outcome as StageStep;
@@ -53,20 +56,25 @@ function denialReporter(events: SecurityEvents, connection: StageConnection) {
   };
 }
 
-/** The authorizer bound to one request's principal and host; denials are collected for the security event. */
-function authzCheck(authorizer: Authorizer, principal: Principal, host: string, denied: string[]): AuthzCheck {
+/**
+ * The authorizer bound to one request's principal and host; denials are collected for the security
+ * event, and every decision is recorded (once per request and question: the policies' checks are memoized).
+ */
+function authzCheck(authorizer: Authorizer, principal: Principal, host: string, denied: string[], access: AccessRecorder | undefined): AuthzCheck {
   const note = (operation: AclOperation, resourceType: ResourceType, name: string) => {
     if (denied.length < MAX_DENIALS_REPORTED) denied.push(`${aclOperationName(operation) ?? operation} ${resourceTypeName(resourceType) ?? resourceType}:${name}`);
   };
   return {
     allowed(operation, resourceType, resourceName, options) {
       const ok = authorizer.authorize({ principal, host, operation, resourceType, resourceName });
+      access?.record(principal, operation, resourceType, resourceName, ok, options?.role ?? 'named');
       // Filtering a listing or probing for a wider grant is not a denial worth reporting (Kafka's logIfDenied).
       if (!ok && options?.logIfDenied !== false) note(operation, resourceType, resourceName);
       return ok;
     },
     allowedAny(operation, resourceType) {
       const ok = authorizer.authorizeAny({ principal, host, operation, resourceType });
+      access?.record(principal, operation, resourceType, '', ok, 'any');
       if (!ok) note(operation, resourceType, '(any)');
       return ok;
     },

@@ -135,11 +135,11 @@ describe('Containment: disabled principals and the lockdown', () => {
     assert.equal(third.containment.lockdown, null);
   });
 
-  it('migrates a v6 store: the v7 tables are added, nothing else changes', (t) => {
+  it('migrates a v6 store: the v7 and v8 tables are added, nothing else changes', (t) => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.exec('DROP TABLE disabled_principals; DROP TABLE lockdown; PRAGMA user_version = 6;');
+    db.exec('DROP TABLE disabled_principals; DROP TABLE lockdown; DROP TABLE observed_access; DROP TABLE observed_logins; DROP TABLE access_log_state; PRAGMA user_version = 6;');
     db.close();
     const h = open(t, dir);
     assert.deepEqual(h.containment.disabled(), []);

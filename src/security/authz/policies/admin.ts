@@ -21,14 +21,14 @@ import { DescribeConfigs, type DescribeConfigsResponse } from '../../../protocol
 import { DescribeUserScramCredentials } from '../../../protocol/messages/describe-user-scram-credentials.js';
 import { IncrementalAlterConfigs } from '../../../protocol/messages/incremental-alter-configs.js';
 import { definePolicy, denialMessage, mergeInOrder, split } from './support.js';
-import type { AuthzCheck } from './types.js';
+import type { AuthzCheck, CheckOptions } from './types.js';
 
 const { TOPIC, GROUP, CLUSTER } = ResourceType;
 const topicDenied = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
 const clusterDenied = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-const onCluster = (check: AuthzCheck, operation: AclOperation, options?: { logIfDenied: boolean }) =>
+const onCluster = (check: AuthzCheck, operation: AclOperation, options?: CheckOptions) =>
   check.allowed(operation, CLUSTER, CLUSTER_RESOURCE_NAME, options);
 
 type CreatableTopic = CreateTopicsRequest['topics'][number];
@@ -42,7 +42,7 @@ const deniedCreatedTopic = (topic: CreatableTopic): CreatedTopic => errorEntry(C
  * when denied (Kafka: logIfDenied = false): the per-topic grant is the usual one.
  */
 export const createTopicsPolicy = definePolicy(CreateTopics, (body, _version, check) => {
-  if (onCluster(check, AclOperation.CREATE, { logIfDenied: false })) return { kind: 'forward', body };
+  if (onCluster(check, AclOperation.CREATE, { logIfDenied: false, role: 'alternative' })) return { kind: 'forward', body };
   const { mask, allowed, denied } = split(body.topics, (t) => check.allowed(AclOperation.CREATE, TOPIC, t.name));
   if (denied.length === 0) return { kind: 'forward', body };
   const merge = (handled: readonly CreatedTopic[]) => mergeInOrder(body.topics, mask, handled, deniedCreatedTopic);

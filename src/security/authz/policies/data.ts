@@ -128,7 +128,7 @@ export const metadataPolicy = definePolicy(Metadata, (body, version, check) => {
       body,
       finish: (response) => ({
         ...response,
-        topics: response.topics.filter((t) => check.allowed(AclOperation.DESCRIBE, TOPIC, t.name, { logIfDenied: false })),
+        topics: response.topics.filter((t) => check.allowed(AclOperation.DESCRIBE, TOPIC, t.name, { logIfDenied: false, role: 'listing' })),
       }),
     };
   }
@@ -137,8 +137,8 @@ export const metadataPolicy = definePolicy(Metadata, (body, version, check) => {
   const leaveAutoCreation =
     !(body.allowAutoTopicCreation ?? true) ||
     allowed.length === 0 ||
-    check.allowed(AclOperation.CREATE, CLUSTER, CLUSTER_RESOURCE_NAME, { logIfDenied: false }) ||
-    allowed.every((t) => check.allowed(AclOperation.CREATE, TOPIC, t.name, { logIfDenied: false }));
+    check.allowed(AclOperation.CREATE, CLUSTER, CLUSTER_RESOURCE_NAME, { logIfDenied: false, role: 'probe' }) ||
+    allowed.every((t) => check.allowed(AclOperation.CREATE, TOPIC, t.name, { logIfDenied: false, role: 'probe' }));
   if (denied.length === 0 && leaveAutoCreation) return { kind: 'forward', body };
   const forwarded = { ...body, topics: allowed, ...(leaveAutoCreation ? {} : { allowAutoTopicCreation: false }) };
   return {
@@ -169,7 +169,8 @@ function initProducerIdDenial(transactionalId: string | null, check: AuthzCheck)
   }
   // The cluster check is not audited when denied: WRITE on a topic may still allow the producer.
   const allowed =
-    check.allowed(AclOperation.IDEMPOTENT_WRITE, CLUSTER, CLUSTER_RESOURCE_NAME, { logIfDenied: false }) || check.allowedAny(AclOperation.WRITE, TOPIC);
+    check.allowed(AclOperation.IDEMPOTENT_WRITE, CLUSTER, CLUSTER_RESOURCE_NAME, { logIfDenied: false, role: 'alternative' }) ||
+    check.allowedAny(AclOperation.WRITE, TOPIC);
   return allowed ? null : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
 }
 

@@ -86,7 +86,7 @@ function offsetFetchTopics(
   if (topics === null) {
     return {
       forwarded: null,
-      finish: (handled) => handled.filter((t) => check.allowed(AclOperation.DESCRIBE, TOPIC, t.name ?? '', { logIfDenied: false })),
+      finish: (handled) => handled.filter((t) => check.allowed(AclOperation.DESCRIBE, TOPIC, t.name ?? '', { logIfDenied: false, role: 'listing' })),
     };
   }
   const { mask, allowed } = split(topics, (t) => check.allowed(AclOperation.DESCRIBE, TOPIC, t.name ?? ''));
@@ -126,7 +126,7 @@ export const offsetFetchPolicy = definePolicy(OffsetFetch, (body, version, check
         const topics = g.topics ?? [];
         const p = handled.length === allowed.length ? perGroup[i] : undefined;
         if (p !== undefined) return { ...g, topics: p.finish(topics, g.errorCode ?? ErrorCode.NONE) };
-        return { ...g, topics: topics.filter((t) => check.allowed(AclOperation.DESCRIBE, TOPIC, t.name ?? '', { logIfDenied: false })) };
+        return { ...g, topics: topics.filter((t) => check.allowed(AclOperation.DESCRIBE, TOPIC, t.name ?? '', { logIfDenied: false, role: 'listing' })) };
       });
     return {
       kind: 'forward',
@@ -234,13 +234,13 @@ export const describeGroupsPolicy = definePolicy(DescribeGroups, (body, _version
  * describe. Neither check is audited when denied (Kafka: logIfDenied = false): listing is not asking.
  */
 export const listGroupsPolicy = definePolicy(ListGroups, (body, _version, check) => {
-  if (check.allowed(AclOperation.DESCRIBE, CLUSTER, CLUSTER_RESOURCE_NAME, { logIfDenied: false })) return { kind: 'forward', body };
+  if (check.allowed(AclOperation.DESCRIBE, CLUSTER, CLUSTER_RESOURCE_NAME, { logIfDenied: false, role: 'alternative' })) return { kind: 'forward', body };
   return {
     kind: 'forward',
     body,
     finish: (response) => ({
       ...response,
-      groups: response.groups.filter((g) => check.allowed(AclOperation.DESCRIBE, GROUP, g.groupId, { logIfDenied: false })),
+      groups: response.groups.filter((g) => check.allowed(AclOperation.DESCRIBE, GROUP, g.groupId, { logIfDenied: false, role: 'listing' })),
     }),
   };
 });

@@ -10,7 +10,7 @@ import { PRE_AUTH_POLICIES } from './pre-auth.js';
 import { memoizeCheck } from './support.js';
 import type { ApiPolicy, AuthzCheck, PolicyOutcome } from './types.js';
 
-export type { ApiPolicy, AuthzCheck, CheckOptions, PolicyOutcome } from './types.js';
+export type { ApiPolicy, AuthzCheck, CheckOptions, CheckRole, PolicyOutcome } from './types.js';
 
 function table(policies: readonly ApiPolicy[]): ReadonlyMap<number, ApiPolicy> {
   const byKey = new Map<number, ApiPolicy>();

@@ -61,8 +61,9 @@ export function memoizeCheck(check: AuthzCheck): AuthzCheck {
   return {
     allowed(operation, resourceType, resourceName, options) {
       if (resourceName.length > MAX_MEMO_NAME_LENGTH) return check.allowed(operation, resourceType, resourceName, options);
-      const quiet = options?.logIfDenied === false;
-      const key = `${operation}:${resourceType}:${quiet ? 'q' : 'l'}:${resourceName}`;
+      // The same resource asked for another reason is another question (logged and recorded apart).
+      const reason = options?.role ?? (options?.logIfDenied === false ? 'q' : 'l');
+      const key = `${operation}:${resourceType}:${reason}:${resourceName}`;
       let answer = answers.get(key);
       if (answer === undefined) {
         answer = check.allowed(operation, resourceType, resourceName, options);

@@ -15,7 +15,17 @@ export interface CheckOptions {
    * fill the audit log with denials it never asked for. Defaults to true.
    */
   readonly logIfDenied?: boolean;
+  /**
+   * Why the check is made when the request does not need the resource itself (absent: it does). The
+   * least-privilege advisor (docs/security/least-privilege.md) proposes what requests needed, and only
+   * `alternative` checks among these, when allowed: `listing` filters what a listing shows; `alternative`
+   * tries the broad grant Kafka tries first (CREATE or IDEMPOTENT_WRITE on the cluster), which let the
+   * request through when allowed; `probe` asks whether the broker would do more (auto-creation).
+   */
+  readonly role?: CheckRole;
 }
+
+export type CheckRole = 'listing' | 'alternative' | 'probe';
 
 export interface AuthzCheck {
   /** May the connection's principal, from its host, do `operation` on this resource? */
