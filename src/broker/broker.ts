@@ -515,9 +515,12 @@ export class Broker {
               checks: () => this.#readinessChecks,
               logger,
               ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
-              sessions: { registry: sessions, verifyPassword, authorizer: endpointAuthorizer, events },
-              containment: { containment, verifyPassword, authorizer: endpointAuthorizer, events, superUsers: config.security.superUsers },
-              access: { log: accessLog, superUsers: superUsersOf(config.security), verifyPassword, authorizer: endpointAuthorizer, events },
+              routes: {
+                guard: { verifyPassword, authorizer: endpointAuthorizer, events },
+                sessions: { registry: sessions, events },
+                containment: { containment, superUsers: config.security.superUsers },
+                access: { log: accessLog, superUsers: superUsersOf(config.security) },
+              },
             });
     } catch (err) {
       store?.close();

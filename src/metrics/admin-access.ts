@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AclOperation } from '../protocol/acl.js';
 import type { AccessLogState, ObservedAccess, ObservedLogin } from '../security/access-log/observed-access.js';
 import { observedAccessToJson, observedLoginToJson } from '../security/access-log/observed-access.js';
-import { AdminRouteGuard, sendJson, type AdminRouteGuardOptions } from './admin-access-guard.js';
+import { refuseMethod, sendJson, type AdminRouteGuard } from './admin-route-guard.js';
 
 /**
  * The admin endpoint's access log routes, which `parapet acl advise` and `parapet access review` read
@@ -12,9 +12,9 @@ import { AdminRouteGuard, sendJson, type AdminRouteGuardOptions } from './admin-
  *   GET /v1/logins                                                 logins per principal, and the super users
  *
  * Both need DESCRIBE on the CLUSTER (or a super user, or the bearer token), are rate-bounded and
- * audited as every admin route is (./admin-access-guard.ts).
+ * audited by the guard every admin route shares (./admin-route-guard.ts).
  */
-export interface AccessRoutesOptions extends AdminRouteGuardOptions {
+export interface AccessRoutesOptions {
   /** The broker's access log; undefined when it is off (accessLog.enabled: false). */
   readonly log:
     | {
@@ -33,9 +33,9 @@ export class AccessRoutes {
   readonly #o: AccessRoutesOptions;
   readonly #guard: AdminRouteGuard;
 
-  constructor(options: AccessRoutesOptions) {
+  constructor(options: AccessRoutesOptions, guard: AdminRouteGuard) {
     this.#o = options;
-    this.#guard = new AdminRouteGuard(options);
+    this.#guard = guard;
   }
 
   static handles(path: string): boolean {
@@ -44,15 +44,14 @@ export class AccessRoutes {
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method !== 'GET') {
-      res.setHeader('Allow', 'GET');
-      sendJson(res, 405, { error: `method not allowed: GET ${path}` });
+      refuseMethod(res, 'GET', path);
       return;
     }
-    const principal = await this.#guard.admit(req, res, path, AclOperation.DESCRIBE);
-    if (principal === undefined) return;
+    const caller = await this.#guard.admit(req, res, path, AclOperation.DESCRIBE);
+    if (caller === undefined) return;
     const log = this.#o.log;
     if (log === undefined) {
-      this.#guard.audit(req, path, 404, principal, 'the access log is off');
+      this.#guard.audit(caller, path, 404, 'the access log is off');
       sendJson(res, 404, { error: 'the access log is off on this broker (accessLog.enabled: false): nothing was recorded' });
       return;
     }
@@ -60,18 +59,18 @@ export class AccessRoutes {
     const header = { recordingSince: new Date(state.recordingSinceMs).toISOString(), dropped: state.dropped };
     if (path === '/v1/logins') {
       const logins = log.logins();
-      this.#guard.audit(req, path, 200, principal, `${logins.length} principal(s) listed`);
+      this.#guard.audit(caller, path, 200, `${logins.length} principal(s) listed`);
       sendJson(res, 200, { ...header, superUsers: this.#o.superUsers, logins: logins.map(observedLoginToJson) });
       return;
     }
     const query = parseAccessQuery(new URL(req.url ?? '/', 'http://localhost').searchParams);
     if (typeof query === 'string') {
-      this.#guard.audit(req, path, 400, principal, query);
+      this.#guard.audit(caller, path, 400, query);
       sendJson(res, 400, { error: query });
       return;
     }
     const entries = log.access(query.principal, query.sinceMs);
-    this.#guard.audit(req, path, 200, principal, `${entries.length} observation(s) of ${query.principal ?? 'every principal'} listed`);
+    this.#guard.audit(caller, path, 200, `${entries.length} observation(s) of ${query.principal ?? 'every principal'} listed`);
     sendJson(res, 200, { ...header, entries: entries.map(observedAccessToJson) });
   }
 }

@@ -1,69 +1,127 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Principal } from '../security/types.js';
-import { TOKEN_PRINCIPAL } from './admin-sessions.js';
+import { aclOperationName, CLUSTER_RESOURCE_NAME, ResourceType, type AclOperation } from '../protocol/acl.js';
+import type { SecurityEvents } from '../security/events.js';
+import type { Authorizer, Principal } from '../security/types.js';
+import { TokenBucket } from '../token-bucket.js';
 
 /**
- * What the admin endpoint's authenticated routes share (see ./admin-sessions.ts for the contract):
- * HTTP Basic with a SCRAM user's password or the endpoint's bearer token, a token bucket bounding the
- * requests (and with them the key derivations a password guesser can cause), bounded JSON bodies.
+ * What every authenticated route of the admin endpoint (sessions, incident response, access log) does
+ * before its work. The Kafka protocol has no API for these, so the endpoint brings its own door, and it
+ * is the same door for all of them:
+ *
+ * - one token bucket for all the routes and all clients together bounds the requests, and with them
+ *   the key derivations a password guesser can make the broker do (a flood gets 429, not audited one
+ *   by one: the bucket is what bounds the trail's growth);
+ * - the client authenticates with HTTP Basic as a SCRAM user (checked against its stored keys as a
+ *   PLAIN login is) or with the endpoint's bearer token (its holder is the endpoint's administrator);
+ * - the principal is authorized on the CLUSTER by the broker's ACLs, super users included;
+ * - every request that gets past the bucket is audited (`admin-request`), never its credentials.
  */
+export interface AdminRouteGuardOptions {
+  /** The principal of a SCRAM user whose password this is; null otherwise (the same cost either way). */
+  readonly verifyPassword: (user: string, password: string) => Promise<Principal | null>;
+  readonly authorizer: Authorizer;
+  readonly events: SecurityEvents;
+  /** SHA-256 of the endpoint's bearer token, when one is configured. */
+  readonly tokenDigest?: Buffer;
+  /** Requests per second to the authenticated routes, all clients together (a burst of twice as many). Default 5. */
+  readonly ratePerSecond?: number;
+  readonly clock?: () => number;
+}
 
+/** Who a bearer token's holder is in the audit trail and the session list. */
+export const TOKEN_PRINCIPAL: Principal = 'User:admin-endpoint-token';
+
+/** An admitted caller: a SCRAM user, or the bearer token's holder. */
+export interface AdminCaller {
+  readonly principal: Principal;
+  readonly tokenHolder: boolean;
+  /** `address:port`, as the audit trail names the client (taken on admission: the socket may be gone later). */
+  readonly remote: string;
+  readonly method: string;
+}
 
 /** User names are bounded (src/protocol/names.ts); a Basic header past this is refused unread. */
 const MAX_AUTHORIZATION_LENGTH = 1024;
 
-export type AdminCaller = { readonly kind: 'token' | 'user'; readonly principal: Principal } | { readonly kind: 'refused'; readonly detail: string };
+export class AdminRouteGuard {
+  readonly #o: AdminRouteGuardOptions;
+  readonly #bucket: TokenBucket;
+  readonly #clock: () => number;
 
-/** The bearer token's holder, a SCRAM user whose password matched, or a refusal (why, for the audit only). */
-export async function authenticateCaller(
-  req: IncomingMessage,
-  verifyPassword: (user: string, password: string) => Promise<Principal | null>,
-  tokenDigest: Buffer | undefined,
-): Promise<AdminCaller> {
-  const header = req.headers.authorization;
-  if (header === undefined) return { kind: 'refused', detail: 'no Authorization header' };
-  if (header.length > MAX_AUTHORIZATION_LENGTH) return { kind: 'refused', detail: 'Authorization header too long' };
-  const bearer = /^Bearer (\S+)$/i.exec(header)?.[1];
-  if (bearer !== undefined) {
-    // Both sides are digests of the same length: the comparison's time tells nothing of the token.
-    if (tokenDigest !== undefined && timingSafeEqual(createHash('sha256').update(bearer, 'utf8').digest(), tokenDigest)) return { kind: 'token', principal: TOKEN_PRINCIPAL };
-    return { kind: 'refused', detail: tokenDigest === undefined ? 'a bearer token, but none is configured' : 'a wrong bearer token' };
+  constructor(options: AdminRouteGuardOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? Date.now;
+    const rate = options.ratePerSecond ?? 5;
+    this.#bucket = new TokenBucket(rate, rate * 2, this.#clock());
   }
-  const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
-  if (basic === undefined) return { kind: 'refused', detail: 'neither Basic nor Bearer credentials' };
-  const decoded = Buffer.from(basic, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return { kind: 'refused', detail: 'malformed Basic credentials' };
-  const user = decoded.slice(0, colon);
-  const principal = await verifyPassword(user, decoded.slice(colon + 1));
-  // The claimed name is audited (as a failed Kafka login's is), never the password.
-  if (principal === null) return { kind: 'refused', detail: `invalid credentials for user ${JSON.stringify(user.slice(0, 64))}` };
-  return { kind: 'user', principal };
+
+  /**
+   * Lets the request through to the route (its caller) or answers it: 429 past the rate, 401 without
+   * valid credentials, 403 without `operation` on the CLUSTER.
+   */
+  async admit(req: IncomingMessage, res: ServerResponse, path: string, operation: AclOperation): Promise<AdminCaller | undefined> {
+    if (!this.#bucket.tryTake(this.#clock())) {
+      res.setHeader('Retry-After', '1');
+      sendJson(res, 429, { error: 'too many requests to the admin routes; retry in a second' });
+      return undefined;
+    }
+    const who = await this.#authenticate(req);
+    if ('refused' in who) {
+      this.#audit(remoteOf(req), req.method ?? 'GET', path, 401, undefined, who.refused);
+      res.setHeader('WWW-Authenticate', 'Basic realm="parapet", charset="UTF-8"');
+      sendJson(res, 401, { error: 'unauthorized: send the credentials of a SCRAM user (HTTP Basic) or the bearer token' });
+      return undefined;
+    }
+    const name = aclOperationName(operation) ?? String(operation);
+    const allowed = who.tokenHolder || this.#o.authorizer.authorize({ principal: who.principal, host: clientIpOf(req), operation, resourceType: ResourceType.CLUSTER, resourceName: CLUSTER_RESOURCE_NAME });
+    if (!allowed) {
+      this.#audit(remoteOf(req), req.method ?? 'GET', path, 403, who.principal, `${name} on the CLUSTER is not allowed`);
+      sendJson(res, 403, { error: `forbidden: ${who.principal} may not ${req.method ?? 'GET'} ${path} (needs ${name} on the CLUSTER, or a super user)` });
+      return undefined;
+    }
+    return { ...who, remote: remoteOf(req), method: req.method ?? 'GET' };
+  }
+
+  /** Records how an admitted request was answered. */
+  audit(caller: AdminCaller, path: string, status: number, detail: string): void {
+    this.#audit(caller.remote, caller.method, path, status, caller.principal, detail);
+  }
+
+  #audit(remote: string, method: string, path: string, status: number, principal: Principal | undefined, detail: string): void {
+    this.#o.events.emit({ type: 'admin-request', remote, method, path, status, ...(principal === undefined ? {} : { principal }), detail });
+  }
+
+  /** The bearer token's holder, a SCRAM user whose password matched, or a refusal (why, for the audit only). */
+  async #authenticate(req: IncomingMessage): Promise<{ principal: Principal; tokenHolder: boolean } | { refused: string }> {
+    const header = req.headers.authorization;
+    if (header === undefined) return { refused: 'no Authorization header' };
+    if (header.length > MAX_AUTHORIZATION_LENGTH) return { refused: 'Authorization header too long' };
+    const bearer = /^Bearer (\S+)$/i.exec(header)?.[1];
+    if (bearer !== undefined) {
+      const digest = this.#o.tokenDigest;
+      // Both sides are digests of the same length: the comparison's time tells nothing of the token.
+      if (digest !== undefined && timingSafeEqual(createHash('sha256').update(bearer, 'utf8').digest(), digest)) return { principal: TOKEN_PRINCIPAL, tokenHolder: true };
+      return { refused: digest === undefined ? 'a bearer token, but none is configured' : 'a wrong bearer token' };
+    }
+    const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
+    if (basic === undefined) return { refused: 'neither Basic nor Bearer credentials' };
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon <= 0) return { refused: 'malformed Basic credentials' };
+    const user = decoded.slice(0, colon);
+    const principal = await this.#o.verifyPassword(user, decoded.slice(colon + 1));
+    // The claimed name is audited (as a failed Kafka login's is), never the password.
+    if (principal === null) return { refused: `invalid credentials for user ${JSON.stringify(user.slice(0, 64))}` };
+    return { principal, tokenHolder: false };
+  }
 }
 
-/** Requests per second, all clients together, with a burst of twice as many. */
-export class RequestBucket {
-  readonly #clock: () => number;
-  readonly #rate: number;
-  #tokens: number;
-  #refilledAt: number;
-
-  constructor(ratePerSecond: number, clock: () => number = Date.now) {
-    this.#clock = clock;
-    this.#rate = ratePerSecond;
-    this.#tokens = ratePerSecond * 2;
-    this.#refilledAt = clock();
-  }
-
-  take(): boolean {
-    const now = this.#clock();
-    this.#tokens = Math.min(this.#rate * 2, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#rate);
-    this.#refilledAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
+/** Answers a request whose method is not the route's. */
+export function refuseMethod(res: ServerResponse, allow: string, path: string): void {
+  res.setHeader('Allow', allow);
+  sendJson(res, 405, { error: `method not allowed: ${allow} ${path}` });
 }
 
 /** The body parsed as a JSON object, or a sentence saying what is wrong (past `maxBytes` the rest is not read). */
@@ -90,6 +148,10 @@ export async function readJsonObject(req: IncomingMessage, maxBytes: number): Pr
 export function clientIpOf(req: IncomingMessage): string {
   const ip = req.socket.remoteAddress ?? '';
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+function remoteOf(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: object): void {

@@ -10,6 +10,7 @@ import { evaluateReadiness, type ReadinessCheck } from './readiness.js';
 import { SessionRoutes, type SessionRoutesOptions } from './admin-sessions.js';
 import { ContainmentRoutes, type ContainmentRoutesOptions } from './admin-containment.js';
 import { AccessRoutes, type AccessRoutesOptions } from './admin-access.js';
+import { AdminRouteGuard, type AdminRouteGuardOptions } from './admin-route-guard.js';
 
 /**
  * What the endpoint lets one client hold (docs/operations/monitoring.md, "The endpoint's bounds"): a
@@ -46,12 +47,19 @@ export interface AdminServerOptions {
   readonly checks: () => readonly ReadinessCheck[];
   readonly logger: Logger;
   readonly limits?: AdminServerLimits;
-  /** The authenticated /v1/sessions routes (./admin-sessions.ts); absent: not served. */
-  readonly sessions?: Omit<SessionRoutesOptions, 'tokenDigest'>;
-  /** The authenticated incident-response routes (./admin-containment.ts); absent: not served. */
-  readonly containment?: Omit<ContainmentRoutesOptions, 'tokenDigest'>;
-  /** The authenticated /v1/access and /v1/logins routes (./admin-access.ts); absent: not served. */
-  readonly access?: Omit<AccessRoutesOptions, 'tokenDigest'>;
+  /** The authenticated routes, behind one guard (./admin-route-guard.ts); absent: not served. */
+  readonly routes?: AdminRoutesOptions;
+}
+
+export interface AdminRoutesOptions {
+  /** How callers are authenticated, authorized and rate-bounded; the bearer token comes from the config. */
+  readonly guard: Omit<AdminRouteGuardOptions, 'tokenDigest'>;
+  /** /v1/sessions (./admin-sessions.ts); absent: not served. */
+  readonly sessions?: SessionRoutesOptions;
+  /** The incident-response routes (./admin-containment.ts); absent: not served. */
+  readonly containment?: ContainmentRoutesOptions;
+  /** /v1/access and /v1/logins (./admin-access.ts); absent: not served. */
+  readonly access?: AccessRoutesOptions;
 }
 
 /**
@@ -75,9 +83,12 @@ export class AdminServer {
     const limits = options.limits ?? DEFAULT_ADMIN_SERVER_LIMITS;
     this.#tokenDigest = config.bearerToken === undefined ? undefined : digest(readToken(config.bearerToken));
     const tokenDigest = this.#tokenDigest;
-    this.#sessions = options.sessions === undefined ? undefined : new SessionRoutes({ ...options.sessions, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
-    this.#containment = options.containment === undefined ? undefined : new ContainmentRoutes({ ...options.containment, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
-    this.#access = options.access === undefined ? undefined : new AccessRoutes({ ...options.access, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
+    const routes = options.routes;
+    // One guard, so one rate bounds every authenticated route together.
+    const guard = routes === undefined ? undefined : new AdminRouteGuard({ ...routes.guard, ...(tokenDigest === undefined ? {} : { tokenDigest }) });
+    this.#sessions = guard === undefined || routes?.sessions === undefined ? undefined : new SessionRoutes(routes.sessions, guard);
+    this.#containment = guard === undefined || routes?.containment === undefined ? undefined : new ContainmentRoutes(routes.containment, guard);
+    this.#access = guard === undefined || routes?.access === undefined ? undefined : new AccessRoutes(routes.access, guard);
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,

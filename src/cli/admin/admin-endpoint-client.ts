@@ -6,9 +6,9 @@ import type { Secret } from '../../client/client-config.js';
 import type { AdminEndpointConfig } from '../../metrics/admin-endpoint-config.js';
 
 /**
- * A small client of the broker's admin HTTP endpoint (src/metrics/admin-sessions.ts) for the commands
- * that have no Kafka API: it sends the admin's SCRAM credentials (HTTP Basic) or the endpoint's bearer
- * token, and turns every failure into one explained line. Credentials never appear in an error.
+ * A small client of the broker's admin HTTP endpoint (the routes behind src/metrics/admin-route-guard.ts)
+ * for the commands that have no Kafka API: it sends the admin's SCRAM credentials (HTTP Basic) or the
+ * endpoint's bearer token, and turns every failure into one explained line. Credentials never appear in an error.
  */
 export type EndpointCredentials = { readonly kind: 'basic'; readonly user: string; readonly password: Secret } | { readonly kind: 'bearer'; readonly token: Secret };
 
@@ -30,7 +30,30 @@ export function endpointUrlOf(config: AdminEndpointConfig): URL {
   return new URL(`${config.tls === undefined ? 'http' : 'https'}://${host}:${config.port}`);
 }
 
+/**
+ * The endpoint bounds its authenticated routes to a few requests a second for all clients together
+ * (src/metrics/admin-route-guard.ts) and says 429 with Retry-After past that: a script running several
+ * commands in a row waits its turn, a few times, rather than failing.
+ */
+const RETRIES_WHEN_BUSY = 4;
+const MAX_RETRY_WAIT_MS = 2000;
+
 export async function callEndpoint(target: EndpointTarget, credentials: EndpointCredentials, method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
+  for (let attempt = 0; ; attempt++) {
+    const answer = await callOnce(target, credentials, method, path, body);
+    if (answer.status !== 429 || attempt >= RETRIES_WHEN_BUSY) return interpret(target, credentials, answer);
+    const seconds = Number(answer.retryAfter ?? '1');
+    await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_RETRY_WAIT_MS, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1000)));
+  }
+}
+
+interface Answer {
+  readonly status: number;
+  readonly text: string;
+  readonly retryAfter: string | undefined;
+}
+
+async function callOnce(target: EndpointTarget, credentials: EndpointCredentials, method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> {
   const url = new URL(path, target.url);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
   const authorization =
@@ -49,7 +72,7 @@ export async function callEndpoint(target: EndpointTarget, credentials: Endpoint
     }
   }
   const where = `the admin endpoint at ${target.url.origin}`;
-  const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  return new Promise<Answer>((resolve, reject) => {
     const options = { method, headers, timeout: TIMEOUT_MS, ...(ca === undefined ? {} : { ca }) };
     const done = (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -63,7 +86,8 @@ export async function callEndpoint(target: EndpointTarget, credentials: Endpoint
         chunks.push(chunk);
       });
       res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        const retryAfter = res.headers['retry-after'];
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter });
       });
       res.on('error', reject);
     };
@@ -75,6 +99,10 @@ export async function callEndpoint(target: EndpointTarget, credentials: Endpoint
     });
     req.end(payload);
   });
+}
+
+function interpret(target: EndpointTarget, credentials: EndpointCredentials, response: Answer): unknown {
+  const where = `the admin endpoint at ${target.url.origin}`;
   let parsed: unknown;
   try {
     parsed = JSON.parse(response.text);

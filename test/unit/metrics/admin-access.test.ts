@@ -30,21 +30,25 @@ async function start(t: TestContext, log: boolean) {
     metrics: new BrokerMetrics({ processMetrics: false }),
     checks: () => [],
     logger: recordingLogger(),
-    access: {
-      log: log
-        ? {
-            access: (principal, sinceMs) => {
-              asked.push({ principal, sinceMs });
-              return [ENTRY];
-            },
-            logins: () => [{ principal: 'User:app', firstSeenMs: 0, lastSeenMs: 1000, count: 2, lastAddress: '127.0.0.1', lastMechanism: 'SCRAM-SHA-512' }],
-            state: () => ({ recordingSinceMs: 0, dropped: 7 }),
-          }
-        : undefined,
-      superUsers: ['User:root'],
-      verifyPassword: (user, password) => Promise.resolve(password === `${user}-password-1` ? (`User:${user}` as const) : null),
-      authorizer: { authorize: (r) => r.principal === 'User:root' && r.operation === AclOperation.DESCRIBE, authorizeAny: () => false },
-      events: { emit: (e) => events.push(e) },
+    routes: {
+      guard: {
+        verifyPassword: (user, password) => Promise.resolve(password === `${user}-password-1` ? (`User:${user}` as const) : null),
+        authorizer: { authorize: (r) => r.principal === 'User:root' && r.operation === AclOperation.DESCRIBE, authorizeAny: () => false },
+        events: { emit: (e) => events.push(e) },
+      },
+      access: {
+        log: log
+          ? {
+              access: (principal, sinceMs) => {
+                asked.push({ principal, sinceMs });
+                return [ENTRY];
+              },
+              logins: () => [{ principal: 'User:app', firstSeenMs: 0, lastSeenMs: 1000, count: 2, lastAddress: '127.0.0.1', lastMechanism: 'SCRAM-SHA-512' }],
+              state: () => ({ recordingSinceMs: 0, dropped: 7 }),
+            }
+          : undefined,
+        superUsers: ['User:root'],
+      },
     },
   });
   await server.start();

@@ -38,16 +38,17 @@ async function start(t: TestContext, clock?: () => number) {
     metrics: new BrokerMetrics({ processMetrics: false }),
     checks: () => [],
     logger: recordingLogger(),
-    containment: {
-      containment,
-      verifyPassword: (user, password) => Promise.resolve(passwords[user] === password ? (`User:${user}` as const) : null),
-      authorizer: {
-        authorize: (r) => r.principal === 'User:root' || r.principal === 'User:ops' || (r.principal === 'User:viewer' && r.operation === 8),
-        authorizeAny: () => false,
+    routes: {
+      guard: {
+        verifyPassword: (user, password) => Promise.resolve(passwords[user] === password ? (`User:${user}` as const) : null),
+        authorizer: {
+          authorize: (r) => r.principal === 'User:root' || r.principal === 'User:ops' || (r.principal === 'User:viewer' && r.operation === 8),
+          authorizeAny: () => false,
+        },
+        events: emit,
+        ...(clock === undefined ? {} : { clock }),
       },
-      events: emit,
-      superUsers: ['User:root'],
-      ...(clock === undefined ? {} : { clock }),
+      containment: { containment, superUsers: ['User:root'] },
     },
   });
   await server.start();
