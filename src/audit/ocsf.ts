@@ -256,12 +256,13 @@ function adminChange(event: Extract<SecurityEvent, { type: 'admin-change' }>, co
   const failure = ok ? {} : { status_detail: event.error };
   const unmapped = { parapet_type: event.type, action: event.action, detail: event.detail };
   if (event.action === 'alter-user-scram-credentials') {
-    const detail = event.detail as { upserted?: readonly { name: string; mechanism?: string }[]; deleted?: readonly { name: string; mechanism?: string }[] };
+    // The shape ScramCredentialChangeEvent carries (broker/handlers/scram-credentials.ts): `user`, not `name`.
+    const detail = event.detail as { upserted?: readonly { user: string; mechanism?: string }[]; deleted?: readonly { user: string; mechanism?: string }[] };
     const changes = [...(detail.upserted ?? []).map((u) => ({ ...u, deleted: false })), ...(detail.deleted ?? []).map((u) => ({ ...u, deleted: true }))];
     return changes.map((change) =>
       ocsfEvent(common, OcsfClasses.ACCOUNT_CHANGE, change.deleted ? ACTIVITY.ACCOUNT_DELETE : ACTIVITY.PASSWORD_CHANGE, ok, {
-        message: `${event.principal} ${change.deleted ? 'deleted' : 'set'} the ${change.mechanism ?? 'SCRAM'} credential of User:${change.name}`,
-        user: { name: `User:${change.name}` },
+        message: `${event.principal} ${change.deleted ? 'deleted' : 'set'} the ${change.mechanism ?? 'SCRAM'} credential of User:${change.user}`,
+        user: { name: `User:${change.user}` },
         actor,
         src_endpoint: src,
         ...failure,

@@ -150,6 +150,10 @@ describe('the audit trail', () => {
       ['Entity Management', 'Delete', 'User:admin', 'Success', 'delete-topics'],
     ]);
 
+    // The account the credential belongs to, as the message and `audit search --principal carol` name it.
+    const credential = ofType(events, 'admin-change').find((e) => e.unmapped.action === 'alter-user-scram-credentials');
+    assert.deepEqual([(credential?.user as { name: string } | undefined)?.name, credential?.message], ['User:carol', 'User:admin set the SCRAM-SHA-256 credential of User:carol']);
+
     const access = ofType(events, 'data-access').filter((e) => e.actor?.user?.name === 'User:admin');
     assert.deepEqual(access.map((e) => [e.activity_name, (e.resources as { name: string }[])[0]?.name, e.count]).sort(), [
       ['Create', 'orders', 1],

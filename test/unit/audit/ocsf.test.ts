@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OcsfClasses } from '../../../src/audit/audit-event.js';
 import { endpoint, toAuditEvents } from '../../../src/audit/ocsf.js';
+import type { ScramCredentialChangeEvent } from '../../../src/broker/handlers/scram-credentials.js';
 import type { SecurityEvent } from '../../../src/security/events.js';
 
 const common = { time: 1_700_000_000_000, productVersion: '9.9.9' };
@@ -75,15 +76,16 @@ describe('OCSF audit events', () => {
         principal: 'User:admin',
         remote: '/127.0.0.1',
         action: 'alter-user-scram-credentials',
-        detail: { upserted: [{ name: 'carol', mechanism: 'SCRAM-SHA-256' }], deleted: [{ name: 'dave', mechanism: 'SCRAM-SHA-512' }] },
+        // The detail as the AlterUserScramCredentials handler emits it (typed, so that a renamed field fails here).
+        detail: { upserted: [{ user: 'carol', mechanism: 'SCRAM-SHA-256', iterations: 8192 }], deleted: [{ user: 'dave', mechanism: 'SCRAM-SHA-512' }] } satisfies Pick<ScramCredentialChangeEvent, 'upserted' | 'deleted'>,
       },
       common,
     );
     assert.deepEqual(
-      events.map((e) => [e.class_uid, e.activity_name, (e.user as { name: string }).name]),
+      events.map((e) => [e.class_uid, e.activity_name, (e.user as { name: string }).name, e.message]),
       [
-        [OcsfClasses.ACCOUNT_CHANGE.uid, 'Password Change', 'User:carol'],
-        [OcsfClasses.ACCOUNT_CHANGE.uid, 'Delete', 'User:dave'],
+        [OcsfClasses.ACCOUNT_CHANGE.uid, 'Password Change', 'User:carol', 'User:admin set the SCRAM-SHA-256 credential of User:carol'],
+        [OcsfClasses.ACCOUNT_CHANGE.uid, 'Delete', 'User:dave', 'User:admin deleted the SCRAM-SHA-512 credential of User:dave'],
       ],
     );
   });
