@@ -19,7 +19,12 @@ export type CapturedFileKind =
   /** A log segment, up to the end of the last complete batch at the capture. */
   | 'segment'
   /** A producer state snapshot at or below the captured end offset. */
-  | 'snapshot';
+  | 'snapshot'
+  /**
+   * What `parapet init` wrote for the broker to start with: parapet.yaml, tls/ (the server's key
+   * among them: chunks are encrypted), client/. Never keys that live beside the data directory.
+   */
+  | 'config';
 
 export interface CapturedFile {
   /** Where it goes in a data directory, relative and with `/`: `metadata.db`, `logs/orders-0/00000000000000000000.log`. */

@@ -39,7 +39,7 @@ export const ChunkRefSchema = z.strictObject({
 
 export const FileEntrySchema = z.strictObject({
   path: relativePath,
-  kind: z.enum(['metadata', 'producer-ids', 'partition-meta', 'data-keys', 'segment', 'snapshot']),
+  kind: z.enum(['metadata', 'producer-ids', 'partition-meta', 'data-keys', 'segment', 'snapshot', 'config']),
   length: count,
   sha256: hex64,
   chunks: z.array(ChunkRefSchema),

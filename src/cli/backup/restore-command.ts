@@ -1,0 +1,82 @@
+import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { defaultIdentityFile, defaultTrustFile, loadIdentity, loadTrustedSigner } from '../../backup/keys/backup-keys.js';
+import { readManifest, restoreFiles } from '../../backup/reader.js';
+import { LOCK_FILE, OWNER_FILE } from '../../storage/data-dir-lock.js';
+import { KEYRING_FILE } from '../../storage/crypto/key-setup.js';
+import { action, type AdminIo } from '../admin/common.js';
+import { newestComplete } from './backup-commands.js';
+import { takeRestoreDestination } from './restore-destination.js';
+import { humanBytes, openTarget } from './target-spec.js';
+
+interface RestoreFlags {
+  readonly from: string;
+  readonly backup?: string;
+  readonly dataDir: string;
+  readonly keysFrom: string;
+  readonly trust?: string;
+  readonly identity?: string;
+  readonly overwrite?: boolean;
+  readonly json?: boolean;
+}
+
+/**
+ * `parapet restore`: builds a data directory from a backup that starts as the broker was at the
+ * backup's capture: topics and configs, every partition up to the captured offsets, committed group
+ * offsets, users, ACLs, quotas, idempotent producer state (rebuilt by the broker from the restored
+ * snapshots and segments at its first start).
+ *
+ * The keys of encrypted topics are not in backups (a shredded topic must stay shredded in every
+ * backup): the restore copies the keyring of `--keys-from`, whose master key the restored
+ * parapet.yaml names by reference, as the original's did.
+ */
+export function registerRestoreCommand(program: Command, io: AdminIo): void {
+  program
+    .command('restore')
+    .description('build a new data directory from a backup: topics, offsets, groups, users, ACLs, producer state')
+    .requiredOption('--from <target>', 'the target the backups are in: a directory')
+    .option('--backup <id>', 'the backup to restore (default: the newest complete one)')
+    .requiredOption('--data-dir <dir>', 'the data directory to build (new or empty; see --overwrite)')
+    .option('--keys-from <dir>', 'the data directory whose keys to use: its keyring, <dir>-keys/backup/identity.key and signing.key.pub', './parapet-data')
+    .option('--trust <file>', 'the signing public key the manifest must be signed with (default: from --keys-from)')
+    .option('--identity <file>', 'the X25519 private key to decrypt with (default: from --keys-from)')
+    .option('--overwrite', 'replace what an initialised (stopped) data directory holds; a running broker\'s is always refused')
+    .option('--json', 'print the summary as JSON')
+    .action(
+      action(io, async (flags: RestoreFlags) => {
+        const target = openTarget(flags.from);
+        const trusted = loadTrustedSigner(flags.trust ?? defaultTrustFile(flags.keysFrom));
+        const identity = loadIdentity(flags.identity ?? defaultIdentityFile(flags.keysFrom));
+        const id = flags.backup ?? (await newestComplete(target, trusted));
+        const manifest = await readManifest(target, id, trusted);
+        const dataDir = resolve(flags.dataDir);
+        const lock = takeRestoreDestination(dataDir, { overwrite: flags.overwrite === true });
+        try {
+          let restored;
+          try {
+            restored = await restoreFiles(target, manifest, identity, dataDir);
+          } catch (err) {
+            // Nothing half-restored is left to start a broker on.
+            for (const name of readdirSync(dataDir)) if (name !== LOCK_FILE && name !== OWNER_FILE) rmSync(join(dataDir, name), { recursive: true, force: true });
+            throw err;
+          }
+          const keyring = join(flags.keysFrom, KEYRING_FILE);
+          const keyringCopied = existsSync(keyring);
+          if (keyringCopied) copyFileSync(keyring, join(dataDir, KEYRING_FILE));
+          const sealed = manifest.files.some((f) => f.kind === 'data-keys');
+          const summary = { id, dataDir, files: restored.files, bytes: restored.bytes, keyring: keyringCopied ? keyring : null, partitions: manifest.partitions };
+          if (flags.json === true) {
+            io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+          } else {
+            io.stdout(`restored backup ${id} (taken ${manifest.createdAt}) into ${dataDir}: ${restored.files} file(s), ${humanBytes(restored.bytes)}, ${manifest.partitions.length} partition(s)\n`);
+            if (keyringCopied) io.stdout(`copied the keyring of ${flags.keysFrom}: the restored broker reads its master key where the restored parapet.yaml says\n`);
+            io.stdout(`start it: parapet start --data-dir ${flags.dataDir}\n`);
+          }
+          if (sealed && !keyringCopied) io.stderr(`parapet: ${flags.keysFrom} has no ${KEYRING_FILE}: the encrypted topics restore only with the KEK provider that holds their keys (an HSM, or a keyring you copy into ${dataDir})\n`);
+        } finally {
+          lock.release();
+        }
+      }),
+    );
+}
