@@ -55,6 +55,7 @@ import { ThrottleReports } from '../quotas/throttle-reports.js';
 import { DEFAULT_ACCESS_LOG_CONFIG, type AccessLogConfig } from '../security/access-log/access-log-config.js';
 import { AccessLog } from '../security/access-log/access-log.js';
 import { recordingAuthorizer } from '../security/access-log/recording-authorizer.js';
+import { credentialSetTimesJson } from '../security/credentials/credential-age.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -517,7 +518,7 @@ export class Broker {
               ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
               sessions: { registry: sessions, verifyPassword, authorizer: endpointAuthorizer, events },
               containment: { containment, verifyPassword, authorizer: endpointAuthorizer, events, superUsers: config.security.superUsers },
-              access: { log: accessLog, superUsers: superUsersOf(config.security), verifyPassword, authorizer: endpointAuthorizer, events },
+              access: { log: accessLog, superUsers: superUsersOf(config.security), credentialSetTimes: () => credentialSetTimesJson(this.#store), verifyPassword, authorizer: endpointAuthorizer, events },
             });
     } catch (err) {
       store?.close();
