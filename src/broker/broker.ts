@@ -55,6 +55,7 @@ import { ThrottleReports } from '../quotas/throttle-reports.js';
 import { DEFAULT_ACCESS_LOG_CONFIG, type AccessLogConfig } from '../security/access-log/access-log-config.js';
 import { AccessLog } from '../security/access-log/access-log.js';
 import { recordingAuthorizer } from '../security/access-log/recording-authorizer.js';
+import { credentialSetTimesJson } from '../security/credentials/credential-age.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -519,7 +520,7 @@ export class Broker {
                 guard: { verifyPassword, authorizer: endpointAuthorizer, events },
                 sessions: { registry: sessions, events },
                 containment: { containment, superUsers: config.security.superUsers },
-                access: { log: accessLog, superUsers: superUsersOf(config.security) },
+                access: { log: accessLog, superUsers: superUsersOf(config.security), credentialSetTimes: () => credentialSetTimesJson(this.#store) },
               },
             });
     } catch (err) {

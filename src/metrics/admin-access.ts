@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AclOperation } from '../protocol/acl.js';
 import type { AccessLogState, ObservedAccess, ObservedLogin } from '../security/access-log/observed-access.js';
 import { observedAccessToJson, observedLoginToJson } from '../security/access-log/observed-access.js';
+import type { CredentialSetTimeJson } from '../security/credentials/credential-age.js';
 import { refuseMethod, sendJson, type AdminRouteGuard } from './admin-route-guard.js';
 
 /**
@@ -25,6 +26,8 @@ export interface AccessRoutesOptions {
     | undefined;
   /** The principals allowed everything (superUsers), which the review lists. */
   readonly superUsers: readonly string[];
+  /** When each SCRAM credential was set (src/security/credentials/credential-age.ts), for `parapet posture`'s password age. */
+  readonly credentialSetTimes?: () => CredentialSetTimeJson[];
 }
 
 const PRINCIPAL = /^User:.{1,1000}$/s;
@@ -60,7 +63,8 @@ export class AccessRoutes {
     if (path === '/v1/logins') {
       const logins = log.logins();
       this.#guard.audit(caller, path, 200, `${logins.length} principal(s) listed`);
-      sendJson(res, 200, { ...header, superUsers: this.#o.superUsers, logins: logins.map(observedLoginToJson) });
+      const credentials = this.#o.credentialSetTimes === undefined ? {} : { credentials: this.#o.credentialSetTimes() };
+      sendJson(res, 200, { ...header, superUsers: this.#o.superUsers, logins: logins.map(observedLoginToJson), ...credentials });
       return;
     }
     const query = parseAccessQuery(new URL(req.url ?? '/', 'http://localhost').searchParams);

@@ -37,6 +37,19 @@ export const RULES = {
   // Credentials (control 1).
   lowIterations: rule('SCRAM-LOW-ITERATIONS', 1, 'HIGH', 'SCRAM credentials with fewer iterations than the minimum', 'set the password again with at least 4096 iterations (RFC 7677; Parapet: `parapet user passwd`)'),
   credentialsUnavailable: rule('SCRAM-REVIEW-UNAVAILABLE', 1, 'INFO', 'SCRAM credentials could not be reviewed', 'scan with a client config whose principal may DESCRIBE the cluster'),
+  // Password age: LOW, not higher. NIST SP 800-63B (5.1.1.2) advises against forced periodic changes
+  // without a sign of compromise (they breed weaker, predictable passwords); but a password set long
+  // ago has had time to be copied into scripts, tickets and former staff's notes, and many policies
+  // (PCI DSS 8.3.9) still set a maximum age. So: hardening, measured against the policy given.
+  passwordOld: rule('PASSWORD-OLD', 1, 'LOW', 'a SCRAM password is older than the password policy (--password-max-age-days)', 'change it (`parapet user passwd NAME --generate`) and hand the new client settings over; LOW: an old password is not weak by itself (NIST SP 800-63B advises change on suspicion of compromise, not on a timer), set the policy your organisation requires'),
+  passwordAgeUnknown: rule('PASSWORD-AGE-UNKNOWN', 1, 'INFO', 'when a SCRAM password was set is not known (it was set before Parapet recorded it)', 'nothing to fix: the next change (`parapet user passwd`) records its time; until then its age is not judged'),
+  passwordAgeUnavailable: rule('PASSWORD-AGE-UNAVAILABLE', 1, 'INFO', 'password age was not checked: the broker did not say when credentials were set', 'scan a Parapet whose admin endpoint serves credential set times (GET /v1/logins); Kafka records no such time'),
+  // Who logs in (control 7, access reviews): LOW. An account nobody uses is a credential that can leak
+  // and be used without anyone missing it, but it needs that leak to matter, and a new account may
+  // simply not have been used yet: hardening for the next access review, not an open door.
+  userNeverSeen: rule('USER-NEVER-SEEN', 7, 'LOW', 'a SCRAM user was never seen logging in', 'if nobody needs it, delete it (`parapet user delete NAME`) or lock it (`parapet user disable NAME`); LOW: an unused account is only a risk once its password leaks, and a new one may not have been used yet'),
+  userDormant: rule('USER-DORMANT', 7, 'LOW', 'a SCRAM user has not logged in for --unused-days days', 'ask its owner; lock it (`parapet user disable NAME`) or delete it if nobody needs it; `parapet access review` lists its unused grants'),
+  loginsUnavailable: rule('LOGIN-REVIEW-UNAVAILABLE', 7, 'INFO', 'the login review did not run: users never seen and password age were not checked', 'scan a Parapet with its access log on, and give its admin endpoint (--admin-url) and a principal that may DESCRIBE the cluster; Kafka records no logins a client can read'),
   loginFailed: rule('SCAN-LOGIN-FAILED', 6, 'INFO', 'the scan could not log in with the client config: the authenticated checks did not run', 'pass --client-config with working credentials'),
   // Broker configuration (controls 3, 5, 6; Parapet's own settings: 2, 3, 4, 6).
   autoCreate: rule('CFG-AUTO-CREATE-TOPICS', 6, 'MEDIUM', 'topics are created by any client that names them (auto.create.topics.enable=true)', 'create topics explicitly (auto.create.topics.enable=false; Parapet: autoCreateTopics false)'),

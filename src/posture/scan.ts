@@ -5,6 +5,7 @@ import { describeError, KafkaError } from '../client/errors.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { accessFindings } from './checks/access-checks.js';
 import { configFindings } from './checks/config-checks.js';
+import { credentialUseFindings, type LoginEvidence } from './checks/credential-checks.js';
 import { listenerFindings } from './checks/listener-checks.js';
 import { finding, type ControlId, type Finding } from './finding.js';
 import { probeListener } from './probes/listener-probe.js';
@@ -23,6 +24,16 @@ export interface PostureOptions {
   readonly timeoutMs?: number;
   /** Brokers probed at most (a large cluster is sampled: the first ones Metadata lists). */
   readonly maxBrokers?: number;
+  /**
+   * Reads a Parapet broker's logins and credential set times (its admin endpoint's GET /v1/logins);
+   * called only when the cluster is Parapet. Throws, with the reason, when it cannot: the login review
+   * is then reported as not run.
+   */
+  readonly logins?: () => Promise<LoginEvidence>;
+  /** A user whose last login is older than this many days is reported as dormant. */
+  readonly unusedDays?: number;
+  /** A password set longer ago than this many days is reported. */
+  readonly passwordMaxAgeDays?: number;
 }
 
 export interface PostureReport {
@@ -35,7 +46,7 @@ export interface PostureReport {
   readonly controls: readonly ControlScore[];
 }
 
-const DEFAULTS = { certWarnDays: 30, minIterations: 4096, timeoutMs: 5000, maxBrokers: 20 } as const;
+const DEFAULTS = { certWarnDays: 30, minIterations: 4096, timeoutMs: 5000, maxBrokers: 20, unusedDays: 90, passwordMaxAgeDays: 365 } as const;
 
 /**
  * Scans a cluster through the Kafka protocol: what each listener shows a stranger (TLS, SASL offer,
@@ -114,6 +125,8 @@ export async function scanPosture(options: PostureOptions): Promise<PostureRepor
         (err: unknown) => ({ error: describeError(err) }),
       );
       findings.push(...accessFindings({ acls, users, superUsers, minIterations: o.minIterations }, bootstrap));
+      const logins = await loginEvidence(product, options.logins);
+      findings.push(...credentialUseFindings({ users, logins, nowMs: now.getTime(), unusedDays: o.unusedDays, passwordMaxAgeDays: o.passwordMaxAgeDays }, bootstrap));
     } finally {
       admin.close();
     }
@@ -127,6 +140,17 @@ export async function scanPosture(options: PostureOptions): Promise<PostureRepor
     findings: sorted,
     controls: scoreControls(sorted, assessed),
   };
+}
+
+/** The login evidence of a Parapet, or why there is none (a Kafka cluster records no logins a client can read). */
+async function loginEvidence(product: string, read: PostureOptions['logins']): Promise<LoginEvidence | { error: string }> {
+  if (!product.startsWith('Parapet ')) return { error: `the cluster is not Parapet (${product}): it records no logins or password times a client can read` };
+  if (read === undefined) return { error: 'no admin endpoint was given to read logins from' };
+  try {
+    return await read();
+  } catch (err) {
+    return { error: describeError(err) };
+  }
 }
 
 function rank(f: Finding): number {

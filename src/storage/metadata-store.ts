@@ -57,6 +57,18 @@ export interface StoredScramCredential {
 export interface ScramCredentialChanges {
   readonly upsertions: readonly StoredScramCredential[];
   readonly deletions: readonly { readonly user: string; readonly mechanism: string }[];
+  /** When the upserted credentials were set (ms since the epoch); absent: not known, stored as NULL. */
+  readonly setAtMs?: number;
+}
+
+/**
+ * When a user's credential for one mechanism was last set (schema v9); null for a credential stored
+ * before Parapet recorded it, whose age is unknown.
+ */
+export interface ScramCredentialSetTime {
+  readonly user: string;
+  readonly mechanism: string;
+  readonly setAtMs: number | null;
 }
 
 interface AclRow {
@@ -119,7 +131,7 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 8;
+const SCHEMA_VERSION = 9;
 
 /** What a change that the store made answers (a refusal says why it made none: storage/outcomes.ts). */
 const CHANGED = Object.freeze({ kind: 'changed' as const });
@@ -156,7 +168,8 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
     scram: Database.Statement<[string, string], ScramRow>;
     scramAll: Database.Statement<[], ScramRow>;
     scramOfUser: Database.Statement<[string], ScramRow>;
-    upsertScram: Database.Statement<[string, string, Buffer, Buffer, Buffer, number]>;
+    upsertScram: Database.Statement<[string, string, Buffer, Buffer, Buffer, number, number | null]>;
+    scramSetTimes: Database.Statement<[], { user_name: string; mechanism: string; set_at: number | null }>;
     deleteScram: Database.Statement<[string, string]>;
     insertSecret: Database.Statement<[string, Buffer]>;
     quotas: Database.Statement<[], { entity: string; key: string; value: number }>;
@@ -247,9 +260,10 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
         'SELECT user_name, mechanism, salt, stored_key, server_key, iterations FROM scram_credentials WHERE user_name = ? ORDER BY mechanism',
       ),
       upsertScram: db.prepare(
-        `INSERT OR REPLACE INTO scram_credentials (user_name, mechanism, salt, stored_key, server_key, iterations)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO scram_credentials (user_name, mechanism, salt, stored_key, server_key, iterations, set_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
+      scramSetTimes: db.prepare('SELECT user_name, mechanism, set_at FROM scram_credentials ORDER BY user_name, mechanism'),
       deleteScram: db.prepare('DELETE FROM scram_credentials WHERE user_name = ? AND mechanism = ?'),
       insertSecret: db.prepare('INSERT OR IGNORE INTO broker_secrets (name, value) VALUES (?, ?)'),
       secret: db.prepare('SELECT value FROM broker_secrets WHERE name = ?'),
@@ -363,6 +377,15 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
       this.#db.transaction(() => {
         this.#db.exec(`${ACCESS_SCHEMA_V8}
           PRAGMA user_version = 8;`);
+      })();
+    }
+    if (version < 9) {
+      // v9: when each SCRAM credential was last set, for the posture scan's password age
+      // (docs/security/posture.md). Credentials stored before keep NULL: their age is unknown, not old.
+      this.#db.transaction(() => {
+        this.#db.exec(`
+          ALTER TABLE scram_credentials ADD COLUMN set_at INTEGER;
+          PRAGMA user_version = 9;`);
       })();
     }
   }
@@ -590,11 +613,16 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
     const alter = this.#db.transaction(() => {
       const deleted = changes.deletions.map((d) => this.#stmts.deleteScram.run(d.user, d.mechanism).changes > 0);
       for (const c of changes.upsertions) {
-        this.#stmts.upsertScram.run(c.user, c.mechanism, c.salt, c.storedKey, c.serverKey, c.iterations);
+        this.#stmts.upsertScram.run(c.user, c.mechanism, c.salt, c.storedKey, c.serverKey, c.iterations, changes.setAtMs ?? null);
       }
       return deleted;
     });
     return alter();
+  }
+
+  /** When every stored SCRAM credential was last set, by user and mechanism. */
+  scramCredentialSetTimes(): ScramCredentialSetTime[] {
+    return this.#stmts.scramSetTimes.all().map((r) => ({ user: r.user_name, mechanism: r.mechanism, setAtMs: r.set_at }));
   }
 
   /**

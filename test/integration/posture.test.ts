@@ -55,8 +55,10 @@ function emptyDir(t: TestContext): string {
 describe('parapet posture', () => {
   it('a default Parapet: no finding above LOW, its settings read as broker configs, --fail-on medium passes', async (t) => {
     const b = await startSecureBroker(t);
-    const { code, report } = await scan(t, ['--client-config', b.adminProperties, '--fail-on', 'medium']);
+    const { code, report } = await scan(t, ['--client-config', b.adminProperties, '--admin-url', b.broker.adminUrl ?? '', '--fail-on', 'medium']);
     assert.equal(code, 0);
+    // The login review ran (the admin endpoint answered) and found the admin seen, its password new.
+    assert.deepEqual(find(report, 'PARAPET-LOGIN-REVIEW-UNAVAILABLE'), []);
     assert.match(report.product, /^Parapet \d/);
     const above = report.findings.filter((f) => !['LOW', 'INFO'].includes(f.severity));
     assert.deepEqual(above, [], 'nothing above LOW on a default broker');
@@ -151,7 +153,7 @@ describe('parapet posture', () => {
     assert.ok((report.controls.find((c) => c.control === 4)?.score ?? 100) < 100);
   });
 
-  it('a peer answering like Apache Kafka 3.x with its defaults: plaintext, anonymous, no authorizer, auto-created topics, min.insync.replicas=1, a weak SCRAM credential', async (t) => {
+  it('a peer answering like Apache Kafka 3.x with its defaults: plaintext, anonymous, no authorizer, auto-created topics, min.insync.replicas=1, a weak SCRAM credential; the login review did not run', async (t) => {
     const { port } = await startKafkaPeer(t, { scramUsers: [{ name: 'legacy', mechanism: 1, iterations: 1000 }, { name: 'app', mechanism: 2, iterations: 8192 }] });
     const { code, report } = await scan(t, ['--bootstrap', `127.0.0.1:${port}`, '--data-dir', emptyDir(t), '--fail-on', 'critical']);
     assert.equal(code, 3);
@@ -162,6 +164,8 @@ describe('parapet posture', () => {
       'CRITICAL PARAPET-LISTENER-ANONYMOUS',
       'CRITICAL PARAPET-LISTENER-PLAINTEXT',
       'HIGH PARAPET-SCRAM-LOW-ITERATIONS',
+      // Kafka records no logins a client can read: the login review says it did not run.
+      'INFO PARAPET-LOGIN-REVIEW-UNAVAILABLE',
       'MEDIUM PARAPET-CFG-AUTO-CREATE-TOPICS',
       'MEDIUM PARAPET-CFG-MIN-INSYNC-REPLICAS',
     ]);

@@ -10,6 +10,7 @@ import {
   type ObservedLogin,
 } from '../../security/access-log/observed-access.js';
 import type { Binding } from '../../security/least-privilege/grants.js';
+import { credentialSetTimeFromJson, CredentialSetTimeFormatError, type CredentialSetTime } from '../../security/credentials/credential-age.js';
 import { callEndpoint } from '../admin/admin-endpoint-client.js';
 import { credentials, target, type SessionFlags } from '../admin/session-commands.js';
 import { UsageError } from '../admin/common.js';
@@ -38,6 +39,8 @@ export interface AccessAnswer extends AccessLogState {
 export interface LoginsAnswer extends AccessLogState {
   readonly superUsers: string[];
   readonly logins: ObservedLogin[];
+  /** When each SCRAM credential was set; undefined from a broker that does not say (before store v9). */
+  readonly credentials: CredentialSetTime[] | undefined;
 }
 
 function state(answer: Record<string, unknown>): AccessLogState {
@@ -51,7 +54,7 @@ function checked<T>(what: string, read: () => T): T {
   try {
     return read();
   } catch (err) {
-    if (err instanceof ObservedAccessFormatError || err instanceof TypeError) {
+    if (err instanceof ObservedAccessFormatError || err instanceof CredentialSetTimeFormatError || err instanceof TypeError) {
       throw new ClientError(`the admin endpoint's ${what} is not what this version of parapet reads (${err.message}): is the broker of the same version?`);
     }
     throw err;
@@ -71,9 +74,10 @@ export async function fetchAccess(flags: EndpointFlags, principal: string | null
 export async function fetchLogins(flags: EndpointFlags): Promise<LoginsAnswer> {
   const answer = (await callEndpoint(target(flags), credentials(flags), 'GET', '/v1/logins')) as Record<string, unknown>;
   return checked('answer to GET /v1/logins', () => {
-    const { logins, superUsers } = answer;
+    const { logins, superUsers, credentials } = answer;
     if (!Array.isArray(logins) || !Array.isArray(superUsers) || !superUsers.every((s) => typeof s === 'string')) throw new ObservedAccessFormatError('no logins or superUsers');
-    return { ...state(answer), superUsers, logins: logins.map(observedLoginFromJson) };
+    if (credentials !== undefined && !Array.isArray(credentials)) throw new CredentialSetTimeFormatError('"credentials" is not a list');
+    return { ...state(answer), superUsers, logins: logins.map(observedLoginFromJson), credentials: credentials?.map(credentialSetTimeFromJson) };
   });
 }
 

@@ -7,9 +7,11 @@ import { postureJson } from '../../posture/report/json.js';
 import { postureSarif } from '../../posture/report/sarif.js';
 import { postureText } from './posture-text.js';
 import { scanPosture } from '../../posture/scan.js';
+import type { LoginEvidence } from '../../posture/checks/credential-checks.js';
+import { fetchLogins, withEndpointFlags, type EndpointFlags } from '../access/access-source.js';
 import { action, integer, loadConfig, UsageError, withConnectionOptions, type AdminIo, type ConnectionFlags } from './common.js';
 
-interface PostureFlags extends ConnectionFlags {
+interface PostureFlags extends ConnectionFlags, EndpointFlags {
   readonly format: 'text' | 'json' | 'sarif';
   readonly json?: boolean;
   readonly sarif?: boolean;
@@ -18,6 +20,8 @@ interface PostureFlags extends ConnectionFlags {
   readonly certWarnDays: number;
   readonly minScramIterations: number;
   readonly timeoutMs: number;
+  readonly unusedDays: number;
+  readonly passwordMaxAgeDays: number;
 }
 
 /** `--fail-on` was reached: exit 3, apart from 1 (the scan failed) and 2 (bad usage). */
@@ -28,7 +32,7 @@ const FAILED_ON = 3;
  * --bootstrap and --client-config) against the ten controls, docs/security/posture.md.
  */
 export function registerPostureCommand(program: Command, io: AdminIo): void {
-  withConnectionOptions(program.command('posture').description('scan a cluster (Parapet or any Kafka) against the ten controls: findings with severity, evidence and fix'))
+  withEndpointFlags(withConnectionOptions(program.command('posture').description('scan a cluster (Parapet or any Kafka) against the ten controls: findings with severity, evidence and fix')))
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
     .option('--json', 'same as --format json')
     .option('--sarif', 'same as --format sarif (SARIF 2.1.0, for CI pipelines)')
@@ -37,6 +41,8 @@ export function registerPostureCommand(program: Command, io: AdminIo): void {
     .option('--cert-warn-days <days>', 'report server certificates expiring within this many days', integer('--cert-warn-days', 0, 3650), 30)
     .option('--min-scram-iterations <n>', 'report SCRAM credentials with fewer iterations', integer('--min-scram-iterations', 1, 10_000_000), 4096)
     .option('--timeout-ms <ms>', 'per probe and request', integer('--timeout-ms', 100, 120_000), 5000)
+    .option('--unused-days <days>', 'Parapet: report users whose last login is older than this many days', integer('--unused-days', 1, 3650), 90)
+    .option('--password-max-age-days <days>', 'Parapet: report SCRAM passwords set longer ago than this many days', integer('--password-max-age-days', 1, 36500), 365)
     .action(
       action(io, async (flags: PostureFlags) => {
         if (flags.json === true && flags.sarif === true) throw new UsageError('give --json or --sarif, not both');
@@ -46,6 +52,9 @@ export function registerPostureCommand(program: Command, io: AdminIo): void {
           certWarnDays: flags.certWarnDays,
           minIterations: flags.minScramIterations,
           timeoutMs: flags.timeoutMs,
+          unusedDays: flags.unusedDays,
+          passwordMaxAgeDays: flags.passwordMaxAgeDays,
+          logins: () => readLogins(flags),
         });
         const text = format === 'text' ? postureText(report) : `${JSON.stringify(format === 'json' ? postureJson(report) : postureSarif(report), null, 2)}\n`;
         if (flags.output === undefined) io.stdout(text);
@@ -63,6 +72,19 @@ export function registerPostureCommand(program: Command, io: AdminIo): void {
         }
       }),
     );
+}
+
+/**
+ * Logins and credential set times from the Parapet's admin endpoint (GET /v1/logins), as `parapet access
+ * review` reads them. With --bootstrap the endpoint must be named too: the data directory's endpoint
+ * may belong to another broker than the one scanned, and its logins would be reported as this one's.
+ */
+async function readLogins(flags: PostureFlags): Promise<LoginEvidence> {
+  if (flags.bootstrap !== undefined && flags.adminUrl === undefined) {
+    throw new UsageError(`--bootstrap names the cluster scanned but not its admin endpoint: give --admin-url too (the data directory's endpoint may be another broker's)`);
+  }
+  const answer = await fetchLogins(flags);
+  return { recordingSinceMs: answer.recordingSinceMs, dropped: answer.dropped, logins: answer.logins, credentials: answer.credentials };
 }
 
 /**

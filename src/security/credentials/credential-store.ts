@@ -21,6 +21,8 @@ export interface CredentialPersistence {
 
 export interface CredentialStoreOptions {
   readonly store: CredentialPersistence;
+  /** When a credential is set (stored with it for the posture scan's password age); Date.now unless a test injects one. */
+  readonly clock?: () => number;
 }
 
 /** What DescribeUserScramCredentials may show of a user's credentials: no salt, no key. */
@@ -68,11 +70,13 @@ const DEFAULT_SHAPE: ScramShape = Object.freeze({ saltBytes: DEFAULT_SALT_BYTES,
 
 export class CredentialStore implements CredentialLookup {
   readonly #store: CredentialPersistence;
+  readonly #clock: () => number;
   /** typicalShape per mechanism, until the next change of credentials through this store. */
   #shapes: Map<ScramMechanismName, ScramShape> | undefined;
 
   constructor(options: CredentialStoreOptions) {
     this.#store = options.store;
+    this.#clock = options.clock ?? Date.now;
   }
 
   scram(user: string, mechanism: ScramMechanismName): ScramCredential | undefined {
@@ -110,6 +114,8 @@ export class CredentialStore implements CredentialLookup {
     for (const u of changes.upsertions) checkUpsertion(u);
     this.#shapes = undefined;
     return this.#store.alterScramCredentials({
+      // Every writer comes through here (AlterUserScramCredentials, so `parapet user add|passwd`, and init's admin).
+      setAtMs: this.#clock(),
       deletions: changes.deletions,
       upsertions: changes.upsertions.map(({ user, mechanism, credential }) => ({ user, mechanism, ...pick(credential) })),
     });

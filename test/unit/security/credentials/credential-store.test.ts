@@ -61,7 +61,8 @@ describe('CredentialStore', () => {
     const db = new Database(join(dir, 'metadata.db'), { readonly: true });
     try {
       const columns = (db.prepare("SELECT name FROM pragma_table_info('scram_credentials')").all() as { name: string }[]).map((c) => c.name);
-      assert.deepEqual(columns.sort(), ['iterations', 'mechanism', 'salt', 'server_key', 'stored_key', 'user_name']);
+      // set_at: when the credential was set (schema v9, for the posture scan's password age), a time.
+      assert.deepEqual(columns.sort(), ['iterations', 'mechanism', 'salt', 'server_key', 'set_at', 'stored_key', 'user_name']);
       const row = db.prepare('SELECT * FROM scram_credentials').get() as Record<string, unknown>;
       for (const value of Object.values(row)) {
         if (Buffer.isBuffer(value)) {
