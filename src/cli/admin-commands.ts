@@ -10,6 +10,8 @@ import { registerPostureCommand } from './admin/posture-command.js';
 import { registerLockdownCommands } from './admin/containment-commands.js';
 import { registerAclAdvise } from './access/advise-command.js';
 import { registerAccessCommands } from './access/review-command.js';
+import { registerBackupCommands } from './backups/backup-commands.js';
+import { registerRestoreCommand } from './backups/restore-command.js';
 
 export type { AdminIo } from './admin/common.js';
 
@@ -34,5 +36,8 @@ export function registerAdminCommands(program: Command, io: AdminIo = processIo(
   registerLockdownCommands(configureGroup(program.command('lockdown').description('deny every principal but the super users, and lift it (admin endpoint)'), io), io);
   // Observed access from the admin endpoint, ACLs and users over the Kafka protocol (docs/security/least-privilege.md).
   registerAccessCommands(configureGroup(program.command('access').description('review access: unused grants, principals never seen, super users, wildcard grants'), io), io);
+  // Backups: the capture through the admin endpoint (or offline), the files read by this process (docs/operations/backup-and-recovery.md).
+  registerBackupCommands(configureGroup(program.command('backup').description('back up a data directory, list and verify backups'), io), io);
+  registerRestoreCommand(program, io);
   registerQuotaCommands(configureGroup(program.command('quota').description('set, list and remove client quotas (byte rates, request time, partition mutations)'), io), io);
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
 import { AdminClient } from '../../client/admin.js';
 import { parseBootstrapServers, readClientConfig, type ClientConfig } from '../../client/client-config.js';
+import { BackupError } from '../../backup/backup-error.js';
 import { ClientError } from '../../client/errors.js';
 import { printable } from '../../client/printable.js';
 import type { ConnectionOptions } from '../../client/kafka-connection.js';
@@ -99,7 +100,7 @@ export function action<A extends unknown[]>(io: AdminIo, fn: (...args: A) => Pro
       await fn(...args);
     } catch (err) {
       const usage = err instanceof UsageError;
-      const known = usage || err instanceof ClientError;
+      const known = usage || err instanceof ClientError || err instanceof BackupError;
       // Messages carry names and explanations from the broker: shown escaped, on one line.
       const message = printable(err instanceof Error ? err.message : String(err));
       io.stderr(`parapet: ${known ? '' : 'unexpected error: '}${message}\n`);
