@@ -87,15 +87,22 @@ describe('parseHeldCapture (the admin endpoint answer the CLI reads)', () => {
     assert.deepEqual(parseHeldCapture(JSON.parse(JSON.stringify(good))), good);
   });
 
+  /** The refusal's sentence (a parsed capture where a refusal was expected fails the test). */
+  const refusal = (value: unknown): string => {
+    const parsed = parseHeldCapture(value);
+    if (typeof parsed !== 'string') assert.fail('expected a refusal');
+    return parsed;
+  };
+
   it('refuses paths that climb out of the layout, relative sources, unknown kinds and bad offsets', () => {
     const variant = (file: object, partition: object = {}) => ({ ...good, capture: { ...good.capture, files: [{ ...good.capture.files[0], ...file }], partitions: [{ ...good.capture.partitions[0], ...partition }] } });
-    assert.match(String(parseHeldCapture(variant({ path: '../../etc/passwd' }))), /path is not a relative path/);
-    assert.match(String(parseHeldCapture(variant({ path: '/etc/passwd' }))), /path is not a relative path/);
-    assert.match(String(parseHeldCapture(variant({ source: 'relative/file' }))), /source is not an absolute path/);
-    assert.match(String(parseHeldCapture(variant({ kind: 'keys' }))), /kind is unknown/);
-    assert.match(String(parseHeldCapture(variant({ length: -1 }))), /length is not a size/);
-    assert.match(String(parseHeldCapture(variant({}, { endOffset: '-1' }))), /not decimal offsets/);
-    assert.match(String(parseHeldCapture({ capture: good.capture })), /leaseExpiresAtMs/);
-    assert.match(String(parseHeldCapture([])), /not a JSON object/);
+    assert.match(refusal(variant({ path: '../../etc/passwd' })), /path is not a relative path/);
+    assert.match(refusal(variant({ path: '/etc/passwd' })), /path is not a relative path/);
+    assert.match(refusal(variant({ source: 'relative/file' })), /source is not an absolute path/);
+    assert.match(refusal(variant({ kind: 'keys' })), /kind is unknown/);
+    assert.match(refusal(variant({ length: -1 })), /length is not a size/);
+    assert.match(refusal(variant({}, { endOffset: '-1' })), /not decimal offsets/);
+    assert.match(refusal({ capture: good.capture }), /leaseExpiresAtMs/);
+    assert.match(refusal([]), /not a JSON object/);
   });
 });

@@ -97,7 +97,12 @@ describe('backup capture of open logs', () => {
     assert.equal(existsSync(stagingDirOf(f.dataDir, a.capture.id)), false);
     assert.ok(existsSync(stagingDirOf(f.dataDir, b.capture.id)));
     assert.deepEqual(f.released, [{ id: a.capture.id, reason: 'released' }]);
-    assert.throws(() => f.registry.release(a.capture.id), (err: unknown) => isCaptureError(err, CaptureErrorCodes.UNKNOWN));
+    assert.throws(
+      () => {
+        f.registry.release(a.capture.id);
+      },
+      (err: unknown) => isCaptureError(err, CaptureErrorCodes.UNKNOWN),
+    );
     const c = await f.registry.take();
     f.registry.release(b.capture.id);
     f.registry.release(c.capture.id);
