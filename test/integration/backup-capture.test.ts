@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { captureOffline, CaptureErrorCodes, isCaptureError, STAGING_DIR, stagingDirOf } from '../../src/backup/capture/index.js';
 import { Secret } from '../../src/client/client-config.js';
-import { acquireCapture } from '../../src/cli/backup/acquire-capture.js';
+import { acquireCapture } from '../../src/cli/backups/acquire-capture.js';
 import { silentLogger } from '../../src/logger.js';
 import type { SecurityEvent } from '../../src/security/events.js';
 import { startBroker } from '../helpers/broker.js';
