@@ -8,6 +8,7 @@
  *     data keys, certificate reloads
  *   SCRAM users; principals disabled and enabled    Account Change 3001 (Password Change, Delete, Disable, Enable)
  *   a lockdown turned on or off, or in force         Entity Management 3004 (Update)
+ *   a backup capture taken, released or expired      Entity Management 3004 (Create, Delete)
  *   start and stop, with the settings in force      Application Lifecycle 6002 (Start, Stop)
  *   an insecure setting in force                    Compliance Finding 2003 (Create)
  *
@@ -234,6 +235,31 @@ export function toAuditEvents(event: SecurityEvent, common: Common): AuditEvent[
           actor: { user: { name: event.principal } },
           src_endpoint: endpoint(event.remote),
           unmapped: { parapet_type: event.type, ...(event.type === 'lockdown-on' ? { reason: event.reason, closed: event.closed } : { since: event.since }) },
+        }),
+      ];
+    case 'backup-capture-taken':
+      return [
+        ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.CREATE, true, {
+          message: `${event.principal} took backup capture ${event.id}: ${event.partitions} partition(s), ${event.files} file(s), ${event.bytes} bytes, held until ${new Date(event.leaseExpiresAtMs).toISOString()}`,
+          entity: { type: 'backup-capture', name: event.id },
+          actor: { user: { name: event.principal } },
+          src_endpoint: endpoint(event.remote),
+          unmapped: { parapet_type: event.type, partitions: event.partitions, files: event.files, bytes: event.bytes, lease_expires_at: event.leaseExpiresAtMs },
+        }),
+      ];
+    case 'backup-capture-released':
+      return [
+        ocsfEvent(common, OcsfClasses.ENTITY_MANAGEMENT, ACTIVITY.DELETE, true, {
+          message:
+            event.reason === 'released'
+              ? `${event.principal ?? 'its holder'} released backup capture ${event.id}`
+              : event.reason === 'expired'
+                ? `backup capture ${event.id} was released: its lease expired`
+                : `backup capture ${event.id} was released: the broker stopped`,
+          entity: { type: 'backup-capture', name: event.id },
+          ...(event.principal === undefined ? {} : { actor: { user: { name: event.principal } } }),
+          ...(event.remote === undefined ? {} : { src_endpoint: endpoint(event.remote) }),
+          unmapped: { parapet_type: event.type, reason: event.reason },
         }),
       ];
     case 'lockdown-in-force':

@@ -56,6 +56,8 @@ import { DEFAULT_ACCESS_LOG_CONFIG, type AccessLogConfig } from '../security/acc
 import { AccessLog } from '../security/access-log/access-log.js';
 import { recordingAuthorizer } from '../security/access-log/recording-authorizer.js';
 import { credentialSetTimesJson } from '../security/credentials/credential-age.js';
+import { CaptureRegistry, type HeldCapture } from '../backup/capture/index.js';
+import type { Principal } from '../security/types.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -289,6 +291,8 @@ export class Broker {
   readonly #containment: Containment;
   /** What each principal did and when it logged in; undefined when accessLog.enabled is false. */
   readonly #accessLog: AccessLog | undefined;
+  /** Backup captures held (src/backup/capture): at most two, each under a lease. */
+  readonly #captures: CaptureRegistry;
   #listening = false;
   /** What the listener's `auto` connection limits are derived from (read once, at the start). */
   readonly #descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number; readonly forConnections: number };
@@ -309,6 +313,8 @@ export class Broker {
     try {
       store = new MetadataStore(config.dataDir);
       this.#store = store;
+      // A backup capture held when the broker last stopped without closing (a crash) is of no use any more.
+      CaptureRegistry.clearLeftovers(config.dataDir, logger);
       const metrics = deps.metrics ?? (config.adminEndpoint.enabled ? new BrokerMetrics() : undefined);
       this.#metrics = metrics;
       // Data access sums are reported through the broker's events (the log, the trail, the metrics).
@@ -390,6 +396,15 @@ export class Broker {
         events,
       });
       topics.openLogs();
+      this.#captures = new CaptureRegistry({
+        sources: { dataDir: config.dataDir, store, logs: this.#logs },
+        logger,
+        clock,
+        // Released by its holder is audited with who released it (releaseCapture).
+        onReleased: (id, reason) => {
+          if (reason !== 'released') this.#events.emit({ type: 'backup-capture-released', id, reason });
+        },
+      });
       if (audit !== undefined && AuditTopicCopy.ensureTopic(topics, config.audit.topicRetentionMs, logger)) audit.copyToTopic(new AuditTopicCopy(this.#logs, logger));
       const producerIds = ProducerIdStore.open(config.dataDir, deps.fs === undefined ? {} : { fs: deps.fs });
       const registry = new GroupRegistry(
@@ -521,6 +536,13 @@ export class Broker {
                 sessions: { registry: sessions, events },
                 containment: { containment, superUsers: config.security.superUsers },
                 access: { log: accessLog, superUsers: superUsersOf(config.security), credentialSetTimes: () => credentialSetTimesJson(this.#store) },
+                backup: {
+                  take: (by) => this.captureForBackup(by),
+                  renew: (id) => this.renewCapture(id),
+                  release: (id, by) => {
+                    this.releaseCapture(id, by);
+                  },
+                },
               },
             });
     } catch (err) {
@@ -646,6 +668,36 @@ export class Broker {
     return this.#waitingFetches.size;
   }
 
+  /**
+   * Takes a backup capture (src/backup/capture/take-capture.ts): a consistent cut of every partition and
+   * a copy of the metadata store, staged in `<dataDir>/backup-staging/<id>/` until released or its
+   * lease expires. Audited (`backup-capture-taken`): its holder can read every partition. Throws a
+   * CaptureError when two are held already or something cannot be captured.
+   */
+  async captureForBackup(by: CaptureCaller = IN_PROCESS_CALLER): Promise<HeldCapture> {
+    const held = await this.#captures.take();
+    const { capture } = held;
+    const bytes = capture.files.reduce((sum, f) => sum + f.length, 0);
+    this.#events.emit({ type: 'backup-capture-taken', principal: by.principal, remote: by.remote, id: capture.id, partitions: capture.partitions.length, files: capture.files.length, bytes, leaseExpiresAtMs: held.leaseExpiresAtMs });
+    return held;
+  }
+
+  /** Extends a held capture's lease by one lease from now; returns its new end. Throws a CaptureError for an unknown id. */
+  renewCapture(id: string): number {
+    return this.#captures.renew(id);
+  }
+
+  /** Removes a held capture's staging directory (its backup is written). Throws a CaptureError for an unknown id. */
+  releaseCapture(id: string, by: CaptureCaller = IN_PROCESS_CALLER): void {
+    this.#captures.release(id);
+    this.#events.emit({ type: 'backup-capture-released', id, reason: 'released', principal: by.principal, remote: by.remote });
+  }
+
+  /** Releases the captures whose lease has ended now (also checked every minute); returns their ids. */
+  expireCaptures(): string[] {
+    return this.#captures.sweep();
+  }
+
   /** Deletes segments past their topic's retention now (also run every retentionCheckIntervalMs). */
   enforceRetention(): Promise<number> {
     return this.#logs.enforceRetention();
@@ -667,6 +719,8 @@ export class Broker {
     await this.#listener.close();
     // Its last summary of refused logins goes into the trail before the stop event.
     this.#loginGuard?.close();
+    // A backup still reading a capture fails: the files it names go with the broker's lock.
+    this.#captures.releaseAll();
     this.#events.emit({ type: 'broker-stopped', reason });
     // Before the logs close: the last events are copied to the __audit topic.
     await this.#audit?.close();
@@ -680,6 +734,15 @@ export class Broker {
     this.#lock.release();
   }
 }
+
+/** Who took or released a capture, for the audit trail. */
+export interface CaptureCaller {
+  readonly principal: Principal;
+  readonly remote: string;
+}
+
+/** A capture asked for by code in the broker's own process (tests, an embedding program). */
+const IN_PROCESS_CALLER: CaptureCaller = { principal: 'User:parapet-broker', remote: 'in-process' };
 
 /** Who the authorizer lets do everything (src/broker/security-setup.ts): the super users, and anonymous clients when allowed in. */
 function superUsersOf(security: SecurityConfig): string[] {

@@ -10,6 +10,7 @@ import { evaluateReadiness, type ReadinessCheck } from './readiness.js';
 import { SessionRoutes, type SessionRoutesOptions } from './admin-sessions.js';
 import { ContainmentRoutes, type ContainmentRoutesOptions } from './admin-containment.js';
 import { AccessRoutes, type AccessRoutesOptions } from './admin-access.js';
+import { BackupRoutes, type BackupRoutesOptions } from './admin-backup.js';
 import { AdminRouteGuard, type AdminRouteGuardOptions } from './admin-route-guard.js';
 
 /**
@@ -60,6 +61,8 @@ export interface AdminRoutesOptions {
   readonly containment?: ContainmentRoutesOptions;
   /** /v1/access and /v1/logins (./admin-access.ts); absent: not served. */
   readonly access?: AccessRoutesOptions;
+  /** /v1/backup/capture, renew and release (./admin-backup.ts); absent: not served. */
+  readonly backup?: BackupRoutesOptions;
 }
 
 /**
@@ -75,6 +78,7 @@ export class AdminServer {
   readonly #sessions: SessionRoutes | undefined;
   readonly #containment: ContainmentRoutes | undefined;
   readonly #access: AccessRoutes | undefined;
+  readonly #backup: BackupRoutes | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: AdminServerOptions) {
@@ -89,6 +93,7 @@ export class AdminServer {
     this.#sessions = guard === undefined || routes?.sessions === undefined ? undefined : new SessionRoutes(routes.sessions, guard);
     this.#containment = guard === undefined || routes?.containment === undefined ? undefined : new ContainmentRoutes(routes.containment, guard);
     this.#access = guard === undefined || routes?.access === undefined ? undefined : new AccessRoutes(routes.access, guard);
+    this.#backup = guard === undefined || routes?.backup === undefined ? undefined : new BackupRoutes(routes.backup, guard);
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -184,6 +189,10 @@ export class AdminServer {
     }
     if (this.#access !== undefined && AccessRoutes.handles(path)) {
       await this.#access.handle(req, res, path);
+      return;
+    }
+    if (this.#backup !== undefined && BackupRoutes.handles(path)) {
+      await this.#backup.handle(req, res, path);
       return;
     }
     if (!this.#authorized(req)) {

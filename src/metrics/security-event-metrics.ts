@@ -36,6 +36,8 @@ export function metricsSecurityEvents(metrics: BrokerMetrics): SecurityEvents {
         case 'lockdown-on':
         case 'lockdown-off':
         case 'lockdown-in-force':
+        case 'backup-capture-taken':
+        case 'backup-capture-released':
           break;
       }
     },

@@ -153,7 +153,18 @@ export type SecurityEvent =
   /** `principal` lifted the lockdown that was on since `since`. */
   | { readonly type: 'lockdown-off'; readonly principal: Principal; readonly remote: string; readonly since: number }
   /** The broker started (or restarted) while in lockdown: reported at every start until it is lifted. */
-  | { readonly type: 'lockdown-in-force'; readonly since: number; readonly by: Principal; readonly reason: string };
+  | { readonly type: 'lockdown-in-force'; readonly since: number; readonly by: Principal; readonly reason: string }
+  // Backups (src/backup/capture): a capture lets its holder read every partition, so taking one is audited.
+  /**
+   * A backup capture was taken: `id`, what it holds (`partitions`, `files`, `bytes`) and when its lease
+   * ends; `principal`/`remote` of the admin endpoint's caller.
+   */
+  | { readonly type: 'backup-capture-taken'; readonly principal: Principal; readonly remote: string; readonly id: string; readonly partitions: number; readonly files: number; readonly bytes: number; readonly leaseExpiresAtMs: number }
+  /**
+   * A backup capture's staging directory was removed: released by `principal` (its holder, done), its
+   * lease expired, or the broker closed.
+   */
+  | { readonly type: 'backup-capture-released'; readonly id: string; readonly reason: 'released' | 'expired' | 'closed'; readonly principal?: Principal; readonly remote?: string };
 
 /** The TLS session a client logged in over. */
 export interface TlsDetails {

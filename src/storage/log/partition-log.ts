@@ -394,6 +394,21 @@ export class PartitionLog implements PartitionView {
     return this.#active.nextOffset;
   }
 
+  /**
+   * What a backup capture takes of this log, read in one synchronous step (nothing can append between
+   * the reads): each segment's `.log` path and its size, which always ends at a complete batch (an
+   * append writes its whole batch before the size moves; a failed write is cut back), and the offsets.
+   * Null while the log is offline: after a failed fsync what it holds is unknown.
+   */
+  captureView(): { logStartOffset: bigint; logEndOffset: bigint; segments: { baseOffset: bigint; path: string; length: number }[] } | null {
+    if (this.#offline !== null || this.#closed) return null;
+    return {
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+      segments: this.#segments.map((s) => ({ baseOffset: s.baseOffset, path: s.logPath, length: s.size })),
+    };
+  }
+
   get sizeBytes(): number {
     return this.#segments.reduce((sum, s) => sum + s.size, 0);
   }

@@ -134,6 +134,11 @@ export class Segment {
   get size(): number {
     return this.#size;
   }
+
+  /** The `.log` file's path (a backup capture hard-links it). */
+  get logPath(): string {
+    return this.#paths.log;
+  }
   /** One past the last offset in this segment (the base offset when empty). */
   get nextOffset(): bigint {
     return this.#nextOffset;

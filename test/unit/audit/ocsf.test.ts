@@ -159,4 +159,20 @@ describe('OCSF audit events', () => {
     assert.deepEqual(endpoint('/10.0.0.1'), { ip: '10.0.0.1' });
     assert.deepEqual(endpoint('::1:0'), { ip: '::1' });
   });
+  it('a backup capture taken and released: Entity Management Create and Delete of the capture, with who did it', () => {
+    const taken = one({ type: 'backup-capture-taken', principal: 'User:admin', remote: '127.0.0.1:4000', id: '20261207T171500Z-3f9a', partitions: 3, files: 12, bytes: 4096, leaseExpiresAtMs: 1_700_003_600_000 });
+    assert.equal(taken.class_uid, OcsfClasses.ENTITY_MANAGEMENT.uid);
+    assert.equal(taken.activity_name, 'Create');
+    assert.deepEqual(taken.entity, { type: 'backup-capture', name: '20261207T171500Z-3f9a' });
+    assert.deepEqual(taken.actor, { user: { name: 'User:admin' } });
+    assert.match(taken.message, /User:admin took backup capture 20261207T171500Z-3f9a: 3 partition\(s\), 12 file\(s\), 4096 bytes/);
+    assert.equal(taken.unmapped.parapet_type, 'backup-capture-taken');
+    const expired = one({ type: 'backup-capture-released', id: '20261207T171500Z-3f9a', reason: 'expired' });
+    assert.equal(expired.activity_name, 'Delete');
+    assert.equal(expired.actor, undefined);
+    assert.match(expired.message, /lease expired/);
+    const released = one({ type: 'backup-capture-released', id: '20261207T171500Z-3f9a', reason: 'released', principal: 'User:admin', remote: '127.0.0.1:4000' });
+    assert.deepEqual(released.actor, { user: { name: 'User:admin' } });
+    assert.equal(released.unmapped.reason, 'released');
+  });
 });
