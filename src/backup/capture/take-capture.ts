@@ -1,5 +1,5 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Capture, CapturedFile, CapturedFileKind, CapturedPartition } from '../contracts.js';
 import { PARTITION_META_FILE } from '../../storage/log/format.js';
 import { parseSnapshotFileName } from '../../storage/log/producer-state.js';
@@ -95,7 +95,7 @@ function cutAndStage(sources: CaptureSources, staging: string, before: ReadonlyM
     copyInto(staging, join(log.dir, PARTITION_META_FILE), `${rel}/${PARTITION_META_FILE}`, 'partition-meta', files, { optional: false });
     copyInto(staging, join(log.dir, DATA_KEYS_FILE), `${rel}/${DATA_KEYS_FILE}`, 'data-keys', files, { optional: true });
     for (const segment of view.segments) {
-      const name = segment.path.slice(segment.path.lastIndexOf('/') + 1);
+      const name = basename(segment.path);
       const target = join(staging, rel, name);
       try {
         linkSync(segment.path, target);
