@@ -5,6 +5,7 @@ import { AdminClient } from '../../client/admin.js';
 import { parseBootstrapServers, readClientConfig, type ClientConfig } from '../../client/client-config.js';
 import { BackupError } from '../../backup/backup-error.js';
 import { CaptureError } from '../../backup/capture/capture-error.js';
+import { ConfigError } from '../../config-error.js';
 import { ClientError } from '../../client/errors.js';
 import { printable } from '../../client/printable.js';
 import type { ConnectionOptions } from '../../client/kafka-connection.js';
@@ -101,7 +102,7 @@ export function action<A extends unknown[]>(io: AdminIo, fn: (...args: A) => Pro
       await fn(...args);
     } catch (err) {
       const usage = err instanceof UsageError;
-      const known = usage || err instanceof ClientError || err instanceof BackupError || err instanceof CaptureError;
+      const known = usage || err instanceof ClientError || err instanceof ConfigError || err instanceof BackupError || err instanceof CaptureError;
       // Messages carry names and explanations from the broker: shown escaped, on one line.
       const message = printable(err instanceof Error ? err.message : String(err));
       io.stderr(`parapet: ${known ? '' : 'unexpected error: '}${message}\n`);

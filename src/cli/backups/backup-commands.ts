@@ -95,8 +95,7 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
     .option('--json', 'print the list as JSON')
     .action(
       action(io, async (flags: ReadFlags) => {
-        const trustFile = flags.trust ?? defaultTrustFile(flags.dataDir);
-        const listings = await listBackups(openTarget(flags.from), { trusted: loadTrustedSigner(trustFile) });
+        const listings = await listBackups(openTarget(flags.from), { trusted: trustedSigner(flags.trust, flags.dataDir) });
         if (flags.json === true) {
           io.stdout(`${JSON.stringify(listings, null, 2)}\n`);
           return;
@@ -128,7 +127,7 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
     .action(
       action(io, async (flags: ReadFlags) => {
         const target = openTarget(flags.from);
-        const trusted = loadTrustedSigner(flags.trust ?? defaultTrustFile(flags.dataDir));
+        const trusted = trustedSigner(flags.trust, flags.dataDir);
         const id = flags.backup ?? (await newestComplete(target, trusted));
         const identityFile = flags.identity ?? defaultIdentityFile(flags.dataDir);
         // Without the identity (moved offline, as it should be) verify still checks hashes and signature.
@@ -148,6 +147,15 @@ export function withReadOptions(cmd: Command): Command {
     .option('--data-dir <dir>', 'the data directory whose backup keys to use (<dir>-keys/backup/)', './parapet-data')
     .option('--trust <file>', 'the signing public key manifests must be signed with (default: <data-dir>-keys/backup/signing.key.pub)')
     .option('--identity <file>', 'the X25519 private key to decrypt with (default: <data-dir>-keys/backup/identity.key)');
+}
+
+/** The key manifests must be signed with: --trust, else the one beside the data directory, which must be there. */
+export function trustedSigner(trust: string | undefined, dataDir: string): ReturnType<typeof loadTrustedSigner> {
+  const file = trust ?? defaultTrustFile(dataDir);
+  if (trust === undefined && !existsSync(file)) {
+    throw new UsageError(`no backup signing key beside ${dataDir} (${file}): give the --data-dir of the broker that took the backups, or --trust with a copy of its signing.key.pub`);
+  }
+  return loadTrustedSigner(file);
 }
 
 export async function newestComplete(target: ReturnType<typeof openTarget>, trusted: ReturnType<typeof loadTrustedSigner>): Promise<string> {

@@ -1,12 +1,12 @@
 import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { defaultIdentityFile, defaultTrustFile, loadIdentity, loadTrustedSigner } from '../../backup/keys/backup-keys.js';
+import { defaultIdentityFile, loadIdentity } from '../../backup/keys/backup-keys.js';
 import { readManifest, restoreFiles } from '../../backup/reader.js';
 import { LOCK_FILE, OWNER_FILE } from '../../storage/data-dir-lock.js';
 import { KEYRING_FILE } from '../../storage/crypto/key-setup.js';
 import { action, type AdminIo } from '../admin/common.js';
-import { newestComplete } from './backup-commands.js';
+import { newestComplete, trustedSigner } from './backup-commands.js';
 import { takeRestoreDestination } from './restore-destination.js';
 import { humanBytes, openTarget } from './target-spec.js';
 
@@ -46,7 +46,7 @@ export function registerRestoreCommand(program: Command, io: AdminIo): void {
     .action(
       action(io, async (flags: RestoreFlags) => {
         const target = openTarget(flags.from);
-        const trusted = loadTrustedSigner(flags.trust ?? defaultTrustFile(flags.keysFrom));
+        const trusted = trustedSigner(flags.trust, flags.keysFrom);
         const identity = loadIdentity(flags.identity ?? defaultIdentityFile(flags.keysFrom));
         const id = flags.backup ?? (await newestComplete(target, trusted));
         const manifest = await readManifest(target, id, trusted);
