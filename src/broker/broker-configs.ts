@@ -16,7 +16,13 @@ export interface BrokerConfigEntry {
  * among them. Kafka requires DESCRIBE_CONFIGS on the cluster to read them; so does Parapet.
  */
 /** `bound`: where the listener really listens (a port 0 in the config is chosen at the start). */
-export function brokerConfigEntries(config: BrokerConfig, admission: AdmissionPolicy | undefined, bound: { host: string; port: number }): BrokerConfigEntry[] {
+/** `lastBackup`: the newest completed backup of the data directory (docs/operations/backup-and-recovery.md), if any. */
+export function brokerConfigEntries(
+  config: BrokerConfig,
+  admission: AdmissionPolicy | undefined,
+  bound: { host: string; port: number },
+  lastBackup?: { readonly takenAtMs: number; readonly target: string },
+): BrokerConfigEntry[] {
   const { listener, security, audit, quotas, encryptionAtRest } = config;
   const { insecure } = settingsInForce(config);
   const entries: Record<string, string | number | boolean> = {
@@ -46,6 +52,9 @@ export function brokerConfigEntries(config: BrokerConfig, admission: AdmissionPo
     'parapet.quotas.enabled': quotas.enabled,
     'parapet.sasl.login.guard.enabled': security.sasl.loginGuard.enabled,
     'parapet.authentication.timeout.ms': config.authenticationTimeoutMs,
+    // What the newest complete backup restores to (its capture time), empty when none was taken.
+    'parapet.backup.last.capture.time': lastBackup === undefined ? '' : new Date(lastBackup.takenAtMs).toISOString(),
+    'parapet.backup.last.target': lastBackup?.target ?? '',
   };
   return Object.entries(entries).map(([name, value]) => ({ name, value: String(value) }));
 }

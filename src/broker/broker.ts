@@ -293,12 +293,14 @@ export class Broker {
   readonly #accessLog: AccessLog | undefined;
   /** Backup captures held (src/backup/capture): at most two, each under a lease. */
   readonly #captures: CaptureRegistry;
+  readonly #clock: () => number;
   #listening = false;
   /** What the listener's `auto` connection limits are derived from (read once, at the start). */
   readonly #descriptors: { readonly openFileLimit: number | undefined; readonly maxOpenLogFiles: number; readonly forConnections: number };
 
   constructor(config: BrokerConfig, logger: Logger, deps: BrokerDeps = {}) {
     const clock = deps.clock ?? Date.now;
+    this.#clock = clock;
     this.#logger = logger;
     this.#config = config;
     this.#retentionIntervalMs = config.retentionCheckIntervalMs;
@@ -462,7 +464,7 @@ export class Broker {
         groups: this.#groups,
         offsets: this.#offsets,
         quotas,
-        brokerConfigs: () => brokerConfigEntries(config, this.#listener.admissionPolicy, this.#listener.address),
+        brokerConfigs: () => brokerConfigEntries(config, this.#listener.admissionPolicy, this.#listener.address, this.#store.lastBackup()),
         ...admin,
       });
       this.#listener = new Listener({
@@ -539,8 +541,8 @@ export class Broker {
                 backup: {
                   take: (by) => this.captureForBackup(by),
                   renew: (id) => this.renewCapture(id),
-                  release: (id, by) => {
-                    this.releaseCapture(id, by);
+                  release: (id, by, completed) => {
+                    this.releaseCapture(id, by, completed);
                   },
                 },
               },
@@ -688,8 +690,9 @@ export class Broker {
   }
 
   /** Removes a held capture's staging directory (its backup is written). Throws a CaptureError for an unknown id. */
-  releaseCapture(id: string, by: CaptureCaller = IN_PROCESS_CALLER): void {
-    this.#captures.release(id);
+  releaseCapture(id: string, by: CaptureCaller = IN_PROCESS_CALLER, completed?: { target: string }): void {
+    const capture = this.#captures.release(id);
+    if (completed !== undefined) this.#store.recordBackup({ captureId: id, takenAtMs: capture.takenAtMs, completedAtMs: this.#clock(), target: completed.target });
     this.#events.emit({ type: 'backup-capture-released', id, reason: 'released', principal: by.principal, remote: by.remote });
   }
 

@@ -10,7 +10,8 @@ import { readJsonObject, refuseMethod, sendJson, type AdminCaller, type AdminRou
  *
  *   POST /v1/backup/capture   → {"capture":{…},"leaseExpiresAtMs":…}: take and hold a capture
  *   POST /v1/backup/renew     {"id":"…"} → {"id","leaseExpiresAtMs"}: extend its lease
- *   POST /v1/backup/release   {"id":"…"} → {"id","released":true}: remove its staging directory
+ *   POST /v1/backup/release   {"id":"…"[,"completed":{"target":"…"}]} → {"id","released":true}: remove its
+ *                             staging directory; `completed` records that the backup written from it is complete
  *
  * All need ALTER on the CLUSTER (or a super user, or the endpoint's bearer token): a capture lets its
  * holder read every partition's files, which no topic ACL would allow one by one.
@@ -19,7 +20,8 @@ export interface BackupRoutesOptions {
   take(by: { principal: Principal; remote: string }): Promise<HeldCapture>;
   /** The lease's new end; throws a CaptureError for an id not held. */
   renew(id: string): number;
-  release(id: string, by: { principal: Principal; remote: string }): void;
+  /** `completed`: the backup written from it is complete (recorded for the posture scan's backup age). */
+  release(id: string, by: { principal: Principal; remote: string }, completed?: { target: string }): void;
 }
 
 /** `{"id":"20261207T171500Z-3f9a"}`. */
@@ -60,16 +62,17 @@ export class BackupRoutes {
         sendJson(res, 200, held);
         return;
       }
-      const id = await this.#idOf(req, caller, path, res);
-      if (id === undefined) return;
+      const body = await this.#bodyOf(req, caller, path, res);
+      if (body === undefined) return;
+      const { id, completed } = body;
       if (route === 'renew') {
         const leaseExpiresAtMs = this.#o.renew(id);
         this.#guard.audit(caller, path, 200, `capture ${id} renewed until ${new Date(leaseExpiresAtMs).toISOString()}`);
         sendJson(res, 200, { id, leaseExpiresAtMs });
         return;
       }
-      this.#o.release(id, by);
-      this.#guard.audit(caller, path, 200, `capture ${id} released`);
+      this.#o.release(id, by, completed);
+      this.#guard.audit(caller, path, 200, `capture ${id} released${completed === undefined ? '' : `, its backup complete in ${completed.target}`}`);
       sendJson(res, 200, { id, released: true });
     } catch (err) {
       if (!isCaptureError(err)) throw err;
@@ -80,12 +83,21 @@ export class BackupRoutes {
     }
   }
 
-  async #idOf(req: IncomingMessage, caller: AdminCaller, path: string, res: ServerResponse): Promise<string | undefined> {
+  async #bodyOf(req: IncomingMessage, caller: AdminCaller, path: string, res: ServerResponse): Promise<{ id: string; completed?: { target: string } } | undefined> {
     const body = await readJsonObject(req, MAX_BODY_BYTES);
-    if (typeof body !== 'string' && isCaptureId(body.id)) return body.id;
-    const message = typeof body === 'string' ? body : '"id" must be a capture id such as 20261207T171500Z-3f9a';
+    const completed = typeof body === 'string' ? undefined : completedOf(body.completed);
+    if (typeof body !== 'string' && isCaptureId(body.id) && completed !== null) return { id: body.id, ...(completed === undefined ? {} : { completed }) };
+    const message = typeof body === 'string' ? body : completed === null ? '"completed" must be {"target":"…"} (at most 500 characters)' : '"id" must be a capture id such as 20261207T171500Z-3f9a';
     this.#guard.audit(caller, path, 400, message);
     sendJson(res, 400, { error: message });
     return undefined;
   }
+}
+
+/** `{"target":"…"}`, undefined when absent, null when malformed. */
+function completedOf(value: unknown): { target: string } | undefined | null {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) return null;
+  const target = (value as { target?: unknown }).target;
+  return typeof target === 'string' && target.length > 0 && target.length <= 500 ? { target } : null;
 }

@@ -63,4 +63,7 @@ export const RULES = {
   auditOff: rule('AUDIT-OFF', 4, 'HIGH', 'the audit trail is off', 'set audit.enabled true (the default)'),
   auditFailOpen: rule('AUDIT-FAIL-OPEN', 4, 'MEDIUM', 'the broker keeps serving when the audit trail cannot be written', 'remove audit.allowInsecureFailOpen'),
   quotasOff: rule('QUOTAS-OFF', 3, 'MEDIUM', 'client quotas are off: one client can take the broker', 'set quotas.enabled true (the default)'),
+  // Backups (control 8): a lost disk or a deleted topic is only recoverable from one.
+  backupNone: rule('BACKUP-NONE', 8, 'LOW', 'no complete backup of this broker was ever recorded', 'take one with `parapet backup create --to DIR` and schedule it (docs/operations/backup-and-recovery.md)'),
+  backupOld: rule('BACKUP-OLD', 8, 'MEDIUM', 'the newest complete backup is older than the policy: what was written since would be lost with the disk', 'check the backup schedule (cron, systemd timer) and its log; `parapet backup list --from DIR`'),
 } as const satisfies Record<string, Rule>;

@@ -34,6 +34,8 @@ export interface PostureOptions {
   readonly unusedDays?: number;
   /** A password set longer ago than this many days is reported. */
   readonly passwordMaxAgeDays?: number;
+  /** Parapet: a newest complete backup older than this many hours is reported. */
+  readonly backupMaxAgeHours?: number;
 }
 
 export interface PostureReport {
@@ -46,7 +48,7 @@ export interface PostureReport {
   readonly controls: readonly ControlScore[];
 }
 
-const DEFAULTS = { certWarnDays: 30, minIterations: 4096, timeoutMs: 5000, maxBrokers: 20, unusedDays: 90, passwordMaxAgeDays: 365 } as const;
+const DEFAULTS = { certWarnDays: 30, minIterations: 4096, timeoutMs: 5000, maxBrokers: 20, unusedDays: 90, passwordMaxAgeDays: 365, backupMaxAgeHours: 26 } as const;
 
 /**
  * Scans a cluster through the Kafka protocol: what each listener shows a stranger (TLS, SASL offer,
@@ -108,13 +110,13 @@ export async function scanPosture(options: PostureOptions): Promise<PostureRepor
         const version = configs.get('parapet.version');
         if (typeof version === 'string') {
           product = `Parapet ${version}`;
-          // Parapet shows its audit and metadata store settings: those controls are assessed too.
-          assessed.add(4).add(5);
+          // Parapet shows its audit, metadata store and backup settings: those controls are assessed too.
+          assessed.add(4).add(5).add(8);
         } else if (configs.has('zookeeper.connect')) {
           assessed.add(5);
         }
         superUsers ??= (configs.get('super.users') ?? '').split(';').map((s) => s.trim()).filter((s) => s !== '');
-        findings.push(...configFindings(configs, target, plaintextPorts));
+        findings.push(...configFindings(configs, target, plaintextPorts, { nowMs: now.getTime(), maxAgeHours: o.backupMaxAgeHours }));
       }
       const acls = await admin.describeAcls().then(
         (bindings): readonly AclBinding[] | 'disabled' | { error: string } => bindings,

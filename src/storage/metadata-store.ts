@@ -131,7 +131,19 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 9;
+const SCHEMA_VERSION = 10;
+
+/** Backups remembered in backup_history: enough for a posture scan and a look back, never growing. */
+const BACKUP_HISTORY_ROWS = 100;
+
+/** A backup of this data directory that completed (`parapet backup create`). */
+export interface CompletedBackup {
+  readonly captureId: string;
+  readonly takenAtMs: number;
+  readonly completedAtMs: number;
+  /** Where it went, as the command described it (`directory /mnt/backups`): never a secret. */
+  readonly target: string;
+}
 
 /** What a change that the store made answers (a refusal says why it made none: storage/outcomes.ts). */
 const CHANGED = Object.freeze({ kind: 'changed' as const });
@@ -388,6 +400,35 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
           PRAGMA user_version = 9;`);
       })();
     }
+    if (version < 10) {
+      // v10: the backups taken of this data directory (docs/operations/backup-and-recovery.md), for the
+      // posture scan's backup age. Bounded: the newest BACKUP_HISTORY_ROWS only.
+      this.#db.transaction(() => {
+        this.#db.exec(`
+          CREATE TABLE backup_history (
+            capture_id TEXT PRIMARY KEY,
+            taken_at INTEGER NOT NULL,
+            completed_at INTEGER NOT NULL,
+            target TEXT NOT NULL) WITHOUT ROWID;
+          PRAGMA user_version = 10;`);
+      })();
+    }
+  }
+
+  /** Records a backup that completed (its capture time is what it restores to). */
+  recordBackup(backup: CompletedBackup): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('INSERT OR REPLACE INTO backup_history (capture_id, taken_at, completed_at, target) VALUES (?, ?, ?, ?)').run(backup.captureId, backup.takenAtMs, backup.completedAtMs, backup.target);
+      this.#db.prepare('DELETE FROM backup_history WHERE capture_id NOT IN (SELECT capture_id FROM backup_history ORDER BY taken_at DESC LIMIT ?)').run(BACKUP_HISTORY_ROWS);
+    })();
+  }
+
+  /** The newest completed backup, by capture time; undefined when none was recorded. */
+  lastBackup(): CompletedBackup | undefined {
+    const row = this.#db.prepare('SELECT capture_id, taken_at, completed_at, target FROM backup_history ORDER BY taken_at DESC LIMIT 1').get() as
+      | { capture_id: string; taken_at: number; completed_at: number; target: string }
+      | undefined;
+    return row === undefined ? undefined : { captureId: row.capture_id, takenAtMs: row.taken_at, completedAtMs: row.completed_at, target: row.target };
   }
 
   /** The access log's tables (observed access and logins); `now` marks when recording began, the first time. */

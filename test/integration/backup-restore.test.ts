@@ -118,6 +118,12 @@ describe('parapet backup and restore', { timeout: 240_000 }, () => {
     const expected1 = await consume(adminProperties(broker.dataDir), broker.bootstrap, 'orders', 1);
     assert.equal(BigInt(expected0.length), captured.get('orders-0'));
 
+    // The broker recorded the completed backup: posture's backup age reads it as a broker config.
+    const [node] = await admin.describeBrokers();
+    const configs = await admin.describeBrokerConfigs(node?.nodeId ?? 0);
+    assert.match(configs.get('parapet.backup.last.capture.time') ?? '', /^\d{4}-\d\d-\d\dT/);
+    assert.equal(configs.get('parapet.backup.last.target'), `directory ${target}`);
+
     const listed = await parapet(['backup', 'list', '--from', target, '--data-dir', broker.dataDir, '--json']);
     assert.equal(listed.code, 0, listed.stderr);
     const backups = JSON.parse(listed.stdout) as { id: string; complete: boolean }[];

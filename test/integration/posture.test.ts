@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import Database from 'better-sqlite3';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
 import { readCertificateAuthority } from '../../src/security/tls/ca-directory.js';
 import { issueServerCertificate } from '../../src/security/tls/certificates.js';
@@ -66,7 +67,25 @@ describe('parapet posture', () => {
     assert.deepEqual(severityOf(report, 'PARAPET-TLS-PRIVATE-CA'), ['INFO']);
     assert.match(find(report, 'PARAPET-ACL-SUPER-USERS')[0]?.evidence ?? '', /User:admin/);
     for (const c of report.controls.filter((x) => x.control <= 7)) assert.equal(c.score, 100, `control ${c.control} scored`);
-    assert.equal(report.controls.find((c) => c.control === 8)?.score, null, 'backups are not assessed yet');
+    // No backup yet: LOW (a fresh broker has had no time to be backed up), and control 8 is assessed.
+    assert.deepEqual(severityOf(report, 'PARAPET-BACKUP-NONE'), ['LOW']);
+    assert.equal(report.controls.find((c) => c.control === 8)?.score, 95);
+
+    // A backup completes (as `parapet backup create` releases its capture): the finding goes.
+    const held = await b.broker.captureForBackup();
+    b.broker.releaseCapture(held.capture.id, undefined, { target: 'directory /srv/backups' });
+    const backedUp = await scan(t, ['--client-config', b.adminProperties, '--admin-url', b.broker.adminUrl ?? '']);
+    assert.deepEqual(find(backedUp.report, 'PARAPET-BACKUP-NONE'), []);
+    assert.deepEqual(find(backedUp.report, 'PARAPET-BACKUP-OLD'), []);
+    assert.equal(backedUp.report.controls.find((c) => c.control === 8)?.score, 100);
+    // The same backup, made two days old: older than the default policy (26 h) is MEDIUM.
+    const db = new Database(join(b.dataDir, 'metadata.db'));
+    db.prepare('UPDATE backup_history SET taken_at = taken_at - ?').run(48 * 3_600_000);
+    db.close();
+    const stale = await scan(t, ['--client-config', b.adminProperties, '--admin-url', b.broker.adminUrl ?? '']);
+    assert.deepEqual(severityOf(stale.report, 'PARAPET-BACKUP-OLD'), ['MEDIUM']);
+    assert.match(find(stale.report, 'PARAPET-BACKUP-OLD')[0]?.evidence ?? '', /48 h ago, policy 26 h\) into directory \/srv\/backups/);
+    assert.deepEqual(find((await scan(t, ['--client-config', b.adminProperties, '--admin-url', b.broker.adminUrl ?? '', '--backup-max-age-hours', '72'])).report, 'PARAPET-BACKUP-OLD'), []);
   });
 
   it('an --insecure Parapet: the plaintext listener and anonymous access are CRITICAL, and --fail-on high exits 3', async (t) => {
@@ -188,7 +207,7 @@ describe('parapet posture', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^posture of 127\.0\.0\.1:\d+ \(Parapet /);
     assert.match(run.stdout, /CONTROL +SCORE +CRITICAL +HIGH +MEDIUM +LOW +INFO\n1 authentication and authorization +100 /);
-    assert.match(run.stdout, /8 backup and recovery +not assessed/);
+    assert.match(run.stdout, /8 backup and recovery +95 /);
     assert.match(run.stdout, /INFO {2}PARAPET-TLS-PRIVATE-CA {2}\(control 2\)/);
     const both = await parapet(['posture', '--client-config', b.adminProperties, '--json', '--sarif']);
     assert.equal(both.code, 2);

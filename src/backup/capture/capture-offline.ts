@@ -11,8 +11,8 @@ import { CaptureRegistry, type HeldCapture } from './capture-registry.js';
 export interface OfflineCapture extends HeldCapture {
   /** Extends the lease (the lock stays held until release either way). */
   renew(): number;
-  /** Removes the staging directory and releases the data directory's lock. */
-  release(): void;
+  /** Removes the staging directory and releases the data directory's lock; `completed` records the backup (as the broker does). */
+  release(completed?: { target: string }): void;
 }
 
 export interface OfflineCaptureOptions {
@@ -71,11 +71,20 @@ export async function captureOffline(dataDir: string, options: OfflineCaptureOpt
     return {
       ...held,
       renew: () => registry.renew(id),
-      release: () => {
+      release: (completed?: { target: string }) => {
         if (released) return;
         released = true;
         try {
-          registry.release(id);
+          const capture = registry.release(id);
+          if (completed !== undefined) {
+            // Still under the lock: no broker has the store open.
+            const history = new MetadataStore(dataDir);
+            try {
+              history.recordBackup({ captureId: id, takenAtMs: capture.takenAtMs, completedAtMs: (options.clock ?? Date.now)(), target: completed.target });
+            } finally {
+              history.close();
+            }
+          }
         } catch (err) {
           // Its lease expired first: the staging directory is gone already.
           if (!isCaptureError(err, CaptureErrorCodes.UNKNOWN)) throw err;

@@ -108,11 +108,12 @@ export class CaptureRegistry {
     return held.expiresAtMs;
   }
 
-  /** Removes a held capture's staging directory. */
-  release(id: string): void {
+  /** Removes a held capture's staging directory; returns the capture it held. */
+  release(id: string): Capture {
     const held = this.#held.get(id);
     if (held === undefined || held === null) throw unknown(id);
     this.#drop(id, 'released');
+    return held.capture;
   }
 
   /** Releases the captures whose lease has ended; returns their ids. Also run every minute while any is held. */

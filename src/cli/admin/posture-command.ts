@@ -22,6 +22,7 @@ interface PostureFlags extends ConnectionFlags, EndpointFlags {
   readonly timeoutMs: number;
   readonly unusedDays: number;
   readonly passwordMaxAgeDays: number;
+  readonly backupMaxAgeHours: number;
 }
 
 /** `--fail-on` was reached: exit 3, apart from 1 (the scan failed) and 2 (bad usage). */
@@ -42,6 +43,7 @@ export function registerPostureCommand(program: Command, io: AdminIo): void {
     .option('--min-scram-iterations <n>', 'report SCRAM credentials with fewer iterations', integer('--min-scram-iterations', 1, 10_000_000), 4096)
     .option('--timeout-ms <ms>', 'per probe and request', integer('--timeout-ms', 100, 120_000), 5000)
     .option('--unused-days <days>', 'Parapet: report users whose last login is older than this many days', integer('--unused-days', 1, 3650), 90)
+    .option('--backup-max-age-hours <hours>', 'Parapet: report a newest complete backup older than this many hours (a daily schedule with slack: 26)', integer('--backup-max-age-hours', 1, 87600), 26)
     .option('--password-max-age-days <days>', 'Parapet: report SCRAM passwords set longer ago than this many days', integer('--password-max-age-days', 1, 36500), 365)
     .action(
       action(io, async (flags: PostureFlags) => {
@@ -54,6 +56,7 @@ export function registerPostureCommand(program: Command, io: AdminIo): void {
           timeoutMs: flags.timeoutMs,
           unusedDays: flags.unusedDays,
           passwordMaxAgeDays: flags.passwordMaxAgeDays,
+          backupMaxAgeHours: flags.backupMaxAgeHours,
           logins: () => readLogins(flags),
         });
         const text = format === 'text' ? postureText(report) : `${JSON.stringify(format === 'json' ? postureJson(report) : postureSarif(report), null, 2)}\n`;

@@ -22,8 +22,11 @@ export interface AcquiredCapture {
   readonly leaseExpiresAtMs: number;
   /** Extends the lease by one lease from now (call it well within the lease while a long backup runs); the new end. */
   renew(): Promise<number>;
-  /** Lets the capture go (its staging directory is removed); call it once the backup is written, or failed. */
-  release(): Promise<void>;
+  /**
+   * Lets the capture go (its staging directory is removed); call it once the backup is written, or
+   * failed. `completed` says the backup is complete: the data directory records it (the posture scan's backup age).
+   */
+  release(completed?: { target: string }): Promise<void>;
 }
 
 /**
@@ -39,8 +42,8 @@ export async function acquireCapture(options: AcquireCaptureOptions): Promise<Ac
       via: 'offline',
       leaseExpiresAtMs: offline.leaseExpiresAtMs,
       renew: () => Promise.resolve(offline.renew()),
-      release: () => {
-        offline.release();
+      release: (completed) => {
+        offline.release(completed);
         return Promise.resolve();
       },
     };
@@ -61,8 +64,8 @@ export async function acquireCapture(options: AcquireCaptureOptions): Promise<Ac
       if (typeof renewed.leaseExpiresAtMs !== 'number') throw new ClientError(`the broker's answer to renewing capture ${id} has no leaseExpiresAtMs`);
       return renewed.leaseExpiresAtMs;
     },
-    release: async () => {
-      await callEndpoint(target, credentials, 'POST', '/v1/backup/release', { id });
+    release: async (completed) => {
+      await callEndpoint(target, credentials, 'POST', '/v1/backup/release', { id, ...(completed === undefined ? {} : { completed }) });
     },
   };
 }

@@ -57,11 +57,13 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
               io.stderr(`parapet: could not renew the capture's lease: ${err instanceof Error ? err.message : String(err)}\n`);
             });
           }, RENEW_EVERY_MS);
+          let completed: { target: string } | undefined;
           try {
             const capture = withConfigFiles(held.capture, flags.dataDir);
             const began = Date.now();
             const result = await writeBackup(capture, target, keys, { dataDir: flags.dataDir, host: hostname(), ...(flags.rate === undefined ? {} : { rateBytesPerSecond: flags.rate }) });
             const seconds = (Date.now() - began) / 1000;
+            completed = { target: target.description };
             const { manifest } = result;
             const summary = {
               id: manifest.id,
@@ -83,7 +85,7 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
             );
           } finally {
             clearInterval(renewal);
-            await held.release();
+            await held.release(completed);
           }
         } finally {
           unlockTarget();

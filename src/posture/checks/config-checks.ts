@@ -5,7 +5,12 @@ import { RULES } from '../rules.js';
  * Broker configs (DescribeConfigs of resource BROKER), Kafka's and Parapet's own (`parapet.*`,
  * src/broker/broker-configs.ts), as findings. A key the cluster does not show is not judged.
  */
-export function configFindings(configs: ReadonlyMap<string, string | null>, target: string, probedPlaintextPorts: ReadonlySet<number> = new Set()): Finding[] {
+export function configFindings(
+  configs: ReadonlyMap<string, string | null>,
+  target: string,
+  probedPlaintextPorts: ReadonlySet<number> = new Set(),
+  backupPolicy?: { readonly nowMs: number; readonly maxAgeHours: number },
+): Finding[] {
   const out: Finding[] = [];
   const value = (name: string) => configs.get(name) ?? undefined;
   const flag = (name: string) => value(name)?.toLowerCase() === 'true';
@@ -31,6 +36,15 @@ export function configFindings(configs: ReadonlyMap<string, string | null>, targ
   if (value('parapet.audit.enabled') === 'false') out.push(finding(RULES.auditOff, target, show('parapet.audit.enabled')));
   if (flag('parapet.audit.fail.open')) out.push(finding(RULES.auditFailOpen, target, show('parapet.audit.fail.open')));
   if (value('parapet.quotas.enabled') === 'false') out.push(finding(RULES.quotasOff, target, show('parapet.quotas.enabled')));
+  const lastBackup = value('parapet.backup.last.capture.time');
+  if (lastBackup !== undefined && backupPolicy !== undefined) {
+    const takenMs = Date.parse(lastBackup);
+    if (lastBackup === '' || Number.isNaN(takenMs)) out.push(finding(RULES.backupNone, target, 'parapet.backup.last.capture.time is empty: no backup recorded'));
+    else if (backupPolicy.nowMs - takenMs > backupPolicy.maxAgeHours * 3_600_000) {
+      const hours = Math.floor((backupPolicy.nowMs - takenMs) / 3_600_000);
+      out.push(finding(RULES.backupOld, target, `the newest backup was captured ${lastBackup} (${hours} h ago, policy ${backupPolicy.maxAgeHours} h) into ${value('parapet.backup.last.target') ?? '?'}`));
+    }
+  }
   return out;
 }
 
