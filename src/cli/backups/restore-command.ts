@@ -3,11 +3,12 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultIdentityFile, loadIdentity } from '../../backup/keys/backup-keys.js';
 import { readManifest, restoreFiles } from '../../backup/reader.js';
-import { LOCK_FILE, OWNER_FILE } from '../../storage/data-dir-lock.js';
+import { DataDirLock, LOCK_FILE, OWNER_FILE } from '../../storage/data-dir-lock.js';
 import { KEYRING_FILE } from '../../storage/crypto/key-setup.js';
-import { action, type AdminIo } from '../admin/common.js';
+import { action, collect, UsageError, type AdminIo } from '../admin/common.js';
 import { newestComplete, trustedSigner } from './backup-commands.js';
 import { takeRestoreDestination } from './restore-destination.js';
+import { parseTopicMapping, restoreTopics } from './restore-topics.js';
 import { humanBytes, openTarget } from './target-spec.js';
 
 interface RestoreFlags {
@@ -18,6 +19,7 @@ interface RestoreFlags {
   readonly trust?: string;
   readonly identity?: string;
   readonly overwrite?: boolean;
+  readonly topic: readonly string[];
   readonly json?: boolean;
 }
 
@@ -42,6 +44,7 @@ export function registerRestoreCommand(program: Command, io: AdminIo): void {
     .option('--trust <file>', 'the signing public key the manifest must be signed with (default: from --keys-from)')
     .option('--identity <file>', 'the X25519 private key to decrypt with (default: from --keys-from)')
     .option('--overwrite', 'replace what an initialised (stopped) data directory holds; a running broker\'s is always refused')
+    .option('--topic <name[=new-name]>', 'restore only this topic (repeatable), into an existing stopped data directory, under its name or a new one', collect, [])
     .option('--json', 'print the summary as JSON')
     .action(
       action(io, async (flags: RestoreFlags) => {
@@ -51,6 +54,25 @@ export function registerRestoreCommand(program: Command, io: AdminIo): void {
         const id = flags.backup ?? (await newestComplete(target, trusted));
         const manifest = await readManifest(target, id, trusted);
         const dataDir = resolve(flags.dataDir);
+        if (flags.topic.length > 0) {
+          const mapping = parseTopicMapping(flags.topic);
+          if (flags.overwrite === true) throw new UsageError('--topic restores into a data directory as it is: --overwrite does not apply');
+          // The directory's own lock: refused while its broker runs.
+          const held = DataDirLock.acquire(dataDir, 'parapet restore');
+          try {
+            const restored = await restoreTopics(target, manifest, identity, dataDir, mapping);
+            if (flags.json === true) io.stdout(`${JSON.stringify({ id, dataDir, topics: restored }, null, 2)}\n`);
+            else {
+              for (const r of restored) {
+                io.stdout(`restored topic ${r.from}${r.to === r.from ? '' : ` as ${r.to}`} (id ${r.topicId}, ${r.partitions} partition(s), ${r.groupOffsets} committed group offset(s)) from backup ${id} into ${dataDir}\n`);
+              }
+              io.stdout(`start the broker: parapet start --data-dir ${flags.dataDir}\n`);
+            }
+          } finally {
+            held.release();
+          }
+          return;
+        }
         const lock = takeRestoreDestination(dataDir, { overwrite: flags.overwrite === true });
         try {
           let restored;
