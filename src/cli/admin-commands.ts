@@ -12,6 +12,7 @@ import { registerAclAdvise } from './access/advise-command.js';
 import { registerAccessCommands } from './access/review-command.js';
 import { registerBackupCommands } from './backups/backup-commands.js';
 import { registerRestoreCommand } from './backups/restore-command.js';
+import { registerDrillCommand } from './backups/drill-command.js';
 
 export type { AdminIo } from './admin/common.js';
 
@@ -39,5 +40,7 @@ export function registerAdminCommands(program: Command, io: AdminIo = processIo(
   // Backups: the capture through the admin endpoint (or offline), the files read by this process (docs/operations/backup-and-recovery.md).
   registerBackupCommands(configureGroup(program.command('backup').description('back up a data directory, list and verify backups'), io), io);
   registerRestoreCommand(program, io);
+  // A restore rehearsed end to end, for cron: exit 1 when the restored broker serves anything else.
+  registerDrillCommand(configureGroup(program.command('dr').description('disaster recovery: rehearse a restore of a backup (drill)'), io), io);
   registerQuotaCommands(configureGroup(program.command('quota').description('set, list and remove client quotas (byte rates, request time, partition mutations)'), io), io);
 }

@@ -1,13 +1,12 @@
-import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultIdentityFile, loadIdentity } from '../../backup/keys/backup-keys.js';
-import { readManifest, restoreFiles } from '../../backup/reader.js';
-import { DataDirLock, LOCK_FILE, OWNER_FILE } from '../../storage/data-dir-lock.js';
+import { readManifest } from '../../backup/reader.js';
+import { DataDirLock } from '../../storage/data-dir-lock.js';
 import { KEYRING_FILE } from '../../storage/crypto/key-setup.js';
 import { action, collect, UsageError, type AdminIo } from '../admin/common.js';
 import { newestComplete, trustedSigner } from './backup-commands.js';
-import { takeRestoreDestination } from './restore-destination.js';
+import { restoreInto } from './restore-into.js';
 import { parseTopicMapping, restoreTopics } from './restore-topics.js';
 import { humanBytes, openTarget } from './target-spec.js';
 
@@ -53,8 +52,8 @@ export function registerRestoreCommand(program: Command, io: AdminIo): void {
         const identity = loadIdentity(flags.identity ?? defaultIdentityFile(flags.keysFrom));
         const id = flags.backup ?? (await newestComplete(target, trusted));
         const manifest = await readManifest(target, id, trusted);
-        const dataDir = resolve(flags.dataDir);
         if (flags.topic.length > 0) {
+          const dataDir = resolve(flags.dataDir);
           const mapping = parseTopicMapping(flags.topic);
           if (flags.overwrite === true) throw new UsageError('--topic restores into a data directory as it is: --overwrite does not apply');
           // The directory's own lock: refused while its broker runs.
@@ -73,32 +72,17 @@ export function registerRestoreCommand(program: Command, io: AdminIo): void {
           }
           return;
         }
-        const lock = takeRestoreDestination(dataDir, { overwrite: flags.overwrite === true });
-        try {
-          let restored;
-          try {
-            restored = await restoreFiles(target, manifest, identity, dataDir);
-          } catch (err) {
-            // Nothing half-restored is left to start a broker on.
-            for (const name of readdirSync(dataDir)) if (name !== LOCK_FILE && name !== OWNER_FILE) rmSync(join(dataDir, name), { recursive: true, force: true });
-            throw err;
-          }
-          const keyring = join(flags.keysFrom, KEYRING_FILE);
-          const keyringCopied = existsSync(keyring);
-          if (keyringCopied) copyFileSync(keyring, join(dataDir, KEYRING_FILE));
-          const sealed = manifest.files.some((f) => f.kind === 'data-keys');
-          const summary = { id, dataDir, files: restored.files, bytes: restored.bytes, keyring: keyringCopied ? keyring : null, partitions: manifest.partitions };
-          if (flags.json === true) {
-            io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
-          } else {
-            io.stdout(`restored backup ${id} (taken ${manifest.createdAt}) into ${dataDir}: ${restored.files} file(s), ${humanBytes(restored.bytes)}, ${manifest.partitions.length} partition(s)\n`);
-            if (keyringCopied) io.stdout(`copied the keyring of ${flags.keysFrom}: the restored broker reads its master key where the restored parapet.yaml says\n`);
-            io.stdout(`start it: parapet start --data-dir ${flags.dataDir}\n`);
-          }
-          if (sealed && !keyringCopied) io.stderr(`parapet: ${flags.keysFrom} has no ${KEYRING_FILE}: the encrypted topics restore only with the KEK provider that holds their keys (an HSM, or a keyring you copy into ${dataDir})\n`);
-        } finally {
-          lock.release();
+        const restored = await restoreInto(target, manifest, identity, flags.dataDir, { keysFrom: flags.keysFrom, overwrite: flags.overwrite === true });
+        const { dataDir } = restored;
+        const summary = { id, dataDir, files: restored.files, bytes: restored.bytes, keyring: restored.keyring, partitions: manifest.partitions };
+        if (flags.json === true) {
+          io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+        } else {
+          io.stdout(`restored backup ${id} (taken ${manifest.createdAt}) into ${dataDir}: ${restored.files} file(s), ${humanBytes(restored.bytes)}, ${manifest.partitions.length} partition(s)\n`);
+          if (restored.keyring !== null) io.stdout(`copied the keyring of ${flags.keysFrom}: the restored broker reads its master key where the restored parapet.yaml says\n`);
+          io.stdout(`start it: parapet start --data-dir ${flags.dataDir}\n`);
         }
+        if (restored.sealed && restored.keyring === null) io.stderr(`parapet: ${flags.keysFrom} has no ${KEYRING_FILE}: the encrypted topics restore only with the KEK provider that holds their keys (an HSM, or a keyring you copy into ${dataDir})\n`);
       }),
     );
 }
