@@ -152,10 +152,10 @@ export function withReadOptions(cmd: Command): Command {
 }
 
 /** The key manifests must be signed with: --trust, else the one beside the data directory, which must be there. */
-export function trustedSigner(trust: string | undefined, dataDir: string): ReturnType<typeof loadTrustedSigner> {
+export function trustedSigner(trust: string | undefined, dataDir: string, option: '--data-dir' | '--keys-from' = '--data-dir'): ReturnType<typeof loadTrustedSigner> {
   const file = trust ?? defaultTrustFile(dataDir);
   if (trust === undefined && !existsSync(file)) {
-    throw new UsageError(`no backup signing key beside ${dataDir} (${file}): give the --data-dir of the broker that took the backups, or --trust with a copy of its signing.key.pub`);
+    throw new UsageError(`no backup signing key beside ${dataDir} (${file}): give the ${option} of the broker that took the backups, or --trust with a copy of its signing.key.pub`);
   }
   return loadTrustedSigner(file);
 }

@@ -39,7 +39,7 @@ export function registerDrillCommand(dr: Command, io: AdminIo): void {
       action(io, async (flags: DrillFlags) => {
         const startedAtMs = Date.now();
         const target = openTarget(flags.from);
-        const trusted = trustedSigner(flags.trust, flags.keysFrom);
+        const trusted = trustedSigner(flags.trust, flags.keysFrom, '--keys-from');
         const identityFile = flags.identity ?? defaultIdentityFile(flags.keysFrom);
         // Without the identity (kept offline) the drill still verifies, then says why it cannot restore.
         const identity = flags.identity !== undefined || existsSync(identityFile) ? loadIdentity(identityFile) : undefined;

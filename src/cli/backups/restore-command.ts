@@ -48,7 +48,7 @@ export function registerRestoreCommand(program: Command, io: AdminIo): void {
     .action(
       action(io, async (flags: RestoreFlags) => {
         const target = openTarget(flags.from);
-        const trusted = trustedSigner(flags.trust, flags.keysFrom);
+        const trusted = trustedSigner(flags.trust, flags.keysFrom, '--keys-from');
         const identity = loadIdentity(flags.identity ?? defaultIdentityFile(flags.keysFrom));
         const id = flags.backup ?? (await newestComplete(target, trusted));
         const manifest = await readManifest(target, id, trusted);
