@@ -8,9 +8,9 @@ import { KEYRING_FILE } from '../../storage/crypto/key-setup.js';
 import { action, type AdminIo } from '../admin/common.js';
 import { newestComplete, trustedSigner } from './backup-commands.js';
 import { takeRestoreDestination } from './restore-destination.js';
-import { humanBytes, openTarget } from './target-spec.js';
+import { closeTarget, humanBytes, openTarget, withTargetOptions, type TargetFlags } from './target-spec.js';
 
-interface RestoreFlags {
+interface RestoreFlags extends TargetFlags {
   readonly from: string;
   readonly backup?: string;
   readonly dataDir: string;
@@ -32,10 +32,9 @@ interface RestoreFlags {
  * parapet.yaml names by reference, as the original's did.
  */
 export function registerRestoreCommand(program: Command, io: AdminIo): void {
-  program
-    .command('restore')
+  withTargetOptions(program.command('restore'))
     .description('build a new data directory from a backup: topics, offsets, groups, users, ACLs, producer state')
-    .requiredOption('--from <target>', 'the target the backups are in: a directory')
+    .requiredOption('--from <target>', 'the target the backups are in: a directory or s3://bucket/prefix')
     .option('--backup <id>', 'the backup to restore (default: the newest complete one)')
     .requiredOption('--data-dir <dir>', 'the data directory to build (new or empty; see --overwrite)')
     .option('--keys-from <dir>', 'the data directory whose keys to use: its keyring, <dir>-keys/backup/identity.key and signing.key.pub', './parapet-data')
@@ -45,37 +44,41 @@ export function registerRestoreCommand(program: Command, io: AdminIo): void {
     .option('--json', 'print the summary as JSON')
     .action(
       action(io, async (flags: RestoreFlags) => {
-        const target = openTarget(flags.from);
         const trusted = trustedSigner(flags.trust, flags.keysFrom);
         const identity = loadIdentity(flags.identity ?? defaultIdentityFile(flags.keysFrom));
-        const id = flags.backup ?? (await newestComplete(target, trusted));
-        const manifest = await readManifest(target, id, trusted);
-        const dataDir = resolve(flags.dataDir);
-        const lock = takeRestoreDestination(dataDir, { overwrite: flags.overwrite === true });
+        const target = openTarget(flags.from, flags);
         try {
-          let restored;
+          const id = flags.backup ?? (await newestComplete(target, trusted));
+          const manifest = await readManifest(target, id, trusted);
+          const dataDir = resolve(flags.dataDir);
+          const lock = takeRestoreDestination(dataDir, { overwrite: flags.overwrite === true });
           try {
-            restored = await restoreFiles(target, manifest, identity, dataDir);
-          } catch (err) {
-            // Nothing half-restored is left to start a broker on.
-            for (const name of readdirSync(dataDir)) if (name !== LOCK_FILE && name !== OWNER_FILE) rmSync(join(dataDir, name), { recursive: true, force: true });
-            throw err;
+            let restored;
+            try {
+              restored = await restoreFiles(target, manifest, identity, dataDir);
+            } catch (err) {
+              // Nothing half-restored is left to start a broker on.
+              for (const name of readdirSync(dataDir)) if (name !== LOCK_FILE && name !== OWNER_FILE) rmSync(join(dataDir, name), { recursive: true, force: true });
+              throw err;
+            }
+            const keyring = join(flags.keysFrom, KEYRING_FILE);
+            const keyringCopied = existsSync(keyring);
+            if (keyringCopied) copyFileSync(keyring, join(dataDir, KEYRING_FILE));
+            const sealed = manifest.files.some((f) => f.kind === 'data-keys');
+            const summary = { id, dataDir, files: restored.files, bytes: restored.bytes, keyring: keyringCopied ? keyring : null, partitions: manifest.partitions };
+            if (flags.json === true) {
+              io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+            } else {
+              io.stdout(`restored backup ${id} (taken ${manifest.createdAt}) into ${dataDir}: ${restored.files} file(s), ${humanBytes(restored.bytes)}, ${manifest.partitions.length} partition(s)\n`);
+              if (keyringCopied) io.stdout(`copied the keyring of ${flags.keysFrom}: the restored broker reads its master key where the restored parapet.yaml says\n`);
+              io.stdout(`start it: parapet start --data-dir ${flags.dataDir}\n`);
+            }
+            if (sealed && !keyringCopied) io.stderr(`parapet: ${flags.keysFrom} has no ${KEYRING_FILE}: the encrypted topics restore only with the KEK provider that holds their keys (an HSM, or a keyring you copy into ${dataDir})\n`);
+          } finally {
+            lock.release();
           }
-          const keyring = join(flags.keysFrom, KEYRING_FILE);
-          const keyringCopied = existsSync(keyring);
-          if (keyringCopied) copyFileSync(keyring, join(dataDir, KEYRING_FILE));
-          const sealed = manifest.files.some((f) => f.kind === 'data-keys');
-          const summary = { id, dataDir, files: restored.files, bytes: restored.bytes, keyring: keyringCopied ? keyring : null, partitions: manifest.partitions };
-          if (flags.json === true) {
-            io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
-          } else {
-            io.stdout(`restored backup ${id} (taken ${manifest.createdAt}) into ${dataDir}: ${restored.files} file(s), ${humanBytes(restored.bytes)}, ${manifest.partitions.length} partition(s)\n`);
-            if (keyringCopied) io.stdout(`copied the keyring of ${flags.keysFrom}: the restored broker reads its master key where the restored parapet.yaml says\n`);
-            io.stdout(`start it: parapet start --data-dir ${flags.dataDir}\n`);
-          }
-          if (sealed && !keyringCopied) io.stderr(`parapet: ${flags.keysFrom} has no ${KEYRING_FILE}: the encrypted topics restore only with the KEK provider that holds their keys (an HSM, or a keyring you copy into ${dataDir})\n`);
         } finally {
-          lock.release();
+          closeTarget(target);
         }
       }),
     );
