@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration, pruneBackups, type PruneReport, type RetentionPolicy } from '../../backup/prune.js';
 import { action, integer, UsageError, type AdminIo } from '../admin/common.js';
 import { trustedSigner, withReadOptions } from './backup-commands.js';
@@ -19,7 +19,7 @@ interface PruneFlags extends RetentionFlags, TargetFlags {
 
 function duration(text: string): number {
   const ms = parseDuration(text);
-  if (ms === null) throw new UsageError(`--keep-within: give a duration such as 30d, 12h, 2w or 90m, not ${JSON.stringify(text)}`);
+  if (ms === null) throw new InvalidArgumentError(`give a duration such as 30d, 12h, 2w or 90m, not ${JSON.stringify(text)}.`);
   return ms;
 }
 
