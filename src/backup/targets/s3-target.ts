@@ -139,7 +139,9 @@ export class S3Target implements BackupTarget {
         this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: `${this.#prefix}${prefix}`, ...(token === undefined ? {} : { ContinuationToken: token }) })),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined && object.Key.startsWith(this.#prefix)) keys.push(object.Key.slice(this.#prefix.length));
+        const key = object.Key?.startsWith(this.#prefix) === true ? object.Key.slice(this.#prefix.length) : null;
+        // Objects someone else put under the prefix with names no target key can have are not backup objects.
+        if (key !== null && isKey(key)) keys.push(key);
       }
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
@@ -183,6 +185,15 @@ export class S3Target implements BackupTarget {
     }
     if (err instanceof S3ServiceException) return unavailable(`S3 answered ${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${err.message}`);
     return unavailable(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function isKey(key: string): boolean {
+  try {
+    checkKey(key);
+    return true;
+  } catch {
+    return false;
   }
 }
 

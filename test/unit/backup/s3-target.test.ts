@@ -33,6 +33,8 @@ describe('the S3 target (against the stand-in)', () => {
     assert.equal(await target.get('backups/b1/none.json'), null);
     assert.equal(await target.has('chunks/ab/ab12'), true);
     assert.equal(await target.has('chunks/ab/none'), false);
+    // An object put by something else, with a name no target key can have, is not listed.
+    server.buckets.get('backups')?.set('site-a/backups/a b/../x', Buffer.from('x'));
     assert.deepEqual(await target.list('backups/'), ['backups/b1/manifest.json', 'backups/b2/started.json']);
     assert.deepEqual(await target.list(''), ['backups/b1/manifest.json', 'backups/b2/started.json', 'chunks/ab/ab12']);
     await target.remove('chunks/ab/ab12');
