@@ -36,6 +36,13 @@ export const BackupErrorKinds = {
    * for every recipient of this backup: reusing it would give a recipient a backup it cannot read.
    */
   RECIPIENTS_CHANGED: 'recipients-changed',
+  /**
+   * The target cannot be used: a bucket that does not exist, credentials missing or refused, an
+   * endpoint that does not answer. The message says which, never with a credential in it.
+   */
+  TARGET_UNAVAILABLE: 'target-unavailable',
+  /** Another writer holds the target's lock (one backup or prune at a time). */
+  TARGET_LOCKED: 'target-locked',
 } as const;
 export type BackupErrorKind = (typeof BackupErrorKinds)[keyof typeof BackupErrorKinds];
 

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { dirname, join, resolve } from 'node:path';
 import { BackupError, BackupErrorKinds } from '../backup-error.js';
 import type { BackupTarget } from '../contracts.js';
+import { checkKey, checkPrefix, KEY_SEGMENT } from './object-key.js';
 
 /**
  * A backup target on a directory (local disk or a mount). Objects are files under it, 0600 in 0700
@@ -12,20 +13,8 @@ import type { BackupTarget } from '../contracts.js';
  * sees the whole object or nothing, and a crash leaves no half object under a real key.
  */
 
-/** One key segment: starts with a letter, digit, `_` or `-` (so never `.`, `..` or a temporary name). */
-const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+const SEGMENT = KEY_SEGMENT;
 const TEMP_PREFIX = '.put-';
-
-function checkKey(key: string): void {
-  if (key.length === 0 || key.length > 1024 || !key.split('/').every((s) => SEGMENT.test(s))) {
-    throw new BackupError(BackupErrorKinds.BAD_KEY, key, `${JSON.stringify(key)} is not a backup object key (relative, [A-Za-z0-9._-] names separated by /, no . or ..)`);
-  }
-}
-
-function checkPrefix(prefix: string): void {
-  if (prefix === '') return;
-  checkKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
-}
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 

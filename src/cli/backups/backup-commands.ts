@@ -10,16 +10,18 @@ import { credentials, target as endpointTarget, withEndpointOptions, type Sessio
 import { formatTable } from '../admin/table.js';
 import { acquireCapture } from './acquire-capture.js';
 import { withConfigFiles } from './config-files.js';
-import { byteRate, humanBytes, lockTarget, openTarget } from './target-spec.js';
+import { pruneBackups } from '../../backup/prune.js';
+import { pruneText, registerPruneCommand, retentionPolicy, withRetentionOptions, type RetentionFlags } from './prune-command.js';
+import { byteRate, closeTarget, humanBytes, lockTarget, openTarget, withTargetOptions, type TargetFlags } from './target-spec.js';
 
-interface CreateFlags extends SessionFlags {
+interface CreateFlags extends SessionFlags, TargetFlags, RetentionFlags {
   readonly to: string;
   readonly recipient: readonly string[];
   readonly rate?: number;
   readonly json?: boolean;
 }
 
-interface ReadFlags {
+interface ReadFlags extends TargetFlags {
   readonly from: string;
   readonly dataDir: string;
   readonly trust?: string;
@@ -37,8 +39,8 @@ const RENEW_EVERY_MS = 5 * 60_000;
  * endpoint) or while it is stopped (under the data directory's lock).
  */
 export function registerBackupCommands(backup: Command, io: AdminIo): void {
-  withEndpointOptions(backup.command('create').description('back up a data directory (its broker running or not) into a target: encrypted, signed, incremental'))
-    .requiredOption('--to <target>', 'where backups go: a directory (local or mounted)')
+  withRetentionOptions(withTargetOptions(withEndpointOptions(backup.command('create').description('back up a data directory (its broker running or not) into a target: encrypted, signed, incremental'))))
+    .requiredOption('--to <target>', 'where backups go: a directory (local or mounted) or s3://bucket/prefix')
     .option('--recipient <file>', 'encrypt to this X25519 public key (repeatable; default: <data-dir>-keys/backup/recipient.pub)', collect, [])
     .option('--rate <bytes-per-second>', 'read the data directory at most this fast, e.g. 50MiB (default: unbounded)', byteRate)
     .option('--json', 'print the summary as JSON')
@@ -47,9 +49,11 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
         const made = ensureBackupKeys(flags.dataDir);
         if (made.created.length > 0) io.stderr(`parapet: made the backup keys in ${made.dir}: ${made.created.join(', ')} (keep a copy of identity.key away from this machine: restores need it)\n`);
         const keys = loadWriterKeys(flags.dataDir, flags.recipient.length > 0 ? flags.recipient : undefined);
-        const target = openTarget(flags.to);
-        const unlockTarget = lockTarget(flags.to);
+        const policy = retentionPolicy(flags);
+        const target = openTarget(flags.to, flags);
+        let unlockTarget: (() => Promise<void>) | undefined;
         try {
+          unlockTarget = await lockTarget(target, flags.to, 'parapet backup create');
           const logger = createLogger('warn', 'json', process.stderr);
           const held = await acquireCapture({ dataDir: flags.dataDir, endpoint: () => ({ target: endpointTarget(flags), credentials: credentials(flags) }), logger });
           const renewal = setInterval(() => {
@@ -60,6 +64,7 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
           let completed: { target: string } | undefined;
           try {
             const capture = withConfigFiles(held.capture, flags.dataDir);
+            const trusted = loadTrustedSigner(defaultTrustFile(flags.dataDir));
             const began = Date.now();
             const result = await writeBackup(capture, target, keys, { dataDir: flags.dataDir, host: hostname(), ...(flags.rate === undefined ? {} : { rateBytesPerSecond: flags.rate }) });
             const seconds = (Date.now() - began) / 1000;
@@ -75,20 +80,24 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
               seconds,
               partitions: manifest.partitions.map((p) => ({ topic: p.topic, partition: p.partition, endOffset: p.endOffset })),
             };
+            // Retention only after the new backup is complete, and still under the lock (prune.ts).
+            const pruned = policy === null ? null : await pruneBackups(target, { policy, trusted });
             if (flags.json === true) {
-              io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+              io.stdout(`${JSON.stringify(pruned === null ? summary : { ...summary, prune: pruned }, null, 2)}\n`);
               return;
             }
             io.stdout(
               `backup ${manifest.id} complete in ${target.description}: ${manifest.partitions.length} partition(s), ${humanBytes(summary.totalBytes)} captured (${held.via === 'broker' ? 'from the running broker' : 'offline'}), ` +
                 `${humanBytes(result.storedBytes)} stored, ${humanBytes(result.reusedBytes)} already there, in ${seconds.toFixed(1)} s\n`,
             );
+            if (pruned !== null) io.stdout(pruneText(pruned, target.description));
           } finally {
             clearInterval(renewal);
             await held.release(completed);
           }
         } finally {
-          unlockTarget();
+          await unlockTarget?.();
+          closeTarget(target);
         }
       }),
     );
@@ -97,7 +106,14 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
     .option('--json', 'print the list as JSON')
     .action(
       action(io, async (flags: ReadFlags) => {
-        const listings = await listBackups(openTarget(flags.from), { trusted: trustedSigner(flags.trust, flags.dataDir) });
+        const trusted = trustedSigner(flags.trust, flags.dataDir);
+        const target = openTarget(flags.from, flags);
+        let listings;
+        try {
+          listings = await listBackups(target, { trusted });
+        } finally {
+          closeTarget(target);
+        }
         if (flags.json === true) {
           io.stdout(`${JSON.stringify(listings, null, 2)}\n`);
           return;
@@ -128,24 +144,31 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
     .option('--json', 'print the report as JSON')
     .action(
       action(io, async (flags: ReadFlags) => {
-        const target = openTarget(flags.from);
         const trusted = trustedSigner(flags.trust, flags.dataDir);
-        const id = flags.backup ?? (await newestComplete(target, trusted));
         const identityFile = flags.identity ?? defaultIdentityFile(flags.dataDir);
         // Without the identity (moved offline, as it should be) verify still checks hashes and signature.
         const identity = flags.identity !== undefined || existsSync(identityFile) ? loadIdentity(identityFile) : undefined;
-        const report = await verifyBackup(target, id, { trusted, ...(identity === undefined ? {} : { identity }) });
+        const target = openTarget(flags.from, flags);
+        let report: VerifyReport;
+        try {
+          const id = flags.backup ?? (await newestComplete(target, trusted));
+          report = await verifyBackup(target, id, { trusted, ...(identity === undefined ? {} : { identity }) });
+        } finally {
+          closeTarget(target);
+        }
         if (flags.json === true) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
         else io.stdout(verifyText(report));
         if (!report.ok) io.setExitCode(1);
       }),
     );
+
+  registerPruneCommand(backup, io);
 }
 
 /** The options of the commands that read a target: where, and the keys to check and open it with. */
 export function withReadOptions(cmd: Command): Command {
-  return cmd
-    .requiredOption('--from <target>', 'the target the backups are in: a directory')
+  return withTargetOptions(cmd)
+    .requiredOption('--from <target>', 'the target the backups are in: a directory or s3://bucket/prefix')
     .option('--data-dir <dir>', 'the data directory whose backup keys to use (<dir>-keys/backup/)', './parapet-data')
     .option('--trust <file>', 'the signing public key manifests must be signed with (default: <data-dir>-keys/backup/signing.key.pub)')
     .option('--identity <file>', 'the X25519 private key to decrypt with (default: <data-dir>-keys/backup/identity.key)');

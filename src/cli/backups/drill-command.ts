@@ -5,9 +5,9 @@ import { action, integer, type AdminIo } from '../admin/common.js';
 import { formatTable } from '../admin/table.js';
 import { newestComplete, trustedSigner } from './backup-commands.js';
 import { runDrill, type DrillReport } from './drill/run-drill.js';
-import { openTarget } from './target-spec.js';
+import { closeTarget, openTarget, withTargetOptions, type TargetFlags } from './target-spec.js';
 
-interface DrillFlags {
+interface DrillFlags extends TargetFlags {
   readonly from: string;
   readonly backup?: string;
   readonly keysFrom: string;
@@ -25,9 +25,9 @@ interface DrillFlags {
  * when anything differs or fails.
  */
 export function registerDrillCommand(dr: Command, io: AdminIo): void {
-  dr.command('drill')
+  withTargetOptions(dr.command('drill'))
     .description('restore a backup into a temporary directory, start a broker on it, read every partition back and compare; report RPO and RTO')
-    .requiredOption('--from <target>', 'the target the backups are in: a directory')
+    .requiredOption('--from <target>', 'the target the backups are in: a directory, or s3://bucket/prefix')
     .option('--backup <id>', 'the backup to drill (default: the newest complete one)')
     .option('--keys-from <dir>', 'the data directory whose keys to use: its keyring, <dir>-keys/backup/identity.key and signing.key.pub', './parapet-data')
     .option('--trust <file>', 'the signing public key the manifest must be signed with (default: from --keys-from)')
@@ -38,7 +38,7 @@ export function registerDrillCommand(dr: Command, io: AdminIo): void {
     .action(
       action(io, async (flags: DrillFlags) => {
         const startedAtMs = Date.now();
-        const target = openTarget(flags.from);
+        const target = openTarget(flags.from, flags);
         const trusted = trustedSigner(flags.trust, flags.keysFrom, '--keys-from');
         const identityFile = flags.identity ?? defaultIdentityFile(flags.keysFrom);
         // Without the identity (kept offline) the drill still verifies, then says why it cannot restore.
@@ -67,6 +67,7 @@ export function registerDrillCommand(dr: Command, io: AdminIo): void {
         } finally {
           process.removeListener('SIGINT', interrupted);
           process.removeListener('SIGTERM', interrupted);
+          closeTarget(target);
         }
         io.stdout(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : drillText(report));
         if (!report.ok) io.setExitCode(1);
