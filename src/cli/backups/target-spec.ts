@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { DirectoryTarget } from '../../backup/targets/directory-target.js';
 import { acquireS3Lock } from '../../backup/targets/s3-lock.js';
@@ -68,7 +69,8 @@ export function byteRate(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?(?:\/s)?$/i.exec(text.trim());
   const unit = UNITS[(m?.[2] ?? '').toLowerCase()];
   const value = m?.[1] === undefined || unit === undefined ? NaN : Number(m[1]) * unit;
-  if (!Number.isFinite(value) || value < 64 * 1024) throw new UsageError(`--rate: give bytes a second, at least 64KiB (e.g. 50MiB), not ${JSON.stringify(text)}`);
+  // commander shows an InvalidArgumentError as a usage error (exit 2), naming the option.
+  if (!Number.isFinite(value) || value < 64 * 1024) throw new InvalidArgumentError(`give bytes a second, at least 64KiB (e.g. 50MiB), not ${JSON.stringify(text)}`);
   return Math.floor(value);
 }
 
