@@ -47,13 +47,17 @@ export interface CliOutcome {
 
 const execFileAsync = promisify(execFile);
 
-/** Runs `parapet ARGS` to its end; standard input is a pipe, never a terminal. */
-export async function runParapet(args: readonly string[]): Promise<CliOutcome> {
+/** Runs `parapet ARGS` to its end; standard input is a pipe, never a terminal. `env` is added to the test's. */
+export async function runParapet(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliOutcome> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args]);
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
+      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
 }

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CLI } from '../helpers/cli-process.js';
+import { runParapet } from '../helpers/cli-process.js';
+import { tempDataDir } from '../helpers/durability.js';
 import { startBrokerProcess } from '../security/attack-support.js';
 
 /**
@@ -17,14 +16,10 @@ import { startBrokerProcess } from '../security/attack-support.js';
 
 const run = promisify(execFile);
 
+/** `parapet ARGS`, its two outputs together (what a person at a terminal reads). */
 async function parapet(args: readonly string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 120_000 });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
+  const { code, stdout, stderr } = await runParapet(args, { timeoutMs: 120_000 });
+  return { code, out: stdout + stderr };
 }
 
 async function consume(properties: string, bootstrap: string, topic: string, partition: number): Promise<string[]> {
@@ -32,19 +27,12 @@ async function consume(properties: string, bootstrap: string, topic: string, par
   return stdout.split('\n').filter((l) => l !== '');
 }
 
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parapet-restore-topic-'));
-  t.after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
 describe('parapet restore --topic', { timeout: 180_000 }, () => {
   it('brings a deleted topic back into the broker\'s own data directory, under a new name, with its group offsets', async (t) => {
     const broker = await startBrokerProcess(t);
     const properties = join(broker.dataDir, 'client', 'admin.properties');
-    const target = join(tempDir(t), 'backups');
+    const target = join(tempDataDir(t, 'parapet-restore-topic-'), 'backups');
     const admin = await broker.admin();
     await admin.createTopic('orders', 2, { 'retention.ms': '604800000' });
     for (const p of [0, 1]) {

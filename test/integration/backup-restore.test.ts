@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from '../../src/protocol/acl.js';
-import { CLI } from '../helpers/cli-process.js';
+import { runParapet } from '../helpers/cli-process.js';
+import { tempDataDir } from '../helpers/durability.js';
 import { startBrokerProcess, type BrokerProcess } from '../security/attack-support.js';
 
 /**
@@ -20,23 +20,7 @@ import { startBrokerProcess, type BrokerProcess } from '../security/attack-suppo
 
 const run = promisify(execFile);
 
-async function parapet(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
-function tempDir(t: TestContext, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
 const adminProperties = (dataDir: string) => join(dataDir, 'client', 'admin.properties');
 
@@ -74,7 +58,7 @@ interface BackupSummary {
 describe('parapet backup and restore', { timeout: 240_000 }, () => {
   it('backs up a broker while kcat produces, restores it byte for byte with offsets, users and ACLs; incremental; tamper-evident', async (t) => {
     const broker = await startBrokerProcess(t);
-    const work = tempDir(t, 'parapet-backup-');
+    const work = tempDataDir(t, 'parapet-backup-');
     const target = join(work, 'target');
     const marker = `MARKER${randomBytes(6).toString('hex')}`;
     const admin = await broker.admin();
@@ -105,7 +89,7 @@ describe('parapet backup and restore', { timeout: 240_000 }, () => {
     t.after(stopBusy);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const adminUrl = /admin endpoint: (\S+)\/metrics/.exec(broker.output())?.[1] ?? assert.fail(`no admin endpoint in ${broker.output()}`);
-    const first = await parapet(['backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json']);
+    const first = await runParapet(['backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json']);
     stopBusy();
     assert.equal(first.code, 0, first.stderr);
     const one = JSON.parse(first.stdout) as BackupSummary;
@@ -124,11 +108,11 @@ describe('parapet backup and restore', { timeout: 240_000 }, () => {
     assert.match(configs.get('parapet.backup.last.capture.time') ?? '', /^\d{4}-\d\d-\d\dT/);
     assert.equal(configs.get('parapet.backup.last.target'), `directory ${target}`);
 
-    const listed = await parapet(['backup', 'list', '--from', target, '--data-dir', broker.dataDir, '--json']);
+    const listed = await runParapet(['backup', 'list', '--from', target, '--data-dir', broker.dataDir, '--json']);
     assert.equal(listed.code, 0, listed.stderr);
     const backups = JSON.parse(listed.stdout) as { id: string; complete: boolean }[];
     assert.deepEqual(backups.map((b) => [b.id, b.complete]), [[one.id, true]]);
-    const verified = await parapet(['backup', 'verify', '--from', target, '--data-dir', broker.dataDir]);
+    const verified = await runParapet(['backup', 'verify', '--from', target, '--data-dir', broker.dataDir]);
     assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
 
     // Nothing of the records, nor a password, is in clear in any file of the target.
@@ -140,7 +124,7 @@ describe('parapet backup and restore', { timeout: 240_000 }, () => {
 
     // Incremental: a second backup after a little more data stores the new bytes, not the old segments again.
     await produce(broker, 'orders', 1, lines(1, 3000, 50));
-    const second = await parapet(['backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json']);
+    const second = await runParapet(['backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json']);
     assert.equal(second.code, 0, second.stderr);
     const two = JSON.parse(second.stdout) as BackupSummary;
     assert.ok(two.storedBytes < two.totalBytes / 3, `the second backup stored ${two.storedBytes} of ${two.totalBytes} bytes`);
@@ -148,7 +132,7 @@ describe('parapet backup and restore', { timeout: 240_000 }, () => {
 
     // Restore the first backup into a new directory and serve it.
     const restoredDir = join(work, 'restored');
-    const restored = await parapet(['restore', '--from', target, '--backup', one.id, '--data-dir', restoredDir, '--keys-from', broker.dataDir]);
+    const restored = await runParapet(['restore', '--from', target, '--backup', one.id, '--data-dir', restoredDir, '--keys-from', broker.dataDir]);
     assert.equal(restored.code, 0, `${restored.stdout}${restored.stderr}`);
     await broker.stop();
     const again = await startBrokerProcess(t, { dataDir: restoredDir });
@@ -175,10 +159,10 @@ describe('parapet backup and restore', { timeout: 240_000 }, () => {
     const bytes = readFileSync(victim);
     bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0x01;
     writeFileSync(victim, bytes);
-    const tampered = await parapet(['backup', 'verify', '--from', target, '--backup', one.id, '--data-dir', broker.dataDir]);
+    const tampered = await runParapet(['backup', 'verify', '--from', target, '--backup', one.id, '--data-dir', broker.dataDir]);
     assert.notEqual(tampered.code, 0);
     assert.ok(`${tampered.stdout}${tampered.stderr}`.includes(chunkId), `verify names the chunk ${chunkId}: ${tampered.stdout}${tampered.stderr}`);
-    const refused = await parapet(['restore', '--from', target, '--backup', one.id, '--data-dir', join(work, 'refused'), '--keys-from', broker.dataDir]);
+    const refused = await runParapet(['restore', '--from', target, '--backup', one.id, '--data-dir', join(work, 'refused'), '--keys-from', broker.dataDir]);
     assert.notEqual(refused.code, 0);
     assert.ok(!existsSync(join(work, 'refused', 'metadata.db')), 'a refused restore leaves no data directory to start');
   });

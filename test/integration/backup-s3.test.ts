@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CLI } from '../helpers/cli-process.js';
+import { runParapet } from '../helpers/cli-process.js';
+import { tempDataDir } from '../helpers/durability.js';
 import { startS3StandIn } from '../helpers/s3-stand-in.js';
 import { startBrokerProcess, type BrokerProcess } from '../security/attack-support.js';
 
@@ -19,23 +18,7 @@ import { startBrokerProcess, type BrokerProcess } from '../security/attack-suppo
 
 const run = promisify(execFile);
 
-async function parapet(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
-function tempDir(t: TestContext, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
 const adminProperties = (dataDir: string) => join(dataDir, 'client', 'admin.properties');
 
@@ -62,7 +45,7 @@ describe('parapet backup through an s3:// target (S3 stand-in)', { timeout: 180_
     await (await broker.admin()).createTopic('orders', 1);
     await produce(broker, 'orders', Array.from({ length: 500 }, (_, i) => `k${i}:${marker}-${i}`));
     const adminUrl = /admin endpoint: (\S+)\/metrics/.exec(broker.output())?.[1] ?? assert.fail('no admin endpoint');
-    const create = (extra: readonly string[] = []) => parapet(['backup', 'create', '--to', url, ...s3Flags, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json', ...extra], env);
+    const create = (extra: readonly string[] = []) => runParapet(['backup', 'create', '--to', url, ...s3Flags, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json', ...extra], { env, timeoutMs: 120_000 });
 
     const first = await create();
     assert.equal(first.code, 0, first.stderr);
@@ -76,7 +59,7 @@ describe('parapet backup through an s3:// target (S3 stand-in)', { timeout: 180_
     for (const [key, bytes] of objects) assert.ok(!bytes.includes(marker), `${key} holds a record in clear`);
     const expected = await consume(broker.dataDir, broker.bootstrap, 'orders');
 
-    const verified = await parapet(['backup', 'verify', '--from', url, ...s3Flags, '--data-dir', broker.dataDir], env);
+    const verified = await runParapet(['backup', 'verify', '--from', url, ...s3Flags, '--data-dir', broker.dataDir], { env, timeoutMs: 120_000 });
     assert.equal(verified.code, 0, `${verified.stdout}${verified.stderr}`);
     assert.match(verified.stdout, new RegExp(`backup ${one.id}: OK`));
 
@@ -86,13 +69,13 @@ describe('parapet backup through an s3:// target (S3 stand-in)', { timeout: 180_
     assert.equal(second.code, 0, second.stderr);
     const two = JSON.parse(second.stdout) as { id: string; prune: { pruned: { id: string }[] } };
     assert.deepEqual(two.prune.pruned.map((p) => p.id), [one.id]);
-    const listed = await parapet(['backup', 'list', '--from', url, ...s3Flags, '--data-dir', broker.dataDir, '--json'], env);
+    const listed = await runParapet(['backup', 'list', '--from', url, ...s3Flags, '--data-dir', broker.dataDir, '--json'], { env, timeoutMs: 120_000 });
     assert.equal(listed.code, 0, listed.stderr);
     assert.deepEqual((JSON.parse(listed.stdout) as { id: string; complete: boolean }[]).map((b) => [b.id, b.complete]), [[two.id, true]]);
 
     // Restore the kept backup from the bucket and serve it.
-    const restoredDir = join(tempDir(t, 'parapet-s3-restore-'), 'restored');
-    const restored = await parapet(['restore', '--from', url, ...s3Flags, '--data-dir', restoredDir, '--keys-from', broker.dataDir], env);
+    const restoredDir = join(tempDataDir(t, 'parapet-s3-restore-'), 'restored');
+    const restored = await runParapet(['restore', '--from', url, ...s3Flags, '--data-dir', restoredDir, '--keys-from', broker.dataDir], { env, timeoutMs: 120_000 });
     assert.equal(restored.code, 0, `${restored.stdout}${restored.stderr}`);
     await broker.stop();
     const again = await startBrokerProcess(t, { dataDir: restoredDir });
@@ -100,13 +83,13 @@ describe('parapet backup through an s3:// target (S3 stand-in)', { timeout: 180_
 
     // Wrong secret, missing bucket, a directory flag mix-up: one clear line each, and no secret in it.
     const wrongSecret = `wrong-${randomBytes(8).toString('hex')}`;
-    const denied = await parapet(['backup', 'list', '--from', url, ...s3Flags, '--data-dir', broker.dataDir], { ...env, AWS_SECRET_ACCESS_KEY: wrongSecret });
+    const denied = await runParapet(['backup', 'list', '--from', url, ...s3Flags, '--data-dir', broker.dataDir], { env: { ...env, AWS_SECRET_ACCESS_KEY: wrongSecret }, timeoutMs: 120_000 });
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /^parapet: s3:\/\/parapet-backups\/site-a at .*: the credentials are refused/);
-    const noBucket = await parapet(['backup', 'list', '--from', 's3://missing-bucket', ...s3Flags, '--data-dir', broker.dataDir], env);
+    const noBucket = await runParapet(['backup', 'list', '--from', 's3://missing-bucket', ...s3Flags, '--data-dir', broker.dataDir], { env, timeoutMs: 120_000 });
     assert.equal(noBucket.code, 1);
     assert.match(noBucket.stderr, /bucket missing-bucket does not exist/);
-    const mixed = await parapet(['backup', 'list', '--from', restoredDir, '--s3-path-style', '--data-dir', broker.dataDir], env);
+    const mixed = await runParapet(['backup', 'list', '--from', restoredDir, '--s3-path-style', '--data-dir', broker.dataDir], { env, timeoutMs: 120_000 });
     assert.equal(mixed.code, 2);
     assert.match(mixed.stderr, /are for an s3:\/\/ target/);
     for (const out of [first, second, verified, listed, restored, denied, noBucket].flatMap((r) => [r.stdout, r.stderr])) {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
-import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
 import { parseManifestUnverified } from '../../src/backup/format/manifest.js';
 import { checkPartitions } from '../../src/cli/backups/drill/check-partitions.js';
-import { CLI } from '../helpers/cli-process.js';
+import { runParapet } from '../helpers/cli-process.js';
+import { tempDataDir } from '../helpers/durability.js';
 import { startBrokerProcess, type BrokerProcess } from '../security/attack-support.js';
 
 /**
@@ -18,25 +18,8 @@ import { startBrokerProcess, type BrokerProcess } from '../security/attack-suppo
  * other data than the restored segments hold.
  */
 
-const run = promisify(execFile);
 
-async function parapet(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
-function tempDir(t: TestContext, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
 async function produce(broker: BrokerProcess, topic: string, partition: number, lines: readonly string[], codec = 'none'): Promise<void> {
   const properties = join(broker.dataDir, 'client', 'admin.properties');
@@ -74,7 +57,7 @@ interface DrillJson {
 describe('parapet dr drill', { timeout: 120_000 }, () => {
   it('passes on a good backup, fails on a flipped byte and a missing chunk, and catches a broker serving other data', async (t) => {
     const broker = await startBrokerProcess(t);
-    const work = tempDir(t, 'parapet-drill-test-');
+    const work = tempDataDir(t, 'parapet-drill-test-');
     const target = join(work, 'target');
     const admin = await broker.admin();
     await admin.createTopic('orders', 2);
@@ -84,13 +67,13 @@ describe('parapet dr drill', { timeout: 120_000 }, () => {
     await produce(broker, 'orders', 1, lines('o1', 300));
     await produce(broker, 'plain', 0, lines('p0', 500), 'gzip');
     const adminUrl = /admin endpoint: (\S+)\/metrics/.exec(broker.output())?.[1] ?? assert.fail(`no admin endpoint in ${broker.output()}`);
-    const created = await parapet(['backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json']);
+    const created = await runParapet(['backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json']);
     assert.equal(created.code, 0, created.stderr);
     const backupId = (JSON.parse(created.stdout) as { id: string }).id;
 
     // A good backup: every partition read back from a broker started on the restore, and compared.
     const before = drillDirs();
-    const good = await parapet(['dr', 'drill', '--from', target, '--keys-from', broker.dataDir, '--json']);
+    const good = await runParapet(['dr', 'drill', '--from', target, '--keys-from', broker.dataDir, '--json']);
     assert.equal(good.code, 0, `${good.stdout}${good.stderr}`);
     const report = JSON.parse(good.stdout) as DrillJson;
     assert.equal(report.ok, true);
@@ -107,7 +90,7 @@ describe('parapet dr drill', { timeout: 120_000 }, () => {
     t.diagnostic(`drill of ${backupId}: RTO ${String(report.rtoSeconds)} s, RPO ${String(report.rpoSeconds)} s`);
 
     // The text report, for people: PASSED, RPO and RTO; --keep-dir leaves the restored directory to look at.
-    const text = await parapet(['dr', 'drill', '--from', target, '--keys-from', broker.dataDir, '--keep-dir']);
+    const text = await runParapet(['dr', 'drill', '--from', target, '--keys-from', broker.dataDir, '--keep-dir']);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /PASSED/);
     assert.match(text.stdout, /RPO \d+\.\d s .* RTO \d+\.\d s/);
@@ -129,7 +112,7 @@ describe('parapet dr drill', { timeout: 120_000 }, () => {
     const bytes = readFileSync(victim);
     bytes[bytes.length - 30] = (bytes[bytes.length - 30] ?? 0) ^ 0x01;
     writeFileSync(victim, bytes);
-    const tampered = await parapet(['dr', 'drill', '--from', flipped, '--keys-from', broker.dataDir]);
+    const tampered = await runParapet(['dr', 'drill', '--from', flipped, '--keys-from', broker.dataDir]);
     assert.equal(tampered.code, 1, `${tampered.stdout}${tampered.stderr}`);
     assert.match(tampered.stdout, /FAILED/);
     assert.ok(tampered.stdout.includes(`PROBLEM ${plainChunk}`), `the drill names the chunk ${plainChunk}: ${tampered.stdout}`);
@@ -139,7 +122,7 @@ describe('parapet dr drill', { timeout: 120_000 }, () => {
     cpSync(target, missing, { recursive: true });
     const ordersChunk = manifest.files.find((f) => f.path === 'logs/orders-1/00000000000000000000.log')?.chunks[0]?.id ?? assert.fail('no chunk of orders-1');
     unlinkSync(join(missing, 'chunks', ordersChunk.slice(0, 2), ordersChunk));
-    const gone = await parapet(['dr', 'drill', '--from', missing, '--keys-from', broker.dataDir, '--json']);
+    const gone = await runParapet(['dr', 'drill', '--from', missing, '--keys-from', broker.dataDir, '--json']);
     assert.equal(gone.code, 1, `${gone.stdout}${gone.stderr}`);
     const goneReport = JSON.parse(gone.stdout) as DrillJson & { verify: { problems: { where: string; what: string }[] } };
     assert.deepEqual([goneReport.ok, goneReport.failedAt], [false, 'verify']);
@@ -149,7 +132,7 @@ describe('parapet dr drill', { timeout: 120_000 }, () => {
     // The original broker, after the backup, gets more records in orders-0 and a recreated `plain`
     // with the same number of records but other bytes: same offsets, other content.
     const restoredDir = join(work, 'restored');
-    const restored = await parapet(['restore', '--from', target, '--data-dir', restoredDir, '--keys-from', broker.dataDir]);
+    const restored = await runParapet(['restore', '--from', target, '--data-dir', restoredDir, '--keys-from', broker.dataDir]);
     assert.equal(restored.code, 0, restored.stderr);
     await produce(broker, 'orders', 0, lines('late', 5));
     await admin.deleteTopic('plain');
