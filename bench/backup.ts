@@ -4,7 +4,8 @@
  * topics encrypted at rest), filled with `--fill-mb` of records; then, round by round, the same produce
  * load (acks=-1, 1 KiB records in 16 KiB batches, the secure path as the ordinary user `bench`) runs
  * alone, while `parapet backup create --to DIR` runs unthrottled, and while it runs with `--rate`; each
- * of these backups goes to a new target, so each is a full one. Then, with no load, a full backup, an
+ * scenario produces to a topic of its own, deleted after it, and each backup goes to a new target, so
+ * each is a full one of about the filled data. Then, with no load, a full backup, an
  * incremental one after `--more-mb` more records, and a restore of the full one are timed.
  *
  * Prints the medians over `--rounds` of produce MB/s and of the ratio produce-during-backup /
@@ -14,6 +15,7 @@
  *
  *   npm run bench:backup [-- --fill-mb 256 --more-mb 16 --seconds 4 --rate 50MiB --rounds 3]
  *   npm run bench:backup -- --target-root /dev/shm   # the targets off the data directory's disk
+ *   npm run bench:backup -- --nice 10                 # the backup at a lower CPU priority than the broker
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +38,8 @@ const { values: args } = parseArgs({
     // Where the backup targets go (default: beside the data directory, so on the same disk); a directory
     // on another disk, or /dev/shm, takes the target's writes and fsyncs off the producers' disk.
     'target-root': { type: 'string' },
+    // Run `backup create` under `nice -n N`: the broker gets the CPU first when both want it.
+    nice: { type: 'string' },
   },
 });
 const load = loadOptionsOf(args);
@@ -59,9 +63,10 @@ interface Timed<T> {
  * Runs `parapet ARGS` to its end; its JSON output parsed. Through bash so that `times` reports the
  * command's own CPU time (the process is gone before /proc could be read at its end).
  */
-function parapet<T>(cliArgs: readonly string[]): Promise<Timed<T>> {
+function parapet<T>(cliArgs: readonly string[], nice?: string): Promise<Timed<T>> {
   const started = performance.now();
-  const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', process.execPath, CLI, ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = nice === undefined ? [process.execPath, CLI] : ['nice', '-n', nice, process.execPath, CLI];
+  const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&2; exit $rc', ...command, ...cliArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -120,7 +125,7 @@ try {
   let targets = 0;
   const newTarget = () => join(work, `target-${targets++}`);
   const backup = (target: string, extra: readonly string[] = []) =>
-    parapet<BackupSummary>(['backup', 'create', '--to', target, '--data-dir', dataDir, '--admin-url', endpoint, '--json', ...extra]);
+    parapet<BackupSummary>(['backup', 'create', '--to', target, '--data-dir', dataDir, '--admin-url', endpoint, '--json', ...extra], args.nice);
 
   /** Produces to a new topic for at least `minBytes` of record data, one `--seconds` run after another. */
   const fill = async (topic: string, minBytes: number) => {

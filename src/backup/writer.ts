@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { BackupError, BackupErrorKinds } from './backup-error.js';
 import { buildChunkIndex, deksOf, type ChunkIndex } from './chunk-index.js';
 import type { BackupTarget, Capture, CapturedFile } from './contracts.js';
-import { BACKUP_ID, PIECE_BYTES, chunkIdOf, chunkKey, pieceOffset, sealChunkInPlace, sealedBy, sealedLength } from './format/chunk-seal.js';
+import { BACKUP_ID, PIECE_BYTES, chunkIdOf, chunkKey, sealChunk, sealedBy } from './format/chunk-seal.js';
 import { DEK_BYTES, wrapDek, type WrappedDek } from './format/dek-wrap.js';
 import { MANIFEST_FORMAT_VERSION, type ChunkRef, type FileEntry, type Manifest } from './format/manifest-schema.js';
 import { manifestKey, serializeManifest, signManifest, startedKey } from './format/manifest.js';
@@ -74,7 +74,7 @@ export async function writeBackup(capture: Capture, target: BackupTarget, keys: 
       target,
       index,
       throttle: new ReadThrottle(options.rateBytesPerSecond, clock),
-      frame: Buffer.allocUnsafe(sealedLength(PIECE_BYTES, id)),
+      readBuffer: Buffer.allocUnsafe(PIECE_BYTES),
       usedDeks: new Set([id]),
       newChunks: new Set(),
       allChunks: new Set(),
@@ -123,12 +123,8 @@ interface WriteState {
   readonly target: BackupTarget;
   readonly index: ChunkIndex;
   readonly throttle: ReadThrottle;
-  /**
-   * One sealed piece's worth, reused for every piece: each piece is read into it at its place in the
-   * sealed form and sealed there, so memory stays flat whatever the file sizes and nothing is copied
-   * (the target's put is awaited before the next piece is read).
-   */
-  readonly frame: Buffer;
+  /** One piece's worth, reused for every piece: memory stays flat whatever the file sizes. */
+  readonly readBuffer: Buffer;
   readonly usedDeks: Set<string>;
   readonly newChunks: Set<string>;
   readonly allChunks: Set<string>;
@@ -146,7 +142,7 @@ async function backUpFile(state: WriteState, file: CapturedFile): Promise<FileEn
     const chunks: ChunkRef[] = [];
     for (let offset = 0; offset < file.length; offset += PIECE_BYTES) {
       const length = Math.min(PIECE_BYTES, file.length - offset);
-      const piece = state.frame.subarray(pieceOffset(state.id), pieceOffset(state.id) + length);
+      const piece = state.readBuffer.subarray(0, length);
       for (let at = 0; at < length; ) {
         const { bytesRead } = await handle.read(piece, at, Math.min(READ_SLICE, length - at), offset + at);
         if (bytesRead === 0) {
@@ -186,8 +182,7 @@ async function storePiece(state: WriteState, piece: Buffer, offset: number): Pro
     if (!state.newChunks.has(id)) state.reusedBytes += piece.length;
     return { id, offset, length: piece.length, sealedSha256: known.sealedSha256, dekOf: known.dekOf };
   }
-  // Sealed where it lies in the frame: from here on `piece` holds its ciphertext.
-  const sealed = sealChunkInPlace(state.frame, piece.length, id, state.id, state.dek);
+  const sealed = sealChunk(piece, id, state.id, state.dek);
   await state.target.put(key, sealed);
   const sealedSha256 = createHash('sha256').update(sealed).digest('hex');
   state.index.chunks.set(id, { dekOf: state.id, sealedSha256 });

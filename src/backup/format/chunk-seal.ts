@@ -37,55 +37,14 @@ function header(backupId: string): Buffer {
   return Buffer.concat([CHUNK_MAGIC, Buffer.from([id.length]), id]);
 }
 
-/**
- * AES-256-GCM runs over a piece this much at a time. One `update` over a whole 8 MiB piece returns a
- * new 8 MiB buffer, whose fresh pages cost more to fault in and fill than the encryption itself
- * (7–8 CPU s/GB against 0.5 on the 2-core VM, docs/performance.md#backup); slices of this size come
- * back in small buffers that stay in cache and are copied out at once.
- */
-const CIPHER_SLICE = 256 * 1024;
-
-/** The sealed size of a piece of `pieceLength` bytes for `backupId`. */
-export function sealedLength(pieceLength: number, backupId: string): number {
-  return pieceOffset(backupId) + pieceLength + TAG_BYTES;
-}
-
-/** Where the piece's bytes (the ciphertext once sealed) start in the sealed form: after the header and nonce. */
-export function pieceOffset(backupId: string): number {
-  return CHUNK_MAGIC.length + 1 + Buffer.byteLength(backupId, 'ascii') + NONCE_BYTES;
-}
-
-/** The sealed chunk of `piece`, in a new buffer. */
 export function sealChunk(piece: Buffer, chunkId: string, backupId: string, dek: Buffer): Buffer {
-  const frame = Buffer.allocUnsafe(sealedLength(piece.length, backupId));
-  piece.copy(frame, pieceOffset(backupId));
-  return sealChunkInPlace(frame, piece.length, chunkId, backupId, dek);
-}
-
-/**
- * Seals the piece that `frame` holds at {@link pieceOffset} (`pieceLength` bytes) where it is: the
- * header and nonce go before it, the tag after it, each slice's ciphertext over its plaintext. The
- * result is a view of `frame` (the writer reads every piece into one frame, so a backup holds one
- * piece's memory and copies nothing).
- */
-export function sealChunkInPlace(frame: Buffer, pieceLength: number, chunkId: string, backupId: string, dek: Buffer): Buffer {
   const head = header(backupId);
-  const length = sealedLength(pieceLength, backupId);
-  if (frame.length < length) throw new RangeError(`a sealed chunk of ${length} bytes does not fit in ${frame.length}`);
-  const out = frame.subarray(0, length);
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', dek, nonce);
   cipher.setAAD(Buffer.concat([head, Buffer.from(chunkId, 'ascii')]));
-  head.copy(out, 0);
-  nonce.copy(out, head.length);
-  const start = pieceOffset(backupId);
-  const body = out.subarray(start, start + pieceLength);
-  let at = 0;
-  for (let from = 0; from < pieceLength; from += CIPHER_SLICE) at += cipher.update(body.subarray(from, from + CIPHER_SLICE)).copy(body, at);
-  at += cipher.final().copy(body, at);
-  if (at !== pieceLength) throw new Error(`AES-256-GCM returned ${at} bytes for ${pieceLength}`);
-  cipher.getAuthTag().copy(out, start + pieceLength);
-  return out;
+  const body = cipher.update(piece);
+  const final = cipher.final();
+  return Buffer.concat([head, nonce, body, final, cipher.getAuthTag()]);
 }
 
 interface ParsedChunk {
@@ -112,8 +71,6 @@ export function sealedBy(sealed: Buffer, chunkId: string): string {
 /**
  * The piece, after checking that `sealed` is chunk `chunkId` sealed with `dek` by `expectedBackupId`
  * (the manifest's `dekOf`). Any changed byte fails: `chunk-format` for the header, `chunk-auth` otherwise.
- * Opened in place, slice by slice (see {@link CIPHER_SLICE}): `sealed` is overwritten and the piece
- * returned is a view of it, so the caller must own `sealed` (as a buffer just read from a target).
  */
 export function openChunk(sealed: Buffer, chunkId: string, expectedBackupId: string, dek: Buffer): Buffer {
   const { backupId, headerLength } = parse(sealed, chunkId);
@@ -124,13 +81,8 @@ export function openChunk(sealed: Buffer, chunkId: string, expectedBackupId: str
   const decipher = createDecipheriv('aes-256-gcm', dek, nonce);
   decipher.setAAD(Buffer.concat([sealed.subarray(0, headerLength), Buffer.from(chunkId, 'ascii')]));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  const body = sealed.subarray(headerLength + NONCE_BYTES, sealed.length - TAG_BYTES);
   try {
-    // Each slice's plaintext goes where its ciphertext was, which has been consumed by then.
-    let at = 0;
-    for (let from = 0; from < body.length; from += CIPHER_SLICE) at += decipher.update(body.subarray(from, from + CIPHER_SLICE)).copy(body, at);
-    at += decipher.final().copy(body, at);
-    return body.subarray(0, at);
+    return Buffer.concat([decipher.update(sealed.subarray(headerLength + NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
   } catch {
     throw new BackupError(BackupErrorKinds.CHUNK_AUTH, chunkId, `chunk ${chunkId} fails authentication: its bytes were changed or it was sealed with another key`);
   }
