@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { getPriority, hostname, setPriority } from 'node:os';
 import type { Command } from 'commander';
 import { listBackups, verifyBackup, type VerifyReport } from '../../backup/reader.js';
 import { defaultIdentityFile, defaultTrustFile, ensureBackupKeys, loadIdentity, loadTrustedSigner, loadWriterKeys } from '../../backup/keys/backup-keys.js';
 import { writeBackup } from '../../backup/writer.js';
 import { createLogger } from '../../logger.js';
-import { action, collect, UsageError, type AdminIo } from '../admin/common.js';
+import { action, collect, integer, UsageError, type AdminIo } from '../admin/common.js';
 import { credentials, target as endpointTarget, withEndpointOptions, type SessionFlags } from '../admin/session-commands.js';
 import { formatTable } from '../admin/table.js';
 import { acquireCapture } from './acquire-capture.js';
@@ -18,6 +18,7 @@ interface CreateFlags extends SessionFlags, TargetFlags, RetentionFlags {
   readonly to: string;
   readonly recipient: readonly string[];
   readonly rate?: number;
+  readonly nice: number;
   readonly json?: boolean;
 }
 
@@ -28,6 +29,23 @@ interface ReadFlags extends TargetFlags {
   readonly identity?: string;
   readonly backup?: string;
   readonly json?: boolean;
+}
+
+/**
+ * Producers lose every CPU second the backup takes (it hashes and encrypts every byte): at nice 10 the
+ * broker keeps the CPU when both want it (docs/performance.md, "Backup": the produce ratio during a
+ * backup went from about 0.5 to 0.7–0.9 on two busy cores).
+ */
+const DEFAULT_NICENESS = 10;
+
+/** Only ever lowers: raising a priority needs privileges a backup has no business holding. */
+function lowerPriority(by: number): void {
+  if (by === 0) return;
+  try {
+    setPriority(Math.min(19, getPriority() + by));
+  } catch {
+    // Not allowed here (a sandbox): the backup runs at the broker's priority, as with --nice 0.
+  }
 }
 
 /** The capture's staging is leased by the broker; a long backup renews it at this interval. */
@@ -43,9 +61,11 @@ export function registerBackupCommands(backup: Command, io: AdminIo): void {
     .requiredOption('--to <target>', 'where backups go: a directory (local or mounted) or s3://bucket/prefix')
     .option('--recipient <file>', 'encrypt to this X25519 public key (repeatable; default: <data-dir>-keys/backup/recipient.pub)', collect, [])
     .option('--rate <bytes-per-second>', 'read the data directory at most this fast, e.g. 50MiB (default: unbounded)', byteRate)
+    .option('--nice <n>', 'lower this command\'s CPU priority by n (0–19; 0: as the broker): the broker keeps the CPU when both want it', integer('--nice', 0, 19), DEFAULT_NICENESS)
     .option('--json', 'print the summary as JSON')
     .action(
       action(io, async (flags: CreateFlags) => {
+        lowerPriority(flags.nice);
         const made = ensureBackupKeys(flags.dataDir);
         if (made.created.length > 0) io.stderr(`parapet: made the backup keys in ${made.dir}: ${made.created.join(', ')} (keep a copy of identity.key away from this machine: restores need it)\n`);
         const keys = loadWriterKeys(flags.dataDir, flags.recipient.length > 0 ? flags.recipient : undefined);
