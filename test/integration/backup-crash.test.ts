@@ -118,10 +118,10 @@ describe('SIGKILL during a backup', { timeout: 240_000 }, () => {
     await produce(broker, 'crash', 1, lines(1, 2500));
     const adminUrl = /admin endpoint: (\S+)\/metrics/.exec(broker.output())?.[1] ?? assert.fail(`no admin endpoint in ${broker.output()}`);
 
-    // A slow backup (over 5 MB at 64 KiB/s: more than a minute), while confluent-kafka produces.
+    // A slow backup (over 5 MB at 256 KiB/s: about 20 s), while confluent-kafka produces.
     const live = ackedProducer(broker, 'crash');
     t.after(() => void killed(live.child));
-    const slow = spawn(process.execPath, [CLI, 'backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--rate', '64KiB'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const slow = spawn(process.execPath, [CLI, 'backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--rate', '256KiB'], { stdio: ['ignore', 'pipe', 'pipe'] });
     t.after(() => void killed(slow));
     let slowOut = '';
     slow.stdout.on('data', (c: Buffer) => (slowOut += c.toString()));

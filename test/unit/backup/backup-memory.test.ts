@@ -21,18 +21,18 @@ function retained(): number {
 }
 
 describe('backup memory', () => {
-  it('backs up, verifies and restores a 40 MiB file holding a small part of it at a time', async (t) => {
+  it('backs up, verifies and restores a 64 MiB file holding at most a few 8 MiB pieces of it at a time', async (t) => {
     const s = setup(t);
     const source = join(s.root, 'big.log');
     const fd = openSync(source, 'w');
     const whole = createHash('sha256');
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 64; i++) {
       const block = randomBytes(MiB);
       whole.update(block);
       writeSync(fd, block);
     }
     closeSync(fd);
-    const size = 40 * MiB;
+    const size = 64 * MiB;
     const cap = capture([{ path: 'logs/big-0/00000000000000000000.log', kind: 'snapshot', length: size, source }]);
     const base = retained();
     let peak = 0;
@@ -42,7 +42,8 @@ describe('backup memory', () => {
         peak = Math.max(peak, retained() - base);
       },
     });
-    assert.ok(peak < 20 * MiB, `the writer kept ${(peak / MiB).toFixed(1)} MiB for a ${size / MiB} MiB file`);
+    // A piece, its sealed copy and the reads in flight: a few pieces, never the file (the bound is half of it).
+    assert.ok(peak < 32 * MiB, `the writer kept ${(peak / MiB).toFixed(1)} MiB for a ${size / MiB} MiB file`);
     const manifest = await readManifest(s.target, cap.id, s.trusted);
     assert.equal(manifest.files[0]?.sha256, whole.digest('hex'));
     assert.equal((await verifyBackup(s.target, cap.id, { trusted: s.trusted, identity: s.identity })).ok, true);
