@@ -147,6 +147,8 @@ describe('parapet dr drill', { timeout: 120_000 }, () => {
     const plain0 = otherBy.get('plain-0') ?? assert.fail('no plain-0');
     assert.equal(plain0.ok, false);
     assert.deepEqual([plain0.earliest, plain0.latest], ['0', '500']);
-    assert.ok(plain0.problems.some((p) => p.includes('SHA-256')), plain0.problems.join('; '));
+    // Other bytes at the same offsets: found by the hash, or before it by batches laid out otherwise
+    // (kcat batches as it likes, so the re-produced records may fall into other batches).
+    assert.ok(plain0.problems.some((p) => /SHA-256|differ at batch/.test(p)), plain0.problems.join('; '));
   });
 });
