@@ -19,6 +19,17 @@ export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>
     maxMessageBytes: Number(value('max.message.bytes')),
     logAppendTime: value('message.timestamp.type') === 'LogAppendTime',
     encrypted: value('encryption') !== 'none',
+    deleteRetention: value('cleanup.policy').includes('delete'),
+    ...(value('cleanup.policy').includes('compact')
+      ? {
+          compaction: {
+            minCleanableDirtyRatio: Number(value('min.cleanable.dirty.ratio')),
+            minCompactionLagMs: Number(value('min.compaction.lag.ms')),
+            maxCompactionLagMs: Number(value('max.compaction.lag.ms')),
+            deleteRetentionMs: Number(value('delete.retention.ms')),
+          },
+        }
+      : {}),
   };
 }
 

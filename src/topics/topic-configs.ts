@@ -9,7 +9,7 @@
  * max.message.bytes: a batch larger than the broker's frame limit can never arrive.
  */
 /** Kafka's ConfigType values reported by DescribeConfigs v3+. */
-export const ConfigType = { INT: 3, LONG: 5, STRING: 2, LIST: 7 } as const;
+export const ConfigType = { BOOLEAN: 1, STRING: 2, INT: 3, LONG: 5, DOUBLE: 6, LIST: 7 } as const;
 
 /** The broker settings that bound topic configs (docs/topics.md, "Config ranges"). */
 export interface TopicConfigLimits {
@@ -46,6 +46,8 @@ export interface TopicConfigDef {
   readonly type: (typeof ConfigType)[keyof typeof ConfigType];
   /** INT and LONG configs: the accepted range, under the broker's limits. */
   readonly range?: (limits: TopicConfigLimits) => NumericRange;
+  /** DOUBLE configs: the accepted closed interval. */
+  readonly fraction?: { readonly min: number; readonly max: number };
   /** STRING and LIST configs: the accepted values. */
   readonly allowed?: readonly string[];
 }
@@ -60,8 +62,13 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     range: (l) => ({ min: BigInt(l.minSegmentBytes), max: INT32_MAX, minSetting: 'minSegmentBytes' }),
   },
   'segment.ms': { defaultValue: '604800000', type: ConfigType.LONG, range: (l) => ({ min: BigInt(l.minSegmentMs), max: INT64_MAX, minSetting: 'minSegmentMs' }) },
-  // Compaction is not implemented: only `delete` is accepted.
-  'cleanup.policy': { defaultValue: 'delete', type: ConfigType.LIST, allowed: ['delete'] },
+  // Kafka accepts the two policies in either order (a list); both mean retention and compaction.
+  'cleanup.policy': { defaultValue: 'delete', type: ConfigType.LIST, allowed: ['delete', 'compact', 'compact,delete', 'delete,compact'] },
+  // Compaction (docs/topics.md#compaction): when the cleaner takes a partition, and how long tombstones stay.
+  'min.cleanable.dirty.ratio': { defaultValue: '0.5', type: ConfigType.DOUBLE, fraction: { min: 0, max: 1 } },
+  'min.compaction.lag.ms': { defaultValue: '0', type: ConfigType.LONG, range: () => ({ min: 0n, max: INT64_MAX }) },
+  'max.compaction.lag.ms': { defaultValue: '9223372036854775807', type: ConfigType.LONG, range: () => ({ min: 1n, max: INT64_MAX }) },
+  'delete.retention.ms': { defaultValue: '86400000', type: ConfigType.LONG, range: () => ({ min: 0n, max: INT64_MAX }) },
   'max.message.bytes': {
     defaultValue: '1048588',
     type: ConfigType.INT,
@@ -75,6 +82,10 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
 /** Why `value` is not valid for `def`, or null. */
 function valueProblem(def: TopicConfigDef, value: string, limits: TopicConfigLimits): string | null {
   if (def.allowed !== undefined) return def.allowed.includes(value) ? null : `must be one of ${def.allowed.join(', ')}`;
+  if (def.fraction !== undefined) {
+    const x = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value) ? Number(value) : NaN;
+    return x >= def.fraction.min && x <= def.fraction.max ? null : `must be a number from ${def.fraction.min} to ${def.fraction.max}`;
+  }
   if (def.range === undefined) return null;
   if (!/^-?\d+$/.test(value)) return 'must be an integer';
   const n = BigInt(value);

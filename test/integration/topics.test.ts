@@ -70,7 +70,7 @@ describe('topic administration', () => {
         topic('r3', { replicationFactor: 3 }),
         topic('p0', { numPartitions: 0 }),
         topic('cfg', { configs: [{ name: 'retention.msx', value: '1' }] }),
-        topic('pol', { configs: [{ name: 'cleanup.policy', value: 'compact' }] }),
+        topic('pol', { configs: [{ name: 'cleanup.policy', value: 'archive' }] }),
       ],
     })) as { topics: { name: string; errorCode: number; errorMessage: string | null }[] };
     assert.deepEqual(

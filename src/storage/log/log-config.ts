@@ -10,6 +10,10 @@ export interface LogConfig extends RetentionConfig {
   readonly logAppendTime: boolean;
   /** Encryption at rest (the topic config `encryption`): new batches are sealed; absent means no. */
   readonly encrypted?: boolean;
+  /** cleanup.policy holds `delete`: retention.ms and retention.bytes delete old segments. Absent means yes. */
+  readonly deleteRetention?: boolean;
+  /** cleanup.policy holds `compact`: the cleaner keeps the newest record of each key (compaction/). */
+  readonly compaction?: CompactionConfig;
 }
 
 /**
@@ -18,4 +22,16 @@ export interface LogConfig extends RetentionConfig {
  */
 export interface TopicConfigSource {
   configFor(topic: string): LogConfig;
+}
+
+/** The compaction configs of a topic whose cleanup.policy holds `compact` (Kafka's meanings). */
+export interface CompactionConfig {
+  /** min.cleanable.dirty.ratio: the share of never-cleaned bytes that makes a partition worth cleaning. */
+  readonly minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: a record stays uncompacted at least this long after it was written. */
+  readonly minCompactionLagMs: number;
+  /** max.compaction.lag.ms: a record is compacted at most this long after it was written, whatever the ratio. */
+  readonly maxCompactionLagMs: number;
+  /** delete.retention.ms: how long a tombstone stays after the cleaner first saw it. */
+  readonly deleteRetentionMs: number;
 }

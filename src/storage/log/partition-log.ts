@@ -719,7 +719,9 @@ export class PartitionLog implements PartitionView {
   async enforceRetention(): Promise<number> {
     const now = this.#deps.clock();
     this.#producers.removeExpired(now - (this.#deps.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS));
-    const doomed = segmentsToDelete(this.#segments, this.#config(), now);
+    const config = this.#config();
+    // cleanup.policy=compact alone keeps every segment: the cleaner decides what goes, key by key.
+    const doomed = config.deleteRetention === false ? 0 : segmentsToDelete(this.#segments, config, now);
     if (doomed === 0) return 0;
     const removed = this.#segments.splice(0, doomed);
     this.#producers.removeBefore(this.logStartOffset);

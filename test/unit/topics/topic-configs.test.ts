@@ -10,7 +10,12 @@ describe('topic configs', () => {
     assert.equal(validateTopicConfigs({ 'retention.ms': '-1', 'message.timestamp.type': 'LogAppendTime', 'segment.bytes': '1048576' }, limits), null);
     assert.match(validateTopicConfigs({ 'retention.ms': '1.5' }, limits) ?? '', /retention\.ms must be an integer/);
     assert.match(validateTopicConfigs({ 'retention.bytes': '-2' }, limits) ?? '', /at least -1/);
-    assert.match(validateTopicConfigs({ 'cleanup.policy': 'compact' }, limits) ?? '', /one of delete/);
+    assert.match(validateTopicConfigs({ 'cleanup.policy': 'archive' }, limits) ?? '', /one of delete, compact/);
+    for (const policy of ['compact', 'compact,delete', 'delete,compact']) assert.equal(validateTopicConfigs({ 'cleanup.policy': policy }, limits), null);
+    assert.equal(validateTopicConfigs({ 'min.cleanable.dirty.ratio': '0.01' }, limits), null);
+    assert.match(validateTopicConfigs({ 'min.cleanable.dirty.ratio': '1.5' }, limits) ?? '', /number from 0 to 1/);
+    assert.match(validateTopicConfigs({ 'min.cleanable.dirty.ratio': 'half' }, limits) ?? '', /number from 0 to 1/);
+    assert.match(validateTopicConfigs({ 'max.compaction.lag.ms': '0' }, limits) ?? '', /at least 1/);
     assert.match(validateTopicConfigs({ 'retention.msx': '1' }, limits) ?? '', /unknown topic config retention\.msx/);
   });
 
@@ -49,5 +54,17 @@ describe('topic configs', () => {
     assert.deepEqual(outOfRangeConfigs({ 'segment.bytes': '14', 'retention.ms': '5000' }, limits), [
       "segment.bytes=14 must be at least 1048576 (this broker's minSegmentBytes): 1048576 applies",
     ]);
+  });
+
+  it('give the log its cleanup policy: retention for delete, the compaction configs for compact', () => {
+    const plain = effectiveTopicConfig({}, limits);
+    assert.equal(plain.deleteRetention, true);
+    assert.equal(plain.compaction, undefined);
+    const compacted = effectiveTopicConfig({ 'cleanup.policy': 'compact', 'delete.retention.ms': '1000', 'min.cleanable.dirty.ratio': '0.1' }, limits);
+    assert.equal(compacted.deleteRetention, false);
+    assert.deepEqual(compacted.compaction, { minCleanableDirtyRatio: 0.1, minCompactionLagMs: 0, maxCompactionLagMs: 9223372036854775807, deleteRetentionMs: 1000 });
+    const both = effectiveTopicConfig({ 'cleanup.policy': 'delete,compact' }, limits);
+    assert.equal(both.deleteRetention, true);
+    assert.equal(both.compaction?.deleteRetentionMs, 86400000);
   });
 });
