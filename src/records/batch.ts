@@ -172,6 +172,13 @@ export interface ValidateOptions {
    * (KIP-110; Kafka's ProduceRequest.validateRecords answers UNSUPPORTED_COMPRESSION_TYPE).
    */
   readonly produceVersion?: number;
+  /**
+   * The batch was read back from a log that compaction may have cleaned: an uncompressed batch may then
+   * hold fewer records than its offset range (never more), because a cleaned v2 batch keeps its base
+   * offset and lastOffsetDelta (Kafka's MemoryRecords.filterTo) so that producer sequences stay valid.
+   * Default false: a client's batch must number its records 0..n−1.
+   */
+  readonly allowCleaned?: boolean;
 }
 
 /**
@@ -237,7 +244,15 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
   // Uncompressed batches are written record by record, so the offset range must match the count
   // (LogValidator: "Inconsistent batch offset range and record count"). Compressed batches are checked
   // record by record after decompression, if at all: the broker stores them verbatim.
-  if (header.compression === CompressionCodec.none && header.lastOffsetDelta !== header.recordCount - 1) {
+  if (options.allowCleaned === true) {
+    if (header.compression === CompressionCodec.none && header.recordCount > header.lastOffsetDelta + 1) {
+      throw corrupt(
+        `record count ${header.recordCount} exceeds the ${header.lastOffsetDelta + 1} offsets lastOffsetDelta ${header.lastOffsetDelta} spans`,
+        'invalid-record',
+        BatchOffsets.lastOffsetDelta,
+      );
+    }
+  } else if (header.compression === CompressionCodec.none && header.lastOffsetDelta !== header.recordCount - 1) {
     throw corrupt(
       `lastOffsetDelta ${header.lastOffsetDelta} does not match record count ${header.recordCount}`,
       'invalid-record',

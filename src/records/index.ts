@@ -40,10 +40,12 @@ export {
   decodeRecords,
   readRecords,
   readRecordsSync,
+  walkRecords,
   type BatchRecord,
   type BuildBatchOptions,
   type HeaderInput,
   type ReadRecordsOptions,
   type RecordHeader,
   type RecordInput,
+  type RecordSpan,
 } from './record.js';

@@ -17,7 +17,8 @@ const RECORDS_PER_TURN = 65_536;
  * many bytes were inflated, and the caller decides what to do without it.
  */
 export async function firstRecordAtOrAfter(batch: Buffer, timestamp: bigint, maxBytes: number): Promise<RecordSearch> {
-  const header = validateBatch(batch, { verifyCrc: true });
+  // Batches come from the log, which compaction may have cleaned (fewer records than offsets).
+  const header = validateBatch(batch, { verifyCrc: true, allowCleaned: true });
   let payload: Buffer;
   try {
     payload = await decompress(header.compression, batch.subarray(BATCH_HEADER_SIZE), maxBytes);

@@ -47,6 +47,8 @@ export interface ReadRecordsOptions {
   readonly limits?: ReadLimits;
   /** Default true; the batch is always checked for magic and length. */
   readonly verifyCrc?: boolean;
+  /** The batch comes from a log compaction may have cleaned (see ValidateOptions.allowCleaned); default false. */
+  readonly allowCleaned?: boolean;
 }
 
 /**
@@ -68,20 +70,48 @@ function nullableView(r: FaultReader, what: string): Buffer | null {
 }
 
 /**
- * Decodes the records of a batch whose payload is already uncompressed. Each record's declared length
- * must equal what its fields take, exactly `recordCount` records must fill the payload, and every
- * length and count is bounded by what remains.
+ * One record's place in an uncompressed payload and its fields (views into the payload). The log
+ * cleaner copies the bytes `[start, end)` verbatim into a filtered batch: they hold the record's length
+ * varint and body, whose offset and timestamp deltas stay valid while the batch keeps its base offset
+ * and base timestamp.
  */
-export function decodeRecords(header: BatchHeader, payload: Buffer, limits: ReadLimits = DEFAULT_READ_LIMITS): BatchRecord[] {
+export interface RecordSpan {
+  readonly index: number;
+  /** Where the record's length varint starts in the payload. */
+  readonly start: number;
+  /** Where the record ends (exclusive). */
+  readonly end: number;
+  readonly attributes: number;
+  readonly timestampDelta: bigint;
+  readonly offsetDelta: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
+/**
+ * Parses every record of an uncompressed payload with the checks of {@link decodeRecords}; header
+ * keys are decoded only when `withHeaders` (their lengths are always checked). `visit` runs after each
+ * record is fully parsed, so what it throws is passed on untouched.
+ */
+function eachRecord(
+  header: BatchHeader,
+  payload: Buffer,
+  limits: ReadLimits,
+  withHeaders: boolean,
+  visit: (span: RecordSpan, headers: readonly RecordHeader[]) => void,
+): void {
   const r = recordReader(payload, limits);
   const count = r.checkLength(header.recordCount, limits.maxArrayLength, 'record count', MIN_RECORD_SIZE);
-  const logAppendTime = header.timestampType === TimestampType.logAppendTime;
-  const records: BatchRecord[] = [];
   for (let i = 0; i < count; i++) {
+    const recordStart = r.offset;
     const length = r.varint();
     const start = r.offset;
     const body = r.view(length, 'record');
     const rr = recordReader(body, limits);
+    let span: RecordSpan;
+    let headers: readonly RecordHeader[] = NO_HEADERS;
     try {
       const attributes = rr.int8();
       const timestampDelta = rr.varlong();
@@ -89,25 +119,18 @@ export function decodeRecords(header: BatchHeader, payload: Buffer, limits: Read
       const key = nullableView(rr, 'record key');
       const value = nullableView(rr, 'record value');
       const headerCount = rr.checkLength(rr.varint(), limits.maxArrayLength, 'record header count', MIN_HEADER_SIZE);
-      const headers: RecordHeader[] = [];
+      const decoded: RecordHeader[] = [];
       for (let h = 0; h < headerCount; h++) {
         const keyLength = rr.varint();
-        const headerKey = rr.view(keyLength, 'record header key').toString('utf8');
-        headers.push({ key: headerKey, value: nullableView(rr, 'record header value') });
+        const headerKey = rr.view(keyLength, 'record header key');
+        const headerValue = nullableView(rr, 'record header value');
+        if (withHeaders) decoded.push({ key: headerKey.toString('utf8'), value: headerValue });
       }
       if (rr.remaining !== 0) {
         rr.fail(`record ${i} declares ${length} bytes but its fields take ${length - rr.remaining}`);
       }
-      records.push({
-        offset: header.baseOffset + BigInt(offsetDelta),
-        timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + timestampDelta,
-        attributes,
-        offsetDelta,
-        timestampDelta,
-        key,
-        value,
-        headers,
-      });
+      if (withHeaders) headers = decoded;
+      span = { index: i, start: recordStart, end: r.offset, attributes, timestampDelta, offsetDelta, key, value };
     } catch (err) {
       // Report where the record starts in the payload and that its declared length is what lied.
       if (err instanceof ParapetError && err.context.offset !== undefined) {
@@ -116,9 +139,40 @@ export function decodeRecords(header: BatchHeader, payload: Buffer, limits: Read
       }
       throw err;
     }
+    visit(span, headers);
   }
   if (r.remaining !== 0) r.fail(`${r.remaining} bytes remain after the ${count} records the batch declares`);
+}
+
+/**
+ * Decodes the records of a batch whose payload is already uncompressed. Each record's declared length
+ * must equal what its fields take, exactly `recordCount` records must fill the payload, and every
+ * length and count is bounded by what remains.
+ */
+export function decodeRecords(header: BatchHeader, payload: Buffer, limits: ReadLimits = DEFAULT_READ_LIMITS): BatchRecord[] {
+  const logAppendTime = header.timestampType === TimestampType.logAppendTime;
+  const records: BatchRecord[] = [];
+  eachRecord(header, payload, limits, true, (span, headers) => {
+    records.push({
+      offset: header.baseOffset + BigInt(span.offsetDelta),
+      timestamp: logAppendTime ? header.maxTimestamp : header.baseTimestamp + span.timestampDelta,
+      attributes: span.attributes,
+      offsetDelta: span.offsetDelta,
+      timestampDelta: span.timestampDelta,
+      key: span.key,
+      value: span.value,
+      headers,
+    });
+  });
   return records;
+}
+
+/**
+ * Walks the records of an uncompressed payload with the same checks as {@link decodeRecords}, giving each
+ * record's byte range and fields without building header objects (the log cleaner's reader).
+ */
+export function walkRecords(header: BatchHeader, payload: Buffer, limits: ReadLimits, visit: (span: RecordSpan) => void): void {
+  eachRecord(header, payload, limits, false, visit);
 }
 
 function payloadOf(batch: Buffer): Buffer {
@@ -128,7 +182,7 @@ function payloadOf(batch: Buffer): Buffer {
 /** Validates the batch (CRC unless disabled), decompresses its payload and decodes its records. */
 export async function readRecords(batch: Buffer, options: ReadRecordsOptions = {}): Promise<BatchRecord[]> {
   const limits = options.limits ?? DEFAULT_READ_LIMITS;
-  const header = validateBatch(batch, { verifyCrc: options.verifyCrc ?? true });
+  const header = validateBatch(batch, { verifyCrc: options.verifyCrc ?? true, allowCleaned: options.allowCleaned === true });
   const payload = await decompress(header.compression, payloadOf(batch), options.maxBytes ?? limits.maxBytesLength);
   return decodeRecords(header, payload, limits);
 }
@@ -136,7 +190,7 @@ export async function readRecords(batch: Buffer, options: ReadRecordsOptions = {
 /** {@link readRecords} for every codec but zstd, which fails with a COMPRESSION_ERROR (async only). */
 export function readRecordsSync(batch: Buffer, options: ReadRecordsOptions = {}): BatchRecord[] {
   const limits = options.limits ?? DEFAULT_READ_LIMITS;
-  const header = validateBatch(batch, { verifyCrc: options.verifyCrc ?? true });
+  const header = validateBatch(batch, { verifyCrc: options.verifyCrc ?? true, allowCleaned: options.allowCleaned === true });
   const payload = decompressSync(header.compression, payloadOf(batch), options.maxBytes ?? limits.maxBytesLength);
   return decodeRecords(header, payload, limits);
 }

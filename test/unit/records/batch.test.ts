@@ -170,6 +170,16 @@ describe('validateBatch refuses', () => {
     throwsFault(() => validateBatch(batch), 'CORRUPT_RECORDS', 'invalid-record', /lastOffsetDelta/);
   });
 
+  it('allowCleaned takes fewer records than offsets (a batch compaction cleaned), never more', () => {
+    const two = buildBatchSync({ records: [{ value: 'a' }, { value: 'b' }], baseTimestamp: 1 });
+    // One record left of the two offsets 0..1, as the log cleaner leaves it.
+    const cleaned = edited(two, (b) => b.writeInt32BE(1, BatchOffsets.recordCount));
+    throwsFault(() => validateBatch(cleaned), 'CORRUPT_RECORDS', 'invalid-record', /lastOffsetDelta/);
+    assert.equal(validateBatch(cleaned, { allowCleaned: true }).recordCount, 1);
+    const overfull = edited(two, (b) => b.writeInt32BE(3, BatchOffsets.recordCount));
+    throwsFault(() => validateBatch(overfull, { allowCleaned: true }), 'CORRUPT_RECORDS', 'invalid-record', /exceeds the 2 offsets/);
+  });
+
   it('a negative record count as invalid-record', () => {
     const batch = edited(notesVector(), (b) => b.writeInt32BE(-5, BatchOffsets.recordCount));
     throwsFault(() => validateBatch(batch), 'CORRUPT_RECORDS', 'invalid-record', /negative record count/);

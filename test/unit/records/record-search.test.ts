@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { writeBatchCrc } from '../../../src/records/batch.js';
+import { DEFAULT_READ_LIMITS } from '../../../src/bytes/reader.js';
+import { BATCH_HEADER_SIZE, BatchOffsets, validateBatch, writeBatchCrc } from '../../../src/records/batch.js';
 import { CompressionCodec } from '../../../src/records/compression.js';
-import { buildBatch, buildBatchSync } from '../../../src/records/record.js';
+import { buildBatch, buildBatchSync, walkRecords } from '../../../src/records/record.js';
 import { firstRecordAtOrAfter } from '../../../src/records/record-search.js';
+import { edited, withPayload } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -19,6 +21,19 @@ describe('firstRecordAtOrAfter (ListOffsets by timestamp within one batch)', () 
       assert.equal(await firstRecordAtOrAfter(batch, 41n, MiB), 'none');
     });
   }
+
+  it('reads a batch log compaction cleaned (fewer records than offsets)', async () => {
+    const batch = buildBatchSync({ records, baseOffset: 100n });
+    const payload = batch.subarray(BATCH_HEADER_SIZE);
+    const kept: Buffer[] = [];
+    walkRecords(validateBatch(batch), payload, DEFAULT_READ_LIMITS, (span) => {
+      if (span.offsetDelta % 2 === 1) kept.push(payload.subarray(span.start, span.end));
+    });
+    // Records 101 (t=30) and 103 (t=40) left, offsets 100..103 still spanned, as the cleaner leaves them.
+    const cleaned = edited(withPayload(batch, Buffer.concat(kept), CompressionCodec.none), (b) => b.writeInt32BE(2, BatchOffsets.recordCount));
+    assert.deepEqual(await firstRecordAtOrAfter(cleaned, 5n, MiB), { offset: 101n, timestamp: 30n });
+    assert.deepEqual(await firstRecordAtOrAfter(cleaned, 35n, MiB), { offset: 103n, timestamp: 40n });
+  });
 
   it('answers every record with the batch time when the log appended it (LogAppendTime)', async () => {
     const batch = buildBatchSync({ records, logAppendTime: true, baseTimestamp: 10, baseOffset: 5n });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compressSync as snappyRaw } from 'snappy';
+import { DEFAULT_READ_LIMITS } from '../../../src/bytes/reader.js';
 import {
   BATCH_HEADER_SIZE,
   BatchOffsets,
@@ -11,6 +12,7 @@ import {
   readRecordsSync,
   splitBatches,
   validateBatch,
+  walkRecords,
   type BatchRecord,
   type CompressionCodecId,
   type RecordInput,
@@ -111,6 +113,55 @@ describe('buildBatch → readRecords round trip', () => {
     const h = validateBatch(buildBatchSync({ records: [{ value: 'a' }], transactional: true, control: true, producerId: 1n, producerEpoch: 0, baseSequence: 0 }));
     assert.equal(h.isTransactional, true);
     assert.equal(h.isControl, true);
+  });
+});
+
+describe('walkRecords', () => {
+  it('gives each record’s byte range (tiling the payload), deltas, key and value', () => {
+    const batch = buildBatchSync({
+      records: [{ key: 'a', value: 'x', headers: [{ key: 'h', value: 'v' }] }, { key: null, value: null, timestamp: 107 }, { key: 'c', value: '' }],
+      baseTimestamp: 100,
+    });
+    const header = validateBatch(batch);
+    const payload = batch.subarray(BATCH_HEADER_SIZE);
+    const spans: { start: number; end: number; key: string | null; value: string | null; offsetDelta: number; timestampDelta: bigint }[] = [];
+    walkRecords(header, payload, DEFAULT_READ_LIMITS, (s) => {
+      spans.push({ start: s.start, end: s.end, key: s.key?.toString() ?? null, value: s.value?.toString() ?? null, offsetDelta: s.offsetDelta, timestampDelta: s.timestampDelta });
+    });
+    assert.deepEqual(
+      spans.map(({ key, value, offsetDelta, timestampDelta }) => ({ key, value, offsetDelta, timestampDelta })),
+      [
+        { key: 'a', value: 'x', offsetDelta: 0, timestampDelta: 0n },
+        { key: null, value: null, offsetDelta: 1, timestampDelta: 7n },
+        { key: 'c', value: '', offsetDelta: 2, timestampDelta: 0n },
+      ],
+    );
+    let next = 0;
+    for (const span of spans) {
+      assert.equal(span.start, next);
+      next = span.end;
+    }
+    assert.equal(next, payload.length);
+  });
+
+  it('fails as decodeRecords does, and passes on what the visitor throws untouched', () => {
+    const batch = edited(notesVector(), (b) => (b[73] = 0x7e)); // 63 headers in 4 bytes
+    const walk = (): void => {
+      walkRecords(validateBatch(batch), batch.subarray(BATCH_HEADER_SIZE), DEFAULT_READ_LIMITS, () => {
+        assert.fail('no record of this batch parses');
+      });
+    };
+    throwsFault(walk, 'CORRUPT_RECORDS', 'invalid-record', /header count/);
+    const good = notesVector();
+    const mine = new Error('visitor');
+    assert.throws(
+      () => {
+        walkRecords(validateBatch(good), good.subarray(BATCH_HEADER_SIZE), DEFAULT_READ_LIMITS, () => {
+          throw mine;
+        });
+      },
+      (err) => err === mine,
+    );
   });
 });
 
