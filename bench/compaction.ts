@@ -5,10 +5,8 @@
  *
  *   npm run bench:compaction
  */
-import { createHash, hash } from 'node:crypto';
 import { CompressionCodec, buildBatch, type CompressionCodecId } from '../src/records/index.js';
 import { filterBatch, forEachRecord } from '../src/storage/compaction/batch-filter.js';
-import { md5Words } from '../src/storage/compaction/md5.js';
 import { OffsetMap } from '../src/storage/compaction/offset-map.js';
 
 const KEYS = 1_000_000;
@@ -79,34 +77,7 @@ async function filter(codec: CompressionCodecId, name: string): Promise<void> {
   );
 }
 
-/** Why the map hashes in JavaScript: node:crypto makes objects per key. */
-function hashes(): void {
-  const key = Buffer.alloc(24);
-  const words = new Int32Array(4);
-  const routes: [string, () => void][] = [
-    ["createHash('md5')", () => createHash('md5').update(key).digest()],
-    ["crypto.hash('md5')", () => hash('md5', key, 'buffer')],
-    ['md5Words (the map’s)', () => {
-      md5Words(key, words);
-    }],
-  ];
-  const line: string[] = [];
-  for (const [name, route] of routes) {
-    const samples: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < KEYS; i++) {
-        key.writeUInt32BE(i, 0);
-        route();
-      }
-      samples.push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-    line.push(`${name} ${median(samples).toFixed(0)} ms`);
-  }
-  console.log(`MD5 of 10^6 keys of 24 bytes: ${line.join(', ')}`);
-}
 
-hashes();
 offsetMap();
 await filter(CompressionCodec.none, 'none');
 await filter(CompressionCodec.lz4, 'lz4');

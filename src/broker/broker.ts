@@ -9,6 +9,7 @@ import type { InjectedResponse } from '../server/inject.js';
 import type { StageFactory } from '../server/stages/stage.js';
 import { MemoryBudget } from '../server/memory-budget.js';
 import { LogManager } from '../storage/log/log-manager.js';
+import { DEFAULT_CLEANER_SETTINGS } from '../storage/compaction/log-cleaner.js';
 import type { LogFs } from '../storage/log/log-fs.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { DataDirLock } from '../storage/data-dir-lock.js';
@@ -108,6 +109,12 @@ export interface BrokerConfig {
   readonly defaultPartitions: number;
   /** How often retention looks for whole segments to delete (Kafka's log.retention.check.interval.ms). */
   readonly retentionCheckIntervalMs: number;
+  /** The compaction cleaner's offset map, in bytes: its memory for keys (Kafka's log.cleaner.dedupe.buffer.size). */
+  readonly cleanerMemoryBytes: number;
+  /** The cleaner's reads and writes a second, in bytes; 0 for no limit (Kafka's log.cleaner.io.max.bytes.per.second). */
+  readonly cleanerIoBytesPerSecond: number;
+  /** How often the cleaner looks for compacted partitions to clean (Kafka's log.cleaner.backoff.ms). */
+  readonly cleanerIntervalMs: number;
   /** Most record bytes in one Fetch response, whatever the client asks for (Kafka's fetch.max.bytes). */
   readonly maxFetchBytes: number;
   /** Longest a Fetch waits for data (its max_wait_ms is capped to this), in ms. */
@@ -222,6 +229,9 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   autoCreateTopics: false,
   defaultPartitions: 1,
   retentionCheckIntervalMs: 5 * 60 * 1000,
+  cleanerMemoryBytes: DEFAULT_CLEANER_SETTINGS.memoryBytes,
+  cleanerIoBytesPerSecond: DEFAULT_CLEANER_SETTINGS.ioBytesPerSecond,
+  cleanerIntervalMs: DEFAULT_CLEANER_SETTINGS.intervalMs,
   maxFetchBytes: 55 * 1024 * 1024,
   // The longest default of the common clients (KafkaJS maxWaitTimeInMs, franz-go FetchMaxWait); the
   // Java consumer, librdkafka and kafka-python wait 500 ms. docs/security/limits.md.
@@ -385,6 +395,7 @@ export class Broker {
         configs: topicConfigs,
         maxOpenFiles: this.#descriptors.maxOpenLogFiles,
         maxOpenPartitions: config.maxPartitions,
+        cleaner: { memoryBytes: config.cleanerMemoryBytes, ioBytesPerSecond: config.cleanerIoBytesPerSecond, intervalMs: config.cleanerIntervalMs },
         keys: keys.services,
         unsealPool: this.#unsealPool,
         ...(metrics === undefined ? {} : { observer: logObserverOf(metrics) }),
@@ -579,6 +590,7 @@ export class Broker {
       });
     }, this.#retentionIntervalMs);
     this.#retentionTimer.unref();
+    this.#logs.startCleaner();
     this.#idleFilesTimer = setInterval(() => {
       this.#logs.closeIdleFiles(this.#logFileIdleMs);
     }, Math.max(1000, Math.min(this.#logFileIdleMs, 30_000)));
@@ -699,6 +711,11 @@ export class Broker {
   /** Releases the captures whose lease has ended now (also checked every minute); returns their ids. */
   expireCaptures(): string[] {
     return this.#captures.sweep();
+  }
+
+  /** Cleans the compacted partitions that are due now (also run every cleanerIntervalMs); resolves to how many. */
+  cleanCompactedLogs(): Promise<number> {
+    return this.#logs.cleanCompactedLogs();
   }
 
   /** Deletes segments past their topic's retention now (also run every retentionCheckIntervalMs). */

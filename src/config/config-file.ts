@@ -199,6 +199,10 @@ export const ConfigFileSchema = z.strictObject({
   autoCreateTopics: z.boolean().optional(),
   defaultPartitions: positiveInt.optional(),
   retentionCheckIntervalMs: positiveInt.optional(),
+  // At least 1 KiB (a few dozen keys a pass: tests of the multi-pass path), at most 4 GiB.
+  cleanerMemoryBytes: z.number().int().min(1024).max(4 * 1024 ** 3).optional(),
+  cleanerIoBytesPerSecond: z.number().int().min(0).optional(),
+  cleanerIntervalMs: positiveInt.optional(),
   maxFetchBytes: positiveInt.optional(),
   maxFetchWaitMs: positiveInt.optional(),
   groupInitialRebalanceDelayMs: z.number().int().min(0).optional(),

@@ -5,7 +5,7 @@ import { BATCH_HEADER_SIZE, BatchOffsets, CRC_START, CURRENT_MAGIC, LOG_OVERHEAD
 import type { PartitionKeys } from '../../storage/crypto/partition-keys.js';
 import { sealBatch, SEALED_MAGIC } from '../../storage/crypto/sealed-batch.js';
 import { isSealedSnapshot } from '../../storage/crypto/sealed-snapshot.js';
-import { SEALED_FORMAT_VERSION, segmentPaths, writePartitionMeta } from '../../storage/log/format.js';
+import { PARTITION_META_FILE, SEALED_FORMAT_VERSION, segmentPaths, writePartitionMeta } from '../../storage/log/format.js';
 import { nodeLogFs } from '../../storage/log/log-fs.js';
 import { fsyncDirectory } from '../../storage/durable-files.js';
 import { segmentFiles, type PartitionDir } from './partition-files.js';
@@ -57,7 +57,8 @@ export async function encryptPartition(p: PartitionDir, keys: PartitionKeys): Pr
     if (clear.length === 0) continue;
     // Before the first sealed batch, as the broker does: an older build must refuse the partition
     // rather than take a sealed batch for a torn write and truncate the log there.
-    if (segments === 0) writePartitionMeta(nodeLogFs, p.dir, { topic: p.topic, partition: p.partition, topicId: p.topicId }, SEALED_FORMAT_VERSION);
+    // Never lowered: a compacted partition (version 3) stays at 3, which reads sealed batches too.
+    if (segments === 0 && storedFormatVersion(p.dir) < SEALED_FORMAT_VERSION) writePartitionMeta(nodeLogFs, p.dir, { topic: p.topic, partition: p.partition, topicId: p.topicId }, SEALED_FORMAT_VERSION);
     for (const id of await rewriteSegment(p, segment.base, entries, keys)) dataKeyIds.add(id);
     segments++;
     batches += clear.length;
@@ -179,4 +180,14 @@ function readFully(fd: number, into: Buffer, position: number): void {
 
 function writeFully(fd: number, data: Buffer, position: number): void {
   for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, position + done);
+}
+
+/** The format version in a partition's `partition.json` (1 when it has none or it cannot be read: the lowest). */
+function storedFormatVersion(dir: string): number {
+  try {
+    const version = (JSON.parse(readFileSync(join(dir, PARTITION_META_FILE), 'utf8')) as { formatVersion?: unknown }).formatVersion;
+    return typeof version === 'number' ? version : 1;
+  } catch {
+    return 1;
+  }
 }

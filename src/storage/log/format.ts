@@ -16,8 +16,15 @@ export const LOG_FORMAT_VERSION = 1;
  * truncating the log there.
  */
 export const SEALED_FORMAT_VERSION = 2;
+/**
+ * Version 3 may also hold segments rewritten by compaction, whose offsets have gaps where the cleaner
+ * removed batches (and sealed batches, as version 2). A partition moves to it before the first cleaned
+ * segment replaces an original: an older build, which takes a gap for corruption, then refuses the
+ * partition instead of truncating a segment at its first gap.
+ */
+export const COMPACTED_FORMAT_VERSION = 3;
 /** The format versions this build reads. */
-export const READABLE_FORMAT_VERSIONS: readonly number[] = [LOG_FORMAT_VERSION, SEALED_FORMAT_VERSION];
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [LOG_FORMAT_VERSION, SEALED_FORMAT_VERSION, COMPACTED_FORMAT_VERSION];
 
 /** Written in every partition directory: the format version and which partition this is. */
 export const PARTITION_META_FILE = 'partition.json';

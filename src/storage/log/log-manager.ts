@@ -16,6 +16,8 @@ import type { PreparedBatch, RecordTransform } from './record-transform.js';
 import { KeyFault } from '../crypto/kek-provider.js';
 import { PartitionKeys, type KeyServices, type SealingKey } from '../crypto/partition-keys.js';
 import type { UnsealPool } from '../crypto/unseal-pool.js';
+import { keylessRecordProblem } from '../compaction/keyless-records.js';
+import { DEFAULT_CLEANER_SETTINGS, LogCleaner, type CleanerSettings, type CompactedPartition, type LogCleanerOptions } from '../compaction/log-cleaner.js';
 
 export interface LogManagerOptions {
   readonly dataDir: string;
@@ -48,6 +50,10 @@ export interface LogManagerOptions {
   readonly maxOpenPartitions?: number;
   /** Told of appends, fsyncs, file system errors and deleted topics (metrics); none by default. */
   readonly observer?: LogObserver;
+  /** The compaction cleaner's memory, rate and interval; {@link DEFAULT_CLEANER_SETTINGS} by default. */
+  readonly cleaner?: CleanerSettings;
+  /** Told of every cleaning of a compacted partition (metrics, tests). */
+  readonly onCleaning?: LogCleanerOptions['onCleaning'];
 }
 
 /** The code of the error of a partition refused because {@link LogManagerOptions.maxOpenPartitions} are open. */
@@ -96,6 +102,7 @@ export class LogManager implements ManagedLogStore {
   readonly #keyFaultLoggedAt = new Map<string, number>();
   /** Partition logs opened, all topics together. */
   #opened = 0;
+  readonly #cleaner: LogCleaner;
 
   constructor(options: LogManagerOptions) {
     this.#o = options;
@@ -123,6 +130,38 @@ export class LogManager implements ManagedLogStore {
     for (const name of this.#fs.readdirSync(this.#dir)) {
       if (name.endsWith(DELETED_SUFFIX)) this.#fs.rmSync(join(this.#dir, name));
     }
+    this.#cleaner = new LogCleaner({
+      fs: this.#fs,
+      logger: options.logger,
+      clock: this.#clock,
+      settings: options.cleaner ?? DEFAULT_CLEANER_SETTINGS,
+      partitions: () => this.#compactedPartitions(),
+      ...(options.onCleaning === undefined ? {} : { onCleaning: options.onCleaning }),
+    });
+  }
+
+  /** The open partitions whose topic's cleanup.policy holds `compact`, with its configs now. */
+  *#compactedPartitions(): IterableIterator<CompactedPartition> {
+    for (const [name, entry] of this.#topics) {
+      const compaction = this.#o.configs.configFor(name).compaction;
+      if (compaction === undefined) continue;
+      for (const log of entry.logs.values()) yield { log, config: compaction };
+    }
+  }
+
+  /** Starts the background cleaner of compacted topics (the broker does at its start). */
+  startCleaner(): void {
+    this.#cleaner.start();
+  }
+
+  /** Cleans every compacted partition that is due now; resolves to how many were cleaned (tests, and the timer). */
+  cleanCompactedLogs(): Promise<number> {
+    return this.#cleaner.runOnce();
+  }
+
+  /** The cleaner's offset map, in bytes (0 until a compacted partition was cleaned). */
+  get cleanerMemoryBytes(): number {
+    return this.#cleaner.memoryBytes;
   }
 
   /** The cache of open segment files (its counts are what the fd bound is checked against). */
@@ -257,6 +296,11 @@ export class LogManager implements ManagedLogStore {
     const config = this.#o.configs.configFor(topic);
     const valid = validateAppend(records, config.maxMessageBytes, format);
     if (valid.kind !== 'valid') return valid;
+    if (config.compaction !== undefined) {
+      // Compaction keeps the newest record of each key: a record without one has no place (Kafka refuses it too).
+      const keyless = await keylessRecordProblem(valid.batch, `${topic}-${partition}`);
+      if (keyless !== null) return keyless;
+    }
     let bytes = valid.batch;
     if (this.#o.transform !== undefined) {
       const prepared = await this.#prepare(this.#o.transform, found.log, bytes, valid.header);
@@ -485,6 +529,8 @@ export class LogManager implements ManagedLogStore {
 
   /** Flushes and closes every log (graceful shutdown). */
   async close(): Promise<void> {
+    // The cleaning in progress stops at its next batch, its copy removed: the originals stay.
+    await this.#cleaner.stop();
     const all = [...this.#topics.values()].flatMap((entry) => [...entry.logs.values()]);
     this.#topics.clear();
     this.#opened = 0;

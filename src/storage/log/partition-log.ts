@@ -6,7 +6,18 @@ import { assignOffsets, BatchAttributes, BatchOffsets, LOG_OVERHEAD } from '../.
 import { firstRecordAtOrAfter } from '../../records/record-search.js';
 import { LEADER_EPOCH, type LogPosition, type LogRead, type PartitionView, type TimestampedOffset } from '../log-store.js';
 import type { LogConfig } from './log-config.js';
-import { LOG_FORMAT_VERSION, MAX_RELATIVE_OFFSET, PARTITION_META_FILE, parseSegmentFileName, READABLE_FORMAT_VERSIONS, SEALED_FORMAT_VERSION, writePartitionMeta } from './format.js';
+import {
+  COMPACTED_FORMAT_VERSION,
+  LOG_FORMAT_VERSION,
+  MAX_RELATIVE_OFFSET,
+  PARTITION_META_FILE,
+  parseSegmentFileName,
+  READABLE_FORMAT_VERSIONS,
+  SEALED_FORMAT_VERSION,
+  segmentPaths,
+  writePartitionMeta,
+} from './format.js';
+import { CLEANED_SUFFIX, type CleanedSegment, type CompactableLog, type RolledSegment } from '../compaction/compactable-log.js';
 import { ioErrorCode } from './io-faults.js';
 import type { LogFs } from './log-fs.js';
 import { isTransientIoError, OpenFiles } from './open-files.js';
@@ -87,7 +98,7 @@ export type { LogPosition, LogRead };
  * Offsets never go back: the active segment (even empty) is never deleted and its name keeps the
  * log-end offset across restarts.
  */
-export class PartitionLog implements PartitionView {
+export class PartitionLog implements PartitionView, CompactableLog {
   readonly id: PartitionId;
   readonly dir: string;
   readonly #deps: PartitionLogDeps;
@@ -145,6 +156,10 @@ export class PartitionLog implements PartitionView {
     let formatVersion = LOG_FORMAT_VERSION;
     if (fs.existsSync(metaPath)) formatVersion = checkFormat(fs.readFileSync(metaPath), metaPath);
     else writePartitionMeta(fs, dir, id, formatVersion);
+    for (const name of fs.readdirSync(dir)) {
+      // A cleaned copy the cleaner had not swapped in when the process stopped: the original is intact.
+      if (name.endsWith(CLEANED_SUFFIX)) fs.unlinkSync(join(dir, name));
+    }
     const bases = fs
       .readdirSync(dir)
       .map(parseSegmentFileName)
@@ -152,7 +167,12 @@ export class PartitionLog implements PartitionView {
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const segments: Segment[] = [];
     try {
-      for (const [i, base] of bases.entries()) segments.push(Segment.open(segmentDeps, dir, base, i === bases.length - 1));
+      const compacted = formatVersion >= COMPACTED_FORMAT_VERSION;
+      for (const [i, base] of bases.entries()) {
+        const active = i === bases.length - 1;
+        // Only rolled segments are ever rewritten by the cleaner: the active one keeps its strict offset check.
+        segments.push(Segment.open(segmentDeps, dir, base, active, compacted && !active));
+      }
       if (segments.length === 0) segments.push(Segment.create(segmentDeps, dir, 0n));
       const log = new PartitionLog(deps, dir, id, config, segments, segmentDeps);
       log.#formatVersion = formatVersion;
@@ -409,6 +429,86 @@ export class PartitionLog implements PartitionView {
     };
   }
 
+  /**
+   * The segments the cleaner may rewrite: rolled, durable and indexed (never the active one), ascending.
+   * Empty while the log is offline or closed.
+   */
+  rolledSegments(): RolledSegment[] {
+    if (this.#offline !== null || this.#closed) return [];
+    return this.#segments
+      .slice(0, -1)
+      .filter((s) => !s.dirty && !this.#awaitingIndexes.has(s))
+      .map((s) => ({ baseOffset: s.baseOffset, nextOffset: s.nextOffset, size: s.size, maxTimestamp: s.maxTimestamp, path: s.logPath }));
+  }
+
+  /** The last offset of the newest batch of `producerId` this partition holds, if it has one. */
+  producerLastOffset(producerId: bigint): bigint | undefined {
+    return this.#producers.producer(producerId)?.batches.at(-1)?.lastOffset;
+  }
+
+  /** Where sealed batches of this partition are bound (their associated data). */
+  get place(): BatchPlace {
+    return this.#place;
+  }
+
+  /**
+   * Puts a cleaned copy of a rolled segment in place of the original, in one synchronous step (no read
+   * sees a mix). The copy was written and synced beside it (`<base>.log.cleaned`); the rename over the
+   * original is atomic, so a crash leaves either segment whole, and the index files, removed first, are
+   * written again after (a crash in between rebuilds them from the log). A copy that kept nothing
+   * deletes the segment, unless it is the first, whose base offset is the log start.
+   * False, with nothing changed, when the original is no longer what was cleaned (retention deleted it,
+   * the log closed): the caller removes its copy.
+   */
+  replaceSegment(original: RolledSegment, cleaned: CleanedSegment): boolean {
+    const { fs, logger } = this.#deps;
+    const i = this.#segments.findIndex((s) => s.baseOffset === original.baseOffset);
+    const old = this.#segments[i];
+    if (old === undefined || i === this.#segments.length - 1 || this.#closed || this.#offline !== null) return false;
+    if (old.size !== original.size || old.dirty || this.#awaitingIndexes.has(old)) return false;
+    // Before the first segment with gaps: an older build must refuse the partition, not truncate it.
+    if (this.#formatVersion < COMPACTED_FORMAT_VERSION) {
+      writePartitionMeta(fs, this.dir, this.id, COMPACTED_FORMAT_VERSION);
+      this.#formatVersion = COMPACTED_FORMAT_VERSION;
+    }
+    const paths = segmentPaths(this.dir, old.baseOffset);
+    for (const path of [paths.index, paths.timeIndex]) if (fs.existsSync(path)) fs.unlinkSync(path);
+    if (cleaned.size === 0 && i > 0) {
+      fs.unlinkSync(cleaned.path);
+      this.#segments.splice(i, 1);
+      old.delete().then(
+        () => {
+          fs.fsyncDir(this.dir);
+        },
+        (err: unknown) => {
+          logger.warn({ partition: `${this.id.topic}-${this.id.partition}`, segment: old.baseOffset.toString(), err: String(err) }, 'could not remove an emptied segment: the next start serves it until it is cleaned again');
+        },
+      );
+      return true;
+    }
+    // The first segment stays even when emptied: its base offset is the log start.
+    fs.renameSync(cleaned.path, paths.log);
+    fs.fsyncDir(this.dir);
+    // The old descriptor (if open) is of the replaced file: closed, never reused for the new one.
+    void old.close();
+    try {
+      if (cleaned.size > 0) {
+        fs.writeFileDurably(paths.index, cleaned.offsetIndex);
+        fs.writeFileDurably(paths.timeIndex, cleaned.timeIndex);
+      }
+    } catch (err) {
+      logger.warn({ partition: `${this.id.topic}-${this.id.partition}`, segment: old.baseOffset.toString(), err: String(err) }, 'could not write the index of a cleaned segment: it is rebuilt from the log');
+    }
+    try {
+      this.#segments[i] = Segment.open(this.#segmentDeps, this.dir, old.baseOffset, false, true);
+    } catch (err) {
+      // The cleaned file is in place and durable; what this process holds of it is not. A restart opens it.
+      this.#offline = `a cleaned segment could not be opened (${ioErrorCode(err) ?? String(err)})`;
+      logger.error({ partition: `${this.id.topic}-${this.id.partition}`, reason: this.#offline }, 'partition taken offline: restart the broker to open it again');
+    }
+    return true;
+  }
+
   get sizeBytes(): number {
     return this.#segments.reduce((sum, s) => sum + s.size, 0);
   }
@@ -463,7 +563,10 @@ export class PartitionLog implements PartitionView {
     if (active.isEmpty) return;
     const config = this.#config();
     const full = active.size + incomingBytes > config.segmentBytes;
-    const old = now - (active.rollClockStart ?? now) >= config.segmentMs;
+    // A compacted topic's records must become cleanable within max.compaction.lag.ms: the active
+    // segment, which is never cleaned, rolls by then (Kafka does the same).
+    const rollMs = Math.min(config.segmentMs, config.compaction?.maxCompactionLagMs ?? Infinity);
+    const old = now - (active.rollClockStart ?? now) >= rollMs;
     const offsetsOverflow = Number(this.logEndOffset - active.baseOffset) + lastOffsetDelta > MAX_RELATIVE_OFFSET;
     if (full || old || offsetsOverflow) this.roll();
   }

@@ -40,9 +40,9 @@ export interface ScanResult {
  * A batch's offsets must continue the segment exactly; right after corrupt batches they may start
  * later (the corrupt ones held the gap), but still within the segment's 32-bit relative range.
  */
-function offsetsFit(baseOffset: bigint, lastOffset: bigint, nextOffset: bigint, segmentBase: bigint, afterCorrupt: boolean): boolean {
+function offsetsFit(baseOffset: bigint, lastOffset: bigint, nextOffset: bigint, segmentBase: bigint, gapAllowed: boolean): boolean {
   if (lastOffset < baseOffset) return false;
-  if (!afterCorrupt) return baseOffset === nextOffset;
+  if (!gapAllowed) return baseOffset === nextOffset;
   return baseOffset >= nextOffset && lastOffset - segmentBase <= BigInt(MAX_RELATIVE_OFFSET);
 }
 
@@ -65,6 +65,11 @@ export function scanSegment(
   segmentBaseOffset: bigint,
   options: {
     verifyCrc: boolean;
+    /**
+     * A segment rewritten by compaction has gaps where the cleaner removed batches (format version 3,
+     * never the active segment): a batch may start after the next offset, within the segment's range.
+     */
+    allowGaps?: boolean;
     /** `header` is a view of the batch's 61 header bytes, valid only during the call. */
     onBatch: (batch: ScannedBatch, header: Buffer) => void;
   },
@@ -113,7 +118,7 @@ export function scanSegment(
     if (batch === null) return end(position, 'torn', `partial batch (${fileSize - position} of ${size} bytes)`);
     let problem: string | null = null;
     if (options.verifyCrc && (crc32c(batch.subarray(CRC_START)) >>> 0) !== storedCrc) problem = 'CRC-32C mismatch';
-    else if (!offsetsFit(baseOffset, lastOffset, nextOffset, segmentBaseOffset, pending.length > 0)) {
+    else if (!offsetsFit(baseOffset, lastOffset, nextOffset, segmentBaseOffset, pending.length > 0 || options.allowGaps === true)) {
       problem = `offsets ${baseOffset}..${lastOffset} do not follow ${nextOffset - 1n}`;
     }
     if (problem !== null) {

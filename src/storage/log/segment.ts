@@ -69,9 +69,12 @@ export class Segment {
    */
   #inflight: Promise<void> = Promise.resolve();
   #closed = false;
+  /** A segment rewritten by compaction: its offsets have gaps (see scan.ts). */
+  readonly #allowGaps: boolean;
 
-  private constructor(deps: SegmentDeps, dir: string, baseOffset: bigint, file: LogFile) {
+  private constructor(deps: SegmentDeps, dir: string, baseOffset: bigint, file: LogFile, allowGaps = false) {
     this.#deps = deps;
+    this.#allowGaps = allowGaps;
     this.baseOffset = baseOffset;
     this.#paths = segmentPaths(dir, baseOffset);
     this.#file = file;
@@ -96,12 +99,13 @@ export class Segment {
   /**
    * Opens an existing segment. The active segment (`recover`) is always checked batch by batch with
    * CRCs and a torn tail is truncated; an older one loads its index files, and is recovered the same
-   * way when they are missing or do not match the log.
+   * way when they are missing or do not match the log. `allowGaps`: the segment may have been rewritten
+   * by compaction (a rolled segment of a partition at format version 3).
    */
-  static open(deps: SegmentDeps, dir: string, baseOffset: bigint, recover: boolean): Segment {
+  static open(deps: SegmentDeps, dir: string, baseOffset: bigint, recover: boolean, allowGaps = false): Segment {
     const paths = segmentPaths(dir, baseOffset);
     const file = deps.files.open(paths.log, 'r+');
-    const segment = new Segment(deps, dir, baseOffset, file);
+    const segment = new Segment(deps, dir, baseOffset, file, allowGaps);
     try {
       const size = file.use((fd) => deps.fs.fstatSync(fd).size);
       if (!recover && segment.#loadIndexes(size)) return segment;
@@ -197,6 +201,7 @@ export class Segment {
     const result = this.#file.use((fd) =>
       scanSegment(fs, fd, size, this.baseOffset, {
         verifyCrc: true,
+        allowGaps: this.#allowGaps,
         onBatch: (batch) => {
           this.#track(batch);
         },
@@ -250,6 +255,7 @@ export class Segment {
     this.#file.use((fd) =>
       scanSegment(this.#deps.fs, fd, this.#size, this.baseOffset, {
         verifyCrc: true,
+        allowGaps: this.#allowGaps,
         onBatch: (batch, header) => {
           if (!this.#corrupt.has(batch.position)) onBatch(batch, header);
         },

@@ -1,40 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { md5 } from '../../../../src/storage/compaction/md5.js';
 import { OFFSET_MAP_SLOT_BYTES, OffsetMap } from '../../../../src/storage/compaction/offset-map.js';
 
 const key = (s: string): Buffer => Buffer.from(s, 'utf8');
-
-describe('md5', () => {
-  it('matches RFC 1321 test vectors', () => {
-    assert.equal(md5(Buffer.alloc(0)).toString('hex'), 'd41d8cd98f00b204e9800998ecf8427e');
-    assert.equal(md5(key('abc')).toString('hex'), '900150983cd24fb0d6963f7d28e17f72');
-    assert.equal(
-      md5(key('12345678901234567890123456789012345678901234567890123456789012345678901234567890')).toString('hex'),
-      '57edf4a22be3c955ac49da2e2107b67a',
-    );
-  });
-
-  it('matches node:crypto for every length around the block and padding boundaries', () => {
-    for (let n = 0; n <= 200; n++) {
-      const data = Buffer.alloc(n);
-      for (let i = 0; i < n; i++) data[i] = (i * 131 + n) & 0xff;
-      assert.equal(md5(data).toString('hex'), createHash('md5').update(data).digest('hex'), `length ${n}`);
-    }
-  });
-
-  it('matches node:crypto for random keys', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-        const data = Buffer.from(bytes);
-        assert.equal(md5(data).toString('hex'), createHash('md5').update(data).digest('hex'));
-      }),
-      { numRuns: 500 },
-    );
-  });
-});
 
 describe('OffsetMap', () => {
   it('sizes itself from its memory: floor(floor(bytes / 24) × 0.9) keys', () => {

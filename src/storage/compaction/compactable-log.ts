@@ -1,0 +1,38 @@
+import type { PartitionKeys } from '../crypto/partition-keys.js';
+import type { BatchPlace } from '../crypto/sealed-batch.js';
+
+/** Suffix of a cleaned copy of a segment, written beside the original before it replaces it. */
+export const CLEANED_SUFFIX = '.cleaned';
+
+/** A rolled segment as the cleaner sees it: immutable until the cleaner or retention replaces it. */
+export interface RolledSegment {
+  readonly baseOffset: bigint;
+  /** One past its last offset (the base offset when empty). */
+  readonly nextOffset: bigint;
+  readonly size: number;
+  /** Largest record timestamp in it (−1 when empty). */
+  readonly maxTimestamp: number;
+  /** The `.log` file. */
+  readonly path: string;
+}
+
+/** A segment's cleaned copy, synced to disk, with its index files' content. */
+export interface CleanedSegment {
+  readonly path: string;
+  readonly size: number;
+  readonly offsetIndex: Buffer;
+  readonly timeIndex: Buffer;
+}
+
+/** What the cleaner needs of a partition's log (PartitionLog implements it). */
+export interface CompactableLog {
+  readonly id: { readonly topic: string; readonly partition: number };
+  readonly dir: string;
+  readonly place: BatchPlace;
+  readonly keys: PartitionKeys | undefined;
+  readonly logStartOffset: bigint;
+  readonly offline: string | null;
+  rolledSegments(): RolledSegment[];
+  producerLastOffset(producerId: bigint): bigint | undefined;
+  replaceSegment(original: RolledSegment, cleaned: CleanedSegment): boolean;
+}
