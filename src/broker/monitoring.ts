@@ -27,6 +27,9 @@ export function logObserverOf(metrics: BrokerMetrics): LogObserver {
     topicDeleted: (topic) => {
       metrics.topicDeleted(topic);
     },
+    cleaning: (outcome, bytesBefore, bytesAfter, recordsRemoved) => {
+      metrics.cleaning(outcome, bytesBefore, bytesAfter, recordsRemoved);
+    },
   };
 }
 

@@ -60,6 +60,10 @@ export class BrokerMetrics {
   readonly #fsync: Histogram;
   readonly #fsyncErrors: Counter;
   readonly #storageErrors: Counter<'operation' | 'code'>;
+  readonly #cleanings: Counter<'outcome'>;
+  readonly #cleanedBytes: Counter;
+  readonly #reclaimedBytes: Counter;
+  readonly #removedRecords: Counter;
   readonly #auditFailures: Counter;
   readonly #principals: BoundedLabelValues;
   readonly #mechanisms: BoundedLabelValues;
@@ -93,6 +97,10 @@ export class BrokerMetrics {
     this.#fsync = new Histogram({ name: 'parapet_fsync_duration_seconds', help: 'Duration of each fsync of a partition log file', buckets: FSYNC_BUCKETS, registers });
     this.#fsyncErrors = new Counter({ name: 'parapet_fsync_errors_total', help: 'fsyncs of partition log files that failed (the partition goes offline)', registers });
     this.#storageErrors = new Counter({ name: 'parapet_storage_errors_total', help: 'File system errors of the partition logs, by operation and error code (ENOSPC, EIO, EMFILE…)', labelNames: ['operation', 'code'], registers });
+    this.#cleanings = new Counter({ name: 'parapet_log_cleaner_cleanings_total', help: 'Cleanings of compacted partitions, by outcome (cleaned, interrupted, refused)', labelNames: ['outcome'], registers });
+    this.#cleanedBytes = new Counter({ name: 'parapet_log_cleaner_cleaned_bytes_total', help: 'Bytes of rolled segments the compaction cleaner rewrote (their size before)', registers });
+    this.#reclaimedBytes = new Counter({ name: 'parapet_log_cleaner_reclaimed_bytes_total', help: 'Bytes compaction removed from the logs', registers });
+    this.#removedRecords = new Counter({ name: 'parapet_log_cleaner_removed_records_total', help: 'Records compaction removed (replaced by a newer record of their key, expired tombstones, records without a key)', registers });
     this.#auditFailures = new Counter({ name: 'parapet_audit_write_failures_total', help: 'Audit records that could not be written', registers });
     this.#process = options.processMetrics === false ? undefined : processMetricsRegistry();
   }
@@ -186,6 +194,14 @@ export class BrokerMetrics {
   storageError(operation: string, code: string): void {
     this.#storageErrors.labels(operation, code).inc();
     if (operation === 'append') this.#lastWriteFaultAt = performance.now();
+  }
+
+  /** The compaction cleaner finished with a partition (see LogObserver.cleaning). */
+  cleaning(outcome: string, bytesBefore: number, bytesAfter: number, recordsRemoved: number): void {
+    this.#cleanings.labels(outcome).inc();
+    this.#cleanedBytes.inc(bytesBefore);
+    this.#reclaimedBytes.inc(Math.max(0, bytesBefore - bytesAfter));
+    this.#removedRecords.inc(recordsRemoved);
   }
 
   /** How long ago (ms) an append last failed on a file system error; Infinity when never. */

@@ -136,7 +136,13 @@ export class LogManager implements ManagedLogStore {
       clock: this.#clock,
       settings: options.cleaner ?? DEFAULT_CLEANER_SETTINGS,
       partitions: () => this.#compactedPartitions(),
-      ...(options.onCleaning === undefined ? {} : { onCleaning: options.onCleaning }),
+      onCleaning: (partition, outcome, ms) => {
+        if (outcome.kind !== 'idle') {
+          const stats = outcome.kind === 'cleaned' ? outcome.stats : { bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0 };
+          observer?.cleaning?.(outcome.kind, stats.bytesBefore, stats.bytesAfter, stats.recordsRemoved);
+        }
+        options.onCleaning?.(partition, outcome, ms);
+      },
     });
   }
 

@@ -14,6 +14,11 @@ export interface LogObserver {
   storageError(operation: string, code: string): void;
   /** A topic's logs were deleted. */
   topicDeleted(topic: string): void;
+  /**
+   * The compaction cleaner finished with a partition: `cleaned` (its rolled segments went from
+   * `bytesBefore` to `bytesAfter`, `recordsRemoved` records fewer), `interrupted` or `refused`.
+   */
+  cleaning?(outcome: 'cleaned' | 'interrupted' | 'refused', bytesBefore: number, bytesAfter: number, recordsRemoved: number): void;
 }
 
 /** `fs` with each fdatasync of a log file timed and reported to `observer`. */

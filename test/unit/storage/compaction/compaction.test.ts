@@ -24,12 +24,15 @@ interface Opened {
   readonly config: { -readonly [K in keyof LogConfig]: LogConfig[K] };
   readonly outcomes: CleaningOutcome[];
   readonly logger: ReturnType<typeof recordingLogger>;
+  /** What the log observer (metrics) was told of each cleaning: outcome, bytes before and after, records removed. */
+  readonly observed: [string, number, number, number][];
 }
 
 /** A log manager whose one topic is compacted, with small segments so that most of the log is cleanable. */
 function open(t: TestContext, dataDir: string, clock: { now: number }, options: { keys?: KeyServices; memoryBytes?: number; config?: Partial<LogConfig> } = {}): Opened {
   const logger = recordingLogger();
   const outcomes: CleaningOutcome[] = [];
+  const observed: [string, number, number, number][] = [];
   const config = defaultConfig({
     segmentBytes: 4096,
     deleteRetention: false,
@@ -44,11 +47,18 @@ function open(t: TestContext, dataDir: string, clock: { now: number }, options: 
     configs: { configFor: () => config },
     cleaner: { memoryBytes: options.memoryBytes ?? 1024 * 1024, ioBytesPerSecond: 0, intervalMs: 60_000 },
     onCleaning: (_partition, outcome) => outcomes.push(outcome),
+    observer: {
+      appended: () => undefined,
+      fsync: () => undefined,
+      storageError: () => undefined,
+      topicDeleted: () => undefined,
+      cleaning: (...args) => observed.push(args),
+    },
     ...(options.keys === undefined ? {} : { keys: options.keys }),
   });
   m.addTopic(TOPIC);
   defer(t, () => m.close());
-  return { m, config, outcomes, logger };
+  return { m, config, outcomes, logger, observed };
 }
 
 function append(m: LogManager, records: RecordInput[], producer?: { id: bigint; sequence: number }): Promise<bigint> {
@@ -96,6 +106,8 @@ describe('log compaction', () => {
     const after = await readAll(first.m);
     assertCompacted(after.records, written, to);
     assert.ok(after.records.length < before / 5, `${after.records.length} of ${before} records left`);
+    const [observed] = first.observed;
+    assert.ok(observed !== undefined && observed[0] === 'cleaned' && observed[2] < observed[1] / 5 && observed[3] > before / 2, `metrics told: ${JSON.stringify(observed)}`);
     const meta = JSON.parse(readFileSync(join(partitionDir(dataDir), PARTITION_META_FILE), 'utf8')) as { formatVersion: number };
     assert.equal(meta.formatVersion, COMPACTED_FORMAT_VERSION);
     // Nothing more to do until more is written.
