@@ -1,0 +1,24 @@
+import { DEFAULT_READ_LIMITS } from '../../bytes/reader.js';
+import { FaultReader } from '../../records/faults.js';
+
+/**
+ * The smallest and largest record timestamps of a batch's uncompressed records payload
+ * (baseTimestamp + each record's timestampDelta), reading only each record's length, attributes and
+ * timestamp delta: what the timestamp bounds need, without building the records. Throws a RecordFault
+ * (`invalid-record`) for a payload that does not hold `recordCount` records.
+ */
+export function recordTimestampRange(payload: Buffer, recordCount: number, baseTimestamp: bigint): { min: bigint; max: bigint } {
+  const r = new FaultReader(payload, 'CORRUPT_RECORDS', 'invalid-record', DEFAULT_READ_LIMITS);
+  let min = baseTimestamp;
+  let max = baseTimestamp;
+  for (let i = 0; i < recordCount; i++) {
+    const body = r.view(r.varint(), 'record');
+    const rr = new FaultReader(body, 'CORRUPT_RECORDS', 'invalid-record', DEFAULT_READ_LIMITS);
+    rr.int8();
+    const timestamp = baseTimestamp + rr.varlong();
+    if (timestamp < min) min = timestamp;
+    if (timestamp > max) max = timestamp;
+  }
+  if (r.remaining !== 0) r.fail(`${r.remaining} bytes remain after the ${recordCount} records the batch declares`);
+  return { min, max };
+}
