@@ -71,7 +71,7 @@ export function describeConfigsHandler(admin: TopicAdmin, nodeId: number, broker
                       { name, value: def.defaultValue, source: ConfigSource.DEFAULT_CONFIG },
                     ],
             configType: def.type,
-            documentation: def.doc,
+            documentation: body.includeDocumentation === true ? def.doc : null,
           },
         ];
       });
