@@ -38,8 +38,8 @@ export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>
 
 /** compression.type as the log takes it: a codec id, or nothing for `producer`. */
 function codecOf(name: string): { compression?: number } {
-  const codec = name === 'uncompressed' ? CompressionCodec.none : CompressionCodec[name as keyof typeof CompressionCodec];
-  return codec === undefined ? {} : { compression: codec };
+  if (name === 'uncompressed') return { compression: CompressionCodec.none };
+  return Object.hasOwn(CompressionCodec, name) ? { compression: CompressionCodec[name as keyof typeof CompressionCodec] } : {};
 }
 
 /** Milliseconds as the log compares them: Long.MAX (Kafka's "no bound") and anything past 2^53 are Infinity. */

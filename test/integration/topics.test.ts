@@ -128,7 +128,7 @@ describe('manual replica assignments on one broker', () => {
     assert.deepEqual(outcome[0], ['manual', 0, null]);
     assert.deepEqual([body.topics[0]?.numPartitions, body.topics[0]?.replicationFactor], [3, 1]);
     assert.equal(outcome[1]?.[1], 39);
-    assert.match(String(outcome[1]?.[2]), /partition 1 names broker 1, but this is a single broker \(node id 0\): every partition's replicas must be exactly \[0\]/);
+    assert.match(body.topics[1]?.errorMessage ?? '', /partition 1 names broker 1, but this is a single broker \(node id 0\): every partition's replicas must be exactly \[0\]/);
     assert.deepEqual(outcome[2]?.slice(1), [39, 'the manual replica assignment of partition 0 names broker 0 more than once']);
     assert.deepEqual(outcome[3]?.slice(1), [39, 'partitions should be a consecutive 0-based integer sequence']);
     assert.deepEqual(outcome[4]?.slice(1), [39, 'the manual replica assignment of partition 0 is an empty replica list']);
@@ -142,8 +142,7 @@ describe('manual replica assignments on one broker', () => {
     const grow = (count: number, assignments: { brokerIds: number[] }[] | null) =>
       roundTrip(port, CreatePartitions, 1, { topics: [{ name: 'manual', count, assignments }], timeoutMs: 1000, validateOnly: false }) as Promise<Results>;
     const wrong = await grow(5, [{ brokerIds: [0] }, { brokerIds: [2] }]);
-    assert.equal(wrong.results[0]?.errorCode, 39);
-    assert.match(wrong.results[0]?.errorMessage ?? '', /partition 4 names broker 2/);
+    assert.deepEqual([wrong.results[0]?.errorCode, /partition 4 names broker 2/.test(wrong.results[0]?.errorMessage ?? '')], [39, true]);
     const short = await grow(5, [{ brokerIds: [0] }]);
     assert.deepEqual([short.results[0]?.errorCode, short.results[0]?.errorMessage], [39, 'Attempted to add 2 additional partition(s), but only 1 assignment(s) were specified.']);
     const grown = await grow(5, [{ brokerIds: [0] }, { brokerIds: [0] }]);

@@ -63,7 +63,7 @@ describe('topic configs', () => {
     assert.equal(plain.compaction, undefined);
     const compacted = effectiveTopicConfig({ 'cleanup.policy': 'compact', 'delete.retention.ms': '1000', 'min.cleanable.dirty.ratio': '0.1' }, limits);
     assert.equal(compacted.deleteRetention, false);
-    assert.deepEqual(compacted.compaction, { minCleanableDirtyRatio: 0.1, minCompactionLagMs: 0, maxCompactionLagMs: 9223372036854775807, deleteRetentionMs: 1000 });
+    assert.deepEqual(compacted.compaction, { minCleanableDirtyRatio: 0.1, minCompactionLagMs: 0, maxCompactionLagMs: Number('9223372036854775807'), deleteRetentionMs: 1000 });
     const both = effectiveTopicConfig({ 'cleanup.policy': 'delete,compact' }, limits);
     assert.equal(both.deleteRetention, true);
     assert.equal(both.compaction?.deleteRetentionMs, 86400000);
