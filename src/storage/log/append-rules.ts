@@ -39,13 +39,13 @@ const offLoop = (codec: number) => codec === CompressionCodec.gzip || codec === 
 /** The refusal of a batch with a record outside the topic's timestamp bounds, or null. */
 function timestampRefusal(records: Buffer, header: BatchHeader, config: LogConfig, nowMs: number): LogFailure | null {
   const { beforeMs, afterMs } = config.timestampBounds ?? { beforeMs: Infinity, afterMs: Infinity };
-  const { min, max } = recordTimestampRange(records, header.recordCount, header.baseTimestamp);
+  // Kafka skips records without a timestamp (−1, RecordBatch.NO_TIMESTAMP): the range leaves them out.
+  const range = recordTimestampRange(records, header.recordCount, header.baseTimestamp);
+  if (range === null) return null;
   const now = BigInt(nowMs);
   const earliest = Number.isFinite(beforeMs) ? now - BigInt(beforeMs) : null;
   const latest = Number.isFinite(afterMs) ? now + BigInt(afterMs) : null;
-  // Kafka skips records without a timestamp (−1, RecordBatch.NO_TIMESTAMP): only the ones set are bounded.
-  const outside = (t: bigint) => t !== -1n && ((earliest !== null && t < earliest) || (latest !== null && t > latest));
-  const offender = outside(min) ? min : outside(max) ? max : null;
+  const offender = earliest !== null && range.min < earliest ? range.min : latest !== null && range.max > latest ? range.max : null;
   if (offender === null) return null;
   const shown = (ms: number) => (ms === Infinity ? 'unlimited' : String(ms));
   return {

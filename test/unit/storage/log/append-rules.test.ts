@@ -41,6 +41,9 @@ describe('the topic rules of an append (compression.type, timestamp bounds)', ()
     assert.equal((await rules(buildBatchSync({ records: [{ value: 'a', timestamp: NOW - HOUR }] }), bounded)).kind, 'valid');
     assert.equal((await rules(old, { ...bounded, logAppendTime: true })).kind, 'valid');
     assert.equal((await rules(buildBatchSync({ baseTimestamp: -1, records: [{ value: 'a', timestamp: -1 }] }), bounded)).kind, 'valid');
+    // A record without a timestamp does not hide an old one beside it.
+    const mixed = buildBatchSync({ baseTimestamp: -1, records: [{ value: 'a', timestamp: -1 }, { value: 'b', timestamp: 5 }] });
+    assert.equal((await rules(mixed, bounded)).kind, 'invalid-timestamp');
   });
 
   it('leaves a batch untouched, synchronously, when no rule needs its records', () => {
@@ -91,6 +94,8 @@ describe('the topic rules of an append (compression.type, timestamp bounds)', ()
     const refused = await rules(forged, { ...base, compression: CompressionCodec.gzip });
     assert.equal(refused.kind, 'too-large');
     assert.match(messageOf(refused), /over the limit of 33554816/);
+    // The default timestamp bound reads the records too: a bomb sent to a default topic is refused on produce.
+    assert.equal((await rules(forged, kafka40)).kind, 'too-large');
   });
 
   it('refuses records that do not fill the payload as declared (invalid-record), never throwing', async () => {
