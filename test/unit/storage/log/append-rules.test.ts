@@ -4,6 +4,7 @@ import { BATCH_HEADER_SIZE, validateBatch, writeBatchCrc } from '../../../../src
 import { CompressionCodec, codecName, compress } from '../../../../src/records/compression.js';
 import { buildBatch, buildBatchSync, readRecords } from '../../../../src/records/record.js';
 import { applyTopicRules, decompressedLimit } from '../../../../src/storage/log/append-rules.js';
+import { recordTimestampRange } from '../../../../src/storage/log/record-timestamps.js';
 import { validateAppend, type AppendValidation } from '../../../../src/storage/log/append-validation.js';
 import type { LogConfig } from '../../../../src/storage/log/log-config.js';
 
@@ -108,5 +109,13 @@ describe('the topic rules of an append (compression.type, timestamp bounds)', ()
     garbage.writeInt32BE(garbage.length - 12, 8);
     writeBatchCrc(garbage);
     assert.equal((await rules(garbage, kafka40)).kind, 'invalid-record');
+  });
+
+  it('reads each record timestamp exactly, small or large deltas, before or after the first record', () => {
+    const big = 2n ** 60n;
+    const batch = buildBatchSync({ baseTimestamp: 1000n, records: [{ value: 'a', timestamp: 1000n }, { value: 'b', timestamp: 1000n + big }, { value: 'c', timestamp: 10n }, { value: 'd', timestamp: 1001n }] });
+    assert.deepEqual(recordTimestampRange(batch.subarray(BATCH_HEADER_SIZE), 4, 1000n), { min: 10n, max: 1000n + big });
+    const none = buildBatchSync({ baseTimestamp: -1n, records: [{ value: 'a', timestamp: -1n }] });
+    assert.equal(recordTimestampRange(none.subarray(BATCH_HEADER_SIZE), 1, -1n), null);
   });
 });
