@@ -405,6 +405,7 @@ export class Broker {
         maxPartitionsPerTopic: config.maxPartitionsPerTopic,
         maxPartitions: config.maxPartitions,
         configLimits,
+        nodeId: config.nodeId,
         logger,
         events,
       });

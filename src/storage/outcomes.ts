@@ -21,6 +21,8 @@ export type LogFailureKind =
   | 'offline'
   /** An offset below the log start or past the log end. */
   | 'out-of-range'
+  /** A record's timestamp is outside the topic's message.timestamp.before/after.max.ms bounds. */
+  | 'invalid-timestamp'
   /** A transactional batch: the log keeps no transaction state, so it takes none. */
   | 'transactional'
   /** An idempotent producer's epoch is older than the one the partition knows. */

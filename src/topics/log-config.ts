@@ -1,3 +1,4 @@
+import { CompressionCodec } from '../records/compression.js';
 import type { LogConfig } from '../storage/log/log-config.js';
 import { effectiveConfigValue, TOPIC_CONFIGS, type TopicConfigLimits } from './topic-configs.js';
 
@@ -20,6 +21,8 @@ export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>
     logAppendTime: value('message.timestamp.type') === 'LogAppendTime',
     encrypted: value('encryption') !== 'none',
     deleteRetention: value('cleanup.policy').includes('delete'),
+    ...codecOf(value('compression.type')),
+    timestampBounds: timestampBounds(overrides, value),
     ...(value('cleanup.policy').includes('compact')
       ? {
           compaction: {
@@ -31,6 +34,26 @@ export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>
         }
       : {}),
   };
+}
+
+/** compression.type as the log takes it: a codec id, or nothing for `producer`. */
+function codecOf(name: string): { compression?: number } {
+  if (name === 'uncompressed') return { compression: CompressionCodec.none };
+  return Object.hasOwn(CompressionCodec, name) ? { compression: CompressionCodec[name as keyof typeof CompressionCodec] } : {};
+}
+
+/** Milliseconds as the log compares them: Long.MAX (Kafka's "no bound") and anything past 2^53 are Infinity. */
+const bound = (ms: string): number => (Number(ms) >= Number.MAX_SAFE_INTEGER ? Infinity : Number(ms));
+
+/**
+ * The timestamp bounds (KIP-937). The deprecated message.timestamp.difference.max.ms stands for
+ * whichever bound the topic does not set itself, as Kafka 3.6–3.9 let it (LogConfig falls back to it
+ * while the new config is at its default).
+ */
+function timestampBounds(overrides: Readonly<Record<string, string>>, value: (key: string) => string): { beforeMs: number; afterMs: number } {
+  const difference = overrides['message.timestamp.difference.max.ms'] === undefined ? undefined : value('message.timestamp.difference.max.ms');
+  const pick = (key: string) => (overrides[key] !== undefined || difference === undefined ? value(key) : difference);
+  return { beforeMs: bound(pick('message.timestamp.before.max.ms')), afterMs: bound(pick('message.timestamp.after.max.ms')) };
 }
 
 /** The stored overrides of a topic that are outside today's ranges, each with the value obeyed instead. */

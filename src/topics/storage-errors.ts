@@ -22,6 +22,8 @@ const STORAGE_ERROR_CODES: { readonly [K in LogFailureKind | MetadataRefusalKind
   unavailable: ErrorCode.KAFKA_STORAGE_ERROR,
   offline: ErrorCode.KAFKA_STORAGE_ERROR,
   'out-of-range': ErrorCode.OFFSET_OUT_OF_RANGE,
+  // Kafka's LogValidator answers a record timestamp outside the topic's bounds with INVALID_TIMESTAMP.
+  'invalid-timestamp': ErrorCode.INVALID_TIMESTAMP,
   // What Kafka itself answers for a transactional batch outside an ongoing transaction (UnifiedLog:
   // "Record was not part of an ongoing transaction", KIP-890). TRANSACTIONAL_ID_AUTHORIZATION_FAILED
   // (Redpanda's choice with transactions disabled) would send users after ACLs.

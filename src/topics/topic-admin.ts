@@ -8,6 +8,7 @@ import { topicNameProblem } from '../protocol/names.js';
 import { storageErrorCode } from './storage-errors.js';
 import { INTERNAL_TOPICS } from './internal-topics.js';
 import type { TopicConfigCache } from './topic-config-cache.js';
+import { checkAddedAssignments, checkTopicAssignments, type PartitionAssignment } from './replica-assignment.js';
 import { TOPIC_CONFIGS, validateTopicConfigs, type TopicConfigLimits } from './topic-configs.js';
 import type { SecurityEvents } from '../security/events.js';
 
@@ -27,7 +28,8 @@ export interface CreateTopicSpec {
   readonly numPartitions: number;
   /** −1 means the broker default; a single broker can only keep one replica. */
   readonly replicationFactor: number;
-  readonly assignments: readonly unknown[];
+  /** Manual replica assignments (./replica-assignment.ts); empty for none. */
+  readonly assignments: readonly PartitionAssignment[];
   readonly configs: Readonly<Record<string, string>>;
 }
 
@@ -41,6 +43,8 @@ export interface TopicAdminOptions {
   /** The ranges of topic configs that depend on broker settings. */
   readonly configLimits: TopicConfigLimits;
   readonly logger: Logger;
+  /** This broker's node id: the only broker a manual replica assignment may name (default 0). */
+  readonly nodeId?: number;
   /** Where a topic set to `encryption=none` is reported as an insecure setting (default: the log). */
   readonly events?: SecurityEvents;
 }
@@ -150,8 +154,12 @@ export class TopicAdmin {
     const nameProblem = topicNameProblem(spec.name);
     if (nameProblem !== null) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.#store.topic(spec.name) !== undefined) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `topic ${spec.name} already exists`);
-    if (spec.assignments.length > 0) return fail(ErrorCode.INVALID_REQUEST, 'manual replica assignments are not supported on a single broker');
-    const partitions = spec.numPartitions === -1 ? this.#o.defaultPartitions : spec.numPartitions;
+    let partitions = spec.numPartitions === -1 ? this.#o.defaultPartitions : spec.numPartitions;
+    if (spec.assignments.length > 0) {
+      const assigned = checkTopicAssignments(spec.assignments, spec.numPartitions, spec.replicationFactor, this.#o.nodeId ?? 0);
+      if (assigned.kind === 'refused') return fail(assigned.errorCode, assigned.errorMessage);
+      partitions = assigned.partitions;
+    }
     if (partitions < 1) return fail(ErrorCode.INVALID_PARTITIONS, 'the number of partitions must be at least 1');
     if (spec.replicationFactor !== -1 && spec.replicationFactor !== 1) {
       return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'a single broker keeps exactly one replica (replication factor 1)');
@@ -211,12 +219,19 @@ export class TopicAdmin {
     else this.#o.events.emit({ type: 'insecure-setting', setting: `topic ${name}: encryption=none`, detail });
   }
 
-  /** Raises a topic's partition count to `count`; `pending` as in {@link create}. */
-  addPartitions(name: string, count: number, validateOnly: boolean, pending = 0): TopicOutcome {
+  /**
+   * Raises a topic's partition count to `count`; `pending` as in {@link create}. `assignments` (null for
+   * none): the replicas of each added partition, which must be this broker alone.
+   */
+  addPartitions(name: string, count: number, validateOnly: boolean, pending = 0, assignments: readonly { readonly brokerIds: readonly number[] }[] | null = null): TopicOutcome {
     const topic = this.#store.topic(name);
     if (topic === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic ${name}`);
     if (count <= topic.partitions) {
       return fail(ErrorCode.INVALID_PARTITIONS, `topic ${name} has ${topic.partitions} partitions; the new count must be higher`);
+    }
+    if (assignments !== null) {
+      const assigned = checkAddedAssignments(assignments, topic.partitions, count, this.#o.nodeId ?? 0);
+      if (assigned.kind === 'refused') return fail(assigned.errorCode, assigned.errorMessage);
     }
     const problem = this.#partitionProblem(count, this.#totalPartitions - topic.partitions + pending);
     if (problem !== null) return problem;

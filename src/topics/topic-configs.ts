@@ -44,39 +44,200 @@ interface NumericRange {
 export interface TopicConfigDef {
   readonly defaultValue: string;
   readonly type: (typeof ConfigType)[keyof typeof ConfigType];
+  /**
+   * What the config does here, in one line: DescribeConfigs v3+ sends it as `documentation`. A config
+   * accepted for Kafka compatibility that has no effect on this broker says so, and why.
+   */
+  readonly doc: string;
   /** INT and LONG configs: the accepted range, under the broker's limits. */
   readonly range?: (limits: TopicConfigLimits) => NumericRange;
   /** DOUBLE configs: the accepted closed interval. */
   readonly fraction?: { readonly min: number; readonly max: number };
-  /** STRING and LIST configs: the accepted values. */
+  /** STRING, LIST and BOOLEAN configs: the accepted values. */
   readonly allowed?: readonly string[];
+  /** A rule beyond the range, with the reason in the refusal. */
+  readonly check?: (value: bigint) => string | null;
 }
 
+const LONG_MAX = '9223372036854775807';
+const BOOLEAN = ['true', 'false'] as const;
+const anyLong = (min: bigint) => () => ({ min, max: INT64_MAX });
+const anyInt = (min: bigint) => () => ({ min, max: INT32_MAX });
+
+/**
+ * Every topic config, in one table with its meaning (docs/topics.md, "Topic configs", lists the same).
+ * Defaults and ranges are Kafka 4.0's unless a comment says otherwise.
+ */
 export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
-  'retention.ms': { defaultValue: '604800000', type: ConfigType.LONG, range: () => ({ min: -1n, max: INT64_MAX }) },
-  'retention.bytes': { defaultValue: '-1', type: ConfigType.LONG, range: () => ({ min: -1n, max: INT64_MAX }) },
+  'retention.ms': {
+    defaultValue: '604800000',
+    type: ConfigType.LONG,
+    range: anyLong(-1n),
+    doc: 'Deletes a whole segment once its newest record is older than this (-1: keep forever); the active segment is never deleted.',
+  },
+  'retention.bytes': {
+    defaultValue: '-1',
+    type: ConfigType.LONG,
+    range: anyLong(-1n),
+    doc: 'Deletes the oldest segments while the partition stays at least this big without them (-1: no size limit).',
+  },
   // An INT in Kafka: segment positions are int32 in the offset index.
   'segment.bytes': {
     defaultValue: '1073741824',
     type: ConfigType.INT,
     range: (l) => ({ min: BigInt(l.minSegmentBytes), max: INT32_MAX, minSetting: 'minSegmentBytes' }),
+    doc: "Starts a new segment before the active one would grow past this many bytes (at least the broker's minSegmentBytes).",
   },
-  'segment.ms': { defaultValue: '604800000', type: ConfigType.LONG, range: (l) => ({ min: BigInt(l.minSegmentMs), max: INT64_MAX, minSetting: 'minSegmentMs' }) },
+  'segment.ms': {
+    defaultValue: '604800000',
+    type: ConfigType.LONG,
+    range: (l) => ({ min: BigInt(l.minSegmentMs), max: INT64_MAX, minSetting: 'minSegmentMs' }),
+    doc: "Starts a new segment when the active one's first write is older than this (at least the broker's minSegmentMs).",
+  },
+  // Accepted so that tools that copy a Kafka topic's configs work; segments roll exactly at segment.ms.
+  'segment.jitter.ms': {
+    defaultValue: '0',
+    type: ConfigType.LONG,
+    range: anyLong(0n),
+    doc: 'No effect here: segments roll exactly at segment.ms (Kafka subtracts a random jitter to spread the rolls of many partitions).',
+  },
+  'segment.index.bytes': {
+    defaultValue: '10485760',
+    type: ConfigType.INT,
+    range: anyInt(4n),
+    doc: "No effect here: a segment's offset and time indexes are kept in memory while it is active and written at their real size when it rolls, never preallocated.",
+  },
+  'index.interval.bytes': {
+    defaultValue: '4096',
+    type: ConfigType.INT,
+    range: anyInt(0n),
+    doc: 'No effect here: the offset index takes an entry every 4096 bytes of log, whatever this says (a fetch scans at most that far past an entry).',
+  },
   // Kafka accepts the two policies in either order (a list); both mean retention and compaction.
-  'cleanup.policy': { defaultValue: 'delete', type: ConfigType.LIST, allowed: ['delete', 'compact', 'compact,delete', 'delete,compact'] },
+  'cleanup.policy': {
+    defaultValue: 'delete',
+    type: ConfigType.LIST,
+    allowed: ['delete', 'compact', 'compact,delete', 'delete,compact'],
+    doc: 'delete: old segments go by retention.ms and retention.bytes; compact: the cleaner keeps the newest record of each key; both: both.',
+  },
   // Compaction (docs/topics.md#compaction): when the cleaner takes a partition, and how long tombstones stay.
-  'min.cleanable.dirty.ratio': { defaultValue: '0.5', type: ConfigType.DOUBLE, fraction: { min: 0, max: 1 } },
-  'min.compaction.lag.ms': { defaultValue: '0', type: ConfigType.LONG, range: () => ({ min: 0n, max: INT64_MAX }) },
-  'max.compaction.lag.ms': { defaultValue: '9223372036854775807', type: ConfigType.LONG, range: () => ({ min: 1n, max: INT64_MAX }) },
-  'delete.retention.ms': { defaultValue: '86400000', type: ConfigType.LONG, range: () => ({ min: 0n, max: INT64_MAX }) },
+  'min.cleanable.dirty.ratio': {
+    defaultValue: '0.5',
+    type: ConfigType.DOUBLE,
+    fraction: { min: 0, max: 1 },
+    doc: 'Compacted topics: the share of the log not yet cleaned that makes the cleaner take the partition.',
+  },
+  'min.compaction.lag.ms': {
+    defaultValue: '0',
+    type: ConfigType.LONG,
+    range: anyLong(0n),
+    doc: 'Compacted topics: a record stays uncompacted at least this long after it was written.',
+  },
+  'max.compaction.lag.ms': {
+    defaultValue: LONG_MAX,
+    type: ConfigType.LONG,
+    range: anyLong(1n),
+    doc: 'Compacted topics: a record is compacted at most this long after it was written, whatever the dirty ratio.',
+  },
+  'delete.retention.ms': {
+    defaultValue: '86400000',
+    type: ConfigType.LONG,
+    range: anyLong(0n),
+    doc: 'Compacted topics: how long a tombstone (a null value) stays readable after the cleaner first saw it.',
+  },
+  'file.delete.delay.ms': {
+    defaultValue: '60000',
+    type: ConfigType.LONG,
+    range: anyLong(0n),
+    doc: "No effect here: a deleted segment's files are unlinked at once (a read already holding one finishes from its open file).",
+  },
   'max.message.bytes': {
     defaultValue: '1048588',
     type: ConfigType.INT,
     range: (l) => ({ min: 0n, max: BigInt(Math.min(l.maxMessageBytes, Number(INT32_MAX))), maxSetting: 'maxFrameBytes' }),
+    doc: "The largest record batch accepted, after recompression to compression.type (else MESSAGE_TOO_LARGE); at most the broker's maxFrameBytes.",
   },
-  'message.timestamp.type': { defaultValue: 'CreateTime', type: ConfigType.STRING, allowed: ['CreateTime', 'LogAppendTime'] },
+  'compression.type': {
+    defaultValue: 'producer',
+    type: ConfigType.STRING,
+    allowed: ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'],
+    doc: "The codec batches are stored in: producer keeps each batch's own; any other value recompresses a batch in another codec on append (uncompressed: none).",
+  },
+  'message.timestamp.type': {
+    defaultValue: 'CreateTime',
+    type: ConfigType.STRING,
+    allowed: ['CreateTime', 'LogAppendTime'],
+    doc: "CreateTime keeps the producer's timestamps (within the before/after bounds); LogAppendTime stamps each batch with the broker's clock.",
+  },
+  // KIP-937 (Kafka 3.6): two bounds instead of one symmetric difference. Kafka 4.0 (KIP-1030) bounds
+  // the future at one hour by default: a producer's clock may run ahead, a year-3000 timestamp is a bug
+  // that would keep its segment from ever expiring by retention.ms.
+  'message.timestamp.before.max.ms': {
+    defaultValue: LONG_MAX,
+    type: ConfigType.LONG,
+    range: anyLong(0n),
+    doc: "CreateTime topics: a record whose timestamp is more than this before the broker's clock is refused with its batch (INVALID_TIMESTAMP).",
+  },
+  'message.timestamp.after.max.ms': {
+    defaultValue: '3600000',
+    type: ConfigType.LONG,
+    range: anyLong(0n),
+    doc: "CreateTime topics: a record whose timestamp is more than this after the broker's clock is refused with its batch (INVALID_TIMESTAMP).",
+  },
+  // Deprecated by KIP-937 and removed in Kafka 4.0; 3.x clients and tools still set it.
+  'message.timestamp.difference.max.ms': {
+    defaultValue: LONG_MAX,
+    type: ConfigType.LONG,
+    range: anyLong(0n),
+    doc: '[Deprecated] Both bounds at once: applies to whichever of message.timestamp.before.max.ms and after.max.ms the topic does not set itself.',
+  },
+  'min.insync.replicas': {
+    defaultValue: '1',
+    type: ConfigType.INT,
+    range: anyInt(1n),
+    check: (n) =>
+      n === 1n ? null : 'must be 1: this broker keeps one replica of each partition, so with more, every acks=all produce would fail (NOT_ENOUGH_REPLICAS)',
+    doc: 'acks=all needs this many in-sync replicas; one broker has exactly one, so only 1 is accepted.',
+  },
+  'unclean.leader.election.enable': {
+    defaultValue: 'false',
+    type: ConfigType.BOOLEAN,
+    allowed: BOOLEAN,
+    doc: 'No effect here: the one replica is always the leader and always in sync, so no out-of-sync replica can ever be elected.',
+  },
+  // flush.* force an fsync every N messages or ms in Kafka; its defaults leave flushing to the OS.
+  'flush.messages': {
+    defaultValue: LONG_MAX,
+    type: ConfigType.LONG,
+    range: anyLong(1n),
+    doc: 'No effect here: an acks=all produce is answered after an fsync of its batch (group commit); acks=1 and 0 after the write, synced with the next fsync.',
+  },
+  'flush.ms': {
+    defaultValue: LONG_MAX,
+    type: ConfigType.LONG,
+    range: anyLong(0n),
+    doc: 'No effect here: an acks=all produce is answered after an fsync of its batch (group commit); acks=1 and 0 after the write, synced with the next fsync.',
+  },
+  preallocate: {
+    defaultValue: 'false',
+    type: ConfigType.BOOLEAN,
+    allowed: BOOLEAN,
+    doc: 'No effect here: segment files grow as they are written, never preallocated.',
+  },
+  // Removed in Kafka 4.0 with the old message formats; 3.x tools still copy it.
+  'message.downconversion.enable': {
+    defaultValue: 'true',
+    type: ConfigType.BOOLEAN,
+    allowed: BOOLEAN,
+    doc: 'No effect here: the broker stores and serves record batch v2 only, and never converts to older formats.',
+  },
   // Encryption at rest (docs/security/encryption-at-rest.md), on unless a topic asks for `none` by name.
-  encryption: { defaultValue: ENCRYPTED, type: ConfigType.STRING, allowed: [ENCRYPTED, 'none'] },
+  encryption: {
+    defaultValue: ENCRYPTED,
+    type: ConfigType.STRING,
+    allowed: [ENCRYPTED, 'none'],
+    doc: 'How new batches are stored: sealed with AES-256-GCM, or in clear text (none: insecure, warned about and recorded as a security event).',
+  },
 };
 
 /** Why `value` is not valid for `def`, or null. */
@@ -93,7 +254,7 @@ function valueProblem(def: TopicConfigDef, value: string, limits: TopicConfigLim
   const why = (setting: string | undefined) => (setting === undefined ? '' : ` (this broker's ${setting})`);
   if (n < range.min) return `must be at least ${range.min}${why(range.minSetting)}`;
   if (n > range.max) return `must be at most ${range.max}${why(range.maxSetting)}`;
-  return null;
+  return def.check?.(n) ?? null;
 }
 
 /** Checks a set of config changes; returns the first problem as a message, or null. */
@@ -122,6 +283,8 @@ export function effectiveConfigValue(key: string, value: string, limits: TopicCo
   if (def.range === undefined || !/^-?\d+$/.test(value)) return { value: def.defaultValue, problem: `${key}=${value} ${problem}: the default ${def.defaultValue} applies` };
   const range = def.range(limits);
   const n = BigInt(value);
+  // Within the range but refused by the config's own rule (min.insync.replicas=2): the default applies.
+  if (n >= range.min && n <= range.max) return { value: def.defaultValue, problem: `${key}=${value} ${problem}: the default ${def.defaultValue} applies` };
   const bounded = (n < range.min ? range.min : range.max).toString();
   return { value: bounded, problem: `${key}=${value} ${problem}: ${bounded} applies` };
 }

@@ -60,9 +60,18 @@ export function describeConfigsHandler(admin: TopicAdmin, nodeId: number, broker
             isDefault: set === undefined,
             configSource: source,
             isSensitive: false,
-            synonyms: body.includeSynonyms === true ? [{ name, value, source }] : [],
+            // Kafka lists the synonyms in order of precedence: the topic's override, then the default.
+            synonyms:
+              body.includeSynonyms !== true
+                ? []
+                : set === undefined
+                  ? [{ name, value, source }]
+                  : [
+                      { name, value, source },
+                      { name, value: def.defaultValue, source: ConfigSource.DEFAULT_CONFIG },
+                    ],
             configType: def.type,
-            documentation: null,
+            documentation: body.includeDocumentation === true ? def.doc : null,
           },
         ];
       });

@@ -12,6 +12,13 @@ export interface LogConfig extends RetentionConfig {
   readonly encrypted?: boolean;
   /** cleanup.policy holds `delete`: retention.ms and retention.bytes delete old segments. Absent means yes. */
   readonly deleteRetention?: boolean;
+  /** compression.type: the codec (records/compression.ts) batches are stored in; absent keeps the producer's. */
+  readonly compression?: number;
+  /**
+   * message.timestamp.before.max.ms / after.max.ms (KIP-937) of a CreateTime topic: how far before and
+   * after the broker's clock a record's timestamp may be; Infinity for no bound. Absent: no bounds.
+   */
+  readonly timestampBounds?: { readonly beforeMs: number; readonly afterMs: number };
   /** cleanup.policy holds `compact`: the cleaner keeps the newest record of each key (compaction/). */
   readonly compaction?: CompactionConfig;
 }

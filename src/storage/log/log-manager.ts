@@ -4,6 +4,7 @@ import { applyLogAppendTime, type BatchHeader, type ValidateOptions } from '../.
 import type { AppendOutcome, ManagedLogStore, PartitionLookup, PartitionView, TopicLogs } from '../log-store.js';
 import type { LogFailure } from '../outcomes.js';
 import { validateAppend } from './append-validation.js';
+import { applyTopicRules } from './append-rules.js';
 import { GroupCommit } from './group-commit.js';
 import { IoFaultLog, ioErrorCode } from './io-faults.js';
 import type { LogConfig, TopicConfigSource } from './log-config.js';
@@ -300,7 +301,8 @@ export class LogManager implements ManagedLogStore {
     // Its log could not be opened (out of descriptors): retriable, and only this partition fails.
     if (found.kind === 'unavailable') return { kind: 'unavailable', message: `the partition's log cannot be opened now (${found.reason})` };
     const config = this.#o.configs.configFor(topic);
-    const valid = validateAppend(records, config.maxMessageBytes, format);
+    const ruled = applyTopicRules(validateAppend(records, config.maxMessageBytes, format), config, this.#clock());
+    const valid = ruled instanceof Promise ? await ruled : ruled;
     if (valid.kind !== 'valid') return valid;
     if (config.compaction !== undefined) {
       // Compaction keeps the newest record of each key: a record without one has no place (Kafka refuses it too).

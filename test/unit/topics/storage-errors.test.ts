@@ -16,6 +16,7 @@ describe('storage outcomes on the wire', () => {
       unavailable: ErrorCode.KAFKA_STORAGE_ERROR,
       offline: ErrorCode.KAFKA_STORAGE_ERROR,
       'out-of-range': ErrorCode.OFFSET_OUT_OF_RANGE,
+      'invalid-timestamp': ErrorCode.INVALID_TIMESTAMP,
       transactional: ErrorCode.INVALID_TXN_STATE,
       fenced: ErrorCode.INVALID_PRODUCER_EPOCH,
       'out-of-sequence': ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,

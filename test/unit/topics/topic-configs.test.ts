@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { effectiveTopicConfig, outOfRangeConfigs } from '../../../src/topics/log-config.js';
-import { DEFAULT_TOPIC_CONFIG_LIMITS, effectiveConfigValue, validateTopicConfigs } from '../../../src/topics/topic-configs.js';
+import { CompressionCodec } from '../../../src/records/compression.js';
+import { DEFAULT_TOPIC_CONFIG_LIMITS, TOPIC_CONFIGS, effectiveConfigValue, validateTopicConfigs } from '../../../src/topics/topic-configs.js';
 
 const limits = DEFAULT_TOPIC_CONFIG_LIMITS;
 
@@ -66,5 +67,57 @@ describe('topic configs', () => {
     const both = effectiveTopicConfig({ 'cleanup.policy': 'delete,compact' }, limits);
     assert.equal(both.deleteRetention, true);
     assert.equal(both.compaction?.deleteRetentionMs, 86400000);
+  });
+
+  it('take compression.type with its Kafka names, `uncompressed` meaning codec none and `producer` keeping the batch as sent', () => {
+    for (const v of ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd']) assert.equal(validateTopicConfigs({ 'compression.type': v }, limits), null, v);
+    assert.match(validateTopicConfigs({ 'compression.type': 'brotli' }, limits) ?? '', /compression\.type must be one of producer, uncompressed, gzip, snappy, lz4, zstd/);
+    assert.equal(effectiveTopicConfig({}, limits).compression, undefined);
+    assert.equal(effectiveTopicConfig({ 'compression.type': 'uncompressed' }, limits).compression, CompressionCodec.none);
+    assert.equal(effectiveTopicConfig({ 'compression.type': 'zstd' }, limits).compression, CompressionCodec.zstd);
+    assert.equal(effectiveTopicConfig({ 'compression.type': 'gzip' }, limits).compression, CompressionCodec.gzip);
+  });
+
+  it('accept min.insync.replicas=1 only, saying why 2 could never be met on one broker', () => {
+    assert.equal(validateTopicConfigs({ 'min.insync.replicas': '1' }, limits), null);
+    assert.match(validateTopicConfigs({ 'min.insync.replicas': '2' }, limits) ?? '', /min\.insync\.replicas must be 1: this broker keeps one replica of each partition, so with more, every acks=all produce would fail/);
+    assert.match(validateTopicConfigs({ 'min.insync.replicas': '0' }, limits) ?? '', /at least 1/);
+    // Stored by some other path: the default is obeyed, not the int32 bound.
+    assert.equal(effectiveConfigValue('min.insync.replicas', '3', limits).value, '1');
+  });
+
+  it('bound timestamps as Kafka 4.0 does: after.max.ms one hour, before unbounded, difference.max.ms for the bound a topic does not set', () => {
+    assert.deepEqual(effectiveTopicConfig({}, limits).timestampBounds, { beforeMs: Infinity, afterMs: 3_600_000 });
+    assert.deepEqual(effectiveTopicConfig({ 'message.timestamp.before.max.ms': '1000', 'message.timestamp.after.max.ms': '9223372036854775807' }, limits).timestampBounds, {
+      beforeMs: 1000,
+      afterMs: Infinity,
+    });
+    assert.deepEqual(effectiveTopicConfig({ 'message.timestamp.difference.max.ms': '5000' }, limits).timestampBounds, { beforeMs: 5000, afterMs: 5000 });
+    assert.deepEqual(effectiveTopicConfig({ 'message.timestamp.difference.max.ms': '5000', 'message.timestamp.after.max.ms': '60000' }, limits).timestampBounds, {
+      beforeMs: 5000,
+      afterMs: 60000,
+    });
+    assert.match(validateTopicConfigs({ 'message.timestamp.after.max.ms': '-1' }, limits) ?? '', /at least 0/);
+  });
+
+  it('accept the configs Kafka clients copy that have no effect here, and say so in their documentation', () => {
+    const inert = ['segment.jitter.ms', 'segment.index.bytes', 'index.interval.bytes', 'flush.messages', 'flush.ms', 'file.delete.delay.ms', 'preallocate', 'message.downconversion.enable', 'unclean.leader.election.enable'];
+    for (const key of inert) {
+      const def = TOPIC_CONFIGS[key];
+      assert.ok(def !== undefined, key);
+      assert.equal(validateTopicConfigs({ [key]: def.defaultValue }, limits), null, key);
+      assert.match(def.doc, /^No effect here: /, key);
+    }
+    assert.equal(validateTopicConfigs({ 'unclean.leader.election.enable': 'true', preallocate: 'true', 'flush.messages': '1' }, limits), null);
+    assert.match(validateTopicConfigs({ preallocate: 'yes' }, limits) ?? '', /preallocate must be one of true, false/);
+    assert.match(validateTopicConfigs({ 'flush.messages': '0' }, limits) ?? '', /at least 1/);
+    assert.match(validateTopicConfigs({ 'segment.index.bytes': '3' }, limits) ?? '', /at least 4/);
+  });
+
+  it('document every config in one line, with a default that is itself valid', () => {
+    for (const [key, def] of Object.entries(TOPIC_CONFIGS)) {
+      assert.ok(def.doc.length > 20 && !def.doc.includes('\n'), key);
+      assert.equal(validateTopicConfigs({ [key]: def.defaultValue }, limits), null, key);
+    }
   });
 });
