@@ -677,9 +677,37 @@ export class PartitionLog implements PartitionView, CompactableLog {
         );
         return { kind: 'corrupt', reason: read.corrupt.reason };
       }
-      return { kind: 'records', records: read.records };
+      const reachedEnd = position + read.records.length === segment.size;
+      if (!reachedEnd || read.records.length >= maxBytes || this.#formatVersion < COMPACTED_FORMAT_VERSION) return { kind: 'records', records: read.records };
+      return { kind: 'records', records: this.#readOn(i + 1, read.records, maxBytes) };
     }
     return { kind: 'records', records: Buffer.alloc(0) };
+  }
+
+  /**
+   * A read that reached the end of a compacted segment goes on into the next ones, as far as maxBytes
+   * allows. Cleaned segments are small and may end in batches without records (a producer's last batch,
+   * kept for its sequence): a response of only those makes KafkaJS take the partition for read to its
+   * end and skip it. A batch after a corrupt one is never reached: the read stops before it.
+   */
+  #readOn(next: number, first: Buffer, maxBytes: number): Buffer {
+    const parts = [first];
+    let total = first.length;
+    for (let i = next; i < this.#segments.length && total < maxBytes; i++) {
+      const segment = this.#segments[i] as Segment;
+      const read = segment.read(0, maxBytes - total, false);
+      if (read.records.length > 0) parts.push(read.records);
+      total += read.records.length;
+      if (read.corrupt !== null || read.records.length < segment.size) break;
+    }
+    if (parts.length === 1) return first;
+    const joined = this.#deps.allocate?.(total) ?? Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const part of parts) {
+      at += part.copy(joined, at);
+      this.#deps.release?.(part);
+    }
+    return joined;
   }
 
   /**

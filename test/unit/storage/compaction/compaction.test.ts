@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { BatchOffsets, readBatchHeader } from '../../../../src/records/batch.js';
+import { BatchOffsets, readBatchHeader, splitBatches } from '../../../../src/records/batch.js';
 import { buildBatchSync, type RecordInput } from '../../../../src/records/record.js';
 import { CLEANER_CHECKPOINT_FILE } from '../../../../src/storage/compaction/cleaner-checkpoint.js';
 import type { CleaningOutcome } from '../../../../src/storage/compaction/partition-cleaner.js';
@@ -170,6 +170,8 @@ describe('log compaction', () => {
     const producer = { id: 42n, sequence: 0 };
     await append(first.m, [{ key: 'a', value: 'p0' }, { key: 'b', value: 'p1' }], producer);
     const last = await append(first.m, [{ key: 'a', value: 'p2' }], { id: 42n, sequence: 2 });
+    // A segment's worth of other keys (replaced later too): the producer's batches are alone in the first segment.
+    await fill(first.m, 12, 5);
     await append(first.m, [{ key: 'a', value: 'other' }, { key: 'b', value: 'other' }]);
     await fill(first.m, 60, 5);
     await clean(first.m);
@@ -179,6 +181,13 @@ describe('log compaction', () => {
     assert.equal(kept.length, 1, 'only the last batch of the producer stays');
     const header = readBatchHeader(kept[0] as Buffer);
     assert.deepEqual([header.baseOffset, header.recordCount, header.baseSequence, header.lastOffsetDelta], [last, 0, 2, 0]);
+    // One fetch at the empty batch goes on past the end of its (small, cleaned) segment: a response of
+    // only batches without records makes KafkaJS skip the partition to its end.
+    const found = first.m.lookup(TOPIC.name, 0);
+    assert.ok(found.kind === 'log');
+    const fetched = await found.log.readRecords(last, 1 << 20, true);
+    assert.ok(fetched.kind === 'records');
+    assert.ok(splitBatches(fetched.records).some((b) => readBatchHeader(b).recordCount > 0), 'the fetch at the empty batch carries records too');
     await first.m.close();
     // Rebuilt from the log alone (no snapshot), the producer state still knows sequence 2.
     for (const name of readdirSync(partitionDir(dataDir))) if (name.endsWith('.snapshot')) unlinkSync(join(partitionDir(dataDir), name));
