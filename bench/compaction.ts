@@ -1,13 +1,52 @@
 /**
- * Log compaction building blocks: the offset map's put and get per key, and the batch filter's
- * throughput on 1 MiB batches of 1 KiB records. Figures are for comparing runs on one machine, not
- * assertions.
+ * Log compaction, in two parts. First its building blocks: the offset map's put and get per key, and
+ * the batch filter's throughput on 1 MiB batches of 1 KiB records. Then what the cleaner costs the
+ * producers on a broker (bench/cleaner-load.ts): produce throughput while it cleans, as a ratio of
+ * without (target ≥ 0.8). Figures are for comparing runs on one machine, not assertions.
  *
- *   npm run bench:compaction
+ *   npm run bench:compaction [-- --fill-mb 256 --more-mb 256 --keys 4096 --seconds 4 --rounds 3]
+ *   npm run bench:compaction -- --cleaner-rate 32    # cleanerIoBytesPerSecond 32 MiB/s (0: no limit)
+ *   npm run bench:compaction -- --cpu-prof /tmp/prof  # a CPU profile of the broker (node --cpu-prof)
+ *   npm run bench:compaction -- --micro-only         # the building blocks alone (no broker)
+ *   npm run bench:compaction -- --cleaner-only       # the broker part alone
  */
+import { parseArgs } from 'node:util';
 import { CompressionCodec, buildBatch, type CompressionCodecId } from '../src/records/index.js';
 import { filterBatch, forEachRecord } from '../src/storage/compaction/batch-filter.js';
 import { OffsetMap } from '../src/storage/compaction/offset-map.js';
+import { cleanerLoad } from './cleaner-load.js';
+import { loadFlags, loadOptionsOf } from './load.js';
+
+const { values: args } = parseArgs({
+  options: {
+    ...loadFlags(3),
+    seconds: { type: 'string', default: '4' },
+    // Keyed record data in the compacted topic before the first round (MB of values).
+    'fill-mb': { type: 'string', default: '256' },
+    // New values for the same keys before each later round: as much as the fill, so each round cleans about as much.
+    'more-mb': { type: 'string', default: '256' },
+    // Distinct keys per partition of the compacted topic (what a cleaning keeps: keys × 1 KiB per partition).
+    keys: { type: 'string', default: '4096' },
+    // segment.bytes of the compacted topic, in MiB: the cleaner rewrites, syncs and swaps in one segment at a time.
+    'segment-mb': { type: 'string', default: '1' },
+    // The broker's cleanerIoBytesPerSecond in MiB/s (0: no limit); default: the broker's own, 64 MiB/s.
+    'cleaner-rate': { type: 'string' },
+    // A CPU profile of the broker's whole run (node --cpu-prof) written to this directory: where the cleaner's CPU goes.
+    'cpu-prof': { type: 'string' },
+    'micro-only': { type: 'boolean', default: false },
+    'cleaner-only': { type: 'boolean', default: false },
+  },
+});
+
+/** A number of at least `min` from a flag, or a one-line error and exit 2. */
+function numberFlag(name: string, value: string, min = 0): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min) {
+    console.error(`bench:compaction: --${name} must be a number ≥ ${min} (got "${value}")`);
+    process.exit(2);
+  }
+  return n;
+}
 
 const KEYS = 1_000_000;
 
@@ -77,7 +116,21 @@ async function filter(codec: CompressionCodecId, name: string): Promise<void> {
   );
 }
 
-
-offsetMap();
-await filter(CompressionCodec.none, 'none');
-await filter(CompressionCodec.lz4, 'lz4');
+if (!args['cleaner-only']) {
+  offsetMap();
+  await filter(CompressionCodec.none, 'none');
+  await filter(CompressionCodec.lz4, 'lz4');
+}
+if (!args['micro-only']) {
+  const rate = args['cleaner-rate'];
+  await cleanerLoad({
+    load: loadOptionsOf(args),
+    rounds: numberFlag('rounds', args.rounds, 1),
+    fillBytes: numberFlag('fill-mb', args['fill-mb']) * 1e6,
+    moreBytes: numberFlag('more-mb', args['more-mb']) * 1e6,
+    keys: numberFlag('keys', args.keys, 1),
+    segmentBytes: Math.round(numberFlag('segment-mb', args['segment-mb'], 1) * 1048576),
+    cleanerRate: rate === undefined ? undefined : Math.round(numberFlag('cleaner-rate', rate) * 1048576),
+    cpuProfDir: args['cpu-prof'],
+  });
+}

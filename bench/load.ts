@@ -28,6 +28,12 @@ export interface LoadOptions {
   readonly fetchBytes?: number;
   /** How the load connects: plaintext, or TLS + SASL as a user the ACLs allow. */
   readonly client: ClientConfig;
+  /**
+   * Records with keys, this many distinct ones (a compacted topic refuses records without a key):
+   * ⌈keys / records per batch⌉ batches of distinct keys, one after another from request to request.
+   * Without it every record is keyless and every request carries the same batch.
+   */
+  readonly keys?: number;
 }
 
 /** One load connection (the consumers' fetches ask for at most 50 MB, within its response limit). */
@@ -66,15 +72,16 @@ export function tempDataDir(prefix: string): { dataDir: string; remove: () => vo
 }
 
 /**
- * Starts `parapet start <args>` as a child process (with `nodeArgs` for node itself, e.g. `--cpu-prof`);
- * resolves once it prints where it listens.
+ * Starts `parapet start <args>` as a child process (with `nodeArgs` for node itself, e.g. `--cpu-prof`),
+ * logging at `logLevel` (its log lines are in `output()`); resolves once it prints where it listens.
  */
 export async function startBrokerProcess(
   args: readonly string[],
   nodeArgs: readonly string[] = [],
+  logLevel = 'warn',
 ): Promise<{ port: number; output: () => string; cpuSeconds: () => number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...nodeArgs, 'dist/src/cli/main.js', 'start', '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...args], {
-    env: { ...process.env, PARAPET_LOG_LEVEL: 'warn' },
+    env: { ...process.env, PARAPET_LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -140,16 +147,22 @@ export interface ProduceResult {
 export async function produce(o: LoadOptions, topic: string, shape: Shape, acks: number, ratePerSec?: number): Promise<ProduceResult> {
   const { seconds: SECONDS, connections: CONNECTIONS, partitions: PARTITIONS, inFlight: IN_FLIGHT } = o;
   const value = Buffer.alloc(shape.recordBytes, 0x61);
-  const batch = buildBatchSync({ records: Array.from({ length: shape.recordsPerBatch }, () => ({ value })) });
-  const body = {
+  const batches =
+    o.keys === undefined
+      ? [buildBatchSync({ records: Array.from({ length: shape.recordsPerBatch }, () => ({ value })) })]
+      : Array.from({ length: Math.ceil(o.keys / shape.recordsPerBatch) }, (_, b) =>
+          buildBatchSync({ records: Array.from({ length: shape.recordsPerBatch }, (_, r) => ({ key: Buffer.from(`key-${b * shape.recordsPerBatch + r}`), value })) }),
+        );
+  const bodies = batches.map((batch) => ({
     transactionalId: null,
     acks,
     timeoutMs: 30000,
     topicData: [{ name: topic, partitionData: Array.from({ length: PARTITIONS }, (_, index) => ({ index, records: batch })) }],
-  };
+  }));
   const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => connect(o.client)));
   const latencies: number[] = [];
   let requests = 0;
+  let nextBody = 0;
   const start = performance.now();
   const end = start + SECONDS * 1000;
   const interval = ratePerSec === undefined ? 0 : (1000 * CONNECTIONS) / ratePerSec;
@@ -161,6 +174,7 @@ export async function produce(o: LoadOptions, topic: string, shape: Shape, acks:
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         next += interval * IN_FLIGHT;
       }
+      const body = bodies[nextBody++ % bodies.length] as (typeof bodies)[number];
       const sent = performance.now();
       const response = await client.request(Produce, body);
       latencies.push(performance.now() - sent);
