@@ -11,13 +11,17 @@ import { cleanPartition, type CleaningOutcome } from './partition-cleaner.js';
 export interface CleanerSettings {
   /** The offset map's memory: the cleaner's budget for keys, whatever their number (Kafka's log.cleaner.dedupe.buffer.size). */
   readonly memoryBytes: number;
-  /** Bytes read and written a second, all partitions together; 0 for no limit (Kafka's log.cleaner.io.max.bytes.per.second). */
+  /**
+   * Bytes read and written a second, all partitions together; 0 for no limit (Kafka's
+   * log.cleaner.io.max.bytes.per.second). 16 MiB/s by default: the cleaner shares the event loop with
+   * the requests, and at that rate producers kept 0.90 of their throughput (docs/performance.md).
+   */
   readonly ioBytesPerSecond: number;
   /** How often the cleaner looks for partitions to clean (Kafka's log.cleaner.backoff.ms). */
   readonly intervalMs: number;
 }
 
-export const DEFAULT_CLEANER_SETTINGS: CleanerSettings = { memoryBytes: 32 * 1024 * 1024, ioBytesPerSecond: 64 * 1024 * 1024, intervalMs: 15_000 };
+export const DEFAULT_CLEANER_SETTINGS: CleanerSettings = { memoryBytes: 32 * 1024 * 1024, ioBytesPerSecond: 16 * 1024 * 1024, intervalMs: 15_000 };
 
 /**
  * Most bytes one batch may decompress to while it is cleaned, and while a produce to a compacted topic
