@@ -18,12 +18,12 @@
  *   npm run bench:backup -- --nice 10                 # the backup at a lower CPU priority than the broker
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient } from '../src/client/admin.js';
-import { createTopic, loadFlags, loadOptionsOf, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
+import { createTopic, load1, loadFlags, loadOptionsOf, mb, median, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -99,13 +99,6 @@ interface BackupSummary {
   readonly seconds: number;
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-};
-const mb = (bytes: number) => bytes / 1e6;
-const load1 = () => loadavg()[0] ?? NaN;
 
 const { dataDir, remove: removeDataDir } = tempDataDir('parapet-bench-backup-');
 const work = args['target-root'] === undefined ? join(dataDir, '..') : mkdtempSync(join(args['target-root'], 'parapet-bench-backup-targets-'));

@@ -3,7 +3,7 @@
  * ratio of without; target ≥ 0.8"). One broker as a new user gets it (`parapet init` then `parapet
  * start`: TLS 1.3, SCRAM-SHA-512, ACLs, topics encrypted at rest), its parapet.yaml adding
  * `cleanerIntervalMs: 500` so that the cleaner looks every half second (and `cleanerIoBytesPerSecond`
- * only when `cleanerRate` is given: else the broker's default, 64 MiB/s). A compacted topic
+ * only when `cleanerRate` is given: else the broker's default). A compacted topic
  * `bench-compacted` is filled with keyed records while `min.compaction.lag.ms` is a day, so the
  * cleaner leaves it alone; the "during" scenario sets the lag to 0 as its produce load starts, which
  * makes every partition due at the cleaner's next look, and produces until the broker has logged
@@ -16,7 +16,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '../src/client/admin.js';
 import type { ClientConfig } from '../src/client/client-config.js';
-import { createTopic, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
+import { DEFAULT_CLEANER_SETTINGS } from '../src/storage/compaction/log-cleaner.js';
+import { createTopic, load1, mb, median, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
 
 export interface CleanerLoadOptions {
   readonly load: Omit<LoadOptions, 'client'>;
@@ -45,13 +46,6 @@ const IDLE_LAG_MS = String(24 * 3600 * 1000);
 /** How long the cleaning of a round may take before the bench gives up. */
 const CLEANING_TIMEOUT_MS = 300_000;
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-};
-const mb = (bytes: number) => bytes / 1e6;
-const load1 = () => loadavg()[0] ?? NaN;
 
 /** One `compacted a partition` line of the broker's log (JSON, as it logs when its output is not a terminal). */
 interface Cleaning {
@@ -109,7 +103,7 @@ export async function cleanerLoad(o: CleanerLoadOptions): Promise<void> {
   try {
     const secure = await secureBenchUser(dataDir, broker.port);
     const options: LoadOptions = { ...o.load, client: secure.user };
-    const rate = o.cleanerRate === undefined ? "64 MiB/s (the broker's default)" : o.cleanerRate === 0 ? 'no limit' : `${(o.cleanerRate / 1048576).toFixed(0)} MiB/s`;
+    const rate = o.cleanerRate === undefined ? `${DEFAULT_CLEANER_SETTINGS.ioBytesPerSecond / 1048576} MiB/s (the broker's default)` : o.cleanerRate === 0 ? 'no limit' : `${(o.cleanerRate / 1048576).toFixed(0)} MiB/s`;
 
     /** Keyed records to the compacted topic, one-second runs until `bytes` of values. */
     const fill = async (bytes: number) => {
@@ -118,12 +112,12 @@ export async function cleanerLoad(o: CleanerLoadOptions): Promise<void> {
       return (performance.now() - started) / 1000;
     };
     /** The produce load in one-second runs until `done()` once `minSeconds` passed: MB/s of values, the broker's CPU seconds. */
-    const produceWhile = async (topic: string, done: () => boolean) => {
+    const produceWhile = async (topic: string, minSeconds: number, done: () => boolean) => {
       const cpuBefore = broker.cpuSeconds();
       const started = performance.now();
       let bytes = 0;
       let seconds = 0;
-      while (seconds < o.load.seconds || !done()) {
+      while (seconds < minSeconds || !done()) {
         if (seconds * 1000 > CLEANING_TIMEOUT_MS) throw new Error(`the cleaner did not finish within ${CLEANING_TIMEOUT_MS / 1000} s`);
         bytes += (await produce({ ...options, seconds: 1 }, topic, SHAPE, ACKS)).bytes;
         seconds = (performance.now() - started) / 1000;
@@ -143,14 +137,18 @@ export async function cleanerLoad(o: CleanerLoadOptions): Promise<void> {
     );
     console.log(
       `produce ${SHAPE.name}, acks=${ACKS}, ${o.load.connections} connections × ${o.load.inFlight} in flight, ${o.load.partitions} partitions, ` +
-        `to a topic without compaction, at least ${o.load.seconds} s per run and until the cleaning ends; ${o.rounds} rounds, medians`,
+        `to a topic without compaction, until the cleaning ends (at least ${o.load.seconds} s), and alone as long as the last cleaning took; ${o.rounds} rounds, medians`,
     );
 
     const rounds: { alone: Measured; during: Measured }[] = [];
     let topicNo = 0;
+    // Produce alone runs as long as the last cleaning did: a 4 s run against a 40 s one compares a burst
+    // (before the page cache's writeback starts) with a sustained load. So the first round starts with
+    // the cleaning, and each later one alternates.
+    let lastDuringSeconds = o.load.seconds;
     for (let round = 0; round < o.rounds; round++) {
       if (round > 0) await fill(o.moreBytes);
-      const order = round % 2 === 0 ? (['alone', 'during'] as const) : (['during', 'alone'] as const);
+      const order = round % 2 === 0 ? (['during', 'alone'] as const) : (['alone', 'during'] as const);
       const measured: Partial<Record<'alone' | 'during', Measured>> = {};
       for (const scenario of order) {
         // A topic of its own, deleted after: both scenarios write to a log of the same size.
@@ -159,12 +157,13 @@ export async function cleanerLoad(o: CleanerLoadOptions): Promise<void> {
         execFileSync('sync');
         const loadBefore = load1();
         if (scenario === 'alone') {
-          const run = await produceWhile(topic, () => true);
+          const run = await produceWhile(topic, lastDuringSeconds, () => true);
           measured.alone = { ...run, load: (loadBefore + load1()) / 2 };
         } else {
           const from = broker.output().length;
           await alterTopic(secure.admin, COMPACTED, { 'min.compaction.lag.ms': '0' });
-          const run = await produceWhile(topic, () => cleaningsIn(broker.output(), from, COMPACTED).length >= o.load.partitions);
+          const run = await produceWhile(topic, o.load.seconds, () => cleaningsIn(broker.output(), from, COMPACTED).length >= o.load.partitions);
+          lastDuringSeconds = run.seconds;
           await alterTopic(secure.admin, COMPACTED, { 'min.compaction.lag.ms': IDLE_LAG_MS });
           measured.during = { ...run, load: (loadBefore + load1()) / 2, cleanings: cleaningsIn(broker.output(), from, COMPACTED) };
         }

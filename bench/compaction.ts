@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '4096' },
     // segment.bytes of the compacted topic, in MiB: the cleaner rewrites, syncs and swaps in one segment at a time.
     'segment-mb': { type: 'string', default: '1' },
-    // The broker's cleanerIoBytesPerSecond in MiB/s (0: no limit); default: the broker's own, 64 MiB/s.
+    // The broker's cleanerIoBytesPerSecond in MiB/s (0: no limit); default: the broker's own (16 MiB/s).
     'cleaner-rate': { type: 'string' },
     // A CPU profile of the broker's whole run (node --cpu-prof) written to this directory: where the cleaner's CPU goes.
     'cpu-prof': { type: 'string' },

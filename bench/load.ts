@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '../src/client/admin.js';
 import { readClientConfig, Secret, type ClientConfig } from '../src/client/client-config.js';
@@ -287,6 +287,16 @@ export async function secureBenchUser(dataDir: string, port: number): Promise<Se
 }
 
 export const fmt = (n: number, digits = 0): string => n.toFixed(digits).padStart(10);
+
+/** The median of `values` (NaN when empty). */
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+};
+export const mb = (bytes: number): number => bytes / 1e6;
+/** The machine's one-minute load average. */
+export const load1 = (): number => loadavg()[0] ?? NaN;
 
 
 

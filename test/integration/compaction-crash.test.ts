@@ -12,7 +12,7 @@ import type { CleaningOutcome } from '../../src/storage/compaction/partition-cle
 import { assertCompacted, assertNothingLost, COMPACTED_TOPIC, compactedConfig, fillPartition, readPartition, type ReadRecord } from '../helpers/compaction-setup.js';
 
 const CHILD = fileURLToPath(new URL('../helpers/compaction-child.js', import.meta.url));
-const ROUNDS = 8;
+const ROUNDS = 6;
 
 /** Errors logged while the data directory is opened again: a crash must leave nothing to complain about. */
 function recordingErrors(): Logger & { errors: string[] } {
