@@ -3,25 +3,16 @@ import { ConfigError } from '../config/config-file.js';
 import { LogLevelError } from '../logger.js';
 import { InitError } from '../setup/init.js';
 import { DataDirLockedError } from '../storage/data-dir-lock.js';
+import { ExitCodes, type ExitCode } from './exit-codes.js';
+
+// In a module of their own, so that `parapet` reads them without loading what explainFailure knows of.
+export { ExitCodes, type ExitCode } from './exit-codes.js';
 
 /**
  * How `parapet` fails: one line that says what went wrong and how to fix it, and an exit code a
  * script can act on (docs/operations.md lists them). A stack trace only with `--debug`: everyday
  * failures (a port in use, a directory that is not writable) are not bugs.
  */
-export const ExitCodes = {
-  OK: 0,
-  /** An operation failed, or an unexpected error (a bug: run with --debug and report it). */
-  FAILED: 1,
-  /** Bad usage: a flag, a config file, an environment variable. */
-  USAGE: 2,
-  /** The data directory cannot be used: in use by another process, not writable, nobody can log in. */
-  DATA_DIR: 3,
-  /** The listener cannot start: the address is in use or not this machine's. */
-  LISTEN: 4,
-} as const;
-export type ExitCode = (typeof ExitCodes)[keyof typeof ExitCodes];
-
 export class CliFailure extends Error {
   override name = 'CliFailure';
   readonly exitCode: ExitCode;

@@ -39,7 +39,7 @@ export async function parapet(args: readonly string[], stdin = ''): Promise<CliR
     connection: { connectTimeoutMs: 5000, requestTimeoutMs: 10_000 },
   };
   const program = new Command('parapet').exitOverride();
-  registerAdminCommands(program, io);
+  await registerAdminCommands(program, io);
   try {
     await program.parseAsync([...args], { from: 'user' });
   } catch (err) {
