@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient } from '../src/client/admin.js';
-import { createTopic, load1, loadFlags, loadOptionsOf, mb, median, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
+import { createTopic, load1, loadFlags, loadOptionsOf, mb, median, produce, produceWhile, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -125,22 +125,7 @@ try {
     await createTopic(secure.admin, topic, load.partitions);
     for (let bytes = 0; bytes < minBytes; ) bytes += (await produce({ ...options, seconds: 1 }, topic, SHAPE, ACKS)).bytes;
   };
-  /**
-   * The produce load in one-second runs, until `done()` once at least `minSeconds` passed: MB/s of
-   * record data over the runs, and the broker's CPU seconds over them.
-   */
-  const produceWhile = async (topic: string, minSeconds: number, done: () => boolean) => {
-    const cpuBefore = broker.cpuSeconds();
-    const started = performance.now();
-    let bytes = 0;
-    let seconds = 0;
-    while (seconds < minSeconds || !done()) {
-      const run = await produce({ ...options, seconds: 1 }, topic, SHAPE, ACKS);
-      bytes += run.bytes;
-      seconds = (performance.now() - started) / 1000;
-    }
-    return { mbPerSec: mb(bytes) / seconds, seconds, brokerCpu: broker.cpuSeconds() - cpuBefore };
-  };
+  const produceFor = (topic: string, minSeconds: number, done: () => boolean) => produceWhile(options, topic, SHAPE, ACKS, broker, minSeconds, done);
 
   const deleteTopic = async (name: string) => {
     const client = await AdminClient.connect(secure.admin, { clientId: 'bench' });
@@ -174,7 +159,7 @@ try {
       execFileSync('sync');
       const loadBefore = load1();
       if (scenario === 'alone') {
-        const run = await produceWhile(topic, load.seconds, () => true);
+        const run = await produceFor(topic, load.seconds, () => true);
         measured.set(scenario, { mbPerSec: run.mbPerSec, backupMbPerSec: NaN, backupCpu: NaN, brokerCpu: run.brokerCpu, load: (loadBefore + load1()) / 2 });
         await deleteTopic(topic);
         continue;
@@ -184,7 +169,7 @@ try {
       const running = backup(target, scenario === 'rate' ? ['--rate', args.rate] : []).finally(() => {
         finished = true;
       });
-      const run = await produceWhile(topic, 1, () => finished);
+      const run = await produceFor(topic, 1, () => finished);
       const taken = await running;
       rmSync(target, { recursive: true, force: true });
       await deleteTopic(topic);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { AdminClient } from '../src/client/admin.js';
 import type { ClientConfig } from '../src/client/client-config.js';
 import { DEFAULT_CLEANER_SETTINGS } from '../src/storage/compaction/log-cleaner.js';
-import { createTopic, load1, mb, median, produce, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
+import { createTopic, load1, mb, median, produce, produceWhile, secureBenchUser, SHAPES, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
 
 export interface CleanerLoadOptions {
   readonly load: Omit<LoadOptions, 'client'>;
@@ -111,19 +111,8 @@ export async function cleanerLoad(o: CleanerLoadOptions): Promise<void> {
       for (let written = 0; written < bytes; ) written += (await produce({ ...options, seconds: 1, keys: o.keys }, COMPACTED, SHAPE, ACKS)).bytes;
       return (performance.now() - started) / 1000;
     };
-    /** The produce load in one-second runs until `done()` once `minSeconds` passed: MB/s of values, the broker's CPU seconds. */
-    const produceWhile = async (topic: string, minSeconds: number, done: () => boolean) => {
-      const cpuBefore = broker.cpuSeconds();
-      const started = performance.now();
-      let bytes = 0;
-      let seconds = 0;
-      while (seconds < minSeconds || !done()) {
-        if (seconds * 1000 > CLEANING_TIMEOUT_MS) throw new Error(`the cleaner did not finish within ${CLEANING_TIMEOUT_MS / 1000} s`);
-        bytes += (await produce({ ...options, seconds: 1 }, topic, SHAPE, ACKS)).bytes;
-        seconds = (performance.now() - started) / 1000;
-      }
-      return { mbPerSec: mb(bytes) / seconds, seconds, brokerCpu: broker.cpuSeconds() - cpuBefore };
-    };
+    const produceFor = (topic: string, minSeconds: number, done: () => boolean) =>
+      produceWhile(options, topic, SHAPE, ACKS, broker, minSeconds, done, CLEANING_TIMEOUT_MS / 1000);
 
     await createTopic(secure.admin, COMPACTED, o.load.partitions, {
       'cleanup.policy': 'compact',
@@ -157,12 +146,12 @@ export async function cleanerLoad(o: CleanerLoadOptions): Promise<void> {
         execFileSync('sync');
         const loadBefore = load1();
         if (scenario === 'alone') {
-          const run = await produceWhile(topic, lastDuringSeconds, () => true);
+          const run = await produceFor(topic, lastDuringSeconds, () => true);
           measured.alone = { ...run, load: (loadBefore + load1()) / 2 };
         } else {
           const from = broker.output().length;
           await alterTopic(secure.admin, COMPACTED, { 'min.compaction.lag.ms': '0' });
-          const run = await produceWhile(topic, o.load.seconds, () => cleaningsIn(broker.output(), from, COMPACTED).length >= o.load.partitions);
+          const run = await produceFor(topic, o.load.seconds, () => cleaningsIn(broker.output(), from, COMPACTED).length >= o.load.partitions);
           lastDuringSeconds = run.seconds;
           await alterTopic(secure.admin, COMPACTED, { 'min.compaction.lag.ms': IDLE_LAG_MS });
           measured.during = { ...run, load: (loadBefore + load1()) / 2, cleanings: cleaningsIn(broker.output(), from, COMPACTED) };

@@ -288,6 +288,32 @@ export async function secureBenchUser(dataDir: string, port: number): Promise<Se
 
 export const fmt = (n: number, digits = 0): string => n.toFixed(digits).padStart(10);
 
+/**
+ * The produce load in one-second runs of `shape`, until `done()` once at least `minSeconds` passed:
+ * MB/s of record data over the runs, and `broker`'s CPU seconds over them. `maxSeconds` gives up.
+ */
+export async function produceWhile(
+  o: LoadOptions,
+  topic: string,
+  shape: Shape,
+  acks: number,
+  broker: { cpuSeconds(): number },
+  minSeconds: number,
+  done: () => boolean,
+  maxSeconds = Infinity,
+): Promise<{ mbPerSec: number; seconds: number; brokerCpu: number }> {
+  const cpuBefore = broker.cpuSeconds();
+  const started = performance.now();
+  let bytes = 0;
+  let seconds = 0;
+  while (seconds < minSeconds || !done()) {
+    if (seconds > maxSeconds) throw new Error(`gave up after ${maxSeconds} s`);
+    bytes += (await produce({ ...o, seconds: 1 }, topic, shape, acks)).bytes;
+    seconds = (performance.now() - started) / 1000;
+  }
+  return { mbPerSec: bytes / 1e6 / seconds, seconds, brokerCpu: broker.cpuSeconds() - cpuBefore };
+}
+
 /** The median of `values` (NaN when empty). */
 export const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,6 +1,12 @@
 import type { PartitionKeys } from '../crypto/partition-keys.js';
 import type { BatchPlace } from '../crypto/sealed-batch.js';
 
+/**
+ * Most bytes one batch of a compacted topic may decompress to: the cleaner reads every batch whole, and
+ * a produce to a compacted topic refuses a larger one, so that what is accepted can be cleaned.
+ */
+export const MAX_CLEANABLE_BATCH_BYTES = 64 * 1024 * 1024;
+
 /** Suffix of a cleaned copy of a segment, written beside the original before it replaces it. */
 export const CLEANED_SUFFIX = '.cleaned';
 

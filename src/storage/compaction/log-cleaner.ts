@@ -3,7 +3,7 @@ import type { Logger } from '../../logger.js';
 import { TokenBucket } from '../../token-bucket.js';
 import type { CompactionConfig } from '../log/log-config.js';
 import type { LogFs } from '../log/log-fs.js';
-import type { CompactableLog } from './compactable-log.js';
+import { MAX_CLEANABLE_BATCH_BYTES, type CompactableLog } from './compactable-log.js';
 import { OffsetMap } from './offset-map.js';
 import { cleanPartition, type CleaningOutcome } from './partition-cleaner.js';
 
@@ -22,12 +22,6 @@ export interface CleanerSettings {
 }
 
 export const DEFAULT_CLEANER_SETTINGS: CleanerSettings = { memoryBytes: 32 * 1024 * 1024, ioBytesPerSecond: 16 * 1024 * 1024, intervalMs: 15_000 };
-
-/**
- * Most bytes one batch may decompress to while it is cleaned, and while a produce to a compacted topic
- * is checked for keys: what the check accepts, the cleaner can read.
- */
-export const MAX_DECOMPRESSED_BATCH_BYTES = 64 * 1024 * 1024;
 
 /** A partition whose cleaning was refused is left alone this long before it is tried again. */
 export const REFUSED_BACKOFF_MS = 10 * 60_000;
@@ -113,7 +107,7 @@ export class LogCleaner {
           logger: this.#o.logger,
           clock: this.#clock,
           map: this.#map,
-          maxBatchBytes: MAX_DECOMPRESSED_BATCH_BYTES,
+          maxBatchBytes: MAX_CLEANABLE_BATCH_BYTES,
           throttle: (bytes) => this.#throttle(bytes),
           stopping: () => this.#stopping,
         });

@@ -1,4 +1,7 @@
 import { BATCH_HEADER_SIZE, readBatchHeader, type BatchHeader } from '../../records/batch.js';
+import { DEFAULT_READ_LIMITS } from '../../bytes/reader.js';
+import { walkRecords } from '../../records/record.js';
+import { MAX_CLEANABLE_BATCH_BYTES } from '../compaction/compactable-log.js';
 import { CompressionCodec, codecName, decompress, decompressSync } from '../../records/compression.js';
 import { RecordFault } from '../../records/faults.js';
 import type { AppendValidation } from './append-validation.js';
@@ -67,6 +70,21 @@ function recompressed(batch: Buffer, codec: number, config: LogConfig): AppendVa
   return { kind: 'valid', batch, header: readBatchHeader(batch) };
 }
 
+/** Compaction keeps the newest record of each key: a record without one has no place (Kafka refuses it too). */
+function keylessRefusal(records: Buffer, header: BatchHeader): LogFailure | null {
+  let keyless = -1;
+  walkRecords(header, records, DEFAULT_READ_LIMITS, (span) => {
+    if (keyless < 0 && span.key === null) keyless = span.index;
+  });
+  return keyless < 0 ? null : { kind: 'invalid-record', message: `a compacted topic cannot accept a record without a key (record ${keyless} of the batch)` };
+}
+
+/** The rules that read the records, in order: the first refusal, or null. */
+function recordsRefusal(records: Buffer, header: BatchHeader, config: LogConfig, nowMs: number): LogFailure | null {
+  const late = boundsApply(config) ? timestampRefusal(records, header, config, nowMs) : null;
+  return late ?? (config.compaction === undefined ? null : keylessRefusal(records, header));
+}
+
 function refusalOf(err: unknown): LogFailure {
   if (err instanceof RecordFault) return { kind: err.kind, message: err.message };
   throw err;
@@ -79,7 +97,9 @@ function refusalOf(err: unknown): LogFailure {
  *   timestamp is further before or after the broker's clock than allowed refuses the whole batch
  *   (INVALID_TIMESTAMP), each record checked, not the producer's maxTimestamp;
  * - compression.type other than `producer`: a batch in another codec is recompressed to the topic's,
- *   and must still fit max.message.bytes afterwards.
+ *   and must still fit max.message.bytes afterwards;
+ * - cleanup.policy with `compact`: every record has a key (INVALID_RECORD), and the batch decompresses
+ *   to at most MAX_CLEANABLE_BATCH_BYTES, what the cleaner reads.
  *
  * Reading the records costs a decompression, so it happens only when a rule needs it. Synchronous
  * (no await before the commit, as an append without a transform always was) unless gzip or zstd has
@@ -89,15 +109,14 @@ export function applyTopicRules(validation: AppendValidation, config: LogConfig,
   if (validation.kind !== 'valid') return validation;
   const { batch, header } = validation;
   const codec = targetCodec(config, header.compression);
-  const checkTimes = boundsApply(config);
-  if (codec === null && !checkTimes) return validation;
-  const limit = decompressedLimit(config.maxMessageBytes);
+  if (codec === null && !boundsApply(config) && config.compaction === undefined) return validation;
+  const limit = config.compaction === undefined ? decompressedLimit(config.maxMessageBytes) : Math.min(decompressedLimit(config.maxMessageBytes), MAX_CLEANABLE_BATCH_BYTES);
   const payload = batch.subarray(BATCH_HEADER_SIZE);
   if (offLoop(header.compression) || (codec !== null && offLoop(codec))) {
     return (async () => {
       try {
         const records = await decompress(header.compression, payload, limit);
-        const refused = checkTimes ? timestampRefusal(records, header, config, nowMs) : null;
+        const refused = recordsRefusal(records, header, config, nowMs);
         if (refused !== null) return refused;
         return codec === null ? validation : recompressed(await recompressBatch(batch, records, codec), codec, config);
       } catch (err) {
@@ -107,7 +126,7 @@ export function applyTopicRules(validation: AppendValidation, config: LogConfig,
   }
   try {
     const records = decompressSync(header.compression, payload, limit);
-    const refused = checkTimes ? timestampRefusal(records, header, config, nowMs) : null;
+    const refused = recordsRefusal(records, header, config, nowMs);
     if (refused !== null) return refused;
     return codec === null ? validation : recompressed(recompressBatchSync(batch, records, codec), codec, config);
   } catch (err) {

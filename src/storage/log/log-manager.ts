@@ -17,7 +17,6 @@ import type { PreparedBatch, RecordTransform } from './record-transform.js';
 import { KeyFault } from '../crypto/kek-provider.js';
 import { PartitionKeys, type KeyServices, type SealingKey } from '../crypto/partition-keys.js';
 import type { UnsealPool } from '../crypto/unseal-pool.js';
-import { keylessRecordProblem } from '../compaction/keyless-records.js';
 import { DEFAULT_CLEANER_SETTINGS, LogCleaner, type CleanerSettings, type CompactedPartition, type LogCleanerOptions } from '../compaction/log-cleaner.js';
 
 export interface LogManagerOptions {
@@ -304,11 +303,6 @@ export class LogManager implements ManagedLogStore {
     const ruled = applyTopicRules(validateAppend(records, config.maxMessageBytes, format), config, this.#clock());
     const valid = ruled instanceof Promise ? await ruled : ruled;
     if (valid.kind !== 'valid') return valid;
-    if (config.compaction !== undefined) {
-      // Compaction keeps the newest record of each key: a record without one has no place (Kafka refuses it too).
-      const keyless = await keylessRecordProblem(valid.batch, `${topic}-${partition}`);
-      if (keyless !== null) return keyless;
-    }
     let bytes = valid.batch;
     if (this.#o.transform !== undefined) {
       const prepared = await this.#prepare(this.#o.transform, found.log, bytes, valid.header);

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { BatchOffsets, readBatchHeader, splitBatches } from '../../../../src/records/batch.js';
+import { CompressionCodec } from '../../../../src/records/compression.js';
 import { buildBatchSync, type RecordInput } from '../../../../src/records/record.js';
 import { CLEANER_CHECKPOINT_FILE } from '../../../../src/storage/compaction/cleaner-checkpoint.js';
 import type { CleaningOutcome } from '../../../../src/storage/compaction/partition-cleaner.js';
@@ -203,6 +204,11 @@ describe('log compaction', () => {
     const outcome = await m.append(TOPIC.name, 0, buildBatchSync({ records: [{ key: 'k', value: '1' }, { value: 'no key' }] }));
     assert.equal(outcome.kind, 'invalid-record');
     assert.match('message' in outcome ? outcome.message : '', /cannot accept a record without a key \(record 1 of the batch\)/);
+    // Compressed (gzip decompresses on the libuv pool): the same rule, read from the one decompression.
+    const gzipped = await m.append(TOPIC.name, 0, buildBatchSync({ compression: CompressionCodec.gzip, records: [{ value: 'no key' }, { key: 'k', value: '2' }] }));
+    assert.equal(gzipped.kind, 'invalid-record');
+    assert.match('message' in gzipped ? gzipped.message : '', /without a key \(record 0 of the batch\)/);
+    assert.equal((await m.append(TOPIC.name, 0, buildBatchSync({ compression: CompressionCodec.gzip, records: [{ key: 'k', value: '3' }] }))).kind, 'appended');
   });
 
   it('cleans in several passes when the offset map holds fewer keys than the log has', async (t) => {
