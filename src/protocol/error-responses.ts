@@ -8,8 +8,10 @@
  * keys and error code, and a new API gets its own from its schema.
  */
 import { errorByCode, ErrorCode } from './error-codes.js';
+import type { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from './messages/add-partitions-to-txn.js';
 import { Fetch } from './messages/fetch.js';
 import { Produce } from './messages/produce.js';
+import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from './messages/txn-offset-commit.js';
 import type { ApiSchema, FieldDef, ResponseOf, StructDef, StructValue } from './messages/schema.js';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -57,6 +59,38 @@ export function failedProducePartition(index: number, errorCode: number, errorMe
  */
 export function emptyFetchPartition(partitionIndex: number, errorCode: number, isolationLevel: number) {
   return errorEntry(FETCH_PARTITION, errorCode, { partitionIndex, abortedTransactions: isolationLevel === 0 ? null : [] });
+}
+
+/**
+ * AddPartitionsToTxn (v0-3) answering every partition of the request with `errorCode`, or with
+ * `errorCode(topicIndex)` for the request's topic at that index. Those versions have no top-level error
+ * code, so an error of the whole request is every partition's, as Kafka's
+ * `AddPartitionsToTxnRequest.getErrorResponse` answers it; an empty result would tell the client that
+ * nothing failed.
+ */
+export function addPartitionsToTxnErrorResponse(
+  request: AddPartitionsToTxnRequest,
+  errorCode: number | ((topicIndex: number) => number),
+): AddPartitionsToTxnResponse {
+  const codeOf = typeof errorCode === 'number' ? () => errorCode : errorCode;
+  return {
+    throttleTimeMs: 0,
+    resultsByTopicV3AndBelow: (request.v3AndBelowTopics ?? []).map((topic, i) => {
+      const partitionErrorCode = codeOf(i);
+      return { name: topic.name, resultsByPartition: topic.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode })) };
+    }),
+  };
+}
+
+/**
+ * TxnOffsetCommit answering every partition of the request with `errorCode`: it has no top-level
+ * error code either (Kafka's `TxnOffsetCommitRequest.getErrorResponse`).
+ */
+export function txnOffsetCommitErrorResponse(request: TxnOffsetCommitRequest, errorCode: number): TxnOffsetCommitResponse {
+  return {
+    throttleTimeMs: 0,
+    topics: request.topics.map((topic) => ({ name: topic.name, partitions: topic.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
+  };
 }
 
 /**

@@ -17,6 +17,10 @@ import { ApiVersions } from './api-versions.js';
 import { CreateTopics } from './create-topics.js';
 import { DeleteTopics } from './delete-topics.js';
 import { InitProducerId } from './init-producer-id.js';
+import { AddPartitionsToTxn } from './add-partitions-to-txn.js';
+import { AddOffsetsToTxn } from './add-offsets-to-txn.js';
+import { EndTxn } from './end-txn.js';
+import { TxnOffsetCommit } from './txn-offset-commit.js';
 import { DescribeAcls } from './describe-acls.js';
 import { CreateAcls } from './create-acls.js';
 import { DeleteAcls } from './delete-acls.js';
@@ -31,6 +35,8 @@ import { AlterUserScramCredentials } from './alter-user-scram-credentials.js';
 import { DescribeCluster } from './describe-cluster.js';
 import { DescribeClientQuotas } from './describe-client-quotas.js';
 import { AlterClientQuotas } from './alter-client-quotas.js';
+import { DescribeTransactions } from './describe-transactions.js';
+import { ListTransactions } from './list-transactions.js';
 
 export * from './produce.js';
 export * from './fetch.js';
@@ -50,6 +56,10 @@ export * from './api-versions.js';
 export * from './create-topics.js';
 export * from './delete-topics.js';
 export * from './init-producer-id.js';
+export * from './add-partitions-to-txn.js';
+export * from './add-offsets-to-txn.js';
+export * from './end-txn.js';
+export * from './txn-offset-commit.js';
 export * from './describe-acls.js';
 export * from './create-acls.js';
 export * from './delete-acls.js';
@@ -64,9 +74,15 @@ export * from './alter-user-scram-credentials.js';
 export * from './describe-cluster.js';
 export * from './describe-client-quotas.js';
 export * from './alter-client-quotas.js';
+export * from './describe-transactions.js';
+export * from './list-transactions.js';
 export * from './schema.js';
 
-/** Every API Parapet decodes and encodes, in API-key order. Their version ranges are what ApiVersions advertises. */
+/**
+ * Every API Parapet decodes and encodes, in API-key order. ApiVersions advertises, with these ranges,
+ * only the APIs the broker has a handler for (src/broker/handlers/api-versions.ts): an API here without
+ * one is decoded but not served, and a request for it closes the connection.
+ */
 export const ALL_APIS: readonly ApiSchema[] = [
   Produce,
   Fetch,
@@ -86,6 +102,10 @@ export const ALL_APIS: readonly ApiSchema[] = [
   CreateTopics,
   DeleteTopics,
   InitProducerId,
+  AddPartitionsToTxn,
+  AddOffsetsToTxn,
+  EndTxn,
+  TxnOffsetCommit,
   DescribeAcls,
   CreateAcls,
   DeleteAcls,
@@ -100,6 +120,8 @@ export const ALL_APIS: readonly ApiSchema[] = [
   DescribeUserScramCredentials,
   AlterUserScramCredentials,
   DescribeCluster,
+  DescribeTransactions,
+  ListTransactions,
 ];
 
 const byKey = new Map<number, ApiSchema>(ALL_APIS.map((a) => [a.apiKey, a]));

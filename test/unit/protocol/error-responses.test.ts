@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { emptyFetchPartition, entryOf, errorEntry, errorResponse, failedProducePartition } from '../../../src/protocol/error-responses.js';
+import {
+  addPartitionsToTxnErrorResponse,
+  emptyFetchPartition,
+  entryOf,
+  errorEntry,
+  errorResponse,
+  failedProducePartition,
+  txnOffsetCommitErrorResponse,
+} from '../../../src/protocol/error-responses.js';
 import { decodeResponse, encodeResponse } from '../../../src/protocol/frames.js';
-import { ALL_APIS } from '../../../src/protocol/messages/index.js';
+import { ALL_APIS, AddPartitionsToTxn, TxnOffsetCommit } from '../../../src/protocol/messages/index.js';
 import { CreateTopics } from '../../../src/protocol/messages/create-topics.js';
 import { DescribeGroups } from '../../../src/protocol/messages/describe-groups.js';
 import { JoinGroup } from '../../../src/protocol/messages/join-group.js';
@@ -73,5 +81,26 @@ describe('error answers from the schema', () => {
     assert.deepEqual(fetched.records, Buffer.alloc(0), 'an empty record set, never a null one (librdkafka 2.0)');
     assert.deepEqual([fetched.highWatermark, fetched.lastStableOffset, fetched.logStartOffset, fetched.preferredReadReplica], [-1n, -1n, -1n, -1]);
     assert.deepEqual(emptyFetchPartition(2, ErrorCode.NONE, 1).abortedTransactions, [], 'read_committed: a list (KafkaJS)');
+  });
+
+  it('AddPartitionsToTxn and TxnOffsetCommit, which have no top-level error, answer a whole-request error on every partition', () => {
+    const added = addPartitionsToTxnErrorResponse(
+      { v3AndBelowTransactionalId: 't', v3AndBelowProducerId: 1n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: 'a', partitions: [0, 1] }, { name: 'b', partitions: [4] }] },
+      (topic) => (topic === 1 ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED),
+    );
+    for (let version = AddPartitionsToTxn.minVersion; version <= AddPartitionsToTxn.maxVersion; version++) {
+      const body = wire(AddPartitionsToTxn, version, added) as { resultsByTopicV3AndBelow: { name: string; resultsByPartition: { partitionIndex: number; partitionErrorCode: number }[] }[] };
+      assert.deepEqual(
+        body.resultsByTopicV3AndBelow.map((t) => [t.name, t.resultsByPartition.map((p) => [p.partitionIndex, p.partitionErrorCode])]),
+        [['a', [[0, 55], [1, 55]]], ['b', [[4, 29]]]],
+      );
+    }
+    const committed = txnOffsetCommitErrorResponse(
+      { transactionalId: 't', groupId: 'g', producerId: 1n, producerEpoch: 0, topics: [{ name: 'a', partitions: [{ partitionIndex: 2, committedOffset: 5n, committedMetadata: null }] }] },
+      ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    );
+    for (let version = TxnOffsetCommit.minVersion; version <= TxnOffsetCommit.maxVersion; version++) {
+      assert.deepEqual(wire(TxnOffsetCommit, version, committed), { throttleTimeMs: 0, topics: [{ name: 'a', partitions: [{ partitionIndex: 2, errorCode: 14 }] }] });
+    }
   });
 });
