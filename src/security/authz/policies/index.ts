@@ -7,6 +7,7 @@ import { ADMIN_POLICIES } from './admin.js';
 import { DATA_POLICIES } from './data.js';
 import { GROUP_POLICIES } from './groups.js';
 import { PRE_AUTH_POLICIES } from './pre-auth.js';
+import { TRANSACTION_POLICIES } from './transactions.js';
 import { memoizeCheck } from './support.js';
 import type { ApiPolicy, AuthzCheck, PolicyOutcome } from './types.js';
 
@@ -21,7 +22,7 @@ function table(policies: readonly ApiPolicy[]): ReadonlyMap<number, ApiPolicy> {
   return byKey;
 }
 
-export const API_POLICIES: ReadonlyMap<number, ApiPolicy> = table([...DATA_POLICIES, ...GROUP_POLICIES, ...ADMIN_POLICIES, ...PRE_AUTH_POLICIES]);
+export const API_POLICIES: ReadonlyMap<number, ApiPolicy> = table([...DATA_POLICIES, ...GROUP_POLICIES, ...TRANSACTION_POLICIES, ...ADMIN_POLICIES, ...PRE_AUTH_POLICIES]);
 
 /**
  * Authorizes one decoded request through its API's policy. Each (operation, resource) is asked once
