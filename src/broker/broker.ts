@@ -10,6 +10,8 @@ import type { StageFactory } from '../server/stages/stage.js';
 import { MemoryBudget } from '../server/memory-budget.js';
 import { LogManager } from '../storage/log/log-manager.js';
 import { DEFAULT_CLEANER_SETTINGS } from '../storage/compaction/log-cleaner.js';
+import { DEFAULT_TRANSACTION_SETTINGS } from '../transactions/transaction-limits.js';
+import { TransactionCoordinator } from '../transactions/transaction-coordinator.js';
 import type { LogFs } from '../storage/log/log-fs.js';
 import { MetadataStore } from '../storage/metadata-store.js';
 import { DataDirLock } from '../storage/data-dir-lock.js';
@@ -115,6 +117,16 @@ export interface BrokerConfig {
   readonly cleanerIoBytesPerSecond: number;
   /** How often the cleaner looks for compacted partitions to clean (Kafka's log.cleaner.backoff.ms). */
   readonly cleanerIntervalMs: number;
+  /** Kafka's transaction.max.timeout.ms: the longest transaction.timeout.ms a producer may ask for. */
+  readonly transactionMaxTimeoutMs: number;
+  /** Kafka's transactional.id.expiration.ms: a transactional id unused this long is forgotten. */
+  readonly transactionalIdExpirationMs: number;
+  /** How often transactions open past their timeout are looked for and aborted. */
+  readonly transactionAbortCheckIntervalMs: number;
+  /** Transactional ids the broker holds at once. */
+  readonly transactionMaxIds: number;
+  /** Transactional ids one principal holds at once. */
+  readonly transactionMaxIdsPerPrincipal: number;
   /** Most record bytes in one Fetch response, whatever the client asks for (Kafka's fetch.max.bytes). */
   readonly maxFetchBytes: number;
   /** Longest a Fetch waits for data (its max_wait_ms is capped to this), in ms. */
@@ -232,6 +244,11 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   cleanerMemoryBytes: DEFAULT_CLEANER_SETTINGS.memoryBytes,
   cleanerIoBytesPerSecond: DEFAULT_CLEANER_SETTINGS.ioBytesPerSecond,
   cleanerIntervalMs: DEFAULT_CLEANER_SETTINGS.intervalMs,
+  transactionMaxTimeoutMs: DEFAULT_TRANSACTION_SETTINGS.maxTimeoutMs,
+  transactionalIdExpirationMs: DEFAULT_TRANSACTION_SETTINGS.idExpirationMs,
+  transactionAbortCheckIntervalMs: DEFAULT_TRANSACTION_SETTINGS.abortCheckIntervalMs,
+  transactionMaxIds: DEFAULT_TRANSACTION_SETTINGS.maxTransactionalIds,
+  transactionMaxIdsPerPrincipal: DEFAULT_TRANSACTION_SETTINGS.maxTransactionalIdsPerPrincipal,
   maxFetchBytes: 55 * 1024 * 1024,
   // The longest default of the common clients (KafkaJS maxWaitTimeInMs, franz-go FetchMaxWait); the
   // Java consumer, librdkafka and kafka-python wait 500 ms. docs/security/limits.md.
@@ -280,6 +297,7 @@ export class Broker {
   readonly #logFileIdleMs: number;
   #idleFilesTimer: NodeJS.Timeout | undefined;
   readonly #offsets: OffsetManager;
+  readonly #transactions: TransactionCoordinator;
   readonly #waitingFetches: WaitingFetches;
   #offsetExpiryTimer: NodeJS.Timeout | undefined;
   readonly #keys: OpenedKeyServices;
@@ -457,6 +475,25 @@ export class Broker {
         logger,
         maxMetadataLength: config.offsetMetadataMaxBytes,
       });
+      const offsets = this.#offsets;
+      this.#transactions = new TransactionCoordinator({
+        store: store.transactions,
+        ids: producerIds,
+        markers: this.#logs,
+        logger,
+        scheduler: deps.scheduler ?? realScheduler,
+        settings: {
+          ...DEFAULT_TRANSACTION_SETTINGS,
+          maxTimeoutMs: config.transactionMaxTimeoutMs,
+          idExpirationMs: config.transactionalIdExpirationMs,
+          abortCheckIntervalMs: config.transactionAbortCheckIntervalMs,
+          maxTransactionalIds: config.transactionMaxIds,
+          maxTransactionalIdsPerPrincipal: config.transactionMaxIdsPerPrincipal,
+        },
+        onOffsetsCommitted: (committed, principal) => {
+          for (const { groupId } of committed) offsets.transactionCommitted(groupId, principal as Principal);
+        },
+      });
       this.#waitingFetches = new WaitingFetches(this.#logs, this.#shutdown.signal);
       const budget = new MemoryBudget({ maxRequestBytes: config.maxQueuedRequestBytes, maxResponseBytes: config.maxQueuedResponseBytes });
       const handlers = brokerHandlers({
@@ -475,6 +512,7 @@ export class Broker {
         },
         groups: this.#groups,
         offsets: this.#offsets,
+        transactions: this.#transactions,
         quotas,
         brokerConfigs: () => brokerConfigEntries(config, this.#listener.admissionPolicy, this.#listener.address, this.#store.lastBackup()),
         ...admin,
@@ -572,6 +610,8 @@ export class Broker {
     await this.#keys.ready;
     // The trail is open before the first client: every login is recorded.
     await this.#audit?.open();
+    // Transactions a crash left half-ended are ended before any client can read their partitions.
+    await this.#transactions.start();
     const address = await this.#listener.start();
     this.#listening = true;
     if (this.#adminServer !== undefined) {
@@ -735,6 +775,7 @@ export class Broker {
     this.#certificateWatch?.close();
     this.#shutdown.abort();
     this.#groups.close();
+    this.#transactions.close();
     // Not ready from the first moment of a shutdown: a load balancer stops sending clients here.
     this.#listening = false;
     await this.#listener.close();

@@ -203,6 +203,12 @@ export const ConfigFileSchema = z.strictObject({
   cleanerMemoryBytes: z.number().int().min(1024).max(4 * 1024 ** 3).optional(),
   cleanerIoBytesPerSecond: z.number().int().min(0).optional(),
   cleanerIntervalMs: positiveInt.optional(),
+  // Transactions (docs/producers.md#transactions): Kafka's maximum transaction.max.timeout.ms is unbounded; a day here.
+  transactionMaxTimeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+  transactionalIdExpirationMs: z.number().int().min(60_000).optional(),
+  transactionAbortCheckIntervalMs: z.number().int().min(100).max(3_600_000).optional(),
+  transactionMaxIds: positiveInt.optional(),
+  transactionMaxIdsPerPrincipal: positiveInt.optional(),
   maxFetchBytes: positiveInt.optional(),
   maxFetchWaitMs: positiveInt.optional(),
   groupInitialRebalanceDelayMs: z.number().int().min(0).optional(),

@@ -150,6 +150,35 @@ export class OffsetManager {
    * partitions are stored in one transaction.
    */
   commit(request: CommitRequest): CommitResult[] {
+    const { results, candidates, now } = this.#validate(request, true);
+    if (candidates.length > 0) this.#storeWithinBounds(request, candidates, now);
+    return results;
+  }
+
+  /**
+   * TxnOffsetCommit's validation (Kafka's GroupCoordinator.handleTxnCommitOffsets): as {@link commit},
+   * but nothing is stored: the offsets accepted are returned, to be kept pending until the transaction
+   * commits. The member and generation are checked (KIP-447: a zombie of a rebalanced-away consumer is
+   * fenced) only when the request carries them (`checkMember`, TxnOffsetCommit v3+ with a member id or
+   * generation); the group bounds are checked as for a commit, with what the offsets would add.
+   */
+  validateTransactional(request: CommitRequest, checkMember: boolean): { results: CommitResult[]; accepted: CommittedOffset[] } {
+    const { results, candidates, now } = this.#validate(request, checkMember);
+    if (candidates.length === 0) return { results, accepted: [] };
+    const accepted = this.#withinBounds(request, candidates);
+    return { results, accepted: accepted.offsets.map((o) => ({ ...o, commitTimestamp: now })) };
+  }
+
+  /**
+   * Offsets a transaction made visible to a group (stored by the transaction store in the commit's
+   * step): the group is held by the transaction's principal and its bytes counted again from the store.
+   */
+  transactionCommitted(groupId: string, principal: Principal): void {
+    this.#registry.hold(groupId, principal);
+    this.#registry.setOffsetBytes(groupId, this.#store.groupOffsetBytes(groupId));
+  }
+
+  #validate(request: CommitRequest, checkMember: boolean): { results: CommitResult[]; candidates: { offset: CommittedOffset; result: { partitionIndex: number; errorCode: number } }[]; now: number } {
     const partitionCounts = new Map<string, number>();
     const known = (topic: string, partition: number): boolean => {
       let count = partitionCounts.get(topic);
@@ -166,7 +195,9 @@ export class OffsetManager {
       ? ErrorCode.NONE
       : request.groupId === ''
         ? ErrorCode.INVALID_GROUP_ID
-        : this.#membership.checkCommit(request.groupId, request.memberId, request.generationId, request.groupInstanceId);
+        : checkMember
+          ? this.#membership.checkCommit(request.groupId, request.memberId, request.generationId, request.groupInstanceId)
+          : ErrorCode.NONE;
 
     const now = this.#clock();
     const candidates: { offset: CommittedOffset; result: { partitionIndex: number; errorCode: number } }[] = [];
@@ -192,18 +223,29 @@ export class OffsetManager {
         return result;
       }),
     }));
-    if (candidates.length > 0) this.#storeWithinBounds(request, candidates, now);
-    return results;
+    return { results, candidates, now };
   }
 
   /** Applies the group bounds to the valid partitions of a commit and stores those within them. */
   #storeWithinBounds(request: CommitRequest, candidates: readonly { offset: CommittedOffset; result: { errorCode: number } }[], now: number): void {
     const { groupId, principal } = request;
+    const { offsets, growth } = this.#withinBounds(request, candidates);
+    if (offsets.length === 0) return;
+    this.#store.commitOffsets(groupId, offsets);
+    this.#registry.hold(groupId, principal);
+    this.#registry.addOffsetBytes(groupId, growth);
+    // A generation ≥ 0 was checked against the group's current one: the group is active now.
+    if (request.generationId >= 0) this.#lastActive.set(groupId, now);
+  }
+
+  /** The candidates within the group bounds (the others get their error code), and what they add. */
+  #withinBounds(request: CommitRequest, candidates: readonly { offset: CommittedOffset; result: { errorCode: number } }[]): { offsets: CommittedOffset[]; growth: number } {
+    const { groupId, principal } = request;
     const refused = this.#registry.canHold(groupId, principal);
     if (refused !== ErrorCode.NONE) {
       this.#refuse(refused, request, 'groupMaxGroupsPerPrincipal or groupMaxGroups');
       for (const c of candidates) c.result.errorCode = refused;
-      return;
+      return { offsets: [], growth: 0 };
     }
     // What each partition adds: its size now minus what is stored for it (or was accepted earlier in
     // this request, which commits a partition twice only by mistake: the last one wins, as stored).
@@ -228,12 +270,7 @@ export class OffsetManager {
       stored.set(k, bytes);
       accepted.push(offset);
     }
-    if (accepted.length === 0) return;
-    this.#store.commitOffsets(groupId, accepted);
-    this.#registry.hold(groupId, principal);
-    this.#registry.addOffsetBytes(groupId, growth);
-    // A generation ≥ 0 was checked against the group's current one: the group is active now.
-    if (request.generationId >= 0) this.#lastActive.set(groupId, now);
+    return { offsets: accepted, growth };
   }
 
   #refuse(errorCode: number, request: CommitRequest, limit: string): number {

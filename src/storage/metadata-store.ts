@@ -8,6 +8,7 @@ import type { TopicConfigChange, TopicRecord, TopicStore } from './topic-store.j
 import type { QuotaChange, QuotaStore, StoredQuota } from './quota-store.js';
 import { CONTAINMENT_SCHEMA_V7, ContainmentTables, type ContainmentStore } from './containment-store.js';
 import { ACCESS_SCHEMA_V8, AccessStore } from './access-store.js';
+import { TRANSACTION_SCHEMA_V11, TransactionTables, type TransactionStore } from './transaction-store.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
@@ -131,7 +132,7 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 10;
+const SCHEMA_VERSION = 11;
 
 /** Backups remembered in backup_history: enough for a posture scan and a look back, never growing. */
 const BACKUP_HISTORY_ROWS = 100;
@@ -191,6 +192,8 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
   };
   /** The disabled principals and the lockdown (incident response). */
   readonly #containment: ContainmentTables;
+  /** The transaction coordinator's state (src/transactions/). */
+  readonly #transactions: TransactionTables;
 
   /** Opens (creating if needed) `<dataDir>/metadata.db`. */
   constructor(dataDir: string) {
@@ -284,6 +287,7 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
       deleteQuota: db.prepare('DELETE FROM client_quotas WHERE entity = ? AND key = ?'),
     };
     this.#containment = new ContainmentTables(db);
+    this.#transactions = new TransactionTables(db);
   }
 
   #migrate(): void {
@@ -411,6 +415,14 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
             completed_at INTEGER NOT NULL,
             target TEXT NOT NULL) WITHOUT ROWID;
           PRAGMA user_version = 10;`);
+      })();
+    }
+    if (version < 11) {
+      // v11: the transaction coordinator's state and the offsets committed inside open transactions
+      // (docs/producers.md#transactions).
+      this.#db.transaction(() => {
+        this.#db.exec(`${TRANSACTION_SCHEMA_V11}
+          PRAGMA user_version = 11;`);
       })();
     }
   }
@@ -701,6 +713,10 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
   /** The disabled principals and the lockdown, kept across restarts. */
   get containment(): ContainmentStore {
     return this.#containment;
+  }
+
+  get transactions(): TransactionStore {
+    return this.#transactions;
   }
 
   /**

@@ -399,11 +399,11 @@ export class BatchClient {
     }
   }
 
-  /** ListOffsets for one partition: LATEST (−1), EARLIEST (−2) or a timestamp. */
-  async listOffset(topic: string, partition: number, timestamp: bigint): Promise<{ errorCode: number; offset: bigint }> {
+  /** ListOffsets for one partition: LATEST (−1), EARLIEST (−2) or a timestamp; read_committed (1) answers LATEST with the last stable offset. */
+  async listOffset(topic: string, partition: number, timestamp: bigint, isolationLevel = 0): Promise<{ errorCode: number; offset: bigint }> {
     const body = await this.request(ListOffsets, 5, {
       replicaId: -1,
-      isolationLevel: 0,
+      isolationLevel,
       topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp }] }],
     });
     const p = body.topics[0]?.partitions[0];

@@ -5,15 +5,17 @@ import { handler, type HandlerEntry } from '../../server/handler.js';
 /** FindCoordinator key types (KIP-98). */
 const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1 } as const;
 
-/** FindCoordinator: this broker coordinates every group, at the listener the request came in on. */
+/**
+ * FindCoordinator: this broker coordinates every group and every transactional id, at the listener the
+ * request came in on. Other key types (share groups, KIP-932) are refused with INVALID_REQUEST.
+ */
 export function findCoordinatorHandler(nodeId: number): HandlerEntry {
   return handler(FindCoordinator, (body, ctx) => {
     const { host, port } = ctx.listener;
     const answer = (keyType: number) =>
-      keyType === CoordinatorKeyType.GROUP
+      keyType === CoordinatorKeyType.GROUP || keyType === CoordinatorKeyType.TRANSACTION
         ? { errorCode: ErrorCode.NONE, errorMessage: null, nodeId, host, port }
-        : // Transactions are not implemented: a clear, non-retriable refusal instead of a coordinator.
-          { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'transactions are not supported by this broker', nodeId: -1, host: '', port: -1 };
+        : { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `coordinator key type ${keyType} is not supported`, nodeId: -1, host: '', port: -1 };
     const keyType = body.keyType ?? CoordinatorKeyType.GROUP;
     const single = answer(keyType);
     return {

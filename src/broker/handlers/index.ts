@@ -7,6 +7,9 @@
 import type { GroupCoordinator } from '../../groups/coordinator.js';
 import type { OffsetManager } from '../../groups/offsets.js';
 import type { Logger } from '../../logger.js';
+import type { TransactionCoordinator } from '../../transactions/transaction-coordinator.js';
+import { AddOffsetsToTxn } from '../../protocol/messages/add-offsets-to-txn.js';
+import { AddPartitionsToTxn } from '../../protocol/messages/add-partitions-to-txn.js';
 import { AlterClientQuotas } from '../../protocol/messages/alter-client-quotas.js';
 import { AlterConfigs } from '../../protocol/messages/alter-configs.js';
 import { AlterUserScramCredentials } from '../../protocol/messages/alter-user-scram-credentials.js';
@@ -22,6 +25,8 @@ import { DescribeClientQuotas } from '../../protocol/messages/describe-client-qu
 import { DescribeCluster } from '../../protocol/messages/describe-cluster.js';
 import { DescribeConfigs } from '../../protocol/messages/describe-configs.js';
 import { DescribeGroups } from '../../protocol/messages/describe-groups.js';
+import { DescribeTransactions } from '../../protocol/messages/describe-transactions.js';
+import { EndTxn } from '../../protocol/messages/end-txn.js';
 import { DescribeUserScramCredentials } from '../../protocol/messages/describe-user-scram-credentials.js';
 import { Fetch } from '../../protocol/messages/fetch.js';
 import { FindCoordinator } from '../../protocol/messages/find-coordinator.js';
@@ -32,6 +37,7 @@ import { JoinGroup } from '../../protocol/messages/join-group.js';
 import { LeaveGroup } from '../../protocol/messages/leave-group.js';
 import { ListGroups } from '../../protocol/messages/list-groups.js';
 import { ListOffsets } from '../../protocol/messages/list-offsets.js';
+import { ListTransactions } from '../../protocol/messages/list-transactions.js';
 import { Metadata } from '../../protocol/messages/metadata.js';
 import { OffsetCommit } from '../../protocol/messages/offset-commit.js';
 import { OffsetFetch } from '../../protocol/messages/offset-fetch.js';
@@ -40,6 +46,7 @@ import { SaslAuthenticate } from '../../protocol/messages/sasl-authenticate.js';
 import { SaslHandshake } from '../../protocol/messages/sasl-handshake.js';
 import type { ApiSchema } from '../../protocol/messages/schema.js';
 import { SyncGroup } from '../../protocol/messages/sync-group.js';
+import { TxnOffsetCommit } from '../../protocol/messages/txn-offset-commit.js';
 import type { AclStore } from '../../security/authz/acl-store.js';
 import type { HandlerEntry } from '../../server/handler.js';
 import type { LogStore } from '../../storage/log-store.js';
@@ -81,6 +88,8 @@ import { produceHandler } from './produce.js';
 import { saslAuthenticateHandler } from './sasl-authenticate.js';
 import { saslHandshakeHandler } from './sasl-handshake.js';
 import { syncGroupHandler } from './sync-group.js';
+import { addOffsetsToTxnHandler, addPartitionsToTxnHandler, describeTransactionsHandler, endTxnHandler, listTransactionsHandler } from './transactions.js';
+import { txnOffsetCommitHandler } from './txn-offset-commit.js';
 
 /** What the handlers work on: the broker's services, built once by the broker. */
 export interface HandlerDeps {
@@ -94,6 +103,7 @@ export interface HandlerDeps {
   readonly fetch: FetchDeps;
   readonly groups: GroupCoordinator;
   readonly offsets: OffsetManager;
+  readonly transactions: TransactionCoordinator;
   readonly acls: AclStore;
   /** Told of every ACL change (the audit log). */
   readonly onAclChange: AclChangeListener;
@@ -121,7 +131,7 @@ const API_HANDLERS: readonly Registration[] = [
   { api: DescribeCluster, build: (d) => describeClusterHandler(d.identity) },
   // Records.
   { api: Produce, build: (d) => produceHandler({ logs: d.logs, logger: d.logger }) },
-  { api: InitProducerId, build: (d) => initProducerIdHandler({ ids: d.producerIds, logger: d.logger }) },
+  { api: InitProducerId, build: (d) => initProducerIdHandler({ ids: d.producerIds, transactions: d.transactions, logger: d.logger }) },
   { api: Fetch, build: (d) => fetchHandler(d.fetch) },
   { api: ListOffsets, build: (d) => listOffsetsHandler(d.logs) },
   // Consumer groups and their committed offsets.
@@ -134,7 +144,14 @@ const API_HANDLERS: readonly Registration[] = [
   { api: ListGroups, build: (d) => listGroupsHandler(d.groups) },
   { api: DeleteGroups, build: (d) => deleteGroupsHandler(d.groups) },
   { api: OffsetCommit, build: (d) => offsetCommitHandler(d.offsets) },
-  { api: OffsetFetch, build: (d) => offsetFetchHandler(d.offsets) },
+  { api: OffsetFetch, build: (d) => offsetFetchHandler(d.offsets, (g, t, p) => d.transactions.hasPendingOffset(g, t, p)) },
+  // Transactions (KIP-98): the coordinator's APIs, and the operators'.
+  { api: AddPartitionsToTxn, build: (d) => addPartitionsToTxnHandler(d) },
+  { api: AddOffsetsToTxn, build: (d) => addOffsetsToTxnHandler(d) },
+  { api: EndTxn, build: (d) => endTxnHandler(d) },
+  { api: TxnOffsetCommit, build: (d) => txnOffsetCommitHandler(d.offsets, d.transactions) },
+  { api: DescribeTransactions, build: (d) => describeTransactionsHandler(d) },
+  { api: ListTransactions, build: (d) => listTransactionsHandler(d) },
   // Topics and their configs.
   { api: CreateTopics, build: (d) => createTopicsHandler(d.topics) },
   { api: DeleteTopics, build: (d) => deleteTopicsHandler(d.topics) },

@@ -7,11 +7,28 @@ import { handler, type HandlerEntry } from '../../server/handler.js';
 const GROUP = entryOf(OffsetFetch.response.fields.groups);
 const V0_PARTITION = entryOf(entryOf(OffsetFetch.response.fields.topics).partitions);
 
-/** OffsetFetch (v0-8) over the committed offsets of consumer groups. */
-export function offsetFetchHandler(offsets: OffsetManager): HandlerEntry {
-  // requireStable (v7+) asks to wait for pending transactional commits; there are no transactions.
+/** Whether an open transaction committed an offset of the group's partition (TxnOffsetCommit). */
+export type PendingOffsetCheck = (groupId: string, topic: string, partition: number) => boolean;
+
+/**
+ * OffsetFetch (v0-8) over the committed offsets of consumer groups. With requireStable (v7+, KIP-447:
+ * read_committed consumers send it) a partition whose offset an open transaction has committed answers
+ * UNSTABLE_OFFSET_COMMIT (88), which clients retry until the transaction ends, instead of an offset about
+ * to change.
+ */
+export function offsetFetchHandler(offsets: OffsetManager, pending: PendingOffsetCheck = () => false): HandlerEntry {
   return handler(OffsetFetch, (body, ctx): OffsetFetchResponse => {
     const version = ctx.header.apiVersion;
+    const fetch = (groupId: string, topics: RequestedTopics): FetchResult => {
+      const result = offsets.fetch(groupId, topics);
+      if (body.requireStable !== true) return result;
+      for (const t of result.topics) {
+        for (const p of t.partitions) {
+          if (pending(groupId, t.name, p.partitionIndex)) Object.assign(p, { committedOffset: -1n, errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT });
+        }
+      }
+      return result;
+    };
     if (version >= 8) {
       // A group named again gets DUPLICATE_RESOURCE: its offsets are sent once per request.
       const seen = new Set<string>();
@@ -21,14 +38,14 @@ export function offsetFetchHandler(offsets: OffsetManager): HandlerEntry {
           const groupId = g.groupId ?? '';
           if (seen.has(groupId)) return errorEntry(GROUP, ErrorCode.DUPLICATE_RESOURCE, { groupId });
           seen.add(groupId);
-          const result = offsets.fetch(groupId, requestedTopics(g.topics));
+          const result = fetch(groupId, requestedTopics(g.topics));
           return { groupId, topics: result.topics, errorCode: result.errorCode };
         }),
       };
     }
     // v0-1 cannot ask for all topics (the field is not nullable there), so null only comes from v2+.
     const topics = requestedTopics(body.topics);
-    const result = offsets.fetch(body.groupId ?? '', topics);
+    const result = fetch(body.groupId ?? '', topics);
     return { throttleTimeMs: 0, errorCode: result.errorCode, topics: version < 2 ? withPartitionErrors(result, topics) : result.topics };
   });
 }

@@ -11,6 +11,7 @@ import { ADMIN_NAME_CHECKS } from './admin.js';
 import { DATA_NAME_CHECKS } from './data.js';
 import { GROUP_NAME_CHECKS } from './groups.js';
 import { alterClientQuotasNames, describeClientQuotasNames } from './quotas.js';
+import { TRANSACTION_NAME_CHECKS } from './transactions.js';
 import { noNames, type NameCheck, type NameCheckOutcome } from './types.js';
 
 export type { NameCheck, NameCheckOutcome } from './types.js';
@@ -27,7 +28,7 @@ function table(checks: readonly NameCheck[]): ReadonlyMap<number, NameCheck> {
   return byKey;
 }
 
-export const NAME_CHECKS: ReadonlyMap<number, NameCheck> = table([...DATA_NAME_CHECKS, ...GROUP_NAME_CHECKS, ...ADMIN_NAME_CHECKS, describeClientQuotasNames, alterClientQuotasNames, ...PRE_AUTH_NAME_CHECKS]);
+export const NAME_CHECKS: ReadonlyMap<number, NameCheck> = table([...DATA_NAME_CHECKS, ...GROUP_NAME_CHECKS, ...ADMIN_NAME_CHECKS, ...TRANSACTION_NAME_CHECKS, describeClientQuotasNames, alterClientQuotasNames, ...PRE_AUTH_NAME_CHECKS]);
 
 /**
  * Checks the names of one decoded request. Throws a plain Error for an API without a check: that is a

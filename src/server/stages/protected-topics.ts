@@ -6,6 +6,7 @@
  * do the taking out and putting back: this stage is an authorizer that refuses only those operations.
  */
 import { aclOperationName, AclOperation, ResourceType } from '../../protocol/acl.js';
+import { AddPartitionsToTxn } from '../../protocol/messages/add-partitions-to-txn.js';
 import { AlterConfigs } from '../../protocol/messages/alter-configs.js';
 import { CreatePartitions } from '../../protocol/messages/create-partitions.js';
 import { DeleteTopics } from '../../protocol/messages/delete-topics.js';
@@ -29,6 +30,8 @@ function names(list: unknown, key: string, protectedNames: ReadonlySet<string>):
 /** Whether a request that could change a topic names a protected one, cheaply, so that other requests pass untouched. */
 const NAMES_PROTECTED: ReadonlyMap<number, (body: Entry, p: ReadonlySet<string>) => boolean> = new Map([
   [Produce.apiKey, (b: Entry, p: ReadonlySet<string>) => names(b.topicData, 'name', p)],
+  // A transaction may not take in a protected topic either: its markers would be written there.
+  [AddPartitionsToTxn.apiKey, (b: Entry, p: ReadonlySet<string>) => names(b.v3AndBelowTopics, 'name', p)],
   [DeleteTopics.apiKey, (b: Entry, p: ReadonlySet<string>) => (Array.isArray(b.topicNames) && (b.topicNames as unknown[]).some((n) => typeof n === 'string' && p.has(n))) || names(b.topics, 'name', p)],
   [CreatePartitions.apiKey, (b: Entry, p: ReadonlySet<string>) => names(b.topics, 'name', p)],
   [AlterConfigs.apiKey, (b: Entry, p: ReadonlySet<string>) => names(b.resources, 'resourceName', p)],

@@ -12,6 +12,20 @@ import type { RequestContext } from '../../../../src/server/handler.js';
 import { nodeLogFs, type LogFs } from '../../../../src/storage/log/log-fs.js';
 import { PRODUCER_IDS_FILE, ProducerIdStore } from '../../../../src/storage/producer-ids.js';
 import { testRequestContext } from '../../../helpers/request-context.js';
+import { realScheduler } from '../../../../src/groups/scheduler.js';
+import { MetadataStore } from '../../../../src/storage/metadata-store.js';
+import { DEFAULT_TRANSACTION_SETTINGS } from '../../../../src/transactions/transaction-limits.js';
+import { TransactionCoordinator } from '../../../../src/transactions/transaction-coordinator.js';
+
+/** The handler's dependencies over `dir`: its producer ids and a transaction coordinator on a real metadata store there. */
+function handlerDeps(t: TestContext, dir: string, logger: Logger, ids = ProducerIdStore.open(dir)) {
+  const store = new MetadataStore(dir);
+  t.after(() => {
+    store.close();
+  });
+  const transactions = new TransactionCoordinator({ store: store.transactions, ids, markers: { appendMarker: () => Promise.resolve({ kind: 'appended' }), sync: () => Promise.resolve() }, logger, scheduler: realScheduler, settings: DEFAULT_TRANSACTION_SETTINGS });
+  return { ids, transactions, logger };
+}
 
 function tempDataDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'parapet-pid-'));
@@ -61,7 +75,7 @@ function ctx(apiVersion: number): RequestContext {
 async function call(
   entry: ReturnType<typeof initProducerIdHandler>,
   version: number,
-  body: { transactionalId?: string | null; producerId?: bigint; producerEpoch?: number },
+  body: { transactionalId?: string | null; transactionTimeoutMs?: number; producerId?: bigint; producerEpoch?: number },
 ): Promise<InitProducerIdResponse> {
   const request = { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1, ...body };
   return (await entry.handle(request, ctx(version))) as InitProducerIdResponse;
@@ -120,12 +134,12 @@ describe('ProducerIdStore', () => {
 describe('InitProducerId handler', () => {
   it('gives idempotent producers a new id with epoch 0, never the same twice, also after a restart', async (t) => {
     const dir = tempDataDir(t);
-    const entry = initProducerIdHandler({ ids: ProducerIdStore.open(dir), logger: recorder() });
+    const entry = initProducerIdHandler(handlerDeps(t, dir, recorder()));
     const a = await call(entry, 0, {});
     const b = await call(entry, 4, {});
     assert.deepEqual(a, { throttleTimeMs: 0, errorCode: 0, producerId: 0n, producerEpoch: 0 });
     assert.equal(b.producerId, 1n);
-    const restarted = initProducerIdHandler({ ids: ProducerIdStore.open(dir), logger: recorder() });
+    const restarted = initProducerIdHandler({ ...handlerDeps(t, tempDataDir(t), recorder()), ids: ProducerIdStore.open(dir) });
     const c = await call(restarted, 4, {});
     assert.equal(c.errorCode, 0);
     assert.ok((c.producerId ?? -1n) > (b.producerId ?? -1n), 'an id after a restart must be new');
@@ -137,7 +151,7 @@ describe('InitProducerId handler', () => {
   });
 
   it('bumps the epoch (v3+) and fences an older one', async (t) => {
-    const entry = initProducerIdHandler({ ids: ProducerIdStore.open(tempDataDir(t)), logger: recorder() });
+    const entry = initProducerIdHandler(handlerDeps(t, tempDataDir(t), recorder()));
     const producerId = (await call(entry, 4, {})).producerId ?? -1n;
     assert.deepEqual(await call(entry, 4, { producerId, producerEpoch: 0 }), { throttleTimeMs: 0, errorCode: 0, producerId, producerEpoch: 1 });
     assert.deepEqual(await call(entry, 4, { producerId, producerEpoch: 1 }), { throttleTimeMs: 0, errorCode: 0, producerId, producerEpoch: 2 });
@@ -151,34 +165,30 @@ describe('InitProducerId handler', () => {
   });
 
   it('refuses an id without an epoch (or the reverse) with INVALID_REQUEST, as Kafka does', async (t) => {
-    const entry = initProducerIdHandler({ ids: ProducerIdStore.open(tempDataDir(t)), logger: recorder() });
+    const entry = initProducerIdHandler(handlerDeps(t, tempDataDir(t), recorder()));
     assert.equal((await call(entry, 3, { producerId: 5n, producerEpoch: -1 })).errorCode, ErrorCode.INVALID_REQUEST);
     assert.equal((await call(entry, 3, { producerId: -1n, producerEpoch: 0 })).errorCode, ErrorCode.INVALID_REQUEST);
   });
 
-  it('refuses transactional ids with INVALID_REQUEST and says why in the broker log, once per id', async (t) => {
-    const logger = recorder();
-    const dir = tempDataDir(t);
-    const entry = initProducerIdHandler({ ids: ProducerIdStore.open(dir), logger });
-    for (const version of [0, 1, 2, 3, 4, 4]) {
-      assert.deepEqual(await call(entry, version, { transactionalId: 'orders-tx' }), {
-        throttleTimeMs: 0,
-        errorCode: ErrorCode.INVALID_REQUEST,
-        producerId: -1n,
-        producerEpoch: -1,
-      });
-    }
-    const warns = logger.lines.filter((l) => l.level === 'warn');
-    assert.equal(warns.length, 1);
-    assert.match(warns[0]?.msg ?? '', /transactions are not supported.*enable\.idempotence=true\) without transactional\.id/);
-    // No producer id was used up by the refusals.
-    assert.equal((await call(entry, 4, {})).producerId, 0n);
+  it('hands transactional ids to the transaction coordinator: one producer id, its epoch bumped by each new instance', async (t) => {
+    const entry = initProducerIdHandler(handlerDeps(t, tempDataDir(t), recorder()));
+    const first = await call(entry, 4, { transactionalId: 'orders-tx', transactionTimeoutMs: 60_000 });
+    const second = await call(entry, 1, { transactionalId: 'orders-tx', transactionTimeoutMs: 60_000 });
+    assert.deepEqual([first.errorCode, first.producerEpoch, second.errorCode, second.producerEpoch], [0, 0, 0, 1]);
+    assert.equal(second.producerId, first.producerId);
+    // The old pair (KIP-360, v3+) is fenced: 90 for clients that know it (v4), 47 before.
+    const stale = { transactionalId: 'orders-tx', transactionTimeoutMs: 60_000, producerId: first.producerId ?? -1n, producerEpoch: 7 };
+    assert.equal((await call(entry, 4, stale)).errorCode, ErrorCode.PRODUCER_FENCED);
+    assert.equal((await call(entry, 3, stale)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal((await call(entry, 4, { transactionalId: '', transactionTimeoutMs: 60_000 })).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await call(entry, 4, { transactionalId: 'other', transactionTimeoutMs: 3_600_000 })).errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
   });
 
   it('answers COORDINATOR_LOAD_IN_PROGRESS (retriable) when no id can be reserved', async (t) => {
     const fs = countingFs();
     const logger = recorder();
-    const entry = initProducerIdHandler({ ids: ProducerIdStore.open(tempDataDir(t), { fs }), logger });
+    const dir = tempDataDir(t);
+    const entry = initProducerIdHandler(handlerDeps(t, dir, logger, ProducerIdStore.open(dir, { fs })));
     fs.fail = true;
     const r = await call(entry, 4, {});
     assert.equal(r.errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);

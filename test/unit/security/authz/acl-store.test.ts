@@ -279,7 +279,7 @@ describe('AclStore over the metadata store', () => {
     meta.close();
 
     const db = new Database(join(dir, 'metadata.db'));
-    assert.equal(db.pragma('user_version', { simple: true }), 10);
+    assert.equal(db.pragma('user_version', { simple: true }), 11);
     db.close();
     const again = new MetadataStore(dir);
     t.after(() => {
@@ -292,7 +292,7 @@ describe('AclStore over the metadata store', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 11');
+    db.pragma('user_version = 12');
     db.close();
     assert.throws(() => new MetadataStore(dir), (err: unknown) => isFault(err, 'METADATA_ERROR'));
   });
