@@ -138,7 +138,9 @@ async function readAll(deps: FetchDeps, body: FetchRequest, planned: readonly Pl
     // for read_committed only a batch below the last stable offset. Sealed batches (encryption at
     // rest) are opened by the read: clients get them as produced.
     const maxBytes = withRecords ? Math.min(p.partitionMaxBytes, budget) : 0;
-    const read = await log.readRecords(p.fetchOffset, maxBytes, withRecords && bytes === 0, committed ? log.lastStableOffset : undefined);
+    // No cut when nothing is unstable (a read never goes past the log end anyway).
+    const cut = committed && base.highWatermark > (base.lastStableOffset ?? base.highWatermark) ? base.lastStableOffset : undefined;
+    const read = await log.readRecords(p.fetchOffset, maxBytes, withRecords && bytes === 0, cut);
     if (read.kind !== 'records') {
       answers.push({ ...base, errorCode: storageErrorCode(read.kind) });
       continue;
