@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
 import { BatchOffsets, readBatchHeader, splitBatches } from '../../../../src/records/batch.js';
 import { readTransactionMarker } from '../../../../src/records/control-records.js';
 import { buildBatchSync } from '../../../../src/records/record.js';
 import type { LogFailure } from '../../../../src/storage/outcomes.js';
+import { DataKeyCache } from '../../../../src/storage/crypto/data-key-cache.js';
+import { LocalKekProvider } from '../../../../src/storage/crypto/local-provider.js';
+import { DEFAULT_DATA_KEY_LIMITS } from '../../../../src/storage/crypto/partition-keys.js';
+import { SEALED_MAGIC } from '../../../../src/storage/crypto/sealed-batch.js';
 import { segmentFileName } from '../../../../src/storage/log/format.js';
 import { LogManager, type TransactionGuard } from '../../../../src/storage/log/log-manager.js';
 import type { MarkerWrite, PartitionLog } from '../../../../src/storage/log/partition-log.js';
@@ -412,5 +417,42 @@ describe('transactions through the log manager', () => {
     assert.deepEqual(log.abortedTransactions(0n, 2n), [{ producerId: 7n, firstOffset: 0n }]);
     const [marker] = splitBatches(recordsOf(log.read(1n, 1 << 20, true))[0] ?? Buffer.alloc(0));
     assert.equal(marker?.readInt16BE(BatchOffsets.producerEpoch), 0);
+  });
+  it('rebuilds an encrypted partition\'s transactions after a crash once its keys are loaded (sealed batches, clear markers)', async (t) => {
+    const dataDir = tempDir(t);
+    const masterKey = randomBytes(32);
+    const open = () => {
+      const provider = LocalKekProvider.open(join(dataDir, 'keyring.json'), { kind: 'key', key: masterKey }, { create: true });
+      const m = new LogManager({
+        dataDir,
+        logger: recordingLogger(),
+        clock: () => T0,
+        configs: configSource(() => ({ ...defaultConfig(), encrypted: true })),
+        keys: { provider, cache: new DataKeyCache(8), limits: DEFAULT_DATA_KEY_LIMITS },
+        transactionGuard: () => null,
+      });
+      defer(t, () => m.close());
+      const [log] = m.openTopic({ name: 't', id: 'id-t', partitions: 1 });
+      assert.ok(log !== undefined);
+      return { m, log };
+    };
+    const first = open();
+    assert.equal((await first.m.append('t', 0, txBatch(1n, 0, 0).bytes)).kind, 'appended'); // 0
+    assert.equal((await first.m.append('t', 0, txBatch(2n, 0, 0).bytes)).kind, 'appended'); // 1: stays ongoing
+    assert.equal((await first.m.appendMarker('t', 0, { producerId: 1n, producerEpoch: 0, commit: false, coordinatorEpoch: 0 })).kind, 'appended'); // 2
+    await first.m.sync();
+    assert.deepEqual(
+      recordsOf(first.log.read(0n, 1 << 20, true)).map((b) => b.readInt8(BatchOffsets.magic)),
+      [SEALED_MAGIC, SEALED_MAGIC, 2],
+    );
+    // The process dies; a new one opens the partition: its producer state lies in sealed batches.
+    const again = open();
+    assert.equal(again.log.producerStateDeferred, true);
+    assert.equal(again.log.lastStableOffset, 0n, 'nothing is taken for stable before the keys are loaded');
+    assert.deepEqual(await again.log.loadTransactionState(), { kind: 'ready' });
+    assert.equal(again.log.lastStableOffset, 1n);
+    assert.deepEqual(again.log.abortedTransactions(0n, 3n), [{ producerId: 1n, firstOffset: 0n }]);
+    assert.equal((await again.m.appendMarker('t', 0, { producerId: 2n, producerEpoch: 0, commit: true, coordinatorEpoch: 0 })).kind, 'appended');
+    assert.equal(again.log.lastStableOffset, 4n);
   });
 });
