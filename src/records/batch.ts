@@ -260,7 +260,8 @@ export function validateBatch(batch: Buffer, options: ValidateOptions = {}): Bat
     );
   }
   // LogValidator.validateBatch: an idempotent or transactional batch (producerId set) needs a sequence.
-  if (header.producerId >= 0n && header.baseSequence < 0) {
+  // Control batches (transaction markers) carry their producer's id but no sequence (NO_SEQUENCE, −1).
+  if (header.producerId >= 0n && header.baseSequence < 0 && !header.isControl) {
     throw corrupt(
       `invalid base sequence ${header.baseSequence} for producer id ${String(header.producerId)}`,
       'invalid-record',

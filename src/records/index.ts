@@ -33,6 +33,16 @@ export {
   isKnownCodec,
   type CompressionCodecId,
 } from './compression.js';
+export {
+  CONTROL_RECORD_VERSION,
+  ControlRecordType,
+  buildTransactionMarker,
+  controlRecordType,
+  readTransactionMarker,
+  type MarkerBatchOptions,
+  type TransactionMarkerFields,
+  type TransactionMarkerRecord,
+} from './control-records.js';
 export { RecordFault, type RecordFaultKind } from './faults.js';
 export {
   buildBatch,

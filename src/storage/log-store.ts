@@ -59,6 +59,40 @@ export interface LogPosition {
   readonly position: number;
 }
 
+/**
+ * A transaction marker (KIP-98) the transaction coordinator writes into each partition of a
+ * transaction when it ends: the producer, the epoch it ends the transaction with, commit or abort, and
+ * the coordinator's epoch.
+ */
+export interface TransactionMarker {
+  readonly producerId: bigint;
+  readonly producerEpoch: number;
+  readonly commit: boolean;
+  readonly coordinatorEpoch: number;
+}
+
+/** What became of a marker given to {@link LogStore.appendMarker}. */
+export type MarkerOutcome =
+  | { readonly kind: 'appended'; readonly offset: bigint }
+  /**
+   * The producer has no transaction ongoing on the partition: nothing was written. A coordinator that
+   * sends its markers again after a crash gets this for the partitions the first round reached.
+   */
+  | { readonly kind: 'no-transaction' }
+  | LogFailure;
+
+/** An aborted transaction as a read_committed Fetch answers it (Kafka's FetchResponse.AbortedTransaction). */
+export interface AbortedTransaction {
+  readonly producerId: bigint;
+  readonly firstOffset: bigint;
+}
+
+/**
+ * Whether a partition's transaction state can be read now ({@link PartitionView.loadTransactionState}),
+ * else why not, as a read would say it.
+ */
+export type TransactionStateLoad = { readonly kind: 'ready' } | Exclude<LogRead, { readonly kind: 'records' }>;
+
 /** An offset found by timestamp, with the timestamp of the record there. */
 export interface TimestampedOffset {
   readonly offset: bigint;
@@ -75,24 +109,44 @@ export interface PartitionView {
   /** One past the last appended offset; the high watermark of a single-replica partition. */
   readonly logEndOffset: bigint;
   /**
+   * The last stable offset (KIP-98): the first offset of the oldest transaction still ongoing, else
+   * the log end. read_committed consumers read below it only. Before {@link loadTransactionState} is
+   * ready it may say less than it will (the log start): never more.
+   */
+  readonly lastStableOffset: bigint;
+  /**
+   * Loads what {@link lastStableOffset} and {@link abortedTransactions} need when it is not at hand
+   * (an encrypted partition's producer state, which waits for its keys after a restart).
+   */
+  loadTransactionState(): Promise<TransactionStateLoad>;
+  /**
+   * The aborted transactions with a marker at or after `from` that started before `upTo`, ascending by
+   * first offset: what a read_committed Fetch of the records in [from, upTo) answers beside them, so
+   * that the consumer drops those transactions' batches. Throws the store's I/O error (one with an
+   * errno `code`), or another error when its index is damaged (the read must then be refused).
+   */
+  abortedTransactions(from: bigint, upTo: bigint): AbortedTransaction[];
+  /**
    * Whole batches from the one that holds `offset`, up to `maxBytes` (at least one batch when
    * `minOneBatch`, KIP-74). Below the log start or past the log end is out of range; the log-end
    * offset itself reads as empty. A read may end before the log end with room left (the file-backed
    * log reads one segment at a time, as Kafka's does): readers go on from the offset after its last batch.
+   * With `endOffset`, only the batches that end before it (a read_committed fetch: the last stable offset).
    */
-  read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead;
+  read(offset: bigint, maxBytes: number, minOneBatch: boolean, endOffset?: bigint): LogRead;
   /**
    * {@link read}, with every batch as its producer sent it: what Fetch serves. A store that keeps
    * batches in another form (sealed by encryption at rest) opens them here.
    */
-  readRecords(offset: bigint, maxBytes: number, minOneBatch: boolean): Promise<LogRead>;
+  readRecords(offset: bigint, maxBytes: number, minOneBatch: boolean, endOffset?: bigint): Promise<LogRead>;
   /** Where the data of `offset` starts (the log end for the log-end offset), reading no data. */
   locate(offset: bigint): LogPosition | 'out-of-range' | 'offline';
   /**
    * Bytes from `from` to the log end, counted up to `atMost`, reading no data: what a waiting fetch
-   * checks after each append. A position the log no longer holds counts as `atMost` (answer now).
+   * checks after each append. A position the log no longer holds counts as `atMost` (answer now). With
+   * `stableOnly`, to the last stable offset instead (a read_committed fetch).
    */
-  bytesAfter(from: LogPosition, atMost: number): number;
+  bytesAfter(from: LogPosition, atMost: number, stableOnly?: boolean): number;
   /**
    * The first record whose timestamp is ≥ `timestamp`, or null when every record is older. Rejects
    * with the store's I/O error (one with an errno `code`) when it cannot read now: the caller reports
@@ -128,11 +182,19 @@ export interface LogStore {
    * resolves, durable after {@link sync}. Rejects only on a bug; every refusal is an outcome.
    */
   append(topic: string, partition: number, records: Buffer | null, format?: ValidateOptions): Promise<AppendOutcome>;
+  /**
+   * Writes a transaction marker into a partition (the transaction coordinator, at EndTxn), ending the
+   * producer's ongoing transaction there; readable once this resolves, durable after {@link sync}. A
+   * marker whose epoch is older than the producer's on the partition is refused (`fenced`); with no
+   * transaction ongoing nothing is written (`no-transaction`). Rejects only on a bug.
+   */
+  appendMarker(topic: string, partition: number, marker: TransactionMarker): Promise<MarkerOutcome>;
   /** Resolves when everything appended before the call is durable. */
   sync(): Promise<void>;
   /**
-   * Calls `listener` after every append to `log` (a view {@link lookup} gave), and once when its
-   * topic is deleted; returns the function that stops it.
+   * Calls `listener` after every append to `log` (a view {@link lookup} gave), transaction markers
+   * included (they move the last stable offset), and once when its topic is deleted; returns the
+   * function that stops it.
    */
   watch(log: PartitionView, listener: () => void): () => void;
   /** Reports an I/O error a caller met while reading (the store rate-limits the logging). */

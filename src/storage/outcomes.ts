@@ -23,9 +23,14 @@ export type LogFailureKind =
   | 'out-of-range'
   /** A record's timestamp is outside the topic's message.timestamp.before/after.max.ms bounds. */
   | 'invalid-timestamp'
-  /** A transactional batch: the log keeps no transaction state, so it takes none. */
-  | 'transactional'
-  /** An idempotent producer's epoch is older than the one the partition knows. */
+  /**
+   * A batch or marker that does not fit the producer's transaction state: a batch outside a
+   * transaction while one of its producer is ongoing on the partition, or a transactional batch the
+   * transaction coordinator did not admit (the partition is not in the producer's ongoing transaction,
+   * KIP-890), or any transactional batch on a broker without a transaction coordinator.
+   */
+  | 'invalid-txn-state'
+  /** A producer's epoch (of a batch or of a transaction marker) is older than the one the partition knows. */
   | 'fenced'
   /** An idempotent producer's batch does not follow its last one (a gap, or a new epoch not starting at 0). */
   | 'out-of-sequence'

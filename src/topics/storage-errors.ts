@@ -25,9 +25,9 @@ const STORAGE_ERROR_CODES: { readonly [K in LogFailureKind | MetadataRefusalKind
   // Kafka's LogValidator answers a record timestamp outside the topic's bounds with INVALID_TIMESTAMP.
   'invalid-timestamp': ErrorCode.INVALID_TIMESTAMP,
   // What Kafka itself answers for a transactional batch outside an ongoing transaction (UnifiedLog:
-  // "Record was not part of an ongoing transaction", KIP-890). TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-  // (Redpanda's choice with transactions disabled) would send users after ACLs.
-  transactional: ErrorCode.INVALID_TXN_STATE,
+  // "Record was not part of an ongoing transaction", KIP-890) and for a non-transactional batch of a
+  // producer whose transaction is ongoing (ProducerAppendInfo: "Expected transactional write").
+  'invalid-txn-state': ErrorCode.INVALID_TXN_STATE,
   // Kafka answers INVALID_PRODUCER_EPOCH instead of PRODUCER_FENCED since 2.7 (KIP-588).
   fenced: ErrorCode.INVALID_PRODUCER_EPOCH,
   'out-of-sequence': ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,

@@ -22,15 +22,17 @@ export type CleaningPlan =
 /**
  * Whether a compacted partition is due for cleaning, and what may be cleaned (Kafka's
  * LogCleanerManager rules). The cleanable part is the rolled segments up to the first that holds a
- * record younger than min.compaction.lag.ms; the active segment never is. Its dirty part is what no
- * cleaning has read yet. A partition is due when the dirty share of the cleanable bytes reaches
- * min.cleanable.dirty.ratio, when dirty records are older than max.compaction.lag.ms, or when
+ * record younger than min.compaction.lag.ms, or an offset at or past `stableEnd` (the last stable
+ * offset: a transaction ongoing there may still abort, KIP-98); the active segment never is. Its dirty
+ * part is what no cleaning has read yet. A partition is due when the dirty share of the cleanable bytes
+ * reaches min.cleanable.dirty.ratio, when dirty records are older than max.compaction.lag.ms, or when
  * tombstones kept by an earlier cleaning have passed delete.retention.ms.
  */
-export function planCleaning(rolled: readonly RolledSegment[], checkpoint: CleanerCheckpoint, config: CompactionConfig, now: number): CleaningPlan {
+export function planCleaning(rolled: readonly RolledSegment[], checkpoint: CleanerCheckpoint, config: CompactionConfig, now: number, stableEnd?: bigint): CleaningPlan {
   const segments: RolledSegment[] = [];
   for (const segment of rolled) {
     if (config.minCompactionLagMs > 0 && segment.maxTimestamp > now - config.minCompactionLagMs) break;
+    if (stableEnd !== undefined && segment.nextOffset > stableEnd) break;
     segments.push(segment);
   }
   const first = segments[0];

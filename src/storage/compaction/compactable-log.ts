@@ -1,5 +1,6 @@
 import type { PartitionKeys } from '../crypto/partition-keys.js';
 import type { BatchPlace } from '../crypto/sealed-batch.js';
+import type { AbortedTxn } from '../log/txn-index.js';
 
 /**
  * Most bytes one batch of a compacted topic may decompress to: the cleaner reads every batch whole, and
@@ -37,8 +38,18 @@ export interface CompactableLog {
   readonly place: BatchPlace;
   readonly keys: PartitionKeys | undefined;
   readonly logStartOffset: bigint;
+  /**
+   * The last stable offset (KIP-98): a transaction ongoing at or after it may still abort, so nothing
+   * there is cleaned (Kafka's LogCleanerManager bounds the cleanable part by the first unstable offset).
+   */
+  readonly lastStableOffset: bigint;
   readonly offline: string | null;
   rolledSegments(): RolledSegment[];
+  /**
+   * The aborted transactions with records in [from, upTo), with their markers' offsets: their records
+   * are removed by cleaning. Throws the file system's error, or a TxnIndexDamage.
+   */
+  abortedTxnsBetween(from: bigint, upTo: bigint): readonly AbortedTxn[];
   producerLastOffset(producerId: bigint): bigint | undefined;
   replaceSegment(original: RolledSegment, cleaned: CleanedSegment): boolean;
 }

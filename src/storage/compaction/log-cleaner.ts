@@ -128,7 +128,7 @@ export class LogCleaner {
     if (outcome.kind === 'cleaned') {
       const s = outcome.stats;
       this.#o.logger.info(
-        { partition: label, reason: s.reason, segments: s.segments, bytesBefore: s.bytesBefore, bytesAfter: s.bytesAfter, recordsRemoved: s.recordsRemoved, tombstonesRemoved: s.tombstonesRemoved, cleanedTo: s.cleanedTo.toString(), ms },
+        { partition: label, reason: s.reason, segments: s.segments, bytesBefore: s.bytesBefore, bytesAfter: s.bytesAfter, recordsRemoved: s.recordsRemoved, tombstonesRemoved: s.tombstonesRemoved, abortedRemoved: s.abortedRemoved, cleanedTo: s.cleanedTo.toString(), ms },
         'compacted a partition',
       );
       if (s.keylessRemoved > 0) this.#o.logger.warn({ partition: label, records: s.keylessRemoved }, 'compaction removed records without a key (written before the topic was compacted)');

@@ -6,6 +6,7 @@ import { KeyFault } from '../crypto/kek-provider.js';
 import { isSealed, sealBatch, sealedDekId, unsealBatch } from '../crypto/sealed-batch.js';
 import type { CompactionConfig } from '../log/log-config.js';
 import type { LogFs } from '../log/log-fs.js';
+import { TxnIndexDamage, type AbortedTxn } from '../log/txn-index.js';
 import { filterBatch, forEachRecord, type KeyedRecord } from './batch-filter.js';
 import { addPass, firstReadAt, readCheckpoint, writeCheckpoint, type CleanerCheckpoint } from './cleaner-checkpoint.js';
 import { CleanedSegmentWriter } from './cleaned-segment-writer.js';
@@ -36,6 +37,8 @@ export interface CleaningStats {
   readonly recordsRemoved: number;
   readonly keylessRemoved: number;
   readonly tombstonesRemoved: number;
+  /** Records of aborted transactions (KIP-98): no read_committed consumer ever sees them. */
+  readonly abortedRemoved: number;
   /** Where the next cleaning's dirty part starts: below the cleanable end when the offset map filled up. */
   readonly cleanedTo: bigint;
   readonly keys: number;
@@ -60,15 +63,21 @@ type Opened = { readonly batch: Buffer; readonly sealed: boolean };
  * PartitionLog.replaceSegment); offsets, batch boundaries and the last batch of each producer (kept,
  * empty if need be, for idempotence) stay. Records without a key (written before the topic was
  * compacted) are removed, as Kafka's cleaner does.
+ *
+ * Transactions (KIP-98), as Kafka's cleaner treats them: only what lies below the last stable offset
+ * is cleanable; records of aborted transactions neither enter the offset map (a newer aborted value
+ * would otherwise make the cleaner drop the older committed one, which read_committed consumers must
+ * still read) nor survive the cleaning; transaction markers are kept whole, and with them each
+ * segment's aborted-transaction index, whose offsets do not move.
  */
 export async function cleanPartition(log: CompactableLog, config: CompactionConfig, deps: PartitionCleanerDeps): Promise<CleaningOutcome> {
   const now = deps.clock();
   const checkpoint = readCheckpoint(deps.fs, log.dir, deps.logger);
-  const plan = planCleaning(log.rolledSegments(), checkpoint, config, now);
+  const plan = planCleaning(log.rolledSegments(), checkpoint, config, now, log.lastStableOffset);
   if (plan.kind === 'idle') return { kind: 'idle' };
   const opener = new EntryOpener(log);
   try {
-    const mapEnd = await buildOffsetMap(plan.segments, plan.firstDirtyOffset, plan.cleanableEnd, opener, deps);
+    const mapEnd = await buildOffsetMap(log, plan.segments, plan.firstDirtyOffset, plan.cleanableEnd, opener, deps);
     if (mapEnd === null) return { kind: 'interrupted', reason: 'the broker is stopping' };
     const pass = new CleaningPass(log, config, checkpoint, plan.firstDirtyOffset, mapEnd, now, opener, deps);
     for (const segment of plan.segments) {
@@ -84,6 +93,7 @@ export async function cleanPartition(log: CompactableLog, config: CompactionConf
     return { kind: 'cleaned', stats: { reason: plan.reason, ...pass.stats, cleanedTo: mapEnd, keys: deps.map.size } };
   } catch (err) {
     if (err instanceof UncleanableSegment || err instanceof KeyFault || err instanceof RecordFault) return { kind: 'refused', reason: err.message };
+    if (err instanceof TxnIndexDamage) return { kind: 'refused', reason: `an aborted-transaction index is damaged: ${err.message}` };
     throw err;
   } finally {
     deps.map.clear();
@@ -95,17 +105,25 @@ export async function cleanPartition(log: CompactableLog, config: CompactionConf
  * stops: `end`, or the first record whose key did not fit (the next cleaning starts there). Null when
  * the broker is stopping.
  */
-async function buildOffsetMap(segments: readonly RolledSegment[], firstDirty: bigint, end: bigint, opener: EntryOpener, deps: PartitionCleanerDeps): Promise<bigint | null> {
+async function buildOffsetMap(
+  log: CompactableLog,
+  segments: readonly RolledSegment[],
+  firstDirty: bigint,
+  end: bigint,
+  opener: EntryOpener,
+  deps: PartitionCleanerDeps,
+): Promise<bigint | null> {
   deps.map.clear();
   // Set in the record callback: where the map filled up.
   const full: { at: bigint | null } = { at: null };
   for (const segment of segments) {
     if (segment.nextOffset <= firstDirty) continue;
+    const aborted = abortedIn(log, segment);
     for (const entry of segmentEntries(deps.fs, segment.path, segment.size)) {
       if (deps.stopping()) return null;
       if (entry.lastOffset < firstDirty) continue;
       const { batch } = await opener.open(entry);
-      if (isControl(batch)) continue;
+      if (isControl(batch) || isAborted(aborted, batch, entry.baseOffset)) continue;
       await forEachRecord(batch, deps.maxBatchBytes, (record) => {
         if (full.at !== null || record.offset < firstDirty || record.key === null) return;
         if (!deps.map.put(record.key, record.offset)) full.at = record.offset;
@@ -128,7 +146,7 @@ class CleaningPass {
   readonly #opener: EntryOpener;
   readonly #deps: PartitionCleanerDeps;
   tombstonesExpireAt: number | null = null;
-  stats = { segments: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, keylessRemoved: 0, tombstonesRemoved: 0 };
+  stats = { segments: 0, bytesBefore: 0, bytesAfter: 0, recordsRemoved: 0, keylessRemoved: 0, tombstonesRemoved: 0, abortedRemoved: 0 };
 
   constructor(log: CompactableLog, config: CompactionConfig, checkpoint: CleanerCheckpoint, firstDirty: bigint, mapEnd: bigint, now: number, opener: EntryOpener, deps: PartitionCleanerDeps) {
     this.#log = log;
@@ -143,6 +161,7 @@ class CleaningPass {
 
   /** Rewrites one segment and swaps it in; returns why it stopped, or null when done. */
   async clean(segment: RolledSegment): Promise<string | null> {
+    const aborted = abortedIn(this.#log, segment);
     const writer = new CleanedSegmentWriter(this.#deps.fs, `${segment.path}${CLEANED_SUFFIX}`, segment.baseOffset);
     try {
       for (const entry of segmentEntries(this.#deps.fs, segment.path, segment.size)) {
@@ -150,7 +169,7 @@ class CleaningPass {
           writer.abort();
           return 'the broker is stopping';
         }
-        const kept = await this.#keep(entry);
+        const kept = await this.#keep(entry, aborted);
         if (kept !== null) writer.append(entry, kept);
         await this.#deps.throttle(entry.bytes.length + (kept?.length ?? 0));
       }
@@ -170,17 +189,26 @@ class CleaningPass {
   }
 
   /** The bytes to write for one stored entry: itself, a rewritten batch (sealed again if it was), or nothing. */
-  async #keep(entry: StoredEntry): Promise<Buffer | null> {
+  async #keep(entry: StoredEntry, aborted: AbortedRanges): Promise<Buffer | null> {
     if (entry.baseOffset >= this.#mapEnd) return entry.bytes;
     const { batch, sealed } = await this.#opener.open(entry);
-    // Transaction markers stay (they belong to no key); none exist before transactions do.
+    // Transaction markers stay (they belong to no key): consumers need them, and the aborted-transaction
+    // indexes point at them. Kafka removes them once delete.retention.ms has passed; keeping them is safe.
     if (isControl(batch)) return entry.bytes;
     const producerId = batch.readBigInt64BE(BatchOffsets.producerId);
     const lastOfProducer = producerId >= 0n && this.#log.producerLastOffset(producerId) === entry.lastOffset;
-    const filtered = await filterBatch(batch, this.#deps.maxBatchBytes, (record) => this.#keepRecord(record), lastOfProducer);
+    const keep = isAborted(aborted, batch, entry.baseOffset) ? (record: KeyedRecord) => this.#dropAborted(record) : (record: KeyedRecord) => this.#keepRecord(record);
+    const filtered = await filterBatch(batch, this.#deps.maxBatchBytes, keep, lastOfProducer);
     if (filtered.kind === 'unchanged') return entry.bytes;
     if (filtered.kind === 'dropped') return null;
     return sealed ? this.#opener.seal(filtered.bytes) : filtered.bytes;
+  }
+
+  #dropAborted(record: KeyedRecord): boolean {
+    if (record.offset >= this.#mapEnd) return true;
+    this.stats.recordsRemoved++;
+    this.stats.abortedRemoved++;
+    return false;
   }
 
   #keepRecord(record: KeyedRecord): boolean {
@@ -245,5 +273,30 @@ class EntryOpener {
 
 function isControl(batch: Buffer): boolean {
   return (batch.readInt16BE(BatchOffsets.attributes) & BatchAttributes.control) !== 0;
+}
+
+/** The aborted transactions with records in one segment, by producer id. */
+type AbortedRanges = ReadonlyMap<bigint, readonly AbortedTxn[]>;
+
+function abortedIn(log: CompactableLog, segment: RolledSegment): AbortedRanges {
+  const ranges = new Map<bigint, AbortedTxn[]>();
+  for (const txn of log.abortedTxnsBetween(segment.baseOffset, segment.nextOffset)) {
+    const list = ranges.get(txn.producerId) ?? [];
+    list.push(txn);
+    ranges.set(txn.producerId, list);
+  }
+  return ranges;
+}
+
+/**
+ * Whether a (data) batch belongs to an aborted transaction: a transactional batch of a producer with
+ * a transaction aborted by a marker after it and started at or before it (a producer has one
+ * transaction at a time, so its aborted ones never overlap). Kafka's cleaner keeps the same account
+ * (CleanedTransactionMetadata).
+ */
+function isAborted(ranges: AbortedRanges, batch: Buffer, baseOffset: bigint): boolean {
+  if (ranges.size === 0 || (batch.readInt16BE(BatchOffsets.attributes) & BatchAttributes.transactional) === 0) return false;
+  const txns = ranges.get(batch.readBigInt64BE(BatchOffsets.producerId));
+  return txns?.some((t) => t.firstOffset <= baseOffset && baseOffset < t.lastOffset) ?? false;
 }
 

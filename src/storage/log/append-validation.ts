@@ -34,13 +34,11 @@ export function validateAppend(records: Buffer | null, maxMessageBytes: number, 
   if (header.recordCount < 1 || header.lastOffsetDelta !== header.recordCount - 1) {
     return { kind: 'invalid-record', message: `batch of ${header.recordCount} records claims lastOffsetDelta ${header.lastOffsetDelta}` };
   }
-  // Transactions need a transaction coordinator and commit/abort markers, which this broker does not
-  // have: InitProducerId refuses transactional ids, so only a client that skipped it sends such a batch.
-  if (header.isTransactional) {
-    return {
-      kind: 'transactional',
-      message: 'transactions are not supported by this broker: transactional batches are refused (use an idempotent producer without transactional.id)',
-    };
+  // A transaction belongs to a producer id: without one no marker could ever end it. Whether the
+  // transaction is ongoing is for the commit step to say (LogManagerOptions.transactionGuard and the
+  // producer state), not for this pure step.
+  if (header.isTransactional && header.producerId < 0n) {
+    return { kind: 'invalid-record', message: 'a transactional batch must carry a producer id' };
   }
   return { kind: 'valid', batch, header };
 }

@@ -23,23 +23,39 @@ export const SEALED_FORMAT_VERSION = 2;
  * partition instead of truncating a segment at its first gap.
  */
 export const COMPACTED_FORMAT_VERSION = 3;
+/**
+ * Version 4 may also hold transactions (KIP-98): transactional batches, commit and abort markers, and
+ * an aborted-transaction index per segment (`.txnindex`). A partition moves to it before its first
+ * transactional batch: an older build would serve the records of aborted transactions to read_committed
+ * consumers as committed ones, so it must refuse the partition. `partition.json` then also says from
+ * which offset on the log may hold transactions (`transactionalFrom`): segments below it need no index.
+ */
+export const TRANSACTIONAL_FORMAT_VERSION = 4;
 /** The format versions this build reads. */
-export const READABLE_FORMAT_VERSIONS: readonly number[] = [LOG_FORMAT_VERSION, SEALED_FORMAT_VERSION, COMPACTED_FORMAT_VERSION];
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [LOG_FORMAT_VERSION, SEALED_FORMAT_VERSION, COMPACTED_FORMAT_VERSION, TRANSACTIONAL_FORMAT_VERSION];
 
 /** Written in every partition directory: the format version and which partition this is. */
 export const PARTITION_META_FILE = 'partition.json';
 
 /**
  * Writes a partition's `partition.json` durably (the file, then the directory): at creation, and when
- * the partition moves to {@link SEALED_FORMAT_VERSION}, which must be on disk before any sealed batch.
+ * the partition moves to a newer format version, which must be on disk before any data that needs it.
+ * `transactionalFrom` (version 4): the log end when the partition moved to it.
  */
-export function writePartitionMeta(fs: LogFs, dir: string, id: { topic: string; partition: number; topicId: string }, formatVersion: number): void {
-  fs.writeFileDurably(join(dir, PARTITION_META_FILE), Buffer.from(`${JSON.stringify({ formatVersion, ...id })}\n`));
+export function writePartitionMeta(
+  fs: LogFs,
+  dir: string,
+  id: { topic: string; partition: number; topicId: string },
+  formatVersion: number,
+  transactionalFrom?: bigint,
+): void {
+  const meta = { formatVersion, ...id, ...(transactionalFrom === undefined ? {} : { transactionalFrom: String(transactionalFrom) }) };
+  fs.writeFileDurably(join(dir, PARTITION_META_FILE), Buffer.from(`${JSON.stringify(meta)}\n`));
   fs.fsyncDir(dir);
 }
 
 /** Segment files are named by their base offset, zero-padded to 20 digits (Kafka's convention). */
-export function segmentFileName(baseOffset: bigint, suffix: '.log' | '.index' | '.timeindex'): string {
+export function segmentFileName(baseOffset: bigint, suffix: '.log' | '.index' | '.timeindex' | '.txnindex'): string {
   return `${baseOffset.toString().padStart(20, '0')}${suffix}`;
 }
 
@@ -49,11 +65,12 @@ export function parseSegmentFileName(name: string): bigint | null {
   return m?.[1] === undefined ? null : BigInt(m[1]);
 }
 
-export function segmentPaths(dir: string, baseOffset: bigint): { log: string; index: string; timeIndex: string } {
+export function segmentPaths(dir: string, baseOffset: bigint): { log: string; index: string; timeIndex: string; txnIndex: string } {
   return {
     log: join(dir, segmentFileName(baseOffset, '.log')),
     index: join(dir, segmentFileName(baseOffset, '.index')),
     timeIndex: join(dir, segmentFileName(baseOffset, '.timeindex')),
+    txnIndex: join(dir, segmentFileName(baseOffset, '.txnindex')),
   };
 }
 

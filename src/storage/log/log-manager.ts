@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
 import { applyLogAppendTime, type BatchHeader, type ValidateOptions } from '../../records/batch.js';
-import type { AppendOutcome, ManagedLogStore, PartitionLookup, PartitionView, TopicLogs } from '../log-store.js';
+import type { AppendOutcome, ManagedLogStore, MarkerOutcome, PartitionLookup, PartitionView, TopicLogs, TransactionMarker } from '../log-store.js';
 import type { LogFailure } from '../outcomes.js';
 import { validateAppend } from './append-validation.js';
 import { applyTopicRules } from './append-rules.js';
@@ -54,7 +54,19 @@ export interface LogManagerOptions {
   readonly cleaner?: CleanerSettings;
   /** Told of every cleaning of a compacted partition (metrics, tests). */
   readonly onCleaning?: LogCleanerOptions['onCleaning'];
+  /**
+   * The transaction coordinator's check of a transactional batch (KIP-890 server-side defence: is the
+   * partition part of the producer's ongoing transaction, at this epoch?). Called in the synchronous
+   * commit step of every append of a transactional batch, right before the producer state check, so
+   * that nothing comes between it and the write; a non-null answer (`invalid-txn-state` or `fenced`)
+   * refuses the batch. Without one, every transactional batch is refused (`invalid-txn-state`): a
+   * transaction no coordinator will ever end would hold the last stable offset back for good.
+   */
+  readonly transactionGuard?: TransactionGuard;
 }
+
+/** See {@link LogManagerOptions.transactionGuard}. */
+export type TransactionGuard = (topic: string, partition: number, producerId: bigint, producerEpoch: number) => LogFailure | null;
 
 /** The code of the error of a partition refused because {@link LogManagerOptions.maxOpenPartitions} are open. */
 export const TOO_MANY_PARTITIONS = 'ETOOMANYPARTITIONS';
@@ -361,6 +373,14 @@ export class LogManager implements ManagedLogStore {
     // so nothing is acknowledged there.
     const offline = log.offline;
     if (offline !== null) return { kind: 'offline', message: offline };
+    if (header.isTransactional) {
+      const guard = this.#o.transactionGuard;
+      const refusal =
+        guard === undefined
+          ? { kind: 'invalid-txn-state' as const, message: 'this broker has no transaction coordinator: transactional batches are refused' }
+          : guard(log.id.topic, log.id.partition, header.producerId, header.producerEpoch);
+      if (refusal !== null) return refusal;
+    }
     if (header.producerId >= 0n) {
       const check = log.checkProducer(header);
       if (check.kind === 'duplicate') {
@@ -391,6 +411,42 @@ export class LogManager implements ManagedLogStore {
     this.#o.observer?.appended(log.id.topic, bytes.length);
     this.#notify(log);
     return { kind: 'appended', baseOffset, logStartOffset: log.logStartOffset, appendTime: config.logAppendTime ? now : null };
+  }
+
+  /**
+   * Writes a transaction marker (the transaction coordinator's, at EndTxn) into a partition: see
+   * {@link PartitionLog.appendMarker}. Like an append: an encrypted partition's producer state is loaded
+   * first (the marker itself is never sealed), the write is synchronous from the producer check on, a
+   * file system error is an `unavailable` outcome with nothing written, and the partition is marked for
+   * the next group commit (the coordinator calls {@link sync} before it answers EndTxn) and its waiting
+   * fetches are woken (a marker moves the last stable offset that read_committed fetches wait for).
+   */
+  async appendMarker(topic: string, partition: number, marker: TransactionMarker): Promise<MarkerOutcome> {
+    const found = this.lookup(topic, partition);
+    if (found.kind === 'unknown-partition') return { kind: 'unknown-partition', message: `unknown topic or partition ${topic}-${partition}` };
+    if (found.kind === 'unavailable') return { kind: 'unavailable', message: `the partition's log cannot be opened now (${found.reason})` };
+    const log = found.log;
+    if (log.producerStateDeferred) {
+      const keys = await this.#keysFor(log, false);
+      if (keys.kind !== 'ready') return keys;
+      // The topic may have been deleted (or re-created) while the keys were fetched.
+      if (this.#topics.get(topic)?.logs.get(partition) !== log) return { kind: 'unknown-partition', message: `unknown topic or partition ${topic}-${partition}` };
+    }
+    const offline = log.offline;
+    if (offline !== null) return { kind: 'offline', message: offline };
+    let written: ReturnType<PartitionLog['appendMarker']>;
+    try {
+      written = log.appendMarker(marker, this.#o.configs.configFor(topic).logAppendTime);
+    } catch (err) {
+      const code = ioErrorCode(err);
+      if (code === undefined) throw err;
+      this.#faults.report(err, 'append', `${topic}-${partition}`);
+      return { kind: 'unavailable', message: `the broker could not write the transaction marker (${code})` };
+    }
+    if (written.kind !== 'appended') return written;
+    this.#groupCommit.markDirty(log);
+    this.#notify(log);
+    return written;
   }
 
   #reportKeyFault(err: KeyFault, partition: string): void {

@@ -3,8 +3,20 @@ import { join } from 'node:path';
 import { ParapetError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { assignOffsets, BatchAttributes, BatchOffsets, LOG_OVERHEAD } from '../../records/batch.js';
+import { buildTransactionMarker, readTransactionMarker } from '../../records/control-records.js';
+import { RecordFault } from '../../records/faults.js';
 import { firstRecordAtOrAfter } from '../../records/record-search.js';
-import { LEADER_EPOCH, type LogPosition, type LogRead, type PartitionView, type TimestampedOffset } from '../log-store.js';
+import {
+  LEADER_EPOCH,
+  type AbortedTransaction,
+  type LogPosition,
+  type LogRead,
+  type PartitionView,
+  type TimestampedOffset,
+  type TransactionMarker,
+  type TransactionStateLoad,
+} from '../log-store.js';
+import type { LogFailure } from '../outcomes.js';
 import type { LogConfig } from './log-config.js';
 import {
   COMPACTED_FORMAT_VERSION,
@@ -15,6 +27,7 @@ import {
   READABLE_FORMAT_VERSIONS,
   SEALED_FORMAT_VERSION,
   segmentPaths,
+  TRANSACTIONAL_FORMAT_VERSION,
   writePartitionMeta,
 } from './format.js';
 import { CLEANED_SUFFIX, type CleanedSegment, type CompactableLog, type RolledSegment } from '../compaction/compactable-log.js';
@@ -38,6 +51,7 @@ import { unsealEntriesInPlace, type Unsealed } from '../crypto/unseal-entries.js
 import type { UnsealPool } from '../crypto/unseal-pool.js';
 import { isSealedSnapshot, sealedSnapshotDekId, sealSnapshot, unsealSnapshot } from '../crypto/sealed-snapshot.js';
 import { Segment, type SegmentDeps } from './segment.js';
+import { SegmentTxnIndex, TxnIndexDamage, inspectTxnIndex, type AbortedTxn } from './txn-index.js';
 
 export { LEADER_EPOCH } from '../log-store.js';
 
@@ -92,6 +106,11 @@ export interface BatchToAppend {
 // Defined with the store interfaces; re-exported where callers found them before.
 export type { LogPosition, LogRead };
 
+/** What became of a transaction marker given to {@link PartitionLog.appendMarker}. */
+export type MarkerWrite = { readonly kind: 'appended'; readonly offset: bigint } | { readonly kind: 'no-transaction' } | LogFailure<'fenced'>;
+
+const READY: TransactionStateLoad = Object.freeze({ kind: 'ready' });
+
 /**
  * One partition's log: a directory of segments, appended to at the end and read by offset. The last
  * segment is the active one; older segments are immutable until retention deletes them whole.
@@ -119,8 +138,15 @@ export class PartitionLog implements PartitionView, CompactableLog {
   #loadingProducers: Promise<void> | null = null;
   /** The data key of the last sealed append: it seals the producer state snapshots too. */
   #sealKey: SealingKey | null = null;
-  /** The format version in `partition.json`: raised to {@link SEALED_FORMAT_VERSION} before the first sealed batch. */
+  /**
+   * The format version in `partition.json`: raised to {@link SEALED_FORMAT_VERSION} before the first
+   * sealed batch, to {@link TRANSACTIONAL_FORMAT_VERSION} before the first transactional one.
+   */
   #formatVersion = LOG_FORMAT_VERSION;
+  /** Version 4: the log end when the partition moved to it; no offset below it belongs to a transaction. */
+  #transactionalFrom = 0n;
+  /** Where the last stable offset's data starts, found once per value (what waiting read_committed fetches count to). */
+  #stablePosition: { offset: bigint; position: LogPosition } | null = null;
   /** The producer state captured at the last roll, written as a snapshot once that data is durable. */
   #pendingSnapshot: { offset: bigint; data: Buffer } | null = null;
   /** Offset of the newest snapshot on disk (written or loaded), to skip rewriting an unchanged one. */
@@ -153,12 +179,14 @@ export class PartitionLog implements PartitionView, CompactableLog {
       fs.fsyncDir(join(dir, '..'));
     }
     const metaPath = join(dir, PARTITION_META_FILE);
-    let formatVersion = LOG_FORMAT_VERSION;
-    if (fs.existsSync(metaPath)) formatVersion = checkFormat(fs.readFileSync(metaPath), metaPath);
-    else writePartitionMeta(fs, dir, id, formatVersion);
+    let meta: PartitionMeta = { formatVersion: LOG_FORMAT_VERSION, transactionalFrom: 0n };
+    if (fs.existsSync(metaPath)) meta = checkFormat(fs.readFileSync(metaPath), metaPath);
+    else writePartitionMeta(fs, dir, id, meta.formatVersion);
+    const { formatVersion } = meta;
     for (const name of fs.readdirSync(dir)) {
       // A cleaned copy the cleaner had not swapped in when the process stopped: the original is intact.
-      if (name.endsWith(CLEANED_SUFFIX)) fs.unlinkSync(join(dir, name));
+      // A `.txnindex.tmp` is an index write a crash cut short: never renamed, so never trusted.
+      if (name.endsWith(CLEANED_SUFFIX) || name.endsWith('.txnindex.tmp')) fs.unlinkSync(join(dir, name));
     }
     const bases = fs
       .readdirSync(dir)
@@ -176,6 +204,7 @@ export class PartitionLog implements PartitionView, CompactableLog {
       if (segments.length === 0) segments.push(Segment.create(segmentDeps, dir, 0n));
       const log = new PartitionLog(deps, dir, id, config, segments, segmentDeps);
       log.#formatVersion = formatVersion;
+      log.#transactionalFrom = meta.transactionalFrom;
       log.#loadProducerState(null);
       return log;
     } catch (err) {
@@ -193,6 +222,14 @@ export class PartitionLog implements PartitionView, CompactableLog {
    * has just read (it is in the page cache). Without a usable snapshot (a damaged file, or a log from
    * before producer state existed) every segment is scanned once; the next roll or close writes one.
    * Kafka does the same (ProducerStateManager snapshots, UnifiedLog.rebuildProducerState).
+   *
+   * A partition that may hold transactions (format version 4) also gets its segments' aborted-transaction
+   * indexes here. Each `.txnindex` says up to which offset it is complete; the scan starts at a snapshot
+   * no later than the first offset they leave uncovered (after a crash, the active segment's start; a
+   * missing file, as after a restore from a backup, which holds `.log` files only: wherever it is, down
+   * to the log start), and the abort markers it meets give the missing entries, each with the first
+   * offset of its transaction from the producer state. What it rebuilt for a rolled segment is written
+   * at once; the active segment's stays in memory.
    */
   #loadProducerState(keys: ReadonlyMap<number, KeyObject> | null): void {
     const { fs, logger } = this.#deps;
@@ -204,6 +241,8 @@ export class PartitionLog implements PartitionView, CompactableLog {
       // Left by a crash inside writeFileDurably: never renamed, so never trusted.
       if (name.endsWith('.snapshot.tmp')) fs.unlinkSync(join(this.dir, name));
     }
+    const indexes = this.#formatVersion >= TRANSACTIONAL_FORMAT_VERSION ? this.#inspectTxnIndexes() : null;
+    const uncovered = indexes?.uncovered ?? this.logEndOffset;
     for (const offset of this.#snapshotOffsets().reverse()) {
       const path = join(this.dir, snapshotFileName(offset));
       if (offset > this.logEndOffset) {
@@ -212,6 +251,8 @@ export class PartitionLog implements PartitionView, CompactableLog {
         fs.unlinkSync(path);
         continue;
       }
+      // Its state is past aborted transactions whose index entries must be rebuilt: an older one is needed.
+      if (offset > uncovered) continue;
       try {
         let data = fs.readFileSync(path);
         if (isSealedSnapshot(data)) {
@@ -234,11 +275,13 @@ export class PartitionLog implements PartitionView, CompactableLog {
     }
     const now = this.#deps.clock();
     let scanned = 0;
+    /** The abort markers the scan met, per segment. */
+    const aborted = new Map<Segment, AbortedTxn[]>();
     for (const segment of this.#segments) {
       if (segment.nextOffset <= from) continue;
       segment.scanBatches((batch, stored) => {
         if (batch.baseOffset < from || this.#producersDeferred) return;
-        let header = stored;
+        let bytes = stored;
         if (isSealed(stored)) {
           if (keys === null) {
             this.#producersDeferred = true;
@@ -246,17 +289,32 @@ export class PartitionLog implements PartitionView, CompactableLog {
           }
           const opened = this.#unsealStoredEntry(segment, batch.position, keys);
           if (opened === null) return;
-          header = opened;
+          bytes = opened;
         }
         scanned++;
-        const producerId = header.readBigInt64BE(BatchOffsets.producerId);
-        if (producerId < 0n || (header.readInt16BE(BatchOffsets.attributes) & BatchAttributes.control) !== 0) return;
+        const producerId = bytes.readBigInt64BE(BatchOffsets.producerId);
+        const attributes = bytes.readInt16BE(BatchOffsets.attributes);
+        if (producerId < 0n) return;
+        const producerEpoch = bytes.readInt16BE(BatchOffsets.producerEpoch);
+        if ((attributes & BatchAttributes.control) !== 0) {
+          const marker = this.#markerOf(bytes, batch.baseOffset);
+          const first = this.#producers.endTransaction(producerId, producerEpoch, batch.baseOffset, now);
+          if (marker.commit || indexes === null) return;
+          // A marker whose transaction started before the scan did (its start is gone with retention):
+          // its batches after the scan's start are the ones to drop.
+          const entry = { producerId, firstOffset: first ?? from, lastOffset: batch.baseOffset, lastStableOffset: this.#producers.firstUnstableOffset ?? batch.baseOffset + 1n };
+          const list = aborted.get(segment) ?? [];
+          list.push(entry);
+          aborted.set(segment, list);
+          return;
+        }
         this.#producers.update(
           {
             producerId,
-            producerEpoch: header.readInt16BE(BatchOffsets.producerEpoch),
-            baseSequence: header.readInt32BE(BatchOffsets.baseSequence),
+            producerEpoch,
+            baseSequence: bytes.readInt32BE(BatchOffsets.baseSequence),
             lastOffsetDelta: Number(batch.lastOffset - batch.baseOffset),
+            isTransactional: (attributes & BatchAttributes.transactional) !== 0,
           },
           batch.baseOffset,
           batch.maxTimestamp,
@@ -269,12 +327,99 @@ export class PartitionLog implements PartitionView, CompactableLog {
       logger.debug({ partition: label }, 'producer state is sealed: it is loaded with the keys before the first append');
       return;
     }
+    if (indexes !== null) this.#installTxnIndexes(indexes.files, aborted, from);
     this.#producers.removeBefore(this.logStartOffset);
     if (this.#producers.producerCount > 0 || scanned > 0) {
       logger.debug(
-        { partition: label, source, from: from.toString(), batchesScanned: scanned, producers: this.#producers.producerCount, ms: Math.round(performance.now() - started) },
+        {
+          partition: label,
+          source,
+          from: from.toString(),
+          batchesScanned: scanned,
+          producers: this.#producers.producerCount,
+          ongoingTransactions: this.#producers.ongoingTransactions,
+          ms: Math.round(performance.now() - started),
+        },
         'producer state loaded',
       );
+    }
+  }
+
+  /**
+   * The transaction marker a control batch read back from the log holds. A control batch that is no
+   * well-formed marker is no torn write (its CRC passed): it is damage or a forgery, and whether its
+   * transaction committed cannot be told, so the partition is refused rather than guessed at.
+   */
+  #markerOf(batch: Buffer, offset: bigint): { commit: boolean } {
+    try {
+      const marker = readTransactionMarker(batch);
+      if (marker !== null) return marker;
+    } catch (err) {
+      if (!(err instanceof RecordFault)) throw err;
+      throw new ParapetError('STORAGE_ERROR', `partition ${this.id.topic}-${this.id.partition}: the control batch at offset ${offset} is no transaction marker (${err.message})`);
+    }
+    throw new ParapetError('STORAGE_ERROR', `partition ${this.id.topic}-${this.id.partition}: the batch at offset ${offset} is no control batch`);
+  }
+
+  /**
+   * Checks each segment's `.txnindex` (header, CRCs, entries inside the segment) without keeping its
+   * entries, and finds the first offset the indexes leave uncovered: where the first segment whose
+   * index does not reach its end stops (the log end when none). Offsets below `transactionalFrom`
+   * hold no transaction and need no index. A damaged file is reported and counts as missing.
+   */
+  #inspectTxnIndexes(): { files: Map<Segment, { coveredTo: bigint; count: number }>; uncovered: bigint } {
+    const { fs, logger } = this.#deps;
+    const files = new Map<Segment, { coveredTo: bigint; count: number }>();
+    let uncovered: bigint | null = null;
+    for (const segment of this.#segments) {
+      const next = segment.nextOffset;
+      const trivial = this.#transactionalFrom < segment.baseOffset ? segment.baseOffset : this.#transactionalFrom > next ? next : this.#transactionalFrom;
+      let covered = trivial;
+      if (fs.existsSync(segment.txnIndexPath)) {
+        try {
+          const file = inspectTxnIndex(fs, segment.txnIndexPath, segment.baseOffset, next);
+          files.set(segment, file);
+          if (file.coveredTo > covered) covered = file.coveredTo;
+        } catch (err) {
+          if (!(err instanceof TxnIndexDamage)) throw err;
+          logger.warn(
+            { partition: `${this.id.topic}-${this.id.partition}`, segment: segment.baseOffset.toString(), err: err.message },
+            'damaged aborted-transaction index: it is rebuilt from the log',
+          );
+        }
+      }
+      if (uncovered === null && covered < next) uncovered = covered;
+    }
+    return { files, uncovered: uncovered ?? this.logEndOffset };
+  }
+
+  /**
+   * Gives every segment its aborted-transaction index after the scan from `from`: a segment the scan
+   * did not reach keeps its file (or is empty, below `transactionalFrom`); one it reached gets the
+   * entries of its file below `from` and those the scan found. A rebuilt rolled segment's index is
+   * written now (its data is on disk); the active segment's is held in memory.
+   */
+  #installTxnIndexes(files: ReadonlyMap<Segment, { coveredTo: bigint; count: number }>, aborted: ReadonlyMap<Segment, AbortedTxn[]>, from: bigint): void {
+    const { fs, logger } = this.#deps;
+    for (const segment of this.#segments) {
+      const file = files.get(segment);
+      const active = segment === this.#active;
+      if (segment.nextOffset <= from) {
+        if (file === undefined) segment.txnIndex = SegmentTxnIndex.inMemory(segment.txnIndexPath);
+        else if (active) segment.txnIndex = SegmentTxnIndex.inMemory(segment.txnIndexPath, SegmentTxnIndex.onDisk(segment.txnIndexPath, file.count).all(fs));
+        else segment.txnIndex = SegmentTxnIndex.onDisk(segment.txnIndexPath, file.count);
+        continue;
+      }
+      const kept = file === undefined || segment.baseOffset >= from ? [] : SegmentTxnIndex.onDisk(segment.txnIndexPath, file.count).all(fs).filter((e) => e.lastOffset < from);
+      const index = SegmentTxnIndex.inMemory(segment.txnIndexPath, [...kept, ...(aborted.get(segment) ?? [])]);
+      segment.txnIndex = index;
+      if (active) continue;
+      try {
+        index.persist(fs, segment.nextOffset, true);
+      } catch (err) {
+        // Kept in memory, so reads stay right; the next start rebuilds it again.
+        logger.warn({ partition: `${this.id.topic}-${this.id.partition}`, segment: segment.baseOffset.toString(), err: String(err) }, 'could not write a rebuilt aborted-transaction index');
+      }
     }
   }
 
@@ -499,8 +644,12 @@ export class PartitionLog implements PartitionView, CompactableLog {
     } catch (err) {
       logger.warn({ partition: `${this.id.topic}-${this.id.partition}`, segment: old.baseOffset.toString(), err: String(err) }, 'could not write the index of a cleaned segment: it is rebuilt from the log');
     }
+    // Offsets do not move: the segment's aborted transactions are still its own (markers are kept).
+    this.#stablePosition = null;
     try {
-      this.#segments[i] = Segment.open(this.#segmentDeps, this.dir, old.baseOffset, false, true);
+      const replacement = Segment.open(this.#segmentDeps, this.dir, old.baseOffset, false, true);
+      replacement.txnIndex = old.txnIndex;
+      this.#segments[i] = replacement;
     } catch (err) {
       // The cleaned file is in place and durable; what this process holds of it is not. A restart opens it.
       this.#offline = `a cleaned segment could not be opened (${ioErrorCode(err) ?? String(err)})`;
@@ -528,10 +677,10 @@ export class PartitionLog implements PartitionView, CompactableLog {
     if (offline !== null) throw new ParapetError('STORAGE_ERROR', offline);
     const now = this.#deps.clock();
     const seal = batch.sealWith;
-    if (seal !== undefined) {
-      if (this.#formatVersion < SEALED_FORMAT_VERSION) this.#raiseFormatVersion();
-      this.#sealKey = seal;
-    }
+    const transactional = (batch.bytes.readInt16BE(BatchOffsets.attributes) & BatchAttributes.transactional) !== 0;
+    // Before the first batch that needs it: the newer version reads everything the older ones hold.
+    this.#raiseFormatVersion(transactional ? TRANSACTIONAL_FORMAT_VERSION : seal !== undefined ? SEALED_FORMAT_VERSION : LOG_FORMAT_VERSION);
+    if (seal !== undefined) this.#sealKey = seal;
     this.#maybeRoll(batch.bytes.length + (seal === undefined ? 0 : SEALING_OVERHEAD), batch.lastOffsetDelta, now);
     const baseOffset = this.logEndOffset;
     assignOffsets(batch.bytes, baseOffset, LEADER_EPOCH);
@@ -547,15 +696,147 @@ export class PartitionLog implements PartitionView, CompactableLog {
     if (producerId >= 0n) {
       const producerEpoch = batch.bytes.readInt16BE(BatchOffsets.producerEpoch);
       const baseSequence = batch.bytes.readInt32BE(BatchOffsets.baseSequence);
-      this.#producers.update({ producerId, producerEpoch, baseSequence, lastOffsetDelta: batch.lastOffsetDelta }, baseOffset, batch.maxTimestamp, now);
+      this.#producers.update({ producerId, producerEpoch, baseSequence, lastOffsetDelta: batch.lastOffsetDelta, isTransactional: transactional }, baseOffset, batch.maxTimestamp, now);
     }
     return baseOffset;
   }
 
-  /** Records, durably and before any sealed batch is written, that this partition may hold them. */
-  #raiseFormatVersion(): void {
-    writePartitionMeta(this.#deps.fs, this.dir, this.id, SEALED_FORMAT_VERSION);
-    this.#formatVersion = SEALED_FORMAT_VERSION;
+  /**
+   * Records, durably and before any batch that needs it is written, that this partition may hold sealed
+   * batches (version 2) or transactions (version 4). Moving to version 4 also records the log end as
+   * `transactionalFrom` and gives every segment an (empty) aborted-transaction index: nothing below
+   * the log end belongs to a transaction.
+   */
+  #raiseFormatVersion(to: number): void {
+    if (this.#formatVersion >= to) return;
+    if (to >= TRANSACTIONAL_FORMAT_VERSION) {
+      const from = this.logEndOffset;
+      writePartitionMeta(this.#deps.fs, this.dir, this.id, to, from);
+      this.#transactionalFrom = from;
+      for (const segment of this.#segments) segment.txnIndex ??= SegmentTxnIndex.inMemory(segment.txnIndexPath);
+    } else {
+      writePartitionMeta(this.#deps.fs, this.dir, this.id, to);
+    }
+    this.#formatVersion = to;
+  }
+
+  /**
+   * Writes a transaction marker (KIP-98) for the producer's ongoing transaction on this partition and
+   * ends it, in one synchronous step: the producer state check, the write, the state update and, for
+   * an abort, the entry in the active segment's aborted-transaction index (the segment that holds the
+   * marker). A marker is a control batch of the broker's: never sealed (it holds no user data), so
+   * recovery reads it without keys. `no-transaction` (nothing written) when the producer has no
+   * transaction ongoing here, as after a coordinator sends its markers again following a crash;
+   * `fenced` when the marker's epoch is older than the producer's here. Throws the file system's error
+   * (ENOSPC…) with nothing written and the transaction still ongoing.
+   */
+  appendMarker(marker: TransactionMarker, logAppendTime: boolean): MarkerWrite {
+    if (this.#closed) throw new ParapetError('STORAGE_ERROR', `log ${this.id.topic}-${this.id.partition} is closed`);
+    const offline = this.offline;
+    if (offline !== null) throw new ParapetError('STORAGE_ERROR', offline);
+    if (this.#producersDeferred) throw new ParapetError('STORAGE_ERROR', `log ${this.id.topic}-${this.id.partition}: the producer state is not loaded`);
+    const check = this.#producers.checkMarker(marker.producerId, marker.producerEpoch);
+    if (check.kind !== 'end') return check;
+    // A transaction is ongoing, so the partition already moved to version 4: this changes nothing.
+    this.#raiseFormatVersion(TRANSACTIONAL_FORMAT_VERSION);
+    const now = this.#deps.clock();
+    const bytes = buildTransactionMarker({ ...marker, timestamp: now, logAppendTime });
+    this.#maybeRoll(bytes.length, 0, now);
+    const offset = this.logEndOffset;
+    assignOffsets(bytes, offset, LEADER_EPOCH);
+    const active = this.#active;
+    active.append({ bytes, baseOffset: offset, lastOffset: offset, maxTimestamp: now }, now);
+    const first = this.#producers.endTransaction(marker.producerId, marker.producerEpoch, offset, now) ?? check.firstOffset;
+    if (!marker.commit) {
+      active.txnIndex ??= SegmentTxnIndex.inMemory(active.txnIndexPath);
+      active.txnIndex.add({ producerId: marker.producerId, firstOffset: first, lastOffset: offset, lastStableOffset: this.#producers.firstUnstableOffset ?? offset + 1n });
+    }
+    return { kind: 'appended', offset };
+  }
+
+  /** The producers' transactions ongoing on this partition (diagnostics and tests). */
+  get ongoingTransactions(): number {
+    return this.#producers.ongoingTransactions;
+  }
+
+  /**
+   * The last stable offset (KIP-98): the first offset of the oldest transaction still ongoing, else the
+   * log end; never below the log start (Kafka's UnifiedLog.updateFirstUnstableOffset). read_committed
+   * consumers read below it only. While the producer state of an encrypted partition waits for its keys
+   * (see {@link loadTransactionState}) nothing is known to be stable: the log start.
+   */
+  get lastStableOffset(): bigint {
+    if (this.#formatVersion < TRANSACTIONAL_FORMAT_VERSION) return this.logEndOffset;
+    if (this.#producersDeferred) return this.logStartOffset;
+    const first = this.#producers.firstUnstableOffset;
+    if (first === null) return this.logEndOffset;
+    return first < this.logStartOffset ? this.logStartOffset : first;
+  }
+
+  /**
+   * Loads what {@link lastStableOffset} and {@link abortedTransactions} need when it lies in sealed
+   * data (an encrypted partition after a restart): the producer state, with the partition's keys. Ready
+   * at once everywhere else.
+   */
+  async loadTransactionState(): Promise<TransactionStateLoad> {
+    if (!this.#producersDeferred) return READY;
+    try {
+      await this.loadDeferredProducerState();
+      return READY;
+    } catch (err) {
+      if (err instanceof KeyFault) return keyFaultRead(err);
+      const code = ioErrorCode(err);
+      if (code !== undefined) {
+        this.#deps.onIoError?.(err, 'load producer state', `${this.id.topic}-${this.id.partition}`);
+        return { kind: 'unavailable', reason: `${code}: ${err instanceof Error ? err.message : String(err)}` };
+      }
+      if (err instanceof ParapetError) return { kind: 'corrupt', reason: err.message };
+      throw err;
+    }
+  }
+
+  /**
+   * The aborted transactions a read_committed consumer needs for the records in [from, upTo): those
+   * aborted by a marker at or after `from` that started before `upTo`, ascending by first offset
+   * (Kafka's UnifiedLog.collectAbortedTransactions). Reads the indexes of the segments from the one
+   * that holds `from`, and stops at the first entry whose last stable offset reaches `upTo`: every
+   * transaction that started before it had ended by then. Throws the file system's error, or a
+   * {@link TxnIndexDamage} (logged) when an index fails its checks.
+   */
+  abortedTransactions(from: bigint, upTo: bigint): AbortedTransaction[] {
+    return this.abortedTxnsBetween(from, upTo)
+      .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }))
+      .sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  }
+
+  /** {@link abortedTransactions} with each one's marker offset, in marker order (what the cleaner needs). */
+  abortedTxnsBetween(from: bigint, upTo: bigint): AbortedTxn[] {
+    if (this.#formatVersion < TRANSACTIONAL_FORMAT_VERSION || upTo <= from) return [];
+    if (this.#producersDeferred) throw new ParapetError('STORAGE_ERROR', `log ${this.id.topic}-${this.id.partition}: the transaction state is not loaded`);
+    const found: AbortedTxn[] = [];
+    for (let i = this.#indexOfSegmentFor(from); i < this.#segments.length; i++) {
+      const segment = this.#segments[i] as Segment;
+      const index = segment.txnIndex;
+      if (index === null || index.count === 0) continue;
+      const search = { complete: false };
+      try {
+        index.forEach(this.#deps.fs, (e) => {
+          if (e.lastOffset >= from && e.firstOffset < upTo) found.push(e);
+          search.complete = e.lastStableOffset >= upTo;
+          return !search.complete;
+        });
+      } catch (err) {
+        if (err instanceof TxnIndexDamage) {
+          this.#deps.logger.error(
+            { partition: `${this.id.topic}-${this.id.partition}`, segment: segment.baseOffset.toString(), err: err.message },
+            'damaged aborted-transaction index: read_committed reads of this partition are refused; restart the broker to rebuild it from the log',
+          );
+        }
+        throw err;
+      }
+      if (search.complete) break;
+    }
+    return found;
   }
 
   #maybeRoll(incomingBytes: number, lastOffsetDelta: number, now: number): void {
@@ -575,7 +856,9 @@ export class PartitionLog implements PartitionView, CompactableLog {
   roll(): void {
     const previous = this.#active;
     const offset = this.logEndOffset;
-    this.#segments.push(Segment.create(this.#segmentDeps, this.dir, offset));
+    const next = Segment.create(this.#segmentDeps, this.dir, offset);
+    if (this.#formatVersion >= TRANSACTIONAL_FORMAT_VERSION) next.txnIndex = SegmentTxnIndex.inMemory(next.txnIndexPath);
+    this.#segments.push(next);
     this.#awaitingIndexes.add(previous);
     // The state now covers exactly the offsets below the new segment: a crash after this roll rebuilds
     // from this snapshot plus the new segment.
@@ -589,13 +872,17 @@ export class PartitionLog implements PartitionView, CompactableLog {
   /**
    * Reads whole batches starting with the one that holds `offset`, up to `maxBytes` (at least one batch
    * when `minOneBatch`, KIP-74). An offset below the log start or above the log end is out of range;
-   * the log-end offset itself reads as empty.
+   * the log-end offset itself reads as empty. With `endOffset` (a read_committed fetch: the last
+   * stable offset), only batches that end before it are read: a read from `endOffset` on is empty,
+   * and KIP-74's first batch is one below it.
    */
-  read(offset: bigint, maxBytes: number, minOneBatch: boolean): LogRead {
+  read(offset: bigint, maxBytes: number, minOneBatch: boolean, endOffset?: bigint): LogRead {
     if (this.#offline !== null) return { kind: 'offline', reason: this.#offline };
     if (offset < this.logStartOffset || offset > this.logEndOffset) return { kind: 'out-of-range' };
+    if (endOffset !== undefined && offset >= endOffset) return { kind: 'records', records: EMPTY };
     try {
-      return this.#read(offset, maxBytes, minOneBatch);
+      const read = this.#read(offset, maxBytes, minOneBatch);
+      return endOffset === undefined || read.kind !== 'records' ? read : { kind: 'records', records: batchesBefore(read.records, endOffset) };
     } catch (err) {
       // An evicted segment reopened into EMFILE, or a read error: this read fails, the log does not.
       const code = ioErrorCode(err);
@@ -611,8 +898,8 @@ export class PartitionLog implements PartitionView, CompactableLog {
    * it is the first). Keys that cannot be had answer `key-unavailable`, or `key-destroyed` after
    * crypto-shredding.
    */
-  async readRecords(offset: bigint, maxBytes: number, minOneBatch: boolean): Promise<LogRead> {
-    const read = this.read(offset, maxBytes, minOneBatch);
+  async readRecords(offset: bigint, maxBytes: number, minOneBatch: boolean, endOffset?: bigint): Promise<LogRead> {
+    const read = this.read(offset, maxBytes, minOneBatch, endOffset);
     // A partition below format version 2 never held a sealed batch: nothing to look for.
     if (read.kind !== 'records' || this.#formatVersion < SEALED_FORMAT_VERSION) return read;
     return this.#unsealRead(read.records);
@@ -731,22 +1018,41 @@ export class PartitionLog implements PartitionView, CompactableLog {
    * waiting fetch checks after each append (Kafka's DelayedFetch compares log positions the same way).
    * Usually `from` is in the active segment and this is one subtraction. A position whose segment
    * retention has deleted, or an offline log, counts as `atMost`: the fetch must answer now (with the
-   * error its read will meet) rather than wait.
+   * error its read will meet) rather than wait. With `stableOnly` (a read_committed fetch), only the
+   * bytes below the last stable offset count: a marker that moves it wakes the fetch as an append does.
    */
-  bytesAfter(from: LogPosition, atMost: number): number {
+  bytesAfter(from: LogPosition, atMost: number, stableOnly = false): number {
     if (atMost <= 0) return 0;
     if (this.#offline !== null || from.segmentBase < this.logStartOffset) return atMost;
+    const end = stableOnly ? this.#stableEnd() : null;
     let bytes = 0;
-    for (let i = this.#segments.length - 1; i >= 0 && bytes < atMost; i--) {
+    let i = end === null ? this.#segments.length - 1 : this.#indexOfSegmentFor(end.segmentBase);
+    for (; i >= 0 && bytes < atMost; i--) {
       const segment = this.#segments[i] as Segment;
+      const stop = end !== null && segment.baseOffset === end.segmentBase ? end.position : segment.size;
       if (segment.baseOffset > from.segmentBase) {
-        bytes += segment.size;
+        bytes += stop;
         continue;
       }
-      bytes += Math.max(0, segment.size - from.position);
+      if (segment.baseOffset === from.segmentBase) bytes += Math.max(0, stop - from.position);
       break;
     }
     return Math.min(bytes, atMost);
+  }
+
+  /**
+   * Where the data at the last stable offset starts; null when it is the log end. Found once per value
+   * of the last stable offset (it stays put while a transaction is ongoing), not at every append.
+   */
+  #stableEnd(): LogPosition | null {
+    const stable = this.lastStableOffset;
+    if (stable >= this.logEndOffset) return null;
+    if (this.#stablePosition?.offset !== stable) {
+      const position = this.locate(stable);
+      if (typeof position === 'string') return { segmentBase: this.logStartOffset, position: 0 };
+      this.#stablePosition = { offset: stable, position };
+    }
+    return this.#stablePosition.position;
   }
 
   #indexOfSegmentFor(offset: bigint): number {
@@ -834,6 +1140,9 @@ export class PartitionLog implements PartitionView, CompactableLog {
   #writeIndexes(segment: Segment): void {
     try {
       segment.writeIndexes();
+      // The aborted transactions too, once the data is durable. While the producer state waits for
+      // keys the active segment's are not known: its file is left as it is, and the next start rebuilds it.
+      if (!this.#producersDeferred) segment.txnIndex?.persist(this.#deps.fs, segment.nextOffset, segment !== this.#active);
     } catch (err) {
       this.#deps.logger.warn(
         { partition: `${this.id.topic}-${this.id.partition}`, segment: segment.baseOffset.toString(), err: String(err) },
@@ -855,6 +1164,7 @@ export class PartitionLog implements PartitionView, CompactableLog {
     const doomed = config.deleteRetention === false ? 0 : segmentsToDelete(this.#segments, config, now);
     if (doomed === 0) return 0;
     const removed = this.#segments.splice(0, doomed);
+    this.#stablePosition = null;
     this.#producers.removeBefore(this.logStartOffset);
     for (const segment of removed) {
       this.#awaitingIndexes.delete(segment);
@@ -908,6 +1218,23 @@ export class PartitionLog implements PartitionView, CompactableLog {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The whole stored entries of `records` (clear or sealed: both keep the base offset and lastOffsetDelta
+ * in the clear) that end before `endOffset`. A read_committed read stops at the last stable offset, which
+ * is where a batch starts (a transaction's first batch) or the log end, so no batch straddles it.
+ */
+function batchesBefore(records: Buffer, endOffset: bigint): Buffer {
+  let at = 0;
+  while (at + BatchOffsets.lastOffsetDelta + 4 <= records.length) {
+    const last = records.readBigInt64BE(at + BatchOffsets.baseOffset) + BigInt(records.readInt32BE(at + BatchOffsets.lastOffsetDelta));
+    if (last >= endOffset) break;
+    at += LOG_OVERHEAD + records.readInt32BE(at + BatchOffsets.batchLength);
+  }
+  return at >= records.length ? records : records.subarray(0, at);
+}
+
 /** The buffer appends seal into (the commit step is synchronous, so one serves every partition). */
 let scratch = Buffer.alloc(0);
 
@@ -917,22 +1244,31 @@ function sealScratch(size: number): Buffer {
   return scratch;
 }
 
-/** The format version a `partition.json` gives, when this build reads it; else a STORAGE_ERROR. */
-function checkFormat(meta: Buffer, path: string): number {
-  let version: unknown;
+/** What `partition.json` says of the partition's format. */
+interface PartitionMeta {
+  readonly formatVersion: number;
+  /** Version 4: the first offset that may belong to a transaction (0 when the file does not say: every segment needs its index). */
+  readonly transactionalFrom: bigint;
+}
+
+/** The format a `partition.json` gives, when this build reads it; else a STORAGE_ERROR. */
+function checkFormat(meta: Buffer, path: string): PartitionMeta {
+  let parsed: { formatVersion?: unknown; transactionalFrom?: unknown };
   try {
-    version = (JSON.parse(meta.toString('utf8')) as { formatVersion?: unknown }).formatVersion;
+    parsed = JSON.parse(meta.toString('utf8')) as { formatVersion?: unknown; transactionalFrom?: unknown };
   } catch {
     throw new ParapetError('STORAGE_ERROR', `${path} is not valid JSON`);
   }
+  const version = parsed.formatVersion;
   if (typeof version !== 'number' || !READABLE_FORMAT_VERSIONS.includes(version)) {
-    throw new ParapetError('STORAGE_ERROR', `${path}: log format version ${String(version)} is not supported (this build reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')})`);
+    throw new ParapetError('STORAGE_ERROR', `${path}: log format version ${String(version)} is not supported (this build reads versions ${READABLE_FORMAT_VERSIONS.join(', ')})`);
   }
-  return version;
+  const from = parsed.transactionalFrom;
+  return { formatVersion: version, transactionalFrom: typeof from === 'string' && /^\d{1,19}$/.test(from) ? BigInt(from) : 0n };
 }
 
 /** A read refused for want of a key: destroyed keys are gone for good, anything else may pass. */
-function keyFaultRead(err: unknown): LogRead {
+function keyFaultRead(err: unknown): Exclude<LogRead, { kind: 'records' }> {
   if (!(err instanceof KeyFault)) throw err;
   if (err.kind === 'destroyed') return { kind: 'key-destroyed', reason: err.message };
   if (err.kind === 'tampered') return { kind: 'corrupt', reason: err.message };

@@ -70,8 +70,11 @@ export function scanSegment(
      * never the active segment): a batch may start after the next offset, within the segment's range.
      */
     allowGaps?: boolean;
-    /** `header` is a view of the batch's 61 header bytes, valid only during the call. */
-    onBatch: (batch: ScannedBatch, header: Buffer) => void;
+    /**
+     * `bytes` is a view of the whole batch (its header first), valid only during the call: a transaction
+     * marker's record is read from it.
+     */
+    onBatch: (batch: ScannedBatch, bytes: Buffer) => void;
   },
 ): ScanResult {
   const corrupt: CorruptBatch[] = [];
@@ -126,7 +129,7 @@ export function scanSegment(
     } else {
       for (const bad of pending) corrupt.push({ ...bad, lastOffset: baseOffset - 1n });
       pending = [];
-      options.onBatch({ position, size, baseOffset, lastOffset, maxTimestamp }, header);
+      options.onBatch({ position, size, baseOffset, lastOffset, maxTimestamp }, batch);
       nextOffset = lastOffset + 1n;
     }
     position += size;

@@ -6,6 +6,7 @@ import type { LogFs } from './log-fs.js';
 import type { LogFile, OpenFiles } from './open-files.js';
 import { scanSegment, type ScannedBatch } from './scan.js';
 import { SparseIndex } from './sparse-index.js';
+import type { SegmentTxnIndex } from './txn-index.js';
 
 export interface SegmentDeps {
   readonly fs: LogFs;
@@ -71,6 +72,11 @@ export class Segment {
   #closed = false;
   /** A segment rewritten by compaction: its offsets have gaps (see scan.ts). */
   readonly #allowGaps: boolean;
+  /**
+   * Its aborted-transaction index (txn-index.ts), set by the partition log on a partition that may hold
+   * transactions (format version 4); null elsewhere, and while the producer state waits for keys.
+   */
+  #txnIndex: SegmentTxnIndex | null = null;
 
   private constructor(deps: SegmentDeps, dir: string, baseOffset: bigint, file: LogFile, allowGaps = false) {
     this.#deps = deps;
@@ -142,6 +148,19 @@ export class Segment {
   /** The `.log` file's path (a backup capture hard-links it). */
   get logPath(): string {
     return this.#paths.log;
+  }
+
+  /** Where its aborted-transaction index is written. */
+  get txnIndexPath(): string {
+    return this.#paths.txnIndex;
+  }
+
+  get txnIndex(): SegmentTxnIndex | null {
+    return this.#txnIndex;
+  }
+
+  set txnIndex(index: SegmentTxnIndex | null) {
+    this.#txnIndex = index;
   }
   /** One past the last offset in this segment (the base offset when empty). */
   get nextOffset(): bigint {
@@ -246,18 +265,18 @@ export class Segment {
   }
 
   /**
-   * Walks the segment's batches in order, handing each one's header to `onBatch` (a view valid during
-   * the call). Reads the file in large sequential chunks and checks every CRC, so that a damaged header
+   * Walks the segment's batches in order, handing each one's bytes to `onBatch` (a view of the whole
+   * batch, valid during the call). Reads the file in large sequential chunks and checks every CRC, so that a damaged header
    * is skipped rather than believed; a damaged length or magic ends the walk. Read-only: it repairs
    * nothing (recovery does).
    */
-  scanBatches(onBatch: (batch: ScannedBatch, header: Buffer) => void): void {
+  scanBatches(onBatch: (batch: ScannedBatch, bytes: Buffer) => void): void {
     this.#file.use((fd) =>
       scanSegment(this.#deps.fs, fd, this.#size, this.baseOffset, {
         verifyCrc: true,
         allowGaps: this.#allowGaps,
-        onBatch: (batch, header) => {
-          if (!this.#corrupt.has(batch.position)) onBatch(batch, header);
+        onBatch: (batch, bytes) => {
+          if (!this.#corrupt.has(batch.position)) onBatch(batch, bytes);
         },
       }),
     );
@@ -436,11 +455,11 @@ export class Segment {
     await this.#inflight.catch(() => undefined);
   }
 
-  /** Closes and removes the segment's files (retention). */
+  /** Closes and removes the segment's files, its aborted-transaction index with them (retention). */
   async delete(): Promise<void> {
     await this.close();
     const { fs } = this.#deps;
-    for (const path of [this.#paths.log, this.#paths.index, this.#paths.timeIndex]) {
+    for (const path of [this.#paths.log, this.#paths.index, this.#paths.timeIndex, this.#paths.txnIndex]) {
       if (fs.existsSync(path)) fs.unlinkSync(path);
     }
   }

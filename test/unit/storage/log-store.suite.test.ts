@@ -289,4 +289,57 @@ forEachLogStore('log store', (make) => {
     assert.equal(kindOf(await s.store.append('t', 1, idempotent(0, 3))), 'out-of-sequence');
     assert.equal(await appended(s.store, 't', makeBatch(1).bytes), 16n, 'offsets continue');
   });
+  it('keeps transactions across a restart: markers, the last stable offset, the aborted ones; read_committed stops at it', async (t) => {
+    const s = make(t);
+    s.addTopic('t');
+    const tx = (producerId: bigint, baseSequence: number) =>
+      buildBatchSync({ records: [{ key: 'k', value: `p${producerId}-${baseSequence}`.padEnd(150, 'x'), timestamp: T0 }], producerId, producerEpoch: 0, baseSequence, transactional: true });
+    const marker = async (producerId: bigint, commit: boolean) => {
+      let outcome = await s.store.appendMarker('t', 0, { producerId, producerEpoch: 0, commit, coordinatorEpoch: 0 });
+      if (outcome.kind === 'unavailable') {
+        await s.store.sync();
+        outcome = await s.store.appendMarker('t', 0, { producerId, producerEpoch: 0, commit, coordinatorEpoch: 0 });
+      }
+      return outcome;
+    };
+    await appended(s.store, 't', tx(1n, 0)); // 0
+    await appended(s.store, 't', tx(1n, 1)); // 1
+    await appended(s.store, 't', tx(2n, 0)); // 2: stays ongoing
+    assert.deepEqual(await marker(1n, false), { kind: 'appended', offset: 3n });
+    await appended(s.store, 't', makeBatch(1, { valueBytes: 150 }).bytes); // 4
+    const view = viewOf(s.store, 't');
+    assert.equal(view.lastStableOffset, 2n);
+    assert.deepEqual(view.abortedTransactions(0n, 5n), [{ producerId: 1n, firstOffset: 0n }]);
+    const below = recordsOf(await view.readRecords(0n, 1 << 20, true, view.lastStableOffset));
+    assert.ok(below.length <= 2 && below.every((b) => readBatchHeader(b).baseOffset < 2n));
+    if (s.permutation.encrypted) {
+      // The marker holds no user data and is stored clear, among sealed batches, and read back alike.
+      const [stored] = recordsOf(view.read(3n, 1 << 20, true));
+      assert.equal(stored?.readInt8(BatchOffsets.magic), 2);
+      assert.equal(recordsOf(view.read(2n, 1 << 20, true))[0]?.readInt8(BatchOffsets.magic), SEALED_MAGIC);
+    }
+    assert.deepEqual(
+      (await readBack(s, 't', 0n)).map((b) => [readBatchHeader(b).baseOffset, readBatchHeader(b).isControl]),
+      [
+        [0n, false],
+        [1n, false],
+        [2n, false],
+        [3n, true],
+        [4n, false],
+      ],
+    );
+    await s.store.sync();
+    await s.restart();
+    const again = viewOf(s.store, 't');
+    // An encrypted partition's producer state waits for its keys: until then nothing is taken for stable.
+    assert.ok(again.lastStableOffset <= 2n);
+    assert.deepEqual(await again.loadTransactionState(), { kind: 'ready' });
+    assert.equal(again.lastStableOffset, 2n);
+    assert.deepEqual(again.abortedTransactions(0n, 5n), [{ producerId: 1n, firstOffset: 0n }]);
+    assert.deepEqual(await marker(1n, true), { kind: 'no-transaction' });
+    assert.equal(kindOf(await s.store.append('t', 0, idempotent(0, 0))), 'appended');
+    assert.equal(kindOf(await s.store.append('t', 0, buildBatchSync({ records: [{ value: 'v' }], producerId: 2n, producerEpoch: 0, baseSequence: 1 }))), 'invalid-txn-state');
+    assert.deepEqual(await marker(2n, true), { kind: 'appended', offset: 6n });
+    assert.equal(again.lastStableOffset, again.logEndOffset);
+  });
 });

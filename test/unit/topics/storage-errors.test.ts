@@ -17,7 +17,7 @@ describe('storage outcomes on the wire', () => {
       offline: ErrorCode.KAFKA_STORAGE_ERROR,
       'out-of-range': ErrorCode.OFFSET_OUT_OF_RANGE,
       'invalid-timestamp': ErrorCode.INVALID_TIMESTAMP,
-      transactional: ErrorCode.INVALID_TXN_STATE,
+      'invalid-txn-state': ErrorCode.INVALID_TXN_STATE,
       fenced: ErrorCode.INVALID_PRODUCER_EPOCH,
       'out-of-sequence': ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
       'transform-refused': ErrorCode.POLICY_VIOLATION,
@@ -33,7 +33,7 @@ describe('storage outcomes on the wire', () => {
       [storageErrorCode('corrupt'), storageErrorCode('invalid-record'), storageErrorCode('unsupported-format'), storageErrorCode('unsupported-compression'), storageErrorCode('too-large')],
       [2, 87, 43, 76, 10],
     );
-    assert.deepEqual([storageErrorCode('offline'), storageErrorCode('fenced'), storageErrorCode('out-of-sequence'), storageErrorCode('transactional')], [56, 47, 45, 48]);
+    assert.deepEqual([storageErrorCode('offline'), storageErrorCode('fenced'), storageErrorCode('out-of-sequence'), storageErrorCode('invalid-txn-state')], [56, 47, 45, 48]);
     assert.deepEqual([storageErrorCode('topic-exists'), storageErrorCode('unknown-topic'), storageErrorCode('invalid-partitions')], [36, 3, 37]);
   });
 });

@@ -10,6 +10,8 @@ export interface WatchedPartition {
   readonly maxBytes: number;
   /** Bytes available when the wait started, counted up to `maxBytes`. */
   readonly counted: number;
+  /** A read_committed fetch: only the bytes below the last stable offset count (a marker moving it wakes the fetch). */
+  readonly stableOnly?: boolean;
 }
 
 /** Why a wait ended: enough data, max_wait passed, the client went away, or the broker is stopping. */
@@ -73,7 +75,7 @@ export class WaitingFetches {
               finish('ready');
               return;
             }
-            const now = p.log.bytesAfter(p.from, p.maxBytes);
+            const now = p.log.bytesAfter(p.from, p.maxBytes, p.stableOnly === true);
             bytes += now - counted;
             counted = now;
             if (bytes >= minBytes) finish('ready');

@@ -57,10 +57,14 @@ describe('validateAppend', () => {
     assert.equal(kindOf(gzip), 'invalid-record');
   });
 
-  it('refuses transactional batches: the log keeps no transaction state', () => {
+  it('takes transactional batches (the commit step checks the transaction), but not without a producer id', () => {
     const batch = buildBatchSync({ records: [{ value: 'v' }], transactional: true, producerId: 7n, producerEpoch: 0, baseSequence: 0 });
-    const refused = validateAppend(batch, MAX, {});
-    assert.equal(refused.kind, 'transactional');
-    assert.match(refused.message, /transactions are not supported/);
+    const valid = validateAppend(batch, MAX, {});
+    assert.ok(valid.kind === 'valid');
+    assert.ok(valid.header.isTransactional);
+    const anonymous = buildBatchSync({ records: [{ value: 'v' }], transactional: true });
+    const refused = validateAppend(anonymous, MAX, {});
+    assert.equal(refused.kind, 'invalid-record');
+    assert.match(refused.message, /must carry a producer id/);
   });
 });

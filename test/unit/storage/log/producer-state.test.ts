@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { crc32c } from '@node-rs/crc32';
 import { readBatchHeader } from '../../../../src/records/batch.js';
 import { buildBatchSync } from '../../../../src/records/record.js';
 import type { PartitionLog } from '../../../../src/storage/log/partition-log.js';
@@ -150,6 +151,124 @@ describe('ProducerStateManager', () => {
     assert.throws(() => copy.restoreSnapshot(flipped), /CRC mismatch|not a producer state snapshot/);
     assert.throws(() => copy.restoreSnapshot(snap.subarray(0, snap.length - 3)), /not a producer state snapshot/);
     assert.equal(copy.producerCount, 2, 'state unchanged after a failed restore');
+  });
+});
+
+/** A transactional batch's producer fields. */
+function tx(producerId: bigint, producerEpoch: number, baseSequence: number, count = 1): ProducerBatch {
+  return { ...pb(producerId, producerEpoch, baseSequence, count), isTransactional: true };
+}
+
+/** A v1 snapshot as the build before transactions wrote it: a JSON line, then its CRC-32C in hex. */
+function v1Snapshot(body: object): Buffer {
+  const line = Buffer.from(JSON.stringify(body), 'utf8');
+  return Buffer.concat([line, Buffer.from(`\n${(crc32c(line) >>> 0).toString(16).padStart(8, '0')}\n`, 'ascii')]);
+}
+
+describe('ProducerStateManager transactions (KIP-98)', () => {
+  it('starts a transaction at the first transactional batch and keeps it to the marker; the oldest one is the first unstable offset', () => {
+    const s = new ProducerStateManager();
+    assert.equal(s.firstUnstableOffset, null);
+    s.update(tx(1n, 0, 0, 2), 10n, T0, T0);
+    s.update(pb(9n, 0, 0), 12n, T0, T0);
+    s.update(tx(2n, 0, 0), 13n, T0, T0);
+    s.update(tx(1n, 0, 2), 14n, T0, T0);
+    assert.equal(s.firstUnstableOffset, 10n);
+    assert.equal(s.ongoingTransaction(1n), 10n);
+    assert.equal(s.ongoingTransaction(2n), 13n);
+    assert.equal(s.ongoingTransaction(9n), null);
+    assert.deepEqual(s.checkMarker(1n, 0), { kind: 'end', firstOffset: 10n });
+    assert.equal(s.endTransaction(1n, 0, 15n, T0), 10n);
+    assert.equal(s.firstUnstableOffset, 13n);
+    assert.equal(s.endTransaction(2n, 0, 16n, T0), 13n);
+    assert.equal(s.firstUnstableOffset, null);
+    assert.equal(s.ongoingTransactions, 0);
+    // The next transaction of producer 1 starts at its own first batch.
+    s.update(tx(1n, 0, 3), 17n, T0, T0);
+    assert.equal(s.firstUnstableOffset, 17n);
+  });
+
+  it('refuses a batch outside a transaction while one of its producer is ongoing (INVALID_TXN_STATE), but not its retry', () => {
+    const s = new ProducerStateManager();
+    s.update(tx(1n, 0, 0), 0n, T0, T0);
+    assert.equal(refusedWith(s.check(pb(1n, 0, 1))), 'invalid-txn-state');
+    assert.equal(s.check(tx(1n, 0, 1)).kind, 'append');
+    assert.equal(s.check(tx(1n, 0, 0)).kind, 'duplicate');
+    s.endTransaction(1n, 0, 1n, T0);
+    assert.equal(s.check(pb(1n, 0, 1)).kind, 'append');
+  });
+
+  it('answers markers: fenced below the producer\'s epoch, no-transaction when none is ongoing', () => {
+    const s = new ProducerStateManager();
+    assert.equal(s.checkMarker(1n, 0).kind, 'no-transaction');
+    s.update(tx(1n, 3, 0), 0n, T0, T0);
+    const fenced = s.checkMarker(1n, 2);
+    assert.ok(fenced.kind === 'fenced');
+    assert.match(fenced.message, /older than its current epoch 3/);
+    assert.equal(s.checkMarker(1n, 3).kind, 'end');
+    s.endTransaction(1n, 3, 1n, T0);
+    assert.equal(s.checkMarker(1n, 3).kind, 'no-transaction');
+  });
+
+  it('takes a marker of a newer epoch (KIP-890) as the producer\'s epoch: older batches fenced, the new epoch starts at sequence 0', () => {
+    const s = new ProducerStateManager();
+    s.update(tx(1n, 3, 0, 4), 0n, T0, T0);
+    s.endTransaction(1n, 4, 4n, T0);
+    assert.equal(s.producer(1n)?.epoch, 4);
+    assert.deepEqual(s.producer(1n)?.batches, []);
+    assert.equal(refusedWith(s.check(tx(1n, 3, 4))), 'fenced');
+    assert.equal(refusedWith(s.check(tx(1n, 4, 4))), 'out-of-sequence');
+    assert.equal(s.check(tx(1n, 4, 0)).kind, 'append');
+  });
+
+  it('never expires nor forgets a producer whose transaction is ongoing (it holds the last stable offset)', () => {
+    const s = new ProducerStateManager();
+    s.update(tx(1n, 0, 0), 0n, T0, T0);
+    s.update(pb(2n, 0, 0), 1n, T0, T0);
+    assert.equal(s.removeExpired(T0 + 1), 1);
+    assert.equal(s.removeBefore(100n), 0);
+    assert.equal(s.firstUnstableOffset, 0n);
+    s.endTransaction(1n, 0, 2n, T0);
+    // Its marker is its last offset: retention past it forgets the producer.
+    assert.equal(s.removeBefore(2n), 0);
+    assert.equal(s.removeBefore(3n), 1);
+  });
+
+  it('round-trips ongoing transactions through a version 2 snapshot, in first-offset order', () => {
+    const s = new ProducerStateManager();
+    s.update(tx(7n, 0, 0), 5n, T0, T0);
+    s.update(tx(3n, 1, 0), 6n, T0, T0);
+    s.update(pb(4n, 0, 0), 7n, T0, T0);
+    s.update(tx(9n, 0, 0, 2), 8n, T0, T0);
+    s.endTransaction(7n, 1, 10n, T0);
+    const snap = s.encodeSnapshot(11n);
+    assert.match(snap.toString('utf8'), /"version":2/);
+    const copy = new ProducerStateManager();
+    assert.equal(copy.restoreSnapshot(snap), 11n);
+    assert.equal(copy.firstUnstableOffset, 6n);
+    assert.equal(copy.ongoingTransaction(9n), 8n);
+    assert.deepEqual(copy.producer(7n), { epoch: 1, batches: [], txnFirstOffset: null });
+    assert.equal(refusedWith(copy.check(pb(3n, 1, 1))), 'invalid-txn-state');
+    copy.endTransaction(3n, 1, 12n, T0);
+    assert.equal(copy.firstUnstableOffset, 8n);
+    // The producer without a batch in its epoch is kept by its marker's offset (10), not forgotten as batchless.
+    assert.equal(copy.removeBefore(10n), 1);
+    assert.notEqual(copy.producer(7n), undefined);
+    assert.equal(copy.producer(4n), undefined);
+  });
+
+  it('still reads version 1 snapshots (written before transactions): no transaction is ongoing', () => {
+    const s = new ProducerStateManager();
+    const offset = s.restoreSnapshot(
+      v1Snapshot({ version: 1, offset: '20', producers: [{ id: '5', epoch: 2, lastSeenMs: T0, batches: [[0, 4, '10', '14', T0]] }] }),
+    );
+    assert.equal(offset, 20n);
+    assert.deepEqual(s.producer(5n), { epoch: 2, batches: [{ firstSeq: 0, lastSeq: 4, baseOffset: 10n, lastOffset: 14n, timestamp: T0 }], txnFirstOffset: null });
+    assert.equal(s.firstUnstableOffset, null);
+    assert.equal(s.check(pb(5n, 2, 0, 5)).kind, 'duplicate');
+    assert.equal(s.removeBefore(15n), 1);
+    // A version 1 producer without batches never existed: refused as damage.
+    assert.throws(() => s.restoreSnapshot(v1Snapshot({ version: 1, offset: '1', producers: [{ id: '5', epoch: 2, lastSeenMs: T0, batches: [] }] })), /invalid snapshot/);
   });
 });
 

@@ -5,6 +5,7 @@ import { WaitingFetches } from '../../../../../src/broker/handlers/fetch/waiting
 import { ErrorCode } from '../../../../../src/protocol/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../../../../src/protocol/messages/fetch.js';
 import { readBatchHeader, splitBatches } from '../../../../../src/records/batch.js';
+import { buildBatchSync } from '../../../../../src/records/record.js';
 import type { RequestContext } from '../../../../../src/server/handler.js';
 import { LogManager } from '../../../../../src/storage/log/log-manager.js';
 import { testRequestContext } from '../../../../helpers/request-context.js';
@@ -16,14 +17,14 @@ function entry(partition: number, fetchOffset: bigint, partitionMaxBytes = 1 << 
   return { partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes };
 }
 
-function request(topics: FetchRequest['topics'], options: { maxWaitMs?: number; minBytes?: number; maxBytes?: number } = {}): FetchRequest {
+function request(topics: FetchRequest['topics'], options: { maxWaitMs?: number; minBytes?: number; maxBytes?: number; isolationLevel?: number } = {}): FetchRequest {
   return {
     clusterId: null,
     replicaId: -1,
     maxWaitMs: options.maxWaitMs ?? 0,
     minBytes: options.minBytes ?? 1,
     maxBytes: options.maxBytes ?? 1 << 20,
-    isolationLevel: 0,
+    isolationLevel: options.isolationLevel ?? 0,
     sessionId: 0,
     sessionEpoch: -1,
     topics,
@@ -41,6 +42,8 @@ function setup(t: TestContext, options: { maxWaitMs?: number; maxResponseBytes?:
     configs: configSource(),
     clock: () => T0,
     allocate: (size) => (allocated.push(size), Buffer.allocUnsafe(size)),
+    // Every transactional batch is admitted: the coordinator's part is not under test here.
+    transactionGuard: () => null,
   });
   defer(t, () => logs.close());
   const shutdown = new AbortController();
@@ -237,5 +240,76 @@ describe('Fetch long polling holds no data while it waits', () => {
     const empty = await fetch(request([], { minBytes: 1, maxWaitMs: 60_000 }));
     assert.deepEqual(empty?.responses, [], 'a fetch of no partitions has nothing to wait for');
     assert.ok(performance.now() - started < 1000);
+  });
+});
+
+describe('Fetch isolation (KIP-98)', () => {
+  const txBatch = (producerId: bigint, baseSequence: number, valueBytes = 20) =>
+    buildBatchSync({ records: [{ key: 'k', value: 'v'.padEnd(valueBytes, 'x'), timestamp: T0 }], producerId, producerEpoch: 0, baseSequence, transactional: true });
+  const committed = { isolationLevel: 1 };
+
+  async function produced(logs: LogManager, records: Buffer): Promise<void> {
+    assert.equal((await logs.append('t', 0, records)).kind, 'appended');
+  }
+  async function marker(logs: LogManager, producerId: bigint, commit: boolean): Promise<void> {
+    assert.equal((await logs.appendMarker('t', 0, { producerId, producerEpoch: 0, commit, coordinatorEpoch: 0 })).kind, 'appended');
+  }
+
+  it('read_committed reads below the last stable offset and answers the aborted transactions of what it read', async (t) => {
+    const { logs, fetch } = setup(t);
+    const [p0] = logs.openTopic({ name: 't', id: 'id', partitions: 1 });
+    assert.ok(p0 !== undefined);
+    await appendTo(logs, p0, makeBatch(1)); // 0
+    await produced(logs, txBatch(1n, 0)); // 1
+    await produced(logs, txBatch(2n, 0)); // 2: ongoing, the last stable offset
+    await marker(logs, 1n, false); // 3: aborts producer 1's transaction
+    await appendTo(logs, p0, makeBatch(1)); // 4
+    const one = async (offset: bigint, options: { isolationLevel?: number; partitionMaxBytes?: number } = {}) => {
+      const [p] = partitionsOf(await fetch(request([{ topic: 't', partitions: [entry(0, offset, options.partitionMaxBytes)] }], options)));
+      assert.ok(p !== undefined);
+      return { ...p, offsets: baseOffsets(p.records) };
+    };
+
+    const readCommitted = await one(0n, committed);
+    assert.deepEqual(readCommitted.offsets, [0n, 1n]);
+    assert.deepEqual([readCommitted.highWatermark, readCommitted.lastStableOffset], [5n, 2n]);
+    assert.deepEqual(readCommitted.abortedTransactions, [{ producerId: 1n, firstOffset: 1n }]);
+
+    const uncommitted = await one(0n);
+    assert.deepEqual(uncommitted.offsets, [0n, 1n, 2n, 3n, 4n]);
+    assert.deepEqual([uncommitted.highWatermark, uncommitted.lastStableOffset], [5n, 2n]);
+    assert.equal(uncommitted.abortedTransactions, null, 'read_uncommitted: null, as Kafka answers');
+
+    // Nothing at or past the last stable offset, not even KIP-74's first batch.
+    const atStable = await one(2n, { ...committed, partitionMaxBytes: 1 });
+    assert.deepEqual([atStable.errorCode, atStable.offsets, atStable.abortedTransactions], [0, [], []]);
+    assert.deepEqual((await one(2n, { partitionMaxBytes: 1 })).offsets, [2n], 'read_uncommitted keeps KIP-74');
+
+    await marker(logs, 2n, true); // 5: commits producer 2's
+    const rest = await one(2n, committed);
+    assert.deepEqual(rest.offsets, [2n, 3n, 4n, 5n]);
+    assert.equal(rest.lastStableOffset, 6n);
+    // Producer 1's abort marker (3) is in the range: listed, though none of its batches are.
+    assert.deepEqual(rest.abortedTransactions, [{ producerId: 1n, firstOffset: 1n }]);
+    // No abort in the range: an empty list, not null (KafkaJS expects a list).
+    assert.deepEqual((await one(4n, committed)).abortedTransactions, []);
+  });
+
+  it('a waiting read_committed fetch counts only bytes below the last stable offset and wakes when a marker moves it', async (t) => {
+    const { logs, waiting, fetch } = setup(t);
+    const [p0] = logs.openTopic({ name: 't', id: 'id', partitions: 1 });
+    assert.ok(p0 !== undefined);
+    await produced(logs, txBatch(1n, 0, 500)); // 0: ongoing
+    const pending = fetch(request([{ topic: 't', partitions: [entry(0, 0n)] }], { ...committed, minBytes: 1, maxWaitMs: 10_000 }));
+    await settle();
+    assert.equal(waiting.size, 1, 'the ongoing transaction is no data yet');
+    await appendTo(logs, p0, makeBatch(1, { valueBytes: 500 })); // 1
+    await settle();
+    assert.equal(waiting.size, 1, 'nor is what follows it');
+    await marker(logs, 1n, true); // 2
+    const [p] = partitionsOf(await pending);
+    assert.deepEqual(baseOffsets(p?.records), [0n, 1n, 2n]);
+    assert.deepEqual([p?.lastStableOffset, p?.abortedTransactions], [3n, []]);
+    assert.equal(waiting.size, 0);
   });
 });
