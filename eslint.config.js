@@ -22,17 +22,18 @@ export const LAYERS = [
   ['backup',   ['storage', 'records', 'bytes', 'basics']],
   ['security', ['protocol', 'storage', 'records', 'bytes', 'basics']],
   ['groups',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['transactions', ['groups', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['topics',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['quotas',   ['security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['audit',    ['topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
   ['server',   ['quotas', 'audit', 'security', 'protocol', 'records', 'bytes', 'basics']],
   ['metrics',  ['server', 'backup', 'security', 'protocol', 'records', 'bytes', 'basics']],
-  ['broker',   ['metrics', 'server', 'audit', 'quotas', 'groups', 'topics', 'security', 'protocol', 'backup', 'storage', 'records', 'bytes', 'basics']],
+  ['broker',   ['metrics', 'server', 'audit', 'quotas', 'transactions', 'groups', 'topics', 'security', 'protocol', 'backup', 'storage', 'records', 'bytes', 'basics']],
   ['client',   ['security/types.ts', 'security/credentials/scram-keys.ts', 'protocol', 'records', 'bytes', 'basics']],
   ['posture',  ['client', 'protocol', 'records', 'bytes', 'basics']],
   ['setup',    ['client', 'audit', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['config',   ['broker', 'metrics', 'server', 'audit', 'quotas', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
-  ['cli',      ['config', 'setup', 'posture', 'client', 'broker', 'metrics', 'server', 'audit', 'quotas', 'groups', 'topics', 'security', 'protocol', 'backup', 'storage', 'records', 'bytes', 'basics']],
+  ['config',   ['broker', 'metrics', 'server', 'audit', 'quotas', 'transactions', 'groups', 'topics', 'security', 'protocol', 'storage', 'records', 'bytes', 'basics']],
+  ['cli',      ['config', 'setup', 'posture', 'client', 'broker', 'metrics', 'server', 'audit', 'quotas', 'transactions', 'groups', 'topics', 'security', 'protocol', 'backup', 'storage', 'records', 'bytes', 'basics']],
 ];
 
 /**

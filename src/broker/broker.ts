@@ -414,6 +414,8 @@ export class Broker {
         maxOpenFiles: this.#descriptors.maxOpenLogFiles,
         maxOpenPartitions: config.maxPartitions,
         cleaner: { memoryBytes: config.cleanerMemoryBytes, ioBytesPerSecond: config.cleanerIoBytesPerSecond, intervalMs: config.cleanerIntervalMs },
+        // The coordinator is made after the logs (it writes markers into them): asked once it exists.
+        transactionGuard: (topic, partition, producerId, producerEpoch) => this.#transactions.guard(topic, partition, producerId, producerEpoch),
         keys: keys.services,
         unsealPool: this.#unsealPool,
         ...(metrics === undefined ? {} : { observer: logObserverOf(metrics) }),

@@ -294,7 +294,7 @@ export class TransactionCoordinator {
     if (added.length === 0 && entry.record.state === 'Ongoing') return ErrorCode.NONE;
     const unique = new Map<string, TopicPartitionRef>();
     for (const p of [...(entry.record.state === 'Ongoing' ? entry.record.partitions : []), ...added]) unique.set(key(p.topic, p.partition), { topic: p.topic, partition: p.partition });
-    return this.#stored(() => this.#open(entry, { partitions: [...unique.values()], ...(entry.record.state === 'Ongoing' ? {} : { groups: [] }) }));
+    return this.#stored(() => { this.#open(entry, { partitions: [...unique.values()], ...(entry.record.state === 'Ongoing' ? {} : { groups: [] }) }); });
   }
 
   /** AddOffsetsToTxn: the transaction will commit offsets of `groupId`. */
@@ -308,7 +308,7 @@ export class TransactionCoordinator {
       this.#deps.logger.warn({ transactionalId: ref.transactionalId, limit: this.#deps.settings.maxGroupsPerTransaction }, 'AddOffsetsToTxn refused: the transaction commits offsets of too many groups');
       return ErrorCode.POLICY_VIOLATION;
     }
-    return this.#stored(() => this.#open(entry, { groups: [...groups, groupId], ...(ongoing ? {} : { partitions: [] }) }));
+    return this.#stored(() => { this.#open(entry, { groups: [...groups, groupId], ...(ongoing ? {} : { partitions: [] }) }); });
   }
 
   /**

@@ -22,8 +22,8 @@ const PARTS = 2;
 
 /**
  * The application. Retriable errors are retried; anything else ends the process with code 3 (the
- * supervisor starts it again). Prints `C <n>` after each committed transaction and `DONE` once its
- * positions reached the end of every input partition.
+ * supervisor starts it again). Prints `C <n>` after each committed transaction and `DONE` once the
+ * group's committed offsets reached the end of every input partition.
  */
 const APP = String.raw`
 import sys
@@ -48,9 +48,10 @@ try:
         assignment = c.assignment()
         if not msgs:
             if len(assignment) == ${PARTS}:
-                positions = c.position(assignment)
+                # The group's committed offsets (position() knows only partitions this process read).
+                committed = c.committed(assignment, timeout=10)
                 ends = [c.get_watermark_offsets(tp, timeout=5)[1] for tp in assignment]
-                if all(pos.offset == end for pos, end in zip(positions, ends)):
+                if all(tp.offset == end for tp, end in zip(committed, ends)):
                     print('DONE', flush=True)
                     break
             continue
@@ -86,7 +87,7 @@ async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
 }

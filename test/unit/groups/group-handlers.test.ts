@@ -239,13 +239,16 @@ describe('group handlers', () => {
     );
   });
 
-  it('FindCoordinator names this broker for groups (one key before v4, a batch from v4) and refuses transactions', async () => {
+  it('FindCoordinator names this broker for groups and transactional ids (one key before v4, a batch from v4), and refuses other key types', async () => {
     const h = harness();
     const call = wire(h);
     const v0 = await call(FindCoordinator, 0, { key: 'g' });
     assert.deepEqual([v0.errorCode, v0.nodeId, v0.host, v0.port], [ErrorCode.NONE, 7, 'broker.local', 9093]);
     const txn = await call(FindCoordinator, 1, { key: 't', keyType: 1 });
-    assert.equal(txn.errorCode, ErrorCode.INVALID_REQUEST);
+    assert.deepEqual([txn.errorCode, txn.nodeId], [ErrorCode.NONE, 7]);
+    // Share groups (KIP-932, key type 2) are not served.
+    const share = await call(FindCoordinator, 4, { keyType: 2, coordinatorKeys: ['s'] });
+    assert.deepEqual((share.coordinators as { errorCode: number }[]).map((c) => c.errorCode), [ErrorCode.INVALID_REQUEST]);
     const v4 = await call(FindCoordinator, 4, { keyType: 0, coordinatorKeys: ['a', 'b'] });
     assert.deepEqual(v4.coordinators, [
       { key: 'a', nodeId: 7, host: 'broker.local', port: 9093, errorCode: ErrorCode.NONE, errorMessage: null },
