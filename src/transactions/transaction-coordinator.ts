@@ -386,6 +386,9 @@ export class TransactionCoordinator {
     const wanted = commit ? 'Commit' : 'Abort';
     if (state === `Complete${wanted}`) return { errorCode: ErrorCode.NONE };
     if (state === `Prepare${wanted}`) return this.#ended(await this.#finishBusy(entry, commit));
+    // Nothing open to abort: librdkafka 2.0.2 sends EndTxn(abort) after an AddPartitionsToTxn that was
+    // refused (a topic it may not write), and takes INVALID_TXN_STATE as fatal; there is nothing to undo.
+    if (state === 'Empty' && !commit) return { errorCode: ErrorCode.NONE };
     if (state !== 'Ongoing') return { errorCode: ErrorCode.INVALID_TXN_STATE, reason: `EndTxn(${wanted.toLowerCase()}) in state ${state}` };
     try {
       this.#save(entry, { state: `Prepare${wanted}` });

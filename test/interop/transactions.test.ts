@@ -123,6 +123,46 @@ async function kafkajsValues(bootstrap: string, topic: string, readUncommitted: 
 
 const sorted = (values: readonly string[]) => [...values].sort();
 
+/** A second producer with the same transactional.id fences the first, whose open transaction is aborted. */
+const FENCING = `
+import json, sys
+from confluent_kafka import Producer, KafkaException
+cfg = json.load(sys.stdin)
+conf = {'bootstrap.servers': cfg['bootstrap'], 'transactional.id': 'fenced-tx', 'log_level': 0}
+zombie = Producer(conf)
+zombie.init_transactions(15)
+zombie.begin_transaction()
+zombie.produce(cfg['topic'], b'zombie', partition=0)
+zombie.flush(15)
+live = Producer(conf)
+live.init_transactions(15)
+live.begin_transaction()
+live.produce(cfg['topic'], b'live', partition=0)
+live.commit_transaction(15)
+try:
+    zombie.produce(cfg['topic'], b'zombie-2', partition=0)
+    zombie.commit_transaction(15)
+    print(json.dumps({'zombie': 'committed'}))
+except KafkaException as e:
+    print(json.dumps({'zombie': e.args[0].name(), 'fatal': e.args[0].fatal()}))
+`;
+
+/** Opens a transaction, writes to it and goes away without ending it. */
+const ABANDON = `
+import json, os, sys
+from confluent_kafka import Producer
+cfg = json.load(sys.stdin)
+p = Producer({'bootstrap.servers': cfg['bootstrap'], 'transactional.id': 'abandoned-tx', 'transaction.timeout.ms': 2000,
+              'message.timeout.ms': 2000, 'log_level': 0})
+p.init_transactions(15)
+p.begin_transaction()
+for i in range(3):
+    p.produce(cfg['topic'], b'abandoned-%d' % i, partition=0)
+assert p.flush(15) == 0
+print('written', flush=True)
+os._exit(0)
+`;
+
 describe('transactions with real clients', () => {
   it('confluent-kafka commits and aborts interleaved transactions; each isolation level sees what it must', async (t) => {
     const { bootstrap, port } = await startBroker(t);
@@ -174,5 +214,55 @@ describe('transactions with real clients', () => {
     const confluent = JSON.parse(await python(CONFLUENT_READ, { input: JSON.stringify({ bootstrap, topic, parts: PARTS, isolation: 'read_committed' }), timeoutMs: 60_000 })) as string[];
     assert.deepEqual(sorted(confluent), sorted(committed));
     assert.equal((await kcatValues(bootstrap, topic, 'read_uncommitted')).length, 18);
+  });
+
+  it('a second instance fences the first: its open transaction is aborted and its commit fails fenced (confluent-kafka, KafkaJS)', async (t) => {
+    const { bootstrap, port } = await startBroker(t);
+    const topic = 'txn-fenced';
+    await createTopic(port, topic, 1);
+    const out = JSON.parse(await python(FENCING, { input: JSON.stringify({ bootstrap, topic }), timeoutMs: 60_000 })) as { zombie: string; fatal?: boolean };
+    // librdkafka reports the fencing as its fatal _FENCED error (from PRODUCER_FENCED / INVALID_PRODUCER_EPOCH).
+    assert.match(out.zombie, /FENCED|INVALID_PRODUCER_EPOCH/);
+    assert.equal(out.fatal, true);
+    assert.deepEqual(await kcatValues(bootstrap, topic, 'read_committed'), ['live']);
+
+    // KafkaJS (EndTxn v1: INVALID_PRODUCER_EPOCH, the code of clients older than KIP-588).
+    const kafka = new Kafka({ clientId: 'txn-fencing', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } });
+    const first = kafka.producer({ transactionalId: 'kafkajs-fenced', idempotent: true, maxInFlightRequests: 1 });
+    const second = kafka.producer({ transactionalId: 'kafkajs-fenced', idempotent: true, maxInFlightRequests: 1 });
+    await first.connect();
+    t.after(() => first.disconnect());
+    const txn = await first.transaction();
+    await txn.send({ topic, messages: [{ value: 'kafkajs-zombie', partition: 0 }] });
+    await second.connect();
+    t.after(() => second.disconnect());
+    // KafkaJS asks for its producer id at its first transaction: that fences the first producer.
+    const live = await second.transaction();
+    await assert.rejects(txn.commit(), (err: Error & { type?: string }) => /INVALID_PRODUCER_EPOCH|PRODUCER_FENCED/.test(err.type ?? err.message));
+    await live.send({ topic, messages: [{ value: 'kafkajs-live', partition: 0 }] });
+    await live.commit();
+    assert.deepEqual(await kcatValues(bootstrap, topic, 'read_committed'), ['live', 'kafkajs-live']);
+  });
+
+  it('a transaction abandoned by its producer is aborted after transaction.timeout.ms and the last stable offset moves on', async (t) => {
+    const { bootstrap, port, logger } = await startBroker(t, { transactionAbortCheckIntervalMs: 200 });
+    const topic = 'txn-abandoned';
+    await createTopic(port, topic, 1);
+    assert.match(await python(ABANDON, { input: JSON.stringify({ bootstrap, topic }), timeoutMs: 30_000 }), /written/);
+    const client = await BatchClient.open(t, port);
+    const end = (await client.listOffset(topic, 0, LATEST, 0)).offset;
+    assert.equal(end, 3n);
+    // Still open (unless the check already ran): read_committed readers stop before it.
+    const stable = (await client.listOffset(topic, 0, LATEST, 1)).offset;
+    assert.ok(stable === 0n || stable === 4n, `last stable offset ${stable}`);
+    const deadline = Date.now() + 10_000;
+    while ((await client.listOffset(topic, 0, LATEST, 1)).offset !== 4n) {
+      assert.ok(Date.now() < deadline, 'the abandoned transaction was not aborted within 10 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The abort marker is offset 3: nothing of the transaction is committed.
+    assert.deepEqual(await kcatValues(bootstrap, topic, 'read_committed'), []);
+    assert.deepEqual(await kcatValues(bootstrap, topic, 'read_uncommitted'), ['abandoned-0', 'abandoned-1', 'abandoned-2']);
+    assert.ok(logger.entries.some((e) => e.msg.startsWith('aborting a transaction open longer than its transaction.timeout.ms')));
   });
 });

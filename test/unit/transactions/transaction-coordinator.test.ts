@@ -145,9 +145,11 @@ test('abort drops the transaction’s offsets and writes abort markers', async (
   assert.deepEqual(markers.written.map((m) => m.commit), [false]);
   assert.deepEqual(store.fetchOffsets('g', null), []);
   assert.deepEqual(store.transactions.pendingOffsets('tx'), []);
-  // EndTxn without an open transaction is INVALID_TXN_STATE.
+  // A commit without an open transaction is INVALID_TXN_STATE; an abort of nothing is answered NONE, writing nothing.
   const next = await init(coordinator, 'tx');
   assert.equal((await coordinator.endTransaction(ref('tx', producerId, next.producerEpoch), true)).errorCode, ErrorCode.INVALID_TXN_STATE);
+  assert.equal((await coordinator.endTransaction(ref('tx', producerId, next.producerEpoch), false)).errorCode, ErrorCode.NONE);
+  assert.equal(markers.written.length, 1);
 });
 
 test('a new instance aborts the open transaction of the previous one with a newer epoch, fencing it', async (t) => {
