@@ -478,7 +478,7 @@ export class Broker {
         maxMetadataLength: config.offsetMetadataMaxBytes,
       });
       const offsets = this.#offsets;
-      this.#transactions = new TransactionCoordinator({
+      const transactions = new TransactionCoordinator({
         store: store.transactions,
         ids: producerIds,
         markers: this.#logs,
@@ -492,10 +492,15 @@ export class Broker {
           maxTransactionalIds: config.transactionMaxIds,
           maxTransactionalIdsPerPrincipal: config.transactionMaxIdsPerPrincipal,
         },
+        ...(metrics === undefined ? {} : { onTimedOut: () => {
+          metrics.transactionTimedOut();
+        }, }),
         onOffsetsCommitted: (committed, principal) => {
           for (const { groupId } of committed) offsets.transactionCommitted(groupId, principal as Principal);
         },
       });
+      this.#transactions = transactions;
+      metrics?.watchTransactions(() => transactions.stats());
       this.#waitingFetches = new WaitingFetches(this.#logs, this.#shutdown.signal);
       const budget = new MemoryBudget({ maxRequestBytes: config.maxQueuedRequestBytes, maxResponseBytes: config.maxQueuedResponseBytes });
       const handlers = brokerHandlers({

@@ -64,6 +64,7 @@ export class BrokerMetrics {
   readonly #cleanedBytes: Counter;
   readonly #reclaimedBytes: Counter;
   readonly #removedRecords: Counter;
+  readonly #transactionsTimedOut: Counter;
   readonly #auditFailures: Counter;
   readonly #principals: BoundedLabelValues;
   readonly #mechanisms: BoundedLabelValues;
@@ -100,6 +101,7 @@ export class BrokerMetrics {
     this.#cleanings = new Counter({ name: 'parapet_log_cleaner_cleanings_total', help: 'Cleanings of compacted partitions, by outcome (cleaned, interrupted, refused)', labelNames: ['outcome'], registers });
     this.#cleanedBytes = new Counter({ name: 'parapet_log_cleaner_cleaned_bytes_total', help: 'Bytes of rolled segments the compaction cleaner rewrote (their size before)', registers });
     this.#reclaimedBytes = new Counter({ name: 'parapet_log_cleaner_reclaimed_bytes_total', help: 'Bytes compaction removed from the logs', registers });
+    this.#transactionsTimedOut = new Counter({ name: 'parapet_transactions_timed_out_total', help: 'Transactions the coordinator aborted because they stayed open past their transaction.timeout.ms', registers });
     this.#removedRecords = new Counter({ name: 'parapet_log_cleaner_removed_records_total', help: 'Records compaction removed (replaced by a newer record of their key, expired tombstones, records without a key)', registers });
     this.#auditFailures = new Counter({ name: 'parapet_audit_write_failures_total', help: 'Audit records that could not be written', registers });
     this.#process = options.processMetrics === false ? undefined : processMetricsRegistry();
@@ -204,6 +206,45 @@ export class BrokerMetrics {
     this.#removedRecords.inc(recordsRemoved);
   }
 
+  /** The transaction coordinator aborted a transaction open past its timeout. */
+  transactionTimedOut(): void {
+    this.#transactionsTimedOut.inc();
+  }
+
+  /**
+   * The transaction coordinator's gauges, read at each scrape: transactional ids by state, the offsets
+   * open transactions hold, and the age of the oldest open transaction (what holds a last stable
+   * offset back: read_committed consumers wait for it).
+   */
+  watchTransactions(stats: () => TransactionStats): void {
+    new Gauge({
+      name: 'parapet_transactions',
+      help: 'Transactional ids the coordinator holds, by the state of their transaction',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [state, count] of Object.entries(stats().byState)) this.labels(state).set(count);
+      },
+    });
+    new Gauge({
+      name: 'parapet_transaction_pending_offsets',
+      help: 'Offsets committed inside open transactions, not yet visible to their groups',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().pendingOffsets);
+      },
+    });
+    new Gauge({
+      name: 'parapet_transaction_oldest_open_seconds',
+      help: 'How long the oldest open transaction has been open (0 when none is)',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().oldestOpenMs / 1000);
+      },
+    });
+  }
+
   /** How long ago (ms) an append last failed on a file system error; Infinity when never. */
   get msSinceWriteFault(): number {
     return performance.now() - this.#lastWriteFaultAt;
@@ -247,4 +288,12 @@ export class BrokerMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** What the transaction coordinator reports at each scrape (see BrokerMetrics.watchTransactions). */
+export interface TransactionStats {
+  readonly byState: Readonly<Record<string, number>>;
+  readonly pendingOffsets: number;
+  /** 0 when no transaction is open. */
+  readonly oldestOpenMs: number;
 }

@@ -36,6 +36,8 @@ export interface TransactionCoordinatorDeps {
   readonly logger: Logger;
   readonly scheduler: Scheduler;
   readonly settings: TransactionSettings;
+  /** Told of every transaction aborted for its timeout (metrics). */
+  readonly onTimedOut?: () => void;
   /** Told of offsets a committed transaction made visible to a group (for the group bounds' accounting). */
   readonly onOffsetsCommitted?: (committed: readonly PendingGroupOffsets[], principal: string) => void;
 }
@@ -87,6 +89,12 @@ interface Entry {
 
 const key = (topic: string, partition: number): string => `${topic}\0${partition}`;
 
+function pendingCount(entry: Entry): number {
+  let n = 0;
+  for (const keys of entry.pendingOffsets.values()) n += keys.size;
+  return n;
+}
+
 /**
  * Kafka's transaction coordinator (KIP-98) for a single broker: it hands transactional producers their
  * id and epoch, fences older instances, keeps each transaction's partitions and groups, and ends a
@@ -105,6 +113,11 @@ export class TransactionCoordinator {
   readonly #entries = new Map<string, Entry>();
   readonly #byProducer = new Map<bigint, Entry>();
   readonly #perPrincipal = new Map<string, number>();
+  /** group → "topic\0partition" → how many open transactions committed an offset there (requireStable lookups). */
+  readonly #pendingByGroup = new Map<string, Map<string, number>>();
+  /** Pending offsets held, per principal and in all (bounded: see TransactionSettings). */
+  readonly #pendingByPrincipal = new Map<string, number>();
+  #pendingTotal = 0;
   #timer: unknown = null;
   #closed = false;
 
@@ -137,11 +150,10 @@ export class TransactionCoordinator {
   }
 
   #add(record: StoredTransaction): Entry {
-    const pending = new Map<string, Set<string>>();
+    const entry: Entry = { record, busy: false, partitionKeys: new Set(record.partitions.map((p) => key(p.topic, p.partition))), pendingOffsets: new Map() };
     for (const { groupId, offsets } of record.state === 'Ongoing' ? this.#deps.store.pendingOffsets(record.transactionalId) : []) {
-      pending.set(groupId, new Set(offsets.map((o) => key(o.topic, o.partition))));
+      this.#holdPending(entry, groupId, offsets.map((o) => key(o.topic, o.partition)));
     }
-    const entry: Entry = { record, busy: false, partitionKeys: new Set(record.partitions.map((p) => key(p.topic, p.partition))), pendingOffsets: pending };
     this.#entries.set(record.transactionalId, entry);
     this.#byProducer.set(record.producerId, entry);
     this.#perPrincipal.set(record.principal, (this.#perPrincipal.get(record.principal) ?? 0) + 1);
@@ -149,6 +161,7 @@ export class TransactionCoordinator {
   }
 
   #remove(entry: Entry): void {
+    this.#releasePending(entry);
     this.#entries.delete(entry.record.transactionalId);
     if (this.#byProducer.get(entry.record.producerId) === entry) this.#byProducer.delete(entry.record.producerId);
     const held = (this.#perPrincipal.get(entry.record.principal) ?? 1) - 1;
@@ -279,7 +292,7 @@ export class TransactionCoordinator {
   /** Starts the transaction if none is open: the timeout counts from here. */
   #open(entry: Entry, changes: Partial<StoredTransaction>): void {
     const opening = entry.record.state !== 'Ongoing';
-    if (opening) entry.pendingOffsets.clear();
+    if (opening) this.#releasePending(entry);
     this.#save(entry, { ...changes, state: 'Ongoing', ...(opening ? { startedMs: this.#deps.scheduler.now() } : {}) });
   }
 
@@ -322,24 +335,85 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** Stores offsets committed inside the open transaction (after {@link checkOffsetCommit} allowed them). */
+  /**
+   * Stores offsets committed inside the open transaction (after {@link checkOffsetCommit} allowed them),
+   * all or none. Offsets of partitions new to the transaction count against three bounds (per
+   * transaction, per principal, broker-wide); past one, INVALID_COMMIT_OFFSET_SIZE (28), Kafka's code
+   * for a commit too large to store, as the group offset bounds answer.
+   */
   savePendingOffsets(transactionalId: string, groupId: string, offsets: readonly CommittedOffset[]): number {
     const entry = this.#entries.get(transactionalId);
     if (entry === undefined || offsets.length === 0) return ErrorCode.NONE;
+    const held = entry.pendingOffsets.get(groupId);
+    const added = new Set(offsets.map((o) => key(o.topic, o.partition)).filter((k) => held?.has(k) !== true)).size;
+    const { settings } = this.#deps;
+    const principal = entry.record.principal;
+    const over =
+      pendingCount(entry) + added > settings.maxPendingOffsetsPerTransaction
+        ? 'maxPendingOffsetsPerTransaction'
+        : (this.#pendingByPrincipal.get(principal) ?? 0) + added > settings.maxPendingOffsetsPerPrincipal
+          ? 'maxPendingOffsetsPerPrincipal'
+          : this.#pendingTotal + added > settings.maxPendingOffsets
+            ? 'maxPendingOffsets'
+            : null;
+    if (over !== null) {
+      this.#deps.logger.warn({ transactionalId, groupId, principal, limit: over }, 'TxnOffsetCommit refused: the offsets committed inside open transactions reached a bound');
+      return ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
+    }
     return this.#stored(() => {
       this.#deps.store.savePendingOffsets(transactionalId, groupId, offsets);
-      let keys = entry.pendingOffsets.get(groupId);
-      if (keys === undefined) entry.pendingOffsets.set(groupId, (keys = new Set()));
-      for (const o of offsets) keys.add(key(o.topic, o.partition));
+      this.#holdPending(entry, groupId, offsets.map((o) => key(o.topic, o.partition)));
     });
   }
 
   /** Whether an open transaction committed an offset of the group's partition (OffsetFetch requireStable, KIP-447). */
   hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
-    for (const entry of this.#entries.values()) {
-      if (entry.pendingOffsets.get(groupId)?.has(key(topic, partition)) === true) return true;
+    return (this.#pendingByGroup.get(groupId)?.get(key(topic, partition)) ?? 0) > 0;
+  }
+
+  /** Counts the partitions new to the entry's pending offsets of `groupId`. */
+  #holdPending(entry: Entry, groupId: string, keys: readonly string[]): void {
+    let held = entry.pendingOffsets.get(groupId);
+    if (held === undefined) entry.pendingOffsets.set(groupId, (held = new Set()));
+    let byGroup = this.#pendingByGroup.get(groupId);
+    if (byGroup === undefined) this.#pendingByGroup.set(groupId, (byGroup = new Map<string, number>()));
+    let added = 0;
+    for (const k of keys) {
+      if (held.has(k)) continue;
+      held.add(k);
+      byGroup.set(k, (byGroup.get(k) ?? 0) + 1);
+      added++;
     }
-    return false;
+    const principal = entry.record.principal;
+    this.#pendingByPrincipal.set(principal, (this.#pendingByPrincipal.get(principal) ?? 0) + added);
+    this.#pendingTotal += added;
+  }
+
+  /** Forgets the entry's pending offsets (committed, dropped, or a new transaction opened). */
+  #releasePending(entry: Entry): void {
+    const count = pendingCount(entry);
+    if (count === 0) return;
+    for (const [groupId, keys] of entry.pendingOffsets) {
+      const byGroup = this.#pendingByGroup.get(groupId);
+      if (byGroup === undefined) continue;
+      for (const k of keys) {
+        const n = (byGroup.get(k) ?? 1) - 1;
+        if (n > 0) byGroup.set(k, n);
+        else byGroup.delete(k);
+      }
+      if (byGroup.size === 0) this.#pendingByGroup.delete(groupId);
+    }
+    entry.pendingOffsets.clear();
+    const principal = entry.record.principal;
+    const left = (this.#pendingByPrincipal.get(principal) ?? count) - count;
+    if (left > 0) this.#pendingByPrincipal.set(principal, left);
+    else this.#pendingByPrincipal.delete(principal);
+    this.#pendingTotal -= count;
+  }
+
+  /** Pending offsets held broker-wide (for tests and metrics). */
+  get pendingOffsetCount(): number {
+    return this.#pendingTotal;
   }
 
   #stored(change: () => void): number {
@@ -436,7 +510,7 @@ export class TransactionCoordinator {
       const committed = this.#deps.store.completeTransaction(final, commit, final.updatedMs);
       entry.record = final;
       entry.partitionKeys.clear();
-      entry.pendingOffsets.clear();
+      this.#releasePending(entry);
       if (committed.length > 0) this.#deps.onOffsetsCommitted?.(committed, record.principal);
       return true;
     } catch (err) {
@@ -480,7 +554,10 @@ export class TransactionCoordinator {
         );
         entry.busy = true;
         try {
-          if (await this.#abortFencing(entry)) aborted++;
+          if (await this.#abortFencing(entry)) {
+            aborted++;
+            this.#deps.onTimedOut?.();
+          }
         } catch (err) {
           this.#deps.logger.error({ transactionalId: record.transactionalId, err: String(err) }, 'a timed-out transaction could not be aborted yet');
         } finally {
@@ -501,6 +578,17 @@ export class TransactionCoordinator {
   }
 
   // ---- operators ------------------------------------------------------------------------------
+
+  /** Counts for the metrics: ids by state, pending offsets, the age of the oldest open transaction. */
+  stats(): { byState: Record<string, number>; pendingOffsets: number; oldestOpenMs: number } {
+    const byState: Record<string, number> = {};
+    let oldest = Infinity;
+    for (const { record } of this.#entries.values()) {
+      byState[record.state] = (byState[record.state] ?? 0) + 1;
+      if (record.state === 'Ongoing' && record.startedMs < oldest) oldest = record.startedMs;
+    }
+    return { byState, pendingOffsets: this.#pendingTotal, oldestOpenMs: oldest === Infinity ? 0 : Math.max(0, this.#deps.scheduler.now() - oldest) };
+  }
 
   describe(transactionalId: string): TransactionDescription | undefined {
     const record = this.#entries.get(transactionalId)?.record;

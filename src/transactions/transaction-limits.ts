@@ -15,6 +15,12 @@ export interface TransactionSettings {
   readonly maxTransactionalIdsPerPrincipal: number;
   /** Consumer groups one transaction may commit offsets for (AddOffsetsToTxn). */
   readonly maxGroupsPerTransaction: number;
+  /** Partitions' offsets one open transaction may hold (TxnOffsetCommit); past it INVALID_COMMIT_OFFSET_SIZE. */
+  readonly maxPendingOffsetsPerTransaction: number;
+  /** The same for all of one principal's open transactions. */
+  readonly maxPendingOffsetsPerPrincipal: number;
+  /** The same for the broker (each is a row in the metadata store and about 100 bytes of memory). */
+  readonly maxPendingOffsets: number;
 }
 
 export const DEFAULT_TRANSACTION_SETTINGS: TransactionSettings = {
@@ -24,4 +30,7 @@ export const DEFAULT_TRANSACTION_SETTINGS: TransactionSettings = {
   maxTransactionalIds: 50_000,
   maxTransactionalIdsPerPrincipal: 5_000,
   maxGroupsPerTransaction: 100,
+  maxPendingOffsetsPerTransaction: 10_000,
+  maxPendingOffsetsPerPrincipal: 50_000,
+  maxPendingOffsets: 200_000,
 };

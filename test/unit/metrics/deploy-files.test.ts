@@ -15,6 +15,7 @@ function exposedNames(): Set<string> {
   const metrics = new BrokerMetrics();
   metrics.watch({ partitions: () => [], committedOffsets: () => [], logEndOffset: () => undefined, certificates: () => [], dataDir: '.' });
   metrics.setAuditWritable(() => true);
+  metrics.watchTransactions(() => ({ byState: {}, pendingOffsets: 0, oldestOpenMs: 0 }));
   return new Set(metrics.metricNames());
 }
 

@@ -37,6 +37,7 @@ function setup(t: TestContext, settings: Partial<TransactionSettings> = {}) {
   const stores: MetadataStore[] = [];
   const scheduler = new FakeScheduler();
   const markers = new RecordingMarkers();
+  const timedOut = { count: 0 };
   const open = () => {
     const store = new MetadataStore(dir);
     stores.push(store);
@@ -47,6 +48,9 @@ function setup(t: TestContext, settings: Partial<TransactionSettings> = {}) {
       logger: recordingLogger(),
       scheduler,
       settings: { ...DEFAULT_TRANSACTION_SETTINGS, ...settings },
+      onTimedOut: () => {
+        timedOut.count++;
+      },
     });
     return { store, coordinator };
   };
@@ -54,7 +58,7 @@ function setup(t: TestContext, settings: Partial<TransactionSettings> = {}) {
     for (const s of stores) s.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return { open, scheduler, markers };
+  return { open, scheduler, markers, timedOut };
 }
 
 const init = (c: TransactionCoordinator, transactionalId: string, producerId = -1n, producerEpoch = -1) =>
@@ -164,16 +168,19 @@ test('a new instance aborts the open transaction of the previous one with a newe
 });
 
 test('a transaction open past its timeout is aborted by the check, its producer fenced, and the id can start again', async (t) => {
-  const { open, markers, scheduler } = setup(t, { abortCheckIntervalMs: 1000 });
+  const { open, markers, scheduler, timedOut } = setup(t, { abortCheckIntervalMs: 1000 });
   const { coordinator } = open();
   const { producerId } = await coordinator.initProducerId({ transactionalId: 'tx', timeoutMs: 5000, producerId: -1n, producerEpoch: -1, principal: 'User:a', fencedCode: 90 });
   coordinator.addPartitions(ref('tx', producerId, 0), [{ topic: 'out', partition: 0 }]);
   scheduler.advance(4000);
   assert.equal(await coordinator.checkTimeouts(), 0, 'not yet timed out');
+  assert.deepEqual(coordinator.stats(), { byState: { Ongoing: 1 }, pendingOffsets: 0, oldestOpenMs: 4000 });
   scheduler.advance(1500);
   assert.equal(await coordinator.checkTimeouts(), 1);
   assert.deepEqual(markers.written.map((m) => [m.commit, m.producerEpoch]), [[false, 1]]);
   assert.equal(coordinator.describe('tx')?.state, 'CompleteAbort');
+  assert.equal(timedOut.count, 1);
+  assert.deepEqual(coordinator.stats(), { byState: { CompleteAbort: 1 }, pendingOffsets: 0, oldestOpenMs: 0 });
   assert.equal((await coordinator.endTransaction(ref('tx', producerId, 0), true)).errorCode, ErrorCode.PRODUCER_FENCED);
   // The producer recovers with its old pair (KIP-360): the epoch the abort gave it, no second bump.
   const again = await init(coordinator, 'tx', producerId, 0);
@@ -251,4 +258,33 @@ test('ListTransactions filters by state, producer id and duration', async (t) =>
   assert.deepEqual(coordinator.list([], [], 4000).map((x) => x.transactionalId), ['a']);
   assert.deepEqual(coordinator.list([], [], 6000), []);
   assert.deepEqual(coordinator.list([], [], -1).map((x) => x.transactionalId).sort(), ['a', 'b']);
+});
+
+test('offsets committed inside open transactions are bounded per transaction, per principal and broker-wide', async (t) => {
+  const { open } = setup(t, { maxPendingOffsetsPerTransaction: 3, maxPendingOffsetsPerPrincipal: 4, maxPendingOffsets: 5 });
+  const { coordinator } = open();
+  const offset = (partition: number) => ({ topic: 'in', partition, offset: 1n, leaderEpoch: -1, metadata: '', commitTimestamp: 0 });
+  const begin = async (id: string, principal: string) => {
+    const { producerId } = await coordinator.initProducerId({ transactionalId: id, timeoutMs: 60_000, producerId: -1n, producerEpoch: -1, principal, fencedCode: 90 });
+    coordinator.addOffsets(ref(id, producerId, 0), 'g');
+    return producerId;
+  };
+  const a1 = await begin('a1', 'User:a');
+  assert.equal(coordinator.savePendingOffsets('a1', 'g', [offset(0), offset(1), offset(2)]), ErrorCode.NONE);
+  // The same partitions again add nothing; a fourth is past the transaction's bound.
+  assert.equal(coordinator.savePendingOffsets('a1', 'g', [offset(0), offset(2)]), ErrorCode.NONE);
+  assert.equal(coordinator.savePendingOffsets('a1', 'g', [offset(3)]), ErrorCode.INVALID_COMMIT_OFFSET_SIZE);
+  await begin('a2', 'User:a');
+  assert.equal(coordinator.savePendingOffsets('a2', 'g', [offset(0), offset(1)]), ErrorCode.INVALID_COMMIT_OFFSET_SIZE, 'past the principal’s bound');
+  assert.equal(coordinator.savePendingOffsets('a2', 'g', [offset(0)]), ErrorCode.NONE);
+  await begin('b1', 'User:b');
+  assert.equal(coordinator.savePendingOffsets('b1', 'g', [offset(5), offset(6)]), ErrorCode.INVALID_COMMIT_OFFSET_SIZE, 'past the broker’s bound');
+  assert.equal(coordinator.savePendingOffsets('b1', 'g', [offset(5)]), ErrorCode.NONE);
+  assert.equal(coordinator.pendingOffsetCount, 5);
+  // Ending a transaction gives its share back.
+  assert.equal((await coordinator.endTransaction(ref('a1', a1, 0), false)).errorCode, ErrorCode.NONE);
+  assert.equal(coordinator.pendingOffsetCount, 2);
+  assert.equal(coordinator.hasPendingOffset('g', 'in', 0), true, 'a2 still holds partition 0');
+  assert.equal(coordinator.hasPendingOffset('g', 'in', 1), false);
+  assert.equal(coordinator.savePendingOffsets('b1', 'g', [offset(6), offset(7)]), ErrorCode.NONE);
 });
