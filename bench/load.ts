@@ -34,6 +34,8 @@ export interface LoadOptions {
    * Without it every record is keyless and every request carries the same batch.
    */
   readonly keys?: number;
+  /** The consumers' Fetch isolation level: 0 read_uncommitted (default), 1 read_committed (KIP-98: up to the last stable offset). */
+  readonly isolationLevel?: 0 | 1;
 }
 
 /** One load connection (the consumers' fetches ask for at most 50 MB, within its response limit). */
@@ -198,7 +200,10 @@ export async function produce(o: LoadOptions, topic: string, shape: Shape, acks:
   };
 }
 
-/** Reads every partition from offset 0 to its end with one connection per partition. */
+/**
+ * Reads every partition from offset 0 to its end with one connection per partition. With read_committed
+ * it stops at the last stable offset, below the end while a transaction is open.
+ */
 export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec: number; bytes: number }> {
   const PARTITIONS = o.partitions;
   // Connections (TLS handshake, SASL) are set up before the clock starts, as for produce.
@@ -214,7 +219,7 @@ export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec
           maxWaitMs: 0,
           minBytes: 0,
           maxBytes: 52428800,
-          isolationLevel: 0,
+          isolationLevel: o.isolationLevel ?? 0,
           sessionId: 0,
           sessionEpoch: -1,
           topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: o.fetchBytes ?? 8388608 }] }],
