@@ -216,7 +216,7 @@ export class TransactionAdmin {
    * InitProducerId with that id and its current timeout. The coordinator aborts the open transaction
    * (abort markers written to its partitions) and bumps the producer epoch, which fences the producer
    * that used the id: its next request fails with PRODUCER_FENCED or INVALID_PRODUCER_EPOCH, and a new
-   * instance must call init_transactions. Refused, with nothing sent, for an id the coordinator does not
+   * instance must call init_transactions. Refused, without an InitProducerId, for an id the coordinator does not
    * know (InitProducerId would create it), an id without an open transaction (nothing to abort: fencing
    * a healthy producer helps no one) and a transaction already being ended (its outcome is decided).
    * Between the check and the InitProducerId the producer may still end the transaction itself: that

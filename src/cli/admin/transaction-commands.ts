@@ -57,7 +57,7 @@ function describeError(id: string, err: KafkaError): string {
   return err.message;
 }
 
-const ABORT_HELP = `abort the open transaction of a transactional id, and fence the producer that uses it: sends InitProducerId for the id with its current transaction timeout, as a new instance of the producer would. The coordinator writes abort markers to the transaction's partitions (read_committed consumers then move past them) and bumps the producer epoch: the producer's next request fails with PRODUCER_FENCED (or INVALID_PRODUCER_EPOCH), and it must be restarted (init_transactions). Refused, with nothing sent, for an id without an open transaction or one already being committed or aborted`;
+const ABORT_HELP = `abort the open transaction of a transactional id, and fence the producer that uses it: sends InitProducerId for the id with its current transaction timeout, as a new instance of the producer would. The coordinator writes abort markers to the transaction's partitions (read_committed consumers then move past them) and bumps the producer epoch: the producer's next request fails with PRODUCER_FENCED (or INVALID_PRODUCER_EPOCH), and it must be restarted (init_transactions). Refused, without an InitProducerId, for an unknown id (it would create it), an id without an open transaction, or one already being committed or aborted`;
 
 /** `parapet transactions list|describe|abort`, over the Kafka protocol like kafka-transactions.sh (KIP-664). */
 export function registerTransactionCommands(transactions: Command, io: AdminIo): void {
@@ -133,7 +133,7 @@ export function registerTransactionCommands(transactions: Command, io: AdminIo):
     }),
   );
 
-  withConnectionOptions(transactions.command('abort').description(ABORT_HELP).argument('<transactional-id>', 'the transactional id')).action(
+  withConnectionOptions(transactions.command('abort').summary('abort the open transaction of a transactional id, fencing its producer').description(ABORT_HELP).argument('<transactional-id>', 'the transactional id')).action(
     action(io, async (id: string, flags: ConnectionFlags) => {
       const config = loadConfig(flags);
       const done = await withAdmin(io, config, async (admin) => {
