@@ -6,7 +6,7 @@ export type { AdminIo };
 type Register = (program: Command, io: AdminIo) => Promise<void>;
 
 /**
- * `parapet user|acl|topic|group|quota|…`: administration over the Kafka protocol through the admin
+ * `parapet user|acl|topic|group|transactions|quota|…`: administration over the Kafka protocol through the admin
  * client, so the same commands work against Parapet and any Kafka cluster. Connection settings come from
  * a librdkafka-style client config (by default `<data-dir>/client/admin.properties`).
  *
@@ -34,6 +34,14 @@ export const ADMIN_COMMANDS: Readonly<Record<string, Register>> = {
   group: async (program, io) => {
     const { registerGroupCommands } = await import('./admin/group-commands.js');
     registerGroupCommands(configureGroup(program.command('group').description('inspect consumer groups, reset their offsets, delete them'), io), io);
+  },
+  // Over the Kafka protocol (KIP-664), like kafka-transactions.sh; `abort` fences the producer (InitProducerId).
+  transactions: async (program, io) => {
+    const { registerTransactionCommands } = await import('./admin/transaction-commands.js');
+    registerTransactionCommands(
+      configureGroup(program.command('transactions').description('list and describe transactions; abort an open one (which fences its producer)'), io),
+      io,
+    );
   },
   // Over the broker's admin HTTP endpoint: the Kafka protocol cannot list or close other clients' connections.
   sessions: async (program, io) => {

@@ -37,6 +37,7 @@ import { ClientError, ConnectionError, KafkaError, throwIfError } from './errors
 import { ClusterConnections } from './cluster-connections.js';
 import { GroupAdmin } from './group-admin.js';
 import { QuotaAdmin } from './quota-admin.js';
+import { TransactionAdmin } from './transaction-admin.js';
 import type { KafkaConnection, ConnectionOptions } from './kafka-connection.js';
 import { describePartitions, listOffsets, type OffsetSpec, type TopicPartition, type TopicPartitions } from './partition-offsets.js';
 
@@ -197,7 +198,8 @@ function checkIterations(iterations: number): void {
  * A Kafka admin client over the Kafka protocol, so it works against Parapet and any Kafka cluster.
  * Reads go to the bootstrap broker; changes go to the controller that Metadata names, which older
  * ZooKeeper-based Kafka requires for topics and SCRAM credentials (newer brokers forward them anyway);
- * a group's requests go to its coordinator ({@link GroupAdmin}), ListOffsets to each partition's leader.
+ * a group's requests go to its coordinator ({@link GroupAdmin}), a transactional id's to its own
+ * ({@link TransactionAdmin}), ListOffsets to each partition's leader.
  * Every Kafka error code becomes a {@link KafkaError} naming the error and the operation.
  */
 export class AdminClient {
@@ -208,12 +210,15 @@ export class AdminClient {
   readonly groups: GroupAdmin;
   /** Client quotas (KIP-546). */
   readonly quotas: QuotaAdmin;
+  /** Transactions (KIP-664): listing, describing, aborting an open one by fencing its producer. */
+  readonly transactions: TransactionAdmin;
 
   private constructor(cluster: ClusterConnections) {
     this.#cluster = cluster;
     this.#bootstrap = cluster.bootstrap;
     this.groups = new GroupAdmin(cluster);
     this.quotas = new QuotaAdmin(cluster);
+    this.transactions = new TransactionAdmin(cluster);
   }
 
   static async connect(config: ClientConfig, options: ConnectionOptions = {}): Promise<AdminClient> {
