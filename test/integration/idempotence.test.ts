@@ -108,19 +108,21 @@ describe('idempotent produce (in-process broker)', () => {
     assert.deepEqual([r.errorCode, r.baseOffset], [ErrorCode.NONE, 0n]);
   });
 
-  it('refuses transactions with clear errors: InitProducerId with a transactional id, transactional batches', async (t) => {
-    const { port, logger } = await openBroker(t, tempDataDir(t));
+  it('a transactional batch is taken only inside a transaction: from an idempotent producer, or for a partition not added, it is INVALID_TXN_STATE', async (t) => {
+    const { port } = await openBroker(t, tempDataDir(t));
     const conn = await BatchClient.open(t, port);
-    await createTopic(port, 'tx', 1);
-    for (const version of [0, 3, 4]) {
-      const r = await initProducerId(conn, version, { transactionalId: 'my-tx' });
-      assert.deepEqual([r.errorCode, r.producerId, r.producerEpoch], [ErrorCode.INVALID_REQUEST, -1n, -1]);
-    }
-    assert.ok(logger.entries.some((e) => e.level === 'warn' && /transactions are not supported/.test(e.msg)));
-
-    const tx = await conn.produceBatch('tx', 0, batch(0n, 0, 0, 1, { transactional: true }));
-    assert.equal(tx.errorCode, ErrorCode.INVALID_TXN_STATE);
-    assert.match(tx.errorMessage ?? '', /transactions are not supported/);
+    await createTopic(port, 'tx', 2);
+    const idempotent = await initProducerId(conn, 4, {});
+    const refused = await conn.produceBatch('tx', 0, batch(idempotent.producerId ?? -1n, idempotent.producerEpoch, 0, 1, { transactional: true }));
+    assert.equal(refused.errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.match(refused.errorMessage ?? '', /no transactional id/);
+    // A transactional producer that did not add the partition (KIP-890's defence, exact on one broker).
+    const txn = await initProducerId(conn, 4, { transactionalId: 'my-tx' });
+    assert.equal(txn.errorCode, ErrorCode.NONE);
+    const notAdded = await conn.produceBatch('tx', 1, batch(txn.producerId ?? -1n, txn.producerEpoch, 0, 1, { transactional: true }));
+    assert.equal(notAdded.errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.match(notAdded.errorMessage ?? '', /AddPartitionsToTxn first/);
     assert.equal((await conn.listOffset('tx', 0, LATEST)).offset, 0n);
+    assert.equal((await conn.listOffset('tx', 1, LATEST)).offset, 0n);
   });
 });

@@ -55,7 +55,7 @@ describe('server', () => {
     client.socket.write(request(ApiVersions, 3, 1, {}));
     const [frame] = await client.waitFrames(1);
     const body = decodeResponse(ApiVersions, 3, frame as Buffer).body as { apiKeys: { apiKey: number }[] };
-    assert.deepEqual(body.apiKeys.map((k) => k.apiKey), [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 29, 30, 31, 32, 33, 36, 37, 42, 44, 48, 49, 50, 51, 60]);
+    assert.deepEqual(body.apiKeys.map((k) => k.apiKey), [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 24, 25, 26, 28, 29, 30, 31, 32, 33, 36, 37, 42, 44, 48, 49, 50, 51, 60, 65, 66]);
     client.close();
   });
 
