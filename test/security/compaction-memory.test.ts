@@ -71,9 +71,10 @@ describe('the cleaner with a million keys', () => {
     assert.ok(passes.length >= 7, `a million keys take at least 7 passes of about 157,000: ${passes.length}`);
     for (const pass of passes) assert.ok(pass.stats.keys <= Math.floor((MEMORY / 24) * 0.9), 'no pass holds more keys than the map');
     assert.equal(m.cleanerMemoryBytes, MEMORY);
-    // The map, plus the read chunk (1 MiB), a batch and what Node keeps of recent I/O: about 3 MiB
-    // measured, the same in every pass, nothing that grows with the keys.
-    const bound = MEMORY + 6 * 1024 * 1024;
+    // The map, plus the read chunk (1 MiB), a batch and what Node keeps of recent I/O: 4-5 MiB measured
+    // alone on the 2-core VM, up to 6.4 MiB with the other tests running beside it; the same in every
+    // pass, nothing that grows with the keys (all million of them would take 24 MiB in a map).
+    const bound = MEMORY + 8 * 1024 * 1024;
     assert.ok(peakExternal >= MEMORY, `the map itself is measured (${peakExternal} bytes)`);
     assert.ok(peakExternal <= bound, `external memory grew by ${(peakExternal / 2 ** 20).toFixed(1)} MiB while cleaning (bound ${bound / 2 ** 20} MiB)`);
     assert.ok(peakHeap <= 16 * 1024 * 1024, `the JS heap grew by ${(peakHeap / 2 ** 20).toFixed(1)} MiB while cleaning`);
