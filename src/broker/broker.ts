@@ -22,6 +22,7 @@ import { DEFAULT_GROUP_REGISTRY_LIMITS, GroupRegistry } from '../groups/group-re
 import { DEFAULT_GROUP_SIZE_LIMITS } from '../groups/limits.js';
 import { ProducerIdStore } from '../storage/producer-ids.js';
 import { TopicAdmin } from '../topics/topic-admin.js';
+import type { TopicPolicy } from '../topics/topic-policies.js';
 import { TopicConfigCache } from '../topics/topic-config-cache.js';
 import { DEFAULT_TOPIC_CONFIG_LIMITS } from '../topics/topic-configs.js';
 import { derivedMaxOpenLogFiles, OTHER_DESCRIPTORS, processOpenFileLimit } from '../storage/log/fd-limit.js';
@@ -109,6 +110,8 @@ export interface BrokerConfig {
   readonly autoCreateTopics: boolean;
   /** Partitions of a topic created without a count. */
   readonly defaultPartitions: number;
+  /** Declared topic policies, checked on every topic create and change (docs/governance/topic-policies.md); default none. */
+  readonly topicPolicies: readonly TopicPolicy[];
   /** How often retention looks for whole segments to delete (Kafka's log.retention.check.interval.ms). */
   readonly retentionCheckIntervalMs: number;
   /** The compaction cleaner's offset map, in bytes: its memory for keys (Kafka's log.cleaner.dedupe.buffer.size). */
@@ -240,6 +243,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   dataDir: './parapet-data',
   autoCreateTopics: false,
   defaultPartitions: 1,
+  topicPolicies: [],
   retentionCheckIntervalMs: 5 * 60 * 1000,
   cleanerMemoryBytes: DEFAULT_CLEANER_SETTINGS.memoryBytes,
   cleanerIoBytesPerSecond: DEFAULT_CLEANER_SETTINGS.ioBytesPerSecond,
@@ -428,6 +432,7 @@ export class Broker {
         nodeId: config.nodeId,
         logger,
         events,
+        topicPolicies: config.topicPolicies,
       });
       topics.openLogs();
       this.#captures = new CaptureRegistry({

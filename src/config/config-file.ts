@@ -10,6 +10,8 @@ import type { EncryptionAtRestConfig } from '../storage/crypto/key-setup.js';
 import type { AdminEndpointConfig } from '../metrics/admin-endpoint-config.js';
 import { absoluteSecretRef, SECRET_REF } from '../secret-ref.js';
 import { parseCidr } from '../server/admission/cidr.js';
+import { namePatternProblem, POLICY_NAME, type TopicPolicy } from '../topics/topic-policies.js';
+import { TAG } from '../topics/topic-configs.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -150,7 +152,44 @@ const AccessLogSchema = z.strictObject({
   flushIntervalMs: ms(100, 600_000).optional(),
 });
 
+// Topic policies (docs/governance/topic-policies.md): bounds are checked against each other here, the
+// name pattern compiled and checked for RE2-safety, so that a broker never starts with a policy it cannot apply.
+const policyRange = (max: number) =>
+  z
+    .strictObject({ min: z.number().int().min(0).max(max).optional(), max: z.number().int().min(0).max(max).optional() })
+    .refine((r) => r.min !== undefined || r.max !== undefined, 'give min, max or both')
+    .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, 'min must not be above max');
+const TopicPolicySchema = z.strictObject({
+  name: z.string().regex(POLICY_NAME, 'a policy name is 1 to 64 characters a-z, 0-9 and -'),
+  // A topic name (at most 249 characters) or a glob over names: * and ? and the characters of a name.
+  topics: z.string().regex(/^[a-zA-Z0-9._*?-]{1,249}$/, 'a topic name or a glob of one (letters, digits, . _ - and the wildcards * and ?)'),
+  tags: z.array(z.string().regex(TAG, 'a tag is 1 to 32 characters a-z, 0-9 and -')).min(1).max(16).optional(),
+  partitions: policyRange(2_147_483_647).optional(),
+  namePattern: z
+    .string()
+    .min(1)
+    .max(1000)
+    .superRefine((pattern, ctx) => {
+      const problem = namePatternProblem(pattern);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: `the pattern ${problem}` });
+    })
+    .optional(),
+  retentionMs: policyRange(Number.MAX_SAFE_INTEGER).optional(),
+  requireEncryption: z.boolean().optional(),
+});
+const TopicPoliciesSchema = z
+  .array(TopicPolicySchema)
+  .max(1000)
+  .superRefine((policies, ctx) => {
+    const seen = new Set<string>();
+    policies.forEach((p, i) => {
+      if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `the policy name ${p.name} is used twice: each refusal names its policy, so names are unique` });
+      seen.add(p.name);
+    });
+  });
+
 export const ConfigFileSchema = z.strictObject({
+  topicPolicies: TopicPoliciesSchema.optional(),
   quotas: QuotasSchema.optional(),
   accessLog: AccessLogSchema.optional(),
   encryptionAtRest: EncryptionAtRestSchema.optional(),
@@ -277,7 +316,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, topicPolicies, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -292,6 +331,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     adminEndpoint: adminEndpointOf(base.adminEndpoint, adminEndpoint, baseDir),
     quotas: { ...base.quotas, ...defined(quotas ?? {}) },
     accessLog: { ...base.accessLog, ...defined(accessLog ?? {}) },
+    topicPolicies: topicPolicies === undefined ? base.topicPolicies : topicPolicies.map(policyFromFile),
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),
@@ -354,7 +394,7 @@ function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undef
  * file, not under the `security` object the broker uses inside.
  */
 export function toConfigFile(config: BrokerConfig): ConfigFile {
-  const { listener, security, ...rest } = config;
+  const { listener, security, topicPolicies, ...rest } = config;
   const { tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback } = security;
   const oauthbearer = sasl.oauthbearer;
   const { audience, ...withoutAudience } = oauthbearer ?? {};
@@ -373,6 +413,30 @@ export function toConfigFile(config: BrokerConfig): ConfigFile {
     allowInsecureAnonymous,
     allowInsecureNonLoopback,
     ...rest,
+    topicPolicies: topicPolicies.map(policyOf),
+  };
+}
+
+/** A policy of the file without its absent keys (exactOptionalPropertyTypes). */
+function policyFromFile(p: NonNullable<ConfigFile['topicPolicies']>[number]): TopicPolicy {
+  const { partitions, retentionMs, ...rest } = p;
+  return {
+    ...defined(rest),
+    name: p.name,
+    topics: p.topics,
+    ...(partitions === undefined ? {} : { partitions: defined(partitions) }),
+    ...(retentionMs === undefined ? {} : { retentionMs: defined(retentionMs) }),
+  };
+}
+
+/** A policy in the file's (mutable) types. */
+function policyOf(p: TopicPolicy): NonNullable<ConfigFile['topicPolicies']>[number] {
+  const { tags, partitions, retentionMs, ...rest } = p;
+  return {
+    ...rest,
+    ...(tags === undefined ? {} : { tags: [...tags] }),
+    ...(partitions === undefined ? {} : { partitions: { ...partitions } }),
+    ...(retentionMs === undefined ? {} : { retentionMs: { ...retentionMs } }),
   };
 }
 

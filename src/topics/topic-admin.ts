@@ -11,6 +11,7 @@ import type { TopicConfigCache } from './topic-config-cache.js';
 import { checkAddedAssignments, checkTopicAssignments, type PartitionAssignment } from './replica-assignment.js';
 import { TOPIC_CONFIGS, validateTopicConfigs, type TopicConfigLimits } from './topic-configs.js';
 import type { SecurityEvents } from '../security/events.js';
+import { ALL_ASPECTS, checkTopicPolicies, compileTopicPolicies, type CompiledTopicPolicy, type PolicyAspect, type PolicyTopic, type TopicPolicy } from './topic-policies.js';
 
 /** A per-topic outcome as the admin APIs report it. */
 export interface TopicOutcome {
@@ -47,7 +48,12 @@ export interface TopicAdminOptions {
   readonly nodeId?: number;
   /** Where a topic set to `encryption=none` is reported as an insecure setting (default: the log). */
   readonly events?: SecurityEvents;
+  /** The declared topic policies (./topic-policies.ts), checked for every principal; default none. */
+  readonly topicPolicies?: readonly TopicPolicy[];
 }
+
+const PARTITION_ASPECTS: ReadonlySet<PolicyAspect> = new Set(['partitions']);
+const CONFIG_ASPECTS: ReadonlySet<PolicyAspect> = new Set(['configs']);
 
 /**
  * Topic administration shared by the admin APIs (and later the CLI): validation with Kafka's error
@@ -63,6 +69,7 @@ export class TopicAdmin {
   readonly #logs: LogStore;
   readonly #configs: TopicConfigCache;
   readonly #o: TopicAdminOptions;
+  readonly #policies: readonly CompiledTopicPolicy[];
   /** Partitions of all topics in the store. */
   #totalPartitions: number;
 
@@ -72,6 +79,7 @@ export class TopicAdmin {
     this.#logs = logs;
     this.#configs = configs;
     this.#o = options;
+    this.#policies = compileTopicPolicies(options.topicPolicies ?? []);
     // The broker's own topics (one __audit partition) are not the clients' to count against maxPartitions.
     this.#totalPartitions = store.topics().reduce((sum, t) => sum + (INTERNAL_TOPICS.has(t.name) ? 0 : t.partitions), 0);
   }
@@ -138,6 +146,17 @@ export class TopicAdmin {
     return null;
   }
 
+  /**
+   * The topic policies' refusal of `topic` as the operation would leave it, or null. The broker's own
+   * topics are exempt (they are not the clients' to shape); every principal, super users included, is
+   * bound, as Kafka's CreateTopicPolicy binds every caller. `aspects`: what the operation can change.
+   */
+  #policyProblem(topic: PolicyTopic, aspects: ReadonlySet<PolicyAspect>): TopicOutcome | null {
+    if (this.#policies.length === 0 || INTERNAL_TOPICS.has(topic.name)) return null;
+    const violation = checkTopicPolicies(this.#policies, topic, aspects);
+    return violation === null ? null : fail(ErrorCode.POLICY_VIOLATION, violation.message);
+  }
+
   list(): TopicRecord[] {
     return this.#store.topics();
   }
@@ -169,6 +188,8 @@ export class TopicAdmin {
     const internal = INTERNAL_TOPICS.has(spec.name);
     const partitionProblem = internal ? null : this.#partitionProblem(partitions, this.#totalPartitions + pending);
     if (partitionProblem !== null) return partitionProblem;
+    const policyProblem = this.#policyProblem({ name: spec.name, partitions, configs: spec.configs }, ALL_ASPECTS);
+    if (policyProblem !== null) return policyProblem;
     const record: TopicRecord = { name: spec.name, id: randomUUID(), partitions, configs: spec.configs };
     if (validateOnly) return ok(record);
     const created = this.#store.createTopic(record.name, record.id, partitions, spec.configs);
@@ -202,6 +223,11 @@ export class TopicAdmin {
     if (unknownRemoval !== undefined) return fail(ErrorCode.INVALID_CONFIG, `unknown topic config ${unknownRemoval}`);
     const problem = validateTopicConfigs({ ...change.replace, ...change.set }, this.#o.configLimits);
     if (problem !== null) return fail(ErrorCode.INVALID_CONFIG, problem);
+    // A change of tags can bring the topic under a policy it was not under: then it must meet all of it.
+    const after = configsAfter(topic.configs, change);
+    const retagged = (after.tags ?? '') !== (topic.configs.tags ?? '');
+    const policyProblem = this.#policyProblem({ name, partitions: topic.partitions, configs: after }, retagged ? ALL_ASPECTS : CONFIG_ASPECTS);
+    if (policyProblem !== null) return policyProblem;
     if (!validateOnly) {
       const altered = this.#store.alterConfigs(name, change);
       if (altered.kind !== 'changed') return fail(storageErrorCode(altered.kind), altered.message);
@@ -235,6 +261,9 @@ export class TopicAdmin {
     }
     const problem = this.#partitionProblem(count, this.#totalPartitions - topic.partitions + pending);
     if (problem !== null) return problem;
+    // Only the partition bounds: a name or configs that an older policy set allowed do not block a new partition.
+    const policyProblem = this.#policyProblem({ name, partitions: count, configs: topic.configs }, PARTITION_ASPECTS);
+    if (policyProblem !== null) return policyProblem;
     if (!validateOnly) {
       const raised = this.#store.setPartitionCount(name, count);
       if (raised.kind !== 'changed') return fail(storageErrorCode(raised.kind), raised.message);
@@ -243,4 +272,13 @@ export class TopicAdmin {
     }
     return ok();
   }
+}
+
+/** A topic's configs after a change, as the metadata store applies it: replace all, then set, then remove. */
+function configsAfter(
+  configs: Readonly<Record<string, string>>,
+  change: { replace?: Record<string, string>; set?: Record<string, string>; remove?: readonly string[] },
+): Record<string, string> {
+  const removed = new Set(change.remove ?? []);
+  return Object.fromEntries(Object.entries({ ...(change.replace ?? configs), ...change.set }).filter(([k]) => !removed.has(k)));
 }

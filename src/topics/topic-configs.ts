@@ -57,6 +57,8 @@ export interface TopicConfigDef {
   readonly allowed?: readonly string[];
   /** A rule beyond the range, with the reason in the refusal. */
   readonly check?: (value: bigint) => string | null;
+  /** Free-text configs (LIST of names): why a value is refused, or null. */
+  readonly text?: (value: string) => string | null;
 }
 
 const LONG_MAX = '9223372036854775807';
@@ -238,10 +240,36 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     allowed: [ENCRYPTED, 'none'],
     doc: 'How new batches are stored: sealed with AES-256-GCM, or in clear text (none: insecure, warned about and recorded as a security event).',
   },
+  // Parapet's own (issue 18): labels that topic policies select topics by (docs/governance/topic-policies.md).
+  tags: {
+    defaultValue: '',
+    type: ConfigType.LIST,
+    text: (value) => tagsProblem(value),
+    doc: 'Labels of the topic (comma-separated, up to 16, each a-z, 0-9 and -, at most 32 characters), such as pii or pci: the topic policies with these tags apply to it.',
+  },
 };
+
+export const TAG = /^[a-z0-9-]{1,32}$/;
+export const MAX_TAGS = 16;
+
+/** The `tags` topic config's problem, or null: a comma-separated list of up to 16 tags, each [a-z0-9-]{1,32}. */
+export function tagsProblem(value: string): string | null {
+  if (value === '') return null;
+  const tags = value.split(',');
+  if (tags.length > MAX_TAGS) return `must list at most ${MAX_TAGS} tags (got ${tags.length})`;
+  const bad = tags.find((t) => !TAG.test(t));
+  if (bad !== undefined) return `must be a comma-separated list of tags of 1 to 32 characters a-z, 0-9 and - (got "${bad}")`;
+  return null;
+}
+
+/** The tags a `tags` config value names. */
+export function parseTags(value: string | undefined): string[] {
+  return value === undefined || value === '' ? [] : value.split(',');
+}
 
 /** Why `value` is not valid for `def`, or null. */
 function valueProblem(def: TopicConfigDef, value: string, limits: TopicConfigLimits): string | null {
+  if (def.text !== undefined) return def.text(value);
   if (def.allowed !== undefined) return def.allowed.includes(value) ? null : `must be one of ${def.allowed.join(', ')}`;
   if (def.fraction !== undefined) {
     const x = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value) ? Number(value) : NaN;

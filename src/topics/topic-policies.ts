@@ -1,0 +1,180 @@
+/**
+ * Topic policies (issue 18, docs/governance/topic-policies.md): Kafka's `create.topic.policy.class.name`
+ * and `alter.config.policy.class.name` (KIP-108, KIP-133) declared in the config file instead of coded.
+ * Each policy selects topics by name (a literal or a glob) and optionally by tag (the topic config
+ * `tags`), and bounds what such a topic may be: its partition count, its name, its retention.ms, and
+ * whether it may be stored in clear text. A violation is refused with POLICY_VIOLATION (44) and a message
+ * naming the policy, as Kafka's PolicyViolationException is.
+ *
+ * The check is a pure function of the topic as it would be after the operation; TopicAdmin calls it.
+ */
+import { ENCRYPTED, parseTags, TOPIC_CONFIGS } from './topic-configs.js';
+
+/** A bound on either side, either optional. */
+export interface PolicyRange {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** One policy as written in the config file (`topicPolicies`), and as the broker config holds it. */
+export interface TopicPolicy {
+  /** Named in every refusal: [a-z0-9-]{1,64}, unique. */
+  readonly name: string;
+  /** A literal topic name, or a glob where `*` is any run of characters and `?` one character. */
+  readonly topics: string;
+  /** When given, the policy applies only to topics whose `tags` config names one of these. */
+  readonly tags?: readonly string[];
+  readonly partitions?: PolicyRange;
+  /** A regular expression the whole topic name must match (a search: anchor it with ^ and $). */
+  readonly namePattern?: string;
+  /** Bounds of retention.ms; -1 (keep forever) is above any max and never below a min. */
+  readonly retentionMs?: PolicyRange;
+  /** `encryption=none` is refused. */
+  readonly requireEncryption?: boolean;
+}
+
+/** A policy with its glob and name pattern compiled (once, when the broker starts). */
+export interface CompiledTopicPolicy {
+  readonly policy: TopicPolicy;
+  readonly topics: RegExp;
+  readonly namePattern: RegExp | null;
+}
+
+/** The aspects of a topic an operation can change: only the rules about those are checked for it. */
+export type PolicyAspect = 'name' | 'partitions' | 'configs';
+export const ALL_ASPECTS: ReadonlySet<PolicyAspect> = new Set(['name', 'partitions', 'configs']);
+
+export interface TopicPolicyViolation {
+  /** The policy's name. */
+  readonly rule: string;
+  /** `topic policy "<name>": <what is wrong and what is allowed>`. */
+  readonly message: string;
+}
+
+export const POLICY_NAME = /^[a-z0-9-]{1,64}$/;
+/** A regular expression that matches exactly the names the glob does. */
+export function globToRegExp(glob: string): RegExp {
+  // Topic names and globs are ASCII (the config schema), so code units are characters.
+  const body = glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\-]/g, '\\$&'))).join('');
+  return new RegExp(`^${body}$`, 'u');
+}
+
+/**
+ * Why `pattern` is not accepted as a name pattern, or null. JavaScript's engine backtracks, so a pattern
+ * is kept to what a linear-time engine (RE2) accepts: no backreferences and no lookaround. Patterns whose
+ * backtracking can take exponential time on a 249-character name are refused too: a quantified group
+ * that itself holds a quantifier or an alternation, (a+)+ or (a|ab)*, the shapes behind ReDoS.
+ */
+export function namePatternProblem(pattern: string): string | null {
+  try {
+    new RegExp(pattern, 'u');
+  } catch (err) {
+    return `does not compile: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  // Each open group: whether it holds a quantifier or an alternation (directly or in an inner group).
+  const groups: boolean[] = [];
+  let risky = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (/[1-9]/.test(next) || next === 'k') return 'uses a backreference, which a linear-time (RE2) engine cannot run';
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      // Skip the class: its ( | * are literal.
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+      continue;
+    }
+    if (c === '(') {
+      if (/^\(\?<?[=!]/.test(pattern.slice(i, i + 4))) return 'uses lookahead or lookbehind, which a linear-time (RE2) engine cannot run';
+      groups.push(false);
+      continue;
+    }
+    const quantified = isRepeat(pattern, i + 1);
+    if (c === ')') {
+      const inner = groups.pop() ?? false;
+      if (inner && quantified) return 'repeats a group that itself repeats or alternates, such as (a+)+ or (a|b)*: matching can take exponential time (ReDoS)';
+      if (groups.length > 0) groups[groups.length - 1] = (groups[groups.length - 1] ?? false) || inner || quantified;
+      continue;
+    }
+    if (c === '|' || isRepeat(pattern, i)) risky = true;
+    if (risky && groups.length > 0) groups[groups.length - 1] = true;
+    risky = false;
+  }
+  return null;
+}
+
+/** Whether a repetition (`*`, `+`, `{n,}` or `{n,m}` with m > 1; `?` repeats nothing) starts at `i`. */
+function isRepeat(pattern: string, i: number): boolean {
+  const c = pattern[i];
+  if (c === '*' || c === '+') return true;
+  if (c !== '{') return false;
+  const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
+  if (m === null) return false;
+  if (m[2] === undefined) return Number(m[1]) > 1;
+  return m[3] === '' || Number(m[3]) > 1;
+}
+
+/** Compiles the policies (validated at config load: a pattern that fails here is a bug, thrown). */
+export function compileTopicPolicies(policies: readonly TopicPolicy[]): CompiledTopicPolicy[] {
+  return policies.map((policy) => {
+    if (policy.namePattern !== undefined) {
+      const problem = namePatternProblem(policy.namePattern);
+      if (problem !== null) throw new Error(`topic policy "${policy.name}": namePattern ${problem}`);
+    }
+    return { policy, topics: globToRegExp(policy.topics), namePattern: policy.namePattern === undefined ? null : new RegExp(policy.namePattern, 'u') };
+  });
+}
+
+/** The topic as it would be after the operation. `configs`: the topic's own configs; absent ones take their defaults. */
+export interface PolicyTopic {
+  readonly name: string;
+  readonly partitions: number;
+  readonly configs: Readonly<Record<string, string>>;
+}
+
+const rangeText = (r: PolicyRange, unit = '') =>
+  r.min !== undefined && r.max !== undefined ? `${r.min}${unit} to ${r.max}${unit}` : r.min !== undefined ? `at least ${r.min}${unit}` : `at most ${String(r.max)}${unit}`;
+
+/**
+ * The first violation of the policies that apply to `topic`, or null. `aspects`: the rules checked
+ * (an operation is judged by what it can change: an AlterConfigs of a topic created before a partition
+ * bound existed is not refused for its partition count, which no config change can fix).
+ */
+export function checkTopicPolicies(policies: readonly CompiledTopicPolicy[], topic: PolicyTopic, aspects: ReadonlySet<PolicyAspect> = ALL_ASPECTS): TopicPolicyViolation | null {
+  const tags = parseTags(topic.configs.tags);
+  for (const { policy, topics, namePattern } of policies) {
+    if (!topics.test(topic.name)) continue;
+    if (policy.tags !== undefined && !policy.tags.some((t) => tags.includes(t))) continue;
+    const refuse = (what: string): TopicPolicyViolation => ({ rule: policy.name, message: `topic policy "${policy.name}": ${what}` });
+    const scope = policy.tags === undefined ? '' : ` for topics tagged ${policy.tags.join(' or ')}`;
+    if (aspects.has('name') && namePattern !== null && !namePattern.test(topic.name)) {
+      return refuse(`topic name ${topic.name} does not match ${String(policy.namePattern)}${scope}`);
+    }
+    const p = policy.partitions;
+    if (aspects.has('partitions') && p !== undefined && ((p.min !== undefined && topic.partitions < p.min) || (p.max !== undefined && topic.partitions > p.max))) {
+      return refuse(`${topic.name} would have ${topic.partitions} partitions; allowed${scope}: ${rangeText(p)}`);
+    }
+    if (!aspects.has('configs')) continue;
+    const r = policy.retentionMs;
+    if (r !== undefined) {
+      const own = topic.configs['retention.ms'];
+      // A stored value that is not an integer (never accepted) is read as the default, as the logs read it.
+      const value = own !== undefined && /^-?\d+$/.test(own) ? own : (TOPIC_CONFIGS['retention.ms']?.defaultValue ?? '-1');
+      const ms = BigInt(value);
+      // -1 keeps records forever: longer than any max, and never shorter than a min.
+      const tooShort = ms !== -1n && r.min !== undefined && ms < BigInt(r.min);
+      const tooLong = r.max !== undefined && (ms === -1n || ms > BigInt(r.max));
+      if (tooShort || tooLong) {
+        const shown = ms === -1n ? '-1 (forever)' : value;
+        return refuse(`retention.ms=${shown}${own === undefined ? ' (the default)' : ''} is not allowed${scope}: ${rangeText(r, ' ms')}`);
+      }
+    }
+    if (policy.requireEncryption === true && (topic.configs.encryption ?? ENCRYPTED) === 'none') {
+      return refuse(`encryption=none is not allowed${scope}: the topic must be stored encrypted (encryption=${ENCRYPTED})`);
+    }
+  }
+  return null;
+}
