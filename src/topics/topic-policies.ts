@@ -55,7 +55,7 @@ export const POLICY_NAME = /^[a-z0-9-]{1,64}$/;
 /** A regular expression that matches exactly the names the glob does. */
 export function globToRegExp(glob: string): RegExp {
   // Topic names and globs are ASCII (the config schema), so code units are characters.
-  const body = glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\-]/g, '\\$&'))).join('');
+  const body = glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
   return new RegExp(`^${body}$`, 'u');
 }
 
