@@ -94,5 +94,12 @@ describe('topic policies through real admin clients', () => {
       /^parapet: alter configs of topic "customers" failed: POLICY_VIOLATION \(44\): topic policy "pii-encrypted": encryption=none is not allowed/,
     );
     ok(await parapet(['topic', 'alter', 'customers', '--config', 'retention.ms=86400000', '--client-config', file]));
+    // CreateTopics through the CLI, as docs/governance/topic-policies.md shows it.
+    fails(
+      await parapet(['topic', 'create', 'orders.us', '--partitions', '1', '--client-config', file]),
+      1,
+      /^parapet: create topic "orders\.us" failed: POLICY_VIOLATION \(44\): topic policy "orders-partitions": orders\.us would have 1 partitions; allowed: 3 to 12\n$/,
+    );
+    ok(await parapet(['topic', 'create', 'orders.us', '--partitions', '3', '--client-config', file]));
   });
 });
