@@ -19,8 +19,8 @@ export function incrementalAlterConfigsHandler(admin: TopicAdmin): HandlerEntry 
         if (c.configOperation === AlterOp.SET && c.value !== null) set[c.name] = c.value;
         else if (c.configOperation === AlterOp.DELETE) remove.push(c.name);
         else {
-          // APPEND/SUBTRACT apply to list configs; none of ours is a multi-valued list.
-          return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `operation ${c.configOperation} is not valid for ${c.name}`, resourceType, resourceName };
+          // APPEND/SUBTRACT apply to list configs; the only list here is `tags`, which is set whole (SET).
+          return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `operation ${c.configOperation} is not valid for ${c.name}: set the whole value`, resourceType, resourceName };
         }
       }
       const outcome = admin.alterConfigs(resourceName, { set, remove }, body.validateOnly);
