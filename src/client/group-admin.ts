@@ -1,14 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CONSUMER_PROTOCOL_TYPE, decodeConsumerAssignment, type AssignedTopic } from '../protocol/consumer-protocol.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { DeleteGroups } from '../protocol/messages/delete-groups.js';
 import { DescribeGroups, type DescribeGroupsResponse } from '../protocol/messages/describe-groups.js';
-import { FindCoordinator } from '../protocol/messages/find-coordinator.js';
 import { ListGroups } from '../protocol/messages/list-groups.js';
 import { OffsetCommit } from '../protocol/messages/offset-commit.js';
 import { OffsetFetch } from '../protocol/messages/offset-fetch.js';
 import type { BrokerNode, ClusterConnections } from './cluster-connections.js';
 import { ClientError, ConnectionError, KafkaError, throwIfError } from './errors.js';
+import { CoordinatorKeyType, Coordinators } from './coordinators.js';
 import type { KafkaConnection } from './kafka-connection.js';
 
 export interface GroupListing {
@@ -57,15 +56,6 @@ export interface OffsetToCommit {
   readonly offset: bigint;
 }
 
-/** FindCoordinator key type of a consumer group (KIP-98 added the transactional one). */
-const GROUP_KEY_TYPE = 0;
-/** Errors that mean "ask FindCoordinator again, a little later" (coordinator moved, or still loading). */
-const RETRY_CODES: ReadonlySet<number> = new Set([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NOT_COORDINATOR]);
-/**
- * Waits between attempts. A Kafka cluster answers COORDINATOR_NOT_AVAILABLE while it creates
- * `__consumer_offsets` on first use, which takes a few seconds; after about 5 s the error is shown.
- */
-const RETRY_BACKOFF_MS = [100, 200, 400, 800, 1600, 2000] as const;
 
 function groupOf(response: DescribeGroupsResponse, groupId: string): DescribeGroupsResponse['groups'][number] {
   const group = response.groups.find((g) => g.groupId === groupId) ?? response.groups[0];
@@ -91,10 +81,11 @@ function decodeAssignment(protocolType: string, bytes: Buffer): readonly Assigne
 export class GroupAdmin {
   readonly #cluster: ClusterConnections;
   /** Coordinators found, by group id: one or two groups per command, forgotten when one moves. */
-  readonly #coordinators = new Map<string, Promise<BrokerNode>>();
+  readonly #coordinators: Coordinators;
 
   constructor(cluster: ClusterConnections) {
     this.#cluster = cluster;
+    this.#coordinators = new Coordinators(cluster, CoordinatorKeyType.group, (groupId) => `group "${groupId}"`);
   }
 
   /** Every group of the cluster that the principal may describe, sorted by id. */
@@ -220,18 +211,8 @@ export class GroupAdmin {
   }
 
   /** The group's coordinator, asked again (after a pause) while it is moving or loading. */
-  async #withCoordinator<T>(groupId: string, fn: (connection: KafkaConnection, coordinator: BrokerNode) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const coordinator = await this.#coordinator(groupId);
-        return await fn(await this.#connect(groupId, coordinator), coordinator);
-      } catch (err) {
-        const pause = RETRY_BACKOFF_MS[attempt];
-        if (!(err instanceof KafkaError) || !RETRY_CODES.has(err.code) || pause === undefined) throw err;
-        this.#coordinators.delete(groupId);
-        await sleep(pause);
-      }
-    }
+  #withCoordinator<T>(groupId: string, fn: (connection: KafkaConnection, coordinator: BrokerNode) => Promise<T>): Promise<T> {
+    return this.#coordinators.withRetries(groupId, fn);
   }
 
   /** Each broker lists only the groups it coordinates: without one of them the list would be incomplete. */
@@ -242,38 +223,5 @@ export class GroupAdmin {
       if (!(err instanceof ConnectionError)) throw err;
       throw new ConnectionError(`list groups: every broker lists the groups it coordinates, and broker ${broker.nodeId} cannot be reached: ${err.message}`);
     }
-  }
-
-  async #connect(groupId: string, coordinator: BrokerNode): Promise<KafkaConnection> {
-    try {
-      return await this.#cluster.to(coordinator);
-    } catch (err) {
-      if (!(err instanceof ConnectionError)) throw err;
-      throw new ConnectionError(`the coordinator of group "${groupId}" is broker ${coordinator.nodeId}, but ${err.message}`);
-    }
-  }
-
-  #coordinator(groupId: string): Promise<BrokerNode> {
-    let found = this.#coordinators.get(groupId);
-    if (found === undefined) {
-      found = this.#findCoordinator(groupId);
-      this.#coordinators.set(groupId, found);
-    }
-    return found;
-  }
-
-  async #findCoordinator(groupId: string): Promise<BrokerNode> {
-    const connection = this.#cluster.bootstrap;
-    const batched = connection.versionFor(FindCoordinator) >= 4;
-    const response = await connection.request(FindCoordinator, { key: groupId, keyType: GROUP_KEY_TYPE, coordinatorKeys: [groupId] });
-    // v4 (KIP-699) answers a batch of keys; earlier versions one coordinator at the top level.
-    const answer = batched ? response.coordinators?.find((c) => c.key === groupId) : response;
-    if (answer === undefined) throw new ClientError(`find the coordinator of group "${groupId}": the broker returned no result`);
-    throwIfError(`find the coordinator of group "${groupId}"`, answer.errorCode ?? 0, answer.errorMessage ?? null);
-    const { nodeId, host, port } = answer;
-    if (nodeId === undefined || host === undefined || port === undefined) {
-      throw new ClientError(`find the coordinator of group "${groupId}": the broker named no coordinator`);
-    }
-    return { nodeId, host, port };
   }
 }

@@ -1,19 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { DescribeTransactions } from '../protocol/messages/describe-transactions.js';
-import { FindCoordinator } from '../protocol/messages/find-coordinator.js';
 import { InitProducerId } from '../protocol/messages/init-producer-id.js';
 import { ListTransactions } from '../protocol/messages/list-transactions.js';
 import type { BrokerNode, ClusterConnections } from './cluster-connections.js';
 import { ClientError, ConnectionError, KafkaError, throwIfError } from './errors.js';
+import { COORDINATOR_RETRY_BACKOFF_MS, COORDINATOR_RETRY_CODES, CoordinatorKeyType, Coordinators } from './coordinators.js';
 import type { KafkaConnection } from './kafka-connection.js';
 
-/** FindCoordinator key type of a transactional id (KIP-98; a consumer group's is 0). */
-const TRANSACTION_KEY_TYPE = 1;
-/** Errors that mean "ask the coordinator again, a little later" (coordinator moved, still loading, or busy ending a transaction). */
-const RETRY_CODES: ReadonlySet<number> = new Set([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NOT_COORDINATOR]);
-/** Waits between attempts: about 5 s in all, then the error is shown (as group-admin.ts does). */
-const RETRY_BACKOFF_MS = [100, 200, 400, 800, 1600, 2000] as const;
+const RETRY_CODES = COORDINATOR_RETRY_CODES;
+const RETRY_BACKOFF_MS = COORDINATOR_RETRY_BACKOFF_MS;
 /** Transactional ids per DescribeTransactions request: a listing of the broker's 50,000 ids is described in bounded requests. */
 const DESCRIBE_BATCH = 1000;
 
@@ -95,10 +91,11 @@ function byTopic(topics: readonly { topic: string; partitions: readonly number[]
 export class TransactionAdmin {
   readonly #cluster: ClusterConnections;
   /** Coordinators found, by transactional id: the few ids of one command, forgotten when one moves. */
-  readonly #coordinators = new Map<string, Promise<BrokerNode>>();
+  readonly #coordinators: Coordinators;
 
   constructor(cluster: ClusterConnections) {
     this.#cluster = cluster;
+    this.#coordinators = new Coordinators(cluster, CoordinatorKeyType.transaction, (id) => `transactional id "${id}"`);
   }
 
   /** Every transactional id of the cluster that matches the filter and the principal may describe, sorted by id. */
@@ -146,10 +143,10 @@ export class TransactionAdmin {
       for (const id of pending) {
         let node: BrokerNode;
         try {
-          node = await this.#coordinator(id);
+          node = await this.#coordinators.of(id);
         } catch (err) {
           if (err instanceof KafkaError && RETRY_CODES.has(err.code) && !last) {
-            this.#coordinators.delete(id);
+            this.#coordinators.forget(id);
             retry.push(id);
             continue;
           }
@@ -165,13 +162,13 @@ export class TransactionAdmin {
         group.ids.push(id);
       }
       for (const { node, ids } of byCoordinator.values()) {
-        const connection = await this.#connect(ids[0] ?? '', node);
+        const connection = await this.#coordinators.connect(ids[0] ?? '', node);
         for (let i = 0; i < ids.length; i += DESCRIBE_BATCH) {
           const response = await connection.request(DescribeTransactions, { transactionalIds: ids.slice(i, i + DESCRIBE_BATCH) });
           for (const s of response.transactionStates) {
             const what = `describe transactional id "${s.transactionalId}"`;
             if (RETRY_CODES.has(s.errorCode) && !last) {
-              this.#coordinators.delete(s.transactionalId);
+              this.#coordinators.forget(s.transactionalId);
               retry.push(s.transactionalId);
             } else if (s.errorCode !== ErrorCode.NONE) {
               results.set(s.transactionalId, { transactionalId: s.transactionalId, error: new KafkaError(what, s.errorCode) });
@@ -247,19 +244,8 @@ export class TransactionAdmin {
   }
 
   /** A request to the id's coordinator, asked again (after a pause) while it is moving or loading. */
-  async #withCoordinator<T extends { errorCode: number }>(transactionalId: string, fn: (connection: KafkaConnection) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const pause = RETRY_BACKOFF_MS[attempt];
-      try {
-        const coordinator = await this.#coordinator(transactionalId);
-        const response = await fn(await this.#connect(transactionalId, coordinator));
-        if (!RETRY_CODES.has(response.errorCode) || pause === undefined) return response;
-      } catch (err) {
-        if (!(err instanceof KafkaError) || !RETRY_CODES.has(err.code) || pause === undefined) throw err;
-      }
-      this.#coordinators.delete(transactionalId);
-      await sleep(pause);
-    }
+  #withCoordinator<T extends { errorCode: number }>(transactionalId: string, fn: (connection: KafkaConnection) => Promise<T>): Promise<T> {
+    return this.#coordinators.withRetries(transactionalId, (connection) => fn(connection), (response) => response.errorCode);
   }
 
   /** Each broker lists only the transactional ids it coordinates: without one of them the list would be incomplete. */
@@ -270,42 +256,6 @@ export class TransactionAdmin {
       if (!(err instanceof ConnectionError)) throw err;
       throw new ConnectionError(`list transactions: every broker lists the transactional ids it coordinates, and broker ${broker.nodeId} cannot be reached: ${err.message}`);
     }
-  }
-
-  async #connect(transactionalId: string, coordinator: BrokerNode): Promise<KafkaConnection> {
-    try {
-      return await this.#cluster.to(coordinator);
-    } catch (err) {
-      if (!(err instanceof ConnectionError)) throw err;
-      throw new ConnectionError(`the coordinator of transactional id "${transactionalId}" is broker ${coordinator.nodeId}, but ${err.message}`);
-    }
-  }
-
-  #coordinator(transactionalId: string): Promise<BrokerNode> {
-    let found = this.#coordinators.get(transactionalId);
-    if (found === undefined) {
-      found = this.#findCoordinator(transactionalId);
-      this.#coordinators.set(transactionalId, found);
-      // A failed lookup is not kept: the next call asks again.
-      found.catch(() => this.#coordinators.delete(transactionalId));
-    }
-    return found;
-  }
-
-  async #findCoordinator(transactionalId: string): Promise<BrokerNode> {
-    const connection = this.#cluster.bootstrap;
-    const what = `find the coordinator of transactional id "${transactionalId}"`;
-    // FindCoordinator v0 has no key type: it can only find group coordinators.
-    if (connection.versionFor(FindCoordinator) < 1) throw new ClientError(`${what}: the broker only offers FindCoordinator v0, which cannot find a transaction coordinator`);
-    const batched = connection.versionFor(FindCoordinator) >= 4;
-    const response = await connection.request(FindCoordinator, { key: transactionalId, keyType: TRANSACTION_KEY_TYPE, coordinatorKeys: [transactionalId] });
-    // v4 (KIP-699) answers a batch of keys; earlier versions one coordinator at the top level.
-    const answer = batched ? response.coordinators?.find((c) => c.key === transactionalId) : response;
-    if (answer === undefined) throw new ClientError(`${what}: the broker returned no result`);
-    throwIfError(what, answer.errorCode ?? 0, answer.errorMessage ?? null);
-    const { nodeId, host, port } = answer;
-    if (nodeId === undefined || host === undefined || port === undefined) throw new ClientError(`${what}: the broker named no coordinator`);
-    return { nodeId, host, port };
   }
 }
 
