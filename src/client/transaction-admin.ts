@@ -8,8 +8,6 @@ import { ClientError, ConnectionError, KafkaError, throwIfError } from './errors
 import { COORDINATOR_RETRY_BACKOFF_MS, COORDINATOR_RETRY_CODES, CoordinatorKeyType, Coordinators } from './coordinators.js';
 import type { KafkaConnection } from './kafka-connection.js';
 
-const RETRY_CODES = COORDINATOR_RETRY_CODES;
-const RETRY_BACKOFF_MS = COORDINATOR_RETRY_BACKOFF_MS;
 /** Transactional ids per DescribeTransactions request: a listing of the broker's 50,000 ids is described in bounded requests. */
 const DESCRIBE_BATCH = 1000;
 
@@ -138,14 +136,14 @@ export class TransactionAdmin {
     let pending = [...new Set(transactionalIds)];
     for (let attempt = 0; pending.length > 0; attempt++) {
       const retry: string[] = [];
-      const last = RETRY_BACKOFF_MS[attempt] === undefined;
+      const last = COORDINATOR_RETRY_BACKOFF_MS[attempt] === undefined;
       const byCoordinator = new Map<string, { node: BrokerNode; ids: string[] }>();
       for (const id of pending) {
         let node: BrokerNode;
         try {
           node = await this.#coordinators.of(id);
         } catch (err) {
-          if (err instanceof KafkaError && RETRY_CODES.has(err.code) && !last) {
+          if (err instanceof KafkaError && COORDINATOR_RETRY_CODES.has(err.code) && !last) {
             this.#coordinators.forget(id);
             retry.push(id);
             continue;
@@ -167,7 +165,7 @@ export class TransactionAdmin {
           const response = await connection.request(DescribeTransactions, { transactionalIds: ids.slice(i, i + DESCRIBE_BATCH) });
           for (const s of response.transactionStates) {
             const what = `describe transactional id "${s.transactionalId}"`;
-            if (RETRY_CODES.has(s.errorCode) && !last) {
+            if (COORDINATOR_RETRY_CODES.has(s.errorCode) && !last) {
               this.#coordinators.forget(s.transactionalId);
               retry.push(s.transactionalId);
             } else if (s.errorCode !== ErrorCode.NONE) {
@@ -192,7 +190,7 @@ export class TransactionAdmin {
         }
       }
       pending = retry;
-      const pause = RETRY_BACKOFF_MS[attempt];
+      const pause = COORDINATOR_RETRY_BACKOFF_MS[attempt];
       if (pending.length > 0 && pause !== undefined) await sleep(pause);
     }
     return [...new Set(transactionalIds)].map(
@@ -232,7 +230,7 @@ export class TransactionAdmin {
       const response = await this.#withCoordinator(transactionalId, (connection) =>
         connection.request(InitProducerId, { transactionalId, transactionTimeoutMs: current.timeoutMs, producerId: -1n, producerEpoch: -1 }),
       );
-      const pause = RETRY_BACKOFF_MS[attempt];
+      const pause = COORDINATOR_RETRY_BACKOFF_MS[attempt];
       // The coordinator is still writing markers of this id (the producer ending it, or an earlier abort): look again.
       if (response.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS && pause !== undefined) {
         await sleep(pause);
@@ -263,8 +261,8 @@ export class TransactionAdmin {
 async function withRetries<T>(send: () => Promise<T>, errorOf: (response: T) => number): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const response = await send();
-    const pause = RETRY_BACKOFF_MS[attempt];
-    if (!RETRY_CODES.has(errorOf(response)) || pause === undefined) return response;
+    const pause = COORDINATOR_RETRY_BACKOFF_MS[attempt];
+    if (!COORDINATOR_RETRY_CODES.has(errorOf(response)) || pause === undefined) return response;
     await sleep(pause);
   }
 }
