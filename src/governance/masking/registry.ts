@@ -10,6 +10,7 @@ import {
   type MaskingPolicy,
   type PolicySource,
 } from './policy.js';
+import { parseRule, ruleText } from './rules.js';
 
 /**
  * The masking policies in force: the config file's (fixed while the broker runs) and the CLI's
@@ -124,14 +125,17 @@ function duplicateNames(policies: readonly MaskingPolicy[]): string[] {
   return problems;
 }
 
-/** The policy with only its known keys, absent ones left out (what is stored and listed). */
+/** The policy with only its known keys, absent ones left out, rules in their one spelling (what is stored and listed). */
 function normalise(p: MaskingPolicy): MaskingPolicy {
   return {
     name: p.name,
     topics: [...p.topics],
     ...(p.principals === undefined ? {} : { principals: [...p.principals] }),
     ...(p.exempt === undefined || p.exempt.length === 0 ? {} : { exempt: [...p.exempt] }),
-    fields: p.fields.map((f) => ({ path: f.path, rule: f.rule, ...(f.part === undefined || f.part === 'value' ? {} : { part: f.part }) })),
+    fields: p.fields.map((f) => {
+      const rule = parseRule(f.rule);
+      return { path: f.path, rule: 'error' in rule ? f.rule : ruleText(rule), ...(f.part === undefined || f.part === 'value' ? {} : { part: f.part }) };
+    }),
   };
 }
 
