@@ -62,6 +62,7 @@ import { recordingAuthorizer } from '../security/access-log/recording-authorizer
 import { credentialSetTimesJson } from '../security/credentials/credential-age.js';
 import { CaptureRegistry, type HeldCapture } from '../backup/capture/index.js';
 import type { Principal } from '../security/types.js';
+import type { MaskingConfig } from '../governance/masking/policy.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -112,6 +113,8 @@ export interface BrokerConfig {
   readonly defaultPartitions: number;
   /** Declared topic policies, checked on every topic create and change (docs/governance/topic-policies.md); default none. */
   readonly topicPolicies: readonly TopicPolicy[];
+  /** Masking on fetch per principal, the config file's policies and groups (docs/governance/masking.md); default none. */
+  readonly masking?: MaskingConfig;
   /** How often retention looks for whole segments to delete (Kafka's log.retention.check.interval.ms). */
   readonly retentionCheckIntervalMs: number;
   /** The compaction cleaner's offset map, in bytes: its memory for keys (Kafka's log.cleaner.dedupe.buffer.size). */

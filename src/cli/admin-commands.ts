@@ -73,6 +73,11 @@ export const ADMIN_COMMANDS: Readonly<Record<string, Register>> = {
     const { registerDrillCommand } = await import('./backups/drill-command.js');
     registerDrillCommand(configureGroup(program.command('dr').description('disaster recovery: rehearse a restore of a backup (drill)'), io), io);
   },
+  // Masking on fetch per principal, over the admin endpoint (docs/governance/masking.md).
+  mask: async (program, io) => {
+    const { registerMaskCommands } = await import('./admin/mask-commands.js');
+    registerMaskCommands(configureGroup(program.command('mask').description('add, list and remove masking policies: fields masked in fetches per principal (admin endpoint)'), io), io);
+  },
   quota: async (program, io) => {
     const { registerQuotaCommands } = await import('./admin/quota-commands.js');
     registerQuotaCommands(configureGroup(program.command('quota').description('set, list and remove client quotas (byte rates, request time, partition mutations)'), io), io);

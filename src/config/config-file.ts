@@ -12,6 +12,7 @@ import { absoluteSecretRef, SECRET_REF } from '../secret-ref.js';
 import { parseCidr } from '../server/admission/cidr.js';
 import { namePatternProblem, POLICY_NAME, type TopicPolicy } from '../topics/topic-policies.js';
 import { TAG } from '../topics/topic-configs.js';
+import { groupProblems, MAX_POLICIES, policyProblems, type MaskingConfig, type MaskingPolicy } from '../governance/masking/policy.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -188,8 +189,38 @@ const TopicPoliciesSchema = z
     });
   });
 
+// Masking on fetch (docs/governance/masking.md): the shapes here, the content (paths, rules, principals,
+// groups, bounds) by the same checks `parapet mask add` goes through, so both sources accept the same.
+const MaskingSchema = z
+  .strictObject({
+    principalGroups: z.record(z.string(), z.array(z.string())).optional(),
+    policies: z
+      .array(
+        z.strictObject({
+          name: z.string(),
+          topics: z.array(z.string()),
+          principals: z.array(z.string()).optional(),
+          exempt: z.array(z.string()).optional(),
+          fields: z.array(z.strictObject({ path: z.string(), rule: z.string(), part: z.enum(['value', 'key']).optional() })),
+        }),
+      )
+      .max(MAX_POLICIES)
+      .optional(),
+  })
+  .superRefine((m, ctx) => {
+    const groups = m.principalGroups ?? {};
+    for (const problem of groupProblems(groups)) ctx.addIssue({ code: 'custom', path: ['principalGroups'], message: problem });
+    const seen = new Set<string>();
+    (m.policies ?? []).forEach((p, i) => {
+      for (const problem of policyProblems(maskingPolicyFromFile(p), groups)) ctx.addIssue({ code: 'custom', path: ['policies', i], message: problem });
+      if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'name'], message: `the policy name ${p.name} is used twice` });
+      seen.add(p.name);
+    });
+  });
+
 export const ConfigFileSchema = z.strictObject({
   topicPolicies: TopicPoliciesSchema.optional(),
+  masking: MaskingSchema.optional(),
   quotas: QuotasSchema.optional(),
   accessLog: AccessLogSchema.optional(),
   encryptionAtRest: EncryptionAtRestSchema.optional(),
@@ -316,7 +347,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, topicPolicies, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, topicPolicies, masking, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -332,6 +363,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     quotas: { ...base.quotas, ...defined(quotas ?? {}) },
     accessLog: { ...base.accessLog, ...defined(accessLog ?? {}) },
     topicPolicies: topicPolicies === undefined ? base.topicPolicies : topicPolicies.map(policyFromFile),
+    ...(masking === undefined ? {} : { masking: maskingFromFile(masking) }),
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),
@@ -394,7 +426,7 @@ function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undef
  * file, not under the `security` object the broker uses inside.
  */
 export function toConfigFile(config: BrokerConfig): ConfigFile {
-  const { listener, security, topicPolicies, ...rest } = config;
+  const { listener, security, topicPolicies, masking, ...rest } = config;
   const { tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback } = security;
   const oauthbearer = sasl.oauthbearer;
   const { audience, ...withoutAudience } = oauthbearer ?? {};
@@ -414,6 +446,38 @@ export function toConfigFile(config: BrokerConfig): ConfigFile {
     allowInsecureNonLoopback,
     ...rest,
     topicPolicies: topicPolicies.map(policyOf),
+    ...(masking === undefined ? {} : { masking: maskingOf(masking) }),
+  };
+}
+
+/** The file's masking section without its absent keys (exactOptionalPropertyTypes). */
+function maskingFromFile(m: NonNullable<ConfigFile['masking']>): MaskingConfig {
+  return {
+    ...(m.principalGroups === undefined ? {} : { principalGroups: m.principalGroups }),
+    policies: (m.policies ?? []).map(maskingPolicyFromFile),
+  };
+}
+
+function maskingPolicyFromFile({ principals, exempt, fields, ...p }: NonNullable<NonNullable<ConfigFile['masking']>['policies']>[number]): MaskingPolicy {
+  return {
+    ...p,
+    ...(principals === undefined ? {} : { principals }),
+    ...(exempt === undefined ? {} : { exempt }),
+    fields: fields.map(({ part, ...f }) => (part === undefined ? f : { ...f, part })),
+  };
+}
+
+/** The masking section in the file's (mutable) types. */
+function maskingOf(m: MaskingConfig): NonNullable<ConfigFile['masking']> {
+  return {
+    ...(m.principalGroups === undefined ? {} : { principalGroups: Object.fromEntries(Object.entries(m.principalGroups).map(([k, v]) => [k, [...v]])) }),
+    policies: (m.policies ?? []).map((p) => ({
+      name: p.name,
+      topics: [...p.topics],
+      ...(p.principals === undefined ? {} : { principals: [...p.principals] }),
+      ...(p.exempt === undefined ? {} : { exempt: [...p.exempt] }),
+      fields: p.fields.map((f) => ({ ...f })),
+    })),
   };
 }
 

@@ -11,6 +11,7 @@ import { SessionRoutes, type SessionRoutesOptions } from './admin-sessions.js';
 import { ContainmentRoutes, type ContainmentRoutesOptions } from './admin-containment.js';
 import { AccessRoutes, type AccessRoutesOptions } from './admin-access.js';
 import { BackupRoutes, type BackupRoutesOptions } from './admin-backup.js';
+import { MaskingRoutes, type MaskingRoutesOptions } from './admin-masking.js';
 import { AdminRouteGuard, type AdminRouteGuardOptions } from './admin-route-guard.js';
 
 /**
@@ -63,6 +64,8 @@ export interface AdminRoutesOptions {
   readonly access?: AccessRoutesOptions;
   /** /v1/backup/capture, renew and release (./admin-backup.ts); absent: not served. */
   readonly backup?: BackupRoutesOptions;
+  /** /v1/masking/policies (./admin-masking.ts); absent: not served. */
+  readonly masking?: MaskingRoutesOptions;
 }
 
 /**
@@ -79,6 +82,7 @@ export class AdminServer {
   readonly #containment: ContainmentRoutes | undefined;
   readonly #access: AccessRoutes | undefined;
   readonly #backup: BackupRoutes | undefined;
+  readonly #masking: MaskingRoutes | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: AdminServerOptions) {
@@ -94,6 +98,7 @@ export class AdminServer {
     this.#containment = guard === undefined || routes?.containment === undefined ? undefined : new ContainmentRoutes(routes.containment, guard);
     this.#access = guard === undefined || routes?.access === undefined ? undefined : new AccessRoutes(routes.access, guard);
     this.#backup = guard === undefined || routes?.backup === undefined ? undefined : new BackupRoutes(routes.backup, guard);
+    this.#masking = guard === undefined || routes?.masking === undefined ? undefined : new MaskingRoutes(routes.masking, guard);
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -193,6 +198,10 @@ export class AdminServer {
     }
     if (this.#backup !== undefined && BackupRoutes.handles(path)) {
       await this.#backup.handle(req, res, path);
+      return;
+    }
+    if (this.#masking !== undefined && MaskingRoutes.handles(path)) {
+      await this.#masking.handle(req, res, path);
       return;
     }
     if (!this.#authorized(req)) {

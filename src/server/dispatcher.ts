@@ -7,7 +7,7 @@
  *                 → (request records)
  *   handler     what is left of the request, with its {@link RequestContext}
  *   stages      back out, each stage's `finish` and `after`, in reverse order:
- *                 (response records) → audit → authorization's and the names' merge of what they
+ *                 (response records: record masking) → audit → authorization's and the names' merge of what they
  *                 refused → metrics
  *   encode      the response frame; none for a request that is not answered (acks=0)
  *
@@ -37,6 +37,7 @@ import { nameRules } from './stages/name-rules.js';
 import { protectedTopics } from './stages/protected-topics.js';
 import { sessionExpiry } from './stages/session-expiry.js';
 import { quotaStage, type QuotaStageDeps } from './stages/quota.js';
+import { recordMasking, type RecordMaskingDeps } from './stages/record-masking.js';
 import type { Stage, StageFactory, StageRequest, StageStep } from './stages/stage.js';
 
 export interface PipelineDeps {
@@ -58,6 +59,8 @@ export interface PipelineDeps {
   readonly refusal?: (principal: Principal) => Refusal | null;
   /** Where every authorization decision is recorded (src/security/access-log); nowhere when absent. */
   readonly access?: AccessRecorder;
+  /** Masking of fetched records per principal (src/server/stages/record-masking.ts); none when absent. */
+  readonly masking?: RecordMaskingDeps;
 }
 
 /**
@@ -80,6 +83,8 @@ export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
     authorization(deps.authorizer, deps.events, deps.access),
     // After authorization: it records what was let through, and the handler's answer.
     ...(deps.audit === undefined ? [] : [auditStage(deps.audit)]),
+    // A response record stage: inside audit and metrics, so they see the masked response.
+    ...(deps.masking === undefined ? [] : [recordMasking(deps.masking)]),
     ...(deps.extraStages ?? []),
   ];
 }

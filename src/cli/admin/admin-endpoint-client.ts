@@ -38,7 +38,7 @@ export function endpointUrlOf(config: AdminEndpointConfig): URL {
 const RETRIES_WHEN_BUSY = 4;
 const MAX_RETRY_WAIT_MS = 2000;
 
-export async function callEndpoint(target: EndpointTarget, credentials: EndpointCredentials, method: 'GET' | 'POST', path: string, body?: object): Promise<unknown> {
+export async function callEndpoint(target: EndpointTarget, credentials: EndpointCredentials, method: 'GET' | 'POST' | 'DELETE', path: string, body?: object): Promise<unknown> {
   for (let attempt = 0; ; attempt++) {
     const answer = await callOnce(target, credentials, method, path, body);
     if (answer.status !== 429 || attempt >= RETRIES_WHEN_BUSY) return interpret(target, credentials, answer);
@@ -53,7 +53,7 @@ interface Answer {
   readonly retryAfter: string | undefined;
 }
 
-async function callOnce(target: EndpointTarget, credentials: EndpointCredentials, method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> {
+async function callOnce(target: EndpointTarget, credentials: EndpointCredentials, method: 'GET' | 'POST' | 'DELETE', path: string, body?: object): Promise<Answer> {
   const url = new URL(path, target.url);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
   const authorization =

@@ -52,7 +52,7 @@ describe('MetadataStore: when SCRAM credentials were set', () => {
     t.after(() => {
       store.close();
     });
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 13);
     assert.equal(store.scramCredential('alice', 'SCRAM-SHA-512')?.iterations, 8192, 'the credential is kept');
     assert.deepEqual(store.scramCredentialSetTimes(), [{ user: 'alice', mechanism: 'SCRAM-SHA-512', setAtMs: null }]);
     assert.deepEqual(credentialSetTimesJson(store), [{ principal: 'User:alice', mechanism: 'SCRAM-SHA-512', setAt: null }]);

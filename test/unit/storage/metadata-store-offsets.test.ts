@@ -50,13 +50,13 @@ describe('MetadataStore: committed offsets in SQLite', () => {
 });
 
 describe('MetadataStore: schema migration', () => {
-  it('creates a new store at the current schema (v11)', (t) => {
+  it('creates a new store at the current schema (v13)', (t) => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 13);
   });
 
-  it('migrates a v4 store to v11, whose broker secrets are made once and kept across reopening', (t) => {
+  it('migrates a v4 store to v13, whose broker secrets are made once and kept across reopening', (t) => {
     const dir = tempDir(t);
     const v4 = new MetadataStore(dir);
     v4.close();
@@ -65,7 +65,7 @@ describe('MetadataStore: schema migration', () => {
     db.close();
 
     const store = new MetadataStore(dir);
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 13);
     let made = 0;
     const make = () => {
       made++;
@@ -81,7 +81,7 @@ describe('MetadataStore: schema migration', () => {
     assert.equal(made, 2);
   });
 
-  it('migrates a v3 store to v11, keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
+  it('migrates a v3 store to v13, keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
     const dir = tempDir(t);
     mkdirSync(dir, { recursive: true });
     // The v3 schema exactly as Parapet created it before group metadata.
@@ -119,7 +119,7 @@ describe('MetadataStore: schema migration', () => {
     assert.equal(store.groupMetadata('g'), undefined, 'a group from before v4 describes as a simple group until its next generation');
     store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
     store.close();
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 13);
 
     const again = open(t, dir);
     assert.deepEqual(again.groupMetadata('g'), { protocolType: 'consumer', generationId: 1 }, 'reopening migrates nothing again');
@@ -146,7 +146,7 @@ describe('MetadataStore: schema migration', () => {
     assert.deepEqual(store.groupsWithOffsets(), []);
     store.commitOffsets('g', [offset('orders', 2, 10n)]);
     store.close();
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 13);
 
     // Reopening a migrated store migrates nothing again and keeps the offsets.
     const again = open(t, dir);
@@ -157,7 +157,7 @@ describe('MetadataStore: schema migration', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 12');
+    db.pragma('user_version = 14');
     db.close();
     assert.throws(
       () => new MetadataStore(dir),
