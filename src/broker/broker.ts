@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { DEFAULT_AUDIT_CONFIG, type AuditConfig } from '../audit/audit-config.js';
 import { UnsealPool } from '../storage/crypto/unseal-pool.js';
@@ -63,6 +64,7 @@ import { credentialSetTimesJson } from '../security/credentials/credential-age.j
 import { CaptureRegistry, type HeldCapture } from '../backup/capture/index.js';
 import type { Principal } from '../security/types.js';
 import type { MaskingConfig } from '../governance/masking/policy.js';
+import { MaskingRegistry } from '../governance/masking/registry.js';
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -305,6 +307,8 @@ export class Broker {
   #idleFilesTimer: NodeJS.Timeout | undefined;
   readonly #offsets: OffsetManager;
   readonly #transactions: TransactionCoordinator;
+  /** The masking policies in force (config file and `parapet mask`). */
+  readonly #masking: MaskingRegistry;
   readonly #waitingFetches: WaitingFetches;
   #offsetExpiryTimer: NodeJS.Timeout | undefined;
   readonly #keys: OpenedKeyServices;
@@ -438,6 +442,17 @@ export class Broker {
         topicPolicies: config.topicPolicies,
       });
       topics.openLogs();
+      // Masking on fetch (docs/governance/masking.md): the config file's policies and the CLI's, the
+      // hash rule's key a broker secret of this data directory (so masked values join across restarts).
+      const masking = new MaskingRegistry({
+        config: config.masking ?? {},
+        store: store.masking,
+        secret: store.brokerSecret('masking-hash-key', () => randomBytes(32)),
+        warn: (message) => {
+          logger.warn({ component: 'masking' }, message);
+        },
+      });
+      this.#masking = masking;
       this.#captures = new CaptureRegistry({
         sources: { dataDir: config.dataDir, store, logs: this.#logs },
         logger,
@@ -567,6 +582,10 @@ export class Broker {
         },
         refusal: (principal) => containment.refusal(principal),
         ...(accessLog === undefined ? {} : { access: accessLog }),
+        masking: {
+          policies: () => masking.current(),
+          ...(metrics === undefined ? {} : { onMasked: (r) => metrics.masked(r.masked, r.failedClosed, r.refusedPartitions) }),
+        },
       });
       const { tlsFiles } = security;
       const listener = this.#listener;
@@ -602,6 +621,7 @@ export class Broker {
                 guard: { verifyPassword, authorizer: endpointAuthorizer, events },
                 sessions: { registry: sessions, events },
                 containment: { containment, superUsers: config.security.superUsers },
+                masking: { registry: this.#masking },
                 access: { log: accessLog, superUsers: superUsersOf(config.security), credentialSetTimes: () => credentialSetTimesJson(this.#store) },
                 backup: {
                   take: (by) => this.captureForBackup(by),

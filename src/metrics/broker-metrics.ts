@@ -65,6 +65,8 @@ export class BrokerMetrics {
   readonly #reclaimedBytes: Counter;
   readonly #removedRecords: Counter;
   readonly #transactionsTimedOut: Counter;
+  readonly #maskedRecords: Counter<'outcome'>;
+  readonly #maskingRefusedPartitions: Counter;
   readonly #auditFailures: Counter;
   readonly #principals: BoundedLabelValues;
   readonly #mechanisms: BoundedLabelValues;
@@ -103,6 +105,8 @@ export class BrokerMetrics {
     this.#reclaimedBytes = new Counter({ name: 'parapet_log_cleaner_reclaimed_bytes_total', help: 'Bytes compaction removed from the logs', registers });
     this.#transactionsTimedOut = new Counter({ name: 'parapet_transactions_timed_out_total', help: 'Transactions the coordinator aborted because they stayed open past their transaction.timeout.ms', registers });
     this.#removedRecords = new Counter({ name: 'parapet_log_cleaner_removed_records_total', help: 'Records compaction removed (replaced by a newer record of their key, expired tombstones, records without a key)', registers });
+    this.#maskedRecords = new Counter({ name: 'parapet_masking_records_total', help: 'Records of masked partitions sent to consumers, by outcome: masked (fields masked), failed_closed (key or value replaced whole: unreadable, unknown schema, or a rule its schema refuses)', labelNames: ['outcome'], registers });
+    this.#maskingRefusedPartitions = new Counter({ name: 'parapet_masking_refused_partitions_total', help: 'Fetched partitions answered CORRUPT_MESSAGE because their batches could not be read for masking', registers });
     this.#auditFailures = new Counter({ name: 'parapet_audit_write_failures_total', help: 'Audit records that could not be written', registers });
     this.#process = options.processMetrics === false ? undefined : processMetricsRegistry();
   }
@@ -204,6 +208,13 @@ export class BrokerMetrics {
     this.#cleanedBytes.inc(bytesBefore);
     this.#reclaimedBytes.inc(Math.max(0, bytesBefore - bytesAfter));
     this.#removedRecords.inc(recordsRemoved);
+  }
+
+  /** What the masking stage did for one topic of one fetch (src/server/stages/record-masking.ts). */
+  masked(maskedRecords: number, failedClosed: number, refusedPartitions: number): void {
+    if (maskedRecords > 0) this.#maskedRecords.labels('masked').inc(maskedRecords);
+    if (failedClosed > 0) this.#maskedRecords.labels('failed_closed').inc(failedClosed);
+    if (refusedPartitions > 0) this.#maskingRefusedPartitions.inc(refusedPartitions);
   }
 
   /** The transaction coordinator aborted a transaction open past its timeout. */

@@ -23,6 +23,7 @@ import type { Refusal } from '../security/containment/containment.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
 import type { QuotaStageDeps } from './stages/quota.js';
+import type { RecordMaskingDeps } from './stages/record-masking.js';
 import type { StageFactory } from './stages/stage.js';
 import type { AccessRecorder } from '../security/access-log/observed-access.js';
 
@@ -93,6 +94,8 @@ export interface ListenerOptions {
   readonly admission?: AdmissionPolicy;
   /** Client quotas (src/server/stages/quota.ts); none when absent. */
   readonly quotas?: QuotaStageDeps;
+  /** Masking on fetch per principal (src/server/stages/record-masking.ts); none when absent. */
+  readonly masking?: RecordMaskingDeps;
   /**
    * Who is shut out now (a disabled principal, a lockdown: src/security/containment): refused at login
    * (SASL and certificates) and on every request; nobody is when absent.
@@ -153,6 +156,7 @@ export class Listener {
       ...(options.extraStages === undefined ? {} : { extraStages: options.extraStages }),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
+      ...(options.masking === undefined ? {} : { masking: options.masking }),
       ...(options.refusal === undefined ? {} : { refusal: options.refusal }),
       ...(options.access === undefined ? {} : { access: options.access }),
     });
