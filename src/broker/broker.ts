@@ -584,7 +584,11 @@ export class Broker {
         ...(accessLog === undefined ? {} : { access: accessLog }),
         masking: {
           policies: () => masking.current(),
-          ...(metrics === undefined ? {} : { onMasked: (r) => metrics.masked(r.masked, r.failedClosed, r.refusedPartitions) }),
+          ...(metrics === undefined ? {} : {
+                onMasked: (r) => {
+                  metrics.masked(r.masked, r.failedClosed, r.refusedPartitions);
+                },
+              }),
         },
       });
       const { tlsFiles } = security;
