@@ -28,15 +28,24 @@ import type { TopicMasking } from './policy.js';
  *
  * Bounds: one batch is decompressed at a time, at most `maxBatchBytes` (default 32 MiB, as the produce
  * path's decompressed limit at the default max.message.bytes), and with zstd (asynchronous only) the
- * decompressions of all fetches take turns through `serial`. The rewritten records never take more
- * bytes than were read, except the first batch, which is always sent whole (KIP-74) so the consumer
- * progresses: batches that would go past are left for the next fetch, as a read cut at max_bytes leaves them.
+ * decompressions of all fetches take turns through `serial`. The rewritten records take at most
+ * `maxOutputBytes` (by default twice what was read, and at least 1 MiB more than it), except the first
+ * batch, which is always sent whole (KIP-74) so the consumer progresses: batches that would go past are
+ * left for the next fetch, as a read cut at max_bytes leaves them. Masked batches may be larger than
+ * what was read (a hash is 64 characters; a masked value compresses worse than a repetitive one: lz4
+ * batches of JSON grew 3-4 times in bench/governance.ts), and holding them to the size read made every
+ * fetch of a compressed topic carry one batch.
  */
 
 /** The header a record masked whole carries; its value is the reason (a {@link FailReason}). */
 export const MASKED_HEADER = 'parapet.masked';
 
 export const DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024;
+
+/** The default of RewriteOptions.maxOutputBytes for `readBytes` read: twice as much, and at least 1 MiB more. */
+export function defaultMaxOutputBytes(readBytes: number): number {
+  return Math.max(2 * readBytes, readBytes + 1024 * 1024);
+}
 
 export interface RewriteOptions {
   /** The schema registry, for wire-format records; absent: those records fail closed. */
@@ -45,6 +54,8 @@ export interface RewriteOptions {
   readonly maxBatchBytes?: number;
   /** Length limits of the record fields. */
   readonly limits?: ReadLimits;
+  /** Most bytes of rewritten records per partition (the first batch is always whole); default above. */
+  readonly maxOutputBytes?: number;
   /** Where asynchronous decompressions (zstd) wait their turn, shared by every fetch. */
   readonly serial?: <T>(task: () => Promise<T>) => Promise<T>;
 }
@@ -99,7 +110,7 @@ function open(batch: Buffer): { header: BatchHeader; controlOrEmpty: boolean } {
 
 function rewriteSync(batches: readonly Buffer[], read: Buffer, masking: TopicMasking, options: RewriteOptions): RewriteResult {
   const counts = newCounts();
-  const out = new Output(read);
+  const out = new Output(read, options.maxOutputBytes ?? defaultMaxOutputBytes(read.length));
   const max = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   try {
     for (const batch of batches) {
@@ -121,7 +132,7 @@ function rewriteSync(batches: readonly Buffer[], read: Buffer, masking: TopicMas
 
 async function rewriteAsync(batches: readonly Buffer[], read: Buffer, masking: TopicMasking, options: RewriteOptions): Promise<RewriteResult> {
   const counts = newCounts();
-  const out = new Output(read);
+  const out = new Output(read, options.maxOutputBytes ?? defaultMaxOutputBytes(read.length));
   const max = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const serial = options.serial ?? (<T>(task: () => Promise<T>) => task());
   try {
@@ -147,22 +158,24 @@ async function rewriteAsync(batches: readonly Buffer[], read: Buffer, masking: T
 }
 
 /**
- * The rewritten batches, within the bytes that were read (the first batch always whole). While every
- * batch is sent as it was read, the result is a view of what was read: no copy.
+ * The rewritten batches, within `limit` bytes (the first batch always whole). While every batch is sent
+ * as it was read, the result is a view of what was read: no copy.
  */
 class Output {
   readonly #read: Buffer;
+  readonly #limit: number;
   readonly #parts: Buffer[] = [];
   #size = 0;
   #identical = true;
 
-  constructor(read: Buffer) {
+  constructor(read: Buffer, limit: number) {
     this.#read = read;
+    this.#limit = limit;
   }
 
   /** Adds a batch; false when it does not fit (the ones after it are left for the next fetch). */
   add(batch: Buffer, original: boolean): boolean {
-    if (this.#parts.length > 0 && this.#size + batch.length > this.#read.length) return false;
+    if (this.#parts.length > 0 && this.#size + batch.length > this.#limit) return false;
     this.#parts.push(batch);
     this.#size += batch.length;
     if (!original) this.#identical = false;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rewriteRecords, MASKED_HEADER, type RewriteResult } from '../../../../src/governance/masking/batch-rewriter.js';
+import { defaultMaxOutputBytes, rewriteRecords, MASKED_HEADER, type RewriteResult } from '../../../../src/governance/masking/batch-rewriter.js';
 import { hasImpreciseNumber } from '../../../../src/governance/masking/record-masker.js';
 import { compilePolicy, MaskingPolicySet, type MaskingPolicy, type TopicMasking } from '../../../../src/governance/masking/policy.js';
 import { BATCH_HEADER_SIZE, BatchOffsets, assignOffsets, readBatchHeader, splitBatches, validateBatch, writeBatchCrc } from '../../../../src/records/batch.js';
@@ -209,12 +209,19 @@ describe('masking batches: keys, schemas, bounds', () => {
     assert.equal(undecodable[0]?.headers.find((h) => h.key === MASKED_HEADER)?.value?.toString(), 'decode-failed');
   });
 
-  it('never sends more bytes than were read, but always the first batch whole', async () => {
+  it('allows twice the bytes read, at least 1 MiB more', () => {
+    assert.equal(defaultMaxOutputBytes(1000), 1000 + 1024 * 1024);
+    assert.equal(defaultMaxOutputBytes(8 * 1024 * 1024), 16 * 1024 * 1024);
+  });
+
+  it('never sends more than maxOutputBytes, but always the first batch whole', async () => {
     // Hashing turns each 1-character value into 64: the masked batches are far larger than the read.
     const h = masking([{ path: 'a', rule: 'hash' }]);
     const batches = await Promise.all([0, 1, 2].map((i) => batch(Array.from({ length: 20 }, () => ({ value: '{"a":"x"}' })), CompressionCodec.none, { baseOffset: BigInt(100 + i * 20) })));
     const read = Buffer.concat(batches);
-    const { records } = await rewrite(read, h);
+    const all = await rewrite(read, h);
+    assert.equal(splitBatches(all.records).length, 3, 'within the default allowance, every batch');
+    const { records } = await rewrite(read, h, { maxOutputBytes: read.length });
     assert.ok(splitBatches(records).length >= 1);
     assert.ok(splitBatches(records).length < 3, 'the batches past the budget are left for the next fetch');
     assert.ok(records.length > read.length / 3, 'the first batch is whole even past the budget');
