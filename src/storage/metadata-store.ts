@@ -9,6 +9,7 @@ import type { QuotaChange, QuotaStore, StoredQuota } from './quota-store.js';
 import { CONTAINMENT_SCHEMA_V7, ContainmentTables, type ContainmentStore } from './containment-store.js';
 import { ACCESS_SCHEMA_V8, AccessStore } from './access-store.js';
 import { TRANSACTION_SCHEMA_V11, TransactionTables, type TransactionStore } from './transaction-store.js';
+import { SCHEMA_REGISTRY_SCHEMA_V12, SchemaRegistryTables, type SchemaRegistryStore } from './schema-store.js';
 
 /**
  * The embedded metadata store: topics, partition counts, topic configs, consumer groups' committed
@@ -132,7 +133,7 @@ const offsetFromRow = (row: OffsetRow): CommittedOffset => ({
 });
 
 /** The schema version of the store; each migration step moves it by one. */
-const SCHEMA_VERSION = 11;
+const SCHEMA_VERSION = 12;
 
 /** Backups remembered in backup_history: enough for a posture scan and a look back, never growing. */
 const BACKUP_HISTORY_ROWS = 100;
@@ -194,6 +195,8 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
   readonly #containment: ContainmentTables;
   /** The transaction coordinator's state (src/transactions/). */
   readonly #transactions: TransactionTables;
+  /** The schema registry's subjects, versions and schemas (src/schemas/). */
+  readonly #schemaRegistry: SchemaRegistryTables;
 
   /** Opens (creating if needed) `<dataDir>/metadata.db`. */
   constructor(dataDir: string) {
@@ -288,6 +291,7 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
     };
     this.#containment = new ContainmentTables(db);
     this.#transactions = new TransactionTables(db);
+    this.#schemaRegistry = new SchemaRegistryTables(db);
   }
 
   #migrate(): void {
@@ -423,6 +427,14 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
       this.#db.transaction(() => {
         this.#db.exec(`${TRANSACTION_SCHEMA_V11}
           PRAGMA user_version = 11;`);
+      })();
+    }
+    if (version < 12) {
+      // v12: the schema registry (docs/governance/schemas.md): schemas by global id, subjects' versions,
+      // compatibility and mode settings, and the id counter (ids are never reused).
+      this.#db.transaction(() => {
+        this.#db.exec(`${SCHEMA_REGISTRY_SCHEMA_V12}
+          PRAGMA user_version = 12;`);
       })();
     }
   }
@@ -717,6 +729,10 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
 
   get transactions(): TransactionStore {
     return this.#transactions;
+  }
+
+  get schemaRegistry(): SchemaRegistryStore {
+    return this.#schemaRegistry;
   }
 
   /**

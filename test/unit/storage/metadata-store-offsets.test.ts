@@ -50,22 +50,22 @@ describe('MetadataStore: committed offsets in SQLite', () => {
 });
 
 describe('MetadataStore: schema migration', () => {
-  it('creates a new store at the current schema (v11)', (t) => {
+  it('creates a new store at the current schema (v12)', (t) => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 12);
   });
 
-  it('migrates a v4 store to v11, whose broker secrets are made once and kept across reopening', (t) => {
+  it('migrates a v4 store to v12, whose broker secrets are made once and kept across reopening', (t) => {
     const dir = tempDir(t);
     const v4 = new MetadataStore(dir);
     v4.close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.exec('DROP TABLE transaction_offsets; DROP TABLE transactions; DROP TABLE broker_secrets; DROP TABLE client_quotas; DROP TABLE disabled_principals; DROP TABLE lockdown; DROP TABLE observed_access; DROP TABLE observed_logins; DROP TABLE access_log_state; ALTER TABLE scram_credentials DROP COLUMN set_at; DROP TABLE backup_history; PRAGMA user_version = 4;');
+    db.exec('DROP TABLE schema_registry_versions; DROP TABLE schema_registry_schemas; DROP TABLE schema_registry_settings; DROP TABLE schema_registry_ids; DROP TABLE transaction_offsets; DROP TABLE transactions; DROP TABLE broker_secrets; DROP TABLE client_quotas; DROP TABLE disabled_principals; DROP TABLE lockdown; DROP TABLE observed_access; DROP TABLE observed_logins; DROP TABLE access_log_state; ALTER TABLE scram_credentials DROP COLUMN set_at; DROP TABLE backup_history; PRAGMA user_version = 4;');
     db.close();
 
     const store = new MetadataStore(dir);
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 12);
     let made = 0;
     const make = () => {
       made++;
@@ -81,7 +81,7 @@ describe('MetadataStore: schema migration', () => {
     assert.equal(made, 2);
   });
 
-  it('migrates a v3 store to v11, keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
+  it('migrates a v3 store to v12, keeping offsets, ACLs and credentials; its groups have no saved metadata', (t) => {
     const dir = tempDir(t);
     mkdirSync(dir, { recursive: true });
     // The v3 schema exactly as Parapet created it before group metadata.
@@ -119,7 +119,7 @@ describe('MetadataStore: schema migration', () => {
     assert.equal(store.groupMetadata('g'), undefined, 'a group from before v4 describes as a simple group until its next generation');
     store.saveGroupMetadata('g', { protocolType: 'consumer', generationId: 1 });
     store.close();
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 12);
 
     const again = open(t, dir);
     assert.deepEqual(again.groupMetadata('g'), { protocolType: 'consumer', generationId: 1 }, 'reopening migrates nothing again');
@@ -146,7 +146,7 @@ describe('MetadataStore: schema migration', () => {
     assert.deepEqual(store.groupsWithOffsets(), []);
     store.commitOffsets('g', [offset('orders', 2, 10n)]);
     store.close();
-    assert.equal(userVersion(dir), 11);
+    assert.equal(userVersion(dir), 12);
 
     // Reopening a migrated store migrates nothing again and keeps the offsets.
     const again = open(t, dir);
@@ -157,7 +157,7 @@ describe('MetadataStore: schema migration', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 12');
+    db.pragma('user_version = 99');
     db.close();
     assert.throws(
       () => new MetadataStore(dir),
