@@ -12,6 +12,7 @@ import { ContainmentRoutes, type ContainmentRoutesOptions } from './admin-contai
 import { AccessRoutes, type AccessRoutesOptions } from './admin-access.js';
 import { BackupRoutes, type BackupRoutesOptions } from './admin-backup.js';
 import { AdminRouteGuard, type AdminRouteGuardOptions } from './admin-route-guard.js';
+import { SchemaRegistryRoutes, type SchemaRegistryRoutesOptions } from './admin-schema-registry.js';
 
 /**
  * What the endpoint lets one client hold (docs/operations/monitoring.md, "The endpoint's bounds"): a
@@ -63,6 +64,8 @@ export interface AdminRoutesOptions {
   readonly access?: AccessRoutesOptions;
   /** /v1/backup/capture, renew and release (./admin-backup.ts); absent: not served. */
   readonly backup?: BackupRoutesOptions;
+  /** The schema registry's Confluent-compatible routes (./admin-schema-registry.ts), at their own rate; absent: not served. */
+  readonly schemaRegistry?: SchemaRegistryRoutesOptions;
 }
 
 /**
@@ -79,6 +82,7 @@ export class AdminServer {
   readonly #containment: ContainmentRoutes | undefined;
   readonly #access: AccessRoutes | undefined;
   readonly #backup: BackupRoutes | undefined;
+  readonly #schemaRegistry: SchemaRegistryRoutes | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: AdminServerOptions) {
@@ -94,6 +98,7 @@ export class AdminServer {
     this.#containment = guard === undefined || routes?.containment === undefined ? undefined : new ContainmentRoutes(routes.containment, guard);
     this.#access = guard === undefined || routes?.access === undefined ? undefined : new AccessRoutes(routes.access, guard);
     this.#backup = guard === undefined || routes?.backup === undefined ? undefined : new BackupRoutes(routes.backup, guard);
+    this.#schemaRegistry = guard === undefined || routes?.schemaRegistry === undefined ? undefined : new SchemaRegistryRoutes(routes.schemaRegistry, guard);
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -193,6 +198,10 @@ export class AdminServer {
     }
     if (this.#backup !== undefined && BackupRoutes.handles(path)) {
       await this.#backup.handle(req, res, path);
+      return;
+    }
+    if (this.#schemaRegistry !== undefined && SchemaRegistryRoutes.handles(path)) {
+      await this.#schemaRegistry.handle(req, res, path);
       return;
     }
     if (!this.#authorized(req)) {

@@ -507,7 +507,7 @@ export class SchemaRegistry implements SchemaLookup {
       else this.#globalMode = (value ?? undefined) as RegistryMode | undefined;
     } else {
       const state = this.#subjectState(subject);
-      state[key] = (value ?? undefined) as SubjectState[K];
+      state[key] = value ?? undefined;
       if (state.versions.size === 0 && state.compatibility === undefined && state.mode === undefined) this.#subjects.delete(subject);
     }
     return { ok: value as NonNullable<SubjectState[K]> };
@@ -523,6 +523,7 @@ export class SchemaRegistry implements SchemaLookup {
 
   /** A subject name the registry accepts: not empty, bounded, no control characters (it reaches logs and the audit trail). */
   #checkSubject(subject: string): RegistryRefusal | null {
+    // eslint-disable-next-line no-control-regex
     if (subject.length === 0 || subject.length > this.#limits.maxSubjectLength || /[\x00-\x1f\x7f]/.test(subject)) {
       return refuse(RegistryErrorCode.INVALID_SUBJECT, `Invalid subject: a subject name has 1 to ${this.#limits.maxSubjectLength} characters and no control characters`);
     }

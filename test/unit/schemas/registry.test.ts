@@ -91,7 +91,9 @@ describe('SchemaRegistry: registration and ids', () => {
 
   it('the default formats: JSON served, the others unsupported until their formats are added', (t) => {
     const store = new MetadataStore(tempDir(t));
-    t.after(() => store.close());
+    t.after(() => {
+      store.close();
+    });
     const registry = new SchemaRegistry({ store: store.schemaRegistry });
     assert.ok(registry.types().includes('JSON'));
     assert.deepEqual(ok(registry.register('j', { schema: '{"type":"object"}', schemaType: 'JSON', references: [] })), { id: 1, version: 1, created: true });
@@ -264,9 +266,15 @@ describe('SchemaRegistry: deletion', () => {
         if (fail) throw new Error('disk I/O error');
         return s.addVersion(...a);
       },
-      softDeleteVersions: (...a) => s.softDeleteVersions(...a),
-      hardDeleteVersions: (...a) => s.hardDeleteVersions(...a),
-      setSetting: (...a) => s.setSetting(...a),
+      softDeleteVersions: (...a) => {
+        s.softDeleteVersions(...a);
+      },
+      hardDeleteVersions: (...a) => {
+        s.hardDeleteVersions(...a);
+      },
+      setSetting: (...a) => {
+        s.setSetting(...a);
+      },
     }));
     ok(registry.register('s', input({ a: 'required' })));
     fail = true;
