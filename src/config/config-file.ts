@@ -12,6 +12,7 @@ import { absoluteSecretRef, SECRET_REF } from '../secret-ref.js';
 import { parseCidr } from '../server/admission/cidr.js';
 import { namePatternProblem, POLICY_NAME, type TopicPolicy } from '../topics/topic-policies.js';
 import { TAG } from '../topics/topic-configs.js';
+import type { SchemaRegistryConfig } from '../schemas/registry-limits.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -152,6 +153,26 @@ const AccessLogSchema = z.strictObject({
   flushIntervalMs: ms(100, 600_000).optional(),
 });
 
+// The schema registry (docs/governance/schemas.md#bounds): each limit overrides its default.
+const SchemaRegistrySchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  limits: z
+    .strictObject({
+      maxSchemaBytes: z.number().int().min(1024).max(16 * 1024 * 1024).optional(),
+      maxSubjects: z.number().int().min(1).max(1_000_000).optional(),
+      maxVersionsPerSubject: z.number().int().min(1).max(100_000).optional(),
+      maxSchemas: z.number().int().min(1).max(1_000_000).optional(),
+      maxReferences: z.number().int().min(0).max(10_000).optional(),
+      maxSubjectLength: z.number().int().min(16).max(16_384).optional(),
+      maxRequestBytes: z.number().int().min(4096).max(64 * 1024 * 1024).optional(),
+      requestsPerSecond: z.number().int().min(1).max(100_000).optional(),
+      requestBurst: z.number().int().min(1).max(1_000_000).optional(),
+      compiledCacheSize: z.number().int().min(1).max(1_000_000).optional(),
+      parsedCacheSize: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
+});
+
 // Topic policies (docs/governance/topic-policies.md): bounds are checked against each other here, the
 // name pattern compiled and checked for RE2-safety, so that a broker never starts with a policy it cannot apply.
 const policyRange = (max: number) =>
@@ -190,6 +211,7 @@ const TopicPoliciesSchema = z
 
 export const ConfigFileSchema = z.strictObject({
   topicPolicies: TopicPoliciesSchema.optional(),
+  schemaRegistry: SchemaRegistrySchema.optional(),
   quotas: QuotasSchema.optional(),
   accessLog: AccessLogSchema.optional(),
   encryptionAtRest: EncryptionAtRestSchema.optional(),
@@ -316,7 +338,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, topicPolicies, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, topicPolicies, schemaRegistry, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -332,6 +354,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     quotas: { ...base.quotas, ...defined(quotas ?? {}) },
     accessLog: { ...base.accessLog, ...defined(accessLog ?? {}) },
     topicPolicies: topicPolicies === undefined ? base.topicPolicies : topicPolicies.map(policyFromFile),
+    schemaRegistry: schemaRegistryOf(base.schemaRegistry, schemaRegistry),
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),
@@ -370,6 +393,12 @@ function encryptionAtRestOf(base: EncryptionAtRestConfig, file: ConfigFile['encr
   };
 }
 
+/** The file's registry settings over the defaults, limit by limit. */
+function schemaRegistryOf(base: SchemaRegistryConfig, file: ConfigFile['schemaRegistry']): SchemaRegistryConfig {
+  if (file === undefined) return base;
+  return { enabled: file.enabled ?? base.enabled, limits: { ...base.limits, ...defined(file.limits ?? {}) } };
+}
+
 /** The file's admin endpoint settings over the defaults, its paths and `${file:…}` token made absolute. */
 function adminEndpointOf(base: AdminEndpointConfig, file: ConfigFile['adminEndpoint'], baseDir: string | undefined): AdminEndpointConfig {
   if (file === undefined) return base;
@@ -394,7 +423,7 @@ function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undef
  * file, not under the `security` object the broker uses inside.
  */
 export function toConfigFile(config: BrokerConfig): ConfigFile {
-  const { listener, security, topicPolicies, ...rest } = config;
+  const { listener, security, topicPolicies, schemaRegistry, ...rest } = config;
   const { tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback } = security;
   const oauthbearer = sasl.oauthbearer;
   const { audience, ...withoutAudience } = oauthbearer ?? {};
@@ -414,6 +443,7 @@ export function toConfigFile(config: BrokerConfig): ConfigFile {
     allowInsecureNonLoopback,
     ...rest,
     topicPolicies: topicPolicies.map(policyOf),
+    schemaRegistry: { enabled: schemaRegistry.enabled, limits: { ...schemaRegistry.limits } },
   };
 }
 

@@ -51,3 +51,15 @@ export const DEFAULT_REGISTRY_LIMITS: RegistryLimits = Object.freeze({
 
 /** The names of the bounds, as the config file's `schemaRegistry.limits` spells them. */
 export const REGISTRY_LIMIT_KEYS = Object.keys(DEFAULT_REGISTRY_LIMITS) as readonly (keyof RegistryLimits)[];
+
+/** The config file's `schemaRegistry:` section (docs/configuration.md). */
+export interface SchemaRegistryConfig {
+  /**
+   * Serves the registry on the admin endpoint (its REST routes) and keeps it for the record stages.
+   * Default true; without the admin endpoint the routes are not served.
+   */
+  readonly enabled: boolean;
+  readonly limits: RegistryLimits;
+}
+
+export const DEFAULT_SCHEMA_REGISTRY_CONFIG: SchemaRegistryConfig = Object.freeze({ enabled: true, limits: DEFAULT_REGISTRY_LIMITS });
