@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -87,6 +87,20 @@ describe('the schema registry tables (metadata store v12)', () => {
     const reopened = open(t, dir).schemaRegistry;
     assert.equal(reopened.load().nextId, 4);
     assert.equal(reopened.addVersion('t', 1, schema(9)), 4);
+  });
+
+  it('is part of the metadata store’s online backup (what a backup capture copies): ids and the counter come back', async (t) => {
+    const dir = tempDir(t);
+    const store = open(t, dir);
+    store.schemaRegistry.addVersion('s', 1, schema(1));
+    store.schemaRegistry.addVersion('s', 2, schema(2));
+    store.schemaRegistry.hardDeleteVersions('s', [2], false);
+    const restored = join(dir, 'restored');
+    mkdirSync(restored);
+    await store.backupTo(join(restored, 'metadata.db'));
+    const copy = open(t, restored).schemaRegistry.load();
+    assert.deepEqual(copy.versions, [{ subject: 's', version: 1, schemaId: 1, deleted: false }]);
+    assert.equal(copy.nextId, 3, 'a restored registry does not hand out the deleted id 2 again');
   });
 
   it('a version that names a schema that is not stored is refused, and nothing of it is kept', (t) => {
