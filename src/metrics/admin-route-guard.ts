@@ -18,6 +18,10 @@ import { TokenBucket } from '../token-bucket.js';
  *   PLAIN login is) or with the endpoint's bearer token (its holder is the endpoint's administrator);
  * - the principal is authorized on the CLUSTER by the broker's ACLs, super users included;
  * - every request that gets past the bucket is audited (`admin-request`), never its credentials.
+ *
+ * A route family with resources of its own (the schema registry, ./admin-schema-registry.ts) takes the
+ * two halves apart: `identify` (its own bucket, then the credentials) and `authorize` on its resources,
+ * answering in its own format; it audits its changes and refusals itself.
  */
 export interface AdminRouteGuardOptions {
   /** The principal of a SCRAM user whose password this is; null otherwise (the same cost either way). */
