@@ -62,7 +62,12 @@ import { AccessLog } from '../security/access-log/access-log.js';
 import { recordingAuthorizer } from '../security/access-log/recording-authorizer.js';
 import { credentialSetTimesJson } from '../security/credentials/credential-age.js';
 import { CaptureRegistry, type HeldCapture } from '../backup/capture/index.js';
-import type { Principal } from '../security/types.js';
+import { userPrincipal, type Principal } from '../security/types.js';
+import type { TLSSocket } from 'node:tls';
+import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../security/tls/principal-mapping.js';
+import { SchemaRegistry } from '../schemas/registry.js';
+import { DEFAULT_SCHEMA_REGISTRY_CONFIG, type SchemaRegistryConfig } from '../schemas/registry-limits.js';
+import { VerifiedCredentialCache } from '../metrics/admin-credential-cache.js';
 import type { MaskingConfig } from '../governance/masking/policy.js';
 import { MaskingRegistry } from '../governance/masking/registry.js';
 
@@ -190,6 +195,8 @@ export interface BrokerConfig {
   readonly quotas: QuotaConfig;
   /** Observed access and logins, for the least-privilege advisor (docs/security/least-privilege.md). */
   readonly accessLog: AccessLogConfig;
+  /** The schema registry on the admin endpoint and its bounds (docs/governance/schemas.md). */
+  readonly schemaRegistry: SchemaRegistryConfig;
 }
 
 /** What tests may replace: the clock (segment.ms, retention.ms, LogAppendTime) and the file system of the logs. */
@@ -290,6 +297,7 @@ export const DEFAULT_BROKER_CONFIG: BrokerConfig = {
   allowInsecureAdminEndpoint: false,
   quotas: DEFAULT_QUOTA_CONFIG,
   accessLog: DEFAULT_ACCESS_LOG_CONFIG,
+  schemaRegistry: DEFAULT_SCHEMA_REGISTRY_CONFIG,
 };
 
 /** The standalone broker: one listener, the metadata store, the partition logs and the API handlers. */
@@ -332,6 +340,8 @@ export class Broker {
   readonly #accessLog: AccessLog | undefined;
   /** Backup captures held (src/backup/capture): at most two, each under a lease. */
   readonly #captures: CaptureRegistry;
+  /** The schema registry (src/schemas/); undefined when schemaRegistry.enabled is false. */
+  readonly #schemaRegistry: SchemaRegistry | undefined;
   readonly #clock: () => number;
   #listening = false;
   /** What the listener's `auto` connection limits are derived from (read once, at the start). */
@@ -354,6 +364,8 @@ export class Broker {
     try {
       store = new MetadataStore(config.dataDir);
       this.#store = store;
+      // Loaded whole from the store now: the record stages ask it synchronously.
+      this.#schemaRegistry = config.schemaRegistry.enabled ? new SchemaRegistry({ store: store.schemaRegistry, limits: config.schemaRegistry.limits }) : undefined;
       // A backup capture held when the broker last stopped without closing (a crash) is of no use any more.
       CaptureRegistry.clearLeftovers(config.dataDir, logger);
       const metrics = deps.metrics ?? (config.adminEndpoint.enabled ? new BrokerMetrics() : undefined);
@@ -388,6 +400,8 @@ export class Broker {
       const containment = new Containment({ store: store.containment, superUsers: config.security.superUsers, events, closeRefused: (refusal) => sessions.closeRefused(refusal) });
       this.#containment = containment;
       const scramAdmin = security.admin.scram;
+      // HTTP Basic logins of the admin endpoint verified lately (the registry's serializers ask often).
+      const credentialCache = new VerifiedCredentialCache();
       const admin = {
         ...security.admin,
         scram: {
@@ -396,7 +410,10 @@ export class Broker {
             scramAdmin.onChange?.(e);
             // A deleted or changed password ends the logins made with it now, not at their next login.
             const users = new Set([...e.upserted.map((u) => u.user), ...e.deleted.map((d) => d.user)]);
-            for (const user of users) sessions.revokeCredentials(user, e.context);
+            for (const user of users) {
+              sessions.revokeCredentials(user, e.context);
+              credentialCache.forget(user);
+            }
           },
         },
       };
@@ -608,7 +625,9 @@ export class Broker {
         ...(deps.readinessChecks ?? []),
       );
       // A disabled administrator, or any but a super user in a lockdown, cannot use the endpoint either.
-      const verifyPassword = shutOutPasswordVerifier(passwordVerifier(security.admin.scram.credentials), containment, events);
+      const verifyPassword = shutOutPasswordVerifier(credentialCache.wrap(passwordVerifier(security.admin.scram.credentials)), containment, events);
+      const certificatePrincipal = config.adminEndpoint.tls?.clientAuth === 'required' ? adminCertificatePrincipal(config.security, containment) : undefined;
+      const schemaRegistry = this.#schemaRegistry;
       // The endpoint's own checks are decisions of logged-in principals too: recorded as the pipeline's are.
       const endpointAuthorizer = accessLog === undefined ? security.listener.authorizer : recordingAuthorizer(security.listener.authorizer, accessLog);
       if (metrics !== undefined) metrics.watch(brokerScrapeSources({ logs: this.#logs, offsets: store, dataDir: config.dataDir, tlsFiles, adminEndpoint: config.adminEndpoint }));
@@ -622,7 +641,8 @@ export class Broker {
               logger,
               ...(deps.adminServerLimits === undefined ? {} : { limits: deps.adminServerLimits }),
               routes: {
-                guard: { verifyPassword, authorizer: endpointAuthorizer, events },
+                guard: { verifyPassword, authorizer: endpointAuthorizer, events, ...(certificatePrincipal === undefined ? {} : { certificatePrincipal }) },
+                ...(schemaRegistry === undefined ? {} : { schemaRegistry: { registry: schemaRegistry } }),
                 sessions: { registry: sessions, events },
                 containment: { containment, superUsers: config.security.superUsers },
                 masking: { registry: this.#masking },
@@ -748,6 +768,11 @@ export class Broker {
   }
 
   /** Disabled principals and the lockdown (`parapet user disable`, `parapet lockdown`). */
+  /** The schema registry, for the record stages (src/governance/); undefined when schemaRegistry.enabled is false. */
+  get schemaRegistry(): SchemaRegistry | undefined {
+    return this.#schemaRegistry;
+  }
+
   get containment(): Containment {
     return this.#containment;
   }
@@ -846,6 +871,22 @@ export interface CaptureCaller {
 const IN_PROCESS_CALLER: CaptureCaller = { principal: 'User:parapet-broker', remote: 'in-process' };
 
 /** Who the authorizer lets do everything (src/broker/security-setup.ts): the super users, and anonymous clients when allowed in. */
+/**
+ * The admin endpoint's mTLS callers (`adminEndpoint.tls.clientAuth: required`), mapped as the Kafka
+ * listener maps its certificates (tls.principalMapping, tls.principalPrefix); a principal shut out
+ * (disabled, or any but a super user in a lockdown) is none, as a wrong password is.
+ */
+function adminCertificatePrincipal(security: SecurityConfig, containment: Containment): (socket: TLSSocket) => Principal | undefined {
+  const rules = compilePrincipalMappingRules(security.tls.principalMapping);
+  const prefix = security.tls.principalPrefix ?? '';
+  return (socket) => {
+    const mapped = mapCertificatePrincipal(socket.getPeerCertificate(), rules);
+    if (mapped === undefined) return undefined;
+    const principal = prefix === '' ? mapped : userPrincipal(`${prefix}${mapped.slice('User:'.length)}`);
+    return containment.refusal(principal) === null ? principal : undefined;
+  };
+}
+
 function superUsersOf(security: SecurityConfig): string[] {
   return security.allowInsecureAnonymous ? [...security.superUsers, ANONYMOUS] : [...security.superUsers];
 }

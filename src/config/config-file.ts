@@ -13,6 +13,7 @@ import { parseCidr } from '../server/admission/cidr.js';
 import { namePatternProblem, POLICY_NAME, type TopicPolicy } from '../topics/topic-policies.js';
 import { TAG } from '../topics/topic-configs.js';
 import { groupProblems, MAX_POLICIES, policyProblems, type MaskingConfig, type MaskingPolicy } from '../governance/masking/policy.js';
+import type { SchemaRegistryConfig } from '../schemas/registry-limits.js';
 
 /**
  * The broker's config file (YAML, or JSON, which YAML reads too). Every key is optional and overrides
@@ -153,6 +154,26 @@ const AccessLogSchema = z.strictObject({
   flushIntervalMs: ms(100, 600_000).optional(),
 });
 
+// The schema registry (docs/governance/schemas.md#bounds): each limit overrides its default.
+const SchemaRegistrySchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  limits: z
+    .strictObject({
+      maxSchemaBytes: z.number().int().min(1024).max(16 * 1024 * 1024).optional(),
+      maxSubjects: z.number().int().min(1).max(1_000_000).optional(),
+      maxVersionsPerSubject: z.number().int().min(1).max(100_000).optional(),
+      maxSchemas: z.number().int().min(1).max(1_000_000).optional(),
+      maxReferences: z.number().int().min(0).max(10_000).optional(),
+      maxSubjectLength: z.number().int().min(16).max(16_384).optional(),
+      maxRequestBytes: z.number().int().min(4096).max(64 * 1024 * 1024).optional(),
+      requestsPerSecond: z.number().int().min(1).max(100_000).optional(),
+      requestBurst: z.number().int().min(1).max(1_000_000).optional(),
+      compiledCacheSize: z.number().int().min(1).max(1_000_000).optional(),
+      parsedCacheSize: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
+});
+
 // Topic policies (docs/governance/topic-policies.md): bounds are checked against each other here, the
 // name pattern compiled and checked for RE2-safety, so that a broker never starts with a policy it cannot apply.
 const policyRange = (max: number) =>
@@ -221,6 +242,7 @@ const MaskingSchema = z
 export const ConfigFileSchema = z.strictObject({
   topicPolicies: TopicPoliciesSchema.optional(),
   masking: MaskingSchema.optional(),
+  schemaRegistry: SchemaRegistrySchema.optional(),
   quotas: QuotasSchema.optional(),
   accessLog: AccessLogSchema.optional(),
   encryptionAtRest: EncryptionAtRestSchema.optional(),
@@ -347,7 +369,7 @@ export function loadConfigFile(path: string): ConfigFile {
  * directory of the config file.
  */
 export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: string): BrokerConfig {
-  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, topicPolicies, masking, ...rest } = file;
+  const { listener, tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback, encryptionAtRest, audit, adminEndpoint, quotas, accessLog, topicPolicies, masking, schemaRegistry, ...rest } = file;
   const at = (p: string | undefined) => (p === undefined || baseDir === undefined ? p : resolve(baseDir, p));
   const s = base.security;
   const oauth = sasl?.oauthbearer;
@@ -364,6 +386,7 @@ export function applyConfigFile(base: BrokerConfig, file: ConfigFile, baseDir?: 
     accessLog: { ...base.accessLog, ...defined(accessLog ?? {}) },
     topicPolicies: topicPolicies === undefined ? base.topicPolicies : topicPolicies.map(policyFromFile),
     ...(masking === undefined ? {} : { masking: maskingFromFile(masking) }),
+    schemaRegistry: schemaRegistryOf(base.schemaRegistry, schemaRegistry),
     security: {
       ...s,
       ...defined({ superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback }),
@@ -402,6 +425,12 @@ function encryptionAtRestOf(base: EncryptionAtRestConfig, file: ConfigFile['encr
   };
 }
 
+/** The file's registry settings over the defaults, limit by limit. */
+function schemaRegistryOf(base: SchemaRegistryConfig, file: ConfigFile['schemaRegistry']): SchemaRegistryConfig {
+  if (file === undefined) return base;
+  return { enabled: file.enabled ?? base.enabled, limits: { ...base.limits, ...defined(file.limits ?? {}) } };
+}
+
 /** The file's admin endpoint settings over the defaults, its paths and `${file:…}` token made absolute. */
 function adminEndpointOf(base: AdminEndpointConfig, file: ConfigFile['adminEndpoint'], baseDir: string | undefined): AdminEndpointConfig {
   if (file === undefined) return base;
@@ -426,7 +455,7 @@ function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undef
  * file, not under the `security` object the broker uses inside.
  */
 export function toConfigFile(config: BrokerConfig): ConfigFile {
-  const { listener, security, topicPolicies, masking, ...rest } = config;
+  const { listener, security, topicPolicies, masking, schemaRegistry, ...rest } = config;
   const { tls, sasl, superUsers, allowInsecurePlaintext, allowInsecureAnonymous, allowInsecureNonLoopback } = security;
   const oauthbearer = sasl.oauthbearer;
   const { audience, ...withoutAudience } = oauthbearer ?? {};
@@ -447,6 +476,7 @@ export function toConfigFile(config: BrokerConfig): ConfigFile {
     ...rest,
     topicPolicies: topicPolicies.map(policyOf),
     ...(masking === undefined ? {} : { masking: maskingOf(masking) }),
+    schemaRegistry: { enabled: schemaRegistry.enabled, limits: { ...schemaRegistry.limits } },
   };
 }
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TLSSocket } from 'node:tls';
 import { aclOperationName, CLUSTER_RESOURCE_NAME, ResourceType, type AclOperation } from '../protocol/acl.js';
 import type { SecurityEvents } from '../security/events.js';
 import type { Authorizer, Principal } from '../security/types.js';
@@ -17,6 +18,10 @@ import { TokenBucket } from '../token-bucket.js';
  *   PLAIN login is) or with the endpoint's bearer token (its holder is the endpoint's administrator);
  * - the principal is authorized on the CLUSTER by the broker's ACLs, super users included;
  * - every request that gets past the bucket is audited (`admin-request`), never its credentials.
+ *
+ * A route family with resources of its own (the schema registry, ./admin-schema-registry.ts) takes the
+ * two halves apart: `identify` (its own bucket, then the credentials) and `authorize` on its resources,
+ * answering in its own format; it audits its changes and refusals itself.
  */
 export interface AdminRouteGuardOptions {
   /** The principal of a SCRAM user whose password this is; null otherwise (the same cost either way). */
@@ -28,7 +33,27 @@ export interface AdminRouteGuardOptions {
   /** Requests per second to the authenticated routes, all clients together (a burst of twice as many). Default 5. */
   readonly ratePerSecond?: number;
   readonly clock?: () => number;
+  /**
+   * With `adminEndpoint.tls.clientAuth: required`: the principal of the verified client certificate,
+   * mapped as the Kafka listener maps it (src/security/tls/principal-mapping.ts); undefined when no rule
+   * yields one or the principal is shut out. A request without an Authorization header is this principal.
+   */
+  readonly certificatePrincipal?: (socket: TLSSocket) => Principal | undefined;
 }
+
+/**
+ * Thrown by a `verifyPassword` that may not derive a key now (./admin-credential-cache.ts: its budget of
+ * uncached verifications is spent): the request is answered 429, not 401, since the password may be right.
+ */
+export class CredentialCheckBusy extends Error {
+  override readonly name = 'CredentialCheckBusy';
+}
+
+/** Who the caller is, or why the request was already answered-to-be: past the rate, or not authenticated. */
+export type AdminIdentification =
+  | { readonly kind: 'caller'; readonly caller: AdminCaller }
+  | { readonly kind: 'limited' }
+  | { readonly kind: 'unauthenticated' };
 
 /** Who a bearer token's holder is in the audit trail and the session list. */
 export const TOKEN_PRINCIPAL: Principal = 'User:admin-endpoint-token';
@@ -62,26 +87,51 @@ export class AdminRouteGuard {
    * valid credentials, 403 without `operation` on the CLUSTER.
    */
   async admit(req: IncomingMessage, res: ServerResponse, path: string, operation: AclOperation): Promise<AdminCaller | undefined> {
-    if (!this.#bucket.tryTake(this.#clock())) {
+    const who = await this.identify(req, path);
+    if (who.kind === 'limited') {
       res.setHeader('Retry-After', '1');
       sendJson(res, 429, { error: 'too many requests to the admin routes; retry in a second' });
       return undefined;
     }
-    const who = await this.#authenticate(req);
-    if ('refused' in who) {
-      this.#audit(remoteOf(req), req.method ?? 'GET', path, 401, undefined, who.refused);
+    if (who.kind === 'unauthenticated') {
       res.setHeader('WWW-Authenticate', 'Basic realm="parapet", charset="UTF-8"');
       sendJson(res, 401, { error: 'unauthorized: send the credentials of a SCRAM user (HTTP Basic) or the bearer token' });
       return undefined;
     }
+    const { caller } = who;
     const name = aclOperationName(operation) ?? String(operation);
-    const allowed = who.tokenHolder || this.#o.authorizer.authorize({ principal: who.principal, host: clientIpOf(req), operation, resourceType: ResourceType.CLUSTER, resourceName: CLUSTER_RESOURCE_NAME });
-    if (!allowed) {
-      this.#audit(remoteOf(req), req.method ?? 'GET', path, 403, who.principal, `${name} on the CLUSTER is not allowed`);
-      sendJson(res, 403, { error: `forbidden: ${who.principal} may not ${req.method ?? 'GET'} ${path} (needs ${name} on the CLUSTER, or a super user)` });
+    if (!this.authorize(caller, req, operation, ResourceType.CLUSTER, CLUSTER_RESOURCE_NAME)) {
+      this.audit(caller, path, 403, `${name} on the CLUSTER is not allowed`);
+      sendJson(res, 403, { error: `forbidden: ${caller.principal} may not ${req.method ?? 'GET'} ${path} (needs ${name} on the CLUSTER, or a super user)` });
       return undefined;
     }
-    return { ...who, remote: remoteOf(req), method: req.method ?? 'GET' };
+    return caller;
+  }
+
+  /**
+   * The first half of {@link admit}, for a route family that authorizes on its own resources and
+   * answers in its own format (the schema registry): the rate (`bucket`, the family's own, or the
+   * shared one), then the credentials. A refusal of the credentials is audited here; nothing is sent.
+   */
+  async identify(req: IncomingMessage, path: string, bucket: TokenBucket = this.#bucket): Promise<AdminIdentification> {
+    if (!bucket.tryTake(this.#clock())) return { kind: 'limited' };
+    const who = await this.#authenticate(req);
+    if ('busy' in who) return { kind: 'limited' };
+    if ('refused' in who) {
+      this.#audit(remoteOf(req), req.method ?? 'GET', path, 401, undefined, who.refused);
+      return { kind: 'unauthenticated' };
+    }
+    return { kind: 'caller', caller: { ...who, remote: remoteOf(req), method: req.method ?? 'GET' } };
+  }
+
+  /** Whether the caller may do `operation` on the resource: the token's holder may do anything, anyone else as the ACLs say. */
+  authorize(caller: AdminCaller, req: IncomingMessage, operation: AclOperation, resourceType: ResourceType, resourceName: string): boolean {
+    return caller.tokenHolder || this.#o.authorizer.authorize({ principal: caller.principal, host: clientIpOf(req), operation, resourceType, resourceName });
+  }
+
+  /** A bucket of `ratePerSecond` with a burst of `burst`, on the guard's clock: a route family's own rate. */
+  bucket(ratePerSecond: number, burst: number): TokenBucket {
+    return new TokenBucket(ratePerSecond, burst, this.#clock());
   }
 
   /** Records how an admitted request was answered. */
@@ -93,10 +143,17 @@ export class AdminRouteGuard {
     this.#o.events.emit({ type: 'admin-request', remote, method, path, status, ...(principal === undefined ? {} : { principal }), detail });
   }
 
-  /** The bearer token's holder, a SCRAM user whose password matched, or a refusal (why, for the audit only). */
-  async #authenticate(req: IncomingMessage): Promise<{ principal: Principal; tokenHolder: boolean } | { refused: string }> {
+  /**
+   * The bearer token's holder, a SCRAM user whose password matched, the client certificate's principal
+   * (mTLS, when no Authorization header is sent), or a refusal (why, for the audit only).
+   */
+  async #authenticate(req: IncomingMessage): Promise<{ principal: Principal; tokenHolder: boolean } | { refused: string } | { busy: true }> {
     const header = req.headers.authorization;
-    if (header === undefined) return { refused: 'no Authorization header' };
+    if (header === undefined) {
+      const socket = req.socket;
+      const mapped = this.#o.certificatePrincipal !== undefined && socket instanceof TLSSocket && socket.authorized ? this.#o.certificatePrincipal(socket) : undefined;
+      return mapped === undefined ? { refused: 'no Authorization header' } : { principal: mapped, tokenHolder: false };
+    }
     if (header.length > MAX_AUTHORIZATION_LENGTH) return { refused: 'Authorization header too long' };
     const bearer = /^Bearer (\S+)$/i.exec(header)?.[1];
     if (bearer !== undefined) {
@@ -111,7 +168,13 @@ export class AdminRouteGuard {
     const colon = decoded.indexOf(':');
     if (colon <= 0) return { refused: 'malformed Basic credentials' };
     const user = decoded.slice(0, colon);
-    const principal = await this.#o.verifyPassword(user, decoded.slice(colon + 1));
+    let principal: Principal | null;
+    try {
+      principal = await this.#o.verifyPassword(user, decoded.slice(colon + 1));
+    } catch (err) {
+      if (err instanceof CredentialCheckBusy) return { busy: true };
+      throw err;
+    }
     // The claimed name is audited (as a failed Kafka login's is), never the password.
     if (principal === null) return { refused: `invalid credentials for user ${JSON.stringify(user.slice(0, 64))}` };
     return { principal, tokenHolder: false };

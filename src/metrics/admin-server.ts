@@ -13,6 +13,7 @@ import { AccessRoutes, type AccessRoutesOptions } from './admin-access.js';
 import { BackupRoutes, type BackupRoutesOptions } from './admin-backup.js';
 import { MaskingRoutes, type MaskingRoutesOptions } from './admin-masking.js';
 import { AdminRouteGuard, type AdminRouteGuardOptions } from './admin-route-guard.js';
+import { SchemaRegistryRoutes, type SchemaRegistryRoutesOptions } from './admin-schema-registry.js';
 
 /**
  * What the endpoint lets one client hold (docs/operations/monitoring.md, "The endpoint's bounds"): a
@@ -66,6 +67,8 @@ export interface AdminRoutesOptions {
   readonly backup?: BackupRoutesOptions;
   /** /v1/masking/policies (./admin-masking.ts); absent: not served. */
   readonly masking?: MaskingRoutesOptions;
+  /** The schema registry's Confluent-compatible routes (./admin-schema-registry.ts), at their own rate; absent: not served. */
+  readonly schemaRegistry?: SchemaRegistryRoutesOptions;
 }
 
 /**
@@ -83,6 +86,7 @@ export class AdminServer {
   readonly #access: AccessRoutes | undefined;
   readonly #backup: BackupRoutes | undefined;
   readonly #masking: MaskingRoutes | undefined;
+  readonly #schemaRegistry: SchemaRegistryRoutes | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: AdminServerOptions) {
@@ -99,6 +103,7 @@ export class AdminServer {
     this.#access = guard === undefined || routes?.access === undefined ? undefined : new AccessRoutes(routes.access, guard);
     this.#backup = guard === undefined || routes?.backup === undefined ? undefined : new BackupRoutes(routes.backup, guard);
     this.#masking = guard === undefined || routes?.masking === undefined ? undefined : new MaskingRoutes(routes.masking, guard);
+    this.#schemaRegistry = guard === undefined || routes?.schemaRegistry === undefined ? undefined : new SchemaRegistryRoutes(routes.schemaRegistry, guard);
     const serverOptions = {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -202,6 +207,10 @@ export class AdminServer {
     }
     if (this.#masking !== undefined && MaskingRoutes.handles(path)) {
       await this.#masking.handle(req, res, path);
+      return;
+    }
+    if (this.#schemaRegistry !== undefined && SchemaRegistryRoutes.handles(path)) {
+      await this.#schemaRegistry.handle(req, res, path);
       return;
     }
     if (!this.#authorized(req)) {

@@ -16,6 +16,13 @@ export const ResourceType = {
   TRANSACTIONAL_ID: 5,
   DELEGATION_TOKEN: 6,
   USER: 7,
+  /**
+   * Parapet's own: a subject of the schema registry (docs/governance/schemas.md), named and matched as
+   * topics are (LITERAL, PREFIXED, `*`). The code is far from Kafka's 0–7 so that a future Kafka type
+   * never takes it; DescribeAcls and DeleteAcls with resource type ANY leave these bindings out, since
+   * Kafka clients refuse a type they do not know (kafka-python raises), and a filter naming 100 reaches them.
+   */
+  SUBJECT: 100,
 } as const;
 export type ResourceTypeName = keyof typeof ResourceType;
 export type ResourceType = (typeof ResourceType)[ResourceTypeName];

@@ -9,6 +9,7 @@ import type { QuotaChange, QuotaStore, StoredQuota } from './quota-store.js';
 import { CONTAINMENT_SCHEMA_V7, ContainmentTables, type ContainmentStore } from './containment-store.js';
 import { ACCESS_SCHEMA_V8, AccessStore } from './access-store.js';
 import { TRANSACTION_SCHEMA_V11, TransactionTables, type TransactionStore } from './transaction-store.js';
+import { SCHEMA_REGISTRY_SCHEMA_V12, SchemaRegistryTables, type SchemaRegistryStore } from './schema-store.js';
 import { MASKING_SCHEMA_V13, MaskingTables, type MaskingStore } from './masking-store.js';
 
 /**
@@ -195,6 +196,8 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
   readonly #containment: ContainmentTables;
   /** The transaction coordinator's state (src/transactions/). */
   readonly #transactions: TransactionTables;
+  /** The schema registry's subjects, versions and schemas (src/schemas/). */
+  readonly #schemaRegistry: SchemaRegistryTables;
   /** The masking policies added with `parapet mask add` (src/governance/masking/). */
   readonly #masking: MaskingTables;
 
@@ -291,6 +294,7 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
     };
     this.#containment = new ContainmentTables(db);
     this.#transactions = new TransactionTables(db);
+    this.#schemaRegistry = new SchemaRegistryTables(db);
     this.#masking = new MaskingTables(db);
   }
 
@@ -427,6 +431,14 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
       this.#db.transaction(() => {
         this.#db.exec(`${TRANSACTION_SCHEMA_V11}
           PRAGMA user_version = 11;`);
+      })();
+    }
+    if (version < 12) {
+      // v12: the schema registry (docs/governance/schemas.md): schemas by global id, subjects' versions,
+      // compatibility and mode settings, and the id counter (ids are never reused).
+      this.#db.transaction(() => {
+        this.#db.exec(`${SCHEMA_REGISTRY_SCHEMA_V12}
+          PRAGMA user_version = 12;`);
       })();
     }
     if (version < 13) {
@@ -732,6 +744,10 @@ export class MetadataStore implements TopicStore, OffsetStore, QuotaStore {
 
   get masking(): MaskingStore {
     return this.#masking;
+  }
+
+  get schemaRegistry(): SchemaRegistryStore {
+    return this.#schemaRegistry;
   }
 
   /**

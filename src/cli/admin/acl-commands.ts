@@ -14,6 +14,7 @@ interface AclFlags extends ConnectionFlags {
   readonly topic?: string;
   readonly group?: string;
   readonly transactionalId?: string;
+  readonly subject?: string;
   readonly cluster?: boolean;
   readonly prefixed?: boolean;
   readonly host?: string;
@@ -53,6 +54,7 @@ function resourceOf(flags: AclFlags): { type: ResourceType; name: string } | und
   if (flags.topic !== undefined) return { type: ResourceType.TOPIC, name: flags.topic };
   if (flags.group !== undefined) return { type: ResourceType.GROUP, name: flags.group };
   if (flags.transactionalId !== undefined) return { type: ResourceType.TRANSACTIONAL_ID, name: flags.transactionalId };
+  if (flags.subject !== undefined) return { type: ResourceType.SUBJECT, name: flags.subject };
   if (flags.cluster === true) return { type: ResourceType.CLUSTER, name: CLUSTER_RESOURCE_NAME };
   return undefined;
 }
@@ -67,7 +69,7 @@ function bindingsFrom(flags: AclFlags): AclBinding[] {
   const permission = permissionOf(flags);
   if (permission === undefined) throw new UsageError('give --allow or --deny');
   const resource = resourceOf(flags);
-  if (resource === undefined) throw new UsageError('give the resource: --topic NAME, --group NAME, --transactional-id NAME or --cluster');
+  if (resource === undefined) throw new UsageError('give the resource: --topic NAME, --group NAME, --transactional-id NAME, --subject NAME or --cluster');
   if (flags.prefixed === true && resource.type === ResourceType.CLUSTER) throw new UsageError('--prefixed does not apply to --cluster');
   const principal = checkPrincipal(flags.principal ?? '');
   const host = checkHost(flags.host ?? '*');
@@ -103,6 +105,25 @@ function filtersFrom(flags: AclFlags, mode: 'list' | 'remove'): AclBindingFilter
   return operations.map((operation) => ({ ...base, operation }));
 }
 
+/**
+ * Without a resource flag, the same filters for Parapet's SUBJECT bindings (the schema registry's):
+ * a filter of type ANY leaves them out (kafka clients cannot read the type), so they are asked for apart.
+ */
+function subjectFiltersFrom(flags: AclFlags, filters: readonly AclBindingFilter[]): AclBindingFilter[] {
+  return resourceOf(flags) === undefined ? filters.map((f) => ({ ...f, resourceType: ResourceType.SUBJECT })) : [];
+}
+
+/** The SUBJECT part of a list or remove without a resource: a broker that does not know the type (not Parapet) is noted, not fatal. */
+async function subjectPart<T>(io: AdminIo, filters: readonly AclBindingFilter[], ask: () => Promise<T[]>): Promise<T[]> {
+  if (filters.length === 0) return [];
+  try {
+    return await ask();
+  } catch (err) {
+    io.stderr(`parapet: note: SUBJECT bindings (the schema registry's) were not included: ${printable(err instanceof Error ? err.message : String(err))}\n`);
+    return [];
+  }
+}
+
 function isEmptyFilter(flags: AclFlags): boolean {
   return (
     flags.principal === undefined &&
@@ -115,7 +136,7 @@ function isEmptyFilter(flags: AclFlags): boolean {
 }
 
 function aclOptions(cmd: Command, required: boolean): Command {
-  const resources = ['topic', 'group', 'transactionalId', 'cluster'];
+  const resources = ['topic', 'group', 'transactionalId', 'subject', 'cluster'];
   const others = (self: string) => resources.filter((r) => r !== self);
   const need = required ? ' (required)' : '';
   return cmd
@@ -126,6 +147,7 @@ function aclOptions(cmd: Command, required: boolean): Command {
     .addOption(new Option('--topic <name>', 'a topic (or topic prefix with --prefixed)').conflicts(others('topic')))
     .addOption(new Option('--group <name>', 'a consumer group (or prefix)').conflicts(others('group')))
     .addOption(new Option('--transactional-id <id>', 'a transactional id (or prefix)').conflicts(others('transactionalId')))
+    .addOption(new Option('--subject <name>', 'a schema registry subject (or prefix), e.g. orders-value').conflicts(others('subject')))
     .addOption(new Option('--cluster', 'the cluster').conflicts(others('cluster')))
     .option('--prefixed', 'the name is a prefix (PREFIXED pattern) rather than a literal name')
     .option('--host <host>', `client address: *, an IP or a CIDR block${required ? ' (default *)' : ''}`);
@@ -160,6 +182,9 @@ export function registerAclCommands(acl: Command, io: AdminIo): void {
         // DescribeAcls takes one filter: one request per operation, merged without duplicates.
         const found = new Map<string, AclBinding>();
         for (const filter of filters) for (const b of await admin.describeAcls(filter)) found.set(formatAclBinding(b), b);
+        const subjectFilters = subjectFiltersFrom(flags, filters);
+        const subjects = await subjectPart(io, subjectFilters, async () => (await Promise.all(subjectFilters.map((f) => admin.describeAcls(f)))).flat());
+        for (const b of subjects) found.set(formatAclBinding(b), b);
         return [...found.values()].sort(compareAclBindings);
       });
       for (const b of bindings) io.stdout(`${formatAclBinding(b)}\n`);
@@ -178,7 +203,11 @@ export function registerAclCommands(acl: Command, io: AdminIo): void {
       }
       const filters = filtersFrom(flags, 'remove');
       const config = loadConfig(flags);
-      const removed = await withAdmin(io, config, (admin) => admin.deleteAcls(filters));
+      const removed = await withAdmin(io, config, async (admin) => {
+        const main = await admin.deleteAcls(filters);
+        const subjectFilters = subjectFiltersFrom(flags, filters);
+        return [...main, ...(await subjectPart(io, subjectFilters, () => admin.deleteAcls(subjectFilters)))];
+      });
       if (removed.length === 0) io.stdout('no ACL binding matched\n');
       for (const b of removed) io.stdout(`removed ${formatAclBinding(b)}\n`);
     }),

@@ -140,9 +140,14 @@ export function validateAclFilter(filter: AclBindingFilter): AclError {
   return OK;
 }
 
-/** Kafka's `AclBindingFilter.matches` (ResourcePatternFilter and AccessControlEntryFilter). */
+/**
+ * Kafka's `AclBindingFilter.matches` (ResourcePatternFilter and AccessControlEntryFilter), except that
+ * resource type ANY does not reach Parapet's SUBJECT bindings (code 100): a Kafka client that lists or
+ * deletes "every" binding must not meet a type it cannot read (kafka-python raises on it), nor delete
+ * what it could not have seen. A filter naming SUBJECT reaches them.
+ */
 export function aclFilterMatches(filter: AclBindingFilter, binding: AclBinding): boolean {
-  if (filter.resourceType !== ResourceType.ANY && filter.resourceType !== binding.resourceType) return false;
+  if (filter.resourceType === ResourceType.ANY ? binding.resourceType === ResourceType.SUBJECT : filter.resourceType !== binding.resourceType) return false;
   const patternIsAny = filter.patternType === PatternType.ANY;
   const patternIsMatch = filter.patternType === PatternType.MATCH;
   if (!patternIsAny && !patternIsMatch && filter.patternType !== binding.patternType) return false;

@@ -139,7 +139,7 @@ describe('Containment: disabled principals and the lockdown', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.exec('DROP TABLE transaction_offsets; DROP TABLE transactions; DROP TABLE disabled_principals; DROP TABLE lockdown; DROP TABLE observed_access; DROP TABLE observed_logins; DROP TABLE access_log_state; ALTER TABLE scram_credentials DROP COLUMN set_at; DROP TABLE backup_history; PRAGMA user_version = 6;');
+    db.exec('DROP TABLE schema_registry_versions; DROP TABLE schema_registry_schemas; DROP TABLE schema_registry_settings; DROP TABLE schema_registry_ids; DROP TABLE transaction_offsets; DROP TABLE transactions; DROP TABLE disabled_principals; DROP TABLE lockdown; DROP TABLE observed_access; DROP TABLE observed_logins; DROP TABLE access_log_state; ALTER TABLE scram_credentials DROP COLUMN set_at; DROP TABLE backup_history; PRAGMA user_version = 6;');
     db.close();
     const h = open(t, dir);
     assert.deepEqual(h.containment.disabled(), []);

@@ -19,7 +19,7 @@ describe('MetadataStore: the backups taken (v10)', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const v9 = new Database(join(dir, 'metadata.db'));
-    v9.exec('DROP TABLE transaction_offsets; DROP TABLE transactions; DROP TABLE backup_history; PRAGMA user_version = 9;');
+    v9.exec('DROP TABLE schema_registry_versions; DROP TABLE schema_registry_schemas; DROP TABLE schema_registry_settings; DROP TABLE schema_registry_ids; DROP TABLE transaction_offsets; DROP TABLE transactions; DROP TABLE backup_history; PRAGMA user_version = 9;');
     v9.close();
     const store = new MetadataStore(dir);
     t.after(() => {

@@ -36,7 +36,7 @@ describe('MetadataStore: when SCRAM credentials were set', () => {
     // A v8 store as Parapet wrote it: the scram_credentials table without set_at, a credential in it.
     new MetadataStore(dir).close();
     const v8 = new Database(join(dir, 'metadata.db'));
-    v8.exec('DROP TABLE transaction_offsets; DROP TABLE transactions; ALTER TABLE scram_credentials DROP COLUMN set_at; DROP TABLE backup_history; PRAGMA user_version = 8;');
+    v8.exec('DROP TABLE schema_registry_versions; DROP TABLE schema_registry_schemas; DROP TABLE schema_registry_settings; DROP TABLE schema_registry_ids; DROP TABLE transaction_offsets; DROP TABLE transactions; ALTER TABLE scram_credentials DROP COLUMN set_at; DROP TABLE backup_history; PRAGMA user_version = 8;');
     v8.prepare('INSERT INTO scram_credentials (user_name, mechanism, salt, stored_key, server_key, iterations) VALUES (?, ?, ?, ?, ?, ?)').run(
       'alice',
       'SCRAM-SHA-512',

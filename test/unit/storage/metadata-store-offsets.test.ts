@@ -61,7 +61,7 @@ describe('MetadataStore: schema migration', () => {
     const v4 = new MetadataStore(dir);
     v4.close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.exec('DROP TABLE transaction_offsets; DROP TABLE transactions; DROP TABLE broker_secrets; DROP TABLE client_quotas; DROP TABLE disabled_principals; DROP TABLE lockdown; DROP TABLE observed_access; DROP TABLE observed_logins; DROP TABLE access_log_state; ALTER TABLE scram_credentials DROP COLUMN set_at; DROP TABLE backup_history; PRAGMA user_version = 4;');
+    db.exec('DROP TABLE schema_registry_versions; DROP TABLE schema_registry_schemas; DROP TABLE schema_registry_settings; DROP TABLE schema_registry_ids; DROP TABLE transaction_offsets; DROP TABLE transactions; DROP TABLE broker_secrets; DROP TABLE client_quotas; DROP TABLE disabled_principals; DROP TABLE lockdown; DROP TABLE observed_access; DROP TABLE observed_logins; DROP TABLE access_log_state; ALTER TABLE scram_credentials DROP COLUMN set_at; DROP TABLE backup_history; PRAGMA user_version = 4;');
     db.close();
 
     const store = new MetadataStore(dir);
@@ -157,7 +157,7 @@ describe('MetadataStore: schema migration', () => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 14');
+    db.pragma('user_version = 99');
     db.close();
     assert.throws(
       () => new MetadataStore(dir),

@@ -288,12 +288,26 @@ describe('AclStore over the metadata store', () => {
     assert.equal(again.aclBindings().length, 1, 'reopening migrates nothing again and keeps the binding');
   });
 
-  it('refuses a store from a newer Parapet (schema v13)', (t) => {
+  it('refuses a store from a newer Parapet', (t) => {
     const dir = tempDir(t);
     new MetadataStore(dir).close();
     const db = new Database(join(dir, 'metadata.db'));
-    db.pragma('user_version = 14');
+    db.pragma('user_version = 99');
     db.close();
     assert.throws(() => new MetadataStore(dir), (err: unknown) => isFault(err, 'METADATA_ERROR'));
+  });
+});
+
+describe('AclStore: Parapet’s SUBJECT resource (code 100, the schema registry)', () => {
+  it('stores SUBJECT bindings; a filter of type ANY neither lists nor deletes them, one naming SUBJECT does', () => {
+    const store = new AclStore({ store: memoryAclPersistence() });
+    const created = store.create([binding({ resourceName: 'orders-' }), binding({ resourceType: ResourceType.SUBJECT, resourceName: 'orders-', patternType: PREFIXED, operation: WRITE })]);
+    assert.deepEqual(created.map((r) => r.code), [0, 0]);
+    assert.deepEqual(store.describe(filter()).bindings.map((b) => b.resourceType), [TOPIC], 'kafka-python raises on a resource type it does not know');
+    assert.deepEqual(store.describe(filter({ resourceType: ResourceType.SUBJECT })).bindings.map((b) => b.resourceName), ['orders-']);
+    assert.deepEqual(store.delete([filter()])[0]?.bindings.map((b) => b.resourceType), [TOPIC]);
+    assert.deepEqual(store.bindings().map((b) => b.resourceType), [ResourceType.SUBJECT], 'a delete-everything of a Kafka client leaves them');
+    assert.equal(store.delete([filter({ resourceType: ResourceType.SUBJECT })])[0]?.bindings.length, 1);
+    assert.equal(store.bindings().length, 0);
   });
 });
