@@ -168,8 +168,10 @@ describe('record masking in a broker', () => {
     });
     const { records } = await fetchPartition(s.alice, TOPIC);
     const first = splitBatches(records ?? Buffer.alloc(0));
-    assert.ok(first.length >= 1 && first.length < codecs.length, 'the hashes make the batches larger: a fetch brings fewer, never more bytes than were read');
-    assert.deepEqual(first.map((b) => validateBatch(b).compression), codecs.slice(0, first.length), 'each batch keeps its codec');
+    // The hashes make the batches larger than they were read: within the allowance (twice, at least 1 MiB
+    // more), one fetch still brings every batch.
+    assert.equal(first.length, codecs.length);
+    assert.deepEqual(first.map((b) => validateBatch(b).compression), codecs, 'each batch keeps its codec');
     assert.ok(s.reports.every((r) => r.principal === 'User:alice' && r.topic === TOPIC && r.failedClosed === 0));
     assert.equal(s.reports.reduce((n, r) => n + r.masked, 0) >= codecs.length, true);
   });
