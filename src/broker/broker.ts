@@ -601,6 +601,7 @@ export class Broker {
         ...(accessLog === undefined ? {} : { access: accessLog }),
         masking: {
           policies: () => masking.current(),
+          ...(this.#schemaRegistry === undefined ? {} : { lookup: this.#schemaRegistry }),
           ...(metrics === undefined ? {} : {
                 onMasked: (r) => {
                   metrics.masked(r.masked, r.failedClosed, r.refusedPartitions);
