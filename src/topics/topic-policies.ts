@@ -8,7 +8,11 @@
  *
  * The check is a pure function of the topic as it would be after the operation; TopicAdmin calls it.
  */
+import { namePatternProblem } from '../regex-guard.js';
 import { ENCRYPTED, parseTags, TOPIC_CONFIGS } from './topic-configs.js';
+
+// The guard moved to src/regex-guard.ts (JSON Schema patterns use it too); re-exported for its callers.
+export { namePatternProblem };
 
 /** A bound on either side, either optional. */
 export interface PolicyRange {
@@ -57,64 +61,6 @@ export function globToRegExp(glob: string): RegExp {
   // Topic names and globs are ASCII (the config schema), so code units are characters.
   const body = glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
   return new RegExp(`^${body}$`, 'u');
-}
-
-/**
- * Why `pattern` is not accepted as a name pattern, or null. JavaScript's engine backtracks, so a pattern
- * is kept to what a linear-time engine (RE2) accepts: no backreferences and no lookaround. Patterns whose
- * backtracking can take exponential time on a 249-character name are refused too: a quantified group
- * that itself holds a quantifier or an alternation, (a+)+ or (a|ab)*, the shapes behind ReDoS.
- */
-export function namePatternProblem(pattern: string): string | null {
-  try {
-    new RegExp(pattern, 'u');
-  } catch (err) {
-    return `does not compile: ${err instanceof Error ? err.message : String(err)}`;
-  }
-  // Each open group: whether it holds a quantifier or an alternation (directly or in an inner group).
-  const groups: boolean[] = [];
-  let risky = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') {
-      const next = pattern[i + 1] ?? '';
-      if (/[1-9]/.test(next) || next === 'k') return 'uses a backreference, which a linear-time (RE2) engine cannot run';
-      i++;
-      continue;
-    }
-    if (c === '[') {
-      // Skip the class: its ( | * are literal.
-      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
-      continue;
-    }
-    if (c === '(') {
-      if (/^\(\?<?[=!]/.test(pattern.slice(i, i + 4))) return 'uses lookahead or lookbehind, which a linear-time (RE2) engine cannot run';
-      groups.push(false);
-      continue;
-    }
-    const quantified = isRepeat(pattern, i + 1);
-    if (c === ')') {
-      const inner = groups.pop() ?? false;
-      if (inner && quantified) return 'repeats a group that itself repeats or alternates, such as (a+)+ or (a|b)*: matching can take exponential time (ReDoS)';
-      if (groups.length > 0) groups[groups.length - 1] = (groups[groups.length - 1] ?? false) || inner || quantified;
-      continue;
-    }
-    if (c === '|' || isRepeat(pattern, i)) risky = true;
-    if (risky && groups.length > 0) groups[groups.length - 1] = true;
-    risky = false;
-  }
-  return null;
-}
-
-/** Whether a repetition (`*`, `+`, `{n,}` or `{n,m}` with m > 1; `?` repeats nothing) starts at `i`. */
-function isRepeat(pattern: string, i: number): boolean {
-  const c = pattern[i];
-  if (c === '*' || c === '+') return true;
-  if (c !== '{') return false;
-  const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i));
-  if (m === null) return false;
-  if (m[2] === undefined) return Number(m[1]) > 1;
-  return m[3] === '' || Number(m[3]) > 1;
 }
 
 /** Compiles the policies (validated at config load: a pattern that fails here is a bug, thrown). */

@@ -2,7 +2,9 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { CompiledSchema, DecodedPayload } from '../types.js';
 import { PayloadError } from '../types.js';
+import { namePatternProblem } from '../../regex-guard.js';
 import type { ParsedSchema, SchemaFormat } from './format.js';
+import { jsonSchemaReaderProblems, type JsonSchemaDocument } from './json-schema-compatibility.js';
 
 /**
  * JSON Schema (draft-07 and 2020-12, chosen by `$schema` as Confluent's serializers do), checked and
@@ -39,6 +41,53 @@ function compileValidator(parsed: { schema: string; references: ReadonlyMap<stri
   return ajv.compile(root.value as object);
 }
 
+/**
+ * Bounds on what a registered schema can make the broker do: its JSON nests at most MAX_SCHEMA_DEPTH
+ * levels (ajv compiles recursively), and every `pattern` and `patternProperties` key passes the ReDoS
+ * guard (src/regex-guard.ts): ajv runs them with JavaScript's backtracking engine on every payload
+ * validated, so an exponential pattern would let one record stall the event loop.
+ */
+export const MAX_SCHEMA_DEPTH = 128;
+
+/**
+ * Why the schema is refused by the bounds above, or null. Every object is looked at, data (enum,
+ * default) included: telling keywords from property names (`properties: { default: {…} }`) would be a
+ * way around the guard, and a refused default that looks like a bad pattern costs nothing.
+ */
+function schemaBoundsProblem(value: unknown, path: string, depth: number): string | null {
+  if (depth > MAX_SCHEMA_DEPTH) return `nests deeper than ${MAX_SCHEMA_DEPTH} levels`;
+  if (typeof value !== 'object' || value === null) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = schemaBoundsProblem(value[i] as unknown, `${path}/${i}`, depth + 1);
+      if (problem !== null) return problem;
+    }
+    return null;
+  }
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    if (key === 'pattern' && typeof child === 'string') {
+      const problem = namePatternProblem(child);
+      if (problem !== null) return `the pattern at #${path} ${problem}`;
+    }
+    if (key === 'patternProperties' && typeof child === 'object' && child !== null && !Array.isArray(child)) {
+      for (const pattern of Object.keys(child)) {
+        const problem = namePatternProblem(pattern);
+        if (problem !== null) return `the patternProperties key ${JSON.stringify(pattern)} at #${path} ${problem}`;
+      }
+    }
+    const problem = schemaBoundsProblem(child, `${path}/${key}`, depth + 1);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
+/** The schema and its references as JSON values, for the compatibility rules. */
+function documentOf(parsed: ParsedSchema): JsonSchemaDocument {
+  const references = new Map<string, JsonSchemaDocument['root']>();
+  for (const [name, text] of parsed.references) references.set(name, JSON.parse(text) as JsonSchemaDocument['root']);
+  return { root: JSON.parse(parsed.schema) as JsonSchemaDocument['root'], references };
+}
+
 /** The validation error in one line: the JSON pointer and the rule, never the offending value. */
 function describeErrors(validate: ValidateFunction): string {
   const first = validate.errors?.[0];
@@ -71,10 +120,7 @@ function compileJsonSchema(id: number, parsed: ParsedSchema): CompiledSchema {
   };
 }
 
-/**
- * The format. `readerProblems` is a placeholder the compatibility rules replace (helper brief: the
- * JSON Schema rules of Confluent's documentation).
- */
+/** The format; the compatibility rules are in ./json-schema-compatibility.ts. */
 export const jsonSchemaFormat: SchemaFormat = {
   schemaType: 'JSON',
   parse(schema, references) {
@@ -83,6 +129,13 @@ export const jsonSchemaFormat: SchemaFormat = {
     if (typeof root.value !== 'object' || root.value === null) {
       if (typeof root.value !== 'boolean') return { error: 'a JSON schema is an object or a boolean' };
     }
+    const rootProblem = schemaBoundsProblem(root.value, '', 0);
+    if (rootProblem !== null) return { error: `invalid JSON schema: ${rootProblem}` };
+    for (const [name, text] of references) {
+      const ref = parseJson(text);
+      const problem = 'error' in ref ? ref.error : schemaBoundsProblem(ref.value, '', 0);
+      if (problem !== null) return { error: `invalid JSON schema: reference ${name}: ${problem}` };
+    }
     try {
       compileValidator({ schema, references });
     } catch (err) {
@@ -90,8 +143,8 @@ export const jsonSchemaFormat: SchemaFormat = {
     }
     return { schemaType: 'JSON', schema, canonical: JSON.stringify(root.value), references };
   },
-  readerProblems() {
-    return [];
+  readerProblems(reader, writer) {
+    return jsonSchemaReaderProblems(documentOf(reader), documentOf(writer));
   },
   compile: compileJsonSchema,
 };
