@@ -1,14 +1,17 @@
 import type { SchemaType } from '../types.js';
 import type { SchemaFormat } from './format.js';
+import { avroFormat } from './avro.js';
 import { jsonSchemaFormat } from './json-schema.js';
+import { protobufFormat } from './protobuf.js';
 
 /**
  * The formats this build serves, by Confluent's `schemaType`. A type missing here is refused at
  * registration with 42201 "unsupported schema type" and left out of GET /schemas/types.
  */
 const FORMATS: Readonly<Partial<Record<SchemaType, SchemaFormat>>> = Object.freeze({
+  AVRO: avroFormat,
   JSON: jsonSchemaFormat,
-  // AVRO: avroFormat (./avro.ts) and PROTOBUF: protobufFormat (./protobuf.ts) are added here.
+  PROTOBUF: protobufFormat,
 });
 
 /** The format of a schema type, or undefined when this build has none for it. */
