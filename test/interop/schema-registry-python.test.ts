@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AclOperation, PatternType, ResourceType } from '../../src/protocol/acl.js';
-import { jsonSchemaFormat } from '../../src/schemas/formats/json-schema.js';
 import { TEST_ADMIN_ENDPOINT } from '../helpers/admin-endpoint.js';
 import { startSecureBroker } from '../helpers/secure-broker.js';
 import { createTlsFixture } from '../helpers/tls-fixtures.js';
@@ -175,18 +174,9 @@ describe('confluent-kafka’s schema registry client against Parapet’s registr
     assert.deepEqual(out.wrongPassword, [401, 40101]);
     assert.deepEqual(out.noAcl, [403, 40301]);
     assert.deepEqual(out.otherSubjects, [], 'erin may describe no subject: the list is empty, not refused');
-    // The JSON Schema compatibility rules are another part's (src/schemas/formats/json-schema.ts); until
-    // they are in, the registry has nothing to refuse the breaking change with, and it becomes version 2.
-    const rules = jsonSchemaFormat.readerProblems(parsed(BREAKING), parsed(SCHEMA)).length > 0;
-    if (rules) assert.deepEqual(out.breaking, [409, 409], 'SchemaRegistryError with http 409 and error_code 409');
-    else t.diagnostic('JSON Schema compatibility rules are a stub in this build: the 409 of a breaking change is not checked');
-    assert.deepEqual(out.deleted, rules ? [1] : [1, 2], 'delete_subject(permanent=True): soft, then hard');
+    // BACKWARD (the default): the breaking change is refused, and stays out of the subject's versions.
+    assert.deepEqual(out.breaking, [409, 409], 'SchemaRegistryError with http 409 and error_code 409');
+    assert.deepEqual(out.deleted, [1], 'delete_subject(permanent=True): soft, then hard');
     assert.deepEqual(out.afterDelete, [404, 40401]);
   });
 });
-
-function parsed(schema: object) {
-  const p = jsonSchemaFormat.parse(JSON.stringify(schema), new Map());
-  if ('error' in p) throw new Error(p.error);
-  return p;
-}

@@ -88,6 +88,8 @@ function maskFramed(schemaId: number, payload: Buffer, fields: readonly AppliedF
   }
   const { changed, value } = applyFields(decoded.value, fields);
   if (!changed) return UNCHANGED;
+  // JSON Schema payloads are JSON text, written back by JSON.stringify: the same precision check as plain JSON.
+  if (compiled.schemaType === 'JSON' && hasImpreciseNumber(payload.toString('utf8'))) return fail('imprecise-number');
   try {
     const encoded = compiled.encode(decoded.messageIndexes === undefined ? { value } : { value, messageIndexes: decoded.messageIndexes });
     return { kind: 'masked', bytes: writeWireFormat(schemaId, encoded) };

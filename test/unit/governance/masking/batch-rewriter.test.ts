@@ -145,6 +145,11 @@ describe('masking batches: failing closed', () => {
     const { records } = await rewrite(await batch([{ value: '{"id": 12345678901234567890, "card": {"number": "4111111111111234"}}' }]));
     const [r] = await recordsOf(records);
     assert.equal(r?.headers.find((h) => h.key === MASKED_HEADER)?.value?.toString(), 'imprecise-number');
+    // The same in Confluent's wire format, masked through a JSON schema (its encode is JSON.stringify too).
+    const lookup = lookupOf({ type: 'object' });
+    const framed = writeWireFormat(1, Buffer.from('{"id": 12345678901234567890, "card": {"number": "4111111111111234"}}'));
+    const [w] = await recordsOf((await rewrite(await batch([{ value: framed }]), CARD, { lookup })).records);
+    assert.equal(w?.headers.find((h) => h.key === MASKED_HEADER)?.value?.toString(), 'imprecise-number');
     assert.ok(hasImpreciseNumber('{"a": 1e400}'));
     assert.ok(hasImpreciseNumber('{"a": 1e-400}'));
     assert.ok(!hasImpreciseNumber('{"a": "12345678901234567890", "b": 1.5, "c": 9007199254740}'), 'long digits in a string are no reason');
