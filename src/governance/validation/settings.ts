@@ -1,4 +1,8 @@
 import { decompressedLimit } from '../../storage/log/append-rules.js';
+import { DEFAULT_STRATEGY_CLASS, STRATEGY_PACKAGE, SUBJECT_NAME_STRATEGIES, VALIDATION_DEPTHS } from '../../topics/topic-configs.js';
+
+export { DEFAULT_STRATEGY_CLASS, STRATEGY_PACKAGE, STRATEGY_VALUES, SUBJECT_NAME_STRATEGIES, VALIDATION_DEPTHS } from '../../topics/topic-configs.js';
+export type SubjectNameStrategy = (typeof SUBJECT_NAME_STRATEGIES)[number];
 
 /**
  * The topic configs of validation on produce (issue 18; docs/governance/validation.md), under Confluent
@@ -12,22 +16,10 @@ export const KEY_STRATEGY = 'confluent.key.subject.name.strategy';
 export const VALUE_STRATEGY = 'confluent.value.subject.name.strategy';
 export const VALIDATION_DEPTH = 'schema.validation';
 
-/** Confluent's subject name strategies (io.confluent.kafka.serializers.subject.*). */
-export const SUBJECT_NAME_STRATEGIES = ['TopicNameStrategy', 'RecordNameStrategy', 'TopicRecordNameStrategy'] as const;
-export type SubjectNameStrategy = (typeof SUBJECT_NAME_STRATEGIES)[number];
-
-/** The package of Confluent's strategy classes: a strategy config names a class, or here its short name. */
-export const STRATEGY_PACKAGE = 'io.confluent.kafka.serializers.subject.';
-export const DEFAULT_STRATEGY_CLASS = `${STRATEGY_PACKAGE}TopicNameStrategy`;
-
-/** Every value a strategy config accepts: the full class names and the short names. */
-export const STRATEGY_VALUES: readonly string[] = SUBJECT_NAME_STRATEGIES.flatMap((s) => [`${STRATEGY_PACKAGE}${s}`, s]);
-
 /**
  * `id`: the wire-format header must name a schema registered under the record's subject (what
  * Confluent Server checks); `payload`: the payload must also decode against that schema.
  */
-export const VALIDATION_DEPTHS = ['id', 'payload'] as const;
 export type ValidationDepth = (typeof VALIDATION_DEPTHS)[number];
 
 /** Kafka's max.message.bytes default, for a topic that does not set its own. */

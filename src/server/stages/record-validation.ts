@@ -94,6 +94,8 @@ export function recordValidation(deps: RecordValidationDeps): StageFactory {
       });
       if (jobs.length === 0) return undefined;
       if (jobs.some((j) => j.verdict instanceof Promise)) {
+        // Each pending check is awaited below in turn; one that fails while an earlier is awaited must not go unhandled.
+        for (const job of jobs) if (job.verdict instanceof Promise) job.verdict.catch(() => undefined);
         return (async () => {
           const verdicts: PartitionVerdict[] = [];
           for (const job of jobs) verdicts.push(job.verdict instanceof Promise ? await job.verdict : job.verdict);
