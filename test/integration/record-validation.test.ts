@@ -125,9 +125,10 @@ describe('validation on produce in a broker', () => {
     ]);
     const refused = response.responses[0]?.partitionResponses[0];
     assert.ok(refused !== undefined);
-    assert.deepEqual(refused.recordErrors.map((e) => e.batchIndex), [1, 2]);
-    assert.match(refused.recordErrors[0]?.batchIndexErrorMessage ?? '', /^record 1: value does not match schema id 1 \(subject orders-value\): \/id must be integer/);
-    assert.match(refused.recordErrors[1]?.batchIndexErrorMessage ?? '', /^record 2: value has no schema registry wire-format header/);
+    const errors = refused.recordErrors ?? [];
+    assert.deepEqual(errors.map((e) => e.batchIndex), [1, 2]);
+    assert.match(errors[0]?.batchIndexErrorMessage ?? '', /^record 1: value does not match schema id 1 \(subject orders-value\): \/id must be integer/);
+    assert.match(errors[1]?.batchIndexErrorMessage ?? '', /^record 2: value has no schema registry wire-format header/);
     assert.match(refused.errorMessage ?? '', /^2 of 3 records refused by schema validation of topic orders/);
     assert.equal(refused.baseOffset, -1n);
     assert.equal(await highWatermark(c, 'orders', 0), 0n, 'nothing of the refused partition was appended');
