@@ -16,6 +16,7 @@ import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
 import { recordValidation, type ValidationRefusal } from '../../src/server/stages/record-validation.js';
 import { TEST_ADMIN_ENDPOINT } from '../helpers/admin-endpoint.js';
 import { connect, createTopic } from '../helpers/client.js';
+import { startSecureBroker } from '../helpers/secure-broker.js';
 import { recordingLogger } from '../helpers/broker.js';
 import { RawConnection } from '../helpers/raw-client.js';
 import { TEST_AUDIT, TEST_ENCRYPTION_AT_REST } from '../helpers/test-keys.js';
@@ -147,6 +148,25 @@ describe('validation on produce in a broker', () => {
     assert.equal(await highWatermark(c, 'orders', 0), 0n);
   });
 
+  it('a topic refused whole between two others keeps its place in the response', async (t) => {
+    const { c } = await setup(t);
+    const response = await c.request(
+      Produce,
+      request([
+        { name: 'plain', partitionData: [{ index: 0, records: await batch(['first']) }] },
+        { name: 'orders', partitionData: [{ index: 0, records: await batch(['bad']) }] },
+        { name: 'plain', partitionData: [{ index: 0, records: await batch(['second']) }] },
+      ]),
+      9,
+    );
+    assert.deepEqual(codes(response), [
+      ['plain', 0, 0],
+      ['orders', 0, ErrorCode.INVALID_RECORD],
+      ['plain', 0, 0],
+    ]);
+    assert.equal(await highWatermark(c, 'plain', 0), 2n);
+  });
+
   for (const version of [3, 7]) {
     it(`v${version}: the code only (record_errors and error_message are v8+)`, async (t) => {
       const { c } = await setup(t);
@@ -193,5 +213,35 @@ describe('validation on produce in a broker', () => {
     assert.equal(await highWatermark(c, 'plain', 0), 1n);
     assert.equal(await highWatermark(c, 'orders', 0), 0n);
     assert.equal(refusals[0]?.unanswered, true);
+  });
+
+  it('runs after authorization: a principal without WRITE is refused for that, and its records are never read', async (t) => {
+    const lookup = new MemoryLookup().register('orders-value', 1, ORDER);
+    let checked = 0;
+    const refusals: ValidationRefusal[] = [];
+    const b = await startSecureBroker(t, {
+      users: { mallory: 'mallory-password-1' },
+      deps: {
+        stages: [
+          recordValidation({
+            settings: (topic) => {
+              checked++;
+              return topicValidation(CONFIGS[topic] ?? {});
+            },
+            lookup,
+            onRefused: (r) => refusals.push(r),
+          }),
+        ],
+      },
+    });
+    await createTopic(b.adminProperties, 'orders', 1, CONFIGS.orders);
+    const mallory = await connect(b.clientConfig('mallory', 'mallory-password-1'));
+    t.after(() => {
+      mallory.close();
+    });
+    const response = await mallory.request(Produce, request([{ name: 'orders', partitionData: [{ index: 0, records: await batch(['raw']) }] }]), 9);
+    assert.deepEqual(codes(response), [['orders', 0, ErrorCode.TOPIC_AUTHORIZATION_FAILED]]);
+    assert.equal(checked, 0);
+    assert.deepEqual(refusals, []);
   });
 });
