@@ -198,6 +198,7 @@ const TopicPolicySchema = z.strictObject({
     .optional(),
   retentionMs: policyRange(Number.MAX_SAFE_INTEGER).optional(),
   requireEncryption: z.boolean().optional(),
+  requireValidation: z.boolean().optional(),
 });
 const TopicPoliciesSchema = z
   .array(TopicPolicySchema)

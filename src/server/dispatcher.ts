@@ -4,7 +4,7 @@
  *   decode      the frame into header and body; an API without a handler closes the connection
  *   stages      each stage's `before`, in the order of {@link requestStages}:
  *                 session expiry → authentication gate → principal gate → names → protected topics → quota → authorization → audit
- *                 → (request records)
+ *                 → (request records: record validation)
  *   handler     what is left of the request, with its {@link RequestContext}
  *   stages      back out, each stage's `finish` and `after`, in reverse order:
  *                 (response records: record masking) → audit → authorization's and the names' merge of what they
@@ -38,6 +38,7 @@ import { protectedTopics } from './stages/protected-topics.js';
 import { sessionExpiry } from './stages/session-expiry.js';
 import { quotaStage, type QuotaStageDeps } from './stages/quota.js';
 import { recordMasking, type RecordMaskingDeps } from './stages/record-masking.js';
+import { recordValidation, type RecordValidationDeps } from './stages/record-validation.js';
 import type { Stage, StageFactory, StageRequest, StageStep } from './stages/stage.js';
 
 export interface PipelineDeps {
@@ -61,6 +62,8 @@ export interface PipelineDeps {
   readonly access?: AccessRecorder;
   /** Masking of fetched records per principal (src/server/stages/record-masking.ts); none when absent. */
   readonly masking?: RecordMaskingDeps;
+  /** Validation of produced records against the schema registry (src/server/stages/record-validation.ts); none when absent. */
+  readonly validation?: RecordValidationDeps;
 }
 
 /**
@@ -85,6 +88,8 @@ export function requestStages(deps: PipelineDeps): readonly StageFactory[] {
     ...(deps.audit === undefined ? [] : [auditStage(deps.audit)]),
     // A response record stage: inside audit and metrics, so they see the masked response.
     ...(deps.masking === undefined ? [] : [recordMasking(deps.masking)]),
+    // A request record stage: after authorization and audit, so it checks only what the principal may write.
+    ...(deps.validation === undefined ? [] : [recordValidation(deps.validation)]),
     ...(deps.extraStages ?? []),
   ];
 }

@@ -24,6 +24,7 @@ import type { SessionRegistry } from './session-registry.js';
 import type { RequestMetricsSink } from './stages/metrics.js';
 import type { QuotaStageDeps } from './stages/quota.js';
 import type { RecordMaskingDeps } from './stages/record-masking.js';
+import type { RecordValidationDeps } from './stages/record-validation.js';
 import type { StageFactory } from './stages/stage.js';
 import type { AccessRecorder } from '../security/access-log/observed-access.js';
 
@@ -96,6 +97,8 @@ export interface ListenerOptions {
   readonly quotas?: QuotaStageDeps;
   /** Masking on fetch per principal (src/server/stages/record-masking.ts); none when absent. */
   readonly masking?: RecordMaskingDeps;
+  /** Validation on produce against the schema registry (src/server/stages/record-validation.ts); none when absent. */
+  readonly validation?: RecordValidationDeps;
   /**
    * Who is shut out now (a disabled principal, a lockdown: src/security/containment): refused at login
    * (SASL and certificates) and on every request; nobody is when absent.
@@ -157,6 +160,7 @@ export class Listener {
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
       ...(options.masking === undefined ? {} : { masking: options.masking }),
+      ...(options.validation === undefined ? {} : { validation: options.validation }),
       ...(options.refusal === undefined ? {} : { refusal: options.refusal }),
       ...(options.access === undefined ? {} : { access: options.access }),
     });

@@ -61,6 +61,16 @@ export interface TopicConfigDef {
   readonly text?: (value: string) => string | null;
 }
 
+/** Confluent's subject name strategies (io.confluent.kafka.serializers.subject.*), for the strategy configs. */
+export const SUBJECT_NAME_STRATEGIES = ['TopicNameStrategy', 'RecordNameStrategy', 'TopicRecordNameStrategy'] as const;
+/** The package of Confluent's strategy classes: a strategy config names a class, or here its short name. */
+export const STRATEGY_PACKAGE = 'io.confluent.kafka.serializers.subject.';
+export const DEFAULT_STRATEGY_CLASS = `${STRATEGY_PACKAGE}TopicNameStrategy`;
+/** Every value a strategy config accepts: the full class names and the short names. */
+export const STRATEGY_VALUES: readonly string[] = SUBJECT_NAME_STRATEGIES.flatMap((s) => [`${STRATEGY_PACKAGE}${s}`, s]);
+/** The values of `schema.validation` (src/governance/validation/settings.ts says what each checks). */
+export const VALIDATION_DEPTHS = ['id', 'payload'] as const;
+
 const LONG_MAX = '9223372036854775807';
 const BOOLEAN = ['true', 'false'] as const;
 const anyLong = (min: bigint) => () => ({ min, max: INT64_MAX });
@@ -246,6 +256,38 @@ export const TOPIC_CONFIGS: Readonly<Record<string, TopicConfigDef>> = {
     type: ConfigType.LIST,
     text: (value) => tagsProblem(value),
     doc: 'Labels of the topic (comma-separated, up to 16, each a-z, 0-9 and -, at most 32 characters), such as pii or pci: the topic policies with these tags apply to it.',
+  },
+  // Validation on produce (issue 18; docs/governance/validation.md) under Confluent Server's names, so
+  // that topics configured for Confluent keep working; `schema.validation` is Parapet's own.
+  'confluent.key.schema.validation': {
+    defaultValue: 'false',
+    type: ConfigType.BOOLEAN,
+    allowed: BOOLEAN,
+    doc: "true: every record's key must carry the schema registry wire-format header naming a schema registered under its subject (else INVALID_RECORD); null keys pass.",
+  },
+  'confluent.value.schema.validation': {
+    defaultValue: 'false',
+    type: ConfigType.BOOLEAN,
+    allowed: BOOLEAN,
+    doc: "true: every record's value must carry the schema registry wire-format header naming a schema registered under its subject (else INVALID_RECORD); null values (tombstones) pass.",
+  },
+  'confluent.key.subject.name.strategy': {
+    defaultValue: DEFAULT_STRATEGY_CLASS,
+    type: ConfigType.STRING,
+    allowed: STRATEGY_VALUES,
+    doc: "The subject a key's schema is looked up under: TopicNameStrategy <topic>-key, RecordNameStrategy the record's name, TopicRecordNameStrategy <topic>-<record name> (full class name or short name).",
+  },
+  'confluent.value.subject.name.strategy': {
+    defaultValue: DEFAULT_STRATEGY_CLASS,
+    type: ConfigType.STRING,
+    allowed: STRATEGY_VALUES,
+    doc: "The subject a value's schema is looked up under: TopicNameStrategy <topic>-value, RecordNameStrategy the record's name, TopicRecordNameStrategy <topic>-<record name> (full class name or short name).",
+  },
+  'schema.validation': {
+    defaultValue: 'id',
+    type: ConfigType.STRING,
+    allowed: VALIDATION_DEPTHS,
+    doc: 'With key or value validation on: id checks that the header names a schema of the subject (as Confluent Server); payload also decodes the key or value with that schema.',
   },
 };
 

@@ -3,7 +3,7 @@
  * and `alter.config.policy.class.name` (KIP-108, KIP-133) declared in the config file instead of coded.
  * Each policy selects topics by name (a literal or a glob) and optionally by tag (the topic config
  * `tags`), and bounds what such a topic may be: its partition count, its name, its retention.ms, and
- * whether it may be stored in clear text. A violation is refused with POLICY_VIOLATION (44) and a message
+ * whether it may be stored in clear text or without validation of its values. A violation is refused with POLICY_VIOLATION (44) and a message
  * naming the policy, as Kafka's PolicyViolationException is.
  *
  * The check is a pure function of the topic as it would be after the operation; TopicAdmin calls it.
@@ -13,6 +13,8 @@ import { ENCRYPTED, parseTags, TOPIC_CONFIGS } from './topic-configs.js';
 
 // The guard moved to src/regex-guard.ts (JSON Schema patterns use it too); re-exported for its callers.
 export { namePatternProblem };
+/** The topic config `requireValidation` asks for (src/governance/validation/settings.ts reads it). */
+const VALUE_VALIDATION_CONFIG = 'confluent.value.schema.validation';
 
 /** A bound on either side, either optional. */
 export interface PolicyRange {
@@ -35,6 +37,11 @@ export interface TopicPolicy {
   readonly retentionMs?: PolicyRange;
   /** `encryption=none` is refused. */
   readonly requireEncryption?: boolean;
+  /**
+   * The topic must have validation on produce of its values (`confluent.value.schema.validation=true`,
+   * docs/governance/validation.md): every value it takes names a schema registered for it.
+   */
+  readonly requireValidation?: boolean;
 }
 
 /** A policy with its glob and name pattern compiled (once, when the broker starts). */
@@ -120,6 +127,9 @@ export function checkTopicPolicies(policies: readonly CompiledTopicPolicy[], top
     }
     if (policy.requireEncryption === true && (topic.configs.encryption ?? ENCRYPTED) === 'none') {
       return refuse(`encryption=none is not allowed${scope}: the topic must be stored encrypted (encryption=${ENCRYPTED})`);
+    }
+    if (policy.requireValidation === true && topic.configs[VALUE_VALIDATION_CONFIG] !== 'true') {
+      return refuse(`${VALUE_VALIDATION_CONFIG}=true is required${scope}: the topic's values must be validated against the schema registry`);
     }
   }
   return null;

@@ -17,6 +17,7 @@ topicPolicies:
     topics: "*"
     tags: [pii, pci]
     requireEncryption: true
+    requireValidation: true
   - name: orders
     topics: "orders.*"
     partitions: { min: 3, max: 48 }
@@ -39,7 +40,7 @@ describe('topicPolicies in the config file', () => {
     assert.deepEqual(DEFAULT_BROKER_CONFIG.topicPolicies, []);
     const config = applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile(GOOD, 'good.yaml'));
     assert.deepEqual(config.topicPolicies, [
-      { name: 'pii-topics-encrypted', topics: '*', tags: ['pii', 'pci'], requireEncryption: true },
+      { name: 'pii-topics-encrypted', topics: '*', tags: ['pii', 'pci'], requireEncryption: true, requireValidation: true },
       { name: 'orders', topics: 'orders.*', partitions: { min: 3, max: 48 }, namePattern: '^[a-z][a-z0-9._-]*$', retentionMs: { max: 2592000000 } },
     ]);
     assert.deepEqual(applyConfigFile(DEFAULT_BROKER_CONFIG, parseConfigFile(stringify(toConfigFile(config)), 'printed')), config);

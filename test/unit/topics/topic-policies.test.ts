@@ -15,6 +15,7 @@ const POLICIES: TopicPolicy[] = [
   { name: 'naming', topics: '*', namePattern: '^[a-z][a-z0-9._-]*$' },
   { name: 'retention', topics: 'logs-??', retentionMs: { min: 3_600_000, max: 2_592_000_000 } },
   { name: 'pii-encrypted', topics: '*', tags: ['pii', 'pci'], requireEncryption: true },
+  { name: 'cardholder-validated', topics: '*', tags: ['cardholder'], requireValidation: true },
 ];
 const compiled = compileTopicPolicies(POLICIES);
 const check = (name: string, partitions: number, configs: Record<string, string> = {}) => checkTopicPolicies(compiled, { name, partitions, configs });
@@ -47,6 +48,18 @@ describe('checkTopicPolicies', () => {
     assert.equal(checkTopicPolicies(long, { name: 'x', partitions: 1, configs: { 'retention.ms': '-1' } }), null);
     // `?` is one character: logs-1 is not selected.
     assert.equal(check('logs-1', 1, { 'retention.ms': '1' }), null);
+  });
+
+  it('requires value validation on a topic tagged with one of the policy tags (docs/governance/validation.md)', () => {
+    assert.equal(check('events', 1, {}), null);
+    assert.deepEqual(check('cards', 1, { tags: 'cardholder' }), {
+      rule: 'cardholder-validated',
+      message: "topic policy \"cardholder-validated\": confluent.value.schema.validation=true is required for topics tagged cardholder: the topic's values must be validated against the schema registry",
+    });
+    assert.equal(check('cards', 1, { tags: 'cardholder', 'confluent.value.schema.validation': 'false' })?.rule, 'cardholder-validated');
+    // Key validation alone does not satisfy it: the values are what the policy protects.
+    assert.equal(check('cards', 1, { tags: 'cardholder', 'confluent.key.schema.validation': 'true' })?.rule, 'cardholder-validated');
+    assert.equal(check('cards', 1, { tags: 'cardholder', 'confluent.value.schema.validation': 'true' }), null);
   });
 
   it('refuses encryption=none only on a topic tagged with one of the policy tags', () => {
