@@ -66,10 +66,20 @@ import { userPrincipal, type Principal } from '../security/types.js';
 import type { TLSSocket } from 'node:tls';
 import { compilePrincipalMappingRules, mapCertificatePrincipal } from '../security/tls/principal-mapping.js';
 import { SchemaRegistry } from '../schemas/registry.js';
+import type { SchemaLookup } from '../schemas/types.js';
 import { DEFAULT_SCHEMA_REGISTRY_CONFIG, type SchemaRegistryConfig } from '../schemas/registry-limits.js';
 import { VerifiedCredentialCache } from '../metrics/admin-credential-cache.js';
 import type { MaskingConfig } from '../governance/masking/policy.js';
 import { MaskingRegistry } from '../governance/masking/registry.js';
+import { topicValidation } from '../governance/validation/settings.js';
+import type { ValidationRefusal } from '../server/stages/record-validation.js';
+
+/** The schemas a broker without its registry knows: none, so a topic asking for validation refuses every record. */
+const NO_SCHEMAS: SchemaLookup = {
+  schemaById: () => undefined,
+  subjectHasId: () => false,
+  compiled: () => ({ error: 'the schema registry is disabled (schemaRegistry.enabled: false)' }),
+};
 
 export interface BrokerConfig {
   /** Where clients connect, and (ListenerAdmissionSettings) who may and how many: absent limits are the defaults. */
@@ -222,6 +232,8 @@ export interface BrokerDeps {
    * requestStages): they see only what authorization let through, and the handler's response first.
    */
   readonly stages?: readonly StageFactory[];
+  /** Hears of every partition validation on produce refused (besides the metric): tests. */
+  readonly onValidationRefused?: (refusal: ValidationRefusal) => void;
   /** The keys of encryption at rest, opened by the caller (a test's provider); default: from `encryptionAtRest`. */
   readonly keys?: OpenedKeyServices;
   /** Where the broker's metrics go; default: a registry of its own when the admin endpoint is enabled, else none. */
@@ -599,6 +611,16 @@ export class Broker {
         },
         refusal: (principal) => containment.refusal(principal),
         ...(accessLog === undefined ? {} : { access: accessLog }),
+        // Validation on produce (docs/governance/validation.md). Without a registry (schemaRegistry.enabled:
+        // false) a topic that asks for validation refuses every record rather than accepting them unchecked.
+        validation: {
+          settings: (topic: string) => topicValidation(topicConfigs.storedConfigs(topic)),
+          lookup: this.#schemaRegistry ?? NO_SCHEMAS,
+          onRefused: (r: ValidationRefusal) => {
+            metrics?.validationRefused(r.reasons);
+            deps.onValidationRefused?.(r);
+          },
+        },
         masking: {
           policies: () => masking.current(),
           ...(this.#schemaRegistry === undefined ? {} : { lookup: this.#schemaRegistry }),

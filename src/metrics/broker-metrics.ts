@@ -67,6 +67,7 @@ export class BrokerMetrics {
   readonly #transactionsTimedOut: Counter;
   readonly #maskedRecords: Counter<'outcome'>;
   readonly #maskingRefusedPartitions: Counter;
+  readonly #validationRefused: Counter<'reason'>;
   readonly #auditFailures: Counter;
   readonly #principals: BoundedLabelValues;
   readonly #mechanisms: BoundedLabelValues;
@@ -107,6 +108,7 @@ export class BrokerMetrics {
     this.#removedRecords = new Counter({ name: 'parapet_log_cleaner_removed_records_total', help: 'Records compaction removed (replaced by a newer record of their key, expired tombstones, records without a key)', registers });
     this.#maskedRecords = new Counter({ name: 'parapet_masking_records_total', help: 'Records of masked partitions sent to consumers, by outcome: masked (fields masked), failed_closed (key or value replaced whole: unreadable, unknown schema, or a rule its schema refuses)', labelNames: ['outcome'], registers });
     this.#maskingRefusedPartitions = new Counter({ name: 'parapet_masking_refused_partitions_total', help: 'Fetched partitions answered CORRUPT_MESSAGE because their batches could not be read for masking', registers });
+    this.#validationRefused = new Counter({ name: 'parapet_validation_refused_records_total', help: 'Produced records found bad by schema validation (their partition refused with INVALID_RECORD), by reason', labelNames: ['reason'], registers });
     this.#auditFailures = new Counter({ name: 'parapet_audit_write_failures_total', help: 'Audit records that could not be written', registers });
     this.#process = options.processMetrics === false ? undefined : processMetricsRegistry();
   }
@@ -215,6 +217,11 @@ export class BrokerMetrics {
     if (maskedRecords > 0) this.#maskedRecords.labels('masked').inc(maskedRecords);
     if (failedClosed > 0) this.#maskedRecords.labels('failed_closed').inc(failedClosed);
     if (refusedPartitions > 0) this.#maskingRefusedPartitions.inc(refusedPartitions);
+  }
+
+  /** Records schema validation found bad, by reason (src/server/stages/record-validation.ts). */
+  validationRefused(reasons: Readonly<Partial<Record<string, number>>>): void {
+    for (const [reason, n] of Object.entries(reasons)) if (n !== undefined && n > 0) this.#validationRefused.labels(reason).inc(n);
   }
 
   /** The transaction coordinator aborted a transaction open past its timeout. */

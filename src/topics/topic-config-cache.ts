@@ -12,6 +12,7 @@ export class TopicConfigCache implements TopicConfigSource {
   readonly #store: TopicStore;
   readonly #limits: TopicConfigLimits;
   readonly #configs = new Map<string, LogConfig>();
+  readonly #stored = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(store: TopicStore, limits: TopicConfigLimits) {
     this.#store = store;
@@ -28,8 +29,24 @@ export class TopicConfigCache implements TopicConfigSource {
     return config;
   }
 
+  /**
+   * The overrides stored for `topic` as they are (empty for an unknown topic), for the configs the logs
+   * do not read: the record stages' (validation on produce reads them on every produce).
+   */
+  storedConfigs(topic: string): Readonly<Record<string, string>> {
+    let stored = this.#stored.get(topic);
+    if (stored === undefined) {
+      const record = this.#store.topic(topic);
+      stored = record?.configs ?? {};
+      // Only existing topics are kept: the map is bounded by the topic count, not by the names clients send.
+      if (record !== undefined) this.#stored.set(topic, stored);
+    }
+    return stored;
+  }
+
   /** Drops what is kept for `topic`, after it was created, altered or deleted. */
   forget(topic: string): void {
     this.#configs.delete(topic);
+    this.#stored.delete(topic);
   }
 }

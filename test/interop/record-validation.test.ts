@@ -4,18 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { Broker, DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../../src/broker/broker.js';
-import { topicValidation } from '../../src/governance/validation/settings.js';
 import { Fetch } from '../../src/protocol/messages/fetch.js';
 import { splitBatches } from '../../src/records/batch.js';
 import { readRecords } from '../../src/records/record.js';
 import { readWireFormat } from '../../src/schemas/wire-format.js';
 import { INSECURE_DEV_SECURITY } from '../../src/security/config.js';
-import { recordValidation, type ValidationRefusal } from '../../src/server/stages/record-validation.js';
+import type { ValidationRefusal } from '../../src/server/stages/record-validation.js';
 import { TEST_ADMIN_ENDPOINT } from '../helpers/admin-endpoint.js';
 import { recordingLogger } from '../helpers/broker.js';
 import { withConnection } from '../helpers/client.js';
 import { TEST_AUDIT, TEST_ENCRYPTION_AT_REST } from '../helpers/test-keys.js';
-import { MemoryLookup } from '../unit/governance/validation/memory-lookup.js';
 import { kcat } from './security-support.js';
 import { python } from './support.js';
 
@@ -40,9 +38,6 @@ interface Setup {
 }
 
 async function setup(t: TestContext): Promise<Setup> {
-  // Topic configs as the broker stores them, read back per produce through the metadata the test keeps.
-  const configs = new Map<string, Record<string, string>>();
-  const lookup = new MemoryLookup().register('orders-value', 1, ORDER).register('elsewhere-value', 2, ORDER);
   const refusals: ValidationRefusal[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'parapet-validation-interop-'));
   const config: BrokerConfig = {
@@ -57,14 +52,18 @@ async function setup(t: TestContext): Promise<Setup> {
   };
   const broker = new Broker(config, recordingLogger(), {
     events: { emit: () => undefined },
-    stages: [recordValidation({ settings: (topic) => topicValidation(configs.get(topic) ?? {}), lookup, onRefused: (r) => refusals.push(r) })],
+    onValidationRefused: (r) => refusals.push(r),
   });
   const { port } = await broker.start();
+  // Ids 1 and 2, in the broker's own registry, as the serializers' registrations would make them.
+  for (const subject of ['orders-value', 'elsewhere-value']) {
+    const registered = broker.schemaRegistry?.register(subject, { schemaType: 'JSON', schema: JSON.stringify({ ...ORDER, title: subject }), references: [] });
+    assert.ok(registered !== undefined && 'ok' in registered);
+  }
   t.after(async () => {
     await broker.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  configs.set('orders', { 'confluent.value.schema.validation': 'true', 'schema.validation': 'payload' });
   return { bootstrap: `127.0.0.1:${port}`, port, refusals };
 }
 
