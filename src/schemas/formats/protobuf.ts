@@ -156,6 +156,48 @@ function canonicalProto(file: ProtoFile): string {
   return JSON.stringify({ syntax: file.syntax, imports: file.imports, file: file.own.toJSON() });
 }
 
+/** The wire type each scalar type is written with (protobuf's encoding guide); messages and the rest: 2. */
+const WIRE_TYPES: Readonly<Record<string, number>> = {
+  int32: 0, int64: 0, uint32: 0, uint64: 0, sint32: 0, sint64: 0, bool: 0,
+  fixed64: 1, sfixed64: 1, double: 1,
+  fixed32: 5, sfixed32: 5, float: 5,
+};
+
+/**
+ * Why a message's fields are not written as its schema types them, or null. protobufjs skips a known
+ * field sent with another wire type (a string sent as a varint) as if it were unknown: the payload would
+ * pass for one of this schema while its writer used another. Fields unknown to the schema are allowed
+ * (a newer writer's, forward compatibility). Walks nested messages and map entries; the decode before it
+ * has bounded their depth.
+ */
+function wireTypeProblem(type: protobuf.Type, bytes: Uint8Array, depth: number): string | null {
+  if (depth > MAX_NESTING) return `${type.name} nests deeper than ${MAX_NESTING} levels`;
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const id = tag >>> 3;
+    const wire = tag & 7;
+    const field = type.fieldsById[id];
+    if (field !== undefined) {
+      const scalar = WIRE_TYPES[field.type];
+      const enumType = field.resolvedType instanceof protobuf.Enum;
+      const expected = field.map ? 2 : enumType ? 0 : (scalar ?? 2);
+      // Repeated numbers may come packed (length-delimited) or one by one.
+      const packedOk = field.repeated && !field.map && (scalar !== undefined || enumType) && wire === 2;
+      if (wire !== expected && !packedOk) return `field ${field.name} of ${type.fullName.slice(1)} has wire type ${wire}, its type ${field.type} is written with ${expected}`;
+      if (wire === 2 && field.resolvedType instanceof protobuf.Type && !field.map) {
+        const length = reader.uint32();
+        const problem = wireTypeProblem(field.resolvedType, bytes.subarray(reader.pos, reader.pos + length), depth + 1);
+        if (problem !== null) return problem;
+        reader.skip(length);
+        continue;
+      }
+    }
+    reader.skipType(wire);
+  }
+  return null;
+}
+
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, bytes: Buffer, defaults: false, arrays: false, objects: false, oneofs: false, json: false };
 
 const INT32 = new Set(['int32', 'sint32', 'sfixed32']);
@@ -284,9 +326,14 @@ function compileProtobuf(id: number, parsed: ParsedSchema): CompiledSchema {
       } catch (err) {
         throw new PayloadError(`not a ${type.fullName.slice(1)} message: ${err instanceof Error ? err.message : String(err)}`);
       }
-      if (!encodeMessage(type, value).equals(bytes)) {
-        throw new PayloadError(`the ${type.fullName.slice(1)} message is not in the encoding this schema writes (unknown or repeated fields, fields out of order, packing…): refused, as it could not be written back unchanged`);
-      }
+      // The value must be one this schema can write (types, ranges). The bytes need not be the ones it
+      // would write: protobuf encoders may send default values explicitly, fields in any order, repeated
+      // numbers packed or not (protobufjs 7, which @kafkajs/confluent-schema-registry uses, writes an int64
+      // 0 explicitly), and fields a newer schema added (forward compatibility). All of these are valid
+      // payloads; a masked record is written in this schema's own encoding, without fields it does not know.
+      const wrong = wireTypeProblem(type, bytes, 0);
+      if (wrong !== null) throw new PayloadError(wrong);
+      encodeMessage(type, value);
       return { value, messageIndexes: indexes };
     },
     encode(decoded: DecodedPayload): Buffer {

@@ -164,13 +164,13 @@ describe('protobufFormat.compile', () => {
       [payload.subarray(0, payload.length - 3), /not a shop\.v1\.Order message: index out of range/],
       [Buffer.of(), /truncated/],
       // field 1 (id, a string) sent as a varint
-      [Buffer.of(0x00, 0x08, 0x01), /could not be written back unchanged|not a shop\.v1\.Order/],
-      // field 99, unknown to the schema: it would be dropped by a re-encode
-      [Buffer.concat([payload, Buffer.of(0x98, 0x06, 0x01)]), /could not be written back unchanged/],
+      [Buffer.of(0x00, 0x08, 0x01), /field id of shop\.v1\.Order has wire type 0, its type string is written with 2/],
       // a wire type 7 does not exist
       [Buffer.of(0x00, 0x0f), /not a shop\.v1\.Order message/],
     ];
     for (const [bytes, message] of cases) assert.throws(() => orders.decode(bytes), (err: unknown) => err instanceof PayloadError && message.test(err.message), bytes.toString('hex'));
+    // A field unknown to the schema (a newer writer's) is valid protobuf: accepted, and dropped by a re-encode.
+    assert.deepEqual(orders.decode(Buffer.concat([payload, Buffer.of(0x98, 0x06, 0x01)])).value, orders.decode(payload).value);
     const proto2 = protobufFormat.compile(1, parsed('syntax = "proto2"; message M { required int32 a = 1; optional int32 b = 2; }'));
     assert.throws(() => proto2.decode(Buffer.of(0x00, 0x10, 0x01)), (err: unknown) => err instanceof PayloadError && /missing required 'a'/.test(err.message));
     assert.deepEqual(proto2.decode(Buffer.of(0x00, 0x08, 0x00)).value, { a: 0 });
