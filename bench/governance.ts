@@ -162,7 +162,12 @@ writeFileSync(
 );
 const { dataDir, remove: removeDataDir } = tempDataDir('parapet-bench-governance-');
 const broker = await startBrokerProcess(['--insecure', '--data-dir', dataDir, '--config', configFile]);
-const adminUrl = /admin endpoint: (\S+)\/metrics/.exec(broker.output())?.[1];
+// `parapet start` prints the admin endpoint's line just after the listener's: wait for it.
+let adminUrl: string | undefined;
+for (let i = 0; i < 100 && adminUrl === undefined; i++) {
+  adminUrl = /admin endpoint: (\S+)\/metrics/.exec(broker.output())?.[1];
+  if (adminUrl === undefined) await new Promise((r) => setTimeout(r, 50));
+}
 const client = plaintextClient(broker.port);
 const load: LoadOptions = { seconds: SECONDS, connections: 1, partitions: PARTITIONS, inFlight: 1, client };
 try {

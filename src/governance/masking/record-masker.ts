@@ -100,8 +100,13 @@ function maskFramed(schemaId: number, payload: Buffer, fields: readonly AppliedF
   }
 }
 
-/** Cheap first look: only a run of 16+ digits or a 3-digit exponent can lose anything in a double. */
-const SUSPECT = /\d{16,}|\d[eE][+-]?\d{3}/;
+/**
+ * Cheap first look: only a run of 16+ digits or a 3-digit exponent can lose anything in a double. A run
+ * right after a quote or a word character is not a JSON number's start (a card number in a string is the
+ * common case, and would cost every record the full scan below); one after a space inside a string still
+ * takes the scan, which tells strings apart.
+ */
+const SUSPECT = /(?<![\w"])\d{16,}|\d[eE][+-]?\d{3}/;
 
 /**
  * Whether a number of the JSON text would not be written back as the same value: more than 15
