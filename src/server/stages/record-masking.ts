@@ -14,6 +14,7 @@
  * but zstd (whose decoder here is asynchronous: those batches take turns across all connections, one
  * decompressed batch at a time). A fetch is bounded by the broker's maxFetchBytes, so is its work.
  */
+import { OneAtATime } from '../../one-at-a-time.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { Fetch, type FetchResponse } from '../../protocol/messages/fetch.js';
 import { rewriteRecords, type RewriteCounts, type RewriteResult } from '../../governance/masking/batch-rewriter.js';
@@ -59,18 +60,10 @@ interface Job {
   readonly records: Buffer;
 }
 
-/** Runs asynchronous rewrites one at a time, in the order they come, for every connection together. */
-function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(task: () => Promise<T>): Promise<T> => {
-    const result = tail.then(task, task);
-    tail = result.catch(() => undefined);
-    return result;
-  };
-}
-
 export function recordMasking(deps: RecordMaskingDeps): StageFactory {
-  const serial = serialQueue();
+  // Asynchronous decompressions (zstd) one at a time, in the order they come, for every connection together.
+  const queue = new OneAtATime();
+  const serial = <T>(task: () => Promise<T>): Promise<T> => queue.run(task);
   const options = {
     ...(deps.lookup === undefined ? {} : { lookup: deps.lookup }),
     ...(deps.maxBatchBytes === undefined ? {} : { maxBatchBytes: deps.maxBatchBytes }),

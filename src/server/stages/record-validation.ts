@@ -20,6 +20,7 @@
  * A transactional produce is treated the same: the refused partition's error fails the transaction and
  * the producer aborts it.
  */
+import { OneAtATime } from '../../one-at-a-time.js';
 import { CloseReasons } from '../../close-reasons.js';
 import { checkPartition, type PartitionVerdict } from '../../governance/validation/partition-check.js';
 import type { RefusalReason } from '../../governance/validation/record-check.js';
@@ -66,18 +67,10 @@ interface Job {
   readonly verdict: PartitionVerdict | Promise<PartitionVerdict>;
 }
 
-/** Runs asynchronous checks (zstd) one at a time, in the order they come, for every connection together. */
-function serialQueue(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(task: () => Promise<T>): Promise<T> => {
-    const result = tail.then(task, task);
-    tail = result.catch(() => undefined);
-    return result;
-  };
-}
-
 export function recordValidation(deps: RecordValidationDeps): StageFactory {
-  const serial = serialQueue();
+  // Asynchronous decompressions (zstd) one at a time, in the order they come, for every connection together.
+  const queue = new OneAtATime();
+  const serial = <T>(task: () => Promise<T>): Promise<T> => queue.run(task);
   const stage: Stage = {
     name: 'record-validation',
     before(request: StageRequest): StageStep | Promise<StageStep> {

@@ -10,7 +10,7 @@ import { IoFaultLog, ioErrorCode } from './io-faults.js';
 import type { LogConfig, TopicConfigSource } from './log-config.js';
 import { nodeLogFs, type LogFs } from './log-fs.js';
 import { timedSyncFs, type LogObserver } from './log-observer.js';
-import { OneAtATime } from './one-at-a-time.js';
+import { OneAtATime } from '../../one-at-a-time.js';
 import { descriptorYieldingFs, OpenFiles } from './open-files.js';
 import { PartitionLog } from './partition-log.js';
 import type { PreparedBatch, RecordTransform } from './record-transform.js';

@@ -42,7 +42,7 @@ import {
   type ProducerBatch,
   type ProducerCheck,
 } from './producer-state.js';
-import type { OneAtATime } from './one-at-a-time.js';
+import type { OneAtATime } from '../../one-at-a-time.js';
 import { segmentsToDelete } from './retention.js';
 import { KeyFault } from '../crypto/kek-provider.js';
 import type { PartitionKeys, SealingKey } from '../crypto/partition-keys.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { OneAtATime } from '../../../../src/storage/log/one-at-a-time.js';
+import { OneAtATime } from '../../src/one-at-a-time.js';
 
 describe('OneAtATime', () => {
   it('runs tasks one after another in the order given, a failed one not stopping the next', async () => {
