@@ -55,6 +55,18 @@ interface BackupSummary {
   readonly partitions: readonly { topic: string; partition: number; endOffset: string }[];
 }
 
+/** A schema registry request as the admin user of `dataDir` (HTTP Basic): GET, or POST of `body`. */
+async function registry(url: string, dataDir: string, path: string, body?: object): Promise<unknown> {
+  const password = /^sasl\.password=(.*)$/m.exec(readFileSync(adminProperties(dataDir), 'utf8'))?.[1] ?? assert.fail('no admin password');
+  const response = await fetch(`${url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`, 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  assert.equal(response.status, 200, `${path}: ${await response.clone().text()}`);
+  return response.json();
+}
+
 describe('parapet backup and restore', { timeout: 240_000 }, () => {
   it('backs up a broker while kcat produces, restores it byte for byte with offsets, users and ACLs; incremental; tamper-evident', async (t) => {
     const broker = await startBrokerProcess(t);
@@ -89,6 +101,8 @@ describe('parapet backup and restore', { timeout: 240_000 }, () => {
     t.after(stopBusy);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const adminUrl = /admin endpoint: (\S+)\/metrics/.exec(broker.output())?.[1] ?? assert.fail(`no admin endpoint in ${broker.output()}`);
+    // Two schemas in the registry (ids 1 and 2): serializers' records carry these ids, so a restore keeps them.
+    for (const title of ['OrderV1', 'OrderV2']) assert.deepEqual(await registry(adminUrl, broker.dataDir, '/subjects/orders-value/versions', { schemaType: 'JSON', schema: JSON.stringify({ title, type: 'object' }) }), { id: title === 'OrderV1' ? 1 : 2 });
     const first = await runParapet(['backup', 'create', '--to', target, '--data-dir', broker.dataDir, '--admin-url', adminUrl, '--json']);
     stopBusy();
     assert.equal(first.code, 0, first.stderr);
@@ -151,6 +165,11 @@ describe('parapet backup and restore', { timeout: 240_000 }, () => {
       { mode: 0o600 },
     );
     assert.deepEqual(await consume(appProperties, again.bootstrap, 'orders', 1), expected1);
+    // The registry came back with its ids, and its id counter: a new schema gets 3, not a reused id.
+    const againUrl = /admin endpoint: (\S+)\/metrics/.exec(again.output())?.[1] ?? assert.fail('no admin endpoint after the restore');
+    assert.equal((await registry(againUrl, restoredDir, '/schemas/ids/2') as { schema: string }).schema, JSON.stringify({ title: 'OrderV2', type: 'object' }));
+    assert.deepEqual(await registry(againUrl, restoredDir, '/subjects/orders-value/versions'), [1, 2]);
+    assert.deepEqual(await registry(againUrl, restoredDir, '/subjects/orders-value/versions', { schemaType: 'JSON', schema: JSON.stringify({ title: 'OrderV3', type: 'object' }) }), { id: 3 });
 
     // Tampering: a flipped byte in one chunk fails verify naming it, and restore refuses.
     const manifest = JSON.parse(readFileSync(join(target, 'backups', one.id, 'manifest.json'), 'utf8')) as { files: { kind: string; chunks: { id: string }[] }[] };
