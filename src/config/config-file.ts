@@ -12,6 +12,7 @@ import { absoluteSecretRef, SECRET_REF } from '../secret-ref.js';
 import { parseCidr } from '../server/admission/cidr.js';
 import { namePatternProblem, POLICY_NAME, type TopicPolicy } from '../topics/topic-policies.js';
 import { TAG } from '../topics/topic-configs.js';
+import { TOPIC_PATTERN } from '../topics/topic-pattern.js';
 import { groupProblems, MAX_POLICIES, policyProblems, type MaskingConfig, type MaskingPolicy } from '../governance/masking/policy.js';
 import type { SchemaRegistryConfig } from '../schemas/registry-limits.js';
 
@@ -184,7 +185,7 @@ const policyRange = (max: number) =>
 const TopicPolicySchema = z.strictObject({
   name: z.string().regex(POLICY_NAME, 'a policy name is 1 to 64 characters a-z, 0-9 and -'),
   // A topic name (at most 249 characters) or a glob over names: * and ? and the characters of a name.
-  topics: z.string().regex(/^[a-zA-Z0-9._*?-]{1,249}$/, 'a topic name or a glob of one (letters, digits, . _ - and the wildcards * and ?)'),
+  topics: z.string().regex(TOPIC_PATTERN, 'a topic name or a glob of one (letters, digits, . _ - and the wildcards * and ?)'),
   tags: z.array(z.string().regex(TAG, 'a tag is 1 to 32 characters a-z, 0-9 and -')).min(1).max(16).optional(),
   partitions: policyRange(2_147_483_647).optional(),
   namePattern: z

@@ -9,6 +9,7 @@
  * The check is a pure function of the topic as it would be after the operation; TopicAdmin calls it.
  */
 import { namePatternProblem } from '../regex-guard.js';
+import { parseTopicPattern, topicMatches, type TopicPattern } from './topic-pattern.js';
 import { ENCRYPTED, parseTags, TOPIC_CONFIGS } from './topic-configs.js';
 
 // The guard moved to src/regex-guard.ts (JSON Schema patterns use it too); re-exported for its callers.
@@ -47,7 +48,7 @@ export interface TopicPolicy {
 /** A policy with its glob and name pattern compiled (once, when the broker starts). */
 export interface CompiledTopicPolicy {
   readonly policy: TopicPolicy;
-  readonly topics: RegExp;
+  readonly topics: TopicPattern;
   readonly namePattern: RegExp | null;
 }
 
@@ -63,12 +64,6 @@ export interface TopicPolicyViolation {
 }
 
 export const POLICY_NAME = /^[a-z0-9-]{1,64}$/;
-/** A regular expression that matches exactly the names the glob does. */
-export function globToRegExp(glob: string): RegExp {
-  // Topic names and globs are ASCII (the config schema), so code units are characters.
-  const body = glob.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`, 'u');
-}
 
 /** Compiles the policies (validated at config load: a pattern that fails here is a bug, thrown). */
 export function compileTopicPolicies(policies: readonly TopicPolicy[]): CompiledTopicPolicy[] {
@@ -77,7 +72,9 @@ export function compileTopicPolicies(policies: readonly TopicPolicy[]): Compiled
       const problem = namePatternProblem(policy.namePattern);
       if (problem !== null) throw new Error(`topic policy "${policy.name}": namePattern ${problem}`);
     }
-    return { policy, topics: globToRegExp(policy.topics), namePattern: policy.namePattern === undefined ? null : new RegExp(policy.namePattern, 'u') };
+    const topics = parseTopicPattern(policy.topics);
+    if ('error' in topics) throw new Error(`topic policy "${policy.name}": ${topics.error}`);
+    return { policy, topics, namePattern: policy.namePattern === undefined ? null : new RegExp(policy.namePattern, 'u') };
   });
 }
 
@@ -99,7 +96,7 @@ const rangeText = (r: PolicyRange, unit = '') =>
 export function checkTopicPolicies(policies: readonly CompiledTopicPolicy[], topic: PolicyTopic, aspects: ReadonlySet<PolicyAspect> = ALL_ASPECTS): TopicPolicyViolation | null {
   const tags = parseTags(topic.configs.tags);
   for (const { policy, topics, namePattern } of policies) {
-    if (!topics.test(topic.name)) continue;
+    if (!topicMatches(topics, topic.name)) continue;
     if (policy.tags !== undefined && !policy.tags.some((t) => tags.includes(t))) continue;
     const refuse = (what: string): TopicPolicyViolation => ({ rule: policy.name, message: `topic policy "${policy.name}": ${what}` });
     const scope = policy.tags === undefined ? '' : ` for topics tagged ${policy.tags.join(' or ')}`;

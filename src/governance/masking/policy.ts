@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { parsePath, type PathSegment } from './path.js';
 import { parseRule, type MaskRule } from './rules.js';
-import { parseTopicPattern, topicMatches, type TopicPattern } from './topic-pattern.js';
+import { parseTopicPattern, topicMatches, type TopicPattern } from '../../topics/topic-pattern.js';
 
 /**
  * Masking policies (docs/governance/masking.md): which topics, for whom, which fields and how. They

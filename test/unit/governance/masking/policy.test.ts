@@ -10,7 +10,7 @@ import {
   policyProblems,
   type MaskingPolicy,
 } from '../../../../src/governance/masking/policy.js';
-import { parseTopicPattern, topicMatches } from '../../../../src/governance/masking/topic-pattern.js';
+import { parseTopicPattern, topicMatches } from '../../../../src/topics/topic-pattern.js';
 
 const SECRET = Buffer.alloc(32, 1);
 const GROUPS = { analysts: ['User:ann', 'User:bob'], auditors: ['User:aud'] };

@@ -1,5 +1,5 @@
 /**
- * Which topics a masking policy covers: a literal name (`payments`), a prefix (`orders-*`: a single
+ * Which topics a policy covers (masking policies, topic policies): a literal name (`payments`), a prefix (`orders-*`: a single
  * `*` at the end) or a glob (`*-pii`, `eu-?-customers`: `*` any run of characters, `?` one). Matched
  * without regular expressions, in time linear in the name for literals and prefixes and at most
  * name × pattern steps for globs, both bounded by Kafka's 249-character topic names.
@@ -10,10 +10,10 @@ export type TopicPattern =
   | { readonly kind: 'glob'; readonly text: string };
 
 /** The characters of a topic name (Kafka's rule) and the two wildcards. */
-const PATTERN = /^[a-zA-Z0-9._*?-]{1,249}$/;
+export const TOPIC_PATTERN = /^[a-zA-Z0-9._*?-]{1,249}$/;
 
 export function parseTopicPattern(text: string): TopicPattern | { readonly error: string } {
-  if (!PATTERN.test(text)) return { error: `topic ${JSON.stringify(text.slice(0, 64))}: a topic name, a prefix ending in * or a glob (letters, digits, . _ - and the wildcards * and ?), at most 249 characters` };
+  if (!TOPIC_PATTERN.test(text)) return { error: `topic ${JSON.stringify(text.slice(0, 64))}: a topic name, a prefix ending in * or a glob (letters, digits, . _ - and the wildcards * and ?), at most 249 characters` };
   const star = text.indexOf('*');
   if (star === -1 && !text.includes('?')) return { kind: 'literal', text };
   if (star === text.length - 1 && !text.includes('?')) return { kind: 'prefix', text, prefix: text.slice(0, -1) };
