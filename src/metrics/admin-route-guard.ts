@@ -187,24 +187,35 @@ export function refuseMethod(res: ServerResponse, allow: string, path: string): 
   sendJson(res, 405, { error: `method not allowed: ${allow} ${path}` });
 }
 
-/** The body parsed as a JSON object, or a sentence saying what is wrong (past `maxBytes` the rest is not read). */
-export async function readJsonObject(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown> | string> {
+/** A request body read as a JSON object, or why it was not. */
+export type JsonBody =
+  | { readonly kind: 'object'; readonly value: Record<string, unknown> }
+  | { readonly kind: 'too-large' | 'not-json' | 'not-object'; readonly message: string };
+
+/** The body parsed as a JSON object, or why not (past `maxBytes` the rest is not read). */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<JsonBody> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     const buf = chunk as Buffer;
     size += buf.length;
-    if (size > maxBytes) return `the request body must be JSON of at most ${maxBytes} bytes`;
+    if (size > maxBytes) return { kind: 'too-large', message: `the request body must be JSON of at most ${maxBytes} bytes` };
     chunks.push(buf);
   }
   let value: unknown;
   try {
     value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    return 'the request body is not JSON';
+    return { kind: 'not-json', message: 'the request body is not JSON' };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'the request body must be a JSON object';
-  return value as Record<string, unknown>;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'not-object', message: 'the request body must be a JSON object' };
+  return { kind: 'object', value: value as Record<string, unknown> };
+}
+
+/** The body parsed as a JSON object, or a sentence saying what is wrong (past `maxBytes` the rest is not read). */
+export async function readJsonObject(req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown> | string> {
+  const body = await readJsonBody(req, maxBytes);
+  return body.kind === 'object' ? body.value : body.message;
 }
 
 /** The client's IP address, as ACL host patterns match it. */

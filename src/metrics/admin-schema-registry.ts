@@ -14,7 +14,7 @@ import {
 } from '../schemas/registry.js';
 import { SCHEMA_TYPES, type RegisteredSchema, type SchemaReference, type SchemaType } from '../schemas/types.js';
 import type { TokenBucket } from '../token-bucket.js';
-import type { AdminCaller, AdminRouteGuard } from './admin-route-guard.js';
+import { readJsonBody, type AdminCaller, type AdminRouteGuard } from './admin-route-guard.js';
 
 /**
  * The schema registry's REST routes on the admin endpoint: the subset of Confluent's Schema Registry
@@ -280,22 +280,11 @@ export class SchemaRegistryRoutes {
   async #body(r: Request): Promise<Record<string, unknown>> {
     const declared = Number(r.req.headers['content-length'] ?? 0);
     if (declared > this.#maxRequestBytes) throw new Answer(413, 413, `the request body must be at most ${this.#maxRequestBytes} bytes (schemaRegistry.limits.maxRequestBytes)`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of r.req) {
-      const buf = chunk as Buffer;
-      size += buf.length;
-      if (size > this.#maxRequestBytes) throw new Answer(413, 413, `the request body must be at most ${this.#maxRequestBytes} bytes (schemaRegistry.limits.maxRequestBytes)`);
-      chunks.push(buf);
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      throw new Answer(400, 400, 'the request body is not JSON');
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Answer(422, 422, 'the request body must be a JSON object');
-    return value as Record<string, unknown>;
+    const body = await readJsonBody(r.req, this.#maxRequestBytes);
+    if (body.kind === 'object') return body.value;
+    if (body.kind === 'too-large') throw new Answer(413, 413, `the request body must be at most ${this.#maxRequestBytes} bytes (schemaRegistry.limits.maxRequestBytes)`);
+    const status = body.kind === 'not-json' ? 400 : 422;
+    throw new Answer(status, status, body.message);
   }
 }
 
