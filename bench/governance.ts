@@ -18,14 +18,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { AdminClient } from '../src/client/admin.js';
 import type { KafkaConnection } from '../src/client/kafka-connection.js';
 import { errorByCode } from '../src/protocol/error-codes.js';
 import { Produce } from '../src/protocol/messages/produce.js';
 import { CompressionCodec, type CompressionCodecId } from '../src/records/compression.js';
 import { buildBatchSync } from '../src/records/record.js';
 import { writeWireFormat } from '../src/schemas/wire-format.js';
-import { connect, consume, createTopic, fmt, load1, percentile, plaintextClient, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
+import { connect, consume, createTopic, fmt, liftAnonymousQuotas, load1, percentile, plaintextClient, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -171,13 +170,7 @@ for (let i = 0; i < 100 && adminUrl === undefined; i++) {
 const client = plaintextClient(broker.port);
 const load: LoadOptions = { seconds: SECONDS, connections: 1, partitions: PARTITIONS, inFlight: 1, client };
 try {
-  // Quotas lifted for the load's user (see bench/transactions.ts): a throttle would measure a quota.
-  const admin = await AdminClient.connect(client, { clientId: 'bench' });
-  try {
-    await admin.quotas.alter({ user: 'ANONYMOUS' }, { producer_byte_rate: 2 ** 40, consumer_byte_rate: 2 ** 40, request_percentage: 1000 });
-  } finally {
-    admin.close();
-  }
+  await liftAnonymousQuotas(client);
   console.log(`governance on vs off: ~1 KiB JSON records, ${PARTITIONS} partitions, batches of ${RECORDS_PER_BATCH}; load average ${load1().toFixed(1)}`);
 
   console.log(`\nfetch: ${RECORDS} records read back, one connection per partition, best of ${ROUNDS} (alternating)`);

@@ -245,6 +245,20 @@ export async function consume(o: LoadOptions, topic: string): Promise<{ mbPerSec
   return { mbPerSec: bytes / seconds / 1e6, bytes };
 }
 
+/**
+ * Lifts the default quotas (64 MiB/s produced, 128 MiB/s fetched, 70% of the event loop per user) for
+ * the --insecure connections' user, ANONYMOUS, as an operator would for a heavy producer
+ * (docs/security/network.md#quotas): a throttle would measure a quota, not the broker.
+ */
+export async function liftAnonymousQuotas(client: ClientConfig): Promise<void> {
+  const admin = await AdminClient.connect(client, { clientId: 'bench' });
+  try {
+    await admin.quotas.alter({ user: 'ANONYMOUS' }, { producer_byte_rate: 2 ** 40, consumer_byte_rate: 2 ** 40, request_percentage: 1000 });
+  } finally {
+    admin.close();
+  }
+}
+
 /** Creates a topic as the user of `admin` (the super user on a secure broker), with topic `configs`. */
 export async function createTopic(admin: ClientConfig, name: string, partitions: number, configs: Readonly<Record<string, string>> = {}): Promise<void> {
   const client = await AdminClient.connect(admin, { clientId: 'bench' });

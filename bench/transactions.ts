@@ -14,7 +14,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { AdminClient } from '../src/client/admin.js';
 import type { KafkaConnection } from '../src/client/kafka-connection.js';
 import { AddPartitionsToTxn } from '../src/protocol/messages/add-partitions-to-txn.js';
 import { EndTxn } from '../src/protocol/messages/end-txn.js';
@@ -23,7 +22,7 @@ import { Produce } from '../src/protocol/messages/produce.js';
 import { errorByCode } from '../src/protocol/error-codes.js';
 import { BatchOffsets, writeBatchCrc } from '../src/records/batch.js';
 import { buildBatchSync } from '../src/records/record.js';
-import { connect, consume, createTopic, fmt, load1, median, percentile, plaintextClient, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
+import { connect, consume, createTopic, fmt, liftAnonymousQuotas, load1, median, percentile, plaintextClient, startBrokerProcess, tempDataDir, type LoadOptions } from './load.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -130,16 +129,9 @@ const broker = await startBrokerProcess(['--insecure', '--data-dir', dataDir], a
 const client = plaintextClient(broker.port);
 const load: LoadOptions = { seconds: SECONDS, connections: 1, partitions: PARTITIONS, inFlight: 1, client };
 try {
-  // The default quotas (64 MiB/s produced, 128 MiB/s fetched, 70% of the event loop per user) would cap
-  // the one producer below the broker's speed and make runs of N = 1000 pause a second at a time (the
-  // throttle): the --insecure connections' user, ANONYMOUS, gets them lifted as an operator would for a
-  // heavy producer (docs/security/network.md#quotas).
-  const admin = await AdminClient.connect(client, { clientId: 'bench' });
-  try {
-    await admin.quotas.alter({ user: 'ANONYMOUS' }, { producer_byte_rate: 2 ** 40, consumer_byte_rate: 2 ** 40, request_percentage: 1000 });
-  } finally {
-    admin.close();
-  }
+  // The default quotas would cap the one producer below the broker's speed and make runs of N = 1000
+  // pause a second at a time (the throttle).
+  await liftAnonymousQuotas(client);
   console.log(`transactional vs idempotent produce: 1 connection, 1 request in flight, acks=-1, ${PARTITIONS} partitions, ${RECORD_BYTES}-byte values, ${SECONDS} s per run, best of ${ROUNDS}; load average ${load1().toFixed(1)}`);
   console.log(`${'scenario'.padEnd(26)} ${'records/s'.padStart(10)} ${'MB/s'.padStart(10)} ${'txn/s'.padStart(10)} ${'p50 ms'.padStart(10)} ${'p99 ms'.padStart(10)} ${'CPU s/GB'.padStart(10)}  vs idempotent (same N)`);
   // The topic of each N's last transactional run, read back below.
